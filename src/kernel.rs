@@ -1,0 +1,329 @@
+//! The one matrix-product kernel every op goes through.
+//!
+//! ```text
+//! C[m×n] += A[m×k] · B[k×n]        C row-major; A and B with any row/column strides,
+//!                                  so Aᵀ or Bᵀ cost nothing (a transposed view swaps strides)
+//! ```
+//!
+//! Blocked in the usual way (Goto & van de Geijn, "Anatomy of high-performance matrix
+//! multiplication", 2008): B is packed in k-blocks of `KC` rows into panels `NR` columns wide, A
+//! into panels `MR` rows tall, and a micro-kernel keeps an `MR × NR` tile of C in registers while
+//! it streams both panels. Packing turns every stride pattern into unit-stride reads, so one
+//! micro-kernel serves `A·B`, `A·Bᵀ` and `Aᵀ·B`.
+//!
+//! Two micro-kernels, chosen at compile time:
+//! - portable Rust on `[[F; NR]; MR]` accumulators (native builds auto-vectorise it);
+//! - wasm `simd128` (`core::arch::wasm32`) for `f32` when built with `+simd128`: each row of
+//!   the tile is two `f32x4` accumulators, updated by a splat of A times two loads of B.
+//!
+//! [`gemm_naive`] is the obvious triple loop kept beside them as the reference they are tested
+//! against (natively here, and in wasm by the JS tests).
+
+use crate::real::Real;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+
+/// Rows of the register tile.
+pub const MR: usize = 4;
+/// Columns of the register tile (two `f32x4` vectors).
+pub const NR: usize = 8;
+/// Depth of one packed block of k.
+const KC: usize = 256;
+/// Rows of A packed at once.
+const MC: usize = 128;
+/// Below this many multiply–adds the packing costs more than it saves.
+const SMALL: usize = 4 * 1024;
+
+/// The reference: `C[m×n] += A·B` by the definition, one dot product per entry.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_naive<F: Real>(m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a_cs: usize, b: &[F], b_rs: usize, b_cs: usize, c: &mut [F], c_rs: usize) {
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = F::zero();
+            for p in 0..k {
+                s += a[i * a_rs + p * a_cs] * b[p * b_rs + j * b_cs];
+            }
+            c[i * c_rs + j] += s;
+        }
+    }
+}
+
+/// Small products: i-p-j loop order so the inner loop runs along a row of B and of C.
+#[allow(clippy::too_many_arguments)]
+fn gemm_small<F: Real>(m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a_cs: usize, b: &[F], b_rs: usize, b_cs: usize, c: &mut [F], c_rs: usize) {
+    for i in 0..m {
+        let crow = &mut c[i * c_rs..i * c_rs + n];
+        for p in 0..k {
+            let aip = a[i * a_rs + p * a_cs];
+            let boff = p * b_rs;
+            if b_cs == 1 {
+                for (cj, &bj) in crow.iter_mut().zip(&b[boff..boff + n]) {
+                    *cj += aip * bj;
+                }
+            } else {
+                for (j, cj) in crow.iter_mut().enumerate() {
+                    *cj += aip * b[boff + j * b_cs];
+                }
+            }
+        }
+    }
+}
+
+/// Packs `B[p0..p0+kc, 0..n]` into ⌈n/NR⌉ panels, each `kc × NR` row-major, zero-padded.
+fn pack_b<F: Real>(b: &[F], b_rs: usize, b_cs: usize, p0: usize, kc: usize, n: usize, out: &mut Vec<F>) {
+    let panels = n.div_ceil(NR);
+    out.clear();
+    out.resize(panels * kc * NR, F::zero());
+    for jp in 0..panels {
+        let j0 = jp * NR;
+        let w = NR.min(n - j0);
+        let dst = &mut out[jp * kc * NR..(jp + 1) * kc * NR];
+        for p in 0..kc {
+            let src = (p0 + p) * b_rs + j0 * b_cs;
+            for j in 0..w {
+                dst[p * NR + j] = b[src + j * b_cs];
+            }
+        }
+    }
+}
+
+/// Packs `A[i0..i0+mc, p0..p0+kc]` into ⌈mc/MR⌉ panels, each `kc × MR` (column p holds the MR
+/// values of A's column p), zero-padded.
+#[allow(clippy::too_many_arguments)]
+fn pack_a<F: Real>(a: &[F], a_rs: usize, a_cs: usize, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut Vec<F>) {
+    let panels = mc.div_ceil(MR);
+    out.clear();
+    out.resize(panels * kc * MR, F::zero());
+    for ip in 0..panels {
+        let r0 = ip * MR;
+        let h = MR.min(mc - r0);
+        let dst = &mut out[ip * kc * MR..(ip + 1) * kc * MR];
+        for i in 0..h {
+            let src = (i0 + r0 + i) * a_rs + p0 * a_cs;
+            for p in 0..kc {
+                dst[p * MR + i] = a[src + p * a_cs];
+            }
+        }
+    }
+}
+
+/// The blocked driver; `micro(kc, a_panel, b_panel) -> tile` computes one `MR × NR` tile.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn gemm_blocked<F: Real>(
+    m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a_cs: usize, b: &[F], b_rs: usize, b_cs: usize, c: &mut [F], c_rs: usize,
+    micro: impl Fn(usize, &[F], &[F]) -> [[F; NR]; MR],
+) {
+    let mut bp = Vec::new();
+    let mut ap = Vec::new();
+    let mut p0 = 0;
+    while p0 < k {
+        let kc = KC.min(k - p0);
+        pack_b(b, b_rs, b_cs, p0, kc, n, &mut bp);
+        let mut i0 = 0;
+        while i0 < m {
+            let mc = MC.min(m - i0);
+            pack_a(a, a_rs, a_cs, i0, mc, p0, kc, &mut ap);
+            for jp in 0..n.div_ceil(NR) {
+                let bpanel = &bp[jp * kc * NR..(jp + 1) * kc * NR];
+                let j0 = jp * NR;
+                let w = NR.min(n - j0);
+                for ip in 0..mc.div_ceil(MR) {
+                    let apanel = &ap[ip * kc * MR..(ip + 1) * kc * MR];
+                    let tile = micro(kc, apanel, bpanel);
+                    let r0 = i0 + ip * MR;
+                    let h = MR.min(m - r0);
+                    for (i, row) in tile.iter().enumerate().take(h) {
+                        let crow = &mut c[(r0 + i) * c_rs + j0..(r0 + i) * c_rs + j0 + w];
+                        for (cj, &t) in crow.iter_mut().zip(row) {
+                            *cj += t;
+                        }
+                    }
+                }
+            }
+            i0 += mc;
+        }
+        p0 += kc;
+    }
+}
+
+/// The portable micro-kernel: `tile = Σ_p a_panel[p] ⊗ b_panel[p]`.
+#[inline(always)]
+fn micro_portable<F: Real>(kc: usize, ap: &[F], bp: &[F]) -> [[F; NR]; MR] {
+    let mut acc = [[F::zero(); NR]; MR];
+    for (a, b) in ap.chunks_exact(MR).zip(bp.chunks_exact(NR)).take(kc) {
+        for i in 0..MR {
+            for j in 0..NR {
+                acc[i][j] += a[i] * b[j];
+            }
+        }
+    }
+    acc
+}
+
+/// `C += A·B` with the portable micro-kernel (any [`Real`]).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_portable<F: Real>(m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a_cs: usize, b: &[F], b_rs: usize, b_cs: usize, c: &mut [F], c_rs: usize) {
+    if m * n * k <= SMALL {
+        return gemm_small(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs);
+    }
+    gemm_blocked(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, micro_portable::<F>)
+}
+
+/// The simd128 micro-kernel: row i of the tile lives in two `f32x4` accumulators.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn micro_simd128(kc: usize, ap: &[f32], bp: &[f32]) -> [[f32; NR]; MR] {
+    use core::arch::wasm32::*;
+    debug_assert!(ap.len() >= kc * MR && bp.len() >= kc * NR);
+    let z = f32x4_splat(0.0);
+    let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21, mut c30, mut c31) = (z, z, z, z, z, z, z, z);
+    for p in 0..kc {
+        // SAFETY: p < kc, and the panels hold kc·NR and kc·MR floats (asserted above by
+        // construction in pack_a / pack_b); v128_load has no alignment requirement.
+        unsafe {
+            let b0 = v128_load(bp.as_ptr().add(p * NR) as *const v128);
+            let b1 = v128_load(bp.as_ptr().add(p * NR + 4) as *const v128);
+            let a = ap.as_ptr().add(p * MR);
+            let a0 = f32x4_splat(*a);
+            c00 = f32x4_add(c00, f32x4_mul(a0, b0));
+            c01 = f32x4_add(c01, f32x4_mul(a0, b1));
+            let a1 = f32x4_splat(*a.add(1));
+            c10 = f32x4_add(c10, f32x4_mul(a1, b0));
+            c11 = f32x4_add(c11, f32x4_mul(a1, b1));
+            let a2 = f32x4_splat(*a.add(2));
+            c20 = f32x4_add(c20, f32x4_mul(a2, b0));
+            c21 = f32x4_add(c21, f32x4_mul(a2, b1));
+            let a3 = f32x4_splat(*a.add(3));
+            c30 = f32x4_add(c30, f32x4_mul(a3, b0));
+            c31 = f32x4_add(c31, f32x4_mul(a3, b1));
+        }
+    }
+    let mut out = [[0f32; NR]; MR];
+    for (row, (lo, hi)) in out.iter_mut().zip([(c00, c01), (c10, c11), (c20, c21), (c30, c31)]) {
+        // SAFETY: each row is 8 f32s; two unaligned 16-byte stores fill it exactly.
+        unsafe {
+            v128_store(row.as_mut_ptr() as *mut v128, lo);
+            v128_store(row.as_mut_ptr().add(4) as *mut v128, hi);
+        }
+    }
+    out
+}
+
+/// `C += A·B` in f32: the simd128 micro-kernel on wasm32 built with `+simd128`, else portable.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, c: &mut [f32], c_rs: usize) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        if m * n * k <= SMALL {
+            return gemm_small(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs);
+        }
+        gemm_blocked(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, micro_simd128)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    gemm_portable(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
+}
+
+/// Which micro-kernel [`sgemm`] uses in this build: `"simd128"` or `"portable"`.
+pub fn sgemm_path() -> &'static str {
+    if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+        "simd128"
+    } else {
+        "portable"
+    }
+}
+
+/// A view as (slice, row stride, column stride) without copying when it is contiguous in
+/// either order (a transposed view is); otherwise `None`.
+fn strided<'a, F: Real>(x: &'a ArrayView2<'a, F>) -> Option<(&'a [F], usize, usize)> {
+    let s = x.strides();
+    if s[0] < 0 || s[1] < 0 {
+        return None;
+    }
+    x.as_slice_memory_order().map(|sl| (sl, s[0] as usize, s[1] as usize))
+}
+
+/// `c += a · b` for ndarray views. `a` is `[m, k]`, `b` is `[k, n]`, `c` is `[m, n]` in standard
+/// layout. Transposed views (`x.t()`) are used in place.
+///
+/// **Panics** if the shapes disagree or `c` is not in standard layout: callers inside the
+/// crate check shapes first and report them as [`crate::Error`]s.
+pub fn matmul_acc<F: Real>(c: &mut ArrayViewMut2<F>, a: ArrayView2<F>, b: ArrayView2<F>) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert!(k == k2 && c.dim() == (m, n), "matmul: [{m}, {k}] · [{k2}, {n}] into {:?}", c.dim());
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let a_own;
+    let a = if strided(&a).is_some() { a } else { a_own = a.as_standard_layout().into_owned(); a_own.view() };
+    let b_own;
+    let b = if strided(&b).is_some() { b } else { b_own = b.as_standard_layout().into_owned(); b_own.view() };
+    let (asl, a_rs, a_cs) = strided(&a).expect("contiguous after copy");
+    let (bsl, b_rs, b_cs) = strided(&b).expect("contiguous after copy");
+    let csl = c.as_slice_mut().expect("matmul: output must be in standard layout");
+    F::gemm(m, n, k, asl, a_rs, a_cs, bsl, b_rs, b_cs, csl, n);
+}
+
+/// `a · b` as a new `[m, n]` array. See [`matmul_acc`].
+pub fn matmul<F: Real>(a: ArrayView2<F>, b: ArrayView2<F>) -> Array2<F> {
+    let mut c = Array2::zeros((a.nrows(), b.ncols()));
+    matmul_acc(&mut c.view_mut(), a, b);
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn random(rng: &mut Rng, len: usize) -> Vec<f64> {
+        (0..len).map(|_| rng.uniform_in(-1.0, 1.0)).collect()
+    }
+
+    /// Odd shapes exercise every edge: partial MR and NR tiles, k crossing KC, m crossing MC,
+    /// and the small-product path.
+    #[test]
+    fn portable_matches_naive_on_odd_shapes_and_strides() {
+        let mut rng = Rng::new(3);
+        let shapes = [(1, 1, 1), (3, 5, 7), (4, 8, 1), (5, 9, 13), (13, 17, 300), (130, 7, 33), (33, 65, 257), (129, 31, 64)];
+        for &(m, n, k) in &shapes {
+            for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
+                let a = random(&mut rng, m * k);
+                let b = random(&mut rng, k * n);
+                // A stored row-major [m,k] or column-major (i.e. as Aᵀ row-major [k,m]).
+                let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
+                let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
+                let c0 = random(&mut rng, m * n);
+                let mut want = c0.clone();
+                gemm_naive(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut want, n);
+                let mut got = c0.clone();
+                gemm_portable(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut got, n);
+                let mut got32: Vec<f32> = c0.iter().map(|&x| x as f32).collect();
+                let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+                let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+                sgemm(m, n, k, &a32, a_rs, a_cs, &b32, b_rs, b_cs, &mut got32, n);
+                for i in 0..m * n {
+                    assert!((got[i] - want[i]).abs() < 1e-12, "f64 {m}x{n}x{k} ta={ta} tb={tb} at {i}: {} vs {}", got[i], want[i]);
+                    // f32 with k terms of size ≤ 1: error ≲ k · 2⁻²⁴ · |terms|.
+                    let tol = 1e-6 * (k as f64 + 1.0);
+                    assert!((got32[i] as f64 - want[i]).abs() < tol, "f32 {m}x{n}x{k} at {i}: {} vs {}", got32[i], want[i]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matmul_handles_transposed_views() {
+        // [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]]; Aᵀ·B = [[26,30],[38,44]].
+        let a = ndarray::arr2(&[[1.0, 2.0], [3.0, 4.0]]);
+        let b = ndarray::arr2(&[[5.0, 6.0], [7.0, 8.0]]);
+        assert_eq!(matmul(a.view(), b.view()), ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]]));
+        assert_eq!(matmul(a.t(), b.view()), ndarray::arr2(&[[26.0, 30.0], [38.0, 44.0]]));
+        // A·Bᵀ = [[17,23],[39,53]]
+        assert_eq!(matmul(a.view(), b.t()), ndarray::arr2(&[[17.0, 23.0], [39.0, 53.0]]));
+        // A non-contiguous view (every other column) is copied, not misread.
+        let wide = ndarray::arr2(&[[1.0, 0.0, 2.0], [3.0, 0.0, 4.0]]);
+        let sl = wide.slice(ndarray::s![.., ..;2]);
+        assert_eq!(matmul(sl, b.view()), ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]]));
+    }
+}

@@ -1,0 +1,159 @@
+//! Decoder layer, as `nn.TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout=0,
+//! activation, batch_first=True, norm_first)`.
+//!
+//! ```text
+//! post-norm:  h₁ = LN₁(x + SelfAttn(x, causal));  h₂ = LN₂(h₁ + CrossAttn(h₁, mem));  y = LN₃(h₂ + FFN(h₂))
+//! pre-norm:   h₁ = x + SelfAttn(LN₁(x), causal);  h₂ = h₁ + CrossAttn(LN₂(h₁), mem);  y = h₂ + FFN(LN₃(h₂))
+//!                                                   x, y [B, T, C], mem [B, S, C]
+//! ```
+//!
+//! The masked self-attention lets each target position look only at earlier ones; the
+//! encoder–decoder (cross) attention takes its queries from the decoder and its keys and values
+//! from the encoder's output `mem`, so every target word can consult every source word.
+//!
+//! Parameters under the layer's prefix: `self_attn.*`, `multihead_attn.*` (cross-attention),
+//! `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`, `norm3.*`.
+
+use super::{ffn_params, ffn_shapes, mha_params, mha_shapes, norm_shapes, push_ffn_grads, push_mha_grads, residual_backward, residual_forward, LayerConfig, ResidualCache, SubCache};
+use crate::error::{Error, Result};
+use crate::ops::{feed_forward, multi_head};
+use crate::params::{NamedGrads, ParamStore};
+use crate::real::Real;
+use ndarray::{Array3, ArrayView2, ArrayView3};
+
+/// Everything the layer computed.
+#[derive(Debug, Clone)]
+pub struct DecoderLayerCache<F> {
+    /// Batch size B.
+    pub batch: usize,
+    /// Target length T.
+    pub seq: usize,
+    /// Source (memory) length S.
+    pub mem_seq: usize,
+    /// Masked self-attention sublayer.
+    pub self_attn: ResidualCache<F>,
+    /// Cross-attention sublayer (queries from the decoder, keys and values from memory).
+    pub cross_attn: ResidualCache<F>,
+    /// Feed-forward sublayer.
+    pub ffn: ResidualCache<F>,
+}
+
+fn attn_of<F>(r: &ResidualCache<F>) -> &multi_head::MhaCache<F> {
+    match &r.sub {
+        SubCache::Attention(c) => c,
+        SubCache::FeedForward(_) => unreachable!("attention sublayer"),
+    }
+}
+
+impl<F: Real> DecoderLayerCache<F> {
+    /// The masked self-attention cache.
+    pub fn self_attention(&self) -> &multi_head::MhaCache<F> {
+        attn_of(&self.self_attn)
+    }
+    /// The cross-attention cache: weights are `[T, S]`, target rows by source columns.
+    pub fn cross_attention(&self) -> &multi_head::MhaCache<F> {
+        attn_of(&self.cross_attn)
+    }
+}
+
+/// Names and shapes of the layer's parameters under `prefix`.
+pub fn param_shapes(prefix: &str, cfg: &LayerConfig) -> Vec<(String, Vec<usize>)> {
+    let c = cfg.d_model;
+    let mut v = mha_shapes(&format!("{prefix}self_attn."), c);
+    v.extend(mha_shapes(&format!("{prefix}multihead_attn."), c));
+    v.extend(ffn_shapes(prefix, c, cfg.d_ff));
+    for n in ["norm1", "norm2", "norm3"] {
+        v.extend(norm_shapes(&format!("{prefix}{n}"), c));
+    }
+    v
+}
+
+/// Masks for a decoder layer (`true` = blocked).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecoderMasks<'a> {
+    /// `[T, T]`, usually causal.
+    pub tgt_mask: Option<ArrayView2<'a, bool>>,
+    /// `[T, S]`
+    pub memory_mask: Option<ArrayView2<'a, bool>>,
+    /// `[B, T]`
+    pub tgt_key_padding_mask: Option<ArrayView2<'a, bool>>,
+    /// `[B, S]`
+    pub memory_key_padding_mask: Option<ArrayView2<'a, bool>>,
+}
+
+/// The layer on `x` `[B, T, C]` attending to `memory` `[B, S, C]`.
+pub fn forward<F: Real>(x: ArrayView3<F>, memory: ArrayView3<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig, masks: DecoderMasks) -> Result<(Array3<F>, DecoderLayerCache<F>)> {
+    let (b, t, c) = x.dim();
+    let (bm, s, cm) = memory.dim();
+    if bm != b || cm != c {
+        return Err(Error::shape(format!("decoder layer: x is {:?} but memory is {:?}; batch and width must agree", x.shape(), memory.shape())));
+    }
+    let rows = multi_head::rows(x);
+    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
+    let ca = mha_params(store, &format!("{prefix}multihead_attn."))?;
+    let fp = ffn_params(store, prefix)?;
+    // pass 1: masked self-attention
+    let self_attn = residual_forward(rows.view(), store, &format!("{prefix}norm1"), cfg, |inp| {
+        let x3 = inp.into_shape_with_order((b, t, c)).expect("rows");
+        let (o, cache) = multi_head::forward(x3, x3, x3, &sa, cfg.n_heads, masks.tgt_mask, masks.tgt_key_padding_mask)?;
+        Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
+    })?;
+    // pass 2: cross-attention, Q from the decoder, K and V from memory
+    let cross_attn = residual_forward(self_attn.output.view(), store, &format!("{prefix}norm2"), cfg, |inp| {
+        let x3 = inp.into_shape_with_order((b, t, c)).expect("rows");
+        let (o, cache) = multi_head::forward(x3, memory, memory, &ca, cfg.n_heads, masks.memory_mask, masks.memory_key_padding_mask)?;
+        Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
+    })?;
+    // pass 3: feed-forward
+    let ffn = residual_forward(cross_attn.output.view(), store, &format!("{prefix}norm3"), cfg, |inp| {
+        let (o, cache) = feed_forward::forward(inp, &fp, cfg.activation)?;
+        Ok((o, SubCache::FeedForward(cache)))
+    })?;
+    let y = multi_head::seq(ffn.output.clone(), b, t);
+    Ok((y, DecoderLayerCache { batch: b, seq: t, mem_seq: s, self_attn, cross_attn, ffn }))
+}
+
+/// Backward given `dy` `[B, T, C]`: returns `dx`, `dmemory` `[B, S, C]` and the named gradients.
+pub fn backward<F: Real>(dy: ArrayView3<F>, cache: &DecoderLayerCache<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig) -> Result<(Array3<F>, Array3<F>, NamedGrads<F>)> {
+    let (b, t, s, c) = (cache.batch, cache.seq, cache.mem_seq, cfg.d_model);
+    let mut grads = NamedGrads::new();
+    let dy = multi_head::rows(dy);
+    // pass 3 was the feed-forward sublayer
+    let fp = ffn_params(store, prefix)?;
+    let mut ffn_g = None;
+    let dh2 = residual_backward(dy.view(), &cache.ffn, store, cfg, &mut grads, |ds, sub| {
+        let SubCache::FeedForward(fc) = sub else { unreachable!() };
+        let g = feed_forward::backward(ds, fc, &fp)?;
+        let dx = g.dx.clone();
+        ffn_g = Some(g);
+        Ok(dx)
+    })?;
+    push_ffn_grads(&mut grads, prefix, ffn_g.expect("ran"));
+    // pass 2 was cross-attention: the query gradient flows back into the decoder,
+    // the key and value gradients into memory
+    let ca = mha_params(store, &format!("{prefix}multihead_attn."))?;
+    let mut ca_g = None;
+    let dh1 = residual_backward(dh2.view(), &cache.cross_attn, store, cfg, &mut grads, |ds, sub| {
+        let SubCache::Attention(mc) = sub else { unreachable!() };
+        let g = multi_head::backward(ds.into_shape_with_order((b, t, c)).expect("rows"), mc, &ca)?;
+        let dq = multi_head::rows(g.dquery.view());
+        ca_g = Some(g);
+        Ok(dq)
+    })?;
+    let g = ca_g.expect("ran");
+    let dmemory = &g.dkey + &g.dvalue;
+    debug_assert_eq!(dmemory.dim(), (b, s, c));
+    push_mha_grads(&mut grads, &format!("{prefix}multihead_attn."), g);
+    // pass 1 was masked self-attention
+    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
+    let mut sa_g = None;
+    let dx = residual_backward(dh1.view(), &cache.self_attn, store, cfg, &mut grads, |ds, sub| {
+        let SubCache::Attention(mc) = sub else { unreachable!() };
+        let g = multi_head::backward(ds.into_shape_with_order((b, t, c)).expect("rows"), mc, &sa)?;
+        let d = &g.dquery + &g.dkey + &g.dvalue;
+        sa_g = Some(g);
+        Ok(multi_head::rows(d.view()))
+    })?;
+    push_mha_grads(&mut grads, &format!("{prefix}self_attn."), sa_g.expect("ran"));
+    Ok((multi_head::seq(dx, b, t), dmemory, grads))
+}

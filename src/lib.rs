@@ -1,0 +1,47 @@
+//! # LM Playground's engine
+//!
+//! A small transformer library, written to be read and to be exactly right: every number the
+//! playground shows (tokens, embeddings, Q/K/V, attention weights, losses, gradients) is
+//! computed here, natively in tests and as WebAssembly in the browser.
+//!
+//! This crate's core never touches the browser. It is organised as the seed article teaches:
+//!
+//! - [`ops`]: one file per operation, forward and hand-written backward side by side.
+//! - [`layers`]: encoder and decoder layers (post-norm and pre-norm).
+//! - [`models`]: decoder-only, encoder–decoder and encoder-only models.
+//! - [`params`]: the named parameter store (PyTorch `state_dict` names), safetensors and JSON.
+//! - [`optim`]: SGD, Adam, AdamW, gradient clipping and learning-rate schedules.
+//! - [`kernel`]: the matrix-product kernel (portable and wasm simd128).
+//!
+//! Everything is generic over [`Real`] (`f32` for the page, `f64` for gradient checks) and
+//! checked against PyTorch by fixtures in `tests/fixtures/`.
+//!
+//! # From the top
+//!
+//! ```
+//! use lm_playground::models::decoder_only::{DecoderOnly, DecoderOnlyConfig};
+//! use ndarray::array;
+//!
+//! let cfg = DecoderOnlyConfig { vocab_size: 10, d_model: 8, n_heads: 2, n_layers: 1, d_ff: 16, max_len: 8, ..Default::default() };
+//! let mut model = DecoderOnly::<f32>::new(cfg, 42).unwrap();
+//! let ids = array![[1usize, 2, 3, 4]];
+//! let targets = array![[2i64, 3, 4, 5]];
+//! let loss = model.loss_and_backward(ids.view(), targets.view()).unwrap();
+//! // An untrained model is close to uniform over 10 tokens: loss ≈ ln 10 ≈ 2.30.
+//! assert!((loss - 10f32.ln()).abs() < 0.5);
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod kernel;
+pub mod layers;
+pub mod models;
+pub mod ops;
+pub mod optim;
+pub mod params;
+pub mod real;
+pub mod rng;
+
+pub use error::{Error, ErrorKind, Result};
+pub use real::Real;

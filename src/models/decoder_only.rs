@@ -1,0 +1,205 @@
+//! Decoder-only language model (GPT-like): predict every next token from the ones before it.
+//!
+//! ```text
+//! x₀ = tok_emb[ids] + pos_emb[0..T]                 ids [B, T], x [B, T, C]
+//! xᵢ = EncoderLayerᵢ(xᵢ₋₁, causal mask)             i = 1 … L  (self-attention may only look left)
+//! h  = ln_f(x_L)
+//! logits = h · lm_headᵀ                             lm_head.weight [V, C], logits [B, T, V]
+//! loss = cross_entropy(logits, targets)             targets[b, t] = ids[b, t + 1] for training
+//! ```
+//!
+//! Parameter names (PyTorch `state_dict`): `tok_emb.weight` [V, C], `pos_emb.weight` [max_len, C],
+//! `layers.{i}.self_attn.in_proj_weight` [3C, C], `…in_proj_bias` [3C], `…out_proj.weight` [C, C],
+//! `…out_proj.bias` [C], `layers.{i}.linear1.weight|bias` [F, C] | [F], `linear2.weight|bias`
+//! [C, F] | [C], `norm1.weight|bias`, `norm2.weight|bias` [C], `ln_f.weight|bias` [C],
+//! `lm_head.weight` [V, C] (no bias). The PyTorch twin is in `tests/fixtures/make_fixtures.py`.
+
+use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, stack_backward, stack_forward, validate_common};
+use crate::error::{Error, Result};
+use crate::layers::encoder_layer::{self, EncoderLayerCache};
+use crate::layers::LayerConfig;
+use crate::ops::attention::causal_mask;
+use crate::ops::cross_entropy::{self, IGNORE_INDEX};
+use crate::ops::layer_norm::{self, LayerNormCache};
+use crate::ops::{linear, Activation};
+use crate::params::{NamedGrads, ParamStore};
+use crate::real::Real;
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
+use serde::{Deserialize, Serialize};
+
+/// Sizes of a decoder-only model. The defaults are the playground's "small" preset.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DecoderOnlyConfig {
+    /// Number of distinct tokens, V. Default 64.
+    pub vocab_size: usize,
+    /// Width of every token vector, C. Default 64.
+    pub d_model: usize,
+    /// Attention heads, H; must divide d_model. Default 4.
+    pub n_heads: usize,
+    /// Number of layers, L. Default 2.
+    pub n_layers: usize,
+    /// Feed-forward width, F. Default 256 (4 · d_model).
+    pub d_ff: usize,
+    /// Longest sequence (rows of `pos_emb`). Default 64.
+    pub max_len: usize,
+    /// Feed-forward activation. Default GELU (as GPT-2).
+    pub activation: Activation,
+    /// Pre-norm (GPT-2 style) when true. Default true.
+    pub norm_first: bool,
+    /// LayerNorm epsilon. Default 1e-5.
+    pub layer_norm_eps: f64,
+}
+
+impl Default for DecoderOnlyConfig {
+    fn default() -> Self {
+        DecoderOnlyConfig { vocab_size: 64, d_model: 64, n_heads: 4, n_layers: 2, d_ff: 256, max_len: 64, activation: Activation::Gelu, norm_first: true, layer_norm_eps: 1e-5 }
+    }
+}
+
+impl DecoderOnlyConfig {
+    /// The per-layer configuration.
+    pub fn layer(&self) -> LayerConfig {
+        LayerConfig { d_model: self.d_model, n_heads: self.n_heads, d_ff: self.d_ff, activation: self.activation, norm_first: self.norm_first, layer_norm_eps: self.layer_norm_eps }
+    }
+
+    /// Checks every invariant, with a message naming the value.
+    pub fn validate(&self) -> Result<()> {
+        validate_common("decoder-only model", self.vocab_size, self.max_len, &[("n_layers", self.n_layers)], &self.layer())?;
+        check_size("decoder-only model", &self.param_shapes())
+    }
+
+    /// Every parameter's name and shape.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let (v, c) = (self.vocab_size, self.d_model);
+        let mut s = vec![("tok_emb.weight".to_string(), vec![v, c]), ("pos_emb.weight".to_string(), vec![self.max_len, c])];
+        for i in 0..self.n_layers {
+            s.extend(encoder_layer::param_shapes(&format!("layers.{i}."), &self.layer()));
+        }
+        s.push(("ln_f.weight".into(), vec![c]));
+        s.push(("ln_f.bias".into(), vec![c]));
+        s.push(("lm_head.weight".into(), vec![v, c]));
+        s
+    }
+}
+
+/// Everything a forward pass computed: what backward needs and what the page draws.
+#[derive(Debug, Clone)]
+pub struct DecoderOnlyCache<F> {
+    /// The input ids `[B, T]`.
+    pub ids: Array2<usize>,
+    /// Token + position embeddings `[B, T, C]`.
+    pub embeddings: Array3<F>,
+    /// One cache per layer (attention heads, sublayer outputs).
+    pub layers: Vec<EncoderLayerCache<F>>,
+    /// The final LayerNorm's cache.
+    pub ln_f: LayerNormCache<F>,
+    /// ln_f's output `[B·T, C]`, the input of `lm_head`.
+    pub hidden: Array2<F>,
+}
+
+/// A decoder-only model: its configuration and its parameters.
+#[derive(Debug, Clone)]
+pub struct DecoderOnly<F> {
+    /// The sizes it was built with.
+    pub config: DecoderOnlyConfig,
+    /// Its parameters and their gradients.
+    pub params: ParamStore<F>,
+}
+
+impl<F: Real> DecoderOnly<F> {
+    /// A model with weights drawn from `seed` (see [`super::init_store`]).
+    pub fn new(config: DecoderOnlyConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        Ok(DecoderOnly { params: init_store(&config.param_shapes(), seed), config })
+    }
+
+    /// A model using the given parameters; an error names any missing, unknown or mis-shaped key.
+    pub fn from_params(config: DecoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
+        config.validate()?;
+        check_store("decoder-only model", &params, &config.param_shapes())?;
+        Ok(DecoderOnly { config, params })
+    }
+
+    /// Logits `[B, T, V]` for `ids` `[B, T]`, and the cache.
+    pub fn forward(&self, ids: ArrayView2<usize>) -> Result<(Array3<F>, DecoderOnlyCache<F>)> {
+        let cfg = &self.config;
+        check_ids("decoder-only model", "ids", ids, cfg.vocab_size, cfg.max_len)?;
+        let (b, t) = ids.dim();
+        let s = &self.params;
+        // pass 1: embeddings
+        let x0 = embed(s, ids)?;
+        // pass 2: the layer stack, each position looking only at itself and earlier ones
+        let mask = causal_mask(t);
+        let (x, layers) = stack_forward(x0.clone(), s, "layers.", cfg.n_layers, &cfg.layer(), Some(mask.view()), None)?;
+        // pass 3: final LayerNorm
+        let xr = x.into_shape_with_order((b * t, cfg.d_model)).expect("rows");
+        let (hidden, ln_f) = layer_norm::forward(xr.view(), s.get1("ln_f.weight")?, s.get1("ln_f.bias")?, cfg.layer_norm_eps)?;
+        // pass 4: logits over the vocabulary
+        let logits = linear::apply(hidden.view(), s.get2("lm_head.weight")?, None)?;
+        let logits = logits.into_shape_with_order((b, t, cfg.vocab_size)).expect("rows");
+        Ok((logits, DecoderOnlyCache { ids: ids.to_owned(), embeddings: x0, layers, ln_f, hidden }))
+    }
+
+    /// Backward from `dlogits` `[B, T, V]`; gradients are **added** to `self.params`.
+    pub fn backward(&mut self, dlogits: ArrayView3<F>, cache: &DecoderOnlyCache<F>) -> Result<()> {
+        let grads = self.gradients(dlogits, cache)?;
+        self.params.accumulate_all(grads)
+    }
+
+    /// The named gradients of every parameter given `dlogits`, without touching the store.
+    pub fn gradients(&self, dlogits: ArrayView3<F>, cache: &DecoderOnlyCache<F>) -> Result<NamedGrads<F>> {
+        let cfg = &self.config;
+        let (b, t) = cache.ids.dim();
+        if dlogits.dim() != (b, t, cfg.vocab_size) {
+            return Err(Error::shape(format!("decoder-only backward: dlogits has shape {:?}, expected [{b}, {t}, {}]", dlogits.shape(), cfg.vocab_size)));
+        }
+        let s = &self.params;
+        let mut grads = NamedGrads::new();
+        let dl = dlogits.to_shape((b * t, cfg.vocab_size)).expect("rows");
+        // pass 4 was logits = h · lm_headᵀ
+        let g = linear::backward(dl.view(), &linear::LinearCache { x: cache.hidden.clone() }, s.get2("lm_head.weight")?, false)?;
+        grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
+        // pass 3 was h = ln_f(x)
+        let gn = layer_norm::backward(g.dx.view(), &cache.ln_f, s.get1("ln_f.weight")?)?;
+        grads.push(("ln_f.weight".into(), gn.dgamma.into_dyn()));
+        grads.push(("ln_f.bias".into(), gn.dbeta.into_dyn()));
+        // pass 2 was the layer stack
+        let dx = gn.dx.into_shape_with_order((b, t, cfg.d_model)).expect("rows");
+        let dx0 = stack_backward(dx, &cache.layers, s, "layers.", &cfg.layer(), &mut grads)?;
+        // pass 1 was the embeddings
+        embed_backward(dx0.view(), cache.ids.view(), s, &mut grads)?;
+        Ok(grads)
+    }
+
+    /// Mean cross-entropy of the logits for `ids` against `targets` `[B, T]`
+    /// ([`IGNORE_INDEX`] = −100 skips a position), without gradients.
+    pub fn loss(&self, ids: ArrayView2<usize>, targets: ArrayView2<i64>) -> Result<F> {
+        let (logits, _) = self.forward(ids)?;
+        let (b, t, v) = logits.dim();
+        check_targets(targets, (b, t))?;
+        let flat: Vec<i64> = targets.iter().copied().collect();
+        Ok(cross_entropy::forward(logits.to_shape((b * t, v)).expect("rows").view(), &flat, IGNORE_INDEX)?.0)
+    }
+
+    /// Forward, loss and backward in one call; gradients are **added** to `self.params`
+    /// (call `params.zero_grad()` before if the last step's gradients are still there).
+    pub fn loss_and_backward(&mut self, ids: ArrayView2<usize>, targets: ArrayView2<i64>) -> Result<F> {
+        let (logits, cache) = self.forward(ids)?;
+        let (b, t, v) = logits.dim();
+        check_targets(targets, (b, t))?;
+        let flat: Vec<i64> = targets.iter().copied().collect();
+        let (loss, ce) = cross_entropy::forward(logits.to_shape((b * t, v)).expect("rows").view(), &flat, IGNORE_INDEX)?;
+        let dlogits = cross_entropy::backward(F::one(), &ce).into_shape_with_order((b, t, v)).expect("rows");
+        self.backward(dlogits.view(), &cache)?;
+        Ok(loss)
+    }
+}
+
+/// Checks that targets have the shape of the ids.
+pub(crate) fn check_targets(targets: ArrayView2<i64>, want: (usize, usize)) -> Result<()> {
+    if targets.dim() != want {
+        return Err(Error::shape(format!("targets have shape {:?} but ids have [{}, {}]", targets.shape(), want.0, want.1)));
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! GELU, exact (erf) form, as `torch.nn.GELU()` with `approximate='none'`.
+//!
+//! ```text
+//! forward:   y = x · Φ(x),   Φ(x) = ½ (1 + erf(x / √2))     any shape
+//! backward:  dx = dy · (Φ(x) + x · φ(x)),   φ(x) = e^(−x²/2) / √(2π)
+//! ```
+
+use crate::real::Real;
+use ndarray::{Array2, ArrayView2, Zip};
+
+fn cdf<F: Real>(x: F) -> F {
+    F::of(0.5) * (F::one() + (x * F::of(std::f64::consts::FRAC_1_SQRT_2)).erf())
+}
+
+fn pdf<F: Real>(x: F) -> F {
+    // 1/√(2π) = 0.3989422804014327
+    (-(x * x) * F::of(0.5)).exp() * F::of(0.398_942_280_401_432_7)
+}
+
+/// `x · Φ(x)` elementwise.
+pub fn forward<F: Real>(x: ArrayView2<F>) -> Array2<F> {
+    x.mapv(|v| v * cdf(v))
+}
+
+/// `dy · (Φ(x) + x φ(x))`; the cache is the input x.
+pub fn backward<F: Real>(dy: ArrayView2<F>, x: ArrayView2<F>) -> Array2<F> {
+    Zip::from(&dy).and(&x).map_collect(|&g, &v| g * (cdf(v) + v * pdf(v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::arr2;
+
+    #[test]
+    fn hand_derived() {
+        // GELU(0) = 0 and GELU'(0) = Φ(0) = ½.
+        // GELU(1) = Φ(1) = ½(1 + erf(1/√2)) = 0.8413447460685429.
+        // GELU'(1) = Φ(1) + φ(1) = 0.8413447460685429 + 0.24197072451914337.
+        let x = arr2(&[[0.0f64, 1.0, -1.0]]);
+        let y = forward(x.view());
+        assert!((y[[0, 0]]).abs() < 1e-15);
+        assert!((y[[0, 1]] - 0.841_344_746_068_542_9).abs() < 1e-14);
+        // GELU(−1) = −Φ(−1) = −(1 − Φ(1)) = −0.15865525393145707
+        assert!((y[[0, 2]] + 0.158_655_253_931_457_07).abs() < 1e-14);
+        let d = backward(arr2(&[[1.0, 1.0, 1.0]]).view(), x.view());
+        assert!((d[[0, 0]] - 0.5).abs() < 1e-15);
+        assert!((d[[0, 1]] - (0.841_344_746_068_542_9 + 0.241_970_724_519_143_37)).abs() < 1e-14);
+    }
+}

@@ -1,0 +1,265 @@
+//! Multi-head attention, as `torch.nn.MultiheadAttention(C, H, batch_first=True, bias=True)`.
+//!
+//! ```text
+//! in_proj_weight [3C, C] = [W_q; W_k; W_v] stacked by rows,  in_proj_bias [3C] = [b_q; b_k; b_v]
+//! Q = query W_qᵀ + b_q     [B, Tq, C]
+//! K = key   W_kᵀ + b_k     [B, Tk, C]
+//! V = value W_vᵀ + b_v     [B, Tk, C]
+//! head h (D = C / H) uses columns h·D … (h+1)·D − 1 of Q, K and V:
+//!   O_h = attention(Q_h, K_h, V_h, mask)                     [B, Tq, D]
+//! concat = [O_0 | O_1 | … | O_{H−1}]                         [B, Tq, C]   (H · D = C)
+//! out = concat W_oᵀ + b_o      out_proj.weight [C, C], out_proj.bias [C]
+//! ```
+//!
+//! Self-attention passes the same tensor as query, key and value; cross-attention (the
+//! decoder's encoder–decoder attention) passes the decoder's states as query and the encoder's
+//! output ("memory") as key and value, so Tq ≠ Tk in general. Backward returns the three input
+//! gradients separately; for self-attention the caller adds them.
+//!
+//! Each head sees only its D-column slice, so the heads can attend to different things; the
+//! output projection then mixes what they found.
+
+use super::attention::{self, AttentionCache};
+use super::linear;
+use crate::error::{Error, Result};
+use crate::real::Real;
+use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis};
+
+/// The four parameter tensors, in PyTorch's layout.
+#[derive(Debug, Clone, Copy)]
+pub struct MhaParams<'a, F> {
+    /// `[3C, C]`
+    pub in_proj_weight: ArrayView2<'a, F>,
+    /// `[3C]`
+    pub in_proj_bias: ArrayView1<'a, F>,
+    /// `[C, C]`
+    pub out_proj_weight: ArrayView2<'a, F>,
+    /// `[C]`
+    pub out_proj_bias: ArrayView1<'a, F>,
+}
+
+/// Gradients of the four parameter tensors and of the three inputs.
+#[derive(Debug, Clone)]
+pub struct MhaGrads<F> {
+    /// `[B, Tq, C]`
+    pub dquery: Array3<F>,
+    /// `[B, Tk, C]`
+    pub dkey: Array3<F>,
+    /// `[B, Tk, C]`
+    pub dvalue: Array3<F>,
+    /// `[3C, C]`
+    pub in_proj_weight: Array2<F>,
+    /// `[3C]`
+    pub in_proj_bias: Array1<F>,
+    /// `[C, C]`
+    pub out_proj_weight: Array2<F>,
+    /// `[C]`
+    pub out_proj_bias: Array1<F>,
+}
+
+/// What backward needs and the page draws.
+#[derive(Debug, Clone)]
+pub struct MhaCache<F> {
+    /// Batch size B.
+    pub batch: usize,
+    /// Heads H.
+    pub heads: usize,
+    /// Query length Tq.
+    pub tq: usize,
+    /// Key/value length Tk.
+    pub tk: usize,
+    /// The query input as rows, `[B·Tq, C]`.
+    pub query: Array2<F>,
+    /// The key input as rows, `[B·Tk, C]`.
+    pub key: Array2<F>,
+    /// The value input as rows, `[B·Tk, C]`.
+    pub value: Array2<F>,
+    /// One cache per (batch item, head), index `b·H + h`: that head's Q, K, V, scores, weights.
+    pub heads_cache: Vec<AttentionCache<F>>,
+    /// The heads' outputs side by side, `[B·Tq, C]`.
+    pub concat: Array2<F>,
+}
+
+impl<F: Real> MhaCache<F> {
+    /// The cache of head `h` for batch item `b`.
+    pub fn head(&self, b: usize, h: usize) -> &AttentionCache<F> {
+        &self.heads_cache[b * self.heads + h]
+    }
+}
+
+fn check_params<F: Real>(p: &MhaParams<F>, c: usize) -> Result<()> {
+    let shapes: [(&str, &[usize], Vec<usize>); 4] = [
+        ("in_proj_weight", p.in_proj_weight.shape(), vec![3 * c, c]),
+        ("in_proj_bias", p.in_proj_bias.shape(), vec![3 * c]),
+        ("out_proj.weight", p.out_proj_weight.shape(), vec![c, c]),
+        ("out_proj.bias", p.out_proj_bias.shape(), vec![c]),
+    ];
+    for (name, got, want) in shapes {
+        super::expect_shape("multi_head_attention", name, got, &want)?;
+    }
+    Ok(())
+}
+
+/// Rows view `[B·T, C]` of a `[B, T, C]` tensor (copied only when not contiguous).
+pub(crate) fn rows<F: Real>(x: ArrayView3<F>) -> Array2<F> {
+    let (b, t, c) = x.dim();
+    x.as_standard_layout().into_owned().into_shape_with_order((b * t, c)).expect("contiguous")
+}
+
+/// `[B, T, C]` from rows `[B·T, C]`.
+pub(crate) fn seq<F: Real>(x: Array2<F>, b: usize, t: usize) -> Array3<F> {
+    let c = x.ncols();
+    x.into_shape_with_order((b, t, c)).expect("B·T rows")
+}
+
+/// Multi-head attention forward.
+///
+/// `attn_mask` is `[Tq, Tk]` and shared by the batch; `key_padding_mask` is `[B, Tk]`; both use
+/// `true` = blocked. Returns `[B, Tq, C]`.
+pub fn forward<F: Real>(
+    query: ArrayView3<F>, key: ArrayView3<F>, value: ArrayView3<F>, p: &MhaParams<F>, heads: usize,
+    attn_mask: Option<ArrayView2<bool>>, key_padding_mask: Option<ArrayView2<bool>>,
+) -> Result<(Array3<F>, MhaCache<F>)> {
+    let (b, tq, c) = query.dim();
+    let (bk, tk, ck) = key.dim();
+    if heads == 0 || c % heads != 0 {
+        return Err(Error::config(format!("multi_head_attention: d_model {c} is not divisible by {heads} heads")));
+    }
+    if bk != b || ck != c || value.dim() != (b, tk, c) {
+        return Err(Error::shape(format!(
+            "multi_head_attention: query {:?}, key {:?} and value {:?} must be [B, Tq, C], [B, Tk, C], [B, Tk, C]",
+            query.shape(), key.shape(), value.shape()
+        )));
+    }
+    check_params(p, c)?;
+    if let Some(m) = key_padding_mask {
+        super::expect_shape("multi_head_attention", "key_padding_mask", m.shape(), &[b, tk])?;
+    }
+    let d = c / heads;
+    let w = p.in_proj_weight;
+    let bias = p.in_proj_bias;
+    let (query, key, value) = (rows(query), rows(key), rows(value));
+    // pass 1: project the inputs to Q, K, V (each [B·T, C])
+    let qp = linear::apply(query.view(), w.slice(s![0..c, ..]), Some(bias.slice(s![0..c])))?;
+    let kp = linear::apply(key.view(), w.slice(s![c..2 * c, ..]), Some(bias.slice(s![c..2 * c])))?;
+    let vp = linear::apply(value.view(), w.slice(s![2 * c..3 * c, ..]), Some(bias.slice(s![2 * c..3 * c])))?;
+    // pass 2: attention per batch item and head, on column slices
+    let mut concat = Array2::zeros((b * tq, c));
+    let mut heads_cache = Vec::with_capacity(b * heads);
+    for bi in 0..b {
+        let mask = attention::combine_masks(tq, tk, attn_mask, key_padding_mask.map(|m| m.index_axis_move(Axis(0), bi)))?;
+        for h in 0..heads {
+            let cols = h * d..(h + 1) * d;
+            let (o, cache) = attention::forward(
+                qp.slice(s![bi * tq..(bi + 1) * tq, cols.clone()]),
+                kp.slice(s![bi * tk..(bi + 1) * tk, cols.clone()]),
+                vp.slice(s![bi * tk..(bi + 1) * tk, cols.clone()]),
+                mask.as_ref().map(|m| m.view()),
+                None,
+            )?;
+            // pass 3: concatenate the heads' outputs
+            concat.slice_mut(s![bi * tq..(bi + 1) * tq, cols]).assign(&o);
+            heads_cache.push(cache);
+        }
+    }
+    // pass 4: output projection
+    let out = linear::apply(concat.view(), p.out_proj_weight, Some(p.out_proj_bias))?;
+    let cache = MhaCache { batch: b, heads, tq, tk, query, key, value, heads_cache, concat };
+    Ok((seq(out, b, tq), cache))
+}
+
+/// Multi-head attention backward given `dout = ∂L/∂out`, `[B, Tq, C]`.
+pub fn backward<F: Real>(dout: ArrayView3<F>, cache: &MhaCache<F>, p: &MhaParams<F>) -> Result<MhaGrads<F>> {
+    let (b, tq, tk, heads) = (cache.batch, cache.tq, cache.tk, cache.heads);
+    let c = cache.concat.ncols();
+    super::expect_shape("multi_head_attention backward", "dout", dout.shape(), &[b, tq, c])?;
+    let d = c / heads;
+    let dout = rows(dout);
+    // pass 4 was out = concat W_oᵀ + b_o
+    let g_out = linear::backward(dout.view(), &linear::LinearCache { x: cache.concat.clone() }, p.out_proj_weight, true)?;
+    let dconcat = g_out.dx;
+    // passes 3–2 were concat[:, head h] = attention(Q_h, K_h, V_h)
+    let mut dq = Array2::zeros((b * tq, c));
+    let mut dk = Array2::zeros((b * tk, c));
+    let mut dv = Array2::zeros((b * tk, c));
+    for bi in 0..b {
+        for h in 0..heads {
+            let cols = h * d..(h + 1) * d;
+            let g = attention::backward(dconcat.slice(s![bi * tq..(bi + 1) * tq, cols.clone()]), cache.head(bi, h))?;
+            dq.slice_mut(s![bi * tq..(bi + 1) * tq, cols.clone()]).assign(&g.dq);
+            dk.slice_mut(s![bi * tk..(bi + 1) * tk, cols.clone()]).assign(&g.dk);
+            dv.slice_mut(s![bi * tk..(bi + 1) * tk, cols]).assign(&g.dv);
+        }
+    }
+    // pass 1 was Q = query W_qᵀ + b_q (and likewise K, V with their row blocks)
+    let w = p.in_proj_weight;
+    let mut d_in_w = Array2::zeros((3 * c, c));
+    let mut d_in_b = Array1::zeros(3 * c);
+    let mut dinputs = Vec::with_capacity(3);
+    for (i, (dproj, input)) in [(&dq, &cache.query), (&dk, &cache.key), (&dv, &cache.value)].into_iter().enumerate() {
+        let block = i * c..(i + 1) * c;
+        let g = linear::backward(dproj.view(), &linear::LinearCache { x: input.clone() }, w.slice(s![block.clone(), ..]), true)?;
+        d_in_w.slice_mut(s![block.clone(), ..]).assign(&g.dw);
+        d_in_b.slice_mut(s![block]).assign(&g.db.expect("has bias"));
+        dinputs.push(g.dx);
+    }
+    let dvalue = seq(dinputs.pop().expect("3"), b, tk);
+    let dkey = seq(dinputs.pop().expect("3"), b, tk);
+    let dquery = seq(dinputs.pop().expect("3"), b, tq);
+    Ok(MhaGrads {
+        dquery,
+        dkey,
+        dvalue,
+        in_proj_weight: d_in_w,
+        in_proj_bias: d_in_b,
+        out_proj_weight: g_out.dw,
+        out_proj_bias: g_out.db.expect("has bias"),
+    })
+}
+
+/// The weights of every head averaged over heads, `[B, Tq, Tk]`, as `need_weights=True,
+/// average_attn_weights=True` returns them in PyTorch.
+pub fn average_weights<F: Real>(cache: &MhaCache<F>) -> Array3<F> {
+    let mut avg = Array3::zeros((cache.batch, cache.tq, cache.tk));
+    let inv_h = F::one() / F::of(cache.heads as f64);
+    for (bi, mut slab) in avg.axis_iter_mut(Axis(0)).enumerate() {
+        for h in 0..cache.heads {
+            slab.scaled_add(inv_h, &cache.head(bi, h).weights);
+        }
+    }
+    avg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_projections_reduce_to_single_head_attention() {
+        // With W_q = W_k = W_v = I, zero biases, one head and W_o = I, multi-head attention is
+        // exactly the single-head attention of the inputs.
+        let c = 4;
+        let mut in_w = Array2::<f64>::zeros((3 * c, c));
+        for blk in 0..3 {
+            for i in 0..c {
+                in_w[[blk * c + i, i]] = 1.0;
+            }
+        }
+        let in_b = Array1::zeros(3 * c);
+        let out_w = Array2::eye(c);
+        let out_b = Array1::zeros(c);
+        let p = MhaParams { in_proj_weight: in_w.view(), in_proj_bias: in_b.view(), out_proj_weight: out_w.view(), out_proj_bias: out_b.view() };
+        let x = Array3::from_shape_fn((1, 3, c), |(_, t, j)| ((t * c + j) as f64 * 0.37).sin());
+        let (y, cache) = forward(x.view(), x.view(), x.view(), &p, 1, None, None).unwrap();
+        let x2 = x.index_axis(Axis(0), 0);
+        let (o, _) = attention::forward(x2, x2, x2, None, None).unwrap();
+        for (a, b) in y.iter().zip(o.iter()) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        assert_eq!(cache.heads_cache.len(), 1);
+        // 8 heads of 64 concatenate back to 512 columns.
+        assert_eq!(8 * 64, 512);
+        let bad = forward(x.view(), x.view(), x.view(), &p, 3, None, None).unwrap_err();
+        assert!(bad.message.contains("not divisible by 3"), "{bad}");
+    }
+}

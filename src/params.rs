@@ -1,0 +1,402 @@
+//! The named parameter store: every weight of a model under its PyTorch `state_dict` name, in
+//! PyTorch's layout, with a gradient of the same shape beside it.
+//!
+//! ```text
+//! "layers.0.self_attn.in_proj_weight" → value [3C, C], grad [3C, C]
+//! ```
+//!
+//! Keys iterate in sorted order, so optimisers, checksums and files are deterministic.
+//! The store reads and writes two formats:
+//! - **safetensors**, exactly what `safetensors.torch.save_file(model.state_dict(), path)` writes:
+//!   `u64` little-endian header length N, N bytes of JSON
+//!   `{"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}`,
+//!   then the raw little-endian data. F32, F64, F16 and BF16 are read; the store's own type is
+//!   written.
+//! - **JSON**: `{"format": "lm-playground-params", "version": 1, "params": {"name": {"shape": [..], "data": [..]}}}`.
+//!
+//! Loading into a model is strict: a missing, unknown or mis-shaped key is an error that names
+//! the key and both shapes.
+
+use crate::error::{Error, Result};
+use crate::real::Real;
+use ndarray::{ArrayD, ArrayView1, ArrayView2, IxDyn};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One parameter tensor and its gradient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param<F> {
+    /// The value, in PyTorch's layout.
+    pub value: ArrayD<F>,
+    /// ∂L/∂value, same shape; accumulated by backward, cleared by [`ParamStore::zero_grad`].
+    pub grad: ArrayD<F>,
+}
+
+/// Gradients produced by a layer's backward, keyed by full parameter name.
+pub type NamedGrads<F> = Vec<(String, ArrayD<F>)>;
+
+/// Parameters keyed by name, iterated in sorted order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParamStore<F> {
+    params: BTreeMap<String, Param<F>>,
+}
+
+/// A tensor read from a file before it is checked against a model: name → (shape, values).
+pub type TensorMap = BTreeMap<String, (Vec<usize>, Vec<f64>)>;
+
+impl<F: Real> ParamStore<F> {
+    /// An empty store.
+    pub fn new() -> Self {
+        ParamStore { params: BTreeMap::new() }
+    }
+
+    /// Adds (or replaces) `name` with `value` and a zero gradient.
+    pub fn insert(&mut self, name: impl Into<String>, value: ArrayD<F>) {
+        let grad = ArrayD::zeros(value.raw_dim());
+        self.params.insert(name.into(), Param { value, grad });
+    }
+
+    /// Number of tensors.
+    pub fn len(&self) -> usize {
+        self.params.len()
+    }
+
+    /// True when there are no tensors.
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    /// Total number of scalar parameters.
+    pub fn numel(&self) -> usize {
+        self.params.values().map(|p| p.value.len()).sum()
+    }
+
+    /// Names in sorted order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.params.keys().map(|s| s.as_str())
+    }
+
+    /// (name, param) pairs in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Param<F>)> {
+        self.params.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Mutable (name, param) pairs in sorted order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Param<F>)> {
+        self.params.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The parameter `name`, or an error naming it.
+    pub fn param(&self, name: &str) -> Result<&Param<F>> {
+        self.params.get(name).ok_or_else(|| Error::param(format!("no parameter named {name:?}")))
+    }
+
+    /// The parameter `name`, mutably.
+    pub fn param_mut(&mut self, name: &str) -> Result<&mut Param<F>> {
+        self.params.get_mut(name).ok_or_else(|| Error::param(format!("no parameter named {name:?}")))
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Result<&ArrayD<F>> {
+        Ok(&self.param(name)?.value)
+    }
+
+    /// The value of `name` as a vector; an error if it is not 1-D.
+    pub fn get1(&self, name: &str) -> Result<ArrayView1<'_, F>> {
+        let v = self.get(name)?;
+        v.view().into_dimensionality().map_err(|_| Error::param(format!("parameter {name:?} has shape {:?}, expected 1-D", v.shape())))
+    }
+
+    /// The value of `name` as a matrix; an error if it is not 2-D.
+    pub fn get2(&self, name: &str) -> Result<ArrayView2<'_, F>> {
+        let v = self.get(name)?;
+        v.view().into_dimensionality().map_err(|_| Error::param(format!("parameter {name:?} has shape {:?}, expected 2-D", v.shape())))
+    }
+
+    /// The gradient of `name`.
+    pub fn grad(&self, name: &str) -> Result<&ArrayD<F>> {
+        Ok(&self.param(name)?.grad)
+    }
+
+    /// `grad[name] += g`.
+    pub fn accumulate(&mut self, name: &str, g: &ArrayD<F>) -> Result<()> {
+        let p = self.param_mut(name)?;
+        if p.grad.shape() != g.shape() {
+            return Err(Error::shape(format!("gradient of {name:?} has shape {:?}, parameter has {:?}", g.shape(), p.grad.shape())));
+        }
+        p.grad += g;
+        Ok(())
+    }
+
+    /// Adds every named gradient into the store.
+    pub fn accumulate_all(&mut self, grads: NamedGrads<F>) -> Result<()> {
+        for (name, g) in grads {
+            self.accumulate(&name, &g)?;
+        }
+        Ok(())
+    }
+
+    /// Sets every gradient to zero.
+    pub fn zero_grad(&mut self) {
+        for p in self.params.values_mut() {
+            p.grad.fill(F::zero());
+        }
+    }
+
+    /// √(Σ over all gradients of g²), as `torch.nn.utils.clip_grad_norm_` computes it.
+    pub fn grad_norm(&self) -> f64 {
+        self.params.values().flat_map(|p| p.grad.iter()).map(|g| g.f64() * g.f64()).sum::<f64>().sqrt()
+    }
+
+    /// The values as a [`TensorMap`] (f64, for comparison and export).
+    pub fn to_map(&self) -> TensorMap {
+        self.params.iter().map(|(k, p)| (k.clone(), (p.value.shape().to_vec(), p.value.iter().map(|x| x.f64()).collect()))).collect()
+    }
+
+    /// Replaces every value with the tensor of the same name in `map`, strictly: every key of
+    /// the store must be in `map` with the same shape, and `map` may hold no other key.
+    /// On error the store is unchanged. Gradients are cleared.
+    pub fn load_map(&mut self, map: &TensorMap) -> Result<()> {
+        for (name, p) in &self.params {
+            match map.get(name) {
+                None => return Err(Error::param(format!("missing parameter {name:?} (the model expects shape {:?})", p.value.shape()))),
+                Some((shape, _)) if shape.as_slice() != p.value.shape() => {
+                    return Err(Error::param(format!("parameter {name:?} has shape {shape:?} in the file but the model expects {:?}", p.value.shape())))
+                }
+                Some((_, data)) => {
+                    if let Some(i) = data.iter().position(|x| !x.is_finite()) {
+                        return Err(Error::value(format!("parameter {name:?} has a non-finite value at flat index {i}")));
+                    }
+                }
+            }
+        }
+        if let Some((name, (shape, _))) = map.iter().find(|(k, _)| !self.params.contains_key(*k)) {
+            return Err(Error::param(format!("unknown parameter {name:?} with shape {shape:?}: the model has no such key")));
+        }
+        for (name, p) in self.params.iter_mut() {
+            let (shape, data) = &map[name];
+            p.value = ArrayD::from_shape_vec(IxDyn(shape), data.iter().map(|&x| F::of(x)).collect()).expect("shape checked");
+            p.grad.fill(F::zero());
+        }
+        Ok(())
+    }
+
+    /// The store as safetensors bytes, in the store's own dtype.
+    pub fn to_safetensors(&self) -> Vec<u8> {
+        let width = std::mem::size_of::<F>();
+        let mut header = serde_json::Map::new();
+        let mut offset = 0usize;
+        for (name, p) in &self.params {
+            let n = p.value.len() * width;
+            header.insert(name.clone(), serde_json::json!({"dtype": F::DTYPE, "shape": p.value.shape(), "data_offsets": [offset, offset + n]}));
+            offset += n;
+        }
+        header.insert("__metadata__".into(), serde_json::json!({"format": "pt", "writer": "lm-playground"}));
+        let mut h = serde_json::to_vec(&header).expect("json");
+        // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+        while (h.len() % 8) != 0 {
+            h.push(b' ');
+        }
+        let mut out = Vec::with_capacity(8 + h.len() + offset);
+        out.extend_from_slice(&(h.len() as u64).to_le_bytes());
+        out.extend_from_slice(&h);
+        for p in self.params.values() {
+            for x in p.value.iter() {
+                if width == 4 {
+                    out.extend_from_slice(&(x.f64() as f32).to_le_bytes());
+                } else {
+                    out.extend_from_slice(&x.f64().to_le_bytes());
+                }
+            }
+        }
+        out
+    }
+
+    /// Loads safetensors bytes strictly (see [`ParamStore::load_map`]).
+    pub fn load_safetensors(&mut self, bytes: &[u8]) -> Result<()> {
+        self.load_map(&read_safetensors(bytes)?)
+    }
+
+    /// The store as the JSON format described in the module header.
+    pub fn to_json(&self) -> String {
+        let params: BTreeMap<&str, JsonTensor> =
+            self.params.iter().map(|(k, p)| (k.as_str(), JsonTensor { shape: p.value.shape().to_vec(), data: p.value.iter().map(|x| x.f64()).collect() })).collect();
+        serde_json::to_string(&serde_json::json!({"format": JSON_FORMAT, "version": 1, "params": params})).expect("json")
+    }
+
+    /// Loads the JSON format strictly (see [`ParamStore::load_map`]).
+    pub fn load_json(&mut self, text: &str) -> Result<()> {
+        self.load_map(&read_json(text)?)
+    }
+}
+
+const JSON_FORMAT: &str = "lm-playground-params";
+
+#[derive(Serialize, Deserialize)]
+struct JsonTensor {
+    shape: Vec<usize>,
+    data: Vec<f64>,
+}
+
+#[derive(Deserialize)]
+struct JsonFile {
+    format: String,
+    version: u32,
+    params: BTreeMap<String, JsonTensor>,
+}
+
+/// Parses the JSON parameter format into a [`TensorMap`], checking each tensor's length.
+pub fn read_json(text: &str) -> Result<TensorMap> {
+    let f: JsonFile = serde_json::from_str(text).map_err(|e| Error::format(format!("parameter JSON: {e}")))?;
+    if f.format != JSON_FORMAT || f.version != 1 {
+        return Err(Error::format(format!("parameter JSON: format {:?} version {} is not {JSON_FORMAT:?} version 1", f.format, f.version)));
+    }
+    let mut out = TensorMap::new();
+    for (name, t) in f.params {
+        let n: usize = t.shape.iter().product();
+        if n != t.data.len() {
+            return Err(Error::format(format!("parameter JSON: {name:?} has shape {:?} ({n} values) but {} values", t.shape, t.data.len())));
+        }
+        out.insert(name, (t.shape, t.data));
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct StEntry {
+    dtype: String,
+    shape: Vec<usize>,
+    data_offsets: [usize; 2],
+}
+
+/// Largest header we accept (the reference implementation's limit is 100 MB).
+const MAX_HEADER: u64 = 100_000_000;
+
+/// Parses safetensors bytes into a [`TensorMap`]. Every offset and size is checked, so
+/// truncated or hostile files give an error, never a panic.
+pub fn read_safetensors(bytes: &[u8]) -> Result<TensorMap> {
+    let fail = |m: String| Error::format(format!("safetensors: {m}"));
+    if bytes.len() < 8 {
+        return Err(fail(format!("{} bytes is too short for the 8-byte header length", bytes.len())));
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    if n > MAX_HEADER || 8 + n > bytes.len() as u64 {
+        return Err(fail(format!("header length {n} does not fit in {} bytes", bytes.len())));
+    }
+    let header = &bytes[8..8 + n as usize];
+    let data = &bytes[8 + n as usize..];
+    let raw: BTreeMap<String, serde_json::Value> = serde_json::from_slice(header).map_err(|e| fail(format!("header is not a JSON object: {e}")))?;
+    let mut out = TensorMap::new();
+    for (name, v) in raw {
+        if name == "__metadata__" {
+            continue;
+        }
+        let e: StEntry = serde_json::from_value(v).map_err(|e| fail(format!("entry {name:?}: {e}")))?;
+        let width = match e.dtype.as_str() {
+            "F32" => 4,
+            "F64" => 8,
+            "F16" | "BF16" => 2,
+            other => return Err(fail(format!("entry {name:?} has dtype {other}; only F32, F64, F16 and BF16 are read"))),
+        };
+        let count = e.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| fail(format!("entry {name:?}: shape {:?} overflows", e.shape)))?;
+        let [begin, end] = e.data_offsets;
+        if begin > end || end > data.len() || count.checked_mul(width) != Some(end - begin) {
+            return Err(fail(format!("entry {name:?}: offsets [{begin}, {end}] do not hold {count} values of {} in {} data bytes", e.dtype, data.len())));
+        }
+        let raw = &data[begin..end];
+        let values: Vec<f64> = match e.dtype.as_str() {
+            "F32" => raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4")) as f64).collect(),
+            "F64" => raw.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8"))).collect(),
+            "F16" => raw.chunks_exact(2).map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]]))).collect(),
+            _ => raw.chunks_exact(2).map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16) as f64).collect(),
+        };
+        out.insert(name, (e.shape, values));
+    }
+    Ok(out)
+}
+
+/// IEEE half precision to f64: sign, 5-bit exponent (bias 15), 10-bit mantissa.
+fn f16_to_f64(h: u16) -> f64 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = ((h >> 10) & 0x1f) as i32;
+    let man = (h & 0x3ff) as f64;
+    sign * match exp {
+        0 => man * 2f64.powi(-24),
+        31 => {
+            if man == 0.0 {
+                f64::INFINITY
+            } else {
+                f64::NAN
+            }
+        }
+        e => (1.0 + man / 1024.0) * 2f64.powi(e - 15),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::arr2;
+
+    fn store() -> ParamStore<f32> {
+        let mut s = ParamStore::new();
+        s.insert("b.weight", arr2(&[[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.5]]).into_dyn());
+        s.insert("a.bias", ndarray::arr1(&[-1.0f32, 0.25]).into_dyn());
+        s
+    }
+
+    #[test]
+    fn safetensors_and_json_round_trip() {
+        let s = store();
+        let bytes = s.to_safetensors();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        assert_eq!((8 + n) % 8, 0, "data is 8-byte aligned");
+        let mut t = store();
+        t.param_mut("a.bias").unwrap().value.fill(9.0);
+        t.load_safetensors(&bytes).unwrap();
+        assert_eq!(s, t);
+        t.param_mut("a.bias").unwrap().value.fill(9.0);
+        t.load_json(&s.to_json()).unwrap();
+        assert_eq!(s, t);
+    }
+
+    #[test]
+    fn strict_loading_names_the_key_and_shapes() {
+        let mut s = store();
+        let mut m = s.to_map();
+        m.get_mut("b.weight").unwrap().0 = vec![3, 2];
+        let e = s.load_map(&m).unwrap_err();
+        assert!(e.message.contains("b.weight") && e.message.contains("[3, 2]") && e.message.contains("[2, 3]"), "{e}");
+        let mut m = s.to_map();
+        m.remove("a.bias");
+        assert!(s.load_map(&m).unwrap_err().message.contains("missing parameter \"a.bias\""));
+        let mut m = s.to_map();
+        m.insert("c.extra".into(), (vec![1], vec![0.0]));
+        assert!(s.load_map(&m).unwrap_err().message.contains("unknown parameter \"c.extra\""));
+        // The store is unchanged after a failed load.
+        assert_eq!(s, store());
+    }
+
+    #[test]
+    fn hostile_safetensors_are_errors() {
+        assert!(read_safetensors(&[1, 2, 3]).is_err());
+        assert!(read_safetensors(&u64::MAX.to_le_bytes()).is_err());
+        let mut b = store().to_safetensors();
+        b.truncate(b.len() - 3);
+        assert!(read_safetensors(&b).unwrap_err().message.contains("offsets"));
+        let hdr = br#"{"x":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#;
+        let mut b = (hdr.len() as u64).to_le_bytes().to_vec();
+        b.extend_from_slice(hdr);
+        b.extend_from_slice(&[0; 8]);
+        assert!(read_safetensors(&b).unwrap_err().message.contains("I64"));
+    }
+
+    #[test]
+    fn half_precision_decodes() {
+        // 0x3C00 = 1.0, 0xC000 = −2.0, 0x3555 ≈ 0.33325, 0x0001 = 2⁻²⁴ (smallest subnormal)
+        assert_eq!(f16_to_f64(0x3C00), 1.0);
+        assert_eq!(f16_to_f64(0xC000), -2.0);
+        assert!((f16_to_f64(0x3555) - 0.333_251_953_125).abs() < 1e-12);
+        assert_eq!(f16_to_f64(0x0001), 2f64.powi(-24));
+    }
+}
