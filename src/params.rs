@@ -194,7 +194,7 @@ impl<F: Real> ParamStore<F> {
         header.insert("__metadata__".into(), serde_json::json!({"format": "pt", "writer": "lm-playground"}));
         let mut h = serde_json::to_vec(&header).expect("json");
         // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
-        while (h.len() % 8) != 0 {
+        while !h.len().is_multiple_of(8) {
             h.push(b' ');
         }
         let mut out = Vec::with_capacity(8 + h.len() + offset);

@@ -88,7 +88,7 @@ fn run_op<F: Real>(c: &Value) {
     let r = || tensor::<F>(&c["upstream"]);
     let d2 = |a: &ArrayD<F>| a.clone().into_dimensionality::<Ix2>().unwrap();
     let d3 = |a: &ArrayD<F>| a.clone().into_dimensionality::<Ix3>().unwrap();
-    let d1 = |a: &ArrayD<F>| a.clone().into_dimensionality::<Ix1>().unwrap();
+    let _d1 = |a: &ArrayD<F>| a.clone().into_dimensionality::<Ix1>().unwrap();
     let mut s = store::<F>(&c["params"]);
     let p2 = |s: &ParamStore<F>, k: &str| s.get2(k).unwrap().to_owned();
     let p1 = |s: &ParamStore<F>, k: &str| s.get1(k).unwrap().to_owned();
@@ -336,8 +336,8 @@ fn run_optim<F: Real>(c: &Value, tol: f64) {
             }
             let init = tensor::<f64>(&c["init"][k]);
             let lr = ocfg.lr();
-            for i in c3..2 * c3 {
-                assert!((g[i] - init.as_slice().unwrap()[i]).abs() <= 3.0 * lr * 1.01 + 1e-6, "{name}: key bias moved more than 3 steps of lr");
+            for (gi, ii) in g[c3..2 * c3].iter().zip(&init.as_slice().unwrap()[c3..2 * c3]) {
+                assert!((gi - ii).abs() <= 3.0 * lr * 1.01 + 1e-6, "{name}: key bias moved more than 3 steps of lr");
             }
             continue;
         }

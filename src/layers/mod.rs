@@ -29,6 +29,9 @@ use crate::real::Real;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+/// Largest `d_model` a layer accepts (GPT-3 uses 12288); `d_ff` may be up to 4× this.
+pub const MAX_WIDTH: usize = 16_384;
+
 /// Sizes and options shared by encoder and decoder layers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LayerConfig {
@@ -58,7 +61,10 @@ impl LayerConfig {
         if self.d_model == 0 || self.n_heads == 0 || self.d_ff == 0 {
             return Err(Error::config(format!("d_model ({}), n_heads ({}) and d_ff ({}) must all be at least 1", self.d_model, self.n_heads, self.d_ff)));
         }
-        if self.d_model % self.n_heads != 0 {
+        if self.d_model > MAX_WIDTH || self.d_ff > 4 * MAX_WIDTH {
+            return Err(Error::config(format!("d_model {} must be at most {MAX_WIDTH} and d_ff {} at most {}", self.d_model, self.d_ff, 4 * MAX_WIDTH)));
+        }
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return Err(Error::config(format!("d_model {} is not divisible by n_heads {}", self.d_model, self.n_heads)));
         }
         if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {

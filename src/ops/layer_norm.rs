@@ -57,7 +57,7 @@ pub fn forward<F: Real>(x: ArrayView2<F>, gamma: ArrayView1<F>, beta: ArrayView1
         Zip::from(&mut hr).and(&xr).for_each(|h, &v| *h = (v - mu) * s);
     }
     // pass 3: scale and shift.
-    let y = &xhat * &gamma + &beta;
+    let y = &xhat * &gamma + beta;
     Ok((y, LayerNormCache { xhat, rstd }))
 }
 

@@ -24,7 +24,7 @@ pub fn assert_close(what: &str, got: &ArrayD<f64>, want: &ArrayD<f64>, tol: f64)
             at = i;
         }
     }
-    if !(worst <= tol * scale) {
+    if worst.is_nan() || worst > tol * scale {
         let first: Vec<String> = got.iter().zip(want.iter()).take(5).map(|(g, w)| format!("{g:.6e} vs {w:.6e}")).collect();
         panic!("{what}: max |diff| {worst:.3e} at flat index {at} exceeds {tol:.1e} × {scale:.3e}\n  first entries (got vs want): {}", first.join(", "));
     }
