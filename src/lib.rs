@@ -42,6 +42,10 @@ pub mod optim;
 pub mod params;
 pub mod real;
 pub mod rng;
+pub mod tokenizer;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{Error, ErrorKind, Result};
 pub use real::Real;

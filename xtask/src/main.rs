@@ -1,1 +1,233 @@
-fn main(){}
+//! Project tasks: `cargo xtask serve | test | build | bench`.
+//!
+//! - `serve [--port N] [--no-build]`: build the wasm module and serve `www/` on 127.0.0.1.
+//! - `test`: native tests, then the JS API tests in Node, then the browser tests in headless
+//!   Chromium (playwright-core). Fails, naming what is missing, rather than skipping.
+//! - `build`: only build `www/pkg/` (the wasm module and its JS glue).
+//! - `bench`: matmul, attention and training-step benchmarks; prints a table and writes
+//!   `bench-results/bench.json`.
+//!
+//! Only the standard library and `wasm-bindgen-cli-support` are used, so a fresh machine needs
+//! nothing but rustup, Node and npm (and Chromium for the browser tests).
+
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// The wasm-bindgen version this xtask generates glue for; must equal Cargo.lock's.
+const BINDGEN_VERSION: &str = "0.2.130";
+const TARGET: &str = "wasm32-unknown-unknown";
+
+type Res<T> = Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(|s| s.as_str()) {
+        Some("serve") => cmd_serve(&args[1..]),
+        Some("test") => cmd_test(&args[1..]),
+        Some("build") => build(&root(), BuildKind::Simd).map(|_| ()),
+        Some("bench") => cmd_bench(),
+        _ => Err("usage: cargo xtask <serve [--port N] [--no-build] | test | build | bench>".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository").to_path_buf()
+}
+
+fn run(cmd: &mut Command) -> Res<()> {
+    let desc = format!("{cmd:?}");
+    let status = cmd.status().map_err(|e| format!("could not start {desc}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{desc} failed ({status})"))
+    }
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    cmd.output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Installs the wasm target when it is missing.
+fn ensure_wasm_target() -> Res<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
+        .ok_or("rustup was not found; install Rust with rustup (https://rustup.rs) so the wasm32 target can be added")?;
+    if !installed.lines().any(|l| l.trim() == TARGET) {
+        eprintln!("xtask: adding the {TARGET} target");
+        run(Command::new("rustup").args(["target", "add", TARGET]))?;
+    }
+    Ok(())
+}
+
+/// Checks that Cargo.lock's wasm-bindgen is the version this xtask's glue generator expects.
+fn check_bindgen_version(root: &Path) -> Res<()> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(l) = lines.next() {
+        if l.trim() == "name = \"wasm-bindgen\"" {
+            let v = lines.next().unwrap_or("").trim().trim_start_matches("version = ").trim_matches('"').to_string();
+            if v != BINDGEN_VERSION {
+                return Err(format!("Cargo.lock has wasm-bindgen {v} but xtask uses wasm-bindgen-cli-support {BINDGEN_VERSION}; pin both to the same version"));
+            }
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum BuildKind {
+    /// The page's module: `+simd128`, glue in `www/pkg/`.
+    Simd,
+    /// For the benchmark only: without `simd128`, in `target/bench-nosimd/pkg`.
+    NoSimd,
+}
+
+/// Builds the wasm module and generates its `--target web` glue; returns the output folder.
+fn build(root: &Path, kind: BuildKind) -> Res<PathBuf> {
+    ensure_wasm_target()?;
+    check_bindgen_version(root)?;
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.current_dir(root).args(["build", "--release", "--lib", "--package", "lm-playground", "--target", TARGET]);
+    let target_dir = match kind {
+        BuildKind::Simd => root.join("target"),
+        BuildKind::NoSimd => {
+            cargo.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", "-C target-feature=-simd128");
+            root.join("target").join("bench-nosimd")
+        }
+    };
+    cargo.arg("--target-dir").arg(&target_dir);
+    run(&mut cargo)?;
+    let wasm = target_dir.join(TARGET).join("release").join("lm_playground.wasm");
+    let out = match kind {
+        BuildKind::Simd => root.join("www").join("pkg"),
+        BuildKind::NoSimd => target_dir.join("pkg"),
+    };
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)
+        .map_err(|e| e.to_string())?
+        .typescript(true)
+        .generate(&out)
+        .map_err(|e| format!("wasm-bindgen: {e}"))?;
+    eprintln!("xtask: built {}", out.display());
+    Ok(out)
+}
+
+fn cmd_serve(args: &[String]) -> Res<()> {
+    let mut port = 8000u16;
+    let mut no_build = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--port" => port = it.next().and_then(|p| p.parse().ok()).ok_or("--port needs a number from 1 to 65535")?,
+            "--no-build" => no_build = true,
+            other => return Err(format!("serve: unknown option {other}")),
+        }
+    }
+    let root = root();
+    if !no_build {
+        build(&root, BuildKind::Simd)?;
+    }
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (try --port)"))?;
+    println!("LM Playground: http://127.0.0.1:{port}/  (Ctrl-C to stop)");
+    serve::serve_forever(listener, root.join("www"));
+    Ok(())
+}
+
+/// Node and npm, and the npm packages the tests use.
+fn ensure_node(root: &Path) -> Res<()> {
+    let v = output(Command::new("node").arg("--version")).ok_or("node was not found: install Node.js 20 or newer (Debian: apt-get install nodejs npm)")?;
+    let major: u32 = v.trim().trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    if major < 20 {
+        return Err(format!("node {v} is too old: Node.js 20 or newer is needed"));
+    }
+    if !root.join("node_modules").join("playwright-core").exists() {
+        eprintln!("xtask: installing the test tools with npm (package-lock.json)");
+        let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
+        run(Command::new(npm).current_dir(root).args(["ci", "--no-audit", "--no-fund"]))
+            .map_err(|e| format!("{e}; npm is needed to install playwright-core (Debian: apt-get install npm)"))?;
+    }
+    Ok(())
+}
+
+/// A Chromium or Chrome to drive: `$CHROME`, else the usual install locations.
+fn find_chrome() -> Res<PathBuf> {
+    if let Ok(p) = std::env::var("CHROME") {
+        let p = PathBuf::from(p);
+        return if p.exists() { Ok(p) } else { Err(format!("CHROME={} does not exist", p.display())) };
+    }
+    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable", "/snap/bin/chromium"] {
+        if Path::new(c).exists() {
+            return Ok(PathBuf::from(c));
+        }
+    }
+    Err("no Chromium or Chrome was found for the browser tests. Install one (Debian/Ubuntu, as root: apt-get install -y chromium) \
+         or point CHROME at it (CHROME=/path/to/chrome cargo xtask test)"
+        .into())
+}
+
+fn cmd_test(args: &[String]) -> Res<()> {
+    let root = root();
+    let only = args.first().map(|s| s.as_str());
+    // Check the browser first, so a missing one fails in seconds, not after the build.
+    let chrome = if only.is_none() || only == Some("browser") { Some(find_chrome()?) } else { None };
+    if only.is_none() || only == Some("native") {
+        eprintln!("xtask: native tests");
+        run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).current_dir(&root).args(["test", "--workspace"]))?;
+    }
+    if only == Some("native") {
+        return Ok(());
+    }
+    build(&root, BuildKind::Simd)?;
+    ensure_node(&root)?;
+    if only.is_none() || only == Some("js") {
+        eprintln!("xtask: JS API tests (node --test)");
+        run(Command::new("node").current_dir(&root).args(["--test", "--test-reporter=spec", "tests/js/"]))?;
+    }
+    if let Some(chrome) = chrome {
+        eprintln!("xtask: browser tests (headless {})", chrome.display());
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let www = root.join("www");
+        std::thread::spawn(move || serve::serve_forever(listener, www));
+        run(Command::new("node")
+            .current_dir(&root)
+            .env("BASE_URL", format!("http://127.0.0.1:{port}/"))
+            .env("CHROME", &chrome)
+            .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "tests/browser/"]))?;
+    }
+    Ok(())
+}
+
+fn cmd_bench() -> Res<()> {
+    let root = root();
+    let simd = build(&root, BuildKind::Simd)?;
+    let nosimd = build(&root, BuildKind::NoSimd)?;
+    ensure_node(&root)?;
+    eprintln!("xtask: native matmul benchmark");
+    let native = output(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&root)
+        .args(["run", "--quiet", "--release", "--example", "bench_native"]))
+    .ok_or("the native benchmark failed")?;
+    let out_dir = root.join("bench-results");
+    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+    std::fs::write(out_dir.join("native.json"), native).map_err(|e| e.to_string())?;
+    run(Command::new("node")
+        .current_dir(&root)
+        .env("PKG_SIMD", simd.join("lm_playground.js"))
+        .env("PKG_NOSIMD", nosimd.join("lm_playground.js"))
+        .env("NATIVE_JSON", out_dir.join("native.json"))
+        .env("OUT_JSON", out_dir.join("bench.json"))
+        .args(["bench/bench.mjs"]))
+}

@@ -1,0 +1,102 @@
+//! The thin binding layer: the engine exported to JavaScript with wasm-bindgen.
+//!
+//! Compiled only for `wasm32`. Everything here converts arguments, calls the core, and
+//! converts results and errors back; no math lives here. Errors from the core become JS
+//! `Error`s with the core's message. A panic (which would be a bug) is recorded by the panic
+//! hook installed at start-up and printed to the console; `lastPanic()` returns its message so
+//! the page can say that the module must be reloaded.
+
+pub mod convert;
+pub mod model;
+pub mod ops;
+
+use std::sync::Mutex;
+use wasm_bindgen::prelude::*;
+
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Installs the panic hook. Runs once when the module is instantiated.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = format!("LM Playground engine panicked: {info}");
+        web_sys::console::error_1(&JsValue::from_str(&msg));
+        if let Ok(mut g) = LAST_PANIC.lock() {
+            *g = Some(msg);
+        }
+    }));
+}
+
+/// The message of the last panic, if the engine ever panicked (it must then be reloaded).
+#[wasm_bindgen(js_name = lastPanic)]
+pub fn last_panic() -> Option<String> {
+    LAST_PANIC.lock().ok().and_then(|g| g.clone())
+}
+
+/// Panics on purpose, so that tests can check how a panic is reported.
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic() {
+    panic!("debugPanic was called");
+}
+
+/// The engine's version and build: `{version, matmul: "simd128" | "portable"}`.
+#[wasm_bindgen(js_name = engineInfo)]
+pub fn engine_info() -> JsValue {
+    convert::object(&[("version", JsValue::from_str(env!("CARGO_PKG_VERSION"))), ("matmul", JsValue::from_str(crate::kernel::sgemm_path()))])
+}
+
+/// Checks this build's f32 matrix kernel against the naive triple loop on odd shapes (with
+/// every transpose combination) and returns `{path, maxError, cases}`.
+#[wasm_bindgen(js_name = kernelSelfTest)]
+pub fn kernel_self_test() -> JsValue {
+    let mut rng = crate::rng::Rng::new(11);
+    let shapes = [(1, 1, 1), (3, 5, 7), (4, 8, 1), (5, 9, 13), (13, 17, 300), (130, 7, 33), (33, 65, 257), (129, 31, 64), (64, 64, 64)];
+    let mut worst = 0f64;
+    let mut cases = 0;
+    for &(m, n, k) in &shapes {
+        for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
+            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_in(-1.0, 1.0) as f32).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_in(-1.0, 1.0) as f32).collect();
+            let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
+            let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
+            let mut want = vec![0f32; m * n];
+            crate::kernel::gemm_naive(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut want, n);
+            let mut got = vec![0f32; m * n];
+            crate::kernel::sgemm(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut got, n);
+            let mut port = vec![0f32; m * n];
+            crate::kernel::gemm_portable(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut port, n);
+            for i in 0..m * n {
+                worst = worst.max(((got[i] - want[i]).abs() / (k as f32).sqrt()) as f64).max(((got[i] - port[i]).abs() / (k as f32).sqrt()) as f64);
+            }
+            cases += 1;
+        }
+    }
+    convert::object(&[("path", JsValue::from_str(crate::kernel::sgemm_path())), ("maxError", JsValue::from(worst)), ("cases", JsValue::from(cases))])
+}
+
+/// Benchmark helper: `reps` products of two `n × n` matrices inside wasm; returns a checksum
+/// (so the work cannot be optimised away). JS measures the time around the call.
+#[wasm_bindgen(js_name = benchMatmul)]
+pub fn bench_matmul(n: usize, reps: usize) -> f32 {
+    let n = n.clamp(1, 2048);
+    let a = ndarray::Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.1);
+    let b = ndarray::Array2::from_shape_fn((n, n), |(i, j)| ((i * 5 + j) % 13) as f32 * 0.1);
+    let mut s = 0.0;
+    for _ in 0..reps {
+        s += crate::kernel::matmul(a.view(), b.view())[[0, 0]];
+    }
+    s
+}
+
+/// Benchmark helper: `reps` forward passes of one attention head with `n` tokens and width `d`.
+#[wasm_bindgen(js_name = benchAttention)]
+pub fn bench_attention(n: usize, d: usize, reps: usize) -> f32 {
+    let (n, d) = (n.clamp(1, 4096), d.clamp(1, 1024));
+    let q = ndarray::Array2::from_shape_fn((n, d), |(i, j)| (((i * 7 + j * 3) % 11) as f32 - 5.0) * 0.05);
+    let mut s = 0.0;
+    for _ in 0..reps {
+        let (o, _) = crate::ops::attention::forward(q.view(), q.view(), q.view(), None, None).expect("valid shapes");
+        s += o[[0, 0]];
+    }
+    s
+}

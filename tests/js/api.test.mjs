@@ -1,0 +1,229 @@
+// The JS API, in Node: every exported function on a correct case checked against the PyTorch
+// fixtures, and each kind of bad input checked for its error message.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { initSync, attention, forward, backward, Model, engineInfo, kernelSelfTest, lastPanic, debugPanic } from '../../www/pkg/lm_playground.js';
+import { wasmBytes, fixture, fixtureBytes, T, M, close } from './helpers.mjs';
+import { targetFeatures, sections } from './wasm_sections.mjs';
+
+initSync({ module: wasmBytes });
+const TOL = 1e-4;
+const ops = fixture('torch_ops.json').cases;
+const byName = (n) => ops.find((c) => c.name === n);
+
+describe('the module', () => {
+  test('is built with SIMD and its kernel matches the naive product', () => {
+    assert.ok(targetFeatures(wasmBytes).includes('+simd128'), 'target_features lists +simd128');
+    // f32x4.mul is 0xFD 0xE6 0x01 in the code section (id 10).
+    const code = sections(wasmBytes).find((s) => s.id === 10);
+    const body = wasmBytes.subarray(code.start, code.end);
+    let found = false;
+    for (let i = 0; i + 2 < body.length && !found; i++) found = body[i] === 0xfd && body[i + 1] === 0xe6 && body[i + 2] === 0x01;
+    assert.ok(found, 'the code contains f32x4.mul');
+    assert.equal(engineInfo().matmul, 'simd128');
+    const st = kernelSelfTest();
+    assert.equal(st.path, 'simd128');
+    assert.ok(st.cases >= 36);
+    assert.ok(st.maxError < 1e-5, `kernel error ${st.maxError}`);
+  });
+});
+
+describe('attention', () => {
+  test('the seed example 你/是/谁 gives weights 4/9, 1/9, 4/9', () => {
+    // D = 4 so scale = 1/2; q(谁)·k = [2 ln4, 0, 2 ln4] → scores [ln4, 0, ln4] → exp 4:1:4.
+    const l4 = Math.log(4);
+    const q = { shape: [1, 4], data: new Float32Array([2 * l4, 0, 0, 0]) };
+    const k = { shape: [3, 4], data: new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0]) };
+    const v = { shape: [3, 3], data: new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1]) };
+    const r = attention(q, k, v, {});
+    const w = Array.from(r.weights.data);
+    [4 / 9, 1 / 9, 4 / 9].forEach((x, i) => assert.ok(Math.abs(w[i] - x) < 1e-6, `weight ${i}: ${w[i]}`));
+    assert.ok(r.weights.data instanceof Float32Array);
+    assert.deepEqual(r.output.shape, [1, 3]);
+    assert.ok(Math.abs(r.scores.data[0] - l4) < 1e-6);
+  });
+
+  test('matches PyTorch with causal and padding masks', () => {
+    for (const name of ['attention', 'attention_causal', 'attention_cross_padded']) {
+      const c = byName(name);
+      const opts = c.mask ? { mask: M(c.mask) } : {};
+      const r = attention(T(c.inputs.q), T(c.inputs.k), T(c.inputs.v), opts);
+      close(r.output, c.outputs.y, TOL, `${name} output`);
+      close(r.weights, c.outputs.weights, TOL, `${name} weights`);
+      close(r.scores, c.outputs.scores, TOL, `${name} scores`);
+    }
+    // causal: true is the same as the causal mask
+    const c = byName('attention_causal');
+    const r = attention(T(c.inputs.q), T(c.inputs.k), T(c.inputs.v), { causal: true });
+    close(r.weights, c.outputs.weights, TOL, 'causal flag');
+  });
+
+  test('bad input throws an Error naming the argument and shapes', () => {
+    const q = { shape: [2, 4], data: new Float32Array(8) };
+    const k = { shape: [3, 5], data: new Float32Array(15) };
+    assert.throws(() => attention(q, k, k, {}), /\[3, 5\]/);
+    assert.throws(() => attention(q, q, { shape: [2, 4], data: new Float32Array(7) }, {}), /v has shape \[2, 4\] \(8 values\) but its data holds 7/);
+    assert.throws(() => attention(q, { shape: [2, 4], data: new Float32Array([1, NaN, 0, 0, 0, 0, 0, 0]) }, q, {}), /k has a non-finite value/);
+    assert.throws(() => attention(q, undefined, q, {}), /missing argument k/);
+    assert.throws(() => attention(q, q, q, { causal: 'yes' }), /causal must be true or false/);
+    assert.throws(() => attention({ shape: [1e12, 4], data: [] }, q, q, {}), /whole number|more than/);
+    assert.throws(() => attention(q, k.shape && { shape: [3, 4], data: new Float32Array(12) }, { shape: [3, 4], data: new Float32Array(12) }, { causal: true }), /causal needs as many queries as keys/);
+    assert.throws(() => attention(q, q, q, 'fast'), Error);
+  });
+});
+
+/** The API arguments for a fixture case. */
+function argsFor(c) {
+  const a = {};
+  for (const [k, v] of Object.entries(c.inputs)) a[k] = T(v);
+  for (const [k, v] of Object.entries(c.params)) a[k] = T(v);
+  return a;
+}
+
+const layerOpts = (c) => ({ heads: c.config.n_heads ?? c.config.heads, activation: c.config.activation, normFirst: c.config.norm_first });
+
+describe('forward and backward match PyTorch for every op', () => {
+  const run = {
+    linear: (c) => ['linear', argsFor(c), 'y', 'dy'],
+    embedding: (c) => ['embedding', { ...argsFor(c), ids: { shape: [c.ids.length], data: Float32Array.from(c.ids) } }, 'y', 'dy'],
+    layer_norm: (c) => ['layer_norm', argsFor(c), 'y', 'dy'],
+    relu: (c) => ['relu', argsFor(c), 'y', 'dy'],
+    gelu: (c) => ['gelu', argsFor(c), 'y', 'dy'],
+    softmax: (c) => ['softmax', argsFor(c), 'y', 'dy'],
+    attention: (c) => ['attention', { ...argsFor(c), ...(c.mask ? { mask: M(c.mask) } : {}) }, 'output', 'dout'],
+    mha_self: (c) => ['mha', { ...argsFor(c), query: T(c.inputs.x), heads: 2, attnMask: M(c.attn_mask) }, 'output', 'dout', { x: 'query' }],
+    mha_cross: (c) => ['mha', { ...argsFor(c), heads: 2, keyPaddingMask: M(c.key_padding_mask) }, 'output', 'dout'],
+    ffn: (c) => ['ffn', { ...argsFor(c), activation: c.config.activation }, 'y', 'dy'],
+    encoder_layer: (c) => ['encoder_layer', { ...argsFor(c), ...layerOpts(c), attnMask: M(c.attn_mask), keyPaddingMask: M(c.key_padding_mask) }, 'y', 'dy'],
+    decoder_layer: (c) => ['decoder_layer', { ...argsFor(c), ...layerOpts(c), causal: true, memoryKeyPaddingMask: M(c.memory_key_padding_mask) }, 'y', 'dy'],
+  };
+  for (const c of ops) {
+    if (c.kind === 'cross_entropy') continue;
+    test(c.name, () => {
+      const [op, args, outName, upName, rename = {}] = run[c.kind](c);
+      const f = forward(op, args);
+      close(f[outName], c.outputs.y, TOL, `${c.name} forward`);
+      const g = backward(op, { ...args, [upName]: T(c.upstream) });
+      for (const [name, want] of Object.entries(c.grads)) {
+        const key = rename[name] ?? name;
+        assert.ok(g[key], `${c.name}: backward returns ${key}`);
+        close(g[key], want, TOL, `${c.name} d${key}`);
+      }
+    });
+  }
+
+  test('cross_entropy', () => {
+    const c = byName('cross_entropy');
+    const args = { logits: T(c.inputs.logits), targets: { shape: [c.targets.length], data: Float32Array.from(c.targets) } };
+    const f = forward('cross_entropy', args);
+    assert.ok(Math.abs(f.loss - c.outputs.loss.data[0]) < TOL * Math.max(1, c.outputs.loss.data[0]));
+    close(backward('cross_entropy', args).logits, c.grads.logits, TOL, 'dlogits');
+  });
+
+  test('forward returns what the page draws', () => {
+    const c = byName('encoder_layer_post_relu');
+    const f = forward('encoder_layer', { ...argsFor(c), ...layerOpts(c), attnMask: M(c.attn_mask) });
+    assert.deepEqual(f.attention.weights.shape, [2, 2, 4, 4]);
+    assert.deepEqual(f.attention.q.shape, [2, 2, 4, 4]);
+    for (let r = 0; r < 2 * 2 * 4; r++) {
+      const row = f.attention.weights.data.subarray(r * 4, r * 4 + 4);
+      assert.ok(Math.abs(row.reduce((a, b) => a + b) - 1) < 1e-5, 'each row of weights sums to 1');
+    }
+    const d = byName('decoder_layer_pre_gelu');
+    const fd = forward('decoder_layer', { ...argsFor(d), ...layerOpts(d) });
+    assert.deepEqual(fd.crossAttention.weights.shape, [2, 2, 3, 5], 'cross-attention: target rows × source columns');
+  });
+
+  test('bad input to forward/backward names the argument', () => {
+    const c = byName('linear');
+    assert.throws(() => forward('lineer', {}), /unknown op "lineer"; the ops are linear/);
+    assert.throws(() => forward('linear', { ...argsFor(c), weight: { shape: [3, 5], data: new Float32Array(15) } }), /linear: x has shape \[5, 4\], expected \[5, 5\]/);
+    assert.throws(() => backward('linear', argsFor(c)), /missing argument dy/);
+    const e = byName('encoder_layer_post_relu');
+    assert.throws(() => forward('encoder_layer', { ...argsFor(e), heads: 3 }), /not divisible by n_heads 3/);
+    assert.throws(() => forward('encoder_layer', { ...argsFor(e), 'norm2.bias': undefined, heads: 2 }), /missing argument norm2.bias/);
+    assert.throws(() => forward('encoder_layer', { ...argsFor(e), heads: 2, activation: 'tanh' }), /activation "tanh"/);
+    assert.throws(() => forward('cross_entropy', { logits: T(byName('cross_entropy').inputs.logits), targets: { shape: [6], data: new Float32Array([0, 1, 2, 3, 4, 99]) } }), /target 99/);
+    assert.throws(() => forward('embedding', { weight: { shape: [2, 2], data: new Float32Array(4) }, ids: { shape: [1], data: new Float32Array([5]) } }), /id 5 at position 0 is out of range/);
+    assert.throws(() => forward('layer_norm', { ...argsFor(byName('layer_norm')), eps: NaN }), /eps is NaN/);
+  });
+});
+
+const corpus = '今天天气真好，适合去散步。今天天气真好，适合去公园。明天下雨，在家看书。'.repeat(20);
+
+describe('Model', () => {
+  test('trains, predicts, traces, saves and loads', () => {
+    const m = new Model({ corpus, seed: 1, dModel: 32, nHeads: 4, nLayers: 2, maxLen: 16, seqLen: 12, batchSize: 8, optimizer: { kind: 'adam', lr: 0.01 } });
+    const losses = m.train(60);
+    assert.ok(losses instanceof Float32Array && losses.length === 60);
+    assert.ok(losses.slice(-5).reduce((a, b) => a + b) / 5 < 0.5 * losses[0], `loss ${losses[0]} → ${losses.at(-1)}`);
+    assert.equal(m.step, 60);
+    assert.ok(Number.isFinite(m.evalLoss()));
+    const next = m.predictNext('今天天气真好，适合去', 3);
+    assert.equal(next.length, 3);
+    assert.ok(next[0].prob >= next[1].prob && next[1].prob >= next[2].prob);
+    assert.ok(['散步', '公园'].includes(next[0].token), `top token ${next[0].token}`);
+    const tr = m.trace('今天天气真好');
+    assert.deepEqual(tr.tokens, ['今天', '天气', '真', '好']);
+    assert.equal(tr.layers.length, 2);
+    assert.deepEqual(tr.layers[0].attention.weights.shape, [1, 4, 4, 4]);
+    const w = tr.layers[0].attention.weights.data;
+    assert.equal(w[1], 0, 'the causal mask blocks the future');
+    assert.deepEqual(tr.embeddings.shape, [4, 32]);
+    const norms = m.gradNorms();
+    assert.ok(norms['lm_head.weight'] > 0 && 'layers.1.norm2.bias' in norms);
+    // save → load into a fresh model → same predictions
+    const bytes = m.saveWeights();
+    const m2 = Model.fromSafetensors({ corpus, seed: 99, dModel: 32, nHeads: 4, nLayers: 2, maxLen: 16 }, bytes);
+    assert.deepEqual(m2.predictNext('今天天气真好，适合去', 3), next);
+    m.free(); m2.free();
+  });
+
+  test('the same seed gives the same loss curve', () => {
+    const spec = { corpus, seed: 5, dModel: 16, nHeads: 2, nLayers: 1, maxLen: 8, batchSize: 4 };
+    const a = new Model(spec).train(10), b = new Model(spec).train(10), c = new Model({ ...spec, seed: 6 }).train(10);
+    assert.deepEqual(Array.from(a), Array.from(b));
+    assert.notDeepEqual(Array.from(a), Array.from(c));
+  });
+
+  test('loads the safetensors PyTorch wrote and computes its loss', () => {
+    const o = fixture('torch_optim.json').cases.find((c) => c.name === 'adam');
+    const spec = { vocabSize: 9, dModel: 8, nHeads: 2, nLayers: 2, dFf: 12, maxLen: 6, activation: 'gelu', normFirst: true, optimizer: { kind: 'adam', lr: 0.01, weightDecay: 0.01 } };
+    const m = Model.fromSafetensors(spec, fixtureBytes('decoder_only.safetensors'));
+    const loss = m.trainStep({ ids: T(o.ids), targets: T(o.targets) });
+    assert.ok(Math.abs(loss - o.losses[0]) < 1e-4, `${loss} vs ${o.losses[0]}`);
+    const loss2 = m.trainStep({ ids: T(o.ids), targets: T(o.targets) });
+    assert.ok(Math.abs(loss2 - o.losses[1]) < 1e-4, `${loss2} vs ${o.losses[1]}`);
+    close(m.param('ln_f.weight'), { shape: [8], data: [] }.shape && m.param('ln_f.weight'), 0, 'param reads back');
+  });
+
+  test('bad specs and inputs throw clear errors', () => {
+    assert.throws(() => new Model({ corpus, optimizer: { kind: 'adam', lr: NaN } }), /lr is NaN/);
+    assert.throws(() => new Model({ corpus, optimizer: { kind: 'rmsprop' } }), /optimizer kind "rmsprop"/);
+    assert.throws(() => new Model({ corpus, dModel: 1e9 }), /dModel is 1000000000; it must be a whole number from 1 to 16384/);
+    assert.throws(() => new Model({ corpus, dModel: 30, nHeads: 4 }), /not divisible/);
+    assert.throws(() => new Model({ corpus: '   ' }), /no tokens/);
+    assert.throws(() => new Model({ corpus: 'x'.repeat(1_000_001) }), /limit is 1000000/);
+    const m = new Model({ corpus, dModel: 16, nHeads: 2, nLayers: 1, maxLen: 8 });
+    const V = m.config().vocab_size;
+    assert.throws(() => m.trainStep({ ids: { shape: [1, 2], data: new Float32Array([0, V]) }, targets: { shape: [1, 2], data: new Float32Array([0, 1]) } }), new RegExp(`ids\\[0\\]\\[1\\] = ${V} is not a token id`));
+    assert.throws(() => m.trainStep({ ids: { shape: [2], data: new Float32Array([0, 1]) }, targets: { shape: [2], data: new Float32Array([0, 1]) } }), /must be \[B, T\]/);
+    assert.throws(() => m.loadWeights(new Uint8Array([1, 2, 3])), /safetensors/);
+    assert.throws(() => m.loadWeights(new Model({ corpus, dModel: 8, nHeads: 2, nLayers: 1, maxLen: 8 }).saveWeights()), /in the file but the model expects/);
+    assert.throws(() => m.predictNext('   '), /no tokens/);
+    assert.throws(() => m.setLearningRate(NaN), /learning rate NaN/);
+    assert.throws(() => m.train(1e6), /call it in slices/);
+    assert.throws(() => m.param('nope'), /no parameter named "nope"/);
+    assert.throws(() => new Model({ vocabSize: 10 }).train(1), /no training text/);
+    // after all those errors the model still works
+    assert.ok(m.train(2).every(Number.isFinite));
+  });
+});
+
+describe('panics', () => {
+  test('are reported with their message', () => {
+    assert.equal(lastPanic(), undefined);
+    assert.throws(() => debugPanic(), WebAssembly.RuntimeError);
+    assert.match(lastPanic(), /debugPanic was called/);
+  });
+});
