@@ -33,6 +33,7 @@
 
 #![deny(missing_docs)]
 
+pub mod demo;
 pub mod error;
 pub mod kernel;
 pub mod layers;
@@ -43,6 +44,7 @@ pub mod params;
 pub mod real;
 pub mod rng;
 pub mod tokenizer;
+pub mod viz;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -63,7 +63,7 @@ function fill() {
 
 /** Loads the module in a browser (fetches pkg/lm_playground_bg.wasm next to this file). */
 export async function loadEngine(source) {
-  await init(source ? { module_or_path: source } : undefined);
+  await init({ module_or_path: source ?? new URL('./pkg/lm_playground_bg.wasm', import.meta.url) });
   fill();
   return engine;
 }

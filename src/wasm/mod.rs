@@ -9,6 +9,7 @@
 pub mod convert;
 pub mod model;
 pub mod ops;
+pub mod plot;
 
 use std::sync::Mutex;
 use wasm_bindgen::prelude::*;
@@ -99,4 +100,35 @@ pub fn bench_attention(n: usize, d: usize, reps: usize) -> f32 {
         s += o[[0, 0]];
     }
     s
+}
+
+/// The attention panel's computation (see [`crate::demo`]): `text` through one multi-head
+/// self-attention layer with weights drawn from `seed`.
+///
+/// `opts`: `{dModel, heads, seed, causal}`. Returns `{tokens, truncated, tokenVectors,
+/// positions, embeddings [T, C], heads: {q, k, v [1, H, T, D], scores, weights [1, H, T, T],
+/// concat [1, T, C]}, output [T, C], inProjWeight [3C, C], outProjWeight [C, C]}`.
+#[wasm_bindgen(js_name = attentionDemo)]
+pub fn attention_demo(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
+    let a = convert::Args::new("attentionDemo", opts)?;
+    let d_model = a.int("dModel", 16, 1, crate::demo::MAX_D_MODEL)?;
+    let heads = a.int("heads", 2, 1, crate::demo::MAX_HEADS)?;
+    let seed = a.int("seed", 1, 0, u32::MAX as usize)? as u64;
+    let d = crate::demo::attention_demo(text, d_model, heads, seed, a.flag("causal", false)?).map_err(convert::core_err)?;
+    let tokens = js_sys::Array::new();
+    for t in &d.tokens {
+        tokens.push(&JsValue::from_str(t));
+    }
+    use convert::tensor_to_js as t;
+    Ok(convert::object(&[
+        ("tokens", tokens.into()),
+        ("truncated", JsValue::from(d.truncated)),
+        ("tokenVectors", t(&d.token_vectors)),
+        ("positions", t(&d.positions)),
+        ("embeddings", t(&d.embeddings)),
+        ("heads", ops::heads_to_js(&d.cache)),
+        ("output", t(&d.output)),
+        ("inProjWeight", t(&d.in_proj_weight)),
+        ("outProjWeight", t(&d.out_proj_weight)),
+    ]))
 }

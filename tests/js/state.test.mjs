@@ -1,0 +1,38 @@
+// www/state.js: the view state round-trips through the URL hash, and bad links are repaired.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseHash, serialize, defaults, PRESETS } from '../../www/state.js';
+
+test('defaults are omitted and everything else round-trips', () => {
+  const d = defaults('zh');
+  assert.equal(serialize(d), '#v=1&lang=zh');
+  const s = { ...d, preset: 'custom', text: '你好 & 再见 = #1?', d: 64, h: 8, seed: 99, causal: true, step: 4, tok: 2, head: 5, embed: true };
+  const hash = serialize(s, new Set(['seed', 'text']));
+  assert.match(hash, /text=%E4%BD%A0%E5%A5%BD%20%26%20%E5%86%8D%E8%A7%81%20%3D%20%231%3F/);
+  const back = parseHash(hash, 'en');
+  assert.deepEqual(back.state, s);
+  assert.deepEqual([...back.hidden].sort(), ['seed', 'text']);
+  assert.deepEqual(back.notices, []);
+});
+
+test('a preset link carries no text, and the preset text is restored', () => {
+  const s = { ...defaults('en'), preset: 'nishishui', text: PRESETS.nishishui.text };
+  assert.equal(serialize(s), '#v=1&lang=en&preset=nishishui');
+  assert.equal(parseHash('#preset=nishishui').state.text, '你是谁');
+});
+
+test('bad links are repaired with notices, never thrown', () => {
+  const { state, notices } = parseHash('#v=1&d=1000000000&h=3&seed=-5&causal=maybe&zzz=1&step=abc&text=' + 'x'.repeat(500) + '&%E0%A4%A=1&lr=NaN', 'en');
+  assert.equal(state.d, 512);
+  assert.equal(state.h, 4);
+  assert.equal(state.seed, 0);
+  assert.equal(state.causal, false);
+  assert.equal(state.step, 0);
+  assert.equal(state.text.length, 200);
+  assert.equal(state.lr, 0.01);
+  const keys = notices.map((n) => n.key);
+  for (const k of ['notice.clamped', 'notice.invalid', 'notice.unknown', 'notice.textLong']) assert.ok(keys.includes(k), k);
+  assert.equal(parseHash('#garbage%%%&&&==').state.panel, 'attention');
+  assert.equal(parseHash('#v=9').notices[0].key, 'notice.version');
+  assert.equal(parseHash('#text=%20%20').state.text, PRESETS.tianqi.text);
+});

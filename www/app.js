@@ -1,0 +1,236 @@
+// The page: one app object holding the view state, one update path. Each control changes the
+// state through app.setState, which writes the link (history.replaceState) and schedules one
+// redraw per animation frame.
+
+import { loadEngine, engineCrashed } from './engine.js';
+import { translate, browserLang } from './strings.js';
+import { parseHash, serialize, HIDABLE } from './state.js';
+import { AttentionPanel } from './attention.js';
+import { el } from './chart.js';
+
+const PANEL_CLASSES = { attention: AttentionPanel };
+
+const app = {
+  state: null,
+  hidden: new Set(),
+  linkNotices: [],
+  transient: new Map(),
+  panels: {},
+  embed: false,
+  frame: 0,
+  pendingLight: true,
+
+  t(key, vars) {
+    return translate(this.state.lang, key, vars);
+  },
+
+  /** Changes the state, writes the link, and redraws on the next frame. */
+  setState(patch, { push = false, render = 'full' } = {}) {
+    Object.assign(this.state, patch);
+    this.writeUrl(push);
+    this.schedule(render === 'light');
+  },
+
+  moveStep(delta) {
+    const p = this.panels[this.state.panel];
+    if (!p) return;
+    const step = Math.max(0, Math.min(p.steps - 1, this.state.step + delta));
+    if (step !== this.state.step) this.setState({ step }, { render: this.embed ? 'full' : 'light' });
+  },
+
+  setTransientNotice(id, notice) {
+    const had = this.transient.has(id);
+    if (notice) this.transient.set(id, notice);
+    else this.transient.delete(id);
+    if (had !== !!notice) this.renderNotices();
+  },
+
+  writeUrl(push) {
+    const hash = serialize(this.state, this.hidden);
+    if (hash === location.hash) return;
+    const url = location.pathname + location.search + hash;
+    if (push) history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
+    this.updateShareLinks();
+  },
+
+  schedule(light) {
+    this.pendingLight = this.pendingLight && light;
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      const l = this.pendingLight;
+      this.pendingLight = true;
+      this.render(l);
+    });
+  },
+
+  render(light = false) {
+    if (engineCrashed()) return showFatal(engineCrashed());
+    const s = this.state;
+    document.documentElement.lang = s.lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = this.t('app.title');
+    for (const [name, panel] of Object.entries(this.panels)) panel.root.hidden = name !== s.panel;
+    document.querySelectorAll('.tab').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.panel === s.panel)));
+    const panel = this.panels[s.panel];
+    if (panel) {
+      try {
+        panel.render(light);
+      } catch (e) {
+        if (engineCrashed()) return showFatal(engineCrashed());
+        throw e;
+      }
+    }
+    translateDom();
+    for (const name of HIDABLE) document.querySelectorAll(`.ui-${name}`).forEach((e) => (e.hidden = this.hidden.has(name)));
+    this.renderNotices();
+  },
+
+  renderNotices() {
+    const box = document.getElementById('notices');
+    const all = [...this.linkNotices, ...this.transient.values()];
+    box.replaceChildren(...all.map((n, i) => {
+      const b = el('button', { type: 'button', text: this.t('notice.dismiss') });
+      const item = el('div', { class: 'notice' }, el('strong', { text: this.t('notice.title') }), el('span', { class: 'notice-text', text: this.t(n.key, n.vars) }), b);
+      b.addEventListener('click', () => {
+        if (i < this.linkNotices.length) this.linkNotices.splice(i, 1);
+        item.remove();
+      });
+      return item;
+    }));
+  },
+
+  shareUrl(extra = {}, hidden = this.hidden) {
+    const s = { ...this.state, ...extra };
+    return location.origin + location.pathname + serialize(s, hidden);
+  },
+
+  updateShareLinks() {
+    const out = document.getElementById('share-url');
+    if (out && !document.getElementById('share-out').hidden) out.value = this.shareUrl();
+    updateClassroom();
+  },
+};
+
+function translateDom() {
+  document.querySelectorAll('[data-i18n]').forEach((e) => (e.textContent = app.t(e.dataset.i18n)));
+  document.querySelectorAll('[data-i18n-aria]').forEach((e) => e.setAttribute('aria-label', app.t(e.dataset.i18nAria)));
+}
+
+function showFatal(msg) {
+  const main = document.getElementById('main');
+  main.replaceChildren(el('p', { class: 'error', role: 'alert', text: msg }));
+}
+
+async function copy(text, okKey) {
+  const out = document.getElementById('share-out');
+  const input = document.getElementById('share-url');
+  const status = document.getElementById('share-status');
+  out.hidden = false;
+  input.value = text;
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = app.t(okKey);
+  } catch {
+    input.select();
+    status.textContent = app.t('share.copyFailed');
+  }
+}
+
+function embedCode() {
+  const url = app.shareUrl({ embed: true });
+  const esc = url.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+  return `<iframe src="${esc}" width="960" height="540" style="border:0;max-width:100%" title="LM Playground" loading="lazy"></iframe>`;
+}
+
+const classroomHidden = new Set();
+let classroomEmbed = false;
+function buildClassroom() {
+  const box = document.getElementById('classroom-boxes');
+  const names = { text: 'ctl.text', preset: 'ctl.preset', d: 'ctl.dModel', h: 'ctl.heads', seed: 'ctl.seed', causal: 'ctl.causal', nums: 'ctl.nums', head: 'ctl.head', steps: 'step.next', lang: 'lang.label', share: 'share.copy' };
+  const boxes = Object.entries(names).map(([name, key]) => {
+    const id = `hide-${name}`;
+    const cb = el('input', { type: 'checkbox', id, 'data-hide': name });
+    cb.addEventListener('change', () => {
+      if (cb.checked) classroomHidden.add(name);
+      else classroomHidden.delete(name);
+      updateClassroom();
+    });
+    return el('span', {}, cb, el('label', { for: id, 'data-i18n': key }));
+  });
+  const e = el('input', { type: 'checkbox', id: 'hide-embed' });
+  e.addEventListener('change', () => { classroomEmbed = e.checked; updateClassroom(); });
+  boxes.push(el('span', {}, e, el('label', { for: 'hide-embed', text: 'embed=1' })));
+  box.replaceChildren(...boxes);
+  document.getElementById('classroom-copy').addEventListener('click', () => copy(document.getElementById('classroom-url').value, 'share.copied'));
+}
+
+function updateClassroom() {
+  const input = document.getElementById('classroom-url');
+  if (input) input.value = app.shareUrl(classroomEmbed ? { embed: true } : {}, new Set([...app.hidden, ...classroomHidden]));
+}
+
+function setupChrome() {
+  document.getElementById('lang-toggle').addEventListener('click', () => app.setState({ lang: app.state.lang === 'zh' ? 'en' : 'zh' }));
+  document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => app.setState({ panel: b.dataset.panel, step: 0 }, { push: true })));
+  document.getElementById('copy-link').addEventListener('click', () => copy(app.shareUrl(), 'share.copied'));
+  document.getElementById('copy-embed').addEventListener('click', () => copy(embedCode(), 'share.embedCopied'));
+  buildClassroom();
+  // ←/→ or space move through the steps, unless the user is typing.
+  document.addEventListener('keydown', (e) => {
+    const tag = e.target?.tagName;
+    if (tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA' || e.target?.isContentEditable || e.target?.tagName === 'CANVAS') return;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === 'ArrowRight' || (e.key === ' ' && !e.shiftKey)) { app.moveStep(1); e.preventDefault(); }
+    else if (e.key === 'ArrowLeft' || (e.key === ' ' && e.shiftKey)) { app.moveStep(-1); e.preventDefault(); }
+  });
+  // A link pasted into the address bar, or back/forward, re-reads the state.
+  window.addEventListener('hashchange', () => readLink());
+  window.addEventListener('popstate', () => readLink());
+  let resizeTimer = 0;
+  window.addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => app.schedule(false), 120); });
+}
+
+function readLink() {
+  if (serialize(app.state ?? {}, app.hidden) === location.hash) return;
+  const { state, hidden, notices } = parseHash(location.hash, browserLang());
+  app.state = state;
+  app.hidden = hidden;
+  app.linkNotices = notices;
+  app.embed = state.embed;
+  document.body.classList.toggle('embed', app.embed);
+  // Write back the cleaned link, so what the address bar shows is what the page shows.
+  history.replaceState(null, '', location.pathname + location.search + serialize(state, hidden));
+  app.schedule(false);
+}
+
+async function main() {
+  const parsed = parseHash(location.hash, browserLang());
+  app.state = parsed.state;
+  app.hidden = parsed.hidden;
+  app.linkNotices = parsed.notices;
+  app.embed = parsed.state.embed;
+  document.body.classList.toggle('embed', app.embed);
+  history.replaceState(null, '', location.pathname + location.search + serialize(app.state, app.hidden));
+  translateDom();
+  setupChrome();
+  try {
+    await loadEngine();
+  } catch (e) {
+    showFatal(app.t('engine.failed', { msg: e.message }));
+    return;
+  }
+  document.getElementById('loading').hidden = true;
+  for (const [name, Panel] of Object.entries(PANEL_CLASSES)) {
+    app.panels[name] = new Panel(app, document.getElementById(`panel-${name}`));
+  }
+  const learn = document.getElementById('panel-learn');
+  if (!app.panels.learn) {
+    app.panels.learn = { root: learn, steps: 1, render() { learn.replaceChildren(el('h2', { 'data-i18n': 'learn.title' }), el('p', { 'data-i18n': 'learn.soon' })); } };
+  }
+  app.render(false);
+  document.body.dataset.ready = '1';
+}
+
+window.lmApp = app; // for the browser tests and the curious
+main();

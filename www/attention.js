@@ -1,0 +1,233 @@
+// The attention panel (the seed article's module 3): a sentence through one multi-head
+// self-attention layer, step by step. All numbers come from engine.attentionDemo; this file
+// only slices them per head and lays them out.
+
+import { engine } from './engine.js';
+import { Heatmap, el } from './chart.js';
+import { PRESETS, ATTENTION_STEPS } from './state.js';
+
+const SUB = '₀₁₂₃₄₅₆₇₈₉';
+const sub = (n) => String(n).split('').map((d) => SUB[+d]).join('');
+
+/** Rows r of a [1, H, T, X] tensor for head h, as a [T, X] tensor. */
+function headSlice(t, h) {
+  const [, , T, X] = t.shape;
+  return { shape: [T, X], data: t.data.subarray(h * T * X, (h + 1) * T * X) };
+}
+
+export class AttentionPanel {
+  constructor(app, root) {
+    this.app = app;
+    this.root = root;
+    this.steps = ATTENTION_STEPS;
+    this.build();
+  }
+
+  t(key, vars) {
+    return this.app.t(key, vars);
+  }
+
+  build() {
+    const t = (k) => this.t(k);
+    const a = this.app;
+    this.root.replaceChildren();
+    const intro = el('section', { class: 'intro article' },
+      el('h2', { 'data-i18n': 'att.title' }),
+      el('p', { 'data-i18n': 'att.intro' }));
+    // Controls
+    this.input = el('input', { id: 'att-text', type: 'text', maxlength: '200', autocomplete: 'off', spellcheck: 'false' });
+    this.preset = el('select', { id: 'att-preset' });
+    this.dSel = el('select', { id: 'att-d' });
+    this.hSel = el('select', { id: 'att-h' });
+    this.seed = el('input', { id: 'att-seed', type: 'number', min: '0', max: '2147483647', step: '1' });
+    this.reseed = el('button', { type: 'button', id: 'att-reseed', 'data-i18n': 'ctl.reseed' });
+    this.causal = el('input', { id: 'att-causal', type: 'checkbox' });
+    this.nums = el('input', { id: 'att-nums', type: 'checkbox' });
+    this.headSel = el('select', { id: 'att-head' });
+    const field = (cls, id, key, control) => el('div', { class: `field ui-${cls}` }, el('label', { for: id, 'data-i18n': key }), control);
+    const check = (cls, id, key, control) => el('div', { class: `field check ui-${cls}` }, control, el('label', { for: id, 'data-i18n': key }));
+    const controls = el('div', { class: 'controls', role: 'group', 'aria-label': 'controls' },
+      field('text', 'att-text', 'ctl.text', this.input),
+      field('preset', 'att-preset', 'ctl.preset', this.preset),
+      field('d', 'att-d', 'ctl.dModel', this.dSel),
+      field('h', 'att-h', 'ctl.heads', this.hSel),
+      el('div', { class: 'field ui-seed' }, el('label', { for: 'att-seed', 'data-i18n': 'ctl.seed' }), el('div', { class: 'row' }, this.seed, this.reseed)),
+      field('head', 'att-head', 'ctl.head', this.headSel),
+      check('causal', 'att-causal', 'ctl.causal', this.causal),
+      check('nums', 'att-nums', 'ctl.nums', this.nums));
+    // Step navigation
+    this.prev = el('button', { type: 'button', class: 'nav-btn', id: 'step-prev', 'data-i18n-aria': 'step.prev', text: '←' });
+    this.next = el('button', { type: 'button', class: 'nav-btn', id: 'step-next', 'data-i18n-aria': 'step.next', text: '→' });
+    this.stepList = el('ol', { class: 'step-list' });
+    for (let i = 0; i < this.steps; i++) {
+      const b = el('button', { type: 'button', 'data-step': String(i), 'data-i18n': `att.s${i}.title` });
+      b.addEventListener('click', () => a.setState({ step: i }));
+      this.stepList.append(el('li', {}, b));
+    }
+    this.stepLabel = el('span', { class: 'step-of', id: 'step-of' });
+    this.stepText = el('p', { class: 'step-text', id: 'step-text', 'aria-live': 'polite' });
+    const nav = el('nav', { class: 'stepper ui-steps', 'aria-label': 'steps' }, el('div', { class: 'row' }, this.prev, this.stepLabel, this.next), this.stepList);
+    this.prev.addEventListener('click', () => a.moveStep(-1));
+    this.next.addEventListener('click', () => a.moveStep(1));
+    this.error = el('p', { class: 'error', role: 'alert', hidden: '' });
+    // Sections, one per step
+    this.sections = [];
+    const sec = (i) => {
+      const s = el('section', { class: 'step-section', id: `sec-${i}`, 'data-step': String(i) }, el('h3', { 'data-i18n': `att.s${i}.title` }), el('p', { class: 'explain', 'data-i18n': `att.s${i}.text` }));
+      s.addEventListener('click', () => this.app.state.step !== i && !a.embed && a.setState({ step: i }, { render: 'light' }));
+      this.sections.push(s);
+      return s;
+    };
+    const s0 = sec(0);
+    this.tokenCount = el('p', { class: 'muted', id: 'token-count' });
+    this.tokens = el('div', { class: 'tokens', id: 'tokens', role: 'group' });
+    s0.append(this.tokens, this.tokenCount);
+    const s1 = sec(1);
+    const t1 = (k, v) => this.t(k, v);
+    const chart = (parent, id, onSelect, tableAlways) => new Heatmap(parent, { id, t: t1, onSelect, tableAlways });
+    const selectRow = (r) => a.setState({ tok: r });
+    this.vectors = chart(s1, 'chart-vectors', selectRow);
+    const s2 = sec(2);
+    const qkv = el('div', { class: 'trio' });
+    s2.append(qkv);
+    this.q = chart(qkv, 'chart-q', selectRow);
+    this.k = chart(qkv, 'chart-k', selectRow);
+    this.v = chart(qkv, 'chart-v', selectRow);
+    const s3 = sec(3);
+    this.scores = chart(s3, 'chart-scores', selectRow);
+    const s4 = sec(4);
+    this.weights = chart(s4, 'chart-weights', selectRow, true);
+    this.maskNote = el('p', { class: 'muted', 'data-i18n': 'att.mask.legend' });
+    s4.append(this.maskNote);
+    const s5 = sec(5);
+    this.sumCaption = el('p', { class: 'sum-caption', id: 'sum-caption' });
+    this.formula = el('p', { class: 'formula', id: 'formula' });
+    s5.append(this.sumCaption, this.formula);
+    this.result = chart(s5, 'chart-result');
+    const s6 = sec(6);
+    this.grid = el('div', { class: 'grid-heads', id: 'heads-grid' });
+    s6.append(this.grid);
+    const s7 = sec(7);
+    this.shapes = el('p', { class: 'formula', id: 'concat-shapes' });
+    s7.append(this.shapes);
+    this.concat = chart(s7, 'chart-concat', selectRow);
+    this.output = chart(s7, 'chart-output', selectRow);
+    const body = el('div', { class: 'sections' }, ...this.sections);
+    this.root.append(intro, controls, nav, this.stepText, this.error, body);
+    // Control events: each mutates the state through the one update path.
+    this.input.addEventListener('input', () => a.setState({ text: this.input.value, preset: 'custom' }));
+    this.preset.addEventListener('change', () => {
+      const p = this.preset.value;
+      if (p !== 'custom') a.setState({ preset: p, text: PRESETS[p].text, tok: 0 }, { push: true });
+    });
+    this.dSel.addEventListener('change', () => a.setState({ d: +this.dSel.value }));
+    this.hSel.addEventListener('change', () => a.setState({ h: +this.hSel.value, head: Math.min(this.app.state.head, +this.hSel.value - 1) }));
+    this.headSel.addEventListener('change', () => a.setState({ head: +this.headSel.value }));
+    this.seed.addEventListener('change', () => {
+      const v = Math.floor(Number(this.seed.value));
+      if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ seed: v });
+      else this.seed.value = String(this.app.state.seed);
+    });
+    this.reseed.addEventListener('click', () => a.setState({ seed: 1 + Math.floor(Math.random() * 999999) }));
+    this.causal.addEventListener('change', () => a.setState({ causal: this.causal.checked }));
+    this.nums.addEventListener('change', () => a.setState({ nums: this.nums.checked }));
+  }
+
+  /** Fills the option lists (in the current language). */
+  fillOptions() {
+    const s = this.app.state;
+    const opts = (sel, items, value) => {
+      sel.replaceChildren(...items.map(([v, label]) => el('option', { value: String(v), text: label })));
+      sel.value = String(value);
+    };
+    opts(this.preset, [...Object.keys(PRESETS), 'custom'].map((p) => [p, this.t(`preset.${p}`)]), s.preset);
+    opts(this.dSel, [8, 16, 32, 64, 128, 256, 512].map((d) => [d, String(d)]), s.d);
+    opts(this.hSel, [1, 2, 4, 8].map((h) => [h, String(h)]), s.h);
+    opts(this.headSel, Array.from({ length: s.h }, (_, i) => [i, String(i + 1)]), Math.min(s.head, s.h - 1));
+  }
+
+  /** Redraws from the state. `light` only moves the step highlight. */
+  render(light = false) {
+    const s = this.app.state;
+    const step = Math.min(s.step, this.steps - 1);
+    this.sections.forEach((sec, i) => sec.classList.toggle('current', i === step));
+    this.stepList.querySelectorAll('button').forEach((b, i) => b.setAttribute('aria-current', i === step ? 'step' : 'false'));
+    this.stepLabel.textContent = this.t('step.of', { n: step + 1, total: this.steps });
+    this.stepText.textContent = this.t(`att.s${step}.text`);
+    this.prev.disabled = step === 0;
+    this.next.disabled = step === this.steps - 1;
+    if (this.app.embed || light) {
+      if (light) return;
+    }
+    this.fillOptions();
+    if (document.activeElement !== this.input) this.input.value = s.text;
+    this.seed.value = String(s.seed);
+    this.causal.checked = s.causal;
+    this.nums.checked = s.nums;
+    let r;
+    try {
+      r = engine.attentionDemo(s.text, { dModel: s.d, heads: s.h, seed: s.seed, causal: s.causal });
+      this.error.hidden = true;
+    } catch (e) {
+      this.error.textContent = e.message;
+      this.error.hidden = false;
+      return;
+    }
+    this.data = r;
+    const T = r.tokens.length, C = s.d, H = s.h, D = C / H;
+    const head = Math.min(s.head, H - 1);
+    const tok = Math.min(s.tok, T - 1);
+    const labels = r.tokens;
+    this.app.setTransientNotice('truncated', r.truncated ? { key: 'notice.truncated', vars: { n: T } } : null);
+    // 0 · tokens
+    this.tokens.replaceChildren(...labels.map((w, i) => {
+      const b = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i) }, el('span', { class: 'tok-text', text: w }), el('span', { class: 'tok-id', text: sub(i + 1) }));
+      b.addEventListener('click', (e) => { e.stopPropagation(); this.app.setState({ tok: i }); });
+      return b;
+    }));
+    this.tokenCount.textContent = this.t('att.tokens.count', { n: T });
+    const maxH = this.app.embed ? Math.max(120, window.innerHeight - 150) : undefined;
+    const vecTip = (r0, c0, v) => this.t('hover.vec', { row: labels[r0], col: c0, value: v });
+    const cellTip = (r0, c0, v) => this.t('hover.cell', { row: labels[r0], col: labels[c0], value: v });
+    const numsVec = s.nums && C <= 16;
+    // 1 · vectors
+    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t('att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH });
+    // 2 · Q, K, V of the selected head
+    const hq = headSlice(r.heads.q, head), hk = headSlice(r.heads.k, head), hv = headSlice(r.heads.v, head);
+    const dcols = D <= 16 ? Array.from({ length: D }, (_, j) => String(j)) : [];
+    const numsD = s.nums && D <= 8;
+    this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH });
+    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH });
+    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH });
+    // 3 · scores, 4 · weights (with the mask drawn)
+    const mask = s.causal ? { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) } : undefined;
+    const hs = headSlice(r.heads.scores, head), hw = headSlice(r.heads.weights, head);
+    this.scores.draw({ matrix: hs, rows: labels, cols: labels, palette: 'diverging', mask, numbers: s.nums, caption: this.t('att.scores.caption', { h: head + 1, d: D, t: T }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH });
+    this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, numbers: s.nums, caption: this.t('att.weights.caption', { h: head + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH });
+    this.maskNote.hidden = !s.causal;
+    // 5 · the weighted sum for the selected token, with the real numbers
+    this.sumCaption.textContent = this.t('att.sum.caption', { tok: labels[tok], h: head + 1 });
+    const terms = [];
+    for (let j = 0; j < T; j++) {
+      if (mask && mask.data[tok * T + j]) continue;
+      terms.push(`${hw.data[tok * T + j].toFixed(2)} × V${sub(j + 1)}(${labels[j]})`);
+    }
+    this.formula.textContent = terms.join(' + ');
+    const concat = { shape: [T, C], data: r.heads.concat.data };
+    const outRow = { shape: [1, D], data: concat.data.slice(tok * C + head * D, tok * C + head * D + D) };
+    this.result.draw({ matrix: outRow, rows: [labels[tok]], cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.sum.result', { d: D }), tooltip: vecTip, legend: false });
+    // 6 · every head's weights as small multiples
+    if (!this.headCharts || this.headCharts.length !== H) {
+      this.grid.replaceChildren();
+      this.headCharts = Array.from({ length: H }, (_, h) => new Heatmap(this.grid, { id: `chart-head-${h}`, t: (k, v) => this.t(k, v), onSelect: () => this.app.setState({ head: h }) }));
+    }
+    this.headCharts.forEach((c, h) => {
+      c.figure.classList.toggle('selected', h === head);
+      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: T <= 8 ? labels : [], palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, maxHeight: 260 });
+    });
+    // 7 · concatenation and output projection, with the shapes written out
+    this.shapes.textContent = this.t('att.concat.shapes', { h: H, d: D, c: C, t: T });
+    this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH });
+    this.output.draw({ matrix: r.output, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.out.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH });
+  }
+}

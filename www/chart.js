@@ -1,0 +1,175 @@
+// Small view components that own their canvas. The drawing itself is done by the engine
+// (plotters in Rust); these size the canvas for the screen's pixel ratio, keep the layout the
+// engine returned, and turn pointer and keyboard positions into exact values.
+
+import { engine } from './engine.js';
+
+/** Sizes a canvas to css × devicePixelRatio; returns the ratio. */
+export function sizeCanvas(canvas, cssW, cssH) {
+  const dpr = Math.min(4, Math.max(1, globalThis.devicePixelRatio || 1));
+  canvas.style.width = `${cssW}px`;
+  canvas.style.height = `${cssH}px`;
+  canvas.width = Math.round(cssW * dpr);
+  canvas.height = Math.round(cssH * dpr);
+  return dpr;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c) e.append(c);
+  return e;
+}
+export { el };
+
+/**
+ * A heatmap: canvas + tooltip + a table as its text alternative.
+ * `draw({matrix, rows, cols, palette, mask, numbers, highlightRow, title, square, maxHeight,
+ * tooltip(r, c, v), alt})` redraws it.
+ */
+export class Heatmap {
+  constructor(parent, { id, t, onSelect, tableAlways = false }) {
+    this.t = t;
+    this.onSelect = onSelect;
+    this.tableAlways = tableAlways;
+    this.figure = el('figure', { class: 'chart', id });
+    this.caption = el('figcaption');
+    this.canvas = el('canvas', { tabindex: '0', role: 'img' });
+    this.tip = el('div', { class: 'tip', role: 'status', hidden: '' });
+    this.details = el('details', { class: 'alt' });
+    this.summary = el('summary');
+    this.table = el('table');
+    this.details.append(this.summary, this.table);
+    this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip), this.details);
+    parent.append(this.figure);
+    this.cursor = null;
+    this.canvas.addEventListener('pointermove', (e) => this.hover(e));
+    this.canvas.addEventListener('pointerleave', () => this.hideTip());
+    this.canvas.addEventListener('click', (e) => {
+      const cell = this.cellAtEvent(e);
+      if (cell && this.onSelect) this.onSelect(cell[0], cell[1]);
+    });
+    this.canvas.addEventListener('keydown', (e) => this.key(e));
+    this.canvas.addEventListener('blur', () => this.hideTip());
+    this.details.addEventListener('toggle', () => this.details.open && this.fillTable());
+  }
+
+  draw(spec) {
+    this.spec = spec;
+    const [rows, cols] = spec.matrix.shape;
+    const width = Math.max(160, Math.floor(this.figure.clientWidth || this.figure.parentElement?.clientWidth || 320));
+    const labelW = 14 + 13 * Math.max(1, ...spec.rows.map((r) => [...r].reduce((a, ch) => a + (ch.charCodeAt(0) < 128 ? 0.6 : 1.1), 0)));
+    const top = 6 + (spec.cols.length ? 20 : 0) + (spec.title ? 20 : 0);
+    let height;
+    if (spec.square !== false) {
+      const cell = Math.max(8, Math.min(48, (width - labelW - 60) / cols));
+      height = Math.ceil(top + rows * cell + 10);
+    } else {
+      height = Math.ceil(top + rows * 16 + 10);
+    }
+    if (spec.maxHeight) height = Math.max(60, Math.min(height, spec.maxHeight));
+    const dpr = sizeCanvas(this.canvas, width, height);
+    const opts = { dpr, palette: spec.palette ?? 'viridis', numbers: !!spec.numbers, digits: spec.digits ?? 2, title: spec.title ?? '', legend: spec.legend ?? true, square: spec.square !== false };
+    if (spec.mask) opts.mask = spec.mask;
+    if (spec.min !== undefined) opts.min = spec.min;
+    if (spec.max !== undefined) opts.max = spec.max;
+    if (spec.highlightRow !== undefined) opts.highlightRow = spec.highlightRow;
+    if (spec.highlightCol !== undefined) opts.highlightCol = spec.highlightCol;
+    this.layout = engine.drawHeatmap(this.canvas, spec.matrix, spec.rows, spec.cols, opts);
+    this.canvas.setAttribute('aria-label', spec.alt ?? spec.caption ?? '');
+    this.caption.textContent = spec.caption ?? '';
+    this.summary.textContent = this.t('table.show');
+    this.tableDirty = true;
+    if (this.tableAlways || this.details.open) this.fillTable();
+    if (this.cursor) this.showTip(...this.cursor);
+  }
+
+  /** The text alternative: every value, with full precision in data-value. */
+  fillTable() {
+    if (!this.tableDirty || !this.spec) return;
+    this.tableDirty = false;
+    const { matrix, rows, cols, mask } = this.spec;
+    const [R, C] = matrix.shape;
+    const colNames = cols.length ? cols : Array.from({ length: C }, (_, j) => String(j));
+    const head = el('tr', {}, el('th', { scope: 'col', text: this.t('table.row') }));
+    colNames.forEach((c) => head.append(el('th', { scope: 'col', text: c })));
+    const body = [el('thead', {}, head)];
+    const tb = el('tbody');
+    for (let r = 0; r < R; r++) {
+      const tr = el('tr', {}, el('th', { scope: 'row', text: rows[r] ?? String(r) }));
+      for (let c = 0; c < C; c++) {
+        const v = matrix.data[r * C + c];
+        const blocked = mask && mask.data[r * C + c];
+        tr.append(el('td', { 'data-value': String(v), ...(blocked ? { 'data-masked': '1' } : {}), text: blocked ? '—' : v.toFixed(3) }));
+      }
+      tb.append(tr);
+    }
+    body.push(tb);
+    this.table.replaceChildren(...body);
+  }
+
+  cellAtEvent(e) {
+    if (!this.layout) return null;
+    const rect = this.canvas.getBoundingClientRect();
+    const x = e.clientX - rect.left, y = e.clientY - rect.top;
+    const L = this.layout;
+    const c = Math.floor((x - L.x0) / L.cellW), r = Math.floor((y - L.y0) / L.cellH);
+    return r >= 0 && c >= 0 && r < L.rows && c < L.cols ? [r, c] : null;
+  }
+
+  hover(e) {
+    const cell = this.cellAtEvent(e);
+    if (cell) this.showTip(...cell);
+    else this.hideTip();
+  }
+
+  showTip(r, c) {
+    const { matrix, mask } = this.spec;
+    const C = matrix.shape[1];
+    const v = matrix.data[r * C + c];
+    const blocked = mask && mask.data[r * C + c];
+    this.tip.textContent = this.spec.tooltip(r, c, blocked ? '—' : v.toFixed(4));
+    const L = this.layout;
+    this.tip.style.left = `${Math.min(L.x0 + (c + 1) * L.cellW + 4, this.canvas.clientWidth - 150)}px`;
+    this.tip.style.top = `${L.y0 + r * L.cellH}px`;
+    this.tip.hidden = false;
+  }
+
+  hideTip() {
+    this.tip.hidden = true;
+  }
+
+  /** Arrow keys move a cursor over the cells and show each value; Enter selects the row. */
+  key(e) {
+    if (!this.layout) return;
+    const [R, C] = [this.layout.rows, this.layout.cols];
+    let [r, c] = this.cursor ?? [0, 0];
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (moves[e.key]) {
+      if (this.cursor) {
+        r = Math.min(R - 1, Math.max(0, r + moves[e.key][0]));
+        c = Math.min(C - 1, Math.max(0, c + moves[e.key][1]));
+      }
+      this.cursor = [r, c];
+      this.showTip(r, c);
+      e.preventDefault();
+      e.stopPropagation();
+    } else if (e.key === 'Enter' && this.cursor && this.onSelect) {
+      this.onSelect(r, c);
+      e.preventDefault();
+    }
+  }
+}
+
+/** Counts non-white pixels of a canvas (used by tests and to check that a chart drew). */
+export function inkedPixels(canvas) {
+  const ctx = canvas.getContext('2d');
+  const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) n++;
+  return n;
+}

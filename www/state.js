@@ -1,0 +1,176 @@
+// The whole view state: one object, one schema, round-tripping to the URL hash.
+//
+//   #v=1&panel=attention&preset=tianqi&tok=2&h=4&seed=7&causal=1&lang=zh&step=4
+//
+// One table (PROPS) drives both parsing and serialising (TensorFlow Playground's state.ts,
+// with its gaps fixed): a schema version, defaults omitted, values encodeURIComponent-ed,
+// every value validated and clamped with a notice, unknown keys ignored with a notice, and
+// `<control>_hide=1` flags for classroom links.
+
+export const SCHEMA_VERSION = 1;
+
+/** The presets: worked examples that open with one link. */
+export const PRESETS = {
+  nishishui: { text: '你是谁', lang: 'zh' },
+  tianqi: { text: '今天天气真好', lang: 'zh' },
+  xiaoming: { text: '小明今天感冒了，他应该多喝水', lang: 'zh' },
+  cat: { text: 'The cat sat on the mat', lang: 'en' },
+  bank: { text: 'She sat by the river bank', lang: 'en' },
+};
+
+export const MAX_TEXT = 200;
+export const ATTENTION_STEPS = 8;
+
+const int = (key, def, min, max) => ({ key, type: 'int', def, min, max });
+const choice = (key, def, choices) => ({ key, type: 'choice', def, choices });
+const numChoice = (key, def, choices) => ({ key, type: 'numChoice', def, choices });
+const bool = (key, def) => ({ key, type: 'bool', def });
+const str = (key, def, max) => ({ key, type: 'string', def, max });
+const num = (key, def, min, max) => ({ key, type: 'number', def, min, max });
+
+/** Every property, in link order. `def: null` means "computed" (see defaults()). */
+export const PROPS = [
+  choice('panel', 'attention', ['attention', 'learn']),
+  choice('lang', null, ['zh', 'en']),
+  choice('preset', 'tianqi', [...Object.keys(PRESETS), 'custom']),
+  str('text', null, MAX_TEXT),
+  int('tok', 0, 0, 23),
+  int('head', 0, 0, 7),
+  numChoice('d', 16, [8, 16, 32, 64, 128, 256, 512]),
+  numChoice('h', 2, [1, 2, 4, 8]),
+  int('seed', 1, 0, 2147483647),
+  bool('causal', false),
+  bool('nums', true),
+  int('step', 0, 0, 99),
+  bool('embed', false),
+  // the learning panel
+  choice('corpus', 'zh', ['zh', 'en', 'code', 'custom']),
+  choice('size', 'tiny', ['tiny', 'small']),
+  choice('opt', 'adam', ['sgd', 'adam']),
+  num('lr', 0.01, 0.00001, 1),
+  numChoice('batch', 16, [1, 2, 4, 8, 16, 32, 64]),
+  int('tseed', 1, 0, 2147483647),
+  int('train', 0, 0, 5000),
+  str('prompt', null, MAX_TEXT),
+  str('stok', null, 40),
+];
+export const PROPS_BY_KEY = Object.fromEntries(PROPS.map((p) => [p.key, p]));
+
+/** Controls that a classroom link can hide (`<name>_hide=1`); each has class ui-<name>. */
+export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt'];
+
+/** The default state for a browser whose language is `lang`. */
+export function defaults(lang = 'en') {
+  const s = {};
+  for (const p of PROPS) s[p.key] = p.def;
+  s.lang = lang;
+  s.text = PRESETS[s.preset].text;
+  s.prompt = null;
+  s.stok = null;
+  return s;
+}
+
+/** Parses one value of `prop`; returns {value} or {value, notice}. */
+function parseValue(prop, raw, def) {
+  const invalid = () => ({ value: def, notice: { key: 'notice.invalid', vars: { key: prop.key, value: raw.slice(0, 40), used: def } } });
+  switch (prop.type) {
+    case 'int':
+    case 'number': {
+      const x = raw.trim() === '' ? NaN : Number(raw);
+      if (!Number.isFinite(x) || (prop.type === 'int' && !Number.isInteger(x))) return invalid();
+      const c = Math.min(prop.max, Math.max(prop.min, x));
+      return c === x ? { value: x } : { value: c, notice: { key: 'notice.clamped', vars: { key: prop.key, value: raw.slice(0, 40), used: c } } };
+    }
+    case 'numChoice': {
+      const x = raw.trim() === '' ? NaN : Number(raw);
+      if (!Number.isFinite(x)) return invalid();
+      if (prop.choices.includes(x)) return { value: x };
+      // the allowed value nearest on a log scale (sizes double)
+      const near = prop.choices.reduce((a, b) => (Math.abs(Math.log(Math.max(x, 1e-9) / b)) < Math.abs(Math.log(Math.max(x, 1e-9) / a)) ? b : a));
+      return { value: near, notice: { key: 'notice.clamped', vars: { key: prop.key, value: raw.slice(0, 40), used: near } } };
+    }
+    case 'choice':
+      return prop.choices.includes(raw) ? { value: raw } : invalid();
+    case 'bool':
+      if (raw === '1' || raw === 'true') return { value: true };
+      if (raw === '0' || raw === 'false') return { value: false };
+      return invalid();
+    case 'string':
+      if (raw.length > prop.max) return { value: raw.slice(0, prop.max), notice: { key: 'notice.textLong', vars: { n: prop.max } } };
+      return { value: raw };
+  }
+  return invalid();
+}
+
+/**
+ * Reads a location hash into {state, hidden, notices}. Never throws: anything malformed is
+ * replaced by its default and reported as a notice (notices hold string keys and variables,
+ * translated when shown).
+ */
+export function parseHash(hash, lang = 'en') {
+  const state = defaults(lang);
+  const hidden = new Set();
+  const notices = [];
+  let textGiven = false;
+  const raw = String(hash ?? '').replace(/^#/, '');
+  for (const part of raw.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    let key, val;
+    try {
+      key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
+      val = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, '%20'));
+    } catch {
+      notices.push({ key: 'notice.unknown', vars: { key: part.slice(0, 40) } });
+      continue;
+    }
+    if (key.endsWith('_hide')) {
+      const name = key.slice(0, -5);
+      if (HIDABLE.includes(name) && (val === '1' || val === 'true')) hidden.add(name);
+      continue;
+    }
+    if (key === 'v') {
+      const v = Number(val);
+      if (Number.isFinite(v) && v > SCHEMA_VERSION) notices.push({ key: 'notice.version', vars: { value: val.slice(0, 10) } });
+      continue;
+    }
+    const prop = PROPS_BY_KEY[key];
+    if (!prop) {
+      notices.push({ key: 'notice.unknown', vars: { key: key.slice(0, 40) } });
+      continue;
+    }
+    const r = parseValue(prop, val, state[key]);
+    state[key] = r.value;
+    if (r.notice) notices.push(r.notice);
+    if (key === 'text') textGiven = true;
+  }
+  if (!textGiven) state.text = PRESETS[state.preset]?.text ?? PRESETS.tianqi.text;
+  if (state.text.trim() === '') {
+    state.text = PRESETS.tianqi.text;
+    notices.push({ key: 'notice.invalid', vars: { key: 'text', value: '', used: state.text } });
+  }
+  return { state, hidden, notices };
+}
+
+/** The hash for `state` and `hidden`: schema version first, then only non-default values. */
+export function serialize(state, hidden = new Set()) {
+  const def = defaults(state.lang);
+  const parts = [`v=${SCHEMA_VERSION}`];
+  for (const p of PROPS) {
+    const v = state[p.key];
+    if (v === null || v === undefined) continue;
+    if (p.key === 'lang') {
+      parts.push(`lang=${v}`); // always: a link shows the sender's language
+      continue;
+    }
+    if (p.key === 'text') {
+      if (state.preset !== 'custom' && v === PRESETS[state.preset]?.text) continue;
+    } else if (v === def[p.key]) {
+      continue;
+    }
+    const s = p.type === 'bool' ? (v ? '1' : '0') : String(v);
+    parts.push(`${p.key}=${encodeURIComponent(s)}`);
+  }
+  for (const h of [...hidden].sort()) parts.push(`${h}_hide=1`);
+  return '#' + parts.join('&');
+}
