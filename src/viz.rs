@@ -74,9 +74,22 @@ pub struct GridLayout {
 /// and a legend on the right when `legend`. Cells are square when `square`, else they stretch.
 #[allow(clippy::too_many_arguments)]
 pub fn grid_layout(w: f64, h: f64, rows: usize, cols: usize, row_label_chars: usize, col_labels: bool, title: bool, legend: bool, square: bool) -> GridLayout {
-    let font = 12.0;
+    // Two passes: cells sized with 12 px labels, then labels scaled with the cells (large cells
+    // on a projector get large labels), then cells sized again for the new margins.
+    let mut font = 12.0;
+    let mut g = grid_pass(w, h, rows, cols, row_label_chars, col_labels, title, legend, square, font);
+    let scaled = (g.cell_w.min(g.cell_h) * 0.3).clamp(11.0, 22.0);
+    if scaled > font {
+        font = scaled;
+        g = grid_pass(w, h, rows, cols, row_label_chars, col_labels, title, legend, square, font);
+    }
+    g
+}
+
+#[allow(clippy::too_many_arguments)]
+fn grid_pass(w: f64, h: f64, rows: usize, cols: usize, row_label_chars: usize, col_labels: bool, title: bool, legend: bool, square: bool, font: f64) -> GridLayout {
     let left = 6.0 + font * 1.1 * row_label_chars.max(1) as f64;
-    let top = 4.0 + if title { font * 1.6 } else { 0.0 } + if col_labels { font * 1.6 } else { 0.0 };
+    let top = 4.0 + if title { 12.0 * 1.6 } else { 0.0 } + if col_labels { font * 1.6 } else { 0.0 };
     let legend_w = if legend { 10.0 } else { 0.0 };
     let right = if legend { 52.0 } else { 6.0 };
     let bottom = 6.0;
@@ -84,7 +97,7 @@ pub fn grid_layout(w: f64, h: f64, rows: usize, cols: usize, row_label_chars: us
     let mut cell_w = ((w - left - right) / cols_f).max(1.0);
     let mut cell_h = ((h - top - bottom) / rows_f).max(1.0);
     if square {
-        let s = cell_w.min(cell_h).min(64.0);
+        let s = cell_w.min(cell_h).min(160.0);
         cell_w = s;
         cell_h = s;
     }

@@ -113,7 +113,10 @@ export class AttentionPanel {
     this.concat = chart(s7, 'chart-concat', selectRow);
     this.output = chart(s7, 'chart-output', selectRow);
     const body = el('div', { class: 'sections' }, ...this.sections);
-    this.root.append(intro, controls, nav, this.stepText, this.error, body);
+    // In embed mode the controls fold away behind "Settings", so a small frame shows the chart.
+    this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
+    if (a.embed) this.controlsBox.open = false;
+    this.root.append(intro, this.controlsBox, nav, this.stepText, this.error, body);
     // Control events: each mutates the state through the one update path.
     this.input.addEventListener('input', () => a.setState({ text: this.input.value, preset: 'custom' }));
     this.preset.addEventListener('change', () => {
@@ -186,24 +189,25 @@ export class AttentionPanel {
       return b;
     }));
     this.tokenCount.textContent = this.t('att.tokens.count', { n: T });
-    const maxH = this.app.embed ? Math.max(120, window.innerHeight - 150) : undefined;
+    const maxH = this.app.embed ? Math.max(100, window.innerHeight - (this.controlsBox.open ? 320 : 110)) : undefined;
+    const maxCell = this.app.embed ? 140 : 48;
     const vecTip = (r0, c0, v) => this.t('hover.vec', { row: labels[r0], col: c0, value: v });
     const cellTip = (r0, c0, v) => this.t('hover.cell', { row: labels[r0], col: labels[c0], value: v });
     const numsVec = s.nums && C <= 16;
     // 1 · vectors
-    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t('att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH });
+    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t('att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
     // 2 · Q, K, V of the selected head
     const hq = headSlice(r.heads.q, head), hk = headSlice(r.heads.k, head), hv = headSlice(r.heads.v, head);
     const dcols = D <= 16 ? Array.from({ length: D }, (_, j) => String(j)) : [];
     const numsD = s.nums && D <= 8;
-    this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH });
-    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH });
-    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH });
+    this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell });
+    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH, maxCell });
+    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH, maxCell });
     // 3 · scores, 4 · weights (with the mask drawn)
     const mask = s.causal ? { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) } : undefined;
     const hs = headSlice(r.heads.scores, head), hw = headSlice(r.heads.weights, head);
-    this.scores.draw({ matrix: hs, rows: labels, cols: labels, palette: 'diverging', mask, numbers: s.nums, caption: this.t('att.scores.caption', { h: head + 1, d: D, t: T }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH });
-    this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, numbers: s.nums, caption: this.t('att.weights.caption', { h: head + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH });
+    this.scores.draw({ matrix: hs, rows: labels, cols: labels, palette: 'diverging', mask, numbers: s.nums, caption: this.t('att.scores.caption', { h: head + 1, d: D, t: T }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, numbers: s.nums, caption: this.t('att.weights.caption', { h: head + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH, maxCell });
     this.maskNote.hidden = !s.causal;
     // 5 · the weighted sum for the selected token, with the real numbers
     this.sumCaption.textContent = this.t('att.sum.caption', { tok: labels[tok], h: head + 1 });
@@ -227,7 +231,7 @@ export class AttentionPanel {
     });
     // 7 · concatenation and output projection, with the shapes written out
     this.shapes.textContent = this.t('att.concat.shapes', { h: H, d: D, c: C, t: T });
-    this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH });
-    this.output.draw({ matrix: r.output, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.out.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH });
+    this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.output.draw({ matrix: r.output, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.out.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
   }
 }

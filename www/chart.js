@@ -66,10 +66,12 @@ export class Heatmap {
     const top = 6 + (spec.cols.length ? 20 : 0) + (spec.title ? 20 : 0);
     let height;
     if (spec.square !== false) {
-      const cell = Math.max(8, Math.min(48, (width - labelW - 60) / cols));
+      let cell = Math.min(spec.maxCell ?? 48, (width - labelW - 60) / cols);
+      if (spec.maxHeight) cell = Math.min(cell, (spec.maxHeight - top - 10) / rows);
+      cell = Math.max(8, cell);
       height = Math.ceil(top + rows * cell + 10);
     } else {
-      height = Math.ceil(top + rows * 16 + 10);
+      height = Math.ceil(top + rows * Math.min(spec.maxCell ?? 16, 16) + 10);
     }
     if (spec.maxHeight) height = Math.max(60, Math.min(height, spec.maxHeight));
     const dpr = sizeCanvas(this.canvas, width, height);

@@ -96,7 +96,7 @@ pub fn draw_heatmap(canvas: &HtmlCanvasElement, matrix: JsValue, row_labels: Vec
     let px = |v: f64| (v * dpr).round() as i32;
     let fs = g.font * dpr;
     if !title.is_empty() {
-        root.draw(&Text::new(title, (px(g.x0), px(4.0)), font(fs, BLACK, Pos::new(HPos::Left, VPos::Top)))).map_err(draw_err)?;
+        root.draw(&Text::new(title, (px(g.x0), px(4.0)), font(12.0 * dpr, BLACK, Pos::new(HPos::Left, VPos::Top)))).map_err(draw_err)?;
     }
     for r in 0..rows {
         for c in 0..cols {
@@ -115,7 +115,7 @@ pub fn draw_heatmap(canvas: &HtmlCanvasElement, matrix: JsValue, row_labels: Vec
             if numbers && g.cell_w >= 26.0 && g.cell_h >= 14.0 {
                 let cx = px(x0 + g.cell_w / 2.0);
                 let cy = px(y0 + g.cell_h / 2.0);
-                let size = (g.cell_h * 0.42).min(g.cell_w / (digits as f64 + 2.5) * 1.6).min(13.0) * dpr;
+                let size = (g.cell_h * 0.42).min(g.cell_w / (digits as f64 + 2.5) * 1.6).min(26.0) * dpr;
                 root.draw(&Text::new(fmt(v, digits), (cx, cy), font(size, rgb(text_on(bg)), Pos::new(HPos::Center, VPos::Center)))).map_err(draw_err)?;
             }
         }
