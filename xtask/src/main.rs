@@ -193,7 +193,7 @@ fn cmd_test(args: &[String]) -> Res<()> {
     ensure_node(&root)?;
     if only.is_none() || only == Some("js") {
         eprintln!("xtask: JS API tests (node --test)");
-        run(Command::new("node").current_dir(&root).args(["--test", "--test-reporter=spec", "tests/js/"]))?;
+        run(Command::new("node").current_dir(&root).args(["--test", "tests/js/"]))?;
     }
     if let Some(chrome) = chrome {
         eprintln!("xtask: browser tests (headless {})", chrome.display());
@@ -205,7 +205,7 @@ fn cmd_test(args: &[String]) -> Res<()> {
             .current_dir(&root)
             .env("BASE_URL", format!("http://127.0.0.1:{port}/"))
             .env("CHROME", &chrome)
-            .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "tests/browser/"]))?;
+            .args(["--test", "--test-concurrency=1", "tests/browser/"]))?;
     }
     Ok(())
 }
