@@ -33,6 +33,7 @@
 
 #![deny(missing_docs)]
 
+pub mod corpus;
 pub mod demo;
 pub mod error;
 pub mod kernel;
@@ -44,6 +45,7 @@ pub mod params;
 pub mod real;
 pub mod rng;
 pub mod tokenizer;
+pub mod trainer;
 pub mod viz;
 
 #[cfg(target_arch = "wasm32")]

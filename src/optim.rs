@@ -227,6 +227,14 @@ impl<F: Real> Optimizer<F> {
         Ok(())
     }
 
+    /// The raw moments (m, v) of weight `index` of parameter `name` (Adam/AdamW), if any.
+    pub fn moments(&self, name: &str, index: usize) -> Option<(F, F)> {
+        let slot = self.state.get(name)?;
+        let m = slot.m.as_ref()?.as_slice()?.get(index).copied()?;
+        let v = slot.v.as_ref()?.as_slice()?.get(index).copied()?;
+        Some((m, v))
+    }
+
     /// The optimiser's state as tensors named `{param}.momentum_buffer`, `{param}.exp_avg` and
     /// `{param}.exp_avg_sq` (PyTorch's names), for saving alongside the parameters.
     pub fn state_map(&self) -> TensorMap {

@@ -132,3 +132,47 @@ pub fn attention_demo(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
         ("outProjWeight", t(&d.out_proj_weight)),
     ]))
 }
+
+/// The text of a built-in corpus: `zh`, `en` or `code`.
+#[wasm_bindgen(js_name = builtinCorpus)]
+pub fn builtin_corpus(name: &str) -> convert::JsResult<String> {
+    crate::corpus::builtin(name).map(String::from).map_err(convert::core_err)
+}
+
+/// Statistics of a corpus (see [`crate::corpus`]): `opts` `{tokenizer: "word" | "char", token,
+/// window, top}`. Returns `{tokens, distinct, counts, next, cooc, found}` where the lists are
+/// `[{token, count}]`, most frequent first; `next` and `cooc` are about `token`.
+#[wasm_bindgen(js_name = corpusStats)]
+pub fn corpus_stats(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
+    use crate::tokenizer::{Mode, Tokenizer, ZH_LEXICON};
+    let a = convert::Args::new("corpusStats", opts)?;
+    crate::corpus::check_user_corpus(text).map_err(convert::core_err)?;
+    let mode = match a.string("tokenizer", "word")?.as_str() {
+        "word" => Mode::Word,
+        "char" => Mode::Char,
+        other => return Err(JsError::new(&format!("corpusStats: tokenizer {other:?} is not word or char"))),
+    };
+    let top = a.int("top", 12, 1, 1000)?;
+    let window = a.int("window", 3, 1, 50)?;
+    let tok = Tokenizer::from_corpus(text, mode, ZH_LEXICON, crate::models::MAX_VOCAB).map_err(convert::core_err)?;
+    let ids = tok.encode(text).1;
+    let list = |c: crate::corpus::Counts| {
+        let arr = js_sys::Array::new();
+        for (id, n) in c.into_iter().take(top) {
+            arr.push(&convert::object(&[("token", JsValue::from_str(tok.piece(id))), ("count", JsValue::from(n as u32))]));
+        }
+        JsValue::from(arr)
+    };
+    let token = a.string("token", "")?;
+    let id = tok.id(&token);
+    let counts = crate::corpus::token_counts(&ids);
+    let distinct = counts.len();
+    Ok(convert::object(&[
+        ("tokens", JsValue::from(ids.len() as u32)),
+        ("distinct", JsValue::from(distinct as u32)),
+        ("counts", list(counts)),
+        ("next", id.map(|i| list(crate::corpus::next_counts(&ids, i))).unwrap_or_else(|| js_sys::Array::new().into())),
+        ("cooc", id.map(|i| list(crate::corpus::cooccurrence(&ids, i, window))).unwrap_or_else(|| js_sys::Array::new().into())),
+        ("found", JsValue::from(id.is_some())),
+    ]))
+}

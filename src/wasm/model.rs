@@ -3,11 +3,11 @@
 
 use super::convert::{core_err, describe, object, set, tensor_to_js, to_js, Args, JsResult};
 use super::ops::heads_to_js;
-use crate::models::decoder_only::{DecoderOnly, DecoderOnlyConfig};
-use crate::ops::{softmax, Activation};
-use crate::optim::{clip_grad_norm, Optimizer, OptimizerConfig};
-use crate::rng::Rng;
+use crate::models::decoder_only::DecoderOnlyConfig;
+use crate::ops::Activation;
+use crate::optim::OptimizerConfig;
 use crate::tokenizer::{Mode, Tokenizer, ZH_LEXICON};
+use crate::trainer::{TrainOptions, Trainer};
 use js_sys::{Array, Float32Array, Object, Uint8Array};
 use ndarray::{Array2, Axis, Ix2};
 use wasm_bindgen::prelude::*;
@@ -27,6 +27,7 @@ struct Spec {
     clip: Option<f64>,
     heldout: f64,
     tokenizer: Option<Tokenizer>,
+    corpus: Option<String>,
 }
 
 fn optimizer_from(a: &Args) -> JsResult<OptimizerConfig> {
@@ -103,6 +104,7 @@ fn spec_from(a: &Args) -> JsResult<Spec> {
     config.validate().map_err(core_err)?;
     let optimizer = if a.has("optimizer") { optimizer_from(&Args::new(f, a.raw("optimizer"))?)? } else { OptimizerConfig::adamw(3e-3) };
     let seq_len = a.int("seqLen", config.max_len.min(32), 1, config.max_len)?;
+    let corpus = if a.has("corpus") { Some(a.string("corpus", "")?) } else { None };
     let clip = if a.has("clip") { Some(a.number("clip", 1.0)?).filter(|c| *c > 0.0) } else { None };
     Ok(Spec {
         config,
@@ -113,6 +115,7 @@ fn spec_from(a: &Args) -> JsResult<Spec> {
         clip,
         heldout: a.number("heldout", 0.1)?.clamp(0.0, 0.5),
         tokenizer,
+        corpus,
     })
 }
 
@@ -125,112 +128,6 @@ fn seed_from(a: &Args) -> JsResult<u64> {
     Ok(x as u64)
 }
 
-/// A live decoder-only model with its tokenizer, data, optimiser and training state.
-#[wasm_bindgen]
-pub struct Model {
-    model: DecoderOnly<f32>,
-    optimizer: Optimizer<f32>,
-    tokenizer: Option<Tokenizer>,
-    train_ids: Vec<usize>,
-    heldout_ids: Vec<usize>,
-    rng: Rng,
-    seed: u64,
-    batch_size: usize,
-    seq_len: usize,
-    clip: Option<f64>,
-    grad_norms: Vec<(String, f64)>,
-    losses: Vec<f32>,
-}
-
-impl Model {
-    fn build(spec: Spec, model: DecoderOnly<f32>) -> JsResult<Model> {
-        Ok(Model {
-            optimizer: Optimizer::new(spec.optimizer).map_err(core_err)?,
-            tokenizer: spec.tokenizer,
-            train_ids: Vec::new(),
-            heldout_ids: Vec::new(),
-            rng: Rng::new(spec.seed ^ 0xDA7A),
-            seed: spec.seed,
-            batch_size: spec.batch_size,
-            seq_len: spec.seq_len,
-            clip: spec.clip,
-            grad_norms: vec![],
-            losses: vec![],
-            model,
-        })
-    }
-
-    fn set_data(&mut self, corpus: &str, heldout: f64) {
-        let Some(t) = &self.tokenizer else { return };
-        let ids = t.encode(corpus).1;
-        let cut = ((ids.len() as f64) * (1.0 - heldout)).round() as usize;
-        self.train_ids = ids[..cut].to_vec();
-        self.heldout_ids = ids[cut..].to_vec();
-    }
-
-    fn step_on(&mut self, ids: &Array2<usize>, targets: &Array2<i64>) -> JsResult<f32> {
-        let m = &mut self.model;
-        m.params.zero_grad();
-        let loss = m.loss_and_backward(ids.view(), targets.view()).map_err(core_err)?;
-        if !loss.is_finite() {
-            return Err(JsError::new(&format!("trainStep: the loss is {loss}; training has diverged (try a smaller learning rate) and the weights were not updated")));
-        }
-        self.grad_norms = m.params.iter().map(|(n, p)| (n.to_string(), p.grad.iter().map(|g| (*g as f64) * (*g as f64)).sum::<f64>().sqrt())).collect();
-        if let Some(c) = self.clip {
-            clip_grad_norm(&mut m.params, c).map_err(core_err)?;
-        }
-        self.optimizer.step(&mut m.params).map_err(core_err)?;
-        self.losses.push(loss);
-        Ok(loss)
-    }
-
-    /// A batch of random windows of the training stream.
-    fn sample_batch(&mut self) -> JsResult<(Array2<usize>, Array2<i64>)> {
-        let n = self.train_ids.len();
-        if n < 2 {
-            return Err(JsError::new("train: the model has no training text; create it with a corpus of at least two tokens"));
-        }
-        let t = self.seq_len.min(n - 1);
-        let mut ids = Array2::zeros((self.batch_size, t));
-        let mut targets = Array2::zeros((self.batch_size, t));
-        for b in 0..self.batch_size {
-            let start = self.rng.below(n - t);
-            for j in 0..t {
-                ids[[b, j]] = self.train_ids[start + j];
-                targets[[b, j]] = self.train_ids[start + j + 1] as i64;
-            }
-        }
-        Ok((ids, targets))
-    }
-
-    fn encode(&self, func: &str, text: &str) -> JsResult<(Vec<String>, Vec<usize>)> {
-        let t = self.tokenizer.as_ref().ok_or_else(|| JsError::new(&format!("{func}: this model has no tokenizer; create it with a corpus or a vocab")))?;
-        let (mut pieces, mut ids) = t.encode(text);
-        if ids.is_empty() {
-            return Err(JsError::new(&format!("{func}: the text has no tokens; type a few words")));
-        }
-        let max = self.model.config.max_len;
-        if ids.len() > max {
-            // keep the most recent max_len tokens, as a language model's context window does
-            pieces.drain(..ids.len() - max);
-            ids.drain(..ids.len() - max);
-        }
-        Ok((pieces, ids))
-    }
-
-    fn top_k(&self, logits_row: ndarray::ArrayView1<f32>, k: usize) -> JsValue {
-        let probs = softmax::forward(logits_row.insert_axis(Axis(0)));
-        let mut order: Vec<usize> = (0..probs.ncols()).collect();
-        order.sort_by(|&a, &b| probs[[0, b]].total_cmp(&probs[[0, a]]).then(a.cmp(&b)));
-        let arr = Array::new();
-        for &id in order.iter().take(k) {
-            let token = self.tokenizer.as_ref().map(|t| t.piece(id).to_string()).unwrap_or_else(|| id.to_string());
-            arr.push(&object(&[("token", JsValue::from_str(&token)), ("id", JsValue::from(id as u32)), ("prob", JsValue::from(probs[[0, id]]))]));
-        }
-        arr.into()
-    }
-}
-
 fn ids_from(func: &str, name: &str, a: &Args, vocab: usize) -> JsResult<Array2<i64>> {
     let t = a.tensor(name)?;
     let shape = t.shape().to_vec();
@@ -241,6 +138,23 @@ fn ids_from(func: &str, name: &str, a: &Args, vocab: usize) -> JsResult<Array2<i
     Ok(t.mapv(|x| x as i64))
 }
 
+/// A live decoder-only model with its tokenizer, data, optimiser and training record
+/// (a [`Trainer`]).
+#[wasm_bindgen]
+pub struct Model {
+    tr: Trainer,
+}
+
+impl Model {
+    fn top_k_js(&self, list: Vec<(String, usize, f32)>) -> JsValue {
+        let arr = Array::new();
+        for (token, id, prob) in list {
+            arr.push(&object(&[("token", JsValue::from_str(&token)), ("id", JsValue::from(id as u32)), ("prob", JsValue::from(prob))]));
+        }
+        arr.into()
+    }
+}
+
 #[wasm_bindgen]
 impl Model {
     /// A model from a spec: `{seed, corpus | vocab | vocabSize, tokenizer: "word"|"char",
@@ -248,15 +162,11 @@ impl Model {
     /// optimizer: {kind: "sgd"|"adam"|"adamw", lr, …}, clip, heldout}`. Weights come from `seed`.
     #[wasm_bindgen(constructor)]
     pub fn new(spec: JsValue) -> JsResult<Model> {
-        let a = Args::new("new Model", spec.clone())?;
+        let a = Args::new("new Model", spec)?;
         let s = spec_from(&a)?;
-        let model = DecoderOnly::new(s.config, s.seed).map_err(core_err)?;
-        let heldout = s.heldout;
-        let mut m = Model::build(s, model)?;
-        if a.has("corpus") {
-            m.set_data(&a.string("corpus", "")?, heldout);
-        }
-        Ok(m)
+        let opts = TrainOptions { seed: s.seed, optimizer: s.optimizer, batch_size: s.batch_size, seq_len: s.seq_len, clip: s.clip, heldout: s.heldout };
+        let tr = Trainer::new(s.config, s.tokenizer, s.corpus.as_deref(), opts).map_err(|e| core_err(e.context("new Model")))?;
+        Ok(Model { tr })
     }
 
     /// A model from a spec and safetensors bytes (what `saveWeights` or PyTorch wrote).
@@ -271,7 +181,7 @@ impl Model {
     #[wasm_bindgen(js_name = trainStep)]
     pub fn train_step(&mut self, batch: JsValue) -> JsResult<f32> {
         let a = Args::new("trainStep", batch)?;
-        let v = self.model.config.vocab_size;
+        let v = self.tr.model.config.vocab_size;
         let ids = ids_from("trainStep", "ids", &a, v)?;
         if ids.iter().any(|&x| x < 0) {
             return Err(JsError::new("trainStep: ids must be token ids ≥ 0"));
@@ -280,7 +190,7 @@ impl Model {
         if targets.dim() != ids.dim() {
             return Err(JsError::new(&format!("trainStep: targets have shape {:?} but ids have {:?}", targets.shape(), ids.shape())));
         }
-        self.step_on(&ids.mapv(|x| x as usize), &targets)
+        self.tr.step_on(&ids.mapv(|x| x as usize), &targets).map_err(|e| core_err(e.context("trainStep")))
     }
 
     /// `n` steps on random windows of the corpus; returns their losses.
@@ -290,8 +200,7 @@ impl Model {
         }
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            let (ids, targets) = self.sample_batch()?;
-            out.push(self.step_on(&ids, &targets)?);
+            out.push(self.tr.train_step().map_err(|e| core_err(e.context("train")))?);
         }
         Ok(Float32Array::from(out.as_slice()))
     }
@@ -299,31 +208,20 @@ impl Model {
     /// Mean loss on held-out text (evenly spaced windows, the same every call), or NaN if none.
     #[wasm_bindgen(js_name = evalLoss)]
     pub fn eval_loss(&self) -> JsResult<f32> {
-        let n = self.heldout_ids.len();
-        if n < 2 {
-            return Ok(f32::NAN);
-        }
-        let t = self.seq_len.min(n - 1);
-        let windows = 8.min(n - t);
-        let mut ids = Array2::zeros((windows, t));
-        let mut targets = Array2::zeros((windows, t));
-        for w in 0..windows {
-            let start = w * (n - t - 1) / windows.max(1);
-            for j in 0..t {
-                ids[[w, j]] = self.heldout_ids[start + j];
-                targets[[w, j]] = self.heldout_ids[start + j + 1] as i64;
-            }
-        }
-        self.model.loss(ids.view(), targets.view()).map_err(core_err)
+        self.tr.eval_loss().map_err(core_err)
     }
 
     /// The `k` most probable next tokens after `text`: `[{token, id, prob}]`, most probable first.
     #[wasm_bindgen(js_name = predictNext)]
     pub fn predict_next(&self, text: &str, k: Option<usize>) -> JsResult<JsValue> {
-        let (_, ids) = self.encode("predictNext", text)?;
-        let t = ids.len();
-        let (logits, _) = self.model.forward(Array2::from_shape_vec((1, t), ids).expect("1×T").view()).map_err(core_err)?;
-        Ok(self.top_k(logits.slice(ndarray::s![0, t - 1, ..]), k.unwrap_or(5).max(1)))
+        let list = self.tr.predict_next(text, k.unwrap_or(5)).map_err(|e| core_err(e.context("predictNext")))?;
+        Ok(self.top_k_js(list))
+    }
+
+    /// The probability of every vocabulary entry coming next after `text`.
+    #[wasm_bindgen(js_name = nextProbs)]
+    pub fn next_probs(&self, text: &str) -> JsResult<Float32Array> {
+        Ok(Float32Array::from(self.tr.next_probs(text).map_err(|e| core_err(e.context("nextProbs")))?.as_slice()))
     }
 
     /// Everything the model computes on `text`: tokens, ids, embeddings `[T, C]`, and per layer
@@ -331,19 +229,18 @@ impl Model {
     /// output after attention and after the feed-forward block; then logits `[T, V]` and the
     /// top next tokens.
     pub fn trace(&self, text: &str) -> JsResult<JsValue> {
-        let (pieces, ids) = self.encode("trace", text)?;
+        let (pieces, ids) = self.tr.encode(text).map_err(|e| core_err(e.context("trace")))?;
         let t = ids.len();
-        let c = self.model.config.d_model;
-        let (logits, cache) = self.model.forward(Array2::from_shape_vec((1, t), ids.clone()).expect("1×T").view()).map_err(core_err)?;
+        let c = self.tr.model.config.d_model;
+        let (logits, cache) = self.tr.model.forward(Array2::from_shape_vec((1, t), ids.clone()).expect("1×T").view()).map_err(core_err)?;
         let layers = Array::new();
         let mut input = cache.embeddings.index_axis(Axis(0), 0).to_owned();
         for l in &cache.layers {
-            let after_attn = l.attn.output.clone();
             let out = l.output().clone().into_shape_with_order((t, c)).expect("rows");
             layers.push(&object(&[
                 ("input", tensor_to_js(&input)),
                 ("attention", heads_to_js(l.attention())),
-                ("afterAttention", tensor_to_js(&after_attn)),
+                ("afterAttention", tensor_to_js(&l.attn.output)),
                 ("output", tensor_to_js(&out)),
             ]));
             input = out;
@@ -357,61 +254,62 @@ impl Model {
             idarr.push(&JsValue::from(i as u32));
         }
         let lg = logits.index_axis(Axis(0), 0).to_owned();
+        let next = self.tr.predict_next(text, 5).map_err(core_err)?;
         Ok(object(&[
             ("tokens", tokens.into()),
             ("ids", idarr.into()),
             ("embeddings", tensor_to_js(&cache.embeddings.index_axis(Axis(0), 0).to_owned())),
             ("layers", layers.into()),
             ("logits", tensor_to_js(&lg)),
-            ("next", self.top_k(lg.row(t - 1), 5)),
+            ("next", self.top_k_js(next)),
         ]))
     }
 
     /// The weights as safetensors bytes (F32), loadable by `safetensors.torch.load_file`.
     #[wasm_bindgen(js_name = saveWeights)]
     pub fn save_weights(&self) -> Uint8Array {
-        Uint8Array::from(self.model.params.to_safetensors().as_slice())
+        Uint8Array::from(self.tr.model.params.to_safetensors().as_slice())
     }
 
     /// Replaces the weights from safetensors bytes; a missing, unknown or mis-shaped key is an
     /// error naming it (and the model is unchanged).
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&mut self, bytes: &[u8]) -> JsResult<()> {
-        self.model.params.load_safetensors(bytes).map_err(|e| core_err(e.context("loadWeights")))
+        self.tr.model.params.load_safetensors(bytes).map_err(|e| core_err(e.context("loadWeights")))
     }
 
     /// Steps taken.
     #[wasm_bindgen(getter)]
     pub fn step(&self) -> u32 {
-        self.losses.len() as u32
+        self.tr.step_count() as u32
     }
 
     /// Every loss so far.
     pub fn losses(&self) -> Float32Array {
-        Float32Array::from(self.losses.as_slice())
+        Float32Array::from(self.tr.losses.as_slice())
     }
 
     /// The seed the weights and batches were drawn from.
     #[wasm_bindgen(getter)]
     pub fn seed(&self) -> f64 {
-        self.seed as f64
+        self.tr.options().seed as f64
     }
 
     /// The vocabulary (pieces by id); empty without a tokenizer.
     pub fn vocab(&self) -> Vec<String> {
-        self.tokenizer.as_ref().map(|t| t.vocab().to_vec()).unwrap_or_default()
+        self.tr.tokenizer.as_ref().map(|t| t.vocab().to_vec()).unwrap_or_default()
     }
 
     /// The model's sizes: `{vocab_size, d_model, n_heads, n_layers, d_ff, max_len, …}`.
     pub fn config(&self) -> JsValue {
-        to_js(&self.model.config)
+        to_js(&self.tr.model.config)
     }
 
     /// `[{name, shape}]` of every parameter, in sorted order.
     #[wasm_bindgen(js_name = paramShapes)]
     pub fn param_shapes(&self) -> JsValue {
         let arr = Array::new();
-        for (n, p) in self.model.params.iter() {
+        for (n, p) in self.tr.model.params.iter() {
             arr.push(&object(&[("name", JsValue::from_str(n)), ("shape", to_js(&p.value.shape().to_vec()))]));
         }
         arr.into()
@@ -419,34 +317,39 @@ impl Model {
 
     /// One parameter tensor by its PyTorch name.
     pub fn param(&self, name: &str) -> JsResult<JsValue> {
-        Ok(tensor_to_js(self.model.params.get(name).map_err(core_err)?))
+        Ok(tensor_to_js(self.tr.model.params.get(name).map_err(core_err)?))
     }
 
-    /// The gradient of one parameter from the last step (before clipping).
+    /// The gradient of one parameter from the last step (after clipping, as the step used it).
     pub fn grad(&self, name: &str) -> JsResult<JsValue> {
-        Ok(tensor_to_js(self.model.params.grad(name).map_err(core_err)?))
+        Ok(tensor_to_js(self.tr.model.params.grad(name).map_err(core_err)?))
     }
 
-    /// Every parameter's gradient norm at the last step: `{name: norm}`.
+    /// Every parameter's gradient norm at the last step (before clipping): `{name: norm}`.
     #[wasm_bindgen(js_name = gradNorms)]
     pub fn grad_norms(&self) -> JsValue {
         let obj = Object::new();
-        for (n, g) in &self.grad_norms {
+        for (n, g) in &self.tr.grad_norms {
             set(&obj, n, &JsValue::from(*g));
         }
         obj.into()
+    }
+
+    /// Watches weight `index` of parameter `name`; `lastUpdate()` then shows its last step.
+    pub fn watch(&mut self, name: &str, index: usize) -> JsResult<()> {
+        self.tr.watch(name, index).map_err(|e| core_err(e.context("watch")))
+    }
+
+    /// The watched weight's last update: `{name, index, old, grad, lr, new, m_hat, v_hat}` or null.
+    #[wasm_bindgen(js_name = lastUpdate)]
+    pub fn last_update(&self) -> JsValue {
+        self.tr.last_update.as_ref().map(to_js).unwrap_or(JsValue::NULL)
     }
 
     /// Sets the learning rate of the optimiser (a NaN or negative rate is an error).
     #[wasm_bindgen(js_name = setLearningRate)]
     pub fn set_learning_rate(&mut self, lr: JsValue) -> JsResult<()> {
         let x = lr.as_f64().ok_or_else(|| JsError::new(&format!("setLearningRate: expected a number, got {}", describe(&lr))))?;
-        crate::optim::check_lr(x).map_err(core_err)?;
-        self.optimizer.config = match self.optimizer.config {
-            OptimizerConfig::Sgd { momentum, dampening, weight_decay, nesterov, .. } => OptimizerConfig::Sgd { lr: x, momentum, dampening, weight_decay, nesterov },
-            OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. } => OptimizerConfig::Adam { lr: x, beta1, beta2, eps, weight_decay },
-            OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, .. } => OptimizerConfig::AdamW { lr: x, beta1, beta2, eps, weight_decay },
-        };
-        Ok(())
+        self.tr.set_lr(x).map_err(core_err)
     }
 }

@@ -218,8 +218,9 @@ pub fn draw_loss_curve(canvas: &HtmlCanvasElement, train: Vec<f32>, heldout: Vec
     ]))
 }
 
-/// Draws horizontal probability bars, most probable first, with the values written.
-/// `opts`: `{dpr, highlight: index}`. Returns `{x0, y0, barH, rows}` in CSS pixels.
+/// Draws horizontal bars with their values written: probabilities (as percentages, scale 0–1)
+/// or any non-negative numbers (`{percent: false, max}`).
+/// `opts`: `{dpr, highlight: index, percent, max}`. Returns `{x0, y0, barH, rows}` in CSS pixels.
 #[wasm_bindgen(js_name = drawBars)]
 pub fn draw_bars(canvas: &HtmlCanvasElement, labels: Vec<String>, values: Vec<f32>, opts: JsValue) -> JsResult<JsValue> {
     let a = Args::new("drawBars", opts)?;
@@ -228,6 +229,8 @@ pub fn draw_bars(canvas: &HtmlCanvasElement, labels: Vec<String>, values: Vec<f3
     }
     let dpr = a.number("dpr", 1.0)?.clamp(0.5, 4.0);
     let highlight = a.number("highlight", -1.0)?;
+    let percent = a.flag("percent", true)?;
+    let max = a.number("max", 1.0)?.max(1e-30) as f32;
     let root = area(canvas)?;
     let (w, h) = (canvas.width() as f64 / dpr, canvas.height() as f64 / dpr);
     let n = values.len().max(1);
@@ -238,14 +241,16 @@ pub fn draw_bars(canvas: &HtmlCanvasElement, labels: Vec<String>, values: Vec<f3
     let fs = 13.0 * dpr;
     for (i, (l, &v)) in labels.iter().zip(&values).enumerate() {
         let y = 4.0 + i as f64 * bar_h;
-        let len = avail * (v.clamp(0.0, 1.0) as f64);
-        let colour = rgb(viridis(0.25 + 0.6 * v.clamp(0.0, 1.0) as f64));
+        let frac = (v / max).clamp(0.0, 1.0) as f64;
+        let len = avail * frac;
+        let colour = rgb(viridis(0.25 + 0.6 * frac));
         root.draw(&Rectangle::new([(px(label_w), px(y + 3.0)), (px(label_w + len.max(1.0)), px(y + bar_h - 3.0))], colour.filled())).map_err(draw_err)?;
         if i as f64 == highlight {
             root.draw(&Rectangle::new([(px(label_w), px(y + 2.0)), (px(label_w + avail), px(y + bar_h - 2.0))], BLACK.stroke_width(dpr.round() as u32))).map_err(draw_err)?;
         }
         root.draw(&Text::new(l.clone(), (px(label_w - 6.0), px(y + bar_h / 2.0)), font(fs, BLACK, Pos::new(HPos::Right, VPos::Center)))).map_err(draw_err)?;
-        root.draw(&Text::new(format!("{:.1}%", v * 100.0), (px(label_w + len + 4.0), px(y + bar_h / 2.0)), font(fs * 0.9, BLACK, Pos::new(HPos::Left, VPos::Center)))).map_err(draw_err)?;
+        let text = if percent { format!("{:.1}%", v * 100.0) } else { format!("{v:.3e}") };
+        root.draw(&Text::new(text, (px(label_w + len + 4.0), px(y + bar_h / 2.0)), font(fs * 0.9, BLACK, Pos::new(HPos::Left, VPos::Center)))).map_err(draw_err)?;
     }
     root.present().map_err(draw_err)?;
     Ok(super::convert::object(&[("x0", label_w.into()), ("y0", 4.0.into()), ("barH", bar_h.into()), ("rows", JsValue::from(values.len() as u32))]))
