@@ -6,9 +6,10 @@ import { loadEngine, engineCrashed } from './engine.js';
 import { translate, browserLang } from './strings.js';
 import { parseHash, serialize, HIDABLE } from './state.js';
 import { AttentionPanel } from './attention.js';
+import { LearnPanel } from './learn.js';
 import { el } from './chart.js';
 
-const PANEL_CLASSES = { attention: AttentionPanel };
+const PANEL_CLASSES = { attention: AttentionPanel, learn: LearnPanel };
 
 const app = {
   state: null,
@@ -223,10 +224,6 @@ async function main() {
   document.getElementById('loading').hidden = true;
   for (const [name, Panel] of Object.entries(PANEL_CLASSES)) {
     app.panels[name] = new Panel(app, document.getElementById(`panel-${name}`));
-  }
-  const learn = document.getElementById('panel-learn');
-  if (!app.panels.learn) {
-    app.panels.learn = { root: learn, steps: 1, render() { learn.replaceChildren(el('h2', { 'data-i18n': 'learn.title' }), el('p', { 'data-i18n': 'learn.soon' })); } };
   }
   app.render(false);
   document.body.dataset.ready = '1';

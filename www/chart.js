@@ -7,10 +7,14 @@ import { engine } from './engine.js';
 /** Sizes a canvas to css × devicePixelRatio; returns the ratio. */
 export function sizeCanvas(canvas, cssW, cssH) {
   const dpr = Math.min(4, Math.max(1, globalThis.devicePixelRatio || 1));
-  canvas.style.width = `${cssW}px`;
-  canvas.style.height = `${cssH}px`;
-  canvas.width = Math.round(cssW * dpr);
-  canvas.height = Math.round(cssH * dpr);
+  const w = Math.round(cssW * dpr), h = Math.round(cssH * dpr);
+  // Resizing reallocates the backing store and relays the page out: only when it changes.
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.style.width = `${cssW}px`;
+    canvas.style.height = `${cssH}px`;
+    canvas.width = w;
+    canvas.height = h;
+  }
   return dpr;
 }
 

@@ -20,6 +20,7 @@ export const PRESETS = {
 
 export const MAX_TEXT = 200;
 export const ATTENTION_STEPS = 8;
+export const LEARN_STEPS = 6;
 
 const int = (key, def, min, max) => ({ key, type: 'int', def, min, max });
 const choice = (key, def, choices) => ({ key, type: 'choice', def, choices });
@@ -45,6 +46,7 @@ export const PROPS = [
   bool('embed', false),
   // the learning panel
   choice('corpus', 'zh', ['zh', 'en', 'code', 'custom']),
+  choice('tmode', 'word', ['word', 'char']),
   choice('size', 'tiny', ['tiny', 'small']),
   choice('opt', 'adam', ['sgd', 'adam']),
   num('lr', 0.01, 0.00001, 1),
@@ -53,11 +55,13 @@ export const PROPS = [
   int('train', 0, 0, 5000),
   str('prompt', null, MAX_TEXT),
   str('stok', null, 40),
+  str('ctext', null, 2000),
+  str('watch', null, 80),
 ];
 export const PROPS_BY_KEY = Object.fromEntries(PROPS.map((p) => [p.key, p]));
 
 /** Controls that a classroom link can hide (`<name>_hide=1`); each has class ui-<name>. */
-export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt'];
+export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch'];
 
 /** The default state for a browser whose language is `lang`. */
 export function defaults(lang = 'en') {
@@ -67,6 +71,8 @@ export function defaults(lang = 'en') {
   s.text = PRESETS[s.preset].text;
   s.prompt = null;
   s.stok = null;
+  s.ctext = null;
+  s.watch = null;
   return s;
 }
 

@@ -185,6 +185,8 @@ pub fn draw_loss_curve(canvas: &HtmlCanvasElement, train: Vec<f32>, heldout: Vec
         .configure_mesh()
         .x_desc(a.string("xLabel", "step")?)
         .y_desc(a.string("yLabel", "loss")?)
+        .x_labels(6)
+        .y_labels(6)
         .label_style(("sans-serif", fs))
         .axis_desc_style(("sans-serif", fs))
         .light_line_style(RGBColor(238, 238, 238))
@@ -249,7 +251,13 @@ pub fn draw_bars(canvas: &HtmlCanvasElement, labels: Vec<String>, values: Vec<f3
             root.draw(&Rectangle::new([(px(label_w), px(y + 2.0)), (px(label_w + avail), px(y + bar_h - 2.0))], BLACK.stroke_width(dpr.round() as u32))).map_err(draw_err)?;
         }
         root.draw(&Text::new(l.clone(), (px(label_w - 6.0), px(y + bar_h / 2.0)), font(fs, BLACK, Pos::new(HPos::Right, VPos::Center)))).map_err(draw_err)?;
-        let text = if percent { format!("{:.1}%", v * 100.0) } else { format!("{v:.3e}") };
+        let text = if percent {
+            format!("{:.1}%", v * 100.0)
+        } else if v.fract() == 0.0 && v.abs() < 1e7 {
+            format!("{}", v as i64)
+        } else {
+            format!("{v:.3e}")
+        };
         root.draw(&Text::new(text, (px(label_w + len + 4.0), px(y + bar_h / 2.0)), font(fs * 0.9, BLACK, Pos::new(HPos::Left, VPos::Center)))).map_err(draw_err)?;
     }
     root.present().map_err(draw_err)?;

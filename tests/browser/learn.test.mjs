@@ -1,0 +1,132 @@
+// The learning panel in headless Chromium: training in a worker, the loss falling, pausing,
+// predictions, reproducible links, bad links, a responsive main thread.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, open, settle, ink, SHOTS } from './helpers.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const step = (page) => page.$eval('#learn-status', (e) => Number(e.dataset.step || 0));
+const waitStep = (page, n, timeout = 60000) => page.waitForFunction((n) => Number(document.querySelector('#learn-status')?.dataset.step || 0) >= n, n, { timeout });
+const canvasHash = (page, sel) => page.$eval(sel, (c) => c.toDataURL().length + ':' + c.toDataURL().slice(-200));
+
+test('training makes the loss fall, the curve moves, and pause stops the counter', async () => {
+  const { page, errors, context } = await open(browser, '#panel=learn&lang=en&step=3');
+  // Watch the main thread for long tasks while training.
+  await page.evaluate(() => {
+    window.__long = [];
+    new PerformanceObserver((l) => window.__long.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+  });
+  await page.click('#learn-play');
+  await waitStep(page, 30);
+  const h1 = await canvasHash(page, '#learn-curve');
+  await waitStep(page, 60);
+  const h2 = await canvasHash(page, '#learn-curve');
+  assert.notEqual(h1, h2, 'the curve is redrawn as it trains');
+  await waitStep(page, 300);
+  await page.click('#learn-play'); // pause
+  await page.waitForFunction(() => document.querySelector('#learn-play').getAttribute('aria-pressed') === 'false');
+  const s1 = await step(page);
+  await page.waitForTimeout(600);
+  assert.equal(await step(page), s1, 'the step counter stays put while paused');
+  const losses = await page.evaluate(() => window.lmApp.panels.learn.losses.slice(0, 300));
+  const late = losses.slice(290, 300).reduce((a, b) => a + b) / 10;
+  assert.ok(late <= 0.7 * losses[0], `loss ${losses[0]} → ${late}`);
+  assert.match(page.url(), new RegExp(`train=${s1}`), 'the link records how far it trained');
+  assert.ok(await ink(page, '#learn-curve') > 3000);
+  const long = await page.evaluate(() => window.__long);
+  assert.deepEqual(long.filter((d) => d >= 50), [], `main-thread long tasks: ${long}`);
+  await page.screenshot({ path: SHOTS + 'learn-desktop.png', fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('predictions start near uniform and end with 散步 first', async () => {
+  const fresh = await open(browser, '#panel=learn&lang=zh&step=4');
+  await fresh.page.waitForSelector('#learn-pred-list li', { state: 'attached' });
+  const p0 = await fresh.page.$$eval('#learn-pred-list li', (l) => l.map((x) => Number(x.dataset.prob)));
+  assert.ok(p0[0] < 0.1, `untrained top probability ${p0[0]} is near uniform`);
+  await fresh.context.close();
+  const { page, context } = await open(browser, '#panel=learn&lang=zh&step=4&train=400');
+  await page.waitForFunction(() => Number(document.querySelector('#learn-status').dataset.step) >= 400 && document.querySelector('#learn-play').getAttribute('aria-pressed') === 'false', null, { timeout: 90000 });
+  assert.equal(await step(page), 400, 'a link with train=400 stops at step 400');
+  const preds = await page.$$eval('#learn-pred-list li', (l) => l.map((x) => [x.dataset.token, Number(x.dataset.prob)]));
+  assert.equal(preds[0][0], '散步', JSON.stringify(preds));
+  const game = preds.find(([t]) => t === '打游戏');
+  assert.ok(!game || preds[0][1] > 5 * game[1], 'well ahead of 打游戏');
+  await page.screenshot({ path: SHOTS + 'learn-trained-zh.png', fullPage: true });
+  await context.close();
+});
+
+test('the same link gives the same loss at step 100', async () => {
+  const run = async () => {
+    const { page, context } = await open(browser, '#panel=learn&lang=en&corpus=en&size=tiny&opt=adam&lr=0.01&batch=8&tseed=7&train=100&step=3');
+    await page.waitForFunction(() => Number(document.querySelector('#learn-status').dataset.step) >= 100 && document.querySelector('#learn-play').getAttribute('aria-pressed') === 'false', null, { timeout: 60000 });
+    const loss = await page.$eval('#learn-status', (e) => e.dataset.loss);
+    await context.close();
+    return loss;
+  };
+  const a = await run(), b = await run();
+  assert.ok(a.length > 0);
+  assert.equal(a, b);
+});
+
+test('statistics: after 天 comes 气 (characters), and a custom corpus is kept', async () => {
+  const { page, context } = await open(browser, '#panel=learn&lang=zh&step=1&tmode=char&stok=%E5%A4%A9');
+  const next = await page.$$eval('#learn-next-list li', (l) => l.map((x) => x.dataset.token));
+  assert.equal(next[0], '气');
+  await page.selectOption('#learn-corpus', 'custom');
+  const long = 'a b c. '.repeat(30000); // 210 000 characters
+  await page.fill('#learn-custom', long);
+  await settle(page);
+  assert.match(await page.textContent('#learn-custom-note'), /200,000/);
+  assert.equal((await page.inputValue('#learn-custom')).length, long.length, 'nothing the user typed is lost');
+  const counts = await page.$$eval('#learn-counts-list li', (l) => l.map((x) => x.dataset.token));
+  assert.ok(counts.includes('a') && counts.includes('.'), counts.join(','));
+  await context.close();
+  // The text survives a reload (it is too long for the link, so it lives in this browser).
+  const again = await open(browser, '#panel=learn&lang=zh&step=0&corpus=custom');
+  await again.context.close();
+});
+
+test('a NaN learning rate in the link gives a notice, not a crash', async () => {
+  const { page, errors, context } = await open(browser, '#panel=learn&lang=en&lr=NaN&batch=1000&size=huge');
+  const notices = await page.$$eval('.notice-text', (n) => n.map((x) => x.textContent));
+  assert.ok(notices.some((n) => n.includes('lr')), notices.join(' | '));
+  assert.ok(notices.some((n) => n.includes('batch')));
+  assert.equal(await page.inputValue('#learn-lr'), '0.01');
+  await page.click('#learn-step');
+  await waitStep(page, 1);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('divergence stops training with a message and a reset', async () => {
+  const { page, context } = await open(browser, '#panel=learn&lang=en&step=3');
+  await page.evaluate(() => window.lmApp.panels.learn.onMessage({ type: 'error', diverged: true, message: 'training diverged: the loss is NaN' }));
+  await settle(page);
+  assert.match(await page.textContent('#learn-error'), /Training stopped: training diverged.*Reset/);
+  assert.ok(await page.isDisabled('#learn-play'));
+  await page.click('#learn-reset');
+  await settle(page);
+  assert.ok(await page.isHidden('#learn-error'));
+  await page.click('#learn-step');
+  await waitStep(page, 1);
+  await context.close();
+});
+
+test('embed mode and step-through work on the learning panel', async () => {
+  const { page, errors, context } = await open(browser, '#panel=learn&lang=en&embed=1&step=3', { width: 960, height: 540 });
+  assert.equal(await page.isVisible('header.site'), false);
+  assert.ok(await page.isVisible('#learn-sec-3'));
+  assert.equal(await page.isVisible('#learn-sec-1'), false);
+  await page.keyboard.press('ArrowRight');
+  await settle(page);
+  assert.ok(await page.isVisible('#learn-sec-4'));
+  assert.match(page.url(), /step=4/);
+  await page.screenshot({ path: SHOTS + 'learn-embed-960x540.png' });
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -1,0 +1,145 @@
+// The training loop, off the main thread. The page sends commands; the worker trains in
+// slices of ~12 ms (so it hears "pause" quickly) and posts what the page draws.
+
+import init, { Model, lastPanic } from './pkg/lm_playground.js';
+
+const ready = init({ module_or_path: new URL('./pkg/lm_playground_bg.wasm', import.meta.url) });
+const HELDOUT_EVERY = 25;
+const SLICE_MS = 12;
+
+let model = null;
+let spec = null;
+let playing = false;
+let target = null; // stop at this step (a link's train=N)
+let prompt = '';
+let generation = 0; // stale loops stop when this changes
+let sent = 0; // losses already posted
+let heldout = [];
+let rate = { t: 0, steps: 0, perSec: 0 };
+
+function post(type, data = {}) {
+  self.postMessage({ type, ...data });
+}
+
+function fail(e) {
+  playing = false;
+  if (e instanceof WebAssembly.RuntimeError) {
+    let detail = e.message;
+    try { detail = lastPanic() ?? detail; } catch { /* gone */ }
+    post('error', { message: `The engine stopped after an internal error (${detail}). Reload the page.`, crashed: true });
+  } else {
+    post('error', { message: e.message, diverged: /diverged/.test(e.message) });
+  }
+}
+
+function snapshot() {
+  const losses = model.losses();
+  const fresh = losses.slice(sent);
+  sent = losses.length;
+  let predictions = [];
+  try { predictions = model.predictNext(prompt, 8); } catch (e) { predictions = { error: e.message }; }
+  post('progress', {
+    step: model.step,
+    losses: fresh,
+    heldout: heldout.slice(),
+    stepsPerSec: rate.perSec,
+    predictions,
+    gradNorms: model.gradNorms(),
+    update: model.lastUpdate(),
+    playing,
+    target,
+  });
+}
+
+function slice(gen) {
+  if (gen !== generation || !playing) return;
+  const t0 = performance.now();
+  try {
+    while (performance.now() - t0 < SLICE_MS && playing) {
+      if (target !== null && model.step >= target) { playing = false; break; }
+      model.train(1);
+      if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
+    }
+  } catch (e) {
+    fail(e);
+    snapshot();
+    return;
+  }
+  const now = performance.now();
+  if (now - rate.t > 500) {
+    rate.perSec = ((model.step - rate.steps) * 1000) / (now - rate.t);
+    rate.t = now;
+    rate.steps = model.step;
+  }
+  snapshot();
+  if (playing) setTimeout(() => slice(gen), 0);
+}
+
+function start() {
+  playing = true;
+  generation++;
+  rate = { t: performance.now(), steps: model.step, perSec: rate.perSec };
+  setTimeout(() => slice(generation), 0);
+}
+
+function build() {
+  model?.free();
+  model = new Model(spec.model);
+  if (spec.watch) {
+    try { model.watch(spec.watch.name, spec.watch.index); } catch { model.watch('lm_head.weight', 0); }
+  }
+  sent = 0;
+  heldout = [];
+  const shapes = model.paramShapes();
+  post('ready', { vocab: model.vocab(), params: shapes, config: model.config() });
+}
+
+self.onmessage = async (e) => {
+  await ready;
+  const m = e.data;
+  try {
+    switch (m.type) {
+      case 'init':
+        spec = m.spec;
+        prompt = m.prompt ?? '';
+        target = m.target ?? null;
+        playing = false;
+        generation++;
+        build();
+        snapshot();
+        if (target) start();
+        break;
+      case 'play':
+        if (!model) break;
+        target = null;
+        start();
+        break;
+      case 'pause':
+        playing = false;
+        generation++;
+        snapshot();
+        break;
+      case 'step':
+        if (!model) break;
+        playing = false;
+        generation++;
+        model.train(1);
+        if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
+        snapshot();
+        break;
+      case 'lr':
+        model?.setLearningRate(m.lr);
+        break;
+      case 'prompt':
+        prompt = m.text;
+        if (model) snapshot();
+        break;
+      case 'watch':
+        model?.watch(m.name, m.index);
+        if (model) snapshot();
+        break;
+    }
+  } catch (err) {
+    fail(err);
+  }
+};

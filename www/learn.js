@@ -1,0 +1,516 @@
+// The learning panel (the seed article's modules 1 and 4): corpus statistics, then a real
+// decoder-only transformer trained in a Web Worker, with its loss curve, its predictions and
+// the blame (gradients) of its weights. The worker does every computation; this file asks,
+// listens, and draws at most once per animation frame.
+
+import { engine } from './engine.js';
+import { el, sizeCanvas } from './chart.js';
+import { LEARN_STEPS } from './state.js';
+
+/** Model sizes offered (d_model, heads, layers, FFN width, context, sequence length). */
+export const SIZES = {
+  tiny: { dModel: 32, nHeads: 2, nLayers: 1, dFf: 64, maxLen: 16, seqLen: 16 },
+  small: { dModel: 64, nHeads: 4, nLayers: 2, dFf: 128, maxLen: 24, seqLen: 24 },
+};
+const PROMPTS = { zh: '今天天气真好，适合去', en: 'the weather is nice today , a good day for', code: 'for i in range(10)', custom: '' };
+const STATS_TOKEN = { zh: { word: '去', char: '天' }, en: { word: 'a', char: 'a' }, code: { word: ')', char: ')' }, custom: { word: '', char: '' } };
+const CUSTOM_KEY = 'lm-playground.corpus';
+const MAX_CORPUS = 200000;
+const HELDOUT_EVERY = 25;
+
+export class LearnPanel {
+  constructor(app, root) {
+    this.app = app;
+    this.root = root;
+    this.steps = LEARN_STEPS;
+    this.losses = [];
+    this.heldout = [];
+    this.info = null;
+    this.dirty = false;
+    this.specKey = '';
+    this.hover = -1;
+    this.build();
+    // Run each drawing function once at load on a scratch canvas, so their first real use
+    // during training does not pay for compiling them (which would stall a frame).
+    const scratch = document.createElement('canvas');
+    scratch.width = 64;
+    scratch.height = 48;
+    engine.drawLossCurve(scratch, Float32Array.of(2, 1.5, 1), Float32Array.of(1.2), { dpr: 1, heldoutEvery: 2, hover: 1 });
+    engine.drawBars(scratch, ['a'], Float32Array.of(0.5), { dpr: 1 });
+  }
+
+  t(k, v) {
+    return this.app.t(k, v);
+  }
+
+  /** The corpus text in use, and what the user typed for a custom one (kept as typed). */
+  corpusText() {
+    const s = this.app.state;
+    if (s.corpus !== 'custom') return engine.builtinCorpus(s.corpus);
+    const typed = s.ctext ?? this.customText ?? '';
+    return typed.slice(0, MAX_CORPUS);
+  }
+
+  prompt() {
+    const s = this.app.state;
+    return s.prompt ?? PROMPTS[s.corpus];
+  }
+
+  statsToken() {
+    const s = this.app.state;
+    return s.stok ?? STATS_TOKEN[s.corpus][s.tmode];
+  }
+
+  build() {
+    const a = this.app;
+    const field = (cls, id, key, control) => el('div', { class: `field ui-${cls}` }, el('label', { for: id, 'data-i18n': key }), control);
+    this.root.replaceChildren();
+    const intro = el('section', { class: 'intro article' }, el('h2', { 'data-i18n': 'learn.title' }), el('p', { 'data-i18n': 'learn.intro' }));
+    // Step navigation, shared look with the attention panel.
+    this.prev = el('button', { type: 'button', class: 'nav-btn', id: 'learn-prev', 'data-i18n-aria': 'step.prev', text: '←' });
+    this.next = el('button', { type: 'button', class: 'nav-btn', id: 'learn-next', 'data-i18n-aria': 'step.next', text: '→' });
+    this.stepLabel = el('span', { class: 'step-of', id: 'learn-step-of' });
+    this.stepList = el('ol', { class: 'step-list' });
+    for (let i = 0; i < this.steps; i++) {
+      const b = el('button', { type: 'button', 'data-step': String(i), 'data-i18n': `learn.s${i}.title` });
+      b.addEventListener('click', () => a.setState({ step: i }));
+      this.stepList.append(el('li', {}, b));
+    }
+    this.prev.addEventListener('click', () => a.moveStep(-1));
+    this.next.addEventListener('click', () => a.moveStep(1));
+    this.stepText = el('p', { class: 'step-text', id: 'learn-step-text', 'aria-live': 'polite' });
+    const nav = el('nav', { class: 'stepper ui-steps', 'aria-label': 'steps' }, el('div', { class: 'row' }, this.prev, this.stepLabel, this.next), this.stepList);
+    this.sections = [];
+    const sec = (i) => {
+      const s = el('section', { class: 'step-section', id: `learn-sec-${i}`, 'data-step': String(i) }, el('h3', { 'data-i18n': `learn.s${i}.title` }), el('p', { class: 'explain', 'data-i18n': `learn.s${i}.text` }));
+      this.sections.push(s);
+      return s;
+    };
+    // 0 · data
+    const s0 = sec(0);
+    this.corpusSel = el('select', { id: 'learn-corpus' });
+    this.custom = el('textarea', { id: 'learn-custom', rows: '6', 'data-i18n-aria': 'learn.corpus.paste' });
+    this.customNote = el('p', { class: 'muted', id: 'learn-custom-note' });
+    this.corpusInfo = el('p', { class: 'muted', id: 'learn-corpus-info' });
+    this.preview = el('pre', { class: 'preview', id: 'learn-preview', tabindex: '0' });
+    s0.append(el('div', { class: 'controls' }, field('corpus', 'learn-corpus', 'learn.corpus', this.corpusSel)),
+      el('div', { class: 'custom-box' }, el('label', { for: 'learn-custom', 'data-i18n': 'learn.corpus.paste' }), this.custom, this.customNote),
+      this.corpusInfo, this.preview);
+    // 1 · statistics
+    const s1 = sec(1);
+    this.tmodeSel = el('select', { id: 'learn-tmode' });
+    this.stok = el('input', { id: 'learn-stok', type: 'text', list: 'learn-stok-list', maxlength: '40', autocomplete: 'off' });
+    this.stokList = el('datalist', { id: 'learn-stok-list' });
+    this.statsSummary = el('p', { class: 'muted', id: 'learn-stats-summary' });
+    this.statsBoxes = ['counts', 'next', 'cooc'].map((k) => {
+      const h = el('h4', { class: 'bars-title' });
+      const c = el('canvas', { role: 'img', id: `learn-${k}` });
+      const list = el('ol', { class: 'bars-list sr-only', id: `learn-${k}-list` });
+      const box = el('figure', { class: 'bars-box' }, h, c, list);
+      return { k, h, c, list, box };
+    });
+    s1.append(el('div', { class: 'controls' }, field('tmode', 'learn-tmode', 'learn.tmode', this.tmodeSel), field('tmode', 'learn-stok', 'learn.stats.token', this.stok), this.stokList),
+      this.statsSummary, el('div', { class: 'trio' }, ...this.statsBoxes.map((b) => b.box)));
+    // 2 · model and loss
+    const s2 = sec(2);
+    this.sizeSel = el('select', { id: 'learn-size' });
+    this.optSel = el('select', { id: 'learn-opt' });
+    this.lr = el('input', { id: 'learn-lr', type: 'number', min: '0.00001', max: '1', step: 'any' });
+    this.batchSel = el('select', { id: 'learn-batch' });
+    this.seed = el('input', { id: 'learn-seed', type: 'number', min: '0', max: '2147483647', step: '1' });
+    this.modelInfo = el('p', { class: 'formula', id: 'learn-model-info' });
+    s2.append(el('div', { class: 'controls' },
+      field('size', 'learn-size', 'learn.size', this.sizeSel), field('opt', 'learn-opt', 'learn.opt', this.optSel),
+      field('lr', 'learn-lr', 'learn.lr', this.lr), field('batch', 'learn-batch', 'learn.batch', this.batchSel),
+      field('tseed', 'learn-seed', 'learn.seed', this.seed)), this.modelInfo);
+    // 3 · training
+    const s3 = sec(3);
+    this.playBtn = el('button', { type: 'button', id: 'learn-play', class: 'primary', 'data-i18n': 'learn.play' });
+    this.stepBtn = el('button', { type: 'button', id: 'learn-step', 'data-i18n': 'learn.step' });
+    this.resetBtn = el('button', { type: 'button', id: 'learn-reset', 'data-i18n': 'learn.reset' });
+    this.status = el('p', { class: 'status', id: 'learn-status', role: 'status' });
+    this.progress = el('progress', { id: 'learn-progress', max: '1', value: '0', hidden: '' });
+    this.progressLabel = el('span', { class: 'muted', id: 'learn-progress-label' });
+    this.errorBox = el('p', { class: 'error', id: 'learn-error', role: 'alert', hidden: '' });
+    this.curve = el('canvas', { id: 'learn-curve', tabindex: '0', role: 'img' });
+    this.curveTip = el('div', { class: 'tip', hidden: '' });
+    s3.append(el('div', { class: 'row ui-play' }, this.playBtn, this.stepBtn, this.resetBtn), el('div', { class: 'row' }, this.progress, this.progressLabel), this.status, this.errorBox,
+      el('div', { class: 'canvas-wrap' }, this.curve, this.curveTip));
+    // 4 · prediction
+    const s4 = sec(4);
+    this.promptIn = el('input', { id: 'learn-prompt', type: 'text', maxlength: '200', autocomplete: 'off' });
+    this.predCanvas = el('canvas', { id: 'learn-pred', role: 'img' });
+    this.predList = el('ol', { class: 'bars-list', id: 'learn-pred-list' });
+    s4.append(el('div', { class: 'controls' }, field('prompt', 'learn-prompt', 'learn.prompt', this.promptIn)), this.predCanvas, el('details', { class: 'alt' }, el('summary', { 'data-i18n': 'table.show' }), this.predList));
+    // 5 · blame
+    const s5 = sec(5);
+    this.normsTitle = el('h4', { class: 'bars-title', 'data-i18n': 'learn.blame.norms' });
+    this.normsCanvas = el('canvas', { id: 'learn-norms', role: 'img' });
+    this.normsList = el('ol', { class: 'bars-list sr-only', id: 'learn-norms-list' });
+    this.watchSel = el('select', { id: 'learn-watch' });
+    this.watchIdx = el('input', { id: 'learn-watch-index', type: 'number', min: '0', step: '1', value: '0' });
+    this.updateText = el('p', { class: 'formula', id: 'learn-update' });
+    s5.append(this.normsTitle, this.normsCanvas, this.normsList,
+      el('div', { class: 'controls ui-watch' }, field('watch', 'learn-watch', 'learn.blame.watch', this.watchSel), field('watch', 'learn-watch-index', 'learn.blame.index', this.watchIdx)), this.updateText);
+    this.root.append(intro, nav, this.stepText, el('div', { class: 'sections' }, ...this.sections));
+    this.bindEvents();
+  }
+
+  bindEvents() {
+    const a = this.app;
+    this.corpusSel.addEventListener('change', () => a.setState({ corpus: this.corpusSel.value, stok: null, prompt: null, train: 0 }));
+    this.custom.addEventListener('input', () => {
+      this.customText = this.custom.value;
+      try { localStorage.setItem(CUSTOM_KEY, this.customText); } catch { /* private mode */ }
+      // Short texts travel in the link; long ones stay in this browser.
+      a.setState({ ctext: this.customText.length <= 2000 ? this.customText : null, train: 0 });
+    });
+    this.tmodeSel.addEventListener('change', () => a.setState({ tmode: this.tmodeSel.value, stok: null, train: 0 }));
+    this.stok.addEventListener('input', () => a.setState({ stok: this.stok.value }));
+    this.sizeSel.addEventListener('change', () => a.setState({ size: this.sizeSel.value, train: 0 }));
+    this.optSel.addEventListener('change', () => a.setState({ opt: this.optSel.value, train: 0 }));
+    this.batchSel.addEventListener('change', () => a.setState({ batch: +this.batchSel.value, train: 0 }));
+    this.seed.addEventListener('change', () => {
+      const v = Math.floor(Number(this.seed.value));
+      if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ tseed: v, train: 0 });
+      else this.seed.value = String(a.state.tseed);
+    });
+    this.lr.addEventListener('change', () => {
+      const v = Number(this.lr.value);
+      if (Number.isFinite(v) && v > 0 && v <= 1) {
+        a.setState({ lr: v }, { render: 'light' });
+        this.worker?.postMessage({ type: 'lr', lr: v });
+      } else {
+        this.lr.value = String(a.state.lr);
+      }
+    });
+    this.playBtn.addEventListener('click', () => {
+      if (this.playing) this.worker?.postMessage({ type: 'pause' });
+      else if (!this.failed) { this.playing = true; this.worker?.postMessage({ type: 'play' }); this.renderButtons(); }
+    });
+    this.stepBtn.addEventListener('click', () => !this.failed && this.worker?.postMessage({ type: 'step' }));
+    this.resetBtn.addEventListener('click', () => { a.state.train = 0; a.writeUrl(false); this.restart(0); });
+    this.promptIn.addEventListener('input', () => {
+      a.setState({ prompt: this.promptIn.value }, { render: 'light' });
+      this.worker?.postMessage({ type: 'prompt', text: this.promptIn.value });
+    });
+    const sendWatch = () => {
+      const idx = Math.max(0, Math.floor(Number(this.watchIdx.value) || 0));
+      const shape = this.info?.params.find((p) => p.name === this.watchSel.value)?.shape ?? [1];
+      const max = shape.reduce((x, y) => x * y, 1) - 1;
+      const i = Math.min(idx, max);
+      this.watchIdx.value = String(i);
+      a.setState({ watch: `${this.watchSel.value}:${i}` }, { render: 'light' });
+      this.worker?.postMessage({ type: 'watch', name: this.watchSel.value, index: i });
+    };
+    this.watchSel.addEventListener('change', sendWatch);
+    this.watchIdx.addEventListener('change', sendWatch);
+    // Loss curve: pointer and keyboard show the value at a step.
+    this.curve.addEventListener('pointermove', (e) => {
+      if (!this.curveLayout || !this.losses.length) return;
+      const r = this.curve.getBoundingClientRect();
+      const L = this.curveLayout;
+      const f = (e.clientX - r.left - L.x0) / Math.max(1, L.x1 - L.x0);
+      this.hover = Math.max(0, Math.min(this.losses.length - 1, Math.round(f * (L.steps - 1))));
+      this.schedule();
+    });
+    this.curve.addEventListener('pointerleave', () => { this.hover = -1; this.schedule(); });
+    this.curve.addEventListener('keydown', (e) => {
+      if (!this.losses.length) return;
+      if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+        const d = e.key === 'ArrowLeft' ? -1 : 1;
+        this.hover = Math.max(0, Math.min(this.losses.length - 1, (this.hover < 0 ? this.losses.length - 1 : this.hover) + d * Math.max(1, Math.round(this.losses.length / 50))));
+        e.preventDefault();
+        e.stopPropagation();
+        this.schedule();
+      }
+    });
+  }
+
+  /** The model spec from the state (what the worker builds). */
+  spec() {
+    const s = this.app.state;
+    return {
+      corpus: this.corpusText(),
+      tokenizer: s.tmode,
+      ...SIZES[s.size],
+      batchSize: s.batch,
+      seed: s.tseed,
+      optimizer: s.opt === 'sgd' ? { kind: 'sgd', lr: s.lr } : { kind: 'adam', lr: s.lr },
+      clip: 1,
+      heldout: 0.1,
+      activation: 'gelu',
+      normFirst: true,
+      maxVocab: 2000,
+    };
+  }
+
+  /** (Re)starts the worker for the current settings, training to `target` if given. */
+  restart(target) {
+    const text = this.corpusText();
+    this.errorBox.hidden = true;
+    this.failed = false;
+    this.losses = [];
+    this.heldout = [];
+    this.predictions = [];
+    this.norms = {};
+    this.update = null;
+    this.playing = !!target;
+    this.target = target || null;
+    if (!text.trim()) {
+      this.showError(this.t('learn.corpus.empty'));
+      this.failed = true;
+      this.renderButtons();
+      return;
+    }
+    if (!this.worker) {
+      this.worker = new Worker(new URL('./learn-worker.js', import.meta.url), { type: 'module' });
+      this.worker.onmessage = (e) => this.onMessage(e.data);
+      this.worker.onerror = (e) => this.showError(e.message || 'worker error');
+    }
+    const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
+    this.worker.postMessage({ type: 'init', spec: { model: this.spec(), watch: w ? { name: w[1], index: +w[2] } : { name: 'lm_head.weight', index: 0 } }, prompt: this.prompt(), target: target || null });
+    this.renderButtons();
+  }
+
+  onMessage(m) {
+    if (m.type === 'ready') {
+      this.info = m;
+      this.fillWatch();
+      this.warmGlyphs(m.vocab);
+    } else if (m.type === 'progress') {
+      for (const x of m.losses) this.losses.push(x);
+      this.heldout = m.heldout;
+      this.stepCount = m.step;
+      this.rate = m.stepsPerSec;
+      this.predictions = m.predictions;
+      this.norms = m.gradNorms;
+      this.update = m.update;
+      const wasPlaying = this.playing;
+      this.playing = m.playing;
+      this.target = m.target;
+      if (wasPlaying && !m.playing) {
+        // Paused or reached the link's target: the link now says how far we trained.
+        this.app.state.train = Math.min(5000, m.step);
+        this.app.writeUrl(false);
+      }
+    } else if (m.type === 'error') {
+      this.failed = true;
+      this.playing = false;
+      this.showError(m.diverged ? `${this.t('learn.diverged', { msg: m.message })} ${this.t('learn.resetHint')}` : m.message);
+    }
+    this.schedule();
+  }
+
+  showError(msg) {
+    this.errorBox.textContent = msg;
+    this.errorBox.hidden = false;
+  }
+
+  schedule() {
+    if (this.dirty) return;
+    this.dirty = true;
+    requestAnimationFrame(() => {
+      this.dirty = false;
+      if (!this.root.hidden) this.draw();
+    });
+  }
+
+  fillWatch() {
+    if (!this.info) return;
+    const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
+    this.watchSel.replaceChildren(...this.info.params.map((p) => el('option', { value: p.name, text: `${p.name} [${p.shape.join(', ')}]` })));
+    this.watchSel.value = w && this.info.params.some((p) => p.name === w[1]) ? w[1] : 'lm_head.weight';
+    this.watchIdx.value = w ? w[2] : '0';
+    const c = this.info.config;
+    const p = this.info.params.reduce((n, q) => n + q.shape.reduce((x, y) => x * y, 1), 0);
+    this.modelInfo.textContent = this.t('learn.model.summary', { v: c.vocab_size, c: c.d_model, h: c.n_heads, l: c.n_layers, p, ln: Math.log(c.vocab_size).toFixed(2) });
+  }
+
+  renderButtons() {
+    this.playBtn.textContent = this.t(this.playing ? 'learn.pause' : 'learn.play');
+    this.playBtn.setAttribute('aria-pressed', String(!!this.playing));
+    this.playBtn.disabled = !!this.failed;
+    this.stepBtn.disabled = !!this.failed || !!this.playing;
+  }
+
+  /** Called by the app on every state change. */
+  render(light = false) {
+    const s = this.app.state;
+    const step = Math.min(s.step, this.steps - 1);
+    this.sections.forEach((sec, i) => sec.classList.toggle('current', i === step));
+    this.stepList.querySelectorAll('button').forEach((b, i) => b.setAttribute('aria-current', i === step ? 'step' : 'false'));
+    this.stepLabel.textContent = this.t('step.of', { n: step + 1, total: this.steps });
+    this.stepText.textContent = this.t(`learn.s${step}.text`);
+    this.prev.disabled = step === 0;
+    this.next.disabled = step === this.steps - 1;
+    if (light) return this.schedule();
+    this.widths = new Map(); // the layout may have changed: measure again
+    const opts = (sel, items, value) => {
+      sel.replaceChildren(...items.map(([v, label]) => el('option', { value: String(v), text: label })));
+      sel.value = String(value);
+    };
+    opts(this.corpusSel, ['zh', 'en', 'code', 'custom'].map((c) => [c, this.t(`learn.corpus.${c}`)]), s.corpus);
+    opts(this.tmodeSel, ['word', 'char'].map((m) => [m, this.t(`learn.tmode.${m}`)]), s.tmode);
+    opts(this.sizeSel, ['tiny', 'small'].map((z) => [z, this.t(`learn.size.${z}`)]), s.size);
+    opts(this.optSel, [['sgd', 'SGD'], ['adam', 'Adam']], s.opt);
+    opts(this.batchSel, [1, 2, 4, 8, 16, 32, 64].map((b) => [b, String(b)]), s.batch);
+    if (document.activeElement !== this.lr) this.lr.value = String(s.lr);
+    this.seed.value = String(s.tseed);
+    if (document.activeElement !== this.promptIn) this.promptIn.value = this.prompt();
+    if (document.activeElement !== this.stok) this.stok.value = this.statsToken();
+    // Custom corpus: what the user typed is kept (in the link if short, else in this browser).
+    const custom = s.corpus === 'custom';
+    this.custom.parentElement.hidden = !custom || this.app.hidden.has('corpus');
+    if (custom) {
+      if (this.customText === undefined) {
+        let stored = null;
+        try { stored = localStorage.getItem(CUSTOM_KEY); } catch { /* private mode */ }
+        this.customText = s.ctext ?? stored ?? '';
+      }
+      if (document.activeElement !== this.custom) this.custom.value = this.customText;
+      const n = this.customText.length;
+      this.customNote.textContent = n > MAX_CORPUS ? this.t('learn.corpus.tooLong', { n }) : n > 2000 ? this.t('learn.corpus.kept') : '';
+    }
+    const text = this.corpusText();
+    this.corpusInfo.textContent = this.t('learn.corpus.size', { lines: text.split('\n').filter((l) => l.trim()).length, chars: text.length });
+    this.preview.textContent = text.split('\n').slice(0, 12).join('\n');
+    this.renderStats(text);
+    // Restart the worker when the settings that define the run change.
+    const key = JSON.stringify([this.spec(), s.watch === null]);
+    if (key !== this.specKey) {
+      this.specKey = key;
+      this.restart(s.train);
+    }
+    this.renderButtons();
+    this.schedule();
+  }
+
+  renderStats(text) {
+    const s = this.app.state;
+    const tok = this.statsToken();
+    let st;
+    try {
+      st = engine.corpusStats(text, { tokenizer: s.tmode, token: tok, window: 3, top: 10 });
+    } catch (e) {
+      this.statsSummary.textContent = e.message;
+      return;
+    }
+    this.statsSummary.textContent = this.t('learn.stats.summary', { tokens: st.tokens, distinct: st.distinct });
+    this.stokList.replaceChildren(...st.counts.map((c) => el('option', { value: c.token })));
+    const titles = { counts: this.t('learn.stats.counts'), next: this.t('learn.stats.next', { tok }), cooc: this.t('learn.stats.cooc', { tok }) };
+    for (const b of this.statsBoxes) {
+      const items = st[b.k];
+      b.h.textContent = titles[b.k];
+      if (b.k !== 'counts' && !st.found) b.h.textContent += ` — ${this.t('learn.stats.notFound', { tok })}`;
+      this.drawBars(b.c, items.map((x) => x.token), items.map((x) => x.count), { percent: false, max: Math.max(1, ...items.map((x) => x.count)) }, 10);
+      b.c.setAttribute('aria-label', titles[b.k]);
+      b.list.replaceChildren(...items.map((x) => el('li', { 'data-token': x.token, 'data-count': String(x.count), text: `${x.token}: ${x.count}` })));
+    }
+  }
+
+  /**
+   * Renders every vocabulary piece once, off screen, in small slices while the page is idle.
+   * A browser rasterises a glyph the first time it draws it (slowly for CJK text without a GPU);
+   * doing it here keeps that cost out of the frames drawn while training.
+   */
+  warmGlyphs(vocab) {
+    const dpr = Math.min(4, Math.max(1, globalThis.devicePixelRatio || 1));
+    const ctx = document.createElement('canvas').getContext('2d');
+    const words = vocab.slice(0, 600);
+    const slice = (i) => {
+      if (i >= words.length) return;
+      for (const size of [13 * dpr, 12 * dpr]) {
+        ctx.font = `normal ${size}px sans-serif`;
+        for (const w of words.slice(i, i + 16)) ctx.fillText(w, 0, 20);
+      }
+      setTimeout(() => slice(i + 16), 0);
+    };
+    slice(0);
+  }
+
+  /**
+   * The CSS width available to a canvas, measured once per layout change (render, resize) and
+   * cached: reading clientWidth while drawing would force a layout of the page every frame.
+   */
+  widthOf(canvas, min, fallback) {
+    this.widths ??= new Map();
+    if (!this.widths.has(canvas)) this.widths.set(canvas, Math.max(min, Math.floor(canvas.parentElement.clientWidth || fallback)));
+    return this.widths.get(canvas);
+  }
+
+  /** Bars in a canvas whose height is fixed by `rows`, so new data never shifts the page. */
+  drawBars(canvas, labels, values, opts, rows = labels.length) {
+    const w = this.widthOf(canvas, 200, 300);
+    const h = Math.max(40, 8 + rows * 24);
+    const dpr = sizeCanvas(canvas, w, h);
+    return engine.drawBars(canvas, labels, Float32Array.from(values), { dpr, ...opts });
+  }
+
+  /** Draws the training state (at most once per frame). */
+  draw() {
+    const n = this.losses.length;
+    const last = n ? this.losses[n - 1] : NaN;
+    const held = this.heldout.length ? this.heldout[this.heldout.length - 1] : NaN;
+    this.status.textContent = this.t('learn.status', { step: this.stepCount ?? n, loss: Number.isFinite(last) ? last.toFixed(4) : '—', held: Number.isFinite(held) ? held.toFixed(4) : '—', rate: (this.rate ?? 0).toFixed(0) });
+    this.status.dataset.step = String(this.stepCount ?? n);
+    this.status.dataset.loss = Number.isFinite(last) ? last.toFixed(4) : '';
+    const t = this.target;
+    this.progress.hidden = !t;
+    this.progressLabel.hidden = !t;
+    if (t) {
+      this.progress.max = t;
+      this.progress.value = this.stepCount ?? 0;
+      this.progressLabel.textContent = this.t('learn.progress', { target: t });
+    }
+    this.renderButtons();
+    // Loss curve.
+    const w = this.widthOf(this.curve, 240, 500);
+    const h = this.app.embed ? Math.max(120, Math.min(320, window.innerHeight - 200)) : 260;
+    const dpr = sizeCanvas(this.curve, w, h);
+    this.curveLayout = engine.drawLossCurve(this.curve, Float32Array.from(this.losses), Float32Array.from(this.heldout), {
+      dpr, heldoutEvery: HELDOUT_EVERY, hover: this.hover, xLabel: this.t('learn.curve.x'), yLabel: this.t('learn.curve.y'),
+    });
+    this.curve.setAttribute('aria-label', this.t('learn.curve.alt', { n, loss: Number.isFinite(last) ? last.toFixed(4) : '—' }));
+    if (this.hover >= 0 && this.hover < n) {
+      const L = this.curveLayout;
+      this.curveTip.textContent = this.t('learn.curve.hover', { step: this.hover + 1, loss: this.losses[this.hover].toFixed(4) });
+      this.curveTip.style.left = `${Math.min(w - 140, L.x0 + ((L.x1 - L.x0) * this.hover) / Math.max(1, L.steps - 1) + 6)}px`;
+      this.curveTip.style.top = `${L.y0}px`;
+      this.curveTip.hidden = false;
+    } else {
+      this.curveTip.hidden = true;
+    }
+    // The bars and the blame change less visibly than the curve. While training, each frame
+    // redraws the curve and at most one of them, each at most every 250 ms, so no frame has
+    // to draw (and upload) every canvas at once.
+    const now = performance.now();
+    const due = (k) => !this.playing || now - (this.drawnAt?.[k] ?? 0) >= 250;
+    this.drawnAt ??= {};
+    let budget = this.playing ? 1 : 3;
+    if (budget && due('pred')) {
+      budget--;
+      this.drawnAt.pred = now;
+      const preds = Array.isArray(this.predictions) ? this.predictions : [];
+      if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.predictions.error }));
+      else this.predList.replaceChildren(...preds.map((p) => el('li', { 'data-token': p.token, 'data-prob': String(p.prob), text: `${p.token}: ${(p.prob * 100).toFixed(2)}%` })));
+      this.predCanvas.setAttribute('aria-label', this.t('learn.pred.alt'));
+      this.drawBars(this.predCanvas, preds.map((p) => p.token), preds.map((p) => p.prob), { percent: true, max: 1 }, 8);
+    }
+    if (budget && due('norms')) {
+      budget--;
+      this.drawnAt.norms = now;
+      const norms = Object.entries(this.norms ?? {}).sort((x, y) => y[1] - x[1]).slice(0, 12);
+      this.drawBars(this.normsCanvas, norms.map(([k]) => k), norms.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)) }, 12);
+      this.normsCanvas.setAttribute('aria-label', this.t('learn.blame.norms'));
+      this.normsList.replaceChildren(...norms.map(([k, v]) => el('li', { text: `${k}: ${v.toExponential(3)}` })));
+    }
+    if (!budget && !due('update')) return;
+    this.drawnAt.update = now;
+    const u = this.update;
+    const f = (x) => (Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(6) : x.toExponential(4));
+    if (!u) this.updateText.textContent = this.t('learn.blame.none');
+    else if (u.m_hat === null || u.m_hat === undefined) this.updateText.textContent = this.t('learn.blame.sgd', { new: f(u.new), old: f(u.old), lr: u.lr, grad: f(u.grad) });
+    else this.updateText.textContent = this.t('learn.blame.adam', { lr: u.lr, m: f(u.m_hat), v: f(u.v_hat), step: f(u.step), new: f(u.new), old: f(u.old), grad: f(u.grad) });
+  }
+}
