@@ -77,7 +77,7 @@ pub fn attention_demo(text: &str, d_model: usize, heads: usize, seed: u64, causa
     if !(1..=MAX_HEADS).contains(&heads) {
         return Err(Error::config(format!("heads {heads} must be from 1 to {MAX_HEADS}")));
     }
-    if d_model == 0 || d_model > MAX_D_MODEL || d_model % heads != 0 {
+    if d_model == 0 || d_model > MAX_D_MODEL || !d_model.is_multiple_of(heads) {
         return Err(Error::config(format!("d_model {d_model} must be from 1 to {MAX_D_MODEL} and divisible by {heads} heads")));
     }
     let tok = Tokenizer::from_vocab(&[], Mode::Word, ZH_LEXICON);

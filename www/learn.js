@@ -269,7 +269,7 @@ export class LearnPanel {
       this.worker.onerror = (e) => this.showError(e.message || 'worker error');
     }
     const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
-    this.worker.postMessage({ type: 'init', spec: { model: this.spec(), watch: w ? { name: w[1], index: +w[2] } : { name: 'lm_head.weight', index: 0 } }, prompt: this.prompt(), target: target || null });
+    this.worker.postMessage({ type: 'init', spec: { model: this.spec(), watch: w ? { name: w[1], index: +w[2] } : { name: 'layers.0.linear1.weight', index: 0 } }, prompt: this.prompt(), target: target || null });
     this.renderButtons();
   }
 
@@ -288,7 +288,7 @@ export class LearnPanel {
       this.update = m.update;
       const wasPlaying = this.playing;
       this.playing = m.playing;
-      this.target = m.target;
+      this.target = m.playing ? m.target : null;
       if (wasPlaying && !m.playing) {
         // Paused or reached the link's target: the link now says how far we trained.
         this.app.state.train = Math.min(5000, m.step);
@@ -320,7 +320,7 @@ export class LearnPanel {
     if (!this.info) return;
     const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
     this.watchSel.replaceChildren(...this.info.params.map((p) => el('option', { value: p.name, text: `${p.name} [${p.shape.join(', ')}]` })));
-    this.watchSel.value = w && this.info.params.some((p) => p.name === w[1]) ? w[1] : 'lm_head.weight';
+    this.watchSel.value = w && this.info.params.some((p) => p.name === w[1]) ? w[1] : 'layers.0.linear1.weight';
     this.watchIdx.value = w ? w[2] : '0';
     const c = this.info.config;
     const p = this.info.params.reduce((n, q) => n + q.shape.reduce((x, y) => x * y, 1), 0);

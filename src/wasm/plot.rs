@@ -187,6 +187,8 @@ pub fn draw_loss_curve(canvas: &HtmlCanvasElement, train: Vec<f32>, heldout: Vec
         .y_desc(a.string("yLabel", "loss")?)
         .x_labels(6)
         .y_labels(6)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.1}"))
         .label_style(("sans-serif", fs))
         .axis_desc_style(("sans-serif", fs))
         .light_line_style(RGBColor(238, 238, 238))
