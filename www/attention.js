@@ -5,6 +5,7 @@
 import { engine } from './engine.js';
 import { Heatmap, el } from './chart.js';
 import { PRESETS, ATTENTION_STEPS } from './state.js';
+import { Stepper } from './stepper.js';
 
 const SUB = '₀₁₂₃₄₅₆₇₈₉';
 const sub = (n) => String(n).split('').map((d) => SUB[+d]).join('');
@@ -28,7 +29,6 @@ export class AttentionPanel {
   }
 
   build() {
-    const t = (k) => this.t(k);
     const a = this.app;
     this.root.replaceChildren();
     const intro = el('section', { class: 'intro article' },
@@ -55,29 +55,10 @@ export class AttentionPanel {
       field('head', 'att-head', 'ctl.head', this.headSel),
       check('causal', 'att-causal', 'ctl.causal', this.causal),
       check('nums', 'att-nums', 'ctl.nums', this.nums));
-    // Step navigation
-    this.prev = el('button', { type: 'button', class: 'nav-btn', id: 'step-prev', 'data-i18n-aria': 'step.prev', text: '←' });
-    this.next = el('button', { type: 'button', class: 'nav-btn', id: 'step-next', 'data-i18n-aria': 'step.next', text: '→' });
-    this.stepList = el('ol', { class: 'step-list' });
-    for (let i = 0; i < this.steps; i++) {
-      const b = el('button', { type: 'button', 'data-step': String(i), 'data-i18n': `att.s${i}.title` });
-      b.addEventListener('click', () => a.setState({ step: i }));
-      this.stepList.append(el('li', {}, b));
-    }
-    this.stepLabel = el('span', { class: 'step-of', id: 'step-of' });
-    this.stepText = el('p', { class: 'step-text', id: 'step-text', 'aria-live': 'polite' });
-    const nav = el('nav', { class: 'stepper ui-steps', 'aria-label': 'steps' }, el('div', { class: 'row' }, this.prev, this.stepLabel, this.next), this.stepList);
-    this.prev.addEventListener('click', () => a.moveStep(-1));
-    this.next.addEventListener('click', () => a.moveStep(1));
+    // Step navigation and one section per step
+    this.stepper = new Stepper(a, { count: this.steps, keys: 'att', ids: '' });
     this.error = el('p', { class: 'error', role: 'alert', hidden: '' });
-    // Sections, one per step
-    this.sections = [];
-    const sec = (i) => {
-      const s = el('section', { class: 'step-section', id: `sec-${i}`, 'data-step': String(i) }, el('h3', { 'data-i18n': `att.s${i}.title` }), el('p', { class: 'explain', 'data-i18n': `att.s${i}.text` }));
-      s.addEventListener('click', () => this.app.state.step !== i && !a.embed && a.setState({ step: i }, { render: 'light' }));
-      this.sections.push(s);
-      return s;
-    };
+    const sec = (i) => this.stepper.section(i);
     const s0 = sec(0);
     this.tokenCount = el('p', { class: 'muted', id: 'token-count' });
     this.tokens = el('div', { class: 'tokens', id: 'tokens', role: 'group' });
@@ -112,11 +93,11 @@ export class AttentionPanel {
     s7.append(this.shapes);
     this.concat = chart(s7, 'chart-concat', selectRow);
     this.output = chart(s7, 'chart-output', selectRow);
-    const body = el('div', { class: 'sections' }, ...this.sections);
+    const body = el('div', { class: 'sections' }, ...this.stepper.sections);
     // In embed mode the controls fold away behind "Settings", so a small frame shows the chart.
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
     if (a.embed) this.controlsBox.open = false;
-    this.root.append(intro, this.controlsBox, nav, this.stepText, this.error, body);
+    this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.error, body);
     // Control events: each mutates the state through the one update path.
     this.input.addEventListener('input', () => a.setState({ text: this.input.value, preset: 'custom' }));
     this.preset.addEventListener('change', () => {
@@ -152,16 +133,8 @@ export class AttentionPanel {
   /** Redraws from the state. `light` only moves the step highlight. */
   render(light = false) {
     const s = this.app.state;
-    const step = Math.min(s.step, this.steps - 1);
-    this.sections.forEach((sec, i) => sec.classList.toggle('current', i === step));
-    this.stepList.querySelectorAll('button').forEach((b, i) => b.setAttribute('aria-current', i === step ? 'step' : 'false'));
-    this.stepLabel.textContent = this.t('step.of', { n: step + 1, total: this.steps });
-    this.stepText.textContent = this.t(`att.s${step}.text`);
-    this.prev.disabled = step === 0;
-    this.next.disabled = step === this.steps - 1;
-    if (this.app.embed || light) {
-      if (light) return;
-    }
+    this.stepper.render(s.step);
+    if (light) return;
     this.fillOptions();
     if (document.activeElement !== this.input) this.input.value = s.text;
     this.seed.value = String(s.seed);

@@ -6,6 +6,7 @@
 import { engine } from './engine.js';
 import { el, sizeCanvas } from './chart.js';
 import { LEARN_STEPS } from './state.js';
+import { Stepper } from './stepper.js';
 
 /** Model sizes offered (d_model, heads, layers, FFN width, context, sequence length). */
 export const SIZES = {
@@ -66,26 +67,8 @@ export class LearnPanel {
     const field = (cls, id, key, control) => el('div', { class: `field ui-${cls}` }, el('label', { for: id, 'data-i18n': key }), control);
     this.root.replaceChildren();
     const intro = el('section', { class: 'intro article' }, el('h2', { 'data-i18n': 'learn.title' }), el('p', { 'data-i18n': 'learn.intro' }));
-    // Step navigation, shared look with the attention panel.
-    this.prev = el('button', { type: 'button', class: 'nav-btn', id: 'learn-prev', 'data-i18n-aria': 'step.prev', text: '←' });
-    this.next = el('button', { type: 'button', class: 'nav-btn', id: 'learn-next', 'data-i18n-aria': 'step.next', text: '→' });
-    this.stepLabel = el('span', { class: 'step-of', id: 'learn-step-of' });
-    this.stepList = el('ol', { class: 'step-list' });
-    for (let i = 0; i < this.steps; i++) {
-      const b = el('button', { type: 'button', 'data-step': String(i), 'data-i18n': `learn.s${i}.title` });
-      b.addEventListener('click', () => a.setState({ step: i }));
-      this.stepList.append(el('li', {}, b));
-    }
-    this.prev.addEventListener('click', () => a.moveStep(-1));
-    this.next.addEventListener('click', () => a.moveStep(1));
-    this.stepText = el('p', { class: 'step-text', id: 'learn-step-text', 'aria-live': 'polite' });
-    const nav = el('nav', { class: 'stepper ui-steps', 'aria-label': 'steps' }, el('div', { class: 'row' }, this.prev, this.stepLabel, this.next), this.stepList);
-    this.sections = [];
-    const sec = (i) => {
-      const s = el('section', { class: 'step-section', id: `learn-sec-${i}`, 'data-step': String(i) }, el('h3', { 'data-i18n': `learn.s${i}.title` }), el('p', { class: 'explain', 'data-i18n': `learn.s${i}.text` }));
-      this.sections.push(s);
-      return s;
-    };
+    this.stepper = new Stepper(a, { count: this.steps, keys: 'learn', ids: 'learn-' });
+    const sec = (i) => this.stepper.section(i);
     // 0 · data
     const s0 = sec(0);
     this.corpusSel = el('select', { id: 'learn-corpus' });
@@ -152,7 +135,7 @@ export class LearnPanel {
     this.updateText = el('p', { class: 'formula', id: 'learn-update' });
     s5.append(this.normsTitle, this.normsCanvas, this.normsList,
       el('div', { class: 'controls ui-watch' }, field('watch', 'learn-watch', 'learn.blame.watch', this.watchSel), field('watch', 'learn-watch-index', 'learn.blame.index', this.watchIdx)), this.updateText);
-    this.root.append(intro, nav, this.stepText, el('div', { class: 'sections' }, ...this.sections));
+    this.root.append(intro, this.stepper.nav, this.stepper.text, el('div', { class: 'sections' }, ...this.stepper.sections));
     this.bindEvents();
   }
 
@@ -337,13 +320,7 @@ export class LearnPanel {
   /** Called by the app on every state change. */
   render(light = false) {
     const s = this.app.state;
-    const step = Math.min(s.step, this.steps - 1);
-    this.sections.forEach((sec, i) => sec.classList.toggle('current', i === step));
-    this.stepList.querySelectorAll('button').forEach((b, i) => b.setAttribute('aria-current', i === step ? 'step' : 'false'));
-    this.stepLabel.textContent = this.t('step.of', { n: step + 1, total: this.steps });
-    this.stepText.textContent = this.t(`learn.s${step}.text`);
-    this.prev.disabled = step === 0;
-    this.next.disabled = step === this.steps - 1;
+    this.stepper.render(s.step);
     if (light) return this.schedule();
     this.widths = new Map(); // the layout may have changed: measure again
     const opts = (sel, items, value) => {

@@ -1,0 +1,53 @@
+// The step-through shared by the panels: ← / → buttons, "Step n of N", the list of step
+// titles, the current step's explanation, and one section per step. The step lives in the
+// app state (and so in the link); ←/→/space are handled by the app.
+
+import { el } from './chart.js';
+
+export class Stepper {
+  /**
+   * `keys`: the strings prefix (`att` → `att.s0.title`, `att.s0.text`); `ids`: the id prefix
+   * ('' → #step-prev, #step-of, #sec-0; 'learn-' → #learn-step-prev, #learn-sec-0).
+   */
+  constructor(app, { count, keys, ids }) {
+    this.app = app;
+    this.count = count;
+    this.keys = keys;
+    this.ids = ids;
+    this.prev = el('button', { type: 'button', class: 'nav-btn', id: `${ids}step-prev`, 'data-i18n-aria': 'step.prev', text: '←' });
+    this.next = el('button', { type: 'button', class: 'nav-btn', id: `${ids}step-next`, 'data-i18n-aria': 'step.next', text: '→' });
+    this.label = el('span', { class: 'step-of', id: `${ids}step-of` });
+    this.list = el('ol', { class: 'step-list' });
+    for (let i = 0; i < count; i++) {
+      const b = el('button', { type: 'button', 'data-step': String(i), 'data-i18n': `${keys}.s${i}.title` });
+      b.addEventListener('click', () => app.setState({ step: i }));
+      this.list.append(el('li', {}, b));
+    }
+    this.prev.addEventListener('click', () => app.moveStep(-1));
+    this.next.addEventListener('click', () => app.moveStep(1));
+    this.nav = el('nav', { class: 'stepper ui-steps', 'aria-label': 'steps' }, el('div', { class: 'row' }, this.prev, this.label, this.next), this.list);
+    this.text = el('p', { class: 'step-text', id: `${ids}step-text`, 'aria-live': 'polite' });
+    this.sections = [];
+  }
+
+  /** Section `i`, with its title and explanation; clicking it makes it the current step. */
+  section(i) {
+    const k = this.keys;
+    const s = el('section', { class: 'step-section', id: `${this.ids}sec-${i}`, 'data-step': String(i) }, el('h3', { 'data-i18n': `${k}.s${i}.title` }), el('p', { class: 'explain', 'data-i18n': `${k}.s${i}.text` }));
+    s.addEventListener('click', () => this.app.state.step !== i && !this.app.embed && this.app.setState({ step: i }, { render: 'light' }));
+    this.sections[i] = s;
+    return s;
+  }
+
+  /** Marks `step` as current everywhere. */
+  render(step) {
+    step = Math.min(step, this.count - 1);
+    this.sections.forEach((sec, i) => sec.classList.toggle('current', i === step));
+    this.list.querySelectorAll('button').forEach((b, i) => b.setAttribute('aria-current', i === step ? 'step' : 'false'));
+    this.label.textContent = this.app.t('step.of', { n: step + 1, total: this.count });
+    this.text.textContent = this.app.t(`${this.keys}.s${step}.text`);
+    this.prev.disabled = step === 0;
+    this.next.disabled = step === this.count - 1;
+    return step;
+  }
+}
