@@ -46,7 +46,7 @@ export class AttentionPanel {
     this.headSel = el('select', { id: 'att-head' });
     const field = (cls, id, key, control) => el('div', { class: `field ui-${cls}` }, el('label', { for: id, 'data-i18n': key }), control);
     const check = (cls, id, key, control) => el('div', { class: `field check ui-${cls}` }, control, el('label', { for: id, 'data-i18n': key }));
-    const controls = el('div', { class: 'controls', role: 'group', 'aria-label': 'controls' },
+    const controls = el('div', { class: 'controls', role: 'group', 'data-i18n-aria': 'ctl.settings' },
       field('text', 'att-text', 'ctl.text', this.input),
       field('preset', 'att-preset', 'ctl.preset', this.preset),
       field('d', 'att-d', 'ctl.dModel', this.dSel),

@@ -25,7 +25,7 @@ export class Stepper {
     }
     this.prev.addEventListener('click', () => app.moveStep(-1));
     this.next.addEventListener('click', () => app.moveStep(1));
-    this.nav = el('nav', { class: 'stepper ui-steps', 'aria-label': 'steps' }, el('div', { class: 'row' }, this.prev, this.label, this.next), this.list);
+    this.nav = el('nav', { class: 'stepper ui-steps', 'data-i18n-aria': 'step.nav' }, el('div', { class: 'row' }, this.prev, this.label, this.next), this.list);
     this.text = el('p', { class: 'step-text', id: `${ids}step-text`, 'aria-live': 'polite' });
     this.sections = [];
   }

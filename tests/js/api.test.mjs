@@ -227,3 +227,45 @@ describe('panics', () => {
     assert.match(lastPanic(), /debugPanic was called/);
   });
 });
+
+import { attentionDemo, corpusStats, builtinCorpus, benchMatmul, benchAttention } from '../../www/pkg/lm_playground.js';
+
+describe('the page helpers', () => {
+  test('attentionDemo: tokens, weights that sum to 1, a causal mask, same weights for the same seed', () => {
+    const a = attentionDemo('今天天气真好', { dModel: 16, heads: 4, seed: 3, causal: true });
+    assert.deepEqual(a.tokens, ['今天', '天气', '真', '好']);
+    assert.deepEqual(a.heads.weights.shape, [1, 4, 4, 4]);
+    assert.deepEqual(a.embeddings.shape, [4, 16]);
+    const w = a.heads.weights.data;
+    for (let r = 0; r < 16; r++) {
+      const row = w.subarray(r * 4, r * 4 + 4);
+      assert.ok(Math.abs(row.reduce((x, y) => x + y) - 1) < 1e-5);
+      const i = r % 4;
+      for (let j = i + 1; j < 4; j++) assert.equal(row[j], 0, 'masked');
+    }
+    const b = attentionDemo('天气', { dModel: 16, heads: 4, seed: 3 });
+    assert.deepEqual(Array.from(b.inProjWeight.data), Array.from(a.inProjWeight.data), 'weights depend on the seed only');
+    assert.throws(() => attentionDemo('x', { dModel: 16, heads: 3 }), /divisible/);
+    assert.throws(() => attentionDemo('x', { dModel: 1024, heads: 2 }), /dModel is 1024; it must be a whole number from 1 to 512/);
+    assert.throws(() => attentionDemo('   ', {}), /no tokens/);
+  });
+
+  test('corpusStats and builtinCorpus: after 天 comes 气', () => {
+    const zh = builtinCorpus('zh');
+    assert.ok(zh.split('\n').length > 300);
+    const s = corpusStats(zh, { tokenizer: 'char', token: '天', top: 3 });
+    assert.equal(s.next[0].token, '气');
+    assert.ok(s.found && s.tokens > 1000 && s.counts.length === 3);
+    const w = corpusStats(zh, { tokenizer: 'word', token: '去' });
+    assert.equal(w.next[0].token, '散步');
+    assert.equal(corpusStats('a b', { token: 'zzz' }).found, false);
+    assert.throws(() => builtinCorpus('fr'), /no built-in corpus named "fr"/);
+    assert.throws(() => corpusStats('   ', {}), /empty/);
+    assert.throws(() => corpusStats('a', { tokenizer: 'bpe' }), /tokenizer "bpe"/);
+  });
+
+  test('the benchmark helpers compute', () => {
+    assert.ok(Number.isFinite(benchMatmul(33, 2)));
+    assert.ok(Number.isFinite(benchAttention(5, 8, 2)));
+  });
+});
