@@ -18,6 +18,9 @@ use crate::rng::Rng;
 use crate::tokenizer::Tokenizer;
 use ndarray::{Array2, Axis};
 
+/// Most activation values one training step may keep (f32): 1 GB.
+pub const MAX_ACTIVATIONS: usize = 250_000_000;
+
 /// Training options besides the model's sizes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainOptions {
@@ -92,6 +95,17 @@ impl Trainer {
     pub fn new(config: DecoderOnlyConfig, tokenizer: Option<Tokenizer>, corpus: Option<&str>, options: TrainOptions) -> Result<Self> {
         if options.batch_size == 0 || options.seq_len == 0 || options.seq_len > config.max_len {
             return Err(Error::config(format!("trainer: batch size {} and sequence length {} must be at least 1, and the length at most max_len {}", options.batch_size, options.seq_len, config.max_len)));
+        }
+        // Activations kept for backward grow with B·T·(C, F, V) and with B·H·T² per layer;
+        // refuse sizes that would exhaust a browser tab's memory instead of crashing in it.
+        let (b, t) = (options.batch_size as u128, options.seq_len as u128);
+        let per_layer = b * t * (12 * config.d_model as u128 + 3 * config.d_ff as u128) + 3 * b * config.n_heads as u128 * t * t;
+        let floats = per_layer * config.n_layers.max(1) as u128 + 3 * b * t * config.vocab_size as u128;
+        if floats > MAX_ACTIVATIONS as u128 {
+            return Err(Error::config(format!(
+                "trainer: a batch of {} × {} tokens would keep about {} MB of activations; the limit is {} MB (use a smaller batch, sequence or model)",
+                options.batch_size, options.seq_len, floats * 4 / 1_000_000, MAX_ACTIVATIONS * 4 / 1_000_000
+            )));
         }
         let model = DecoderOnly::new(config, options.seed)?;
         let optimizer = Optimizer::new(options.optimizer)?;
@@ -312,5 +326,9 @@ mod tests {
         let err = (0..50).find_map(|_| bad.train_step().err()).expect("diverges");
         assert!(err.message.contains("diverged"), "{err}");
         assert!(bad.set_lr(f64::NAN).is_err());
+        // A batch too large for a browser tab is refused up front.
+        let huge = DecoderOnlyConfig { max_len: 4096, ..cfg };
+        let e = Trainer::new(huge, None, None, TrainOptions { batch_size: 4096, seq_len: 4096, ..Default::default() }).unwrap_err();
+        assert!(e.message.contains("MB of activations"), "{e}");
     }
 }

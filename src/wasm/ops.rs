@@ -159,8 +159,47 @@ fn ffn_width(a: &Args) -> JsResult<usize> {
     Ok(w.shape().first().copied().unwrap_or(0))
 }
 
+/// Refuses work whose intermediate tensors would not fit in memory (the inputs are capped
+/// at [`super::convert::MAX_ELEMENTS`] each, but products of their sizes can be far larger).
+fn check_work(func: &str, what: &str, elements: u128) -> JsResult<()> {
+    if elements > super::convert::MAX_ELEMENTS as u128 {
+        return Err(JsError::new(&format!("{func}: {what} would hold {elements} values, more than {}", super::convert::MAX_ELEMENTS)));
+    }
+    Ok(())
+}
+
+fn shape_of(a: &Args, name: &str) -> Vec<u128> {
+    let v = a.raw(name);
+    js_sys::Reflect::get(&v, &"shape".into())
+        .ok()
+        .filter(js_sys::Array::is_array)
+        .map(|s| js_sys::Array::from(&s).iter().map(|d| d.as_f64().unwrap_or(0.0).max(0.0) as u128).collect())
+        .unwrap_or_default()
+}
+
 /// Runs the forward pass of `op` and, when `dy` is given, its backward.
 fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
+    // The largest intermediate of each op, from the argument shapes, before any allocation.
+    let rows = |n: &str| shape_of(a, n).iter().rev().skip(1).product::<u128>();
+    let first = |n: &str| shape_of(a, n).first().copied().unwrap_or(0);
+    let heads_scores = |q: &str, k: &str| {
+        let (sq, sk) = (shape_of(a, q), shape_of(a, k));
+        let b = sq.first().copied().unwrap_or(0);
+        let tq = sq.get(1).copied().unwrap_or(0);
+        let tk = sk.get(1).copied().unwrap_or(tq);
+        b * tq * tk * a.number("heads", 1.0).unwrap_or(1.0).max(1.0) as u128
+    };
+    match op {
+        "linear" => check_work(a.func, "the output", rows("x") * first("weight"))?,
+        "ffn" => check_work(a.func, "the hidden layer", rows("x") * first("linear1.weight"))?,
+        "attention" => check_work(a.func, "the scores", first("q") * first("k"))?,
+        "mha" | "multi_head_attention" => check_work(a.func, "the scores of all heads", heads_scores("query", if a.has("key") { "key" } else { "query" }))?,
+        "encoder_layer" | "decoder_layer" => {
+            check_work(a.func, "the scores of all heads", heads_scores("x", if op == "decoder_layer" { "memory" } else { "x" }))?;
+            check_work(a.func, "the hidden layer", rows("x") * first("linear1.weight"))?;
+        }
+        _ => {}
+    }
     let f = a.func;
     let up = |name: &str| a.tensor(name);
     match op {

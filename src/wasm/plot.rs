@@ -18,6 +18,9 @@ use web_sys::HtmlCanvasElement;
 
 type Area = DrawingArea<CanvasBackend, Shift>;
 
+/// Most cells a heatmap draws (each is a canvas call; more would freeze the tab).
+const MAX_CELLS: usize = 65_536;
+
 fn draw_err<E: std::fmt::Debug>(e: E) -> JsError {
     JsError::new(&format!("drawing failed: {e:?}"))
 }
@@ -60,6 +63,9 @@ pub fn draw_heatmap(canvas: &HtmlCanvasElement, matrix: JsValue, row_labels: Vec
         return Err(JsError::new(&format!("drawHeatmap: matrix has shape {:?} but must be 2-D", m.shape())));
     }
     let (rows, cols) = (m.shape()[0], m.shape()[1]);
+    if rows * cols > MAX_CELLS {
+        return Err(JsError::new(&format!("drawHeatmap: a [{rows}, {cols}] matrix has more than {MAX_CELLS} cells to draw")));
+    }
     let mask = a.opt_mask("mask", 2)?;
     if let Some(mk) = &mask {
         if mk.shape() != m.shape() {
@@ -230,6 +236,9 @@ pub fn draw_bars(canvas: &HtmlCanvasElement, labels: Vec<String>, values: Vec<f3
     let a = Args::new("drawBars", opts)?;
     if labels.len() != values.len() {
         return Err(JsError::new(&format!("drawBars: {} labels for {} values", labels.len(), values.len())));
+    }
+    if labels.len() > 1000 {
+        return Err(JsError::new(&format!("drawBars: {} bars is more than 1000", labels.len())));
     }
     let dpr = a.number("dpr", 1.0)?.clamp(0.5, 4.0);
     let highlight = a.number("highlight", -1.0)?;

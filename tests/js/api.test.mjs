@@ -146,6 +146,9 @@ describe('forward and backward match PyTorch for every op', () => {
     assert.throws(() => forward('cross_entropy', { logits: T(byName('cross_entropy').inputs.logits), targets: { shape: [6], data: new Float32Array([0, 1, 2, 3, 4, 99]) } }), /target 99/);
     assert.throws(() => forward('embedding', { weight: { shape: [2, 2], data: new Float32Array(4) }, ids: { shape: [1], data: new Float32Array([5]) } }), /id 5 at position 0 is out of range/);
     assert.throws(() => forward('layer_norm', { ...argsFor(byName('layer_norm')), eps: NaN }), /eps is NaN/);
+    // Shapes whose product would not fit in memory are refused before anything is allocated.
+    const tall = { shape: [60000, 1], data: new Float32Array(60000) };
+    assert.throws(() => forward('linear', { x: tall, weight: tall }), /the output would hold 3600000000 values/);
   });
 });
 
@@ -215,6 +218,7 @@ describe('Model', () => {
     assert.throws(() => m.train(1e6), /call it in slices/);
     assert.throws(() => m.param('nope'), /no parameter named "nope"/);
     assert.throws(() => new Model({ vocabSize: 10 }).train(1), /no training text/);
+    assert.throws(() => new Model({ vocabSize: 10, maxLen: 4096, seqLen: 4096, batchSize: 4096 }), /MB of activations/);
     // after all those errors the model still works
     assert.ok(m.train(2).every(Number.isFinite));
   });
