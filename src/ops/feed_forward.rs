@@ -39,6 +39,8 @@ pub struct FfnCache<F> {
     pub a: Array2<F>,
     /// Which activation was used.
     pub activation: Activation,
+    /// Φ(h) when the activation is GELU (reused by backward).
+    pub cdf: Option<Array2<F>>,
 }
 
 /// Gradients of the block.
@@ -60,11 +62,17 @@ pub struct FfnGrads<F> {
 pub fn forward<F: Real>(x: ArrayView2<F>, p: &FfnParams<F>, activation: Activation) -> Result<(Array2<F>, FfnCache<F>)> {
     // pass 1: widen
     let h = linear::apply(x, p.w1, Some(p.b1))?;
-    // pass 2: activation
-    let a = activation.forward(h.view());
+    // pass 2: activation (for GELU keep Φ(h) for backward)
+    let (a, cdf) = match activation {
+        Activation::Gelu => {
+            let (a, phi) = super::gelu::forward_with_cdf(h.view());
+            (a, Some(phi))
+        }
+        Activation::Relu => (activation.forward(h.view()), None),
+    };
     // pass 3: narrow back
     let y = linear::apply(a.view(), p.w2, Some(p.b2))?;
-    Ok((y, FfnCache { x: x.to_owned(), h, a, activation }))
+    Ok((y, FfnCache { x: x.to_owned(), h, a, activation, cdf }))
 }
 
 /// Gradients given `dy`, `[N, C]`.
@@ -72,7 +80,10 @@ pub fn backward<F: Real>(dy: ArrayView2<F>, cache: &FfnCache<F>, p: &FfnParams<F
     // pass 3 was y = a W₂ᵀ + b₂
     let g2 = linear::backward(dy, &linear::LinearCache { x: cache.a.clone() }, p.w2, true)?;
     // pass 2 was a = act(h)
-    let dh = cache.activation.backward(g2.dx.view(), cache.h.view());
+    let dh = match &cache.cdf {
+        Some(phi) => super::gelu::backward_with_cdf(g2.dx.view(), cache.h.view(), phi.view()),
+        None => cache.activation.backward(g2.dx.view(), cache.h.view()),
+    };
     // pass 1 was h = x W₁ᵀ + b₁
     let g1 = linear::backward(dh.view(), &linear::LinearCache { x: cache.x.clone() }, p.w1, true)?;
     Ok(FfnGrads { dx: g1.dx, dw1: g1.dw, db1: g1.db.expect("bias"), dw2: g2.dw, db2: g2.db.expect("bias") })
