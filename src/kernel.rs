@@ -77,10 +77,21 @@ fn pack_b<F: Real>(b: &[F], b_rs: usize, b_cs: usize, p0: usize, kc: usize, n: u
         let j0 = jp * NR;
         let w = NR.min(n - j0);
         let dst = &mut out[jp * kc * NR..(jp + 1) * kc * NR];
-        for p in 0..kc {
-            let src = (p0 + p) * b_rs + j0 * b_cs;
+        if b_cs <= b_rs {
+            // B row-major: read along rows.
+            for p in 0..kc {
+                let src = (p0 + p) * b_rs + j0 * b_cs;
+                for j in 0..w {
+                    dst[p * NR + j] = b[src + j * b_cs];
+                }
+            }
+        } else {
+            // B column-major (a transposed view): read down columns, which are contiguous.
             for j in 0..w {
-                dst[p * NR + j] = b[src + j * b_cs];
+                let src = p0 * b_rs + (j0 + j) * b_cs;
+                for p in 0..kc {
+                    dst[p * NR + j] = b[src + p * b_rs];
+                }
             }
         }
     }
@@ -97,10 +108,21 @@ fn pack_a<F: Real>(a: &[F], a_rs: usize, a_cs: usize, i0: usize, mc: usize, p0: 
         let r0 = ip * MR;
         let h = MR.min(mc - r0);
         let dst = &mut out[ip * kc * MR..(ip + 1) * kc * MR];
-        for i in 0..h {
-            let src = (i0 + r0 + i) * a_rs + p0 * a_cs;
+        if a_cs <= a_rs {
+            // A row-major: read along each row.
+            for i in 0..h {
+                let src = (i0 + r0 + i) * a_rs + p0 * a_cs;
+                for p in 0..kc {
+                    dst[p * MR + i] = a[src + p * a_cs];
+                }
+            }
+        } else {
+            // A column-major (a transposed view): the h values of a column are contiguous.
             for p in 0..kc {
-                dst[p * MR + i] = a[src + p * a_cs];
+                let src = (i0 + r0) * a_rs + (p0 + p) * a_cs;
+                for i in 0..h {
+                    dst[p * MR + i] = a[src + i * a_rs];
+                }
             }
         }
     }
