@@ -145,8 +145,12 @@ export class LearnPanel {
     this.custom.addEventListener('input', () => {
       this.customText = this.custom.value;
       try { localStorage.setItem(CUSTOM_KEY, this.customText); } catch { /* private mode */ }
-      // Short texts travel in the link; long ones stay in this browser.
-      a.setState({ ctext: this.customText.length <= 2000 ? this.customText : null, train: 0 });
+      // Recount and rebuild the model once typing pauses, not on every keystroke.
+      clearTimeout(this.customTimer);
+      this.customTimer = setTimeout(() => {
+        // Short texts travel in the link; long ones stay in this browser.
+        a.setState({ ctext: this.customText.length <= 2000 ? this.customText : null, train: 0 });
+      }, 300);
     });
     this.tmodeSel.addEventListener('change', () => a.setState({ tmode: this.tmodeSel.value, stok: null, train: 0 }));
     this.stok.addEventListener('input', () => a.setState({ stok: this.stok.value }));

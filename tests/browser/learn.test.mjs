@@ -80,7 +80,7 @@ test('statistics: after 天 comes 气 (characters), and a custom corpus is kept'
   await page.selectOption('#learn-corpus', 'custom');
   const long = 'a b c. '.repeat(30000); // 210 000 characters
   await page.fill('#learn-custom', long);
-  await settle(page);
+  await page.waitForFunction(() => /200,000/.test(document.querySelector('#learn-custom-note').textContent));
   assert.match(await page.textContent('#learn-custom-note'), /200,000/);
   assert.equal((await page.inputValue('#learn-custom')).length, long.length, 'nothing the user typed is lost');
   const counts = await page.$$eval('#learn-counts-list li', (l) => l.map((x) => x.dataset.token));
