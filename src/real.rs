@@ -37,6 +37,23 @@ pub trait Real:
     /// The error function, erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, accurate to the type's precision.
     fn erf(self) -> Self;
 
+    /// `xs[i] = e^xs[i]` for every element (vectorised for f32 on wasm simd128).
+    fn exp_slice(xs: &mut [Self]) {
+        for x in xs {
+            *x = x.exp();
+        }
+    }
+
+    /// GELU's two parts at every `x`: `cdf[i] = Φ(x[i])` and `pdf[i] = φ(x[i]) = e^(−x²/2)/√(2π)`.
+    /// Forward needs Φ and backward both; computing them together shares the exponential
+    /// (erf(x/√2) needs e^(−x²/2) too).
+    fn gelu_parts(x: &[Self], cdf: &mut [Self], pdf: &mut [Self]) {
+        for ((&v, c), p) in x.iter().zip(cdf.iter_mut()).zip(pdf.iter_mut()) {
+            *c = Self::of(0.5) * (Self::one() + (v * Self::of(std::f64::consts::FRAC_1_SQRT_2)).erf());
+            *p = (-(v * v) * Self::of(0.5)).exp() * Self::of(0.398_942_280_401_432_7);
+        }
+    }
+
     /// `C[m×n] += A[m×k] · B[k×n]` on strided slices; see [`crate::kernel::gemm`].
     #[allow(clippy::too_many_arguments)]
     fn gemm(m: usize, n: usize, k: usize, a: &[Self], a_rs: usize, a_cs: usize, b: &[Self], b_rs: usize, b_cs: usize, c: &mut [Self], c_rs: usize);
@@ -52,6 +69,25 @@ impl Real for f32 {
     }
     fn erf(self) -> Self {
         erf_f32(self)
+    }
+    fn exp_slice(xs: &mut [f32]) {
+        exp_slice_f32(xs)
+    }
+    fn gelu_parts(x: &[f32], cdf: &mut [f32], pdf: &mut [f32]) {
+        // e = e^(−x²/2), vectorised; then erf(|x|/√2) = 1 − poly(t)·e (A&S 7.1.26, whose
+        // e^(−u²) with u = |x|/√2 is the same e), and φ = e/√(2π).
+        for (p, &v) in pdf.iter_mut().zip(x) {
+            *p = -0.5 * v * v;
+        }
+        exp_slice_f32(pdf);
+        for ((c, p), &v) in cdf.iter_mut().zip(pdf.iter_mut()).zip(x) {
+            let u = v.abs() * std::f32::consts::FRAC_1_SQRT_2;
+            let t = 1.0 / (1.0 + 0.327_591_1 * u);
+            let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152 + t * 1.061_405_4))));
+            let erf = 1.0 - poly * *p;
+            *c = 0.5 * (1.0 + if v < 0.0 { -erf } else { erf });
+            *p *= 0.398_942_3;
+        }
     }
     fn gemm(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, c: &mut [f32], c_rs: usize) {
         crate::kernel::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
@@ -71,6 +107,53 @@ impl Real for f64 {
     }
     fn gemm(m: usize, n: usize, k: usize, a: &[f64], a_rs: usize, a_cs: usize, b: &[f64], b_rs: usize, b_cs: usize, c: &mut [f64], c_rs: usize) {
         crate::kernel::gemm_portable(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
+    }
+}
+
+/// `xs[i] = e^xs[i]` in f32. On wasm with simd128, four at a time with the Cephes `expf`
+/// polynomial (range reduction x = n·ln 2 + r, |r| ≤ ln 2/2; degree-6 polynomial for eʳ;
+/// 2ⁿ from the exponent bits), about 1 ulp; wasm has no exp instruction and a libm call per
+/// element dominates softmax and GELU otherwise. Elsewhere, `f32::exp`.
+pub fn exp_slice_f32(xs: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let mut chunks = xs.chunks_exact_mut(4);
+        for c in &mut chunks {
+            // SAFETY: each chunk is exactly 4 f32s; unaligned v128 loads/stores are allowed.
+            unsafe {
+                let x = v128_load(c.as_ptr() as *const v128);
+                let lo = f32x4_splat(-87.336_54);
+                // Clamp to the finite range (n ∈ [−126, 128]); NaN propagates.
+                let xc = f32x4_min(f32x4_max(x, lo), f32x4_splat(88.722_84));
+                let n = f32x4_nearest(f32x4_mul(xc, f32x4_splat(std::f32::consts::LOG2_E)));
+                let r = f32x4_add(f32x4_sub(xc, f32x4_mul(n, f32x4_splat(0.693_359_4))), f32x4_mul(n, f32x4_splat(2.121_944_4e-4)));
+                let mut p = f32x4_splat(1.987_569_1e-4);
+                for k in [1.398_199_9e-3f32, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5] {
+                    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(k));
+                }
+                let y = f32x4_add(f32x4_add(f32x4_mul(p, f32x4_mul(r, r)), r), f32x4_splat(1.0));
+                // 2ⁿ = 2^a · 2^b with a = n >> 1, b = n − a, so each factor is a normal number
+                // even at n = 128 or n = −126.
+                let ni = i32x4_trunc_sat_f32x4(n);
+                let a = i32x4_shr(ni, 1);
+                let b = i32x4_sub(ni, a);
+                let pow = |e: v128| i32x4_shl(i32x4_add(e, i32x4_splat(127)), 23);
+                let mut out = f32x4_mul(f32x4_mul(y, pow(a)), pow(b));
+                // Below the clamp the true value underflows: 0 (so e^(−∞) of a mask is 0).
+                out = v128_bitselect(f32x4_splat(0.0), out, f32x4_lt(x, lo));
+                // Above it, +∞.
+                out = v128_bitselect(f32x4_splat(f32::INFINITY), out, f32x4_gt(x, f32x4_splat(88.722_84)));
+                v128_store(c.as_mut_ptr() as *mut v128, out);
+            }
+        }
+        for x in chunks.into_remainder() {
+            *x = x.exp();
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    for x in xs {
+        *x = x.exp();
     }
 }
 

@@ -39,8 +39,8 @@ pub struct FfnCache<F> {
     pub a: Array2<F>,
     /// Which activation was used.
     pub activation: Activation,
-    /// Φ(h) when the activation is GELU (reused by backward).
-    pub cdf: Option<Array2<F>>,
+    /// Φ(h) and φ(h) when the activation is GELU (reused by backward).
+    pub cdf: Option<(Array2<F>, Array2<F>)>,
 }
 
 /// Gradients of the block.
@@ -65,8 +65,8 @@ pub fn forward<F: Real>(x: ArrayView2<F>, p: &FfnParams<F>, activation: Activati
     // pass 2: activation (for GELU keep Φ(h) for backward)
     let (a, cdf) = match activation {
         Activation::Gelu => {
-            let (a, phi) = super::gelu::forward_with_cdf(h.view());
-            (a, Some(phi))
+            let (a, phi, pdf) = super::gelu::forward_with_cdf(h.view());
+            (a, Some((phi, pdf)))
         }
         Activation::Relu => (activation.forward(h.view()), None),
     };
@@ -81,7 +81,7 @@ pub fn backward<F: Real>(dy: ArrayView2<F>, cache: &FfnCache<F>, p: &FfnParams<F
     let g2 = linear::backward(dy, &linear::LinearCache { x: cache.a.clone() }, p.w2, true)?;
     // pass 2 was a = act(h)
     let dh = match &cache.cdf {
-        Some(phi) => super::gelu::backward_with_cdf(g2.dx.view(), cache.h.view(), phi.view()),
+        Some((phi, pdf)) => super::gelu::backward_with_cdf(g2.dx.view(), cache.h.view(), phi.view(), pdf.view()),
         None => cache.activation.backward(g2.dx.view(), cache.h.view()),
     };
     // pass 1 was h = x W₁ᵀ + b₁

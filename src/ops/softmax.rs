@@ -22,11 +22,12 @@ pub fn forward<F: Real>(x: ArrayView2<F>) -> Array2<F> {
             row.fill(F::zero());
             continue;
         }
-        let mut s = F::zero();
-        for v in row.iter_mut() {
-            *v = (*v - m).exp();
-            s += *v;
+        row.mapv_inplace(|v| v - m);
+        match row.as_slice_mut() {
+            Some(sl) => F::exp_slice(sl),
+            None => row.mapv_inplace(|v| v.exp()),
         }
+        let s: F = row.iter().copied().sum();
         row.mapv_inplace(|v| v / s);
     }
     y

@@ -72,7 +72,22 @@ pub fn kernel_self_test() -> JsValue {
             cases += 1;
         }
     }
-    convert::object(&[("path", JsValue::from_str(crate::kernel::sgemm_path())), ("maxError", JsValue::from(worst)), ("cases", JsValue::from(cases))])
+    // The vectorised exp used by softmax and GELU, against f64's exp: worst relative error,
+    // and the edges (a masked −∞ must give exactly 0, NaN must stay NaN).
+    let mut xs: Vec<f32> = (0..12_000).map(|i| -87.0 + i as f32 * 0.01461).collect();
+    let want: Vec<f64> = xs.iter().map(|&x| (x as f64).exp()).collect();
+    crate::real::exp_slice_f32(&mut xs);
+    let exp_err = xs.iter().zip(&want).map(|(&g, &w)| ((g as f64 - w) / w).abs()).fold(0.0, f64::max);
+    let mut edges = [f32::NEG_INFINITY, -100.0, 0.0, f32::NAN, 100.0, 1.0, -1.0, 88.5];
+    crate::real::exp_slice_f32(&mut edges);
+    let edges_ok = edges[0] == 0.0 && edges[1] == 0.0 && edges[2] == 1.0 && edges[3].is_nan() && edges[4] == f32::INFINITY && (edges[5] - std::f32::consts::E).abs() < 1e-6;
+    convert::object(&[
+        ("path", JsValue::from_str(crate::kernel::sgemm_path())),
+        ("maxError", JsValue::from(worst)),
+        ("cases", JsValue::from(cases)),
+        ("expMaxRelError", JsValue::from(exp_err)),
+        ("expEdgesOk", JsValue::from(edges_ok)),
+    ])
 }
 
 /// Benchmark helper: `reps` products of two `n × n` matrices inside wasm; returns a checksum

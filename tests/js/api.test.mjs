@@ -25,6 +25,8 @@ describe('the module', () => {
     assert.equal(st.path, 'simd128');
     assert.ok(st.cases >= 36);
     assert.ok(st.maxError < 1e-5, `kernel error ${st.maxError}`);
+    assert.ok(st.expMaxRelError < 3e-7, `vectorised exp error ${st.expMaxRelError}`);
+    assert.ok(st.expEdgesOk, 'exp(−∞) = 0, exp(NaN) = NaN, exp(100) = ∞');
   });
 });
 
