@@ -48,6 +48,11 @@ export class Stepper {
     this.text.textContent = this.app.t(`${this.keys}.s${step}.text`);
     this.prev.disabled = step === 0;
     this.next.disabled = step === this.count - 1;
+    // When presenting the full page, bring the new step's section into view.
+    if (this.shown !== undefined && this.shown !== step && !this.app.embed) {
+      this.sections[step]?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    }
+    this.shown = step;
     return step;
   }
 }
