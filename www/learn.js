@@ -399,15 +399,26 @@ export class LearnPanel {
     const dpr = Math.min(4, Math.max(1, globalThis.devicePixelRatio || 1));
     const ctx = document.createElement('canvas').getContext('2d');
     const words = vocab.slice(0, 600);
+    // A few words per idle slice: a new CJK glyph can take a millisecond or more to rasterise.
+    const later = (f) => (globalThis.requestIdleCallback ? requestIdleCallback(f, { timeout: 1000 }) : setTimeout(f, 16));
     const slice = (i) => {
-      if (i >= words.length) return;
-      for (const size of [13 * dpr, 12 * dpr]) {
-        ctx.font = `normal ${size}px sans-serif`;
-        for (const w of words.slice(i, i + 16)) ctx.fillText(w, 0, 20);
+      if (i >= words.length) {
+        this.glyphsWarm = true;
+        return;
       }
-      setTimeout(() => slice(i + 16), 0);
+      const t0 = performance.now();
+      let j = i;
+      while (j < words.length && j < i + 8 && performance.now() - t0 < 8) {
+        for (const size of [13 * dpr, 12 * dpr]) {
+          ctx.font = `normal ${size}px sans-serif`;
+          ctx.fillText(words[j], 0, 20);
+        }
+        j++;
+      }
+      later(() => slice(j));
     };
-    slice(0);
+    this.glyphsWarm = false;
+    later(() => slice(0));
   }
 
   /**
