@@ -200,7 +200,7 @@ export class AttentionPanel {
     }
     this.headCharts.forEach((c, h) => {
       c.figure.classList.toggle('selected', h === head);
-      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: T <= 8 ? labels : [], palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, maxHeight: 260 });
+      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: T <= 5 ? labels : [], palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, maxHeight: 260 });
     });
     // 7 · concatenation and output projection, with the shapes written out
     this.shapes.textContent = this.t('att.concat.shapes', { h: H, d: D, c: C, t: T });
