@@ -14,9 +14,9 @@
 //! Parameters under the layer's prefix: `self_attn.*`, `multihead_attn.*` (cross-attention),
 //! `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`, `norm3.*`.
 
-use super::{ffn_params, ffn_shapes, mha_params, mha_shapes, norm_shapes, push_ffn_grads, push_mha_grads, residual_backward, residual_forward, LayerConfig, ResidualCache, SubCache};
+use super::{ffn_backward, ffn_forward, ffn_shapes, mha_params, mha_shapes, norm_shapes, push_mha_grads, residual_backward, residual_forward, self_attn_backward, self_attn_forward, LayerConfig, ResidualCache, SubCache};
 use crate::error::{Error, Result};
-use crate::ops::{feed_forward, multi_head};
+use crate::ops::multi_head;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use ndarray::{Array3, ArrayView2, ArrayView3};
@@ -89,26 +89,17 @@ pub fn forward<F: Real>(x: ArrayView3<F>, memory: ArrayView3<F>, store: &ParamSt
         return Err(Error::shape(format!("decoder layer: x is {:?} but memory is {:?}; batch and width must agree", x.shape(), memory.shape())));
     }
     let rows = multi_head::rows(x);
-    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
-    let ca = mha_params(store, &format!("{prefix}multihead_attn."))?;
-    let fp = ffn_params(store, prefix)?;
     // pass 1: masked self-attention
-    let self_attn = residual_forward(rows.view(), store, &format!("{prefix}norm1"), cfg, |inp| {
-        let x3 = inp.into_shape_with_order((b, t, c)).expect("rows");
-        let (o, cache) = multi_head::forward(x3, x3, x3, &sa, cfg.n_heads, masks.tgt_mask, masks.tgt_key_padding_mask)?;
-        Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
-    })?;
+    let self_attn = self_attn_forward(rows.view(), (b, t), store, prefix, "norm1", cfg, masks.tgt_mask, masks.tgt_key_padding_mask)?;
     // pass 2: cross-attention, Q from the decoder, K and V from memory
+    let ca = mha_params(store, &format!("{prefix}multihead_attn."))?;
     let cross_attn = residual_forward(self_attn.output.view(), store, &format!("{prefix}norm2"), cfg, |inp| {
         let x3 = inp.into_shape_with_order((b, t, c)).expect("rows");
         let (o, cache) = multi_head::forward(x3, memory, memory, &ca, cfg.n_heads, masks.memory_mask, masks.memory_key_padding_mask)?;
         Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
     })?;
     // pass 3: feed-forward
-    let ffn = residual_forward(cross_attn.output.view(), store, &format!("{prefix}norm3"), cfg, |inp| {
-        let (o, cache) = feed_forward::forward(inp, &fp, cfg.activation)?;
-        Ok((o, SubCache::FeedForward(cache)))
-    })?;
+    let ffn = ffn_forward(cross_attn.output.view(), store, prefix, "norm3", cfg)?;
     let y = multi_head::seq(ffn.output.clone(), b, t);
     Ok((y, DecoderLayerCache { batch: b, seq: t, mem_seq: s, self_attn, cross_attn, ffn }))
 }
@@ -119,16 +110,7 @@ pub fn backward<F: Real>(dy: ArrayView3<F>, cache: &DecoderLayerCache<F>, store:
     let mut grads = NamedGrads::new();
     let dy = multi_head::rows(dy);
     // pass 3 was the feed-forward sublayer
-    let fp = ffn_params(store, prefix)?;
-    let mut ffn_g = None;
-    let dh2 = residual_backward(dy.view(), &cache.ffn, store, cfg, &mut grads, |ds, sub| {
-        let SubCache::FeedForward(fc) = sub else { unreachable!() };
-        let g = feed_forward::backward(ds, fc, &fp)?;
-        let dx = g.dx.clone();
-        ffn_g = Some(g);
-        Ok(dx)
-    })?;
-    push_ffn_grads(&mut grads, prefix, ffn_g.expect("ran"));
+    let dh2 = ffn_backward(dy.view(), &cache.ffn, store, prefix, cfg, &mut grads)?;
     // pass 2 was cross-attention: the query gradient flows back into the decoder,
     // the key and value gradients into memory
     let ca = mha_params(store, &format!("{prefix}multihead_attn."))?;
@@ -145,15 +127,6 @@ pub fn backward<F: Real>(dy: ArrayView3<F>, cache: &DecoderLayerCache<F>, store:
     debug_assert_eq!(dmemory.dim(), (b, s, c));
     push_mha_grads(&mut grads, &format!("{prefix}multihead_attn."), g);
     // pass 1 was masked self-attention
-    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
-    let mut sa_g = None;
-    let dx = residual_backward(dh1.view(), &cache.self_attn, store, cfg, &mut grads, |ds, sub| {
-        let SubCache::Attention(mc) = sub else { unreachable!() };
-        let g = multi_head::backward(ds.into_shape_with_order((b, t, c)).expect("rows"), mc, &sa)?;
-        let d = &g.dquery + &g.dkey + &g.dvalue;
-        sa_g = Some(g);
-        Ok(multi_head::rows(d.view()))
-    })?;
-    push_mha_grads(&mut grads, &format!("{prefix}self_attn."), sa_g.expect("ran"));
+    let dx = self_attn_backward(dh1.view(), &cache.self_attn, (b, t), store, prefix, cfg, &mut grads)?;
     Ok((multi_head::seq(dx, b, t), dmemory, grads))
 }

@@ -11,9 +11,9 @@
 //! `norm1.{weight,bias}`, `norm2.{weight,bias}`. With a causal mask this is also the block of
 //! a decoder-only (GPT-like) model.
 
-use super::{ffn_params, ffn_shapes, mha_params, mha_shapes, norm_shapes, push_ffn_grads, push_mha_grads, residual_backward, residual_forward, LayerConfig, ResidualCache, SubCache};
+use super::{ffn_backward, ffn_forward, ffn_shapes, mha_shapes, norm_shapes, self_attn_backward, self_attn_forward, LayerConfig, ResidualCache, SubCache};
 use crate::error::Result;
-use crate::ops::{feed_forward, multi_head};
+use crate::ops::multi_head;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
@@ -60,21 +60,12 @@ pub fn param_shapes(prefix: &str, cfg: &LayerConfig) -> Vec<(String, Vec<usize>)
 pub fn forward<F: Real>(
     x: ArrayView3<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig, attn_mask: Option<ArrayView2<bool>>, key_padding_mask: Option<ArrayView2<bool>>,
 ) -> Result<(Array3<F>, EncoderLayerCache<F>)> {
-    let (b, t, c) = x.dim();
+    let (b, t, _) = x.dim();
     let rows = multi_head::rows(x);
-    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
     // pass 1: self-attention sublayer
-    let attn = residual_forward(rows.view(), store, &format!("{prefix}norm1"), cfg, |inp| {
-        let x3 = inp.into_shape_with_order((b, t, c)).expect("rows");
-        let (o, cache) = multi_head::forward(x3, x3, x3, &sa, cfg.n_heads, attn_mask, key_padding_mask)?;
-        Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
-    })?;
+    let attn = self_attn_forward(rows.view(), (b, t), store, prefix, "norm1", cfg, attn_mask, key_padding_mask)?;
     // pass 2: feed-forward sublayer
-    let fp = ffn_params(store, prefix)?;
-    let ffn = residual_forward(attn.output.view(), store, &format!("{prefix}norm2"), cfg, |inp| {
-        let (o, cache) = feed_forward::forward(inp, &fp, cfg.activation)?;
-        Ok((o, SubCache::FeedForward(cache)))
-    })?;
+    let ffn = ffn_forward(attn.output.view(), store, prefix, "norm2", cfg)?;
     let y = multi_head::seq(ffn.output.clone(), b, t);
     Ok((y, EncoderLayerCache { batch: b, seq: t, attn, ffn }))
 }
@@ -82,31 +73,11 @@ pub fn forward<F: Real>(
 /// Backward given `dy` `[B, T, C]`: returns `dx` and the named parameter gradients.
 pub fn backward<F: Real>(dy: ArrayView3<F>, cache: &EncoderLayerCache<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig) -> Result<(Array3<F>, NamedGrads<F>)> {
     let (b, t) = (cache.batch, cache.seq);
-    let c = cfg.d_model;
     let mut grads = NamedGrads::new();
     let dy = multi_head::rows(dy);
     // pass 2 was the feed-forward sublayer
-    let fp = ffn_params(store, prefix)?;
-    let SubCache::FeedForward(fc) = &cache.ffn.sub else { unreachable!() };
-    let mut ffn_g = None;
-    let dh = residual_backward(dy.view(), &cache.ffn, store, cfg, &mut grads, |ds, _| {
-        let g = feed_forward::backward(ds, fc, &fp)?;
-        let dx = g.dx.clone();
-        ffn_g = Some(g);
-        Ok(dx)
-    })?;
-    push_ffn_grads(&mut grads, prefix, ffn_g.expect("ran"));
-    // pass 1 was the self-attention sublayer; query, key and value are the same tensor
-    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
-    let mut mha_g = None;
-    let dx = residual_backward(dh.view(), &cache.attn, store, cfg, &mut grads, |ds, sub| {
-        let SubCache::Attention(mc) = sub else { unreachable!() };
-        let ds3 = ds.into_shape_with_order((b, t, c)).expect("rows");
-        let g = multi_head::backward(ds3, mc, &sa)?;
-        let dinp = &g.dquery + &g.dkey + &g.dvalue;
-        mha_g = Some(g);
-        Ok(multi_head::rows(dinp.view()))
-    })?;
-    push_mha_grads(&mut grads, &format!("{prefix}self_attn."), mha_g.expect("ran"));
+    let dh = ffn_backward(dy.view(), &cache.ffn, store, prefix, cfg, &mut grads)?;
+    // pass 1 was the self-attention sublayer
+    let dx = self_attn_backward(dh.view(), &cache.attn, (b, t), store, prefix, cfg, &mut grads)?;
     Ok((multi_head::seq(dx, b, t), grads))
 }

@@ -193,3 +193,61 @@ pub(crate) fn residual_backward<F: Real>(
     grads.push((format!("{}.bias", c.norm_name), g.dbeta.into_dyn()));
     Ok(dx)
 }
+
+/// The self-attention sublayer of either layer kind, on rows `[B·T, C]`: attention over the
+/// (normalised) rows themselves, with `norm` around it and the weights under `{prefix}self_attn.`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn self_attn_forward<F: Real>(
+    x: ArrayView2<F>, (b, t): (usize, usize), store: &ParamStore<F>, prefix: &str, norm: &str, cfg: &LayerConfig,
+    attn_mask: Option<ArrayView2<bool>>, key_padding_mask: Option<ArrayView2<bool>>,
+) -> Result<ResidualCache<F>> {
+    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
+    residual_forward(x, store, &format!("{prefix}{norm}"), cfg, |inp| {
+        let x3 = inp.into_shape_with_order((b, t, cfg.d_model)).expect("rows");
+        let (o, cache) = multi_head::forward(x3, x3, x3, &sa, cfg.n_heads, attn_mask, key_padding_mask)?;
+        Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
+    })
+}
+
+/// Backward of [`self_attn_forward`]: query, key and value were the same rows, so their
+/// gradients add up. Returns the gradient of the sublayer's input.
+pub(crate) fn self_attn_backward<F: Real>(
+    dy: ArrayView2<F>, rc: &ResidualCache<F>, (b, t): (usize, usize), store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig, grads: &mut NamedGrads<F>,
+) -> Result<Array2<F>> {
+    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
+    let mut mha_g = None;
+    let dx = residual_backward(dy, rc, store, cfg, grads, |ds, sub| {
+        let SubCache::Attention(mc) = sub else { unreachable!("an attention sublayer") };
+        let g = multi_head::backward(ds.into_shape_with_order((b, t, cfg.d_model)).expect("rows"), mc, &sa)?;
+        let d = &g.dquery + &g.dkey + &g.dvalue;
+        mha_g = Some(g);
+        Ok(multi_head::rows(d.view()))
+    })?;
+    push_mha_grads(grads, &format!("{prefix}self_attn."), mha_g.expect("ran"));
+    Ok(dx)
+}
+
+/// The feed-forward sublayer of either layer kind, with `norm` around it and the weights under
+/// `{prefix}linear1.` / `{prefix}linear2.`.
+pub(crate) fn ffn_forward<F: Real>(x: ArrayView2<F>, store: &ParamStore<F>, prefix: &str, norm: &str, cfg: &LayerConfig) -> Result<ResidualCache<F>> {
+    let fp = ffn_params(store, prefix)?;
+    residual_forward(x, store, &format!("{prefix}{norm}"), cfg, |inp| {
+        let (o, cache) = feed_forward::forward(inp, &fp, cfg.activation)?;
+        Ok((o, SubCache::FeedForward(cache)))
+    })
+}
+
+/// Backward of [`ffn_forward`]; returns the gradient of the sublayer's input.
+pub(crate) fn ffn_backward<F: Real>(dy: ArrayView2<F>, rc: &ResidualCache<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig, grads: &mut NamedGrads<F>) -> Result<Array2<F>> {
+    let fp = ffn_params(store, prefix)?;
+    let mut ffn_g = None;
+    let dx = residual_backward(dy, rc, store, cfg, grads, |ds, sub| {
+        let SubCache::FeedForward(fc) = sub else { unreachable!("a feed-forward sublayer") };
+        let g = feed_forward::backward(ds, fc, &fp)?;
+        let dx = g.dx.clone();
+        ffn_g = Some(g);
+        Ok(dx)
+    })?;
+    push_ffn_grads(grads, prefix, ffn_g.expect("ran"));
+    Ok(dx)
+}
