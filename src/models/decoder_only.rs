@@ -14,12 +14,11 @@
 //! [C, F] | [C], `norm1.weight|bias`, `norm2.weight|bias` [C], `ln_f.weight|bias` [C],
 //! `lm_head.weight` [V, C] (no bias). The PyTorch twin is in `tests/fixtures/make_fixtures.py`.
 
-use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, stack_backward, stack_forward, validate_common};
+use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss, stack_backward, stack_forward, validate_common};
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{self, EncoderLayerCache};
 use crate::layers::LayerConfig;
 use crate::ops::attention::causal_mask;
-use crate::ops::cross_entropy::{self, IGNORE_INDEX};
 use crate::ops::layer_norm::{self, LayerNormCache};
 use crate::ops::{linear, Activation};
 use crate::params::{NamedGrads, ParamStore};
@@ -173,33 +172,18 @@ impl<F: Real> DecoderOnly<F> {
     }
 
     /// Mean cross-entropy of the logits for `ids` against `targets` `[B, T]`
-    /// ([`IGNORE_INDEX`] = −100 skips a position), without gradients.
+    /// ([`crate::ops::cross_entropy::IGNORE_INDEX`] = −100 skips a position), without gradients.
     pub fn loss(&self, ids: ArrayView2<usize>, targets: ArrayView2<i64>) -> Result<F> {
         let (logits, _) = self.forward(ids)?;
-        let (b, t, v) = logits.dim();
-        check_targets(targets, (b, t))?;
-        let flat: Vec<i64> = targets.iter().copied().collect();
-        Ok(cross_entropy::forward(logits.to_shape((b * t, v)).expect("rows").view(), &flat, IGNORE_INDEX)?.0)
+        Ok(sequence_loss(&logits, targets, false)?.0)
     }
 
     /// Forward, loss and backward in one call; gradients are **added** to `self.params`
     /// (call `params.zero_grad()` before if the last step's gradients are still there).
     pub fn loss_and_backward(&mut self, ids: ArrayView2<usize>, targets: ArrayView2<i64>) -> Result<F> {
         let (logits, cache) = self.forward(ids)?;
-        let (b, t, v) = logits.dim();
-        check_targets(targets, (b, t))?;
-        let flat: Vec<i64> = targets.iter().copied().collect();
-        let (loss, ce) = cross_entropy::forward(logits.to_shape((b * t, v)).expect("rows").view(), &flat, IGNORE_INDEX)?;
-        let dlogits = cross_entropy::backward(F::one(), &ce).into_shape_with_order((b, t, v)).expect("rows");
-        self.backward(dlogits.view(), &cache)?;
+        let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
+        self.backward(dlogits.expect("with_grad").view(), &cache)?;
         Ok(loss)
     }
-}
-
-/// Checks that targets have the shape of the ids.
-pub(crate) fn check_targets(targets: ArrayView2<i64>, want: (usize, usize)) -> Result<()> {
-    if targets.dim() != want {
-        return Err(Error::shape(format!("targets have shape {:?} but ids have [{}, {}]", targets.shape(), want.0, want.1)));
-    }
-    Ok(())
 }

@@ -12,12 +12,11 @@
 //! Parameter names: `tok_emb.weight`, `pos_emb.weight`, `layers.{i}.*` (as the decoder-only
 //! model), `ln_f.weight|bias`, `lm_head.weight` [V, C], `lm_head.bias` [V].
 
-use super::decoder_only::check_targets;
-use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, stack_backward, stack_forward, validate_common};
+use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss, stack_backward, stack_forward, validate_common};
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{self, EncoderLayerCache};
 use crate::layers::LayerConfig;
-use crate::ops::cross_entropy::{self, IGNORE_INDEX};
+use crate::ops::cross_entropy::IGNORE_INDEX;
 use crate::ops::layer_norm::{self, LayerNormCache};
 use crate::ops::{linear, Activation};
 use crate::params::{NamedGrads, ParamStore};
@@ -167,12 +166,8 @@ impl<F: Real> EncoderOnly<F> {
     /// Forward, masked-token loss and backward; gradients are **added** to `self.params`.
     pub fn loss_and_backward(&mut self, ids: ArrayView2<usize>, targets: ArrayView2<i64>, padding: Option<ArrayView2<bool>>) -> Result<F> {
         let (logits, cache) = self.forward(ids, padding)?;
-        let (b, t, v) = logits.dim();
-        check_targets(targets, (b, t))?;
-        let flat: Vec<i64> = targets.iter().copied().collect();
-        let (loss, ce) = cross_entropy::forward(logits.to_shape((b * t, v)).expect("rows").view(), &flat, IGNORE_INDEX)?;
-        let dlogits = cross_entropy::backward(F::one(), &ce).into_shape_with_order((b, t, v)).expect("rows");
-        let grads = self.gradients(dlogits.view(), &cache)?;
+        let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
+        let grads = self.gradients(dlogits.expect("with_grad").view(), &cache)?;
         self.params.accumulate_all(grads)?;
         Ok(loss)
     }

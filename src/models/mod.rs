@@ -16,6 +16,7 @@ pub mod encoder_only;
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{self, EncoderLayerCache};
 use crate::layers::LayerConfig;
+use crate::ops::cross_entropy::{self, IGNORE_INDEX};
 use crate::ops::embedding;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
@@ -182,4 +183,23 @@ pub(crate) fn stack_backward<F: Real>(mut dx: Array3<F>, caches: &[EncoderLayerC
         dx = d;
     }
     Ok(dx)
+}
+
+/// Checks that targets have the shape of the ids.
+pub(crate) fn check_targets(targets: ArrayView2<i64>, want: (usize, usize)) -> Result<()> {
+    if targets.dim() != want {
+        return Err(Error::shape(format!("targets have shape {:?} but ids have [{}, {}]", targets.shape(), want.0, want.1)));
+    }
+    Ok(())
+}
+
+/// Mean cross-entropy of sequence logits `[B, T, V]` against `targets` `[B, T]` ([`IGNORE_INDEX`]
+/// skips a position) and, when `with_grad`, its gradient ∂loss/∂logits `[B, T, V]`.
+pub(crate) fn sequence_loss<F: Real>(logits: &Array3<F>, targets: ArrayView2<i64>, with_grad: bool) -> Result<(F, Option<Array3<F>>)> {
+    let (b, t, v) = logits.dim();
+    check_targets(targets, (b, t))?;
+    let flat: Vec<i64> = targets.iter().copied().collect();
+    let (loss, ce) = cross_entropy::forward(logits.to_shape((b * t, v)).expect("rows").view(), &flat, IGNORE_INDEX)?;
+    let dlogits = with_grad.then(|| cross_entropy::backward(F::one(), &ce).into_shape_with_order((b, t, v)).expect("rows"));
+    Ok((loss, dlogits))
 }
