@@ -54,7 +54,7 @@ pub trait Real:
         }
     }
 
-    /// `C[m×n] += A[m×k] · B[k×n]` on strided slices; see [`crate::kernel::gemm`].
+    /// `C[m×n] += A[m×k] · B[k×n]` on strided slices; see [`crate::kernel::gemm_portable`].
     #[allow(clippy::too_many_arguments)]
     fn gemm(m: usize, n: usize, k: usize, a: &[Self], a_rs: usize, a_cs: usize, b: &[Self], b_rs: usize, b_cs: usize, c: &mut [Self], c_rs: usize);
 }

@@ -8,11 +8,11 @@
 //! loss = cross_entropy(logits, targets)             targets[b, t] = ids[b, t + 1] for training
 //! ```
 //!
-//! Parameter names (PyTorch `state_dict`): `tok_emb.weight` [V, C], `pos_emb.weight` [max_len, C],
-//! `layers.{i}.self_attn.in_proj_weight` [3C, C], `…in_proj_bias` [3C], `…out_proj.weight` [C, C],
-//! `…out_proj.bias` [C], `layers.{i}.linear1.weight|bias` [F, C] | [F], `linear2.weight|bias`
-//! [C, F] | [C], `norm1.weight|bias`, `norm2.weight|bias` [C], `ln_f.weight|bias` [C],
-//! `lm_head.weight` [V, C] (no bias). The PyTorch twin is in `tests/fixtures/make_fixtures.py`.
+//! Parameter names (PyTorch `state_dict`): `tok_emb.weight` `[V, C]`, `pos_emb.weight` `[max_len, C]`,
+//! `layers.{i}.self_attn.in_proj_weight` `[3C, C]`, `…in_proj_bias` `[3C]`, `…out_proj.weight` `[C, C]`,
+//! `…out_proj.bias` `[C]`, `layers.{i}.linear1.weight|bias` `[F, C]` | `[F]`, `linear2.weight|bias`
+//! `[C, F]` | `[C]`, `norm1.weight|bias`, `norm2.weight|bias` `[C]`, `ln_f.weight|bias` `[C]`,
+//! `lm_head.weight` `[V, C]` (no bias). The PyTorch twin is in `tests/fixtures/make_fixtures.py`.
 
 use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss, stack_backward, stack_forward, validate_common};
 use crate::error::{Error, Result};
@@ -107,7 +107,7 @@ pub struct DecoderOnly<F> {
 }
 
 impl<F: Real> DecoderOnly<F> {
-    /// A model with weights drawn from `seed` (see [`super::init_store`]).
+    /// A model with weights drawn from `seed` (PyTorch's default initialisations, drawn in sorted-name order).
     pub fn new(config: DecoderOnlyConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         Ok(DecoderOnly { params: init_store(&config.param_shapes(), seed), config })

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Parameter names: `tok_emb.weight`, `pos_emb.weight`, `layers.{i}.*` (as the decoder-only
-//! model), `ln_f.weight|bias`, `lm_head.weight` [V, C], `lm_head.bias` [V].
+//! model), `ln_f.weight|bias`, `lm_head.weight` `[V, C]`, `lm_head.bias` `[V]`.
 
 use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss, stack_backward, stack_forward, validate_common};
 use crate::error::{Error, Result};
