@@ -81,10 +81,7 @@ impl Real for f32 {
         }
         exp_slice_f32(pdf);
         for ((c, p), &v) in cdf.iter_mut().zip(pdf.iter_mut()).zip(x) {
-            let u = v.abs() * std::f32::consts::FRAC_1_SQRT_2;
-            let t = 1.0 / (1.0 + 0.327_591_1 * u);
-            let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152 + t * 1.061_405_4))));
-            let erf = 1.0 - poly * *p;
+            let erf = erf_abs_f32(v.abs() * std::f32::consts::FRAC_1_SQRT_2, *p);
             *c = 0.5 * (1.0 + if v < 0.0 { -erf } else { erf });
             *p *= 0.398_942_3;
         }
@@ -167,14 +164,21 @@ pub fn exp_slice_f32(xs: &mut [f32]) {
 /// ```
 pub fn erf_f32(x: f32) -> f32 {
     let ax = x.abs();
-    let t = 1.0 / (1.0 + 0.327_591_1 * ax);
-    let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152 + t * 1.061_405_4))));
-    let r = 1.0 - poly * (-ax * ax).exp();
+    let r = erf_abs_f32(ax, (-ax * ax).exp());
     if x < 0.0 {
         -r
     } else {
         r
     }
+}
+
+/// erf(u) for u ≥ 0 by the formula of [`erf_f32`], given `e` = e^(−u²) (which GELU has already
+/// computed, vectorised, for φ).
+#[inline(always)]
+fn erf_abs_f32(u: f32, e: f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.327_591_1 * u);
+    let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152 + t * 1.061_405_4))));
+    1.0 - poly * e
 }
 
 /// erf(x) in f64 to about 1e-15 relative error.

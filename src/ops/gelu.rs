@@ -8,23 +8,15 @@
 use crate::real::Real;
 use ndarray::{Array2, ArrayView2, Zip};
 
-fn cdf<F: Real>(x: F) -> F {
-    F::of(0.5) * (F::one() + (x * F::of(std::f64::consts::FRAC_1_SQRT_2)).erf())
-}
-
-fn pdf<F: Real>(x: F) -> F {
-    // 1/√(2π) = 0.3989422804014327
-    (-(x * x) * F::of(0.5)).exp() * F::of(0.398_942_280_401_432_7)
-}
-
 /// `x · Φ(x)` elementwise.
 pub fn forward<F: Real>(x: ArrayView2<F>) -> Array2<F> {
-    x.mapv(|v| v * cdf(v))
+    forward_with_cdf(x).0
 }
 
-/// `dy · (Φ(x) + x φ(x))`; the cache is the input x.
+/// `dy · (Φ(x) + x φ(x))`; the cache is the input x (Φ and φ are computed again).
 pub fn backward<F: Real>(dy: ArrayView2<F>, x: ArrayView2<F>) -> Array2<F> {
-    Zip::from(&dy).and(&x).map_collect(|&g, &v| g * (cdf(v) + v * pdf(v)))
+    let (_, phi, pdf) = forward_with_cdf(x);
+    backward_with_cdf(dy, x, phi.view(), pdf.view())
 }
 
 /// `x · Φ(x)` plus Φ(x) and φ(x), which backward reuses (no exponential or erf in backward).
