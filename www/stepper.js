@@ -50,7 +50,7 @@ export class Stepper {
     this.next.disabled = step === this.count - 1;
     // When presenting the full page, bring the new step's section into view.
     if (this.shown !== undefined && this.shown !== step && !this.app.embed) {
-      this.sections[step]?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+      this.sections[step]?.scrollIntoView({ block: 'nearest' });
     }
     this.shown = step;
     return step;
