@@ -192,27 +192,27 @@ function setupChrome() {
   window.addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => app.schedule(false), 120); });
 }
 
-function readLink() {
-  if (serialize(app.state ?? {}, app.hidden) === location.hash) return;
+/** Takes the view state from the link, and writes back the cleaned link, so what the address
+ * bar shows is what the page shows. */
+function applyLink() {
   const { state, hidden, notices } = parseHash(location.hash, browserLang());
   app.state = state;
   app.hidden = hidden;
   app.linkNotices = notices;
   app.embed = state.embed;
   document.body.classList.toggle('embed', app.embed);
-  // Write back the cleaned link, so what the address bar shows is what the page shows.
   history.replaceState(null, '', location.pathname + location.search + serialize(state, hidden));
+}
+
+/** A link pasted into the address bar, or back/forward: read it again if it changed. */
+function readLink() {
+  if (serialize(app.state, app.hidden) === location.hash) return;
+  applyLink();
   app.schedule(false);
 }
 
 async function main() {
-  const parsed = parseHash(location.hash, browserLang());
-  app.state = parsed.state;
-  app.hidden = parsed.hidden;
-  app.linkNotices = parsed.notices;
-  app.embed = parsed.state.embed;
-  document.body.classList.toggle('embed', app.embed);
-  history.replaceState(null, '', location.pathname + location.search + serialize(app.state, app.hidden));
+  applyLink();
   translateDom();
   setupChrome();
   try {

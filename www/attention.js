@@ -3,7 +3,7 @@
 // only slices them per head and lays them out.
 
 import { engine } from './engine.js';
-import { Heatmap, el } from './chart.js';
+import { Heatmap, el, fillSelect } from './chart.js';
 import { PRESETS, ATTENTION_STEPS } from './state.js';
 import { Stepper } from './stepper.js';
 
@@ -120,14 +120,10 @@ export class AttentionPanel {
   /** Fills the option lists (in the current language). */
   fillOptions() {
     const s = this.app.state;
-    const opts = (sel, items, value) => {
-      sel.replaceChildren(...items.map(([v, label]) => el('option', { value: String(v), text: label })));
-      sel.value = String(value);
-    };
-    opts(this.preset, [...Object.keys(PRESETS), 'custom'].map((p) => [p, this.t(`preset.${p}`)]), s.preset);
-    opts(this.dSel, [8, 16, 32, 64, 128, 256, 512].map((d) => [d, String(d)]), s.d);
-    opts(this.hSel, [1, 2, 4, 8].map((h) => [h, String(h)]), s.h);
-    opts(this.headSel, Array.from({ length: s.h }, (_, i) => [i, String(i + 1)]), Math.min(s.head, s.h - 1));
+    fillSelect(this.preset, [...Object.keys(PRESETS), 'custom'].map((p) => [p, this.t(`preset.${p}`)]), s.preset);
+    fillSelect(this.dSel, [8, 16, 32, 64, 128, 256, 512].map((d) => [d, String(d)]), s.d);
+    fillSelect(this.hSel, [1, 2, 4, 8].map((h) => [h, String(h)]), s.h);
+    fillSelect(this.headSel, Array.from({ length: s.h }, (_, i) => [i, String(i + 1)]), Math.min(s.head, s.h - 1));
   }
 
   /** Redraws from the state. `light` only moves the step highlight. */

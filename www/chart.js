@@ -30,6 +30,12 @@ function el(tag, attrs = {}, ...children) {
 }
 export { el };
 
+/** Replaces a <select>'s options with `items` ([value, label] pairs) and selects `value`. */
+export function fillSelect(sel, items, value) {
+  sel.replaceChildren(...items.map(([v, label]) => el('option', { value: String(v), text: label })));
+  sel.value = String(value);
+}
+
 /**
  * A heatmap: canvas + tooltip + a table as its text alternative.
  * `draw({matrix, rows, cols, palette, mask, numbers, highlightRow, title, square, maxHeight,
@@ -169,13 +175,4 @@ export class Heatmap {
       e.preventDefault();
     }
   }
-}
-
-/** Counts non-white pixels of a canvas (used by tests and to check that a chart drew). */
-export function inkedPixels(canvas) {
-  const ctx = canvas.getContext('2d');
-  const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-  let n = 0;
-  for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) n++;
-  return n;
 }

@@ -4,7 +4,7 @@
 // listens, and draws at most once per animation frame.
 
 import { engine } from './engine.js';
-import { el, sizeCanvas } from './chart.js';
+import { el, fillSelect, sizeCanvas } from './chart.js';
 import { LEARN_STEPS } from './state.js';
 import { Stepper } from './stepper.js';
 
@@ -31,8 +31,9 @@ export class LearnPanel {
     this.specKey = '';
     this.hover = -1;
     this.build();
-    // Run each drawing function once at load on a scratch canvas, so their first real use
-    // during training does not pay for compiling them (which would stall a frame).
+    // Run each drawing function once at load on a scratch canvas, so that their first use
+    // while training (first call into that wasm code, first text of those fonts) is not paid
+    // inside a training frame.
     const scratch = document.createElement('canvas');
     scratch.width = 64;
     scratch.height = 48;
@@ -327,15 +328,11 @@ export class LearnPanel {
     this.stepper.render(s.step);
     if (light) return this.schedule();
     this.widths = new Map(); // the layout may have changed: measure again
-    const opts = (sel, items, value) => {
-      sel.replaceChildren(...items.map(([v, label]) => el('option', { value: String(v), text: label })));
-      sel.value = String(value);
-    };
-    opts(this.corpusSel, ['zh', 'en', 'code', 'custom'].map((c) => [c, this.t(`learn.corpus.${c}`)]), s.corpus);
-    opts(this.tmodeSel, ['word', 'char'].map((m) => [m, this.t(`learn.tmode.${m}`)]), s.tmode);
-    opts(this.sizeSel, ['tiny', 'small'].map((z) => [z, this.t(`learn.size.${z}`)]), s.size);
-    opts(this.optSel, [['sgd', 'SGD'], ['adam', 'Adam']], s.opt);
-    opts(this.batchSel, [1, 2, 4, 8, 16, 32, 64].map((b) => [b, String(b)]), s.batch);
+    fillSelect(this.corpusSel, ['zh', 'en', 'code', 'custom'].map((c) => [c, this.t(`learn.corpus.${c}`)]), s.corpus);
+    fillSelect(this.tmodeSel, ['word', 'char'].map((m) => [m, this.t(`learn.tmode.${m}`)]), s.tmode);
+    fillSelect(this.sizeSel, ['tiny', 'small'].map((z) => [z, this.t(`learn.size.${z}`)]), s.size);
+    fillSelect(this.optSel, [['sgd', 'SGD'], ['adam', 'Adam']], s.opt);
+    fillSelect(this.batchSel, [1, 2, 4, 8, 16, 32, 64].map((b) => [b, String(b)]), s.batch);
     if (document.activeElement !== this.lr) this.lr.value = String(s.lr);
     this.seed.value = String(s.tseed);
     if (document.activeElement !== this.promptIn) this.promptIn.value = this.prompt();

@@ -43,6 +43,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository").to_path_buf()
 }
 
+/// The cargo that runs this xtask (`$CARGO`), so a pinned toolchain is used throughout.
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
 fn run(cmd: &mut Command) -> Res<()> {
     let desc = format!("{cmd:?}");
     let status = cmd.status().map_err(|e| format!("could not start {desc}: {e}"))?;
@@ -96,7 +101,7 @@ enum BuildKind {
 fn build(root: &Path, kind: BuildKind) -> Res<PathBuf> {
     ensure_wasm_target()?;
     check_bindgen_version(root)?;
-    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cargo = cargo();
     cargo.current_dir(root).args(["build", "--release", "--lib", "--package", "lm-playground", "--target", TARGET]);
     let target_dir = match kind {
         BuildKind::Simd => root.join("target"),
@@ -184,7 +189,7 @@ fn cmd_test(args: &[String]) -> Res<()> {
     let chrome = if only.is_none() || only == Some("browser") { Some(find_chrome()?) } else { None };
     if only.is_none() || only == Some("native") {
         eprintln!("xtask: native tests");
-        run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).current_dir(&root).args(["test", "--workspace"]))?;
+        run(cargo().current_dir(&root).args(["test", "--workspace"]))?;
     }
     if only == Some("native") {
         return Ok(());
@@ -216,7 +221,7 @@ fn cmd_bench() -> Res<()> {
     let nosimd = build(&root, BuildKind::NoSimd)?;
     ensure_node(&root)?;
     eprintln!("xtask: native matmul benchmark");
-    let native = output(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let native = output(cargo()
         .current_dir(&root)
         .args(["run", "--quiet", "--release", "--example", "bench_native"]))
     .ok_or("the native benchmark failed")?;
