@@ -13,7 +13,7 @@ let playing = false;
 let target = null; // stop at this step (a link's train=N)
 let prompt = '';
 let generation = 0; // stale loops stop when this changes
-let sent = 0; // losses already posted
+let fresh = []; // losses not yet posted
 let heldout = [];
 let rate = { t: 0, steps: 0, perSec: 0 };
 
@@ -33,14 +33,13 @@ function fail(e) {
 }
 
 function snapshot() {
-  const losses = model.losses();
-  const fresh = losses.slice(sent);
-  sent = losses.length;
+  const losses = fresh;
+  fresh = [];
   let predictions = [];
   try { predictions = model.predictNext(prompt, 8); } catch (e) { predictions = { error: e.message }; }
   post('progress', {
     step: model.step,
-    losses: fresh,
+    losses,
     heldout: heldout.slice(),
     stepsPerSec: rate.perSec,
     predictions,
@@ -57,7 +56,7 @@ function slice(gen) {
   try {
     while (performance.now() - t0 < SLICE_MS && playing) {
       if (target !== null && model.step >= target) { playing = false; break; }
-      model.train(1);
+      fresh.push(model.train(1)[0]);
       if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
     }
   } catch (e) {
@@ -88,7 +87,7 @@ function build() {
   if (spec.watch) {
     try { model.watch(spec.watch.name, spec.watch.index); } catch { model.watch('lm_head.weight', 0); }
   }
-  sent = 0;
+  fresh = [];
   heldout = [];
   const shapes = model.paramShapes();
   post('ready', { vocab: model.vocab(), params: shapes, config: model.config() });
@@ -123,7 +122,7 @@ self.onmessage = async (e) => {
         if (!model) break;
         playing = false;
         generation++;
-        model.train(1);
+        fresh.push(model.train(1)[0]);
         if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
         snapshot();
         break;
