@@ -30,7 +30,15 @@ fn main() {
     }
     // One training step of the benchmark's model (vocab 64, d 64, 4 heads, 2 layers, FFN 256,
     // seq 32, batch 16, AdamW): median of 50 after 5 warm-up steps.
-    let cfg = DecoderOnlyConfig { vocab_size: 64, d_model: 64, n_heads: 4, n_layers: 2, d_ff: 256, max_len: 32, ..Default::default() };
+    let cfg = DecoderOnlyConfig {
+        vocab_size: 64,
+        d_model: 64,
+        n_heads: 4,
+        n_layers: 2,
+        d_ff: 256,
+        max_len: 32,
+        ..Default::default()
+    };
     let mut m = DecoderOnly::<f32>::new(cfg, 1).unwrap();
     let mut opt = Optimizer::new(OptimizerConfig::adamw(1e-3)).unwrap();
     let mut rng = Rng::new(2);
@@ -47,5 +55,9 @@ fn main() {
         }
     }
     times.sort_by(|a, b| a.total_cmp(b));
-    println!("{{\"matmul_gflops\": {{{}}}, \"train_step_ms\": {:.3}}}", out.join(", "), times[times.len() / 2]);
+    println!(
+        "{{\"matmul_gflops\": {{{}}}, \"train_step_ms\": {:.3}}}",
+        out.join(", "),
+        times[times.len() / 2]
+    );
 }

@@ -29,7 +29,9 @@ pub fn builtin(name: &str) -> Result<&'static str> {
         "zh" => Ok(ZH),
         "en" => Ok(EN),
         "code" => Ok(CODE),
-        other => Err(Error::value(format!("no built-in corpus named {other:?} (there are zh, en and code)"))),
+        other => Err(Error::value(format!(
+            "no built-in corpus named {other:?} (there are zh, en and code)"
+        ))),
     }
 }
 
@@ -37,7 +39,9 @@ pub fn builtin(name: &str) -> Result<&'static str> {
 pub fn check_user_corpus(text: &str) -> Result<()> {
     let n = text.chars().count();
     if text.trim().is_empty() {
-        return Err(Error::value("the corpus is empty: paste some text to learn from"));
+        return Err(Error::value(
+            "the corpus is empty: paste some text to learn from",
+        ));
     }
     if n > MAX_CHARS {
         return Err(Error::value(format!("the corpus has {n} characters; the limit is {MAX_CHARS} (your text is kept, but only the first {MAX_CHARS} characters are used)")));
@@ -118,16 +122,26 @@ mod tests {
         let w = Tokenizer::from_corpus(ZH, Mode::Word, ZH_LEXICON, 5000).unwrap();
         let ids = w.encode(ZH).1;
         let qu = w.id("去").unwrap();
-        let after: Vec<&str> = next_counts(&ids, qu).iter().map(|(i, _)| w.piece(*i)).collect();
+        let after: Vec<&str> = next_counts(&ids, qu)
+            .iter()
+            .map(|(i, _)| w.piece(*i))
+            .collect();
         assert_eq!(after[0], "散步", "{after:?}");
-        let near: Vec<&str> = cooccurrence(&ids, w.id("感冒").unwrap(), 4).iter().take(8).map(|(i, _)| w.piece(*i)).collect();
+        let near: Vec<&str> = cooccurrence(&ids, w.id("感冒").unwrap(), 4)
+            .iter()
+            .take(8)
+            .map(|(i, _)| w.piece(*i))
+            .collect();
         assert!(near.contains(&"多喝水"), "{near:?}");
         // Code: `)` is most often followed by `:`.
         let c = Tokenizer::from_corpus(CODE, Mode::Word, &[], 5000).unwrap();
         let ids = c.encode(CODE).1;
         assert_eq!(c.piece(next_counts(&ids, c.id(")").unwrap())[0].0), ":");
         assert!(check_user_corpus("  ").is_err());
-        assert!(check_user_corpus(&"x".repeat(MAX_CHARS + 1)).unwrap_err().message.contains("limit"));
+        assert!(check_user_corpus(&"x".repeat(MAX_CHARS + 1))
+            .unwrap_err()
+            .message
+            .contains("limit"));
         assert!(builtin("fr").is_err());
     }
 }

@@ -53,7 +53,9 @@ pub struct AttentionDemo {
 
 /// FNV-1a, 64-bit: a stable hash of a token's text.
 pub fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The sinusoidal positional encoding `[T, C]`.
@@ -73,12 +75,22 @@ pub fn token_vector(token: &str, seed: u64, c: usize) -> Array1<f32> {
 
 /// Runs the panel's computation. Sizes outside the panel's ranges are errors (the page clamps
 /// them first and says so).
-pub fn attention_demo(text: &str, d_model: usize, heads: usize, seed: u64, causal: bool) -> Result<AttentionDemo> {
+pub fn attention_demo(
+    text: &str,
+    d_model: usize,
+    heads: usize,
+    seed: u64,
+    causal: bool,
+) -> Result<AttentionDemo> {
     if !(1..=MAX_HEADS).contains(&heads) {
-        return Err(Error::config(format!("heads {heads} must be from 1 to {MAX_HEADS}")));
+        return Err(Error::config(format!(
+            "heads {heads} must be from 1 to {MAX_HEADS}"
+        )));
     }
     if d_model == 0 || d_model > MAX_D_MODEL || !d_model.is_multiple_of(heads) {
-        return Err(Error::config(format!("d_model {d_model} must be from 1 to {MAX_D_MODEL} and divisible by {heads} heads")));
+        return Err(Error::config(format!(
+            "d_model {d_model} must be from 1 to {MAX_D_MODEL} and divisible by {heads} heads"
+        )));
     }
     let tok = Tokenizer::from_vocab(&[], Mode::Word, ZH_LEXICON);
     let mut tokens = tok.segment(text);
@@ -103,12 +115,38 @@ pub fn attention_demo(text: &str, d_model: usize, heads: usize, seed: u64, causa
     let out_proj_weight = Array2::from_shape_fn((c, c), |_| rng.uniform_in(-b, b) as f32);
     let in_b = Array1::zeros(3 * c);
     let out_b = Array1::zeros(c);
-    let p = MhaParams { in_proj_weight: in_proj_weight.view(), in_proj_bias: in_b.view(), out_proj_weight: out_proj_weight.view(), out_proj_bias: out_b.view() };
-    let x3: Array3<f32> = embeddings.clone().into_shape_with_order((1, t, c)).expect("rows");
+    let p = MhaParams {
+        in_proj_weight: in_proj_weight.view(),
+        in_proj_bias: in_b.view(),
+        out_proj_weight: out_proj_weight.view(),
+        out_proj_bias: out_b.view(),
+    };
+    let x3: Array3<f32> = embeddings
+        .clone()
+        .into_shape_with_order((1, t, c))
+        .expect("rows");
     let mask = causal.then(|| causal_mask(t));
-    let (out, cache) = multi_head::forward(x3.view(), x3.view(), x3.view(), &p, heads, mask.as_ref().map(|m| m.view()), None)?;
+    let (out, cache) = multi_head::forward(
+        x3.view(),
+        x3.view(),
+        x3.view(),
+        &p,
+        heads,
+        mask.as_ref().map(|m| m.view()),
+        None,
+    )?;
     let output = out.into_shape_with_order((t, c)).expect("rows");
-    Ok(AttentionDemo { tokens, truncated, token_vectors, positions, embeddings, in_proj_weight, out_proj_weight, cache, output })
+    Ok(AttentionDemo {
+        tokens,
+        truncated,
+        token_vectors,
+        positions,
+        embeddings,
+        in_proj_weight,
+        out_proj_weight,
+        cache,
+        output,
+    })
 }
 
 #[cfg(test)]
@@ -137,14 +175,27 @@ mod tests {
         }
         // The output row of token i is the out-projection of the concatenated Σ_j w_ij V_j.
         let h0 = d.cache.head(0, 0);
-        let manual: Vec<f32> = (0..4).map(|col| (0..4).map(|j| h0.weights[[1, j]] * h0.v[[j, col]]).sum()).collect();
+        let manual: Vec<f32> = (0..4)
+            .map(|col| (0..4).map(|j| h0.weights[[1, j]] * h0.v[[j, col]]).sum())
+            .collect();
         for (col, m) in manual.iter().enumerate() {
             assert!((d.cache.concat[[1, col]] - m).abs() < 1e-5);
         }
         // PE(0) = [sin 0, cos 0, …] = [0, 1, 0, 1, …]
-        assert_eq!(d.positions.row(0).iter().take(4).copied().collect::<Vec<_>>(), vec![0.0, 1.0, 0.0, 1.0]);
+        assert_eq!(
+            d.positions
+                .row(0)
+                .iter()
+                .take(4)
+                .copied()
+                .collect::<Vec<_>>(),
+            vec![0.0, 1.0, 0.0, 1.0]
+        );
         assert!(attention_demo("   ", 16, 4, 7, false).is_err());
-        assert!(attention_demo("a", 12, 8, 7, false).unwrap_err().message.contains("divisible"));
+        assert!(attention_demo("a", 12, 8, 7, false)
+            .unwrap_err()
+            .message
+            .contains("divisible"));
         let long = attention_demo(&"a ".repeat(40), 8, 2, 1, false).unwrap();
         assert!(long.truncated && long.tokens.len() == MAX_TOKENS);
     }

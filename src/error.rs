@@ -33,7 +33,10 @@ pub struct Error {
 impl Error {
     /// A new error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error {
+            kind,
+            message: message.into(),
+        }
     }
     /// Shorthand for a [`ErrorKind::Shape`] error.
     pub fn shape(message: impl Into<String>) -> Self {
@@ -57,7 +60,10 @@ impl Error {
     }
     /// The same error with `context` put in front of the message ("layers.1: …").
     pub fn context(self, context: impl fmt::Display) -> Self {
-        Error { kind: self.kind, message: format!("{context}: {}", self.message) }
+        Error {
+            kind: self.kind,
+            message: format!("{context}: {}", self.message),
+        }
     }
 }
 

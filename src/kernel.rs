@@ -35,7 +35,19 @@ const SMALL: usize = 4 * 1024;
 
 /// The reference: `C[m×n] += A·B` by the definition, one dot product per entry.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_naive<F: Real>(m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a_cs: usize, b: &[F], b_rs: usize, b_cs: usize, c: &mut [F], c_rs: usize) {
+pub fn gemm_naive<F: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[F],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [F],
+    c_rs: usize,
+) {
     for i in 0..m {
         for j in 0..n {
             let mut s = F::zero();
@@ -49,7 +61,19 @@ pub fn gemm_naive<F: Real>(m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a
 
 /// Small products: i-p-j loop order so the inner loop runs along a row of B and of C.
 #[allow(clippy::too_many_arguments)]
-fn gemm_small<F: Real>(m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a_cs: usize, b: &[F], b_rs: usize, b_cs: usize, c: &mut [F], c_rs: usize) {
+fn gemm_small<F: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[F],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [F],
+    c_rs: usize,
+) {
     for i in 0..m {
         let crow = &mut c[i * c_rs..i * c_rs + n];
         for p in 0..k {
@@ -69,7 +93,15 @@ fn gemm_small<F: Real>(m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a_cs:
 }
 
 /// Packs `B[p0..p0+kc, 0..n]` into ⌈n/NR⌉ panels, each `kc × NR` row-major, zero-padded.
-fn pack_b<F: Real>(b: &[F], b_rs: usize, b_cs: usize, p0: usize, kc: usize, n: usize, out: &mut Vec<F>) {
+fn pack_b<F: Real>(
+    b: &[F],
+    b_rs: usize,
+    b_cs: usize,
+    p0: usize,
+    kc: usize,
+    n: usize,
+    out: &mut Vec<F>,
+) {
     let panels = n.div_ceil(NR);
     out.clear();
     out.resize(panels * kc * NR, F::zero());
@@ -100,7 +132,16 @@ fn pack_b<F: Real>(b: &[F], b_rs: usize, b_cs: usize, p0: usize, kc: usize, n: u
 /// Packs `A[i0..i0+mc, p0..p0+kc]` into ⌈mc/MR⌉ panels, each `kc × MR` (column p holds the MR
 /// values of A's column p), zero-padded.
 #[allow(clippy::too_many_arguments)]
-fn pack_a<F: Real>(a: &[F], a_rs: usize, a_cs: usize, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut Vec<F>) {
+fn pack_a<F: Real>(
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    i0: usize,
+    mc: usize,
+    p0: usize,
+    kc: usize,
+    out: &mut Vec<F>,
+) {
     let panels = mc.div_ceil(MR);
     out.clear();
     out.resize(panels * kc * MR, F::zero());
@@ -132,7 +173,17 @@ fn pack_a<F: Real>(a: &[F], a_rs: usize, a_cs: usize, i0: usize, mc: usize, p0: 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gemm_blocked<F: Real>(
-    m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a_cs: usize, b: &[F], b_rs: usize, b_cs: usize, c: &mut [F], c_rs: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[F],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [F],
+    c_rs: usize,
     micro: impl Fn(usize, &[F], &[F]) -> [[F; NR]; MR],
 ) {
     let mut bp = Vec::new();
@@ -184,11 +235,36 @@ fn micro_portable<F: Real>(kc: usize, ap: &[F], bp: &[F]) -> [[F; NR]; MR] {
 
 /// `C += A·B` with the portable micro-kernel (any [`Real`]).
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_portable<F: Real>(m: usize, n: usize, k: usize, a: &[F], a_rs: usize, a_cs: usize, b: &[F], b_rs: usize, b_cs: usize, c: &mut [F], c_rs: usize) {
+pub fn gemm_portable<F: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[F],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [F],
+    c_rs: usize,
+) {
     if m * n * k <= SMALL {
         return gemm_small(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs);
     }
-    gemm_blocked(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, micro_portable::<F>)
+    gemm_blocked(
+        m,
+        n,
+        k,
+        a,
+        a_rs,
+        a_cs,
+        b,
+        b_rs,
+        b_cs,
+        c,
+        c_rs,
+        micro_portable::<F>,
+    )
 }
 
 /// The simd128 micro-kernel: row i of the tile lives in two `f32x4` accumulators.
@@ -198,7 +274,8 @@ fn micro_simd128(kc: usize, ap: &[f32], bp: &[f32]) -> [[f32; NR]; MR] {
     use core::arch::wasm32::*;
     debug_assert!(ap.len() >= kc * MR && bp.len() >= kc * NR);
     let z = f32x4_splat(0.0);
-    let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21, mut c30, mut c31) = (z, z, z, z, z, z, z, z);
+    let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21, mut c30, mut c31) =
+        (z, z, z, z, z, z, z, z);
     for p in 0..kc {
         // SAFETY: p < kc, and the panels hold kc·NR and kc·MR floats (asserted above by
         // construction in pack_a / pack_b); v128_load has no alignment requirement.
@@ -221,7 +298,10 @@ fn micro_simd128(kc: usize, ap: &[f32], bp: &[f32]) -> [[f32; NR]; MR] {
         }
     }
     let mut out = [[0f32; NR]; MR];
-    for (row, (lo, hi)) in out.iter_mut().zip([(c00, c01), (c10, c11), (c20, c21), (c30, c31)]) {
+    for (row, (lo, hi)) in out
+        .iter_mut()
+        .zip([(c00, c01), (c10, c11), (c20, c21), (c30, c31)])
+    {
         // SAFETY: each row is 8 f32s; two unaligned 16-byte stores fill it exactly.
         unsafe {
             v128_store(row.as_mut_ptr() as *mut v128, lo);
@@ -233,13 +313,38 @@ fn micro_simd128(kc: usize, ap: &[f32], bp: &[f32]) -> [[f32; NR]; MR] {
 
 /// `C += A·B` in f32: the simd128 micro-kernel on wasm32 built with `+simd128`, else portable.
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, c: &mut [f32], c_rs: usize) {
+pub fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[f32],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [f32],
+    c_rs: usize,
+) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         if m * n * k <= SMALL {
             return gemm_small(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs);
         }
-        gemm_blocked(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, micro_simd128)
+        gemm_blocked(
+            m,
+            n,
+            k,
+            a,
+            a_rs,
+            a_cs,
+            b,
+            b_rs,
+            b_cs,
+            c,
+            c_rs,
+            micro_simd128,
+        )
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     gemm_portable(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
@@ -261,7 +366,8 @@ fn strided<'a, F: Real>(x: &'a ArrayView2<'a, F>) -> Option<(&'a [F], usize, usi
     if s[0] < 0 || s[1] < 0 {
         return None;
     }
-    x.as_slice_memory_order().map(|sl| (sl, s[0] as usize, s[1] as usize))
+    x.as_slice_memory_order()
+        .map(|sl| (sl, s[0] as usize, s[1] as usize))
 }
 
 /// `c += a · b` for ndarray views. `a` is `[m, k]`, `b` is `[k, n]`, `c` is `[m, n]` in standard
@@ -272,17 +378,33 @@ fn strided<'a, F: Real>(x: &'a ArrayView2<'a, F>) -> Option<(&'a [F], usize, usi
 pub fn matmul_acc<F: Real>(c: &mut ArrayViewMut2<F>, a: ArrayView2<F>, b: ArrayView2<F>) {
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
-    assert!(k == k2 && c.dim() == (m, n), "matmul: [{m}, {k}] · [{k2}, {n}] into {:?}", c.dim());
+    assert!(
+        k == k2 && c.dim() == (m, n),
+        "matmul: [{m}, {k}] · [{k2}, {n}] into {:?}",
+        c.dim()
+    );
     if m == 0 || n == 0 || k == 0 {
         return;
     }
     let a_own;
-    let a = if strided(&a).is_some() { a } else { a_own = a.as_standard_layout().into_owned(); a_own.view() };
+    let a = if strided(&a).is_some() {
+        a
+    } else {
+        a_own = a.as_standard_layout().into_owned();
+        a_own.view()
+    };
     let b_own;
-    let b = if strided(&b).is_some() { b } else { b_own = b.as_standard_layout().into_owned(); b_own.view() };
+    let b = if strided(&b).is_some() {
+        b
+    } else {
+        b_own = b.as_standard_layout().into_owned();
+        b_own.view()
+    };
     let (asl, a_rs, a_cs) = strided(&a).expect("contiguous after copy");
     let (bsl, b_rs, b_cs) = strided(&b).expect("contiguous after copy");
-    let csl = c.as_slice_mut().expect("matmul: output must be in standard layout");
+    let csl = c
+        .as_slice_mut()
+        .expect("matmul: output must be in standard layout");
     F::gemm(m, n, k, asl, a_rs, a_cs, bsl, b_rs, b_cs, csl, n);
 }
 
@@ -307,7 +429,16 @@ mod tests {
     #[test]
     fn portable_matches_naive_on_odd_shapes_and_strides() {
         let mut rng = Rng::new(3);
-        let shapes = [(1, 1, 1), (3, 5, 7), (4, 8, 1), (5, 9, 13), (13, 17, 300), (130, 7, 33), (33, 65, 257), (129, 31, 64)];
+        let shapes = [
+            (1, 1, 1),
+            (3, 5, 7),
+            (4, 8, 1),
+            (5, 9, 13),
+            (13, 17, 300),
+            (130, 7, 33),
+            (33, 65, 257),
+            (129, 31, 64),
+        ];
         for &(m, n, k) in &shapes {
             for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
                 let a = random(&mut rng, m * k);
@@ -325,10 +456,20 @@ mod tests {
                 let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
                 sgemm(m, n, k, &a32, a_rs, a_cs, &b32, b_rs, b_cs, &mut got32, n);
                 for i in 0..m * n {
-                    assert!((got[i] - want[i]).abs() < 1e-12, "f64 {m}x{n}x{k} ta={ta} tb={tb} at {i}: {} vs {}", got[i], want[i]);
+                    assert!(
+                        (got[i] - want[i]).abs() < 1e-12,
+                        "f64 {m}x{n}x{k} ta={ta} tb={tb} at {i}: {} vs {}",
+                        got[i],
+                        want[i]
+                    );
                     // f32 with k terms of size ≤ 1: error ≲ k · 2⁻²⁴ · |terms|.
                     let tol = 1e-6 * (k as f64 + 1.0);
-                    assert!((got32[i] as f64 - want[i]).abs() < tol, "f32 {m}x{n}x{k} at {i}: {} vs {}", got32[i], want[i]);
+                    assert!(
+                        (got32[i] as f64 - want[i]).abs() < tol,
+                        "f32 {m}x{n}x{k} at {i}: {} vs {}",
+                        got32[i],
+                        want[i]
+                    );
                 }
             }
         }
@@ -339,13 +480,25 @@ mod tests {
         // [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]]; Aᵀ·B = [[26,30],[38,44]].
         let a = ndarray::arr2(&[[1.0, 2.0], [3.0, 4.0]]);
         let b = ndarray::arr2(&[[5.0, 6.0], [7.0, 8.0]]);
-        assert_eq!(matmul(a.view(), b.view()), ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]]));
-        assert_eq!(matmul(a.t(), b.view()), ndarray::arr2(&[[26.0, 30.0], [38.0, 44.0]]));
+        assert_eq!(
+            matmul(a.view(), b.view()),
+            ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]])
+        );
+        assert_eq!(
+            matmul(a.t(), b.view()),
+            ndarray::arr2(&[[26.0, 30.0], [38.0, 44.0]])
+        );
         // A·Bᵀ = [[17,23],[39,53]]
-        assert_eq!(matmul(a.view(), b.t()), ndarray::arr2(&[[17.0, 23.0], [39.0, 53.0]]));
+        assert_eq!(
+            matmul(a.view(), b.t()),
+            ndarray::arr2(&[[17.0, 23.0], [39.0, 53.0]])
+        );
         // A non-contiguous view (every other column) is copied, not misread.
         let wide = ndarray::arr2(&[[1.0, 0.0, 2.0], [3.0, 0.0, 4.0]]);
         let sl = wide.slice(ndarray::s![.., ..;2]);
-        assert_eq!(matmul(sl, b.view()), ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]]));
+        assert_eq!(
+            matmul(sl, b.view()),
+            ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]])
+        );
     }
 }

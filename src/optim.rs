@@ -71,20 +71,40 @@ pub enum OptimizerConfig {
 impl OptimizerConfig {
     /// Plain SGD: `new = old − lr × gradient`.
     pub fn sgd(lr: f64) -> Self {
-        OptimizerConfig::Sgd { lr, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false }
+        OptimizerConfig::Sgd {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+        }
     }
     /// Adam with PyTorch's defaults and the given learning rate.
     pub fn adam(lr: f64) -> Self {
-        OptimizerConfig::Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        OptimizerConfig::Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
     /// AdamW with PyTorch's defaults (weight decay 0.01) and the given learning rate.
     pub fn adamw(lr: f64) -> Self {
-        OptimizerConfig::AdamW { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+        OptimizerConfig::AdamW {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
     }
     /// The configured learning rate.
     pub fn lr(&self) -> f64 {
         match *self {
-            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Adam { lr, .. } | OptimizerConfig::AdamW { lr, .. } => lr,
+            OptimizerConfig::Sgd { lr, .. }
+            | OptimizerConfig::Adam { lr, .. }
+            | OptimizerConfig::AdamW { lr, .. } => lr,
         }
     }
     /// Checks every hyper-parameter, naming the bad one.
@@ -93,20 +113,43 @@ impl OptimizerConfig {
             if v.is_finite() && ok {
                 Ok(())
             } else {
-                Err(Error::config(format!("optimizer: {name} = {v} is not allowed")))
+                Err(Error::config(format!(
+                    "optimizer: {name} = {v} is not allowed"
+                )))
             }
         };
         check_lr(self.lr())?;
         match *self {
-            OptimizerConfig::Sgd { momentum, dampening, weight_decay, nesterov, .. } => {
+            OptimizerConfig::Sgd {
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+                ..
+            } => {
                 check("momentum", momentum, momentum >= 0.0)?;
                 check("dampening", dampening, (0.0..=1.0).contains(&dampening))?;
                 check("weight_decay", weight_decay, weight_decay >= 0.0)?;
                 if nesterov && (momentum <= 0.0 || dampening != 0.0) {
-                    return Err(Error::config("optimizer: Nesterov momentum requires a momentum and zero dampening"));
+                    return Err(Error::config(
+                        "optimizer: Nesterov momentum requires a momentum and zero dampening",
+                    ));
                 }
             }
-            OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. } | OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, .. } => {
+            OptimizerConfig::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            }
+            | OptimizerConfig::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            } => {
                 check("beta1", beta1, (0.0..1.0).contains(&beta1))?;
                 check("beta2", beta2, (0.0..1.0).contains(&beta2))?;
                 check("eps", eps, eps >= 0.0)?;
@@ -122,7 +165,9 @@ pub fn check_lr(lr: f64) -> Result<()> {
     if lr.is_finite() && lr >= 0.0 {
         Ok(())
     } else {
-        Err(Error::config(format!("optimizer: learning rate {lr} must be a finite number ≥ 0")))
+        Err(Error::config(format!(
+            "optimizer: learning rate {lr} must be a finite number ≥ 0"
+        )))
     }
 }
 
@@ -149,7 +194,11 @@ impl<F: Real> Optimizer<F> {
     /// A fresh optimiser; an error if a hyper-parameter is out of range (a NaN learning rate…).
     pub fn new(config: OptimizerConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Optimizer { config, steps: 0, state: BTreeMap::new() })
+        Ok(Optimizer {
+            config,
+            steps: 0,
+            state: BTreeMap::new(),
+        })
     }
 
     /// One update of every parameter with the configured learning rate.
@@ -172,7 +221,13 @@ impl<F: Real> Optimizer<F> {
         for (name, p) in params.iter_mut() {
             let slot = self.state.entry(name.to_string()).or_default();
             match self.config {
-                OptimizerConfig::Sgd { momentum, dampening, weight_decay, nesterov, .. } => {
+                OptimizerConfig::Sgd {
+                    momentum,
+                    dampening,
+                    weight_decay,
+                    nesterov,
+                    ..
+                } => {
                     let (mu, damp, wd) = (F::of(momentum), F::of(dampening), F::of(weight_decay));
                     // the gradient, with the L2 penalty folded in
                     let mut d = p.grad.clone();
@@ -198,7 +253,20 @@ impl<F: Real> Optimizer<F> {
                     // new = old − lr × gradient
                     p.value.zip_mut_with(&d, |w, &g| *w -= lr_f * g);
                 }
-                OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. } | OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, .. } => {
+                OptimizerConfig::Adam {
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                    ..
+                }
+                | OptimizerConfig::AdamW {
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                    ..
+                } => {
                     let decoupled = matches!(self.config, OptimizerConfig::AdamW { .. });
                     let (b1, b2, wd) = (F::of(beta1), F::of(beta2), F::of(weight_decay));
                     let mut g = p.grad.clone();
@@ -213,14 +281,21 @@ impl<F: Real> Optimizer<F> {
                     let m = slot.m.get_or_insert_with(|| ArrayD::zeros(shape.clone()));
                     let v = slot.v.get_or_insert_with(|| ArrayD::zeros(shape));
                     // update the first moment (momentum) and the second moment (scale)
-                    Zip::from(&mut *m).and(&g).for_each(|m, &g| *m += (g - *m) * (F::one() - b1));
-                    Zip::from(&mut *v).and(&g).for_each(|v, &g| *v = *v * b2 + g * g * (F::one() - b2));
+                    Zip::from(&mut *m)
+                        .and(&g)
+                        .for_each(|m, &g| *m += (g - *m) * (F::one() - b1));
+                    Zip::from(&mut *v)
+                        .and(&g)
+                        .for_each(|v, &g| *v = *v * b2 + g * g * (F::one() - b2));
                     // bias-correct both moments (they start at zero) and step
                     let bc1 = F::one() - b1.powi(t);
                     let bc2_sqrt = (F::one() - b2.powi(t)).sqrt();
                     let step_size = lr_f / bc1;
                     let e = F::of(eps);
-                    Zip::from(&mut p.value).and(&*m).and(&*v).for_each(|w, &m, &v| *w -= step_size * m / (v.sqrt() / bc2_sqrt + e));
+                    Zip::from(&mut p.value)
+                        .and(&*m)
+                        .and(&*v)
+                        .for_each(|w, &m, &v| *w -= step_size * m / (v.sqrt() / bc2_sqrt + e));
                 }
             }
         }
@@ -243,7 +318,10 @@ impl<F: Real> Optimizer<F> {
         for (name, slot) in &self.state {
             let mut put = |suffix: &str, a: &Option<ArrayD<F>>| {
                 if let Some(a) = a {
-                    out.insert(format!("{name}.{suffix}"), (a.shape().to_vec(), a.iter().map(|x| x.f64()).collect()));
+                    out.insert(
+                        format!("{name}.{suffix}"),
+                        (a.shape().to_vec(), a.iter().map(|x| x.f64()).collect()),
+                    );
                 }
             };
             put(if sgd { "momentum_buffer" } else { "exp_avg" }, &slot.m);
@@ -256,14 +334,25 @@ impl<F: Real> Optimizer<F> {
     pub fn load_state_map(&mut self, map: &TensorMap, steps: u64) -> Result<()> {
         let mut state = BTreeMap::new();
         for (key, (shape, data)) in map {
-            let (name, suffix) = key.rsplit_once('.').ok_or_else(|| Error::param(format!("optimizer state key {key:?} has no suffix")))?;
+            let (name, suffix) = key.rsplit_once('.').ok_or_else(|| {
+                Error::param(format!("optimizer state key {key:?} has no suffix"))
+            })?;
             let a = ArrayD::from_shape_vec(IxDyn(shape), data.iter().map(|&x| F::of(x)).collect())
-                .map_err(|_| Error::param(format!("optimizer state {key:?}: {} values for shape {shape:?}", data.len())))?;
+                .map_err(|_| {
+                    Error::param(format!(
+                        "optimizer state {key:?}: {} values for shape {shape:?}",
+                        data.len()
+                    ))
+                })?;
             let slot: &mut Slot<F> = state.entry(name.to_string()).or_default();
             match suffix {
                 "momentum_buffer" | "exp_avg" => slot.m = Some(a),
                 "exp_avg_sq" => slot.v = Some(a),
-                other => return Err(Error::param(format!("optimizer state key {key:?} has unknown suffix {other:?}"))),
+                other => {
+                    return Err(Error::param(format!(
+                        "optimizer state key {key:?} has unknown suffix {other:?}"
+                    )))
+                }
             }
         }
         self.state = state;
@@ -277,7 +366,9 @@ impl<F: Real> Optimizer<F> {
 /// Returns the norm before clipping.
 pub fn clip_grad_norm<F: Real>(params: &mut ParamStore<F>, max_norm: f64) -> Result<f64> {
     if !(max_norm.is_finite() && max_norm > 0.0) {
-        return Err(Error::config(format!("clip_grad_norm: max_norm {max_norm} must be a positive number")));
+        return Err(Error::config(format!(
+            "clip_grad_norm: max_norm {max_norm} must be a positive number"
+        )));
     }
     let total = params.grad_norm();
     let coef = max_norm / (total + 1e-6);
@@ -312,7 +403,11 @@ impl Schedule {
     pub fn lr(&self, base: f64, step: u64) -> f64 {
         match *self {
             Schedule::Constant => base,
-            Schedule::WarmupCosine { warmup, total, min_ratio } => {
+            Schedule::WarmupCosine {
+                warmup,
+                total,
+                min_ratio,
+            } => {
                 let min_lr = base * min_ratio;
                 // 1) linear warm-up over the first `warmup` steps
                 if step < warmup {
@@ -346,7 +441,10 @@ mod tests {
     fn sgd_is_old_minus_lr_times_gradient() {
         // new = 1.0 − 0.1 × 2.0 = 0.8
         let mut s = one_param(1.0, 2.0);
-        Optimizer::new(OptimizerConfig::sgd(0.1)).unwrap().step(&mut s).unwrap();
+        Optimizer::new(OptimizerConfig::sgd(0.1))
+            .unwrap()
+            .step(&mut s)
+            .unwrap();
         assert!((s.get("w").unwrap()[[0]] - 0.8).abs() < 1e-15);
     }
 
@@ -354,13 +452,19 @@ mod tests {
     fn adam_first_step_moves_by_lr() {
         // After one step m̂ = g and v̂ = g², so the step is lr · g/(|g| + ε) ≈ lr · sign(g).
         let mut s = one_param(1.0, -3.0);
-        Optimizer::new(OptimizerConfig::adam(0.01)).unwrap().step(&mut s).unwrap();
+        Optimizer::new(OptimizerConfig::adam(0.01))
+            .unwrap()
+            .step(&mut s)
+            .unwrap();
         assert!((s.get("w").unwrap()[[0]] - 1.01).abs() < 1e-9);
     }
 
     #[test]
     fn bad_hyperparameters_and_nan_gradients_are_errors() {
-        assert!(Optimizer::<f32>::new(OptimizerConfig::sgd(f64::NAN)).unwrap_err().message.contains("learning rate NaN"));
+        assert!(Optimizer::<f32>::new(OptimizerConfig::sgd(f64::NAN))
+            .unwrap_err()
+            .message
+            .contains("learning rate NaN"));
         assert!(Optimizer::<f32>::new(OptimizerConfig::sgd(-1.0)).is_err());
         let mut s = one_param(1.0, f64::INFINITY);
         let mut o = Optimizer::new(OptimizerConfig::adam(0.1)).unwrap();
@@ -373,10 +477,17 @@ mod tests {
         // grads (3, 4) have norm 5; clipping to 1 scales them by 1/(5 + 1e-6).
         let mut s = ParamStore::<f64>::new();
         s.insert("a", ndarray::arr1(&[0.0, 0.0]).into_dyn());
-        s.param_mut("a").unwrap().grad.assign(&ndarray::arr1(&[3.0, 4.0]).into_dyn());
+        s.param_mut("a")
+            .unwrap()
+            .grad
+            .assign(&ndarray::arr1(&[3.0, 4.0]).into_dyn());
         assert_eq!(clip_grad_norm(&mut s, 1.0).unwrap(), 5.0);
         assert!((s.grad_norm() - 5.0 / (5.0 + 1e-6)).abs() < 1e-12);
-        let sch = Schedule::WarmupCosine { warmup: 10, total: 110, min_ratio: 0.1 };
+        let sch = Schedule::WarmupCosine {
+            warmup: 10,
+            total: 110,
+            min_ratio: 0.1,
+        };
         assert!((sch.lr(1.0, 0) - 0.1).abs() < 1e-15); // 1/10 of the way up
         assert!((sch.lr(1.0, 9) - 1.0).abs() < 1e-15); // top of the warm-up
         assert!((sch.lr(1.0, 60) - 0.55).abs() < 1e-12); // half-way down: 0.1 + 0.5 · 0.9

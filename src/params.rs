@@ -47,7 +47,9 @@ pub type TensorMap = BTreeMap<String, (Vec<usize>, Vec<f64>)>;
 impl<F: Real> ParamStore<F> {
     /// An empty store.
     pub fn new() -> Self {
-        ParamStore { params: BTreeMap::new() }
+        ParamStore {
+            params: BTreeMap::new(),
+        }
     }
 
     /// Adds (or replaces) `name` with `value` and a zero gradient.
@@ -88,12 +90,16 @@ impl<F: Real> ParamStore<F> {
 
     /// The parameter `name`, or an error naming it.
     pub fn param(&self, name: &str) -> Result<&Param<F>> {
-        self.params.get(name).ok_or_else(|| Error::param(format!("no parameter named {name:?}")))
+        self.params
+            .get(name)
+            .ok_or_else(|| Error::param(format!("no parameter named {name:?}")))
     }
 
     /// The parameter `name`, mutably.
     pub fn param_mut(&mut self, name: &str) -> Result<&mut Param<F>> {
-        self.params.get_mut(name).ok_or_else(|| Error::param(format!("no parameter named {name:?}")))
+        self.params
+            .get_mut(name)
+            .ok_or_else(|| Error::param(format!("no parameter named {name:?}")))
     }
 
     /// The value of `name`.
@@ -104,13 +110,23 @@ impl<F: Real> ParamStore<F> {
     /// The value of `name` as a vector; an error if it is not 1-D.
     pub fn get1(&self, name: &str) -> Result<ArrayView1<'_, F>> {
         let v = self.get(name)?;
-        v.view().into_dimensionality().map_err(|_| Error::param(format!("parameter {name:?} has shape {:?}, expected 1-D", v.shape())))
+        v.view().into_dimensionality().map_err(|_| {
+            Error::param(format!(
+                "parameter {name:?} has shape {:?}, expected 1-D",
+                v.shape()
+            ))
+        })
     }
 
     /// The value of `name` as a matrix; an error if it is not 2-D.
     pub fn get2(&self, name: &str) -> Result<ArrayView2<'_, F>> {
         let v = self.get(name)?;
-        v.view().into_dimensionality().map_err(|_| Error::param(format!("parameter {name:?} has shape {:?}, expected 2-D", v.shape())))
+        v.view().into_dimensionality().map_err(|_| {
+            Error::param(format!(
+                "parameter {name:?} has shape {:?}, expected 2-D",
+                v.shape()
+            ))
+        })
     }
 
     /// The gradient of `name`.
@@ -122,7 +138,11 @@ impl<F: Real> ParamStore<F> {
     pub fn accumulate(&mut self, name: &str, g: &ArrayD<F>) -> Result<()> {
         let p = self.param_mut(name)?;
         if p.grad.shape() != g.shape() {
-            return Err(Error::shape(format!("gradient of {name:?} has shape {:?}, parameter has {:?}", g.shape(), p.grad.shape())));
+            return Err(Error::shape(format!(
+                "gradient of {name:?} has shape {:?}, parameter has {:?}",
+                g.shape(),
+                p.grad.shape()
+            )));
         }
         p.grad += g;
         Ok(())
@@ -145,12 +165,28 @@ impl<F: Real> ParamStore<F> {
 
     /// √(Σ over all gradients of g²), as `torch.nn.utils.clip_grad_norm_` computes it.
     pub fn grad_norm(&self) -> f64 {
-        self.params.values().flat_map(|p| p.grad.iter()).map(|g| g.f64() * g.f64()).sum::<f64>().sqrt()
+        self.params
+            .values()
+            .flat_map(|p| p.grad.iter())
+            .map(|g| g.f64() * g.f64())
+            .sum::<f64>()
+            .sqrt()
     }
 
     /// The values as a [`TensorMap`] (f64, for comparison and export).
     pub fn to_map(&self) -> TensorMap {
-        self.params.iter().map(|(k, p)| (k.clone(), (p.value.shape().to_vec(), p.value.iter().map(|x| x.f64()).collect()))).collect()
+        self.params
+            .iter()
+            .map(|(k, p)| {
+                (
+                    k.clone(),
+                    (
+                        p.value.shape().to_vec(),
+                        p.value.iter().map(|x| x.f64()).collect(),
+                    ),
+                )
+            })
+            .collect()
     }
 
     /// Replaces every value with the tensor of the same name in `map`, strictly: every key of
@@ -171,11 +207,15 @@ impl<F: Real> ParamStore<F> {
             }
         }
         if let Some((name, (shape, _))) = map.iter().find(|(k, _)| !self.params.contains_key(*k)) {
-            return Err(Error::param(format!("unknown parameter {name:?} with shape {shape:?}: the model has no such key")));
+            return Err(Error::param(format!(
+                "unknown parameter {name:?} with shape {shape:?}: the model has no such key"
+            )));
         }
         for (name, p) in self.params.iter_mut() {
             let (shape, data) = &map[name];
-            p.value = ArrayD::from_shape_vec(IxDyn(shape), data.iter().map(|&x| F::of(x)).collect()).expect("shape checked");
+            p.value =
+                ArrayD::from_shape_vec(IxDyn(shape), data.iter().map(|&x| F::of(x)).collect())
+                    .expect("shape checked");
             p.grad.fill(F::zero());
         }
         Ok(())
@@ -191,7 +231,10 @@ impl<F: Real> ParamStore<F> {
             header.insert(name.clone(), serde_json::json!({"dtype": F::DTYPE, "shape": p.value.shape(), "data_offsets": [offset, offset + n]}));
             offset += n;
         }
-        header.insert("__metadata__".into(), serde_json::json!({"format": "pt", "writer": "lm-playground"}));
+        header.insert(
+            "__metadata__".into(),
+            serde_json::json!({"format": "pt", "writer": "lm-playground"}),
+        );
         let mut h = serde_json::to_vec(&header).expect("json");
         // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
         while !h.len().is_multiple_of(8) {
@@ -219,9 +262,23 @@ impl<F: Real> ParamStore<F> {
 
     /// The store as the JSON format described in the module header.
     pub fn to_json(&self) -> String {
-        let params: BTreeMap<&str, JsonTensor> =
-            self.params.iter().map(|(k, p)| (k.as_str(), JsonTensor { shape: p.value.shape().to_vec(), data: p.value.iter().map(|x| x.f64()).collect() })).collect();
-        serde_json::to_string(&serde_json::json!({"format": JSON_FORMAT, "version": 1, "params": params})).expect("json")
+        let params: BTreeMap<&str, JsonTensor> = self
+            .params
+            .iter()
+            .map(|(k, p)| {
+                (
+                    k.as_str(),
+                    JsonTensor {
+                        shape: p.value.shape().to_vec(),
+                        data: p.value.iter().map(|x| x.f64()).collect(),
+                    },
+                )
+            })
+            .collect();
+        serde_json::to_string(
+            &serde_json::json!({"format": JSON_FORMAT, "version": 1, "params": params}),
+        )
+        .expect("json")
     }
 
     /// Loads the JSON format strictly (see [`ParamStore::load_map`]).
@@ -247,15 +304,23 @@ struct JsonFile {
 
 /// Parses the JSON parameter format into a [`TensorMap`], checking each tensor's length.
 pub fn read_json(text: &str) -> Result<TensorMap> {
-    let f: JsonFile = serde_json::from_str(text).map_err(|e| Error::format(format!("parameter JSON: {e}")))?;
+    let f: JsonFile =
+        serde_json::from_str(text).map_err(|e| Error::format(format!("parameter JSON: {e}")))?;
     if f.format != JSON_FORMAT || f.version != 1 {
-        return Err(Error::format(format!("parameter JSON: format {:?} version {} is not {JSON_FORMAT:?} version 1", f.format, f.version)));
+        return Err(Error::format(format!(
+            "parameter JSON: format {:?} version {} is not {JSON_FORMAT:?} version 1",
+            f.format, f.version
+        )));
     }
     let mut out = TensorMap::new();
     for (name, t) in f.params {
         let n: usize = t.shape.iter().product();
         if n != t.data.len() {
-            return Err(Error::format(format!("parameter JSON: {name:?} has shape {:?} ({n} values) but {} values", t.shape, t.data.len())));
+            return Err(Error::format(format!(
+                "parameter JSON: {name:?} has shape {:?} ({n} values) but {} values",
+                t.shape,
+                t.data.len()
+            )));
         }
         out.insert(name, (t.shape, t.data));
     }
@@ -277,38 +342,66 @@ const MAX_HEADER: u64 = 100_000_000;
 pub fn read_safetensors(bytes: &[u8]) -> Result<TensorMap> {
     let fail = |m: String| Error::format(format!("safetensors: {m}"));
     if bytes.len() < 8 {
-        return Err(fail(format!("{} bytes is too short for the 8-byte header length", bytes.len())));
+        return Err(fail(format!(
+            "{} bytes is too short for the 8-byte header length",
+            bytes.len()
+        )));
     }
     let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
     if n > MAX_HEADER || 8 + n > bytes.len() as u64 {
-        return Err(fail(format!("header length {n} does not fit in {} bytes", bytes.len())));
+        return Err(fail(format!(
+            "header length {n} does not fit in {} bytes",
+            bytes.len()
+        )));
     }
     let header = &bytes[8..8 + n as usize];
     let data = &bytes[8 + n as usize..];
-    let raw: BTreeMap<String, serde_json::Value> = serde_json::from_slice(header).map_err(|e| fail(format!("header is not a JSON object: {e}")))?;
+    let raw: BTreeMap<String, serde_json::Value> = serde_json::from_slice(header)
+        .map_err(|e| fail(format!("header is not a JSON object: {e}")))?;
     let mut out = TensorMap::new();
     for (name, v) in raw {
         if name == "__metadata__" {
             continue;
         }
-        let e: StEntry = serde_json::from_value(v).map_err(|e| fail(format!("entry {name:?}: {e}")))?;
+        let e: StEntry =
+            serde_json::from_value(v).map_err(|e| fail(format!("entry {name:?}: {e}")))?;
         let width = match e.dtype.as_str() {
             "F32" => 4,
             "F64" => 8,
             "F16" | "BF16" => 2,
-            other => return Err(fail(format!("entry {name:?} has dtype {other}; only F32, F64, F16 and BF16 are read"))),
+            other => {
+                return Err(fail(format!(
+                    "entry {name:?} has dtype {other}; only F32, F64, F16 and BF16 are read"
+                )))
+            }
         };
-        let count = e.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| fail(format!("entry {name:?}: shape {:?} overflows", e.shape)))?;
+        let count = e
+            .shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| fail(format!("entry {name:?}: shape {:?} overflows", e.shape)))?;
         let [begin, end] = e.data_offsets;
         if begin > end || end > data.len() || count.checked_mul(width) != Some(end - begin) {
             return Err(fail(format!("entry {name:?}: offsets [{begin}, {end}] do not hold {count} values of {} in {} data bytes", e.dtype, data.len())));
         }
         let raw = &data[begin..end];
         let values: Vec<f64> = match e.dtype.as_str() {
-            "F32" => raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4")) as f64).collect(),
-            "F64" => raw.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8"))).collect(),
-            "F16" => raw.chunks_exact(2).map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]]))).collect(),
-            _ => raw.chunks_exact(2).map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16) as f64).collect(),
+            "F32" => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4")) as f64)
+                .collect(),
+            "F64" => raw
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8")))
+                .collect(),
+            "F16" => raw
+                .chunks_exact(2)
+                .map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
+            _ => raw
+                .chunks_exact(2)
+                .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16) as f64)
+                .collect(),
         };
         out.insert(name, (e.shape, values));
     }
@@ -340,7 +433,10 @@ mod tests {
 
     fn store() -> ParamStore<f32> {
         let mut s = ParamStore::new();
-        s.insert("b.weight", arr2(&[[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.5]]).into_dyn());
+        s.insert(
+            "b.weight",
+            arr2(&[[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.5]]).into_dyn(),
+        );
         s.insert("a.bias", ndarray::arr1(&[-1.0f32, 0.25]).into_dyn());
         s
     }
@@ -366,13 +462,26 @@ mod tests {
         let mut m = s.to_map();
         m.get_mut("b.weight").unwrap().0 = vec![3, 2];
         let e = s.load_map(&m).unwrap_err();
-        assert!(e.message.contains("b.weight") && e.message.contains("[3, 2]") && e.message.contains("[2, 3]"), "{e}");
+        assert!(
+            e.message.contains("b.weight")
+                && e.message.contains("[3, 2]")
+                && e.message.contains("[2, 3]"),
+            "{e}"
+        );
         let mut m = s.to_map();
         m.remove("a.bias");
-        assert!(s.load_map(&m).unwrap_err().message.contains("missing parameter \"a.bias\""));
+        assert!(s
+            .load_map(&m)
+            .unwrap_err()
+            .message
+            .contains("missing parameter \"a.bias\""));
         let mut m = s.to_map();
         m.insert("c.extra".into(), (vec![1], vec![0.0]));
-        assert!(s.load_map(&m).unwrap_err().message.contains("unknown parameter \"c.extra\""));
+        assert!(s
+            .load_map(&m)
+            .unwrap_err()
+            .message
+            .contains("unknown parameter \"c.extra\""));
         // The store is unchanged after a failed load.
         assert_eq!(s, store());
     }
@@ -383,7 +492,10 @@ mod tests {
         assert!(read_safetensors(&u64::MAX.to_le_bytes()).is_err());
         let mut b = store().to_safetensors();
         b.truncate(b.len() - 3);
-        assert!(read_safetensors(&b).unwrap_err().message.contains("offsets"));
+        assert!(read_safetensors(&b)
+            .unwrap_err()
+            .message
+            .contains("offsets"));
         let hdr = br#"{"x":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#;
         let mut b = (hdr.len() as u64).to_le_bytes().to_vec();
         b.extend_from_slice(hdr);

@@ -49,14 +49,27 @@ pub trait Real:
     /// (erf(x/√2) needs e^(−x²/2) too).
     fn gelu_parts(x: &[Self], cdf: &mut [Self], pdf: &mut [Self]) {
         for ((&v, c), p) in x.iter().zip(cdf.iter_mut()).zip(pdf.iter_mut()) {
-            *c = Self::of(0.5) * (Self::one() + (v * Self::of(std::f64::consts::FRAC_1_SQRT_2)).erf());
+            *c = Self::of(0.5)
+                * (Self::one() + (v * Self::of(std::f64::consts::FRAC_1_SQRT_2)).erf());
             *p = (-(v * v) * Self::of(0.5)).exp() * Self::of(0.398_942_280_401_432_7);
         }
     }
 
     /// `C[m×n] += A[m×k] · B[k×n]` on strided slices; see [`crate::kernel::gemm_portable`].
     #[allow(clippy::too_many_arguments)]
-    fn gemm(m: usize, n: usize, k: usize, a: &[Self], a_rs: usize, a_cs: usize, b: &[Self], b_rs: usize, b_cs: usize, c: &mut [Self], c_rs: usize);
+    fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[Self],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[Self],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [Self],
+        c_rs: usize,
+    );
 }
 
 impl Real for f32 {
@@ -86,7 +99,19 @@ impl Real for f32 {
             *p *= 0.398_942_3;
         }
     }
-    fn gemm(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, c: &mut [f32], c_rs: usize) {
+    fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[f32],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [f32],
+        c_rs: usize,
+    ) {
         crate::kernel::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
     }
 }
@@ -102,7 +127,19 @@ impl Real for f64 {
     fn erf(self) -> Self {
         erf_f64(self)
     }
-    fn gemm(m: usize, n: usize, k: usize, a: &[f64], a_rs: usize, a_cs: usize, b: &[f64], b_rs: usize, b_cs: usize, c: &mut [f64], c_rs: usize) {
+    fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f64],
+        a_rs: usize,
+        a_cs: usize,
+        b: &[f64],
+        b_rs: usize,
+        b_cs: usize,
+        c: &mut [f64],
+        c_rs: usize,
+    ) {
         crate::kernel::gemm_portable(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
     }
 }
@@ -124,12 +161,24 @@ pub fn exp_slice_f32(xs: &mut [f32]) {
                 // Clamp to the finite range (n ∈ [−126, 128]); NaN propagates.
                 let xc = f32x4_min(f32x4_max(x, lo), f32x4_splat(88.722_84));
                 let n = f32x4_nearest(f32x4_mul(xc, f32x4_splat(std::f32::consts::LOG2_E)));
-                let r = f32x4_add(f32x4_sub(xc, f32x4_mul(n, f32x4_splat(0.693_359_4))), f32x4_mul(n, f32x4_splat(2.121_944_4e-4)));
+                let r = f32x4_add(
+                    f32x4_sub(xc, f32x4_mul(n, f32x4_splat(0.693_359_4))),
+                    f32x4_mul(n, f32x4_splat(2.121_944_4e-4)),
+                );
                 let mut p = f32x4_splat(1.987_569_1e-4);
-                for k in [1.398_199_9e-3f32, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5] {
+                for k in [
+                    1.398_199_9e-3f32,
+                    8.333_452e-3,
+                    4.166_579_6e-2,
+                    1.666_666_5e-1,
+                    0.5,
+                ] {
                     p = f32x4_add(f32x4_mul(p, r), f32x4_splat(k));
                 }
-                let y = f32x4_add(f32x4_add(f32x4_mul(p, f32x4_mul(r, r)), r), f32x4_splat(1.0));
+                let y = f32x4_add(
+                    f32x4_add(f32x4_mul(p, f32x4_mul(r, r)), r),
+                    f32x4_splat(1.0),
+                );
                 // 2ⁿ = 2^a · 2^b with a = n >> 1, b = n − a, so each factor is a normal number
                 // even at n = 128 or n = −126.
                 let ni = i32x4_trunc_sat_f32x4(n);
@@ -140,7 +189,11 @@ pub fn exp_slice_f32(xs: &mut [f32]) {
                 // Below the clamp the true value underflows: 0 (so e^(−∞) of a mask is 0).
                 out = v128_bitselect(f32x4_splat(0.0), out, f32x4_lt(x, lo));
                 // Above it, +∞.
-                out = v128_bitselect(f32x4_splat(f32::INFINITY), out, f32x4_gt(x, f32x4_splat(88.722_84)));
+                out = v128_bitselect(
+                    f32x4_splat(f32::INFINITY),
+                    out,
+                    f32x4_gt(x, f32x4_splat(88.722_84)),
+                );
                 v128_store(c.as_mut_ptr() as *mut v128, out);
             }
         }
@@ -177,7 +230,9 @@ pub fn erf_f32(x: f32) -> f32 {
 #[inline(always)]
 fn erf_abs_f32(u: f32, e: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.327_591_1 * u);
-    let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152 + t * 1.061_405_4))));
+    let poly = t
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152 + t * 1.061_405_4))));
     1.0 - poly * e
 }
 
@@ -249,8 +304,14 @@ mod tests {
             let got = erf_f64(x);
             assert!((got - want).abs() < 1e-14, "erf({x}) = {got}, want {want}");
             assert!((erf_f64(-x) + want).abs() < 1e-14, "erf is odd at {x}");
-            assert!((erf_f32(x as f32) as f64 - want).abs() < 3e-7, "erf_f32({x})");
-            assert!((erf_f32(-x as f32) as f64 + want).abs() < 3e-7, "erf_f32(-{x})");
+            assert!(
+                (erf_f32(x as f32) as f64 - want).abs() < 3e-7,
+                "erf_f32({x})"
+            );
+            assert!(
+                (erf_f32(-x as f32) as f64 + want).abs() < 3e-7,
+                "erf_f32(-{x})"
+            );
         }
     }
 }

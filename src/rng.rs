@@ -14,7 +14,9 @@ pub struct Rng {
 impl Rng {
     /// A generator for `seed`. Different seeds give unrelated streams.
     pub fn new(seed: u64) -> Self {
-        Rng { state: seed ^ 0x5DEE_CE66_D1CE_4E5B }
+        Rng {
+            state: seed ^ 0x5DEE_CE66_D1CE_4E5B,
+        }
     }
 
     /// The next 64 random bits.
@@ -64,9 +66,18 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream_different_seed_different_stream() {
-        let a: Vec<u64> = { let mut r = Rng::new(7); (0..5).map(|_| r.next_u64()).collect() };
-        let b: Vec<u64> = { let mut r = Rng::new(7); (0..5).map(|_| r.next_u64()).collect() };
-        let c: Vec<u64> = { let mut r = Rng::new(8); (0..5).map(|_| r.next_u64()).collect() };
+        let a: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..5).map(|_| r.next_u64()).collect()
+        };
+        let b: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..5).map(|_| r.next_u64()).collect()
+        };
+        let c: Vec<u64> = {
+            let mut r = Rng::new(8);
+            (0..5).map(|_| r.next_u64()).collect()
+        };
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -82,8 +93,17 @@ mod tests {
         let xs: Vec<f64> = (0..n).map(|_| r.normal()).collect();
         let m = xs.iter().sum::<f64>() / n as f64;
         let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n as f64;
-        assert!(m.abs() < 0.01 && (v - 1.0).abs() < 0.02, "normal mean {m} var {v}");
-        let counts = (0..60_000).fold([0usize; 3], |mut c, _| { c[r.below(3)] += 1; c });
-        assert!(counts.iter().all(|&c| (c as i64 - 20_000).abs() < 600), "{counts:?}");
+        assert!(
+            m.abs() < 0.01 && (v - 1.0).abs() < 0.02,
+            "normal mean {m} var {v}"
+        );
+        let counts = (0..60_000).fold([0usize; 3], |mut c, _| {
+            c[r.below(3)] += 1;
+            c
+        });
+        assert!(
+            counts.iter().all(|&c| (c as i64 - 20_000).abs() < 600),
+            "{counts:?}"
+        );
     }
 }

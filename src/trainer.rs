@@ -40,7 +40,14 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        TrainOptions { seed: 1, optimizer: OptimizerConfig::adam(1e-2), batch_size: 16, seq_len: 16, clip: Some(1.0), heldout: 0.1 }
+        TrainOptions {
+            seed: 1,
+            optimizer: OptimizerConfig::adam(1e-2),
+            batch_size: 16,
+            seq_len: 16,
+            clip: Some(1.0),
+            heldout: 0.1,
+        }
     }
 }
 
@@ -92,15 +99,22 @@ pub struct Trainer {
 impl Trainer {
     /// A session with weights from `options.seed`. With a tokenizer and a corpus, the corpus is
     /// split into training and held-out text.
-    pub fn new(config: DecoderOnlyConfig, tokenizer: Option<Tokenizer>, corpus: Option<&str>, options: TrainOptions) -> Result<Self> {
+    pub fn new(
+        config: DecoderOnlyConfig,
+        tokenizer: Option<Tokenizer>,
+        corpus: Option<&str>,
+        options: TrainOptions,
+    ) -> Result<Self> {
         if options.batch_size == 0 || options.seq_len == 0 || options.seq_len > config.max_len {
             return Err(Error::config(format!("trainer: batch size {} and sequence length {} must be at least 1, and the length at most max_len {}", options.batch_size, options.seq_len, config.max_len)));
         }
         // Activations kept for backward grow with B·T·(C, F, V) and with B·H·T² per layer;
         // refuse sizes that would exhaust a browser tab's memory instead of crashing in it.
         let (b, t) = (options.batch_size as u128, options.seq_len as u128);
-        let per_layer = b * t * (12 * config.d_model as u128 + 3 * config.d_ff as u128) + 3 * b * config.n_heads as u128 * t * t;
-        let floats = per_layer * config.n_layers.max(1) as u128 + 3 * b * t * config.vocab_size as u128;
+        let per_layer = b * t * (12 * config.d_model as u128 + 3 * config.d_ff as u128)
+            + 3 * b * config.n_heads as u128 * t * t;
+        let floats =
+            per_layer * config.n_layers.max(1) as u128 + 3 * b * t * config.vocab_size as u128;
         if floats > MAX_ACTIVATIONS as u128 {
             return Err(Error::config(format!(
                 "trainer: a batch of {} × {} tokens would keep about {} MB of activations; the limit is {} MB (use a smaller batch, sequence or model)",
@@ -112,11 +126,24 @@ impl Trainer {
         let (mut train_ids, mut heldout_ids) = (vec![], vec![]);
         if let (Some(t), Some(text)) = (&tokenizer, corpus) {
             let ids = t.encode(text).1;
-            let cut = ((ids.len() as f64) * (1.0 - options.heldout.clamp(0.0, 0.5))).round() as usize;
+            let cut =
+                ((ids.len() as f64) * (1.0 - options.heldout.clamp(0.0, 0.5))).round() as usize;
             train_ids = ids[..cut].to_vec();
             heldout_ids = ids[cut..].to_vec();
         }
-        Ok(Trainer { model, optimizer, tokenizer, train_ids, heldout_ids, rng: Rng::new(options.seed ^ 0xDA7A), options, losses: vec![], grad_norms: vec![], watch: None, last_update: None })
+        Ok(Trainer {
+            model,
+            optimizer,
+            tokenizer,
+            train_ids,
+            heldout_ids,
+            rng: Rng::new(options.seed ^ 0xDA7A),
+            options,
+            losses: vec![],
+            grad_norms: vec![],
+            watch: None,
+            last_update: None,
+        })
     }
 
     /// Steps taken.
@@ -133,7 +160,10 @@ impl Trainer {
     pub fn watch(&mut self, name: &str, index: usize) -> Result<()> {
         let p = self.model.params.get(name)?;
         if index >= p.len() {
-            return Err(Error::value(format!("{name:?} has {} values; index {index} is out of range", p.len())));
+            return Err(Error::value(format!(
+                "{name:?} has {} values; index {index} is out of range",
+                p.len()
+            )));
         }
         self.watch = Some((name.to_string(), index));
         self.last_update = None;
@@ -145,9 +175,45 @@ impl Trainer {
         crate::optim::check_lr(lr)?;
         let c = &mut self.optimizer.config;
         *c = match *c {
-            OptimizerConfig::Sgd { momentum, dampening, weight_decay, nesterov, .. } => OptimizerConfig::Sgd { lr, momentum, dampening, weight_decay, nesterov },
-            OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. } => OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay },
-            OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, .. } => OptimizerConfig::AdamW { lr, beta1, beta2, eps, weight_decay },
+            OptimizerConfig::Sgd {
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+                ..
+            } => OptimizerConfig::Sgd {
+                lr,
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+            },
+            OptimizerConfig::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            } => OptimizerConfig::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            },
+            OptimizerConfig::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            } => OptimizerConfig::AdamW {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            },
         };
         Ok(())
     }
@@ -165,29 +231,66 @@ impl Trainer {
                 first.map(|f| f.to_string()).unwrap_or_else(|| "—".into())
             )));
         }
-        self.grad_norms = m.params.iter().map(|(n, p)| (n.to_string(), p.grad.iter().map(|g| (*g as f64) * (*g as f64)).sum::<f64>().sqrt())).collect();
+        self.grad_norms = m
+            .params
+            .iter()
+            .map(|(n, p)| {
+                (
+                    n.to_string(),
+                    p.grad
+                        .iter()
+                        .map(|g| (*g as f64) * (*g as f64))
+                        .sum::<f64>()
+                        .sqrt(),
+                )
+            })
+            .collect();
         if let Some(c) = self.options.clip {
             clip_grad_norm(&mut m.params, c)?;
         }
         let watched = self.watch.as_ref().map(|(n, i)| {
             let p = m.params.param(n).expect("watched name checked");
-            (n.clone(), *i, p.value.as_slice().expect("contiguous")[*i], p.grad.as_slice().expect("contiguous")[*i])
+            (
+                n.clone(),
+                *i,
+                p.value.as_slice().expect("contiguous")[*i],
+                p.grad.as_slice().expect("contiguous")[*i],
+            )
         });
         self.optimizer.step(&mut m.params)?;
         if let Some((name, index, old, grad)) = watched {
-            let new = m.params.get(&name).expect("checked").as_slice().expect("contiguous")[index];
+            let new = m
+                .params
+                .get(&name)
+                .expect("checked")
+                .as_slice()
+                .expect("contiguous")[index];
             let (m_hat, v_hat) = match self.optimizer.moments(&name, index) {
                 Some((mm, vv)) => {
                     let (b1, b2) = match self.optimizer.config {
-                        OptimizerConfig::Adam { beta1, beta2, .. } | OptimizerConfig::AdamW { beta1, beta2, .. } => (beta1, beta2),
+                        OptimizerConfig::Adam { beta1, beta2, .. }
+                        | OptimizerConfig::AdamW { beta1, beta2, .. } => (beta1, beta2),
                         OptimizerConfig::Sgd { .. } => (0.0, 0.0),
                     };
                     let t = self.optimizer.steps as i32;
-                    (Some((mm as f64 / (1.0 - b1.powi(t))) as f32), Some((vv as f64 / (1.0 - b2.powi(t))) as f32))
+                    (
+                        Some((mm as f64 / (1.0 - b1.powi(t))) as f32),
+                        Some((vv as f64 / (1.0 - b2.powi(t))) as f32),
+                    )
                 }
                 None => (None, None),
             };
-            self.last_update = Some(Update { name, index, old, grad, lr: self.optimizer.config.lr(), new, step: old - new, m_hat, v_hat });
+            self.last_update = Some(Update {
+                name,
+                index,
+                old,
+                grad,
+                lr: self.optimizer.config.lr(),
+                new,
+                step: old - new,
+                m_hat,
+                v_hat,
+            });
         }
         self.losses.push(loss);
         Ok(loss)
@@ -197,7 +300,9 @@ impl Trainer {
     pub fn sample_batch(&mut self) -> Result<(Array2<usize>, Array2<i64>)> {
         let n = self.train_ids.len();
         if n < 2 {
-            return Err(Error::value("the model has no training text; give it a corpus of at least two tokens"));
+            return Err(Error::value(
+                "the model has no training text; give it a corpus of at least two tokens",
+            ));
         }
         let t = self.options.seq_len.min(n - 1);
         let b = self.options.batch_size;
@@ -242,7 +347,9 @@ impl Trainer {
 
     /// Tokens and ids of `text`, keeping the last max_len tokens (the context window).
     pub fn encode(&self, text: &str) -> Result<(Vec<String>, Vec<usize>)> {
-        let t = self.tokenizer.as_ref().ok_or_else(|| Error::value("this model has no tokenizer; create it with a corpus or a vocabulary"))?;
+        let t = self.tokenizer.as_ref().ok_or_else(|| {
+            Error::value("this model has no tokenizer; create it with a corpus or a vocabulary")
+        })?;
         let (mut pieces, mut ids) = t.encode(text);
         if ids.is_empty() {
             return Err(Error::value("the text has no tokens; type a few words"));
@@ -259,8 +366,13 @@ impl Trainer {
     pub fn next_probs(&self, text: &str) -> Result<Vec<f32>> {
         let (_, ids) = self.encode(text)?;
         let t = ids.len();
-        let (logits, _) = self.model.forward(Array2::from_shape_vec((1, t), ids).expect("1×T").view())?;
-        let row = logits.slice(ndarray::s![0, t - 1, ..]).to_owned().insert_axis(Axis(0));
+        let (logits, _) = self
+            .model
+            .forward(Array2::from_shape_vec((1, t), ids).expect("1×T").view())?;
+        let row = logits
+            .slice(ndarray::s![0, t - 1, ..])
+            .to_owned()
+            .insert_axis(Axis(0));
         Ok(softmax::forward(row.view()).row(0).to_vec())
     }
 
@@ -270,7 +382,18 @@ impl Trainer {
         let mut order: Vec<usize> = (0..p.len()).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
         let tok = self.tokenizer.as_ref();
-        Ok(order.into_iter().take(k.max(1)).map(|id| (tok.map(|t| t.piece(id).to_string()).unwrap_or_else(|| id.to_string()), id, p[id])).collect())
+        Ok(order
+            .into_iter()
+            .take(k.max(1))
+            .map(|id| {
+                (
+                    tok.map(|t| t.piece(id).to_string())
+                        .unwrap_or_else(|| id.to_string()),
+                    id,
+                    p[id],
+                )
+            })
+            .collect())
     }
 }
 
@@ -285,12 +408,24 @@ mod tests {
     #[test]
     fn tiny_model_learns_the_walk() {
         let tok = Tokenizer::from_corpus(corpus::ZH, Mode::Word, ZH_LEXICON, 2000).unwrap();
-        let cfg = DecoderOnlyConfig { vocab_size: tok.vocab_size(), d_model: 32, n_heads: 2, n_layers: 1, d_ff: 64, max_len: 16, ..Default::default() };
-        let mut tr = Trainer::new(cfg, Some(tok), Some(corpus::ZH), TrainOptions::default()).unwrap();
+        let cfg = DecoderOnlyConfig {
+            vocab_size: tok.vocab_size(),
+            d_model: 32,
+            n_heads: 2,
+            n_layers: 1,
+            d_ff: 64,
+            max_len: 16,
+            ..Default::default()
+        };
+        let mut tr =
+            Trainer::new(cfg, Some(tok), Some(corpus::ZH), TrainOptions::default()).unwrap();
         let prompt = "今天天气真好，适合去";
         let before = tr.next_probs(prompt).unwrap();
         let v = before.len() as f32;
-        assert!(before.iter().all(|&p| p < 10.0 / v), "near uniform at the start");
+        assert!(
+            before.iter().all(|&p| p < 10.0 / v),
+            "near uniform at the start"
+        );
         tr.watch("lm_head.weight", 5).unwrap();
         for _ in 0..300 {
             tr.train_step().unwrap();
@@ -313,8 +448,21 @@ mod tests {
     #[test]
     fn sgd_update_is_old_minus_lr_times_grad_and_divergence_is_caught() {
         let tok = Tokenizer::from_corpus(corpus::EN, Mode::Word, &[], 2000).unwrap();
-        let cfg = DecoderOnlyConfig { vocab_size: tok.vocab_size(), d_model: 16, n_heads: 2, n_layers: 1, d_ff: 32, max_len: 8, ..Default::default() };
-        let opts = TrainOptions { optimizer: OptimizerConfig::sgd(0.5), seq_len: 8, clip: None, ..Default::default() };
+        let cfg = DecoderOnlyConfig {
+            vocab_size: tok.vocab_size(),
+            d_model: 16,
+            n_heads: 2,
+            n_layers: 1,
+            d_ff: 32,
+            max_len: 8,
+            ..Default::default()
+        };
+        let opts = TrainOptions {
+            optimizer: OptimizerConfig::sgd(0.5),
+            seq_len: 8,
+            clip: None,
+            ..Default::default()
+        };
         let mut tr = Trainer::new(cfg, Some(tok.clone()), Some(corpus::EN), opts).unwrap();
         tr.watch("tok_emb.weight", 40).unwrap();
         tr.train_step().unwrap();
@@ -322,13 +470,39 @@ mod tests {
         assert_eq!(u.new, u.old - 0.5f32 * u.grad);
         assert!(u.m_hat.is_none());
         // A huge learning rate makes the loss explode: an error, not NaN weights.
-        let mut bad = Trainer::new(cfg, Some(tok), Some(corpus::EN), TrainOptions { optimizer: OptimizerConfig::sgd(1000.0), seq_len: 8, clip: None, ..Default::default() }).unwrap();
-        let err = (0..50).find_map(|_| bad.train_step().err()).expect("diverges");
+        let mut bad = Trainer::new(
+            cfg,
+            Some(tok),
+            Some(corpus::EN),
+            TrainOptions {
+                optimizer: OptimizerConfig::sgd(1000.0),
+                seq_len: 8,
+                clip: None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let err = (0..50)
+            .find_map(|_| bad.train_step().err())
+            .expect("diverges");
         assert!(err.message.contains("diverged"), "{err}");
         assert!(bad.set_lr(f64::NAN).is_err());
         // A batch too large for a browser tab is refused up front.
-        let huge = DecoderOnlyConfig { max_len: 4096, ..cfg };
-        let e = Trainer::new(huge, None, None, TrainOptions { batch_size: 4096, seq_len: 4096, ..Default::default() }).unwrap_err();
+        let huge = DecoderOnlyConfig {
+            max_len: 4096,
+            ..cfg
+        };
+        let e = Trainer::new(
+            huge,
+            None,
+            None,
+            TrainOptions {
+                batch_size: 4096,
+                seq_len: 4096,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
         assert!(e.message.contains("MB of activations"), "{e}");
     }
 }

@@ -14,7 +14,11 @@
 pub type Rgb = (u8, u8, u8);
 
 fn lerp_anchors(anchors: &[Rgb], t: f64) -> Rgb {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (anchors.len() - 1) as f64;
     let i = (x.floor() as usize).min(anchors.len() - 2);
     let f = x - i as f64;
@@ -25,13 +29,31 @@ fn lerp_anchors(anchors: &[Rgb], t: f64) -> Rgb {
 
 /// Viridis at `t` ∈ [0, 1] (matplotlib's anchors at every eighth).
 pub fn viridis(t: f64) -> Rgb {
-    const A: [Rgb; 9] = [(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141), (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)];
+    const A: [Rgb; 9] = [
+        (68, 1, 84),
+        (71, 44, 122),
+        (59, 81, 139),
+        (44, 113, 142),
+        (33, 144, 141),
+        (39, 173, 129),
+        (92, 200, 99),
+        (170, 220, 50),
+        (253, 231, 37),
+    ];
     lerp_anchors(&A, t)
 }
 
 /// Blue–white–red at `t` ∈ [−1, 1] (ColorBrewer RdBu, reversed so negative is blue).
 pub fn diverging(t: f64) -> Rgb {
-    const A: [Rgb; 7] = [(33, 102, 172), (103, 169, 207), (209, 229, 240), (247, 247, 247), (253, 219, 199), (239, 138, 98), (178, 24, 43)];
+    const A: [Rgb; 7] = [
+        (33, 102, 172),
+        (103, 169, 207),
+        (209, 229, 240),
+        (247, 247, 247),
+        (253, 219, 199),
+        (239, 138, 98),
+        (178, 24, 43),
+    ];
     lerp_anchors(&A, (t + 1.0) / 2.0)
 }
 
@@ -73,23 +95,67 @@ pub struct GridLayout {
 /// `row_label_chars` characters, column labels when `col_labels`, a title line when `title`,
 /// and a legend on the right when `legend`. Cells are square when `square`, else they stretch.
 #[allow(clippy::too_many_arguments)]
-pub fn grid_layout(w: f64, h: f64, rows: usize, cols: usize, row_label_chars: usize, col_labels: bool, title: bool, legend: bool, square: bool) -> GridLayout {
+pub fn grid_layout(
+    w: f64,
+    h: f64,
+    rows: usize,
+    cols: usize,
+    row_label_chars: usize,
+    col_labels: bool,
+    title: bool,
+    legend: bool,
+    square: bool,
+) -> GridLayout {
     // Two passes: cells sized with 12 px labels, then labels scaled with the cells (large cells
     // on a projector get large labels), then cells sized again for the new margins.
     let mut font = 12.0;
-    let mut g = grid_pass(w, h, rows, cols, row_label_chars, col_labels, title, legend, square, font);
+    let mut g = grid_pass(
+        w,
+        h,
+        rows,
+        cols,
+        row_label_chars,
+        col_labels,
+        title,
+        legend,
+        square,
+        font,
+    );
     let scaled = (g.cell_w.min(g.cell_h) * 0.3).clamp(11.0, 22.0);
     if scaled > font {
         font = scaled;
-        g = grid_pass(w, h, rows, cols, row_label_chars, col_labels, title, legend, square, font);
+        g = grid_pass(
+            w,
+            h,
+            rows,
+            cols,
+            row_label_chars,
+            col_labels,
+            title,
+            legend,
+            square,
+            font,
+        );
     }
     g
 }
 
 #[allow(clippy::too_many_arguments)]
-fn grid_pass(w: f64, h: f64, rows: usize, cols: usize, row_label_chars: usize, col_labels: bool, title: bool, legend: bool, square: bool, font: f64) -> GridLayout {
+fn grid_pass(
+    w: f64,
+    h: f64,
+    rows: usize,
+    cols: usize,
+    row_label_chars: usize,
+    col_labels: bool,
+    title: bool,
+    legend: bool,
+    square: bool,
+    font: f64,
+) -> GridLayout {
     let left = 6.0 + font * 1.1 * row_label_chars.max(1) as f64;
-    let top = 4.0 + if title { 12.0 * 1.6 } else { 0.0 } + if col_labels { font * 1.6 } else { 0.0 };
+    let top =
+        4.0 + if title { 12.0 * 1.6 } else { 0.0 } + if col_labels { font * 1.6 } else { 0.0 };
     let legend_w = if legend { 10.0 } else { 0.0 };
     let right = if legend { 52.0 } else { 6.0 };
     let bottom = 6.0;
@@ -102,7 +168,17 @@ fn grid_pass(w: f64, h: f64, rows: usize, cols: usize, row_label_chars: usize, c
         cell_h = s;
     }
     let legend_x = left + cell_w * cols_f + 12.0;
-    GridLayout { x0: left, y0: top, cell_w, cell_h, rows, cols, legend_x, legend_w, font }
+    GridLayout {
+        x0: left,
+        y0: top,
+        cell_w,
+        cell_h,
+        rows,
+        cols,
+        legend_x,
+        legend_w,
+        font,
+    }
 }
 
 impl GridLayout {
@@ -110,7 +186,8 @@ impl GridLayout {
     pub fn cell_at(&self, x: f64, y: f64) -> Option<(usize, usize)> {
         let c = ((x - self.x0) / self.cell_w).floor();
         let r = ((y - self.y0) / self.cell_h).floor();
-        (c >= 0.0 && r >= 0.0 && (c as usize) < self.cols && (r as usize) < self.rows).then_some((r as usize, c as usize))
+        (c >= 0.0 && r >= 0.0 && (c as usize) < self.cols && (r as usize) < self.rows)
+            .then_some((r as usize, c as usize))
     }
 }
 
@@ -119,10 +196,18 @@ pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) || n == 0 {
         return vec![];
     }
-    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
     let raw = (hi - lo) / n as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
     let mut t = (lo / step).ceil() * step;
     let mut out = vec![];
     while t <= hi + step * 1e-9 {
@@ -157,14 +242,20 @@ mod tests {
     fn layout_and_hit_testing() {
         let g = grid_layout(400.0, 300.0, 4, 4, 2, true, false, true, true);
         assert!(g.x0 + g.cell_w * 4.0 < g.legend_x && g.legend_x + 52.0 <= 400.0 + 12.0);
-        assert_eq!(g.cell_at(g.x0 + 0.5 * g.cell_w, g.y0 + 2.5 * g.cell_h), Some((2, 0)));
+        assert_eq!(
+            g.cell_at(g.x0 + 0.5 * g.cell_w, g.y0 + 2.5 * g.cell_h),
+            Some((2, 0))
+        );
         assert_eq!(g.cell_at(g.x0 - 1.0, g.y0), None);
         assert_eq!(g.cell_at(g.x0 + 4.0 * g.cell_w + 1.0, g.y0), None);
     }
 
     #[test]
     fn ticks_are_round() {
-        assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+        assert_eq!(
+            nice_ticks(0.0, 1.0, 5),
+            vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+        );
         assert_eq!(nice_ticks(2.3, 4.9, 3), vec![3.0, 4.0]);
         assert!(nice_ticks(f64::NAN, 1.0, 3).is_empty());
         assert_eq!(nice_ticks(1.0, 1.0, 2), vec![0.5, 1.0, 1.5]);

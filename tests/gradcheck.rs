@@ -17,7 +17,9 @@ use lm_playground::models::encoder_only::{EncoderOnly, EncoderOnlyConfig};
 use lm_playground::ops::attention::{self, causal_mask};
 use lm_playground::ops::feed_forward::{self, FfnParams};
 use lm_playground::ops::multi_head::{self, MhaParams};
-use lm_playground::ops::{cross_entropy, embedding, gelu, layer_norm, linear, relu, softmax, Activation};
+use lm_playground::ops::{
+    cross_entropy, embedding, gelu, layer_norm, linear, relu, softmax, Activation,
+};
 use lm_playground::params::ParamStore;
 use lm_playground::rng::Rng;
 use ndarray::{Array2, ArrayD, Ix1, Ix2, Ix3};
@@ -37,14 +39,38 @@ fn d3(a: &ArrayD<f64>) -> ndarray::ArrayView3<'_, f64> {
 #[test]
 fn linear_grads() {
     let mut rng = Rng::new(1);
-    let (x, w, b) = (rand(&mut rng, &[5, 4]), rand(&mut rng, &[3, 4]), rand(&mut rng, &[3]));
+    let (x, w, b) = (
+        rand(&mut rng, &[5, 4]),
+        rand(&mut rng, &[3, 4]),
+        rand(&mut rng, &[3]),
+    );
     let r = rand(&mut rng, &[5, 3]);
     let (_, cache) = linear::forward(d2(&x), d2(&w), Some(d1(&b))).unwrap();
     let g = linear::backward(d2(&r), &cache, d2(&w), true).unwrap();
-    let f = |x: &ArrayD<f64>, w: &ArrayD<f64>, b: &ArrayD<f64>| dot(&linear::apply(d2(x), d2(w), Some(d1(b))).unwrap().into_dyn(), &r);
-    assert_close("linear dx", &g.dx.into_dyn(), &numeric_grad(&x, |v| f(v, &w, &b)), TOL);
-    assert_close("linear dW", &g.dw.into_dyn(), &numeric_grad(&w, |v| f(&x, v, &b)), TOL);
-    assert_close("linear db", &g.db.unwrap().into_dyn(), &numeric_grad(&b, |v| f(&x, &w, v)), TOL);
+    let f = |x: &ArrayD<f64>, w: &ArrayD<f64>, b: &ArrayD<f64>| {
+        dot(
+            &linear::apply(d2(x), d2(w), Some(d1(b))).unwrap().into_dyn(),
+            &r,
+        )
+    };
+    assert_close(
+        "linear dx",
+        &g.dx.into_dyn(),
+        &numeric_grad(&x, |v| f(v, &w, &b)),
+        TOL,
+    );
+    assert_close(
+        "linear dW",
+        &g.dw.into_dyn(),
+        &numeric_grad(&w, |v| f(&x, v, &b)),
+        TOL,
+    );
+    assert_close(
+        "linear db",
+        &g.db.unwrap().into_dyn(),
+        &numeric_grad(&b, |v| f(&x, &w, v)),
+        TOL,
+    );
 }
 
 #[test]
@@ -54,21 +80,50 @@ fn embedding_grads() {
     let ids = [4usize, 0, 4, 2, 5];
     let r = rand(&mut rng, &[5, 3]);
     let dt = embedding::backward(d2(&r), &ids, 6).into_dyn();
-    let num = numeric_grad(&table, |t| dot(&embedding::forward(&ids, d2(t)).unwrap().into_dyn(), &r));
+    let num = numeric_grad(&table, |t| {
+        dot(&embedding::forward(&ids, d2(t)).unwrap().into_dyn(), &r)
+    });
     assert_close("embedding dtable", &dt, &num, TOL);
 }
 
 #[test]
 fn layer_norm_grads() {
     let mut rng = Rng::new(3);
-    let (x, gm, bt) = (rand(&mut rng, &[4, 7]), rand(&mut rng, &[7]), rand(&mut rng, &[7]));
+    let (x, gm, bt) = (
+        rand(&mut rng, &[4, 7]),
+        rand(&mut rng, &[7]),
+        rand(&mut rng, &[7]),
+    );
     let r = rand(&mut rng, &[4, 7]);
     let (_, cache) = layer_norm::forward(d2(&x), d1(&gm), d1(&bt), 1e-5).unwrap();
     let g = layer_norm::backward(d2(&r), &cache, d1(&gm)).unwrap();
-    let f = |x: &ArrayD<f64>, gm: &ArrayD<f64>, bt: &ArrayD<f64>| dot(&layer_norm::forward(d2(x), d1(gm), d1(bt), 1e-5).unwrap().0.into_dyn(), &r);
-    assert_close("layer_norm dx", &g.dx.into_dyn(), &numeric_grad(&x, |v| f(v, &gm, &bt)), TOL);
-    assert_close("layer_norm dgamma", &g.dgamma.into_dyn(), &numeric_grad(&gm, |v| f(&x, v, &bt)), TOL);
-    assert_close("layer_norm dbeta", &g.dbeta.into_dyn(), &numeric_grad(&bt, |v| f(&x, &gm, v)), TOL);
+    let f = |x: &ArrayD<f64>, gm: &ArrayD<f64>, bt: &ArrayD<f64>| {
+        dot(
+            &layer_norm::forward(d2(x), d1(gm), d1(bt), 1e-5)
+                .unwrap()
+                .0
+                .into_dyn(),
+            &r,
+        )
+    };
+    assert_close(
+        "layer_norm dx",
+        &g.dx.into_dyn(),
+        &numeric_grad(&x, |v| f(v, &gm, &bt)),
+        TOL,
+    );
+    assert_close(
+        "layer_norm dgamma",
+        &g.dgamma.into_dyn(),
+        &numeric_grad(&gm, |v| f(&x, v, &bt)),
+        TOL,
+    );
+    assert_close(
+        "layer_norm dbeta",
+        &g.dbeta.into_dyn(),
+        &numeric_grad(&bt, |v| f(&x, &gm, v)),
+        TOL,
+    );
 }
 
 #[test]
@@ -78,12 +133,27 @@ fn activation_and_softmax_grads() {
     let x = rand(&mut rng, &[3, 5]).mapv(|v| if v.abs() < 0.05 { v + 0.1 } else { v * 3.0 });
     let r = rand(&mut rng, &[3, 5]);
     let gx = relu::backward(d2(&r), d2(&x)).into_dyn();
-    assert_close("relu dx", &gx, &numeric_grad(&x, |v| dot(&relu::forward(d2(v)).into_dyn(), &r)), TOL);
+    assert_close(
+        "relu dx",
+        &gx,
+        &numeric_grad(&x, |v| dot(&relu::forward(d2(v)).into_dyn(), &r)),
+        TOL,
+    );
     let gx = gelu::backward(d2(&r), d2(&x)).into_dyn();
-    assert_close("gelu dx", &gx, &numeric_grad(&x, |v| dot(&gelu::forward(d2(v)).into_dyn(), &r)), TOL);
+    assert_close(
+        "gelu dx",
+        &gx,
+        &numeric_grad(&x, |v| dot(&gelu::forward(d2(v)).into_dyn(), &r)),
+        TOL,
+    );
     let y = softmax::forward(d2(&x));
     let gx = softmax::backward(d2(&r), y.view()).into_dyn();
-    assert_close("softmax dx", &gx, &numeric_grad(&x, |v| dot(&softmax::forward(d2(v)).into_dyn(), &r)), TOL);
+    assert_close(
+        "softmax dx",
+        &gx,
+        &numeric_grad(&x, |v| dot(&softmax::forward(d2(v)).into_dyn(), &r)),
+        TOL,
+    );
 }
 
 #[test]
@@ -113,15 +183,42 @@ fn attention_grads_with_every_mask() {
         ("fully masked row", 3, 5, Some(one_row_blocked)),
     ];
     for (name, tq, tk, mask) in cases {
-        let (q, k, v) = (rand(&mut rng, &[tq, 4]), rand(&mut rng, &[tk, 4]), rand(&mut rng, &[tk, 3]));
+        let (q, k, v) = (
+            rand(&mut rng, &[tq, 4]),
+            rand(&mut rng, &[tk, 4]),
+            rand(&mut rng, &[tk, 3]),
+        );
         let r = rand(&mut rng, &[tq, 3]);
         let m = mask.as_ref().map(|m| m.view());
         let (_, cache) = attention::forward(d2(&q), d2(&k), d2(&v), m, None).unwrap();
         let g = attention::backward(d2(&r), &cache).unwrap();
-        let f = |q: &ArrayD<f64>, k: &ArrayD<f64>, v: &ArrayD<f64>| dot(&attention::forward(d2(q), d2(k), d2(v), m, None).unwrap().0.into_dyn(), &r);
-        assert_close(&format!("attention[{name}] dq"), &g.dq.into_dyn(), &numeric_grad(&q, |x| f(x, &k, &v)), TOL);
-        assert_close(&format!("attention[{name}] dk"), &g.dk.into_dyn(), &numeric_grad(&k, |x| f(&q, x, &v)), TOL);
-        assert_close(&format!("attention[{name}] dv"), &g.dv.into_dyn(), &numeric_grad(&v, |x| f(&q, &k, x)), TOL);
+        let f = |q: &ArrayD<f64>, k: &ArrayD<f64>, v: &ArrayD<f64>| {
+            dot(
+                &attention::forward(d2(q), d2(k), d2(v), m, None)
+                    .unwrap()
+                    .0
+                    .into_dyn(),
+                &r,
+            )
+        };
+        assert_close(
+            &format!("attention[{name}] dq"),
+            &g.dq.into_dyn(),
+            &numeric_grad(&q, |x| f(x, &k, &v)),
+            TOL,
+        );
+        assert_close(
+            &format!("attention[{name}] dk"),
+            &g.dk.into_dyn(),
+            &numeric_grad(&k, |x| f(&q, x, &v)),
+            TOL,
+        );
+        assert_close(
+            &format!("attention[{name}] dv"),
+            &g.dv.into_dyn(),
+            &numeric_grad(&v, |x| f(&q, &k, x)),
+            TOL,
+        );
     }
 }
 
@@ -129,29 +226,78 @@ fn attention_grads_with_every_mask() {
 fn multi_head_grads_self_and_cross() {
     let mut rng = Rng::new(7);
     let c = 6;
-    let params: Vec<ArrayD<f64>> = vec![rand(&mut rng, &[3 * c, c]), rand(&mut rng, &[3 * c]), rand(&mut rng, &[c, c]), rand(&mut rng, &[c])];
+    let params: Vec<ArrayD<f64>> = vec![
+        rand(&mut rng, &[3 * c, c]),
+        rand(&mut rng, &[3 * c]),
+        rand(&mut rng, &[c, c]),
+        rand(&mut rng, &[c]),
+    ];
     let mp = |p: &[ArrayD<f64>]| -> Vec<ArrayD<f64>> { p.to_vec() };
     let mut kpm = Array2::from_elem((2, 5), false);
     kpm[[1, 4]] = true;
     kpm[[1, 3]] = true;
-    for (name, tq, tk, causal, padding) in [("self causal", 4, 4, true, false), ("cross padded", 3, 5, false, true)] {
+    for (name, tq, tk, causal, padding) in [
+        ("self causal", 4, 4, true, false),
+        ("cross padded", 3, 5, false, true),
+    ] {
         let query = rand(&mut rng, &[2, tq, c]);
         let key = rand(&mut rng, &[2, tk, c]);
         let value = rand(&mut rng, &[2, tk, c]);
         let r = rand(&mut rng, &[2, tq, c]);
         let am = causal.then(|| causal_mask(tq));
         let run = |q: &ArrayD<f64>, k: &ArrayD<f64>, v: &ArrayD<f64>, p: &[ArrayD<f64>]| {
-            let prm = MhaParams { in_proj_weight: d2(&p[0]), in_proj_bias: d1(&p[1]), out_proj_weight: d2(&p[2]), out_proj_bias: d1(&p[3]) };
-            multi_head::forward(d3(q), d3(k), d3(v), &prm, 2, am.as_ref().map(|m| m.view()), padding.then(|| kpm.view())).unwrap()
+            let prm = MhaParams {
+                in_proj_weight: d2(&p[0]),
+                in_proj_bias: d1(&p[1]),
+                out_proj_weight: d2(&p[2]),
+                out_proj_bias: d1(&p[3]),
+            };
+            multi_head::forward(
+                d3(q),
+                d3(k),
+                d3(v),
+                &prm,
+                2,
+                am.as_ref().map(|m| m.view()),
+                padding.then(|| kpm.view()),
+            )
+            .unwrap()
         };
         let (_, cache) = run(&query, &key, &value, &params);
-        let prm = MhaParams { in_proj_weight: d2(&params[0]), in_proj_bias: d1(&params[1]), out_proj_weight: d2(&params[2]), out_proj_bias: d1(&params[3]) };
+        let prm = MhaParams {
+            in_proj_weight: d2(&params[0]),
+            in_proj_bias: d1(&params[1]),
+            out_proj_weight: d2(&params[2]),
+            out_proj_bias: d1(&params[3]),
+        };
         let g = multi_head::backward(d3(&r), &cache, &prm).unwrap();
-        let f = |q: &ArrayD<f64>, k: &ArrayD<f64>, v: &ArrayD<f64>, p: &[ArrayD<f64>]| dot(&run(q, k, v, p).0.into_dyn(), &r);
-        assert_close(&format!("mha[{name}] dquery"), &g.dquery.into_dyn(), &numeric_grad(&query, |x| f(x, &key, &value, &params)), TOL);
-        assert_close(&format!("mha[{name}] dkey"), &g.dkey.into_dyn(), &numeric_grad(&key, |x| f(&query, x, &value, &params)), TOL);
-        assert_close(&format!("mha[{name}] dvalue"), &g.dvalue.into_dyn(), &numeric_grad(&value, |x| f(&query, &key, x, &params)), TOL);
-        let analytic = [g.in_proj_weight.into_dyn(), g.in_proj_bias.into_dyn(), g.out_proj_weight.into_dyn(), g.out_proj_bias.into_dyn()];
+        let f = |q: &ArrayD<f64>, k: &ArrayD<f64>, v: &ArrayD<f64>, p: &[ArrayD<f64>]| {
+            dot(&run(q, k, v, p).0.into_dyn(), &r)
+        };
+        assert_close(
+            &format!("mha[{name}] dquery"),
+            &g.dquery.into_dyn(),
+            &numeric_grad(&query, |x| f(x, &key, &value, &params)),
+            TOL,
+        );
+        assert_close(
+            &format!("mha[{name}] dkey"),
+            &g.dkey.into_dyn(),
+            &numeric_grad(&key, |x| f(&query, x, &value, &params)),
+            TOL,
+        );
+        assert_close(
+            &format!("mha[{name}] dvalue"),
+            &g.dvalue.into_dyn(),
+            &numeric_grad(&value, |x| f(&query, &key, x, &params)),
+            TOL,
+        );
+        let analytic = [
+            g.in_proj_weight.into_dyn(),
+            g.in_proj_bias.into_dyn(),
+            g.out_proj_weight.into_dyn(),
+            g.out_proj_bias.into_dyn(),
+        ];
         for (i, a) in analytic.iter().enumerate() {
             let num = numeric_grad(&params[i], |x| {
                 let mut p = mp(&params);
@@ -167,19 +313,44 @@ fn multi_head_grads_self_and_cross() {
 fn feed_forward_grads_relu_and_gelu() {
     let mut rng = Rng::new(8);
     let (c, f) = (4, 9);
-    let p: Vec<ArrayD<f64>> = vec![rand(&mut rng, &[f, c]), rand(&mut rng, &[f]), rand(&mut rng, &[c, f]), rand(&mut rng, &[c])];
+    let p: Vec<ArrayD<f64>> = vec![
+        rand(&mut rng, &[f, c]),
+        rand(&mut rng, &[f]),
+        rand(&mut rng, &[c, f]),
+        rand(&mut rng, &[c]),
+    ];
     let x = rand(&mut rng, &[5, c]);
     let r = rand(&mut rng, &[5, c]);
     for act in [Activation::Relu, Activation::Gelu] {
         let run = |x: &ArrayD<f64>, p: &[ArrayD<f64>]| {
-            let fp = FfnParams { w1: d2(&p[0]), b1: d1(&p[1]), w2: d2(&p[2]), b2: d1(&p[3]) };
+            let fp = FfnParams {
+                w1: d2(&p[0]),
+                b1: d1(&p[1]),
+                w2: d2(&p[2]),
+                b2: d1(&p[3]),
+            };
             feed_forward::forward(d2(x), &fp, act).unwrap()
         };
         let (_, cache) = run(&x, &p);
-        let fp = FfnParams { w1: d2(&p[0]), b1: d1(&p[1]), w2: d2(&p[2]), b2: d1(&p[3]) };
+        let fp = FfnParams {
+            w1: d2(&p[0]),
+            b1: d1(&p[1]),
+            w2: d2(&p[2]),
+            b2: d1(&p[3]),
+        };
         let g = feed_forward::backward(d2(&r), &cache, &fp).unwrap();
-        assert_close("ffn dx", &g.dx.into_dyn(), &numeric_grad(&x, |v| dot(&run(v, &p).0.into_dyn(), &r)), TOL);
-        let analytic = [g.dw1.into_dyn(), g.db1.into_dyn(), g.dw2.into_dyn(), g.db2.into_dyn()];
+        assert_close(
+            "ffn dx",
+            &g.dx.into_dyn(),
+            &numeric_grad(&x, |v| dot(&run(v, &p).0.into_dyn(), &r)),
+            TOL,
+        );
+        let analytic = [
+            g.dw1.into_dyn(),
+            g.db1.into_dyn(),
+            g.dw2.into_dyn(),
+            g.db2.into_dyn(),
+        ];
         for (i, a) in analytic.iter().enumerate() {
             let num = numeric_grad(&p[i], |v| {
                 let mut q = p.clone();
@@ -196,7 +367,11 @@ fn layer_store(shapes: &[(String, Vec<usize>)], seed: u64) -> ParamStore<f64> {
     let mut s = ParamStore::new();
     for (n, sh) in shapes {
         // Norm weights near 1 keep the layer well-conditioned, like a real model.
-        let v = if n.contains("norm") && n.ends_with("weight") { rand(&mut rng, sh).mapv(|x| 1.0 + 0.3 * x) } else { rand(&mut rng, sh) };
+        let v = if n.contains("norm") && n.ends_with("weight") {
+            rand(&mut rng, sh).mapv(|x| 1.0 + 0.3 * x)
+        } else {
+            rand(&mut rng, sh)
+        };
         s.insert(n.clone(), v);
     }
     s
@@ -206,7 +381,14 @@ fn layer_configs() -> Vec<LayerConfig> {
     let mut v = vec![];
     for norm_first in [false, true] {
         for activation in [Activation::Relu, Activation::Gelu] {
-            v.push(LayerConfig { d_model: 6, n_heads: 2, d_ff: 10, activation, norm_first, layer_norm_eps: 1e-5 });
+            v.push(LayerConfig {
+                d_model: 6,
+                n_heads: 2,
+                d_ff: 10,
+                activation,
+                norm_first,
+                layer_norm_eps: 1e-5,
+            });
         }
     }
     v
@@ -216,15 +398,26 @@ fn layer_configs() -> Vec<LayerConfig> {
 fn encoder_layer_grads_post_and_pre_norm() {
     let mut rng = Rng::new(9);
     for cfg in layer_configs() {
-        let what = format!("encoder layer norm_first={} {}", cfg.norm_first, cfg.activation.name());
+        let what = format!(
+            "encoder layer norm_first={} {}",
+            cfg.norm_first,
+            cfg.activation.name()
+        );
         let mut store = layer_store(&encoder_layer::param_shapes("l.", &cfg), 10);
         let x = rand(&mut rng, &[2, 4, 6]);
         let r = rand(&mut rng, &[2, 4, 6]);
         let mask = causal_mask(4);
-        let run = |x: &ArrayD<f64>, s: &ParamStore<f64>| encoder_layer::forward(d3(x), s, "l.", &cfg, Some(mask.view()), None).unwrap();
+        let run = |x: &ArrayD<f64>, s: &ParamStore<f64>| {
+            encoder_layer::forward(d3(x), s, "l.", &cfg, Some(mask.view()), None).unwrap()
+        };
         let (_, cache) = run(&x, &store);
         let (dx, grads) = encoder_layer::backward(d3(&r), &cache, &store, "l.", &cfg).unwrap();
-        assert_close(&format!("{what} dx"), &dx.into_dyn(), &numeric_grad(&x, |v| dot(&run(v, &store).0.into_dyn(), &r)), TOL);
+        assert_close(
+            &format!("{what} dx"),
+            &dx.into_dyn(),
+            &numeric_grad(&x, |v| dot(&run(v, &store).0.into_dyn(), &r)),
+            TOL,
+        );
         store.accumulate_all(grads).unwrap();
         check_store_grads(&what, &store, |s| dot(&run(&x, s).0.into_dyn(), &r), TOL);
     }
@@ -234,7 +427,11 @@ fn encoder_layer_grads_post_and_pre_norm() {
 fn decoder_layer_grads_post_and_pre_norm() {
     let mut rng = Rng::new(11);
     for cfg in layer_configs() {
-        let what = format!("decoder layer norm_first={} {}", cfg.norm_first, cfg.activation.name());
+        let what = format!(
+            "decoder layer norm_first={} {}",
+            cfg.norm_first,
+            cfg.activation.name()
+        );
         let mut store = layer_store(&decoder_layer::param_shapes("d.", &cfg), 12);
         let x = rand(&mut rng, &[2, 3, 6]);
         let mem = rand(&mut rng, &[2, 5, 6]);
@@ -243,22 +440,52 @@ fn decoder_layer_grads_post_and_pre_norm() {
         let mut mpad = Array2::from_elem((2, 5), false);
         mpad[[0, 4]] = true;
         let run = |x: &ArrayD<f64>, m: &ArrayD<f64>, s: &ParamStore<f64>| {
-            let masks = DecoderMasks { tgt_mask: Some(causal.view()), memory_key_padding_mask: Some(mpad.view()), ..Default::default() };
+            let masks = DecoderMasks {
+                tgt_mask: Some(causal.view()),
+                memory_key_padding_mask: Some(mpad.view()),
+                ..Default::default()
+            };
             decoder_layer::forward(d3(x), d3(m), s, "d.", &cfg, masks).unwrap()
         };
         let (_, cache) = run(&x, &mem, &store);
-        let (dx, dmem, grads) = decoder_layer::backward(d3(&r), &cache, &store, "d.", &cfg).unwrap();
-        assert_close(&format!("{what} dx"), &dx.into_dyn(), &numeric_grad(&x, |v| dot(&run(v, &mem, &store).0.into_dyn(), &r)), TOL);
-        assert_close(&format!("{what} dmemory"), &dmem.into_dyn(), &numeric_grad(&mem, |v| dot(&run(&x, v, &store).0.into_dyn(), &r)), TOL);
+        let (dx, dmem, grads) =
+            decoder_layer::backward(d3(&r), &cache, &store, "d.", &cfg).unwrap();
+        assert_close(
+            &format!("{what} dx"),
+            &dx.into_dyn(),
+            &numeric_grad(&x, |v| dot(&run(v, &mem, &store).0.into_dyn(), &r)),
+            TOL,
+        );
+        assert_close(
+            &format!("{what} dmemory"),
+            &dmem.into_dyn(),
+            &numeric_grad(&mem, |v| dot(&run(&x, v, &store).0.into_dyn(), &r)),
+            TOL,
+        );
         store.accumulate_all(grads).unwrap();
-        check_store_grads(&what, &store, |s| dot(&run(&x, &mem, s).0.into_dyn(), &r), TOL);
+        check_store_grads(
+            &what,
+            &store,
+            |s| dot(&run(&x, &mem, s).0.into_dyn(), &r),
+            TOL,
+        );
     }
 }
 
 #[test]
 fn decoder_only_model_grads() {
     for norm_first in [true, false] {
-        let cfg = DecoderOnlyConfig { vocab_size: 7, d_model: 6, n_heads: 2, n_layers: 2, d_ff: 8, max_len: 5, activation: Activation::Gelu, norm_first, layer_norm_eps: 1e-5 };
+        let cfg = DecoderOnlyConfig {
+            vocab_size: 7,
+            d_model: 6,
+            n_heads: 2,
+            n_layers: 2,
+            d_ff: 8,
+            max_len: 5,
+            activation: Activation::Gelu,
+            norm_first,
+            layer_norm_eps: 1e-5,
+        };
         let mut model = DecoderOnly::<f64>::new(cfg, 3).unwrap();
         let ids = ndarray::arr2(&[[1usize, 4, 6, 0], [2, 2, 5, 3]]);
         let mut rng = Rng::new(13);
@@ -266,22 +493,53 @@ fn decoder_only_model_grads() {
         let (_, cache) = model.forward(ids.view()).unwrap();
         model.backward(d3(&r), &cache).unwrap();
         let cfg2 = model.config;
-        check_store_grads("decoder-only", &model.params, |s| {
-            let m = DecoderOnly { config: cfg2, params: s.clone() };
-            dot(&m.forward(ids.view()).unwrap().0.into_dyn(), &r)
-        }, TOL);
+        check_store_grads(
+            "decoder-only",
+            &model.params,
+            |s| {
+                let m = DecoderOnly {
+                    config: cfg2,
+                    params: s.clone(),
+                };
+                dot(&m.forward(ids.view()).unwrap().0.into_dyn(), &r)
+            },
+            TOL,
+        );
         // The loss path (cross-entropy on top) as well.
         let targets = ndarray::arr2(&[[4i64, 6, 0, -100], [2, 5, 3, 1]]);
         model.params.zero_grad();
         model.loss_and_backward(ids.view(), targets.view()).unwrap();
-        check_store_grads("decoder-only loss", &model.params, |s| DecoderOnly { config: cfg2, params: s.clone() }.loss(ids.view(), targets.view()).unwrap(), TOL);
+        check_store_grads(
+            "decoder-only loss",
+            &model.params,
+            |s| {
+                DecoderOnly {
+                    config: cfg2,
+                    params: s.clone(),
+                }
+                .loss(ids.view(), targets.view())
+                .unwrap()
+            },
+            TOL,
+        );
     }
 }
 
 #[test]
 fn encoder_decoder_model_grads() {
     for norm_first in [false, true] {
-        let cfg = EncoderDecoderConfig { vocab_size: 7, d_model: 6, n_heads: 2, n_encoder_layers: 1, n_decoder_layers: 2, d_ff: 8, max_len: 6, activation: Activation::Relu, norm_first, layer_norm_eps: 1e-5 };
+        let cfg = EncoderDecoderConfig {
+            vocab_size: 7,
+            d_model: 6,
+            n_heads: 2,
+            n_encoder_layers: 1,
+            n_decoder_layers: 2,
+            d_ff: 8,
+            max_len: 6,
+            activation: Activation::Relu,
+            norm_first,
+            layer_norm_eps: 1e-5,
+        };
         let mut model = EncoderDecoder::<f64>::new(cfg, 4).unwrap();
         let src = ndarray::arr2(&[[1usize, 4, 6, 0, 3], [2, 2, 5, 3, 3]]);
         let tgt = ndarray::arr2(&[[0usize, 1, 2], [6, 5, 4]]);
@@ -289,27 +547,63 @@ fn encoder_decoder_model_grads() {
         pad[[1, 4]] = true;
         let mut rng = Rng::new(14);
         let r = rand(&mut rng, &[2, 3, 7]);
-        let (_, cache) = model.forward(src.view(), tgt.view(), Some(pad.view())).unwrap();
+        let (_, cache) = model
+            .forward(src.view(), tgt.view(), Some(pad.view()))
+            .unwrap();
         let grads = model.gradients(d3(&r), &cache).unwrap();
         model.params.accumulate_all(grads).unwrap();
-        check_store_grads("encoder-decoder", &model.params, |s| {
-            let m = EncoderDecoder { config: cfg, params: s.clone() };
-            dot(&m.forward(src.view(), tgt.view(), Some(pad.view())).unwrap().0.into_dyn(), &r)
-        }, TOL);
+        check_store_grads(
+            "encoder-decoder",
+            &model.params,
+            |s| {
+                let m = EncoderDecoder {
+                    config: cfg,
+                    params: s.clone(),
+                };
+                dot(
+                    &m.forward(src.view(), tgt.view(), Some(pad.view()))
+                        .unwrap()
+                        .0
+                        .into_dyn(),
+                    &r,
+                )
+            },
+            TOL,
+        );
     }
 }
 
 #[test]
 fn encoder_only_model_grads() {
-    let cfg = EncoderOnlyConfig { vocab_size: 7, d_model: 6, n_heads: 3, n_layers: 2, d_ff: 8, max_len: 5, ..Default::default() };
+    let cfg = EncoderOnlyConfig {
+        vocab_size: 7,
+        d_model: 6,
+        n_heads: 3,
+        n_layers: 2,
+        d_ff: 8,
+        max_len: 5,
+        ..Default::default()
+    };
     let mut model = EncoderOnly::<f64>::new(cfg, 5).unwrap();
     let ids = ndarray::arr2(&[[1usize, 6, 6, 0], [2, 6, 5, 3]]);
     let targets = ndarray::arr2(&[[-100i64, 3, 2, -100], [-100, 1, -100, -100]]);
-    model.loss_and_backward(ids.view(), targets.view(), None).unwrap();
-    check_store_grads("encoder-only loss", &model.params, |s| {
-        let m = EncoderOnly { config: cfg, params: s.clone() };
-        let (logits, _) = m.forward(ids.view(), None).unwrap();
-        let flat: Vec<i64> = targets.iter().copied().collect();
-        cross_entropy::forward(logits.to_shape((8, 7)).unwrap().view(), &flat, -100).unwrap().0
-    }, TOL);
+    model
+        .loss_and_backward(ids.view(), targets.view(), None)
+        .unwrap();
+    check_store_grads(
+        "encoder-only loss",
+        &model.params,
+        |s| {
+            let m = EncoderOnly {
+                config: cfg,
+                params: s.clone(),
+            };
+            let (logits, _) = m.forward(ids.view(), None).unwrap();
+            let flat: Vec<i64> = targets.iter().copied().collect();
+            cross_entropy::forward(logits.to_shape((8, 7)).unwrap().view(), &flat, -100)
+                .unwrap()
+                .0
+        },
+        TOL,
+    );
 }

@@ -15,7 +15,9 @@ use lm_playground::models::encoder_decoder::{EncoderDecoder, EncoderDecoderConfi
 use lm_playground::models::encoder_only::{EncoderOnly, EncoderOnlyConfig};
 use lm_playground::ops::feed_forward::{self, FfnParams};
 use lm_playground::ops::multi_head::{self, MhaParams};
-use lm_playground::ops::{attention, cross_entropy, embedding, gelu, layer_norm, linear, relu, softmax, Activation};
+use lm_playground::ops::{
+    attention, cross_entropy, embedding, gelu, layer_norm, linear, relu, softmax, Activation,
+};
 use lm_playground::optim::{clip_grad_norm, Optimizer, OptimizerConfig};
 use lm_playground::params::ParamStore;
 use lm_playground::Real;
@@ -25,29 +27,51 @@ use std::collections::BTreeMap;
 
 fn load(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .unwrap()
 }
 
 fn shape(v: &Value) -> Vec<usize> {
-    v["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+    v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
 }
 
 fn tensor<F: Real>(v: &Value) -> ArrayD<F> {
-    let data: Vec<F> = v["data"].as_array().unwrap().iter().map(|x| F::of(x.as_f64().unwrap())).collect();
+    let data: Vec<F> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| F::of(x.as_f64().unwrap()))
+        .collect();
     ArrayD::from_shape_vec(IxDyn(&shape(v)), data).unwrap()
 }
 
 fn bools(v: &Value) -> ArrayD<bool> {
-    let data: Vec<bool> = v["data"].as_array().unwrap().iter().map(|x| x.as_bool().unwrap()).collect();
+    let data: Vec<bool> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_bool().unwrap())
+        .collect();
     ArrayD::from_shape_vec(IxDyn(&shape(v)), data).unwrap()
 }
 
 fn ids(v: &Value) -> Array2<usize> {
-    tensor::<f64>(v).mapv(|x| x as usize).into_dimensionality::<Ix2>().unwrap()
+    tensor::<f64>(v)
+        .mapv(|x| x as usize)
+        .into_dimensionality::<Ix2>()
+        .unwrap()
 }
 
 fn targets(v: &Value) -> Array2<i64> {
-    tensor::<f64>(v).mapv(|x| x as i64).into_dimensionality::<Ix2>().unwrap()
+    tensor::<f64>(v)
+        .mapv(|x| x as i64)
+        .into_dimensionality::<Ix2>()
+        .unwrap()
 }
 
 fn f64s<F: Real>(a: &ArrayD<F>) -> ArrayD<f64> {
@@ -72,13 +96,23 @@ fn tol<F: Real>() -> f64 {
 
 /// Compares one of our tensors with the fixture's.
 fn check<F: Real>(case: &str, what: &str, got: ArrayD<F>, want: &Value) {
-    assert_close(&format!("{case} [{}] {what}", F::DTYPE), &f64s(&got), &tensor::<f64>(want), tol::<F>());
+    assert_close(
+        &format!("{case} [{}] {what}", F::DTYPE),
+        &f64s(&got),
+        &tensor::<f64>(want),
+        tol::<F>(),
+    );
 }
 
 fn check_grads<F: Real>(case: &Value, s: &ParamStore<F>) {
     let name = case["name"].as_str().unwrap();
     for (k, _) in case["params"].as_object().unwrap() {
-        check(name, &format!("grad {k}"), s.grad(k).unwrap().clone(), &case["grads"][k]);
+        check(
+            name,
+            &format!("grad {k}"),
+            s.grad(k).unwrap().clone(),
+            &case["grads"][k],
+        );
     }
 }
 
@@ -95,7 +129,8 @@ fn run_op<F: Real>(c: &Value) {
     match c["kind"].as_str().unwrap() {
         "linear" => {
             let (w, b) = (p2(&s, "weight"), p1(&s, "bias"));
-            let (y, cache) = linear::forward(d2(&inp("x")).view(), w.view(), Some(b.view())).unwrap();
+            let (y, cache) =
+                linear::forward(d2(&inp("x")).view(), w.view(), Some(b.view())).unwrap();
             check::<F>(name, "y", y.into_dyn(), &c["outputs"]["y"]);
             let g = linear::backward(d2(&r()).view(), &cache, w.view(), true).unwrap();
             check::<F>(name, "dx", g.dx.into_dyn(), &c["grads"]["x"]);
@@ -103,14 +138,30 @@ fn run_op<F: Real>(c: &Value) {
             check::<F>(name, "dbias", g.db.unwrap().into_dyn(), &c["grads"]["bias"]);
         }
         "embedding" => {
-            let ids: Vec<usize> = c["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+            let ids: Vec<usize> = c["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as usize)
+                .collect();
             let w = p2(&s, "weight");
-            check::<F>(name, "y", embedding::forward(&ids, w.view()).unwrap().into_dyn(), &c["outputs"]["y"]);
-            check::<F>(name, "dweight", embedding::backward(d2(&r()).view(), &ids, w.nrows()).into_dyn(), &c["grads"]["weight"]);
+            check::<F>(
+                name,
+                "y",
+                embedding::forward(&ids, w.view()).unwrap().into_dyn(),
+                &c["outputs"]["y"],
+            );
+            check::<F>(
+                name,
+                "dweight",
+                embedding::backward(d2(&r()).view(), &ids, w.nrows()).into_dyn(),
+                &c["grads"]["weight"],
+            );
         }
         "layer_norm" => {
             let (w, b) = (p1(&s, "weight"), p1(&s, "bias"));
-            let (y, cache) = layer_norm::forward(d2(&inp("x")).view(), w.view(), b.view(), 1e-5).unwrap();
+            let (y, cache) =
+                layer_norm::forward(d2(&inp("x")).view(), w.view(), b.view(), 1e-5).unwrap();
             check::<F>(name, "y", y.into_dyn(), &c["outputs"]["y"]);
             let g = layer_norm::backward(d2(&r()).view(), &cache, w.view()).unwrap();
             check::<F>(name, "dx", g.dx.into_dyn(), &c["grads"]["x"]);
@@ -119,31 +170,89 @@ fn run_op<F: Real>(c: &Value) {
         }
         "relu" | "gelu" => {
             let x = d2(&inp("x"));
-            let act = if name == "relu" { Activation::Relu } else { Activation::Gelu };
-            check::<F>(name, "y", act.forward(x.view()).into_dyn(), &c["outputs"]["y"]);
-            check::<F>(name, "dx", act.backward(d2(&r()).view(), x.view()).into_dyn(), &c["grads"]["x"]);
+            let act = if name == "relu" {
+                Activation::Relu
+            } else {
+                Activation::Gelu
+            };
+            check::<F>(
+                name,
+                "y",
+                act.forward(x.view()).into_dyn(),
+                &c["outputs"]["y"],
+            );
+            check::<F>(
+                name,
+                "dx",
+                act.backward(d2(&r()).view(), x.view()).into_dyn(),
+                &c["grads"]["x"],
+            );
             // the functions themselves, not only through the enum
-            let direct = if name == "relu" { relu::forward(x.view()) } else { gelu::forward(x.view()) };
+            let direct = if name == "relu" {
+                relu::forward(x.view())
+            } else {
+                gelu::forward(x.view())
+            };
             check::<F>(name, "y (direct)", direct.into_dyn(), &c["outputs"]["y"]);
         }
         "softmax" => {
             let y = softmax::forward(d2(&inp("x")).view());
             check::<F>(name, "y", y.clone().into_dyn(), &c["outputs"]["y"]);
-            check::<F>(name, "dx", softmax::backward(d2(&r()).view(), y.view()).into_dyn(), &c["grads"]["x"]);
+            check::<F>(
+                name,
+                "dx",
+                softmax::backward(d2(&r()).view(), y.view()).into_dyn(),
+                &c["grads"]["x"],
+            );
         }
         "cross_entropy" => {
-            let t: Vec<i64> = c["targets"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
-            let (loss, cache) = cross_entropy::forward(d2(&inp("logits")).view(), &t, -100).unwrap();
-            check::<F>(name, "loss", ArrayD::from_elem(IxDyn(&[1]), loss), &c["outputs"]["loss"]);
-            check::<F>(name, "dlogits", cross_entropy::backward(F::one(), &cache).into_dyn(), &c["grads"]["logits"]);
+            let t: Vec<i64> = c["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_i64().unwrap())
+                .collect();
+            let (loss, cache) =
+                cross_entropy::forward(d2(&inp("logits")).view(), &t, -100).unwrap();
+            check::<F>(
+                name,
+                "loss",
+                ArrayD::from_elem(IxDyn(&[1]), loss),
+                &c["outputs"]["loss"],
+            );
+            check::<F>(
+                name,
+                "dlogits",
+                cross_entropy::backward(F::one(), &cache).into_dyn(),
+                &c["grads"]["logits"],
+            );
         }
         "attention" => {
-            let mask = c.get("mask").map(|m| bools(m).into_dimensionality::<Ix2>().unwrap());
+            let mask = c
+                .get("mask")
+                .map(|m| bools(m).into_dimensionality::<Ix2>().unwrap());
             let (q, k, v) = (d2(&inp("q")), d2(&inp("k")), d2(&inp("v")));
-            let (y, cache) = attention::forward(q.view(), k.view(), v.view(), mask.as_ref().map(|m| m.view()), None).unwrap();
+            let (y, cache) = attention::forward(
+                q.view(),
+                k.view(),
+                v.view(),
+                mask.as_ref().map(|m| m.view()),
+                None,
+            )
+            .unwrap();
             check::<F>(name, "y", y.into_dyn(), &c["outputs"]["y"]);
-            check::<F>(name, "scores", cache.scores.clone().into_dyn(), &c["outputs"]["scores"]);
-            check::<F>(name, "weights", cache.weights.clone().into_dyn(), &c["outputs"]["weights"]);
+            check::<F>(
+                name,
+                "scores",
+                cache.scores.clone().into_dyn(),
+                &c["outputs"]["scores"],
+            );
+            check::<F>(
+                name,
+                "weights",
+                cache.weights.clone().into_dyn(),
+                &c["outputs"]["weights"],
+            );
             let g = attention::backward(d2(&r()).view(), &cache).unwrap();
             check::<F>(name, "dq", g.dq.into_dyn(), &c["grads"]["q"]);
             check::<F>(name, "dk", g.dk.into_dyn(), &c["grads"]["k"]);
@@ -151,55 +260,157 @@ fn run_op<F: Real>(c: &Value) {
         }
         "mha_self" | "mha_cross" => {
             let heads = c["config"]["heads"].as_u64().unwrap() as usize;
-            let (iw, ib, ow, ob) = (p2(&s, "in_proj_weight"), p1(&s, "in_proj_bias"), p2(&s, "out_proj.weight"), p1(&s, "out_proj.bias"));
-            let p = MhaParams { in_proj_weight: iw.view(), in_proj_bias: ib.view(), out_proj_weight: ow.view(), out_proj_bias: ob.view() };
+            let (iw, ib, ow, ob) = (
+                p2(&s, "in_proj_weight"),
+                p1(&s, "in_proj_bias"),
+                p2(&s, "out_proj.weight"),
+                p1(&s, "out_proj.bias"),
+            );
+            let p = MhaParams {
+                in_proj_weight: iw.view(),
+                in_proj_bias: ib.view(),
+                out_proj_weight: ow.view(),
+                out_proj_bias: ob.view(),
+            };
             let selfish = c["kind"] == "mha_self";
-            let (q, k, v) = if selfish { (inp("x"), inp("x"), inp("x")) } else { (inp("query"), inp("key"), inp("value")) };
-            let am = c.get("attn_mask").map(|m| bools(m).into_dimensionality::<Ix2>().unwrap());
-            let kpm = c.get("key_padding_mask").map(|m| bools(m).into_dimensionality::<Ix2>().unwrap());
-            let (y, cache) = multi_head::forward(d3(&q).view(), d3(&k).view(), d3(&v).view(), &p, heads, am.as_ref().map(|m| m.view()), kpm.as_ref().map(|m| m.view())).unwrap();
+            let (q, k, v) = if selfish {
+                (inp("x"), inp("x"), inp("x"))
+            } else {
+                (inp("query"), inp("key"), inp("value"))
+            };
+            let am = c
+                .get("attn_mask")
+                .map(|m| bools(m).into_dimensionality::<Ix2>().unwrap());
+            let kpm = c
+                .get("key_padding_mask")
+                .map(|m| bools(m).into_dimensionality::<Ix2>().unwrap());
+            let (y, cache) = multi_head::forward(
+                d3(&q).view(),
+                d3(&k).view(),
+                d3(&v).view(),
+                &p,
+                heads,
+                am.as_ref().map(|m| m.view()),
+                kpm.as_ref().map(|m| m.view()),
+            )
+            .unwrap();
             check::<F>(name, "y", y.into_dyn(), &c["outputs"]["y"]);
             // per-head weights [B, H, Tq, Tk]
             let want = tensor::<f64>(&c["outputs"]["weights"]);
             for bi in 0..cache.batch {
                 for h in 0..heads {
-                    let w = want.index_axis(Axis(0), bi).index_axis(Axis(0), h).to_owned();
-                    assert_close(&format!("{name} weights b{bi} h{h}"), &f64s(&cache.head(bi, h).weights.clone().into_dyn()), &w, tol::<F>());
+                    let w = want
+                        .index_axis(Axis(0), bi)
+                        .index_axis(Axis(0), h)
+                        .to_owned();
+                    assert_close(
+                        &format!("{name} weights b{bi} h{h}"),
+                        &f64s(&cache.head(bi, h).weights.clone().into_dyn()),
+                        &w,
+                        tol::<F>(),
+                    );
                 }
             }
             let g = multi_head::backward(d3(&r()).view(), &cache, &p).unwrap();
             if selfish {
-                check::<F>(name, "dx", (&g.dquery + &g.dkey + &g.dvalue).into_dyn(), &c["grads"]["x"]);
+                check::<F>(
+                    name,
+                    "dx",
+                    (&g.dquery + &g.dkey + &g.dvalue).into_dyn(),
+                    &c["grads"]["x"],
+                );
             } else {
                 check::<F>(name, "dquery", g.dquery.into_dyn(), &c["grads"]["query"]);
                 check::<F>(name, "dkey", g.dkey.into_dyn(), &c["grads"]["key"]);
                 check::<F>(name, "dvalue", g.dvalue.into_dyn(), &c["grads"]["value"]);
             }
-            check::<F>(name, "d in_proj_weight", g.in_proj_weight.into_dyn(), &c["grads"]["in_proj_weight"]);
-            check::<F>(name, "d in_proj_bias", g.in_proj_bias.into_dyn(), &c["grads"]["in_proj_bias"]);
-            check::<F>(name, "d out_proj.weight", g.out_proj_weight.into_dyn(), &c["grads"]["out_proj.weight"]);
-            check::<F>(name, "d out_proj.bias", g.out_proj_bias.into_dyn(), &c["grads"]["out_proj.bias"]);
+            check::<F>(
+                name,
+                "d in_proj_weight",
+                g.in_proj_weight.into_dyn(),
+                &c["grads"]["in_proj_weight"],
+            );
+            check::<F>(
+                name,
+                "d in_proj_bias",
+                g.in_proj_bias.into_dyn(),
+                &c["grads"]["in_proj_bias"],
+            );
+            check::<F>(
+                name,
+                "d out_proj.weight",
+                g.out_proj_weight.into_dyn(),
+                &c["grads"]["out_proj.weight"],
+            );
+            check::<F>(
+                name,
+                "d out_proj.bias",
+                g.out_proj_bias.into_dyn(),
+                &c["grads"]["out_proj.bias"],
+            );
         }
         "ffn" => {
-            let act: Activation = serde_json::from_value(c["config"]["activation"].clone()).unwrap();
-            let (w1, b1, w2, b2) = (p2(&s, "linear1.weight"), p1(&s, "linear1.bias"), p2(&s, "linear2.weight"), p1(&s, "linear2.bias"));
-            let p = FfnParams { w1: w1.view(), b1: b1.view(), w2: w2.view(), b2: b2.view() };
+            let act: Activation =
+                serde_json::from_value(c["config"]["activation"].clone()).unwrap();
+            let (w1, b1, w2, b2) = (
+                p2(&s, "linear1.weight"),
+                p1(&s, "linear1.bias"),
+                p2(&s, "linear2.weight"),
+                p1(&s, "linear2.bias"),
+            );
+            let p = FfnParams {
+                w1: w1.view(),
+                b1: b1.view(),
+                w2: w2.view(),
+                b2: b2.view(),
+            };
             let (y, cache) = feed_forward::forward(d2(&inp("x")).view(), &p, act).unwrap();
             check::<F>(name, "y", y.into_dyn(), &c["outputs"]["y"]);
             let g = feed_forward::backward(d2(&r()).view(), &cache, &p).unwrap();
             check::<F>(name, "dx", g.dx.into_dyn(), &c["grads"]["x"]);
-            check::<F>(name, "d linear1.weight", g.dw1.into_dyn(), &c["grads"]["linear1.weight"]);
-            check::<F>(name, "d linear1.bias", g.db1.into_dyn(), &c["grads"]["linear1.bias"]);
-            check::<F>(name, "d linear2.weight", g.dw2.into_dyn(), &c["grads"]["linear2.weight"]);
-            check::<F>(name, "d linear2.bias", g.db2.into_dyn(), &c["grads"]["linear2.bias"]);
+            check::<F>(
+                name,
+                "d linear1.weight",
+                g.dw1.into_dyn(),
+                &c["grads"]["linear1.weight"],
+            );
+            check::<F>(
+                name,
+                "d linear1.bias",
+                g.db1.into_dyn(),
+                &c["grads"]["linear1.bias"],
+            );
+            check::<F>(
+                name,
+                "d linear2.weight",
+                g.dw2.into_dyn(),
+                &c["grads"]["linear2.weight"],
+            );
+            check::<F>(
+                name,
+                "d linear2.bias",
+                g.db2.into_dyn(),
+                &c["grads"]["linear2.bias"],
+            );
         }
         "encoder_layer" => {
             let cfg: LayerConfig = serde_json::from_value(c["config"].clone()).unwrap();
             let am = bools(&c["attn_mask"]).into_dimensionality::<Ix2>().unwrap();
-            let kpm = bools(&c["key_padding_mask"]).into_dimensionality::<Ix2>().unwrap();
-            let (y, cache) = encoder_layer::forward(d3(&inp("x")).view(), &s, "", &cfg, Some(am.view()), Some(kpm.view())).unwrap();
+            let kpm = bools(&c["key_padding_mask"])
+                .into_dimensionality::<Ix2>()
+                .unwrap();
+            let (y, cache) = encoder_layer::forward(
+                d3(&inp("x")).view(),
+                &s,
+                "",
+                &cfg,
+                Some(am.view()),
+                Some(kpm.view()),
+            )
+            .unwrap();
             check::<F>(name, "y", y.into_dyn(), &c["outputs"]["y"]);
-            let (dx, grads) = encoder_layer::backward(d3(&r()).view(), &cache, &s, "", &cfg).unwrap();
+            let (dx, grads) =
+                encoder_layer::backward(d3(&r()).view(), &cache, &s, "", &cfg).unwrap();
             check::<F>(name, "dx", dx.into_dyn(), &c["grads"]["x"]);
             s.accumulate_all(grads).unwrap();
             check_grads(c, &s);
@@ -207,11 +418,26 @@ fn run_op<F: Real>(c: &Value) {
         "decoder_layer" => {
             let cfg: LayerConfig = serde_json::from_value(c["config"].clone()).unwrap();
             let tm = bools(&c["tgt_mask"]).into_dimensionality::<Ix2>().unwrap();
-            let mpm = bools(&c["memory_key_padding_mask"]).into_dimensionality::<Ix2>().unwrap();
-            let masks = DecoderMasks { tgt_mask: Some(tm.view()), memory_key_padding_mask: Some(mpm.view()), ..Default::default() };
-            let (y, cache) = decoder_layer::forward(d3(&inp("x")).view(), d3(&inp("memory")).view(), &s, "", &cfg, masks).unwrap();
+            let mpm = bools(&c["memory_key_padding_mask"])
+                .into_dimensionality::<Ix2>()
+                .unwrap();
+            let masks = DecoderMasks {
+                tgt_mask: Some(tm.view()),
+                memory_key_padding_mask: Some(mpm.view()),
+                ..Default::default()
+            };
+            let (y, cache) = decoder_layer::forward(
+                d3(&inp("x")).view(),
+                d3(&inp("memory")).view(),
+                &s,
+                "",
+                &cfg,
+                masks,
+            )
+            .unwrap();
             check::<F>(name, "y", y.into_dyn(), &c["outputs"]["y"]);
-            let (dx, dmem, grads) = decoder_layer::backward(d3(&r()).view(), &cache, &s, "", &cfg).unwrap();
+            let (dx, dmem, grads) =
+                decoder_layer::backward(d3(&r()).view(), &cache, &s, "", &cfg).unwrap();
             check::<F>(name, "dx", dx.into_dyn(), &c["grads"]["x"]);
             check::<F>(name, "dmemory", dmem.into_dyn(), &c["grads"]["memory"]);
             s.accumulate_all(grads).unwrap();
@@ -224,9 +450,24 @@ fn run_op<F: Real>(c: &Value) {
 fn ops<F: Real>() {
     let f = load("torch_ops.json");
     let cases = f["cases"].as_array().unwrap();
-    let kinds: std::collections::BTreeSet<&str> = cases.iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    let kinds: std::collections::BTreeSet<&str> =
+        cases.iter().map(|c| c["kind"].as_str().unwrap()).collect();
     // Every op of the engine is covered by at least one case.
-    for k in ["linear", "embedding", "layer_norm", "relu", "gelu", "softmax", "cross_entropy", "attention", "mha_self", "mha_cross", "ffn", "encoder_layer", "decoder_layer"] {
+    for k in [
+        "linear",
+        "embedding",
+        "layer_norm",
+        "relu",
+        "gelu",
+        "softmax",
+        "cross_entropy",
+        "attention",
+        "mha_self",
+        "mha_cross",
+        "ffn",
+        "encoder_layer",
+        "decoder_layer",
+    ] {
         assert!(kinds.contains(k), "no fixture for {k}");
     }
     for c in cases {
@@ -261,24 +502,37 @@ fn run_model<F: Real>(c: &Value) {
             let cfg: EncoderDecoderConfig = serde_json::from_value(c["config"].clone()).unwrap();
             let mut m = EncoderDecoder::from_params(cfg, params).unwrap();
             let (src, tgt) = (ids(&c["inputs"]["src"]), ids(&c["inputs"]["tgt"]));
-            let pad = bools(&c["inputs"]["src_padding"]).into_dimensionality::<Ix2>().unwrap();
+            let pad = bools(&c["inputs"]["src_padding"])
+                .into_dimensionality::<Ix2>()
+                .unwrap();
             let (logits, _) = m.forward(src.view(), tgt.view(), Some(pad.view())).unwrap();
-            let loss = m.loss_and_backward(src.view(), tgt.view(), t.view(), Some(pad.view())).unwrap();
+            let loss = m
+                .loss_and_backward(src.view(), tgt.view(), t.view(), Some(pad.view()))
+                .unwrap();
             (loss, m.params, logits)
         }
         "encoder_only" => {
             let cfg: EncoderOnlyConfig = serde_json::from_value(c["config"].clone()).unwrap();
             let mut m = EncoderOnly::from_params(cfg, params).unwrap();
             let ids = ids(&c["inputs"]["ids"]);
-            let pad = bools(&c["inputs"]["padding"]).into_dimensionality::<Ix2>().unwrap();
+            let pad = bools(&c["inputs"]["padding"])
+                .into_dimensionality::<Ix2>()
+                .unwrap();
             let (logits, _) = m.forward(ids.view(), Some(pad.view())).unwrap();
-            let loss = m.loss_and_backward(ids.view(), t.view(), Some(pad.view())).unwrap();
+            let loss = m
+                .loss_and_backward(ids.view(), t.view(), Some(pad.view()))
+                .unwrap();
             (loss, m.params, logits)
         }
         other => panic!("unknown model kind {other}"),
     };
     check::<F>(name, "logits", logits.into_dyn(), &c["outputs"]["logits"]);
-    check::<F>(name, "loss", ArrayD::from_elem(IxDyn(&[1]), loss), &c["outputs"]["loss"]);
+    check::<F>(
+        name,
+        "loss",
+        ArrayD::from_elem(IxDyn(&[1]), loss),
+        &c["outputs"]["loss"],
+    );
     check_grads(c, &grads_store);
 }
 
@@ -308,11 +562,18 @@ fn run_optim<F: Real>(c: &Value, tol: f64) {
         m.params.zero_grad();
         let loss = m.loss_and_backward(ids.view(), t.view()).unwrap();
         let want = c["losses"][step].as_f64().unwrap();
-        assert!((loss.f64() - want).abs() <= tol * want.abs().max(1.0), "{name} [{}] loss at step {step}: {loss} vs {want}", F::DTYPE);
+        assert!(
+            (loss.f64() - want).abs() <= tol * want.abs().max(1.0),
+            "{name} [{}] loss at step {step}: {loss} vs {want}",
+            F::DTYPE
+        );
         if let Some(max) = clip {
             let norm = clip_grad_norm(&mut m.params, max).unwrap();
             let want = c["grad_norms"][step].as_f64().unwrap();
-            assert!((norm - want).abs() <= tol * want.max(1.0), "{name} grad norm at step {step}: {norm} vs {want}");
+            assert!(
+                (norm - want).abs() <= tol * want.max(1.0),
+                "{name} grad norm at step {step}: {norm} vs {want}"
+            );
         }
         opt.step(&mut m.params).unwrap();
     }
@@ -332,16 +593,32 @@ fn run_optim<F: Real>(c: &Value, tol: f64) {
             for part in [0..c3, 2 * c3..3 * c3] {
                 let gs = ArrayD::from_shape_vec(IxDyn(&[c3]), g[part.clone()].to_vec()).unwrap();
                 let ws = ArrayD::from_shape_vec(IxDyn(&[c3]), w[part].to_vec()).unwrap();
-                assert_close(&format!("{name} [{}] final {k} (q/v part)", F::DTYPE), &gs, &ws, tol);
+                assert_close(
+                    &format!("{name} [{}] final {k} (q/v part)", F::DTYPE),
+                    &gs,
+                    &ws,
+                    tol,
+                );
             }
             let init = tensor::<f64>(&c["init"][k]);
             let lr = ocfg.lr();
-            for (gi, ii) in g[c3..2 * c3].iter().zip(&init.as_slice().unwrap()[c3..2 * c3]) {
-                assert!((gi - ii).abs() <= 3.0 * lr * 1.01 + 1e-6, "{name}: key bias moved more than 3 steps of lr");
+            for (gi, ii) in g[c3..2 * c3]
+                .iter()
+                .zip(&init.as_slice().unwrap()[c3..2 * c3])
+            {
+                assert!(
+                    (gi - ii).abs() <= 3.0 * lr * 1.01 + 1e-6,
+                    "{name}: key bias moved more than 3 steps of lr"
+                );
             }
             continue;
         }
-        assert_close(&format!("{name} [{}] final {k}", F::DTYPE), &got, &want, tol);
+        assert_close(
+            &format!("{name} [{}] final {k}", F::DTYPE),
+            &got,
+            &want,
+            tol,
+        );
     }
 }
 
@@ -349,7 +626,10 @@ fn run_optim<F: Real>(c: &Value, tol: f64) {
 fn optimizers_match_pytorch_for_three_steps() {
     let f = load("torch_optim.json");
     let cases = f["cases"].as_array().unwrap();
-    let kinds: Vec<&str> = cases.iter().map(|c| c["optimizer"]["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = cases
+        .iter()
+        .map(|c| c["optimizer"]["kind"].as_str().unwrap())
+        .collect();
     for k in ["sgd", "adam", "adamw"] {
         assert!(kinds.contains(&k), "no fixture for {k}");
     }
@@ -366,7 +646,11 @@ fn reads_the_safetensors_pytorch_wrote() {
     let f = load("torch_optim.json");
     let c = &f["cases"][0];
     let cfg: DecoderOnlyConfig = serde_json::from_value(c["config"].clone()).unwrap();
-    let bytes = std::fs::read(format!("{}/tests/fixtures/decoder_only.safetensors", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let bytes = std::fs::read(format!(
+        "{}/tests/fixtures/decoder_only.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let mut m = DecoderOnly::<f32>::new(cfg, 0).unwrap();
     m.params.load_safetensors(&bytes).unwrap();
     let want = store::<f32>(&c["init"]);
@@ -375,6 +659,9 @@ fn reads_the_safetensors_pytorch_wrote() {
     }
     // And what we write reads back in the same way.
     let mut again = DecoderOnly::<f32>::new(cfg, 1).unwrap();
-    again.params.load_safetensors(&m.params.to_safetensors()).unwrap();
+    again
+        .params
+        .load_safetensors(&m.params.to_safetensors())
+        .unwrap();
     assert_eq!(again.params, m.params);
 }

@@ -14,7 +14,11 @@
 //! Parameters under the layer's prefix: `self_attn.*`, `multihead_attn.*` (cross-attention),
 //! `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`, `norm3.*`.
 
-use super::{ffn_backward, ffn_forward, ffn_shapes, mha_params, mha_shapes, norm_shapes, push_mha_grads, residual_backward, residual_forward, self_attn_backward, self_attn_forward, LayerConfig, ResidualCache, SubCache};
+use super::{
+    ffn_backward, ffn_forward, ffn_shapes, mha_params, mha_shapes, norm_shapes, push_mha_grads,
+    residual_backward, residual_forward, self_attn_backward, self_attn_forward, LayerConfig,
+    ResidualCache, SubCache,
+};
 use crate::error::{Error, Result};
 use crate::ops::multi_head;
 use crate::params::{NamedGrads, ParamStore};
@@ -82,30 +86,80 @@ pub struct DecoderMasks<'a> {
 }
 
 /// The layer on `x` `[B, T, C]` attending to `memory` `[B, S, C]`.
-pub fn forward<F: Real>(x: ArrayView3<F>, memory: ArrayView3<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig, masks: DecoderMasks) -> Result<(Array3<F>, DecoderLayerCache<F>)> {
+pub fn forward<F: Real>(
+    x: ArrayView3<F>,
+    memory: ArrayView3<F>,
+    store: &ParamStore<F>,
+    prefix: &str,
+    cfg: &LayerConfig,
+    masks: DecoderMasks,
+) -> Result<(Array3<F>, DecoderLayerCache<F>)> {
     let (b, t, c) = x.dim();
     let (bm, s, cm) = memory.dim();
     if bm != b || cm != c {
-        return Err(Error::shape(format!("decoder layer: x is {:?} but memory is {:?}; batch and width must agree", x.shape(), memory.shape())));
+        return Err(Error::shape(format!(
+            "decoder layer: x is {:?} but memory is {:?}; batch and width must agree",
+            x.shape(),
+            memory.shape()
+        )));
     }
     let rows = multi_head::rows(x);
     // pass 1: masked self-attention
-    let self_attn = self_attn_forward(rows.view(), (b, t), store, prefix, "norm1", cfg, masks.tgt_mask, masks.tgt_key_padding_mask)?;
+    let self_attn = self_attn_forward(
+        rows.view(),
+        (b, t),
+        store,
+        prefix,
+        "norm1",
+        cfg,
+        masks.tgt_mask,
+        masks.tgt_key_padding_mask,
+    )?;
     // pass 2: cross-attention, Q from the decoder, K and V from memory
     let ca = mha_params(store, &format!("{prefix}multihead_attn."))?;
-    let cross_attn = residual_forward(self_attn.output.view(), store, &format!("{prefix}norm2"), cfg, |inp| {
-        let x3 = inp.into_shape_with_order((b, t, c)).expect("rows");
-        let (o, cache) = multi_head::forward(x3, memory, memory, &ca, cfg.n_heads, masks.memory_mask, masks.memory_key_padding_mask)?;
-        Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
-    })?;
+    let cross_attn = residual_forward(
+        self_attn.output.view(),
+        store,
+        &format!("{prefix}norm2"),
+        cfg,
+        |inp| {
+            let x3 = inp.into_shape_with_order((b, t, c)).expect("rows");
+            let (o, cache) = multi_head::forward(
+                x3,
+                memory,
+                memory,
+                &ca,
+                cfg.n_heads,
+                masks.memory_mask,
+                masks.memory_key_padding_mask,
+            )?;
+            Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
+        },
+    )?;
     // pass 3: feed-forward
     let ffn = ffn_forward(cross_attn.output.view(), store, prefix, "norm3", cfg)?;
     let y = multi_head::seq(ffn.output.clone(), b, t);
-    Ok((y, DecoderLayerCache { batch: b, seq: t, mem_seq: s, self_attn, cross_attn, ffn }))
+    Ok((
+        y,
+        DecoderLayerCache {
+            batch: b,
+            seq: t,
+            mem_seq: s,
+            self_attn,
+            cross_attn,
+            ffn,
+        },
+    ))
 }
 
 /// Backward given `dy` `[B, T, C]`: returns `dx`, `dmemory` `[B, S, C]` and the named gradients.
-pub fn backward<F: Real>(dy: ArrayView3<F>, cache: &DecoderLayerCache<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig) -> Result<(Array3<F>, Array3<F>, NamedGrads<F>)> {
+pub fn backward<F: Real>(
+    dy: ArrayView3<F>,
+    cache: &DecoderLayerCache<F>,
+    store: &ParamStore<F>,
+    prefix: &str,
+    cfg: &LayerConfig,
+) -> Result<(Array3<F>, Array3<F>, NamedGrads<F>)> {
     let (b, t, s, c) = (cache.batch, cache.seq, cache.mem_seq, cfg.d_model);
     let mut grads = NamedGrads::new();
     let dy = multi_head::rows(dy);
@@ -115,18 +169,36 @@ pub fn backward<F: Real>(dy: ArrayView3<F>, cache: &DecoderLayerCache<F>, store:
     // the key and value gradients into memory
     let ca = mha_params(store, &format!("{prefix}multihead_attn."))?;
     let mut ca_g = None;
-    let dh1 = residual_backward(dh2.view(), &cache.cross_attn, store, cfg, &mut grads, |ds, sub| {
-        let SubCache::Attention(mc) = sub else { unreachable!() };
-        let g = multi_head::backward(ds.into_shape_with_order((b, t, c)).expect("rows"), mc, &ca)?;
-        let dq = multi_head::rows(g.dquery.view());
-        ca_g = Some(g);
-        Ok(dq)
-    })?;
+    let dh1 = residual_backward(
+        dh2.view(),
+        &cache.cross_attn,
+        store,
+        cfg,
+        &mut grads,
+        |ds, sub| {
+            let SubCache::Attention(mc) = sub else {
+                unreachable!()
+            };
+            let g =
+                multi_head::backward(ds.into_shape_with_order((b, t, c)).expect("rows"), mc, &ca)?;
+            let dq = multi_head::rows(g.dquery.view());
+            ca_g = Some(g);
+            Ok(dq)
+        },
+    )?;
     let g = ca_g.expect("ran");
     let dmemory = &g.dkey + &g.dvalue;
     debug_assert_eq!(dmemory.dim(), (b, s, c));
     push_mha_grads(&mut grads, &format!("{prefix}multihead_attn."), g);
     // pass 1 was masked self-attention
-    let dx = self_attn_backward(dh1.view(), &cache.self_attn, (b, t), store, prefix, cfg, &mut grads)?;
+    let dx = self_attn_backward(
+        dh1.view(),
+        &cache.self_attn,
+        (b, t),
+        store,
+        prefix,
+        cfg,
+        &mut grads,
+    )?;
     Ok((multi_head::seq(dx, b, t), dmemory, grads))
 }

@@ -11,7 +11,10 @@
 //! `norm1.{weight,bias}`, `norm2.{weight,bias}`. With a causal mask this is also the block of
 //! a decoder-only (GPT-like) model.
 
-use super::{ffn_backward, ffn_forward, ffn_shapes, mha_shapes, norm_shapes, self_attn_backward, self_attn_forward, LayerConfig, ResidualCache, SubCache};
+use super::{
+    ffn_backward, ffn_forward, ffn_shapes, mha_shapes, norm_shapes, self_attn_backward,
+    self_attn_forward, LayerConfig, ResidualCache, SubCache,
+};
 use crate::error::Result;
 use crate::ops::multi_head;
 use crate::params::{NamedGrads, ParamStore};
@@ -58,26 +61,62 @@ pub fn param_shapes(prefix: &str, cfg: &LayerConfig) -> Vec<(String, Vec<usize>)
 /// The layer on `x` `[B, T, C]`. `attn_mask` `[T, T]` (causal for a decoder-only model) and
 /// `key_padding_mask` `[B, T]` use `true` = blocked.
 pub fn forward<F: Real>(
-    x: ArrayView3<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig, attn_mask: Option<ArrayView2<bool>>, key_padding_mask: Option<ArrayView2<bool>>,
+    x: ArrayView3<F>,
+    store: &ParamStore<F>,
+    prefix: &str,
+    cfg: &LayerConfig,
+    attn_mask: Option<ArrayView2<bool>>,
+    key_padding_mask: Option<ArrayView2<bool>>,
 ) -> Result<(Array3<F>, EncoderLayerCache<F>)> {
     let (b, t, _) = x.dim();
     let rows = multi_head::rows(x);
     // pass 1: self-attention sublayer
-    let attn = self_attn_forward(rows.view(), (b, t), store, prefix, "norm1", cfg, attn_mask, key_padding_mask)?;
+    let attn = self_attn_forward(
+        rows.view(),
+        (b, t),
+        store,
+        prefix,
+        "norm1",
+        cfg,
+        attn_mask,
+        key_padding_mask,
+    )?;
     // pass 2: feed-forward sublayer
     let ffn = ffn_forward(attn.output.view(), store, prefix, "norm2", cfg)?;
     let y = multi_head::seq(ffn.output.clone(), b, t);
-    Ok((y, EncoderLayerCache { batch: b, seq: t, attn, ffn }))
+    Ok((
+        y,
+        EncoderLayerCache {
+            batch: b,
+            seq: t,
+            attn,
+            ffn,
+        },
+    ))
 }
 
 /// Backward given `dy` `[B, T, C]`: returns `dx` and the named parameter gradients.
-pub fn backward<F: Real>(dy: ArrayView3<F>, cache: &EncoderLayerCache<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig) -> Result<(Array3<F>, NamedGrads<F>)> {
+pub fn backward<F: Real>(
+    dy: ArrayView3<F>,
+    cache: &EncoderLayerCache<F>,
+    store: &ParamStore<F>,
+    prefix: &str,
+    cfg: &LayerConfig,
+) -> Result<(Array3<F>, NamedGrads<F>)> {
     let (b, t) = (cache.batch, cache.seq);
     let mut grads = NamedGrads::new();
     let dy = multi_head::rows(dy);
     // pass 2 was the feed-forward sublayer
     let dh = ffn_backward(dy.view(), &cache.ffn, store, prefix, cfg, &mut grads)?;
     // pass 1 was the self-attention sublayer
-    let dx = self_attn_backward(dh.view(), &cache.attn, (b, t), store, prefix, cfg, &mut grads)?;
+    let dx = self_attn_backward(
+        dh.view(),
+        &cache.attn,
+        (b, t),
+        store,
+        prefix,
+        cfg,
+        &mut grads,
+    )?;
     Ok((multi_head::seq(dx, b, t), grads))
 }

@@ -51,7 +51,14 @@ pub struct LayerConfig {
 
 impl Default for LayerConfig {
     fn default() -> Self {
-        LayerConfig { d_model: 64, n_heads: 4, d_ff: 256, activation: Activation::Gelu, norm_first: true, layer_norm_eps: layer_norm::EPS }
+        LayerConfig {
+            d_model: 64,
+            n_heads: 4,
+            d_ff: 256,
+            activation: Activation::Gelu,
+            norm_first: true,
+            layer_norm_eps: layer_norm::EPS,
+        }
     }
 }
 
@@ -59,16 +66,30 @@ impl LayerConfig {
     /// Checks the invariants: sizes positive, `d_model % n_heads == 0`, eps positive and finite.
     pub fn validate(&self) -> Result<()> {
         if self.d_model == 0 || self.n_heads == 0 || self.d_ff == 0 {
-            return Err(Error::config(format!("d_model ({}), n_heads ({}) and d_ff ({}) must all be at least 1", self.d_model, self.n_heads, self.d_ff)));
+            return Err(Error::config(format!(
+                "d_model ({}), n_heads ({}) and d_ff ({}) must all be at least 1",
+                self.d_model, self.n_heads, self.d_ff
+            )));
         }
         if self.d_model > MAX_WIDTH || self.d_ff > 4 * MAX_WIDTH {
-            return Err(Error::config(format!("d_model {} must be at most {MAX_WIDTH} and d_ff {} at most {}", self.d_model, self.d_ff, 4 * MAX_WIDTH)));
+            return Err(Error::config(format!(
+                "d_model {} must be at most {MAX_WIDTH} and d_ff {} at most {}",
+                self.d_model,
+                self.d_ff,
+                4 * MAX_WIDTH
+            )));
         }
         if !self.d_model.is_multiple_of(self.n_heads) {
-            return Err(Error::config(format!("d_model {} is not divisible by n_heads {}", self.d_model, self.n_heads)));
+            return Err(Error::config(format!(
+                "d_model {} is not divisible by n_heads {}",
+                self.d_model, self.n_heads
+            )));
         }
         if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
-            return Err(Error::config(format!("layer_norm_eps {} must be a positive number", self.layer_norm_eps)));
+            return Err(Error::config(format!(
+                "layer_norm_eps {} must be a positive number",
+                self.layer_norm_eps
+            )));
         }
         Ok(())
     }
@@ -86,7 +107,10 @@ pub(crate) fn mha_shapes(prefix: &str, c: usize) -> Vec<(String, Vec<usize>)> {
 
 /// Parameter shapes of a LayerNorm under `prefix` (e.g. `"norm1"`).
 pub(crate) fn norm_shapes(prefix: &str, c: usize) -> Vec<(String, Vec<usize>)> {
-    vec![(format!("{prefix}.weight"), vec![c]), (format!("{prefix}.bias"), vec![c])]
+    vec![
+        (format!("{prefix}.weight"), vec![c]),
+        (format!("{prefix}.bias"), vec![c]),
+    ]
 }
 
 /// Parameter shapes of the feed-forward block under `prefix` (the layer's prefix).
@@ -99,7 +123,10 @@ pub(crate) fn ffn_shapes(prefix: &str, c: usize, f: usize) -> Vec<(String, Vec<u
     ]
 }
 
-pub(crate) fn mha_params<'a, F: Real>(s: &'a ParamStore<F>, prefix: &str) -> Result<MhaParams<'a, F>> {
+pub(crate) fn mha_params<'a, F: Real>(
+    s: &'a ParamStore<F>,
+    prefix: &str,
+) -> Result<MhaParams<'a, F>> {
     Ok(MhaParams {
         in_proj_weight: s.get2(&format!("{prefix}in_proj_weight"))?,
         in_proj_bias: s.get1(&format!("{prefix}in_proj_bias"))?,
@@ -108,7 +135,10 @@ pub(crate) fn mha_params<'a, F: Real>(s: &'a ParamStore<F>, prefix: &str) -> Res
     })
 }
 
-pub(crate) fn ffn_params<'a, F: Real>(s: &'a ParamStore<F>, prefix: &str) -> Result<FfnParams<'a, F>> {
+pub(crate) fn ffn_params<'a, F: Real>(
+    s: &'a ParamStore<F>,
+    prefix: &str,
+) -> Result<FfnParams<'a, F>> {
     Ok(FfnParams {
         w1: s.get2(&format!("{prefix}linear1.weight"))?,
         b1: s.get1(&format!("{prefix}linear1.bias"))?,
@@ -117,14 +147,28 @@ pub(crate) fn ffn_params<'a, F: Real>(s: &'a ParamStore<F>, prefix: &str) -> Res
     })
 }
 
-pub(crate) fn push_mha_grads<F: Real>(out: &mut NamedGrads<F>, prefix: &str, g: multi_head::MhaGrads<F>) {
-    out.push((format!("{prefix}in_proj_weight"), g.in_proj_weight.into_dyn()));
+pub(crate) fn push_mha_grads<F: Real>(
+    out: &mut NamedGrads<F>,
+    prefix: &str,
+    g: multi_head::MhaGrads<F>,
+) {
+    out.push((
+        format!("{prefix}in_proj_weight"),
+        g.in_proj_weight.into_dyn(),
+    ));
     out.push((format!("{prefix}in_proj_bias"), g.in_proj_bias.into_dyn()));
-    out.push((format!("{prefix}out_proj.weight"), g.out_proj_weight.into_dyn()));
+    out.push((
+        format!("{prefix}out_proj.weight"),
+        g.out_proj_weight.into_dyn(),
+    ));
     out.push((format!("{prefix}out_proj.bias"), g.out_proj_bias.into_dyn()));
 }
 
-pub(crate) fn push_ffn_grads<F: Real>(out: &mut NamedGrads<F>, prefix: &str, g: feed_forward::FfnGrads<F>) {
+pub(crate) fn push_ffn_grads<F: Real>(
+    out: &mut NamedGrads<F>,
+    prefix: &str,
+    g: feed_forward::FfnGrads<F>,
+) {
     out.push((format!("{prefix}linear1.weight"), g.dw1.into_dyn()));
     out.push((format!("{prefix}linear1.bias"), g.db1.into_dyn()));
     out.push((format!("{prefix}linear2.weight"), g.dw2.into_dyn()));
@@ -155,7 +199,10 @@ pub struct ResidualCache<F> {
 
 /// `y = LN(x + S(x))` or `y = x + S(LN(x))`, with `S` given as a closure on rows `[B·T, C]`.
 pub(crate) fn residual_forward<F: Real>(
-    x: ArrayView2<F>, store: &ParamStore<F>, norm_name: &str, cfg: &LayerConfig,
+    x: ArrayView2<F>,
+    store: &ParamStore<F>,
+    norm_name: &str,
+    cfg: &LayerConfig,
     sub: impl FnOnce(ArrayView2<F>) -> Result<(Array2<F>, SubCache<F>)>,
 ) -> Result<ResidualCache<F>> {
     let gamma = store.get1(&format!("{norm_name}.weight"))?;
@@ -169,12 +216,21 @@ pub(crate) fn residual_forward<F: Real>(
         let (y, norm) = layer_norm::forward((&x + &s).view(), gamma, beta, cfg.layer_norm_eps)?;
         (y, norm, sub)
     };
-    Ok(ResidualCache { norm_name: norm_name.to_string(), norm, sub, output })
+    Ok(ResidualCache {
+        norm_name: norm_name.to_string(),
+        norm,
+        sub,
+        output,
+    })
 }
 
 /// Backward of [`residual_forward`]; `sub_back(dS, cache) -> dInput of S`.
 pub(crate) fn residual_backward<F: Real>(
-    dy: ArrayView2<F>, c: &ResidualCache<F>, store: &ParamStore<F>, cfg: &LayerConfig, grads: &mut NamedGrads<F>,
+    dy: ArrayView2<F>,
+    c: &ResidualCache<F>,
+    store: &ParamStore<F>,
+    cfg: &LayerConfig,
+    grads: &mut NamedGrads<F>,
     sub_back: impl FnOnce(ArrayView2<F>, &SubCache<F>) -> Result<Array2<F>>,
 ) -> Result<Array2<F>> {
     let gamma = store.get1(&format!("{}.weight", c.norm_name))?;
@@ -198,13 +254,22 @@ pub(crate) fn residual_backward<F: Real>(
 /// (normalised) rows themselves, with `norm` around it and the weights under `{prefix}self_attn.`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn self_attn_forward<F: Real>(
-    x: ArrayView2<F>, (b, t): (usize, usize), store: &ParamStore<F>, prefix: &str, norm: &str, cfg: &LayerConfig,
-    attn_mask: Option<ArrayView2<bool>>, key_padding_mask: Option<ArrayView2<bool>>,
+    x: ArrayView2<F>,
+    (b, t): (usize, usize),
+    store: &ParamStore<F>,
+    prefix: &str,
+    norm: &str,
+    cfg: &LayerConfig,
+    attn_mask: Option<ArrayView2<bool>>,
+    key_padding_mask: Option<ArrayView2<bool>>,
 ) -> Result<ResidualCache<F>> {
     let sa = mha_params(store, &format!("{prefix}self_attn."))?;
     residual_forward(x, store, &format!("{prefix}{norm}"), cfg, |inp| {
-        let x3 = inp.into_shape_with_order((b, t, cfg.d_model)).expect("rows");
-        let (o, cache) = multi_head::forward(x3, x3, x3, &sa, cfg.n_heads, attn_mask, key_padding_mask)?;
+        let x3 = inp
+            .into_shape_with_order((b, t, cfg.d_model))
+            .expect("rows");
+        let (o, cache) =
+            multi_head::forward(x3, x3, x3, &sa, cfg.n_heads, attn_mask, key_padding_mask)?;
         Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
     })
 }
@@ -212,13 +277,25 @@ pub(crate) fn self_attn_forward<F: Real>(
 /// Backward of [`self_attn_forward`]: query, key and value were the same rows, so their
 /// gradients add up. Returns the gradient of the sublayer's input.
 pub(crate) fn self_attn_backward<F: Real>(
-    dy: ArrayView2<F>, rc: &ResidualCache<F>, (b, t): (usize, usize), store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig, grads: &mut NamedGrads<F>,
+    dy: ArrayView2<F>,
+    rc: &ResidualCache<F>,
+    (b, t): (usize, usize),
+    store: &ParamStore<F>,
+    prefix: &str,
+    cfg: &LayerConfig,
+    grads: &mut NamedGrads<F>,
 ) -> Result<Array2<F>> {
     let sa = mha_params(store, &format!("{prefix}self_attn."))?;
     let mut mha_g = None;
     let dx = residual_backward(dy, rc, store, cfg, grads, |ds, sub| {
-        let SubCache::Attention(mc) = sub else { unreachable!("an attention sublayer") };
-        let g = multi_head::backward(ds.into_shape_with_order((b, t, cfg.d_model)).expect("rows"), mc, &sa)?;
+        let SubCache::Attention(mc) = sub else {
+            unreachable!("an attention sublayer")
+        };
+        let g = multi_head::backward(
+            ds.into_shape_with_order((b, t, cfg.d_model)).expect("rows"),
+            mc,
+            &sa,
+        )?;
         let d = &g.dquery + &g.dkey + &g.dvalue;
         mha_g = Some(g);
         Ok(multi_head::rows(d.view()))
@@ -229,7 +306,13 @@ pub(crate) fn self_attn_backward<F: Real>(
 
 /// The feed-forward sublayer of either layer kind, with `norm` around it and the weights under
 /// `{prefix}linear1.` / `{prefix}linear2.`.
-pub(crate) fn ffn_forward<F: Real>(x: ArrayView2<F>, store: &ParamStore<F>, prefix: &str, norm: &str, cfg: &LayerConfig) -> Result<ResidualCache<F>> {
+pub(crate) fn ffn_forward<F: Real>(
+    x: ArrayView2<F>,
+    store: &ParamStore<F>,
+    prefix: &str,
+    norm: &str,
+    cfg: &LayerConfig,
+) -> Result<ResidualCache<F>> {
     let fp = ffn_params(store, prefix)?;
     residual_forward(x, store, &format!("{prefix}{norm}"), cfg, |inp| {
         let (o, cache) = feed_forward::forward(inp, &fp, cfg.activation)?;
@@ -238,11 +321,20 @@ pub(crate) fn ffn_forward<F: Real>(x: ArrayView2<F>, store: &ParamStore<F>, pref
 }
 
 /// Backward of [`ffn_forward`]; returns the gradient of the sublayer's input.
-pub(crate) fn ffn_backward<F: Real>(dy: ArrayView2<F>, rc: &ResidualCache<F>, store: &ParamStore<F>, prefix: &str, cfg: &LayerConfig, grads: &mut NamedGrads<F>) -> Result<Array2<F>> {
+pub(crate) fn ffn_backward<F: Real>(
+    dy: ArrayView2<F>,
+    rc: &ResidualCache<F>,
+    store: &ParamStore<F>,
+    prefix: &str,
+    cfg: &LayerConfig,
+    grads: &mut NamedGrads<F>,
+) -> Result<Array2<F>> {
     let fp = ffn_params(store, prefix)?;
     let mut ffn_g = None;
     let dx = residual_backward(dy, rc, store, cfg, grads, |ds, sub| {
-        let SubCache::FeedForward(fc) = sub else { unreachable!("a feed-forward sublayer") };
+        let SubCache::FeedForward(fc) = sub else {
+            unreachable!("a feed-forward sublayer")
+        };
         let g = feed_forward::backward(ds, fc, &fp)?;
         let dx = g.dx.clone();
         ffn_g = Some(g);

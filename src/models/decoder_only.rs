@@ -14,7 +14,10 @@
 //! `[C, F]` | `[C]`, `norm1.weight|bias`, `norm2.weight|bias` `[C]`, `ln_f.weight|bias` `[C]`,
 //! `lm_head.weight` `[V, C]` (no bias). The PyTorch twin is in `tests/fixtures/make_fixtures.py`.
 
-use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss, stack_backward, stack_forward, validate_common};
+use super::{
+    check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss,
+    stack_backward, stack_forward, validate_common,
+};
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{self, EncoderLayerCache};
 use crate::layers::LayerConfig;
@@ -52,28 +55,57 @@ pub struct DecoderOnlyConfig {
 
 impl Default for DecoderOnlyConfig {
     fn default() -> Self {
-        DecoderOnlyConfig { vocab_size: 64, d_model: 64, n_heads: 4, n_layers: 2, d_ff: 256, max_len: 64, activation: Activation::Gelu, norm_first: true, layer_norm_eps: 1e-5 }
+        DecoderOnlyConfig {
+            vocab_size: 64,
+            d_model: 64,
+            n_heads: 4,
+            n_layers: 2,
+            d_ff: 256,
+            max_len: 64,
+            activation: Activation::Gelu,
+            norm_first: true,
+            layer_norm_eps: 1e-5,
+        }
     }
 }
 
 impl DecoderOnlyConfig {
     /// The per-layer configuration.
     pub fn layer(&self) -> LayerConfig {
-        LayerConfig { d_model: self.d_model, n_heads: self.n_heads, d_ff: self.d_ff, activation: self.activation, norm_first: self.norm_first, layer_norm_eps: self.layer_norm_eps }
+        LayerConfig {
+            d_model: self.d_model,
+            n_heads: self.n_heads,
+            d_ff: self.d_ff,
+            activation: self.activation,
+            norm_first: self.norm_first,
+            layer_norm_eps: self.layer_norm_eps,
+        }
     }
 
     /// Checks every invariant, with a message naming the value.
     pub fn validate(&self) -> Result<()> {
-        validate_common("decoder-only model", self.vocab_size, self.max_len, &[("n_layers", self.n_layers)], &self.layer())?;
+        validate_common(
+            "decoder-only model",
+            self.vocab_size,
+            self.max_len,
+            &[("n_layers", self.n_layers)],
+            &self.layer(),
+        )?;
         check_size("decoder-only model", &self.param_shapes())
     }
 
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let (v, c) = (self.vocab_size, self.d_model);
-        let mut s = vec![("tok_emb.weight".to_string(), vec![v, c]), ("pos_emb.weight".to_string(), vec![self.max_len, c])];
+        let mut s = vec![
+            ("tok_emb.weight".to_string(), vec![v, c]),
+            ("pos_emb.weight".to_string(), vec![self.max_len, c]),
+        ];
         for i in 0..self.n_layers {
-            s.extend(encoder_layer::param_shapes(&format!("layers.{i}."), &self.layer()));
+            s.extend(encoder_layer::param_shapes(
+                &format!("layers.{i}."),
+                &self.layer(),
+            ));
         }
         s.push(("ln_f.weight".into(), vec![c]));
         s.push(("ln_f.bias".into(), vec![c]));
@@ -110,7 +142,10 @@ impl<F: Real> DecoderOnly<F> {
     /// A model with weights drawn from `seed` (PyTorch's default initialisations, drawn in sorted-name order).
     pub fn new(config: DecoderOnlyConfig, seed: u64) -> Result<Self> {
         config.validate()?;
-        Ok(DecoderOnly { params: init_store(&config.param_shapes(), seed), config })
+        Ok(DecoderOnly {
+            params: init_store(&config.param_shapes(), seed),
+            config,
+        })
     }
 
     /// A model using the given parameters; an error names any missing, unknown or mis-shaped key.
@@ -123,21 +158,51 @@ impl<F: Real> DecoderOnly<F> {
     /// Logits `[B, T, V]` for `ids` `[B, T]`, and the cache.
     pub fn forward(&self, ids: ArrayView2<usize>) -> Result<(Array3<F>, DecoderOnlyCache<F>)> {
         let cfg = &self.config;
-        check_ids("decoder-only model", "ids", ids, cfg.vocab_size, cfg.max_len)?;
+        check_ids(
+            "decoder-only model",
+            "ids",
+            ids,
+            cfg.vocab_size,
+            cfg.max_len,
+        )?;
         let (b, t) = ids.dim();
         let s = &self.params;
         // pass 1: embeddings
         let x0 = embed(s, ids)?;
         // pass 2: the layer stack, each position looking only at itself and earlier ones
         let mask = causal_mask(t);
-        let (x, layers) = stack_forward(x0.clone(), s, "layers.", cfg.n_layers, &cfg.layer(), Some(mask.view()), None)?;
+        let (x, layers) = stack_forward(
+            x0.clone(),
+            s,
+            "layers.",
+            cfg.n_layers,
+            &cfg.layer(),
+            Some(mask.view()),
+            None,
+        )?;
         // pass 3: final LayerNorm
         let xr = x.into_shape_with_order((b * t, cfg.d_model)).expect("rows");
-        let (hidden, ln_f) = layer_norm::forward(xr.view(), s.get1("ln_f.weight")?, s.get1("ln_f.bias")?, cfg.layer_norm_eps)?;
+        let (hidden, ln_f) = layer_norm::forward(
+            xr.view(),
+            s.get1("ln_f.weight")?,
+            s.get1("ln_f.bias")?,
+            cfg.layer_norm_eps,
+        )?;
         // pass 4: logits over the vocabulary
         let logits = linear::apply(hidden.view(), s.get2("lm_head.weight")?, None)?;
-        let logits = logits.into_shape_with_order((b, t, cfg.vocab_size)).expect("rows");
-        Ok((logits, DecoderOnlyCache { ids: ids.to_owned(), embeddings: x0, layers, ln_f, hidden }))
+        let logits = logits
+            .into_shape_with_order((b, t, cfg.vocab_size))
+            .expect("rows");
+        Ok((
+            logits,
+            DecoderOnlyCache {
+                ids: ids.to_owned(),
+                embeddings: x0,
+                layers,
+                ln_f,
+                hidden,
+            },
+        ))
     }
 
     /// Backward from `dlogits` `[B, T, V]`; gradients are **added** to `self.params`.
@@ -147,24 +212,42 @@ impl<F: Real> DecoderOnly<F> {
     }
 
     /// The named gradients of every parameter given `dlogits`, without touching the store.
-    pub fn gradients(&self, dlogits: ArrayView3<F>, cache: &DecoderOnlyCache<F>) -> Result<NamedGrads<F>> {
+    pub fn gradients(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &DecoderOnlyCache<F>,
+    ) -> Result<NamedGrads<F>> {
         let cfg = &self.config;
         let (b, t) = cache.ids.dim();
         if dlogits.dim() != (b, t, cfg.vocab_size) {
-            return Err(Error::shape(format!("decoder-only backward: dlogits has shape {:?}, expected [{b}, {t}, {}]", dlogits.shape(), cfg.vocab_size)));
+            return Err(Error::shape(format!(
+                "decoder-only backward: dlogits has shape {:?}, expected [{b}, {t}, {}]",
+                dlogits.shape(),
+                cfg.vocab_size
+            )));
         }
         let s = &self.params;
         let mut grads = NamedGrads::new();
         let dl = dlogits.to_shape((b * t, cfg.vocab_size)).expect("rows");
         // pass 4 was logits = h · lm_headᵀ
-        let g = linear::backward(dl.view(), &linear::LinearCache { x: cache.hidden.clone() }, s.get2("lm_head.weight")?, false)?;
+        let g = linear::backward(
+            dl.view(),
+            &linear::LinearCache {
+                x: cache.hidden.clone(),
+            },
+            s.get2("lm_head.weight")?,
+            false,
+        )?;
         grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
         // pass 3 was h = ln_f(x)
         let gn = layer_norm::backward(g.dx.view(), &cache.ln_f, s.get1("ln_f.weight")?)?;
         grads.push(("ln_f.weight".into(), gn.dgamma.into_dyn()));
         grads.push(("ln_f.bias".into(), gn.dbeta.into_dyn()));
         // pass 2 was the layer stack
-        let dx = gn.dx.into_shape_with_order((b, t, cfg.d_model)).expect("rows");
+        let dx = gn
+            .dx
+            .into_shape_with_order((b, t, cfg.d_model))
+            .expect("rows");
         let dx0 = stack_backward(dx, &cache.layers, s, "layers.", &cfg.layer(), &mut grads)?;
         // pass 1 was the embeddings
         embed_backward(dx0.view(), cache.ids.view(), s, &mut grads)?;
@@ -180,7 +263,11 @@ impl<F: Real> DecoderOnly<F> {
 
     /// Forward, loss and backward in one call; gradients are **added** to `self.params`
     /// (call `params.zero_grad()` before if the last step's gradients are still there).
-    pub fn loss_and_backward(&mut self, ids: ArrayView2<usize>, targets: ArrayView2<i64>) -> Result<F> {
+    pub fn loss_and_backward(
+        &mut self,
+        ids: ArrayView2<usize>,
+        targets: ArrayView2<i64>,
+    ) -> Result<F> {
         let (logits, cache) = self.forward(ids)?;
         let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
         self.backward(dlogits.expect("with_grad").view(), &cache)?;

@@ -17,7 +17,10 @@
 //! `transformer.decoder.layers.{j}.*` (with `multihead_attn.*` and `norm3.*`),
 //! `transformer.decoder.norm.{weight,bias}`, `lm_head.weight` [V, C].
 
-use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss, stack_backward, stack_forward, validate_common};
+use super::{
+    check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss,
+    stack_backward, stack_forward, validate_common,
+};
 use crate::error::{Error, Result};
 use crate::layers::decoder_layer::{self, DecoderLayerCache, DecoderMasks};
 use crate::layers::encoder_layer::{self, EncoderLayerCache};
@@ -59,8 +62,16 @@ pub struct EncoderDecoderConfig {
 impl Default for EncoderDecoderConfig {
     fn default() -> Self {
         EncoderDecoderConfig {
-            vocab_size: 64, d_model: 64, n_heads: 4, n_encoder_layers: 2, n_decoder_layers: 2, d_ff: 256, max_len: 64,
-            activation: Activation::Relu, norm_first: false, layer_norm_eps: 1e-5,
+            vocab_size: 64,
+            d_model: 64,
+            n_heads: 4,
+            n_encoder_layers: 2,
+            n_decoder_layers: 2,
+            d_ff: 256,
+            max_len: 64,
+            activation: Activation::Relu,
+            norm_first: false,
+            layer_norm_eps: 1e-5,
         }
     }
 }
@@ -71,22 +82,47 @@ const DEC: &str = "transformer.decoder.layers.";
 impl EncoderDecoderConfig {
     /// The per-layer configuration.
     pub fn layer(&self) -> LayerConfig {
-        LayerConfig { d_model: self.d_model, n_heads: self.n_heads, d_ff: self.d_ff, activation: self.activation, norm_first: self.norm_first, layer_norm_eps: self.layer_norm_eps }
+        LayerConfig {
+            d_model: self.d_model,
+            n_heads: self.n_heads,
+            d_ff: self.d_ff,
+            activation: self.activation,
+            norm_first: self.norm_first,
+            layer_norm_eps: self.layer_norm_eps,
+        }
     }
     /// Checks every invariant.
     pub fn validate(&self) -> Result<()> {
-        validate_common("encoder-decoder model", self.vocab_size, self.max_len, &[("n_encoder_layers", self.n_encoder_layers), ("n_decoder_layers", self.n_decoder_layers)], &self.layer())?;
+        validate_common(
+            "encoder-decoder model",
+            self.vocab_size,
+            self.max_len,
+            &[
+                ("n_encoder_layers", self.n_encoder_layers),
+                ("n_decoder_layers", self.n_decoder_layers),
+            ],
+            &self.layer(),
+        )?;
         check_size("encoder-decoder model", &self.param_shapes())
     }
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let (v, c) = (self.vocab_size, self.d_model);
-        let mut s = vec![("tok_emb.weight".to_string(), vec![v, c]), ("pos_emb.weight".to_string(), vec![self.max_len, c])];
+        let mut s = vec![
+            ("tok_emb.weight".to_string(), vec![v, c]),
+            ("pos_emb.weight".to_string(), vec![self.max_len, c]),
+        ];
         for i in 0..self.n_encoder_layers {
-            s.extend(encoder_layer::param_shapes(&format!("{ENC}{i}."), &self.layer()));
+            s.extend(encoder_layer::param_shapes(
+                &format!("{ENC}{i}."),
+                &self.layer(),
+            ));
         }
         for j in 0..self.n_decoder_layers {
-            s.extend(decoder_layer::param_shapes(&format!("{DEC}{j}."), &self.layer()));
+            s.extend(decoder_layer::param_shapes(
+                &format!("{DEC}{j}."),
+                &self.layer(),
+            ));
         }
         for n in ["transformer.encoder.norm", "transformer.decoder.norm"] {
             s.push((format!("{n}.weight"), vec![c]));
@@ -133,7 +169,10 @@ impl<F: Real> EncoderDecoder<F> {
     /// A model with weights drawn from `seed`.
     pub fn new(config: EncoderDecoderConfig, seed: u64) -> Result<Self> {
         config.validate()?;
-        Ok(EncoderDecoder { params: init_store(&config.param_shapes(), seed), config })
+        Ok(EncoderDecoder {
+            params: init_store(&config.param_shapes(), seed),
+            config,
+        })
     }
 
     /// A model using the given parameters, checked strictly.
@@ -144,72 +183,145 @@ impl<F: Real> EncoderDecoder<F> {
     }
 
     /// Logits `[B, T, V]` for `tgt` given `src`; `src_padding` `[B, S]` marks source padding.
-    pub fn forward(&self, src: ArrayView2<usize>, tgt: ArrayView2<usize>, src_padding: Option<ArrayView2<bool>>) -> Result<(Array3<F>, EncoderDecoderCache<F>)> {
+    pub fn forward(
+        &self,
+        src: ArrayView2<usize>,
+        tgt: ArrayView2<usize>,
+        src_padding: Option<ArrayView2<bool>>,
+    ) -> Result<(Array3<F>, EncoderDecoderCache<F>)> {
         let cfg = &self.config;
         let what = "encoder-decoder model";
         check_ids(what, "src", src, cfg.vocab_size, cfg.max_len)?;
         check_ids(what, "tgt", tgt, cfg.vocab_size, cfg.max_len)?;
         let ((b, s_len), (bt, t)) = (src.dim(), tgt.dim());
         if b != bt {
-            return Err(Error::shape(format!("{what}: src has {b} sequences but tgt has {bt}")));
+            return Err(Error::shape(format!(
+                "{what}: src has {b} sequences but tgt has {bt}"
+            )));
         }
         if let Some(p) = src_padding {
             if p.dim() != (b, s_len) {
-                return Err(Error::shape(format!("{what}: src padding mask has shape {:?}, expected [{b}, {s_len}]", p.shape())));
+                return Err(Error::shape(format!(
+                    "{what}: src padding mask has shape {:?}, expected [{b}, {s_len}]",
+                    p.shape()
+                )));
             }
         }
         let st = &self.params;
         let c = cfg.d_model;
         let lc = cfg.layer();
         // pass 1: encode the source
-        let (s, encoder) = stack_forward(embed(st, src)?, st, ENC, cfg.n_encoder_layers, &lc, None, src_padding)?;
+        let (s, encoder) = stack_forward(
+            embed(st, src)?,
+            st,
+            ENC,
+            cfg.n_encoder_layers,
+            &lc,
+            None,
+            src_padding,
+        )?;
         let sr = s.into_shape_with_order((b * s_len, c)).expect("rows");
-        let (mem, encoder_norm) = layer_norm::forward(sr.view(), st.get1("transformer.encoder.norm.weight")?, st.get1("transformer.encoder.norm.bias")?, cfg.layer_norm_eps)?;
+        let (mem, encoder_norm) = layer_norm::forward(
+            sr.view(),
+            st.get1("transformer.encoder.norm.weight")?,
+            st.get1("transformer.encoder.norm.bias")?,
+            cfg.layer_norm_eps,
+        )?;
         let memory = mem.into_shape_with_order((b, s_len, c)).expect("rows");
         // pass 2: decode the target, attending to the memory
         let causal = causal_mask(t);
-        let masks = DecoderMasks { tgt_mask: Some(causal.view()), memory_key_padding_mask: src_padding, ..Default::default() };
+        let masks = DecoderMasks {
+            tgt_mask: Some(causal.view()),
+            memory_key_padding_mask: src_padding,
+            ..Default::default()
+        };
         let mut y = embed(st, tgt)?;
         let mut decoder = Vec::with_capacity(cfg.n_decoder_layers);
         for j in 0..cfg.n_decoder_layers {
-            let (o, cache) = decoder_layer::forward(y.view(), memory.view(), st, &format!("{DEC}{j}."), &lc, masks)?;
+            let (o, cache) = decoder_layer::forward(
+                y.view(),
+                memory.view(),
+                st,
+                &format!("{DEC}{j}."),
+                &lc,
+                masks,
+            )?;
             decoder.push(cache);
             y = o;
         }
         // pass 3: final norm and logits
         let yr = y.into_shape_with_order((b * t, c)).expect("rows");
-        let (hidden, decoder_norm) = layer_norm::forward(yr.view(), st.get1("transformer.decoder.norm.weight")?, st.get1("transformer.decoder.norm.bias")?, cfg.layer_norm_eps)?;
+        let (hidden, decoder_norm) = layer_norm::forward(
+            yr.view(),
+            st.get1("transformer.decoder.norm.weight")?,
+            st.get1("transformer.decoder.norm.bias")?,
+            cfg.layer_norm_eps,
+        )?;
         let logits = linear::apply(hidden.view(), st.get2("lm_head.weight")?, None)?;
         let cache = EncoderDecoderCache {
-            src: src.to_owned(), tgt: tgt.to_owned(), src_padding: src_padding.map(|p| p.to_owned()),
-            encoder, encoder_norm, memory, decoder, decoder_norm, hidden,
+            src: src.to_owned(),
+            tgt: tgt.to_owned(),
+            src_padding: src_padding.map(|p| p.to_owned()),
+            encoder,
+            encoder_norm,
+            memory,
+            decoder,
+            decoder_norm,
+            hidden,
         };
-        Ok((logits.into_shape_with_order((b, t, cfg.vocab_size)).expect("rows"), cache))
+        Ok((
+            logits
+                .into_shape_with_order((b, t, cfg.vocab_size))
+                .expect("rows"),
+            cache,
+        ))
     }
 
     /// The named gradients given `dlogits` `[B, T, V]`.
-    pub fn gradients(&self, dlogits: ArrayView3<F>, cache: &EncoderDecoderCache<F>) -> Result<NamedGrads<F>> {
+    pub fn gradients(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &EncoderDecoderCache<F>,
+    ) -> Result<NamedGrads<F>> {
         let cfg = &self.config;
         let ((b, s_len), (_, t)) = (cache.src.dim(), cache.tgt.dim());
         let (c, v) = (cfg.d_model, cfg.vocab_size);
         if dlogits.dim() != (b, t, v) {
-            return Err(Error::shape(format!("encoder-decoder backward: dlogits has shape {:?}, expected [{b}, {t}, {v}]", dlogits.shape())));
+            return Err(Error::shape(format!(
+                "encoder-decoder backward: dlogits has shape {:?}, expected [{b}, {t}, {v}]",
+                dlogits.shape()
+            )));
         }
         let st = &self.params;
         let lc = cfg.layer();
         let mut grads = NamedGrads::new();
         // pass 3 was logits = decoder.norm(y) · lm_headᵀ
         let dl = dlogits.to_shape((b * t, v)).expect("rows");
-        let g = linear::backward(dl.view(), &linear::LinearCache { x: cache.hidden.clone() }, st.get2("lm_head.weight")?, false)?;
+        let g = linear::backward(
+            dl.view(),
+            &linear::LinearCache {
+                x: cache.hidden.clone(),
+            },
+            st.get2("lm_head.weight")?,
+            false,
+        )?;
         grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
-        let gn = layer_norm::backward(g.dx.view(), &cache.decoder_norm, st.get1("transformer.decoder.norm.weight")?)?;
-        grads.push(("transformer.decoder.norm.weight".into(), gn.dgamma.into_dyn()));
+        let gn = layer_norm::backward(
+            g.dx.view(),
+            &cache.decoder_norm,
+            st.get1("transformer.decoder.norm.weight")?,
+        )?;
+        grads.push((
+            "transformer.decoder.norm.weight".into(),
+            gn.dgamma.into_dyn(),
+        ));
         grads.push(("transformer.decoder.norm.bias".into(), gn.dbeta.into_dyn()));
         // pass 2 was the decoder stack; every layer's cross-attention adds to dmemory
         let mut dy = gn.dx.into_shape_with_order((b, t, c)).expect("rows");
         let mut dmem = Array3::<F>::zeros((b, s_len, c));
         for (j, lcache) in cache.decoder.iter().enumerate().rev() {
-            let (dx, dm, gl) = decoder_layer::backward(dy.view(), lcache, st, &format!("{DEC}{j}."), &lc)?;
+            let (dx, dm, gl) =
+                decoder_layer::backward(dy.view(), lcache, st, &format!("{DEC}{j}."), &lc)?;
             grads.extend(gl);
             dmem += &dm;
             dy = dx;
@@ -217,17 +329,37 @@ impl<F: Real> EncoderDecoder<F> {
         embed_backward(dy.view(), cache.tgt.view(), st, &mut grads)?;
         // pass 1 was the encoder stack and its norm
         let dm = dmem.into_shape_with_order((b * s_len, c)).expect("rows");
-        let ge = layer_norm::backward(dm.view(), &cache.encoder_norm, st.get1("transformer.encoder.norm.weight")?)?;
-        grads.push(("transformer.encoder.norm.weight".into(), ge.dgamma.into_dyn()));
+        let ge = layer_norm::backward(
+            dm.view(),
+            &cache.encoder_norm,
+            st.get1("transformer.encoder.norm.weight")?,
+        )?;
+        grads.push((
+            "transformer.encoder.norm.weight".into(),
+            ge.dgamma.into_dyn(),
+        ));
         grads.push(("transformer.encoder.norm.bias".into(), ge.dbeta.into_dyn()));
-        let ds = stack_backward(ge.dx.into_shape_with_order((b, s_len, c)).expect("rows"), &cache.encoder, st, ENC, &lc, &mut grads)?;
+        let ds = stack_backward(
+            ge.dx.into_shape_with_order((b, s_len, c)).expect("rows"),
+            &cache.encoder,
+            st,
+            ENC,
+            &lc,
+            &mut grads,
+        )?;
         // The source and target share tok_emb and pos_emb: both gradients are pushed and add up.
         embed_backward(ds.view(), cache.src.view(), st, &mut grads)?;
         Ok(grads)
     }
 
     /// Forward, loss and backward; gradients are **added** to `self.params`.
-    pub fn loss_and_backward(&mut self, src: ArrayView2<usize>, tgt_in: ArrayView2<usize>, targets: ArrayView2<i64>, src_padding: Option<ArrayView2<bool>>) -> Result<F> {
+    pub fn loss_and_backward(
+        &mut self,
+        src: ArrayView2<usize>,
+        tgt_in: ArrayView2<usize>,
+        targets: ArrayView2<i64>,
+        src_padding: Option<ArrayView2<bool>>,
+    ) -> Result<F> {
         let (logits, cache) = self.forward(src, tgt_in, src_padding)?;
         let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
         let grads = self.gradients(dlogits.expect("with_grad").view(), &cache)?;

@@ -12,7 +12,10 @@
 //! Parameter names: `tok_emb.weight`, `pos_emb.weight`, `layers.{i}.*` (as the decoder-only
 //! model), `ln_f.weight|bias`, `lm_head.weight` `[V, C]`, `lm_head.bias` `[V]`.
 
-use super::{check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss, stack_backward, stack_forward, validate_common};
+use super::{
+    check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss,
+    stack_backward, stack_forward, validate_common,
+};
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{self, EncoderLayerCache};
 use crate::layers::LayerConfig;
@@ -51,28 +54,62 @@ pub struct EncoderOnlyConfig {
 
 impl Default for EncoderOnlyConfig {
     fn default() -> Self {
-        EncoderOnlyConfig { vocab_size: 64, d_model: 64, n_heads: 4, n_layers: 2, d_ff: 256, max_len: 64, activation: Activation::Gelu, norm_first: false, layer_norm_eps: 1e-5 }
+        EncoderOnlyConfig {
+            vocab_size: 64,
+            d_model: 64,
+            n_heads: 4,
+            n_layers: 2,
+            d_ff: 256,
+            max_len: 64,
+            activation: Activation::Gelu,
+            norm_first: false,
+            layer_norm_eps: 1e-5,
+        }
     }
 }
 
 impl EncoderOnlyConfig {
     /// The per-layer configuration.
     pub fn layer(&self) -> LayerConfig {
-        LayerConfig { d_model: self.d_model, n_heads: self.n_heads, d_ff: self.d_ff, activation: self.activation, norm_first: self.norm_first, layer_norm_eps: self.layer_norm_eps }
+        LayerConfig {
+            d_model: self.d_model,
+            n_heads: self.n_heads,
+            d_ff: self.d_ff,
+            activation: self.activation,
+            norm_first: self.norm_first,
+            layer_norm_eps: self.layer_norm_eps,
+        }
     }
     /// Checks every invariant.
     pub fn validate(&self) -> Result<()> {
-        validate_common("encoder-only model", self.vocab_size, self.max_len, &[("n_layers", self.n_layers)], &self.layer())?;
+        validate_common(
+            "encoder-only model",
+            self.vocab_size,
+            self.max_len,
+            &[("n_layers", self.n_layers)],
+            &self.layer(),
+        )?;
         check_size("encoder-only model", &self.param_shapes())
     }
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let (v, c) = (self.vocab_size, self.d_model);
-        let mut s = vec![("tok_emb.weight".to_string(), vec![v, c]), ("pos_emb.weight".to_string(), vec![self.max_len, c])];
+        let mut s = vec![
+            ("tok_emb.weight".to_string(), vec![v, c]),
+            ("pos_emb.weight".to_string(), vec![self.max_len, c]),
+        ];
         for i in 0..self.n_layers {
-            s.extend(encoder_layer::param_shapes(&format!("layers.{i}."), &self.layer()));
+            s.extend(encoder_layer::param_shapes(
+                &format!("layers.{i}."),
+                &self.layer(),
+            ));
         }
-        s.extend([("ln_f.weight".into(), vec![c]), ("ln_f.bias".into(), vec![c]), ("lm_head.weight".into(), vec![v, c]), ("lm_head.bias".into(), vec![v])]);
+        s.extend([
+            ("ln_f.weight".into(), vec![c]),
+            ("ln_f.bias".into(), vec![c]),
+            ("lm_head.weight".into(), vec![v, c]),
+            ("lm_head.bias".into(), vec![v]),
+        ]);
         s
     }
 }
@@ -105,7 +142,10 @@ impl<F: Real> EncoderOnly<F> {
     /// A model with weights drawn from `seed`.
     pub fn new(config: EncoderOnlyConfig, seed: u64) -> Result<Self> {
         config.validate()?;
-        Ok(EncoderOnly { params: init_store(&config.param_shapes(), seed), config })
+        Ok(EncoderOnly {
+            params: init_store(&config.param_shapes(), seed),
+            config,
+        })
     }
 
     /// A model using the given parameters, checked strictly.
@@ -116,40 +156,96 @@ impl<F: Real> EncoderOnly<F> {
     }
 
     /// Logits `[B, T, V]`; `padding` `[B, T]` marks padding tokens (`true`) that no one attends to.
-    pub fn forward(&self, ids: ArrayView2<usize>, padding: Option<ArrayView2<bool>>) -> Result<(Array3<F>, EncoderOnlyCache<F>)> {
+    pub fn forward(
+        &self,
+        ids: ArrayView2<usize>,
+        padding: Option<ArrayView2<bool>>,
+    ) -> Result<(Array3<F>, EncoderOnlyCache<F>)> {
         let cfg = &self.config;
-        check_ids("encoder-only model", "ids", ids, cfg.vocab_size, cfg.max_len)?;
+        check_ids(
+            "encoder-only model",
+            "ids",
+            ids,
+            cfg.vocab_size,
+            cfg.max_len,
+        )?;
         let (b, t) = ids.dim();
         if let Some(p) = padding {
             if p.dim() != (b, t) {
-                return Err(Error::shape(format!("encoder-only model: padding mask has shape {:?}, expected [{b}, {t}]", p.shape())));
+                return Err(Error::shape(format!(
+                    "encoder-only model: padding mask has shape {:?}, expected [{b}, {t}]",
+                    p.shape()
+                )));
             }
         }
         let s = &self.params;
         // pass 1: embeddings
         let x0 = embed(s, ids)?;
         // pass 2: the layer stack, every position seeing every other one
-        let (x, layers) = stack_forward(x0.clone(), s, "layers.", cfg.n_layers, &cfg.layer(), None, padding)?;
+        let (x, layers) = stack_forward(
+            x0.clone(),
+            s,
+            "layers.",
+            cfg.n_layers,
+            &cfg.layer(),
+            None,
+            padding,
+        )?;
         // pass 3: final LayerNorm
         let xr = x.into_shape_with_order((b * t, cfg.d_model)).expect("rows");
-        let (hidden, ln_f) = layer_norm::forward(xr.view(), s.get1("ln_f.weight")?, s.get1("ln_f.bias")?, cfg.layer_norm_eps)?;
+        let (hidden, ln_f) = layer_norm::forward(
+            xr.view(),
+            s.get1("ln_f.weight")?,
+            s.get1("ln_f.bias")?,
+            cfg.layer_norm_eps,
+        )?;
         // pass 4: the prediction head
-        let logits = linear::apply(hidden.view(), s.get2("lm_head.weight")?, Some(s.get1("lm_head.bias")?))?;
-        Ok((logits.into_shape_with_order((b, t, cfg.vocab_size)).expect("rows"), EncoderOnlyCache { ids: ids.to_owned(), embeddings: x0, layers, ln_f, hidden }))
+        let logits = linear::apply(
+            hidden.view(),
+            s.get2("lm_head.weight")?,
+            Some(s.get1("lm_head.bias")?),
+        )?;
+        Ok((
+            logits
+                .into_shape_with_order((b, t, cfg.vocab_size))
+                .expect("rows"),
+            EncoderOnlyCache {
+                ids: ids.to_owned(),
+                embeddings: x0,
+                layers,
+                ln_f,
+                hidden,
+            },
+        ))
     }
 
     /// The named gradients given `dlogits` `[B, T, V]`.
-    pub fn gradients(&self, dlogits: ArrayView3<F>, cache: &EncoderOnlyCache<F>) -> Result<NamedGrads<F>> {
+    pub fn gradients(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &EncoderOnlyCache<F>,
+    ) -> Result<NamedGrads<F>> {
         let cfg = &self.config;
         let (b, t) = cache.ids.dim();
         if dlogits.dim() != (b, t, cfg.vocab_size) {
-            return Err(Error::shape(format!("encoder-only backward: dlogits has shape {:?}, expected [{b}, {t}, {}]", dlogits.shape(), cfg.vocab_size)));
+            return Err(Error::shape(format!(
+                "encoder-only backward: dlogits has shape {:?}, expected [{b}, {t}, {}]",
+                dlogits.shape(),
+                cfg.vocab_size
+            )));
         }
         let s = &self.params;
         let mut grads = NamedGrads::new();
         let dl = dlogits.to_shape((b * t, cfg.vocab_size)).expect("rows");
         // pass 4 was logits = h · lm_headᵀ + bias
-        let g = linear::backward(dl.view(), &linear::LinearCache { x: cache.hidden.clone() }, s.get2("lm_head.weight")?, true)?;
+        let g = linear::backward(
+            dl.view(),
+            &linear::LinearCache {
+                x: cache.hidden.clone(),
+            },
+            s.get2("lm_head.weight")?,
+            true,
+        )?;
         grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
         grads.push(("lm_head.bias".into(), g.db.expect("bias").into_dyn()));
         // pass 3 was ln_f
@@ -157,14 +253,22 @@ impl<F: Real> EncoderOnly<F> {
         grads.push(("ln_f.weight".into(), gn.dgamma.into_dyn()));
         grads.push(("ln_f.bias".into(), gn.dbeta.into_dyn()));
         // pass 2 was the stack, pass 1 the embeddings
-        let dx = gn.dx.into_shape_with_order((b, t, cfg.d_model)).expect("rows");
+        let dx = gn
+            .dx
+            .into_shape_with_order((b, t, cfg.d_model))
+            .expect("rows");
         let dx0 = stack_backward(dx, &cache.layers, s, "layers.", &cfg.layer(), &mut grads)?;
         embed_backward(dx0.view(), cache.ids.view(), s, &mut grads)?;
         Ok(grads)
     }
 
     /// Forward, masked-token loss and backward; gradients are **added** to `self.params`.
-    pub fn loss_and_backward(&mut self, ids: ArrayView2<usize>, targets: ArrayView2<i64>, padding: Option<ArrayView2<bool>>) -> Result<F> {
+    pub fn loss_and_backward(
+        &mut self,
+        ids: ArrayView2<usize>,
+        targets: ArrayView2<i64>,
+        padding: Option<ArrayView2<bool>>,
+    ) -> Result<F> {
         let (logits, cache) = self.forward(ids, padding)?;
         let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
         let grads = self.gradients(dlogits.expect("with_grad").view(), &cache)?;
@@ -176,7 +280,12 @@ impl<F: Real> EncoderOnly<F> {
 /// Masks tokens for masked-token training: each position is chosen with probability `rate`
 /// (at least one per sequence), its input replaced by `mask_id` and its target set to the
 /// original token; every other target is −100 (ignored).
-pub fn mask_tokens(ids: ArrayView2<usize>, mask_id: usize, rate: f64, rng: &mut Rng) -> (Array2<usize>, Array2<i64>) {
+pub fn mask_tokens(
+    ids: ArrayView2<usize>,
+    mask_id: usize,
+    rate: f64,
+    rng: &mut Rng,
+) -> (Array2<usize>, Array2<i64>) {
     let mut inputs = ids.to_owned();
     let mut targets = Array2::from_elem(ids.raw_dim(), IGNORE_INDEX);
     for (bi, row) in ids.rows().into_iter().enumerate() {

@@ -60,44 +60,73 @@ pub fn causal_mask(t: usize) -> Array2<bool> {
 
 /// Combines an optional `[Tq, Tk]` mask with an optional `[Tk]` key-padding mask (`true` =
 /// padding) into one `[Tq, Tk]` mask, or `None` when neither is given.
-pub fn combine_masks(tq: usize, tk: usize, mask: Option<ArrayView2<bool>>, key_padding: Option<ArrayView1<bool>>) -> Result<Option<Array2<bool>>> {
+pub fn combine_masks(
+    tq: usize,
+    tk: usize,
+    mask: Option<ArrayView2<bool>>,
+    key_padding: Option<ArrayView1<bool>>,
+) -> Result<Option<Array2<bool>>> {
     if let Some(m) = mask {
         if m.dim() != (tq, tk) {
-            return Err(Error::shape(format!("attention: mask has shape {:?}, expected [{tq}, {tk}]", m.shape())));
+            return Err(Error::shape(format!(
+                "attention: mask has shape {:?}, expected [{tq}, {tk}]",
+                m.shape()
+            )));
         }
     }
     if let Some(p) = key_padding {
         if p.len() != tk {
-            return Err(Error::shape(format!("attention: key padding mask has shape {:?}, expected [{tk}]", p.shape())));
+            return Err(Error::shape(format!(
+                "attention: key padding mask has shape {:?}, expected [{tk}]",
+                p.shape()
+            )));
         }
     }
     Ok(match (mask, key_padding) {
         (None, None) => None,
-        _ => Some(Array2::from_shape_fn((tq, tk), |(i, j)| mask.is_some_and(|m| m[[i, j]]) || key_padding.is_some_and(|p| p[j]))),
+        _ => Some(Array2::from_shape_fn((tq, tk), |(i, j)| {
+            mask.is_some_and(|m| m[[i, j]]) || key_padding.is_some_and(|p| p[j])
+        })),
     })
 }
 
 /// One head of attention. `scale = None` means 1/√D.
-pub fn forward<F: Real>(q: ArrayView2<F>, k: ArrayView2<F>, v: ArrayView2<F>, mask: Option<ArrayView2<bool>>, scale: Option<F>) -> Result<(Array2<F>, AttentionCache<F>)> {
+pub fn forward<F: Real>(
+    q: ArrayView2<F>,
+    k: ArrayView2<F>,
+    v: ArrayView2<F>,
+    mask: Option<ArrayView2<bool>>,
+    scale: Option<F>,
+) -> Result<(Array2<F>, AttentionCache<F>)> {
     let (tq, d) = q.dim();
     let (tk, dk) = k.dim();
     if dk != d {
-        return Err(Error::shape(format!("attention: q is [{tq}, {d}] but k is [{tk}, {dk}]; their last dimensions must agree")));
+        return Err(Error::shape(format!(
+            "attention: q is [{tq}, {d}] but k is [{tk}, {dk}]; their last dimensions must agree"
+        )));
     }
     if v.nrows() != tk {
-        return Err(Error::shape(format!("attention: k has {tk} rows but v is {:?}; keys and values must pair up", v.shape())));
+        return Err(Error::shape(format!(
+            "attention: k has {tk} rows but v is {:?}; keys and values must pair up",
+            v.shape()
+        )));
     }
     if d == 0 {
         return Err(Error::shape("attention: q and k have zero columns"));
     }
     if let Some(m) = mask {
         if m.dim() != (tq, tk) {
-            return Err(Error::shape(format!("attention: mask has shape {:?}, expected [{tq}, {tk}]", m.shape())));
+            return Err(Error::shape(format!(
+                "attention: mask has shape {:?}, expected [{tq}, {tk}]",
+                m.shape()
+            )));
         }
     }
     let scale = scale.unwrap_or_else(|| F::one() / F::of(d as f64).sqrt());
     if !scale.is_finite() {
-        return Err(Error::value(format!("attention: scale {scale} is not finite")));
+        return Err(Error::value(format!(
+            "attention: scale {scale} is not finite"
+        )));
     }
     expect_finite("attention", "q", q.iter())?;
     expect_finite("attention", "k", k.iter())?;
@@ -116,13 +145,29 @@ pub fn forward<F: Real>(q: ArrayView2<F>, k: ArrayView2<F>, v: ArrayView2<F>, ma
     let weights = softmax::forward(masked.view());
     // pass 3: weighted sum of the values
     let out = matmul(weights.view(), v);
-    let cache = AttentionCache { q: q.to_owned(), k: k.to_owned(), v: v.to_owned(), scores, weights, mask: mask.map(|m| m.to_owned()), scale };
+    let cache = AttentionCache {
+        q: q.to_owned(),
+        k: k.to_owned(),
+        v: v.to_owned(),
+        scores,
+        weights,
+        mask: mask.map(|m| m.to_owned()),
+        scale,
+    };
     Ok((out, cache))
 }
 
 /// Gradients given `dout = ∂L/∂O`, `[Tq, Dv]`.
-pub fn backward<F: Real>(dout: ArrayView2<F>, cache: &AttentionCache<F>) -> Result<AttentionGrads<F>> {
-    super::expect_shape("attention backward", "dout", dout.shape(), &[cache.q.nrows(), cache.v.ncols()])?;
+pub fn backward<F: Real>(
+    dout: ArrayView2<F>,
+    cache: &AttentionCache<F>,
+) -> Result<AttentionGrads<F>> {
+    super::expect_shape(
+        "attention backward",
+        "dout",
+        dout.shape(),
+        &[cache.q.nrows(), cache.v.ncols()],
+    )?;
     // pass 3 was O = A V
     let dweights = matmul(dout, cache.v.t());
     let dv = matmul(cache.weights.t(), dout);
@@ -160,11 +205,20 @@ mod tests {
         // exp: 4, 1, 4 → weights 4/9, 1/9, 4/9.
         let l4 = 4f64.ln();
         let q = arr2(&[[2.0 * l4, 0.0, 0.0, 0.0]]);
-        let k = arr2(&[[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]);
+        let k = arr2(&[
+            [1.0, 0.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0, 0.0],
+        ]);
         // Values are one-hot, so the output reads the weights back.
         let v = arr2(&[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]);
         let (out, cache) = forward(q.view(), k.view(), v.view(), None, None).unwrap();
-        for (g, w) in cache.weights.row(0).iter().zip([4.0 / 9.0, 1.0 / 9.0, 4.0 / 9.0]) {
+        for (g, w) in cache
+            .weights
+            .row(0)
+            .iter()
+            .zip([4.0 / 9.0, 1.0 / 9.0, 4.0 / 9.0])
+        {
             assert!((g - w).abs() < 1e-12, "{g} vs {w}");
         }
         assert!((cache.scores[[0, 0]] - l4).abs() < 1e-12);
@@ -175,7 +229,14 @@ mod tests {
     fn causal_mask_zeroes_the_future_and_full_mask_is_defined() {
         // With a causal mask, row 0 can only see key 0: its weight is exactly 1.
         let q = arr2(&[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]);
-        let (out, cache) = forward(q.view(), q.view(), q.view(), Some(causal_mask(3).view()), None).unwrap();
+        let (out, cache) = forward(
+            q.view(),
+            q.view(),
+            q.view(),
+            Some(causal_mask(3).view()),
+            None,
+        )
+        .unwrap();
         assert_eq!(cache.weights[[0, 0]], 1.0);
         for i in 0..3 {
             for j in (i + 1)..3 {
@@ -188,16 +249,27 @@ mod tests {
         let (out, cache) = forward(q.view(), q.view(), q.view(), Some(all.view()), None).unwrap();
         assert!(out.iter().all(|&o| o == 0.0));
         let g = backward(Array2::ones((3, 2)).view(), &cache).unwrap();
-        assert!(g.dq.iter().chain(g.dk.iter()).chain(g.dv.iter()).all(|&x| x == 0.0));
+        assert!(g
+            .dq
+            .iter()
+            .chain(g.dk.iter())
+            .chain(g.dv.iter())
+            .all(|&x| x == 0.0));
     }
 
     #[test]
     fn bad_input_is_an_error() {
         let q = Array2::<f32>::zeros((2, 4));
         let k = Array2::<f32>::zeros((3, 5));
-        assert!(forward(q.view(), k.view(), k.view(), None, None).unwrap_err().message.contains("[3, 5]"));
+        assert!(forward(q.view(), k.view(), k.view(), None, None)
+            .unwrap_err()
+            .message
+            .contains("[3, 5]"));
         let mut k = Array2::<f32>::zeros((3, 4));
         k[[1, 1]] = f32::NAN;
-        assert!(forward(q.view(), k.view(), k.view(), None, None).unwrap_err().message.contains("non-finite"));
+        assert!(forward(q.view(), k.view(), k.view(), None, None)
+            .unwrap_err()
+            .message
+            .contains("non-finite"));
     }
 }

@@ -33,10 +33,17 @@ pub struct CrossEntropyCache<F> {
 }
 
 /// Mean cross-entropy of `logits` against `targets`.
-pub fn forward<F: Real>(logits: ArrayView2<F>, targets: &[i64], ignore_index: i64) -> Result<(F, CrossEntropyCache<F>)> {
+pub fn forward<F: Real>(
+    logits: ArrayView2<F>,
+    targets: &[i64],
+    ignore_index: i64,
+) -> Result<(F, CrossEntropyCache<F>)> {
     let (n, v) = logits.dim();
     if targets.len() != n {
-        return Err(Error::shape(format!("cross_entropy: {} targets for logits of shape [{n}, {v}]", targets.len())));
+        return Err(Error::shape(format!(
+            "cross_entropy: {} targets for logits of shape [{n}, {v}]",
+            targets.len()
+        )));
     }
     for (i, &t) in targets.iter().enumerate() {
         if t != ignore_index && (t < 0 || t as usize >= v) {
@@ -56,8 +63,20 @@ pub fn forward<F: Real>(logits: ArrayView2<F>, targets: &[i64], ignore_index: i6
         total += (lse - row[t as usize]).f64();
         count += 1;
     }
-    let loss = if count == 0 { F::zero() } else { F::of(total / count as f64) };
-    Ok((loss, CrossEntropyCache { probs, targets: targets.to_vec(), ignore_index, count }))
+    let loss = if count == 0 {
+        F::zero()
+    } else {
+        F::of(total / count as f64)
+    };
+    Ok((
+        loss,
+        CrossEntropyCache {
+            probs,
+            targets: targets.to_vec(),
+            ignore_index,
+            count,
+        },
+    ))
 }
 
 /// `∂(dloss · loss)/∂logits`.
@@ -92,7 +111,9 @@ mod tests {
         assert!((l - 4f64.ln()).abs() < 1e-15);
         // dz = (1/4 − onehot)/2 per row.
         let dz = backward(1.0, &c);
-        assert!((dz[[0, 1]] - (0.25 - 1.0) / 2.0).abs() < 1e-15 && (dz[[0, 0]] - 0.125).abs() < 1e-15);
+        assert!(
+            (dz[[0, 1]] - (0.25 - 1.0) / 2.0).abs() < 1e-15 && (dz[[0, 0]] - 0.125).abs() < 1e-15
+        );
         // An ignored row counts for nothing: mean over the other row only.
         let z = arr2(&[[0.0, 2f64.ln()], [100.0, -100.0]]);
         let (l, c) = forward(z.view(), &[1, IGNORE_INDEX], IGNORE_INDEX).unwrap();
@@ -107,6 +128,9 @@ mod tests {
         assert_eq!(l, 0.0);
         assert!(backward(1.0, &c).iter().all(|&x| x == 0.0));
         // Out-of-range target is an error naming it.
-        assert!(forward(z.view(), &[2, 0], IGNORE_INDEX).unwrap_err().message.contains("target 2"));
+        assert!(forward(z.view(), &[2, 0], IGNORE_INDEX)
+            .unwrap_err()
+            .message
+            .contains("target 2"));
     }
 }

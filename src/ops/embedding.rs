@@ -15,7 +15,9 @@ pub fn forward<F: Real>(ids: &[usize], table: ArrayView2<F>) -> Result<Array2<F>
     let mut y = Array2::zeros((ids.len(), c));
     for (n, &id) in ids.iter().enumerate() {
         if id >= v {
-            return Err(Error::value(format!("embedding: id {id} at position {n} is out of range for a table of {v} rows")));
+            return Err(Error::value(format!(
+                "embedding: id {id} at position {n} is out of range for a table of {v} rows"
+            )));
         }
         y.row_mut(n).assign(&table.row(id));
     }
@@ -44,9 +46,16 @@ mod tests {
         let y = forward(&[2, 0, 2], table.view()).unwrap();
         assert_eq!(y, arr2(&[[5.0, 6.0], [1.0, 2.0], [5.0, 6.0]]));
         // id 2 is used twice: its gradient row is the sum of both upstream rows.
-        let dt = backward(arr2(&[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]).view(), &[2, 0, 2], 3);
+        let dt = backward(
+            arr2(&[[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]).view(),
+            &[2, 0, 2],
+            3,
+        );
         assert_eq!(dt, arr2(&[[2.0, 2.0], [0.0, 0.0], [4.0, 4.0]]));
         let e = forward(&[0, 3], table.view()).unwrap_err();
-        assert!(e.message.contains("id 3") && e.message.contains("3 rows"), "{e}");
+        assert!(
+            e.message.contains("id 3") && e.message.contains("3 rows"),
+            "{e}"
+        );
     }
 }

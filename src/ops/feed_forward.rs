@@ -59,7 +59,11 @@ pub struct FfnGrads<F> {
 }
 
 /// `y = act(x W₁ᵀ + b₁) W₂ᵀ + b₂`.
-pub fn forward<F: Real>(x: ArrayView2<F>, p: &FfnParams<F>, activation: Activation) -> Result<(Array2<F>, FfnCache<F>)> {
+pub fn forward<F: Real>(
+    x: ArrayView2<F>,
+    p: &FfnParams<F>,
+    activation: Activation,
+) -> Result<(Array2<F>, FfnCache<F>)> {
     // pass 1: widen
     let h = linear::apply(x, p.w1, Some(p.b1))?;
     // pass 2: activation (for GELU keep Φ(h) for backward)
@@ -72,19 +76,45 @@ pub fn forward<F: Real>(x: ArrayView2<F>, p: &FfnParams<F>, activation: Activati
     };
     // pass 3: narrow back
     let y = linear::apply(a.view(), p.w2, Some(p.b2))?;
-    Ok((y, FfnCache { x: x.to_owned(), h, a, activation, cdf }))
+    Ok((
+        y,
+        FfnCache {
+            x: x.to_owned(),
+            h,
+            a,
+            activation,
+            cdf,
+        },
+    ))
 }
 
 /// Gradients given `dy`, `[N, C]`.
-pub fn backward<F: Real>(dy: ArrayView2<F>, cache: &FfnCache<F>, p: &FfnParams<F>) -> Result<FfnGrads<F>> {
+pub fn backward<F: Real>(
+    dy: ArrayView2<F>,
+    cache: &FfnCache<F>,
+    p: &FfnParams<F>,
+) -> Result<FfnGrads<F>> {
     // pass 3 was y = a W₂ᵀ + b₂
     let g2 = linear::backward(dy, &linear::LinearCache { x: cache.a.clone() }, p.w2, true)?;
     // pass 2 was a = act(h)
     let dh = match &cache.cdf {
-        Some((phi, pdf)) => super::gelu::backward_with_cdf(g2.dx.view(), cache.h.view(), phi.view(), pdf.view()),
+        Some((phi, pdf)) => {
+            super::gelu::backward_with_cdf(g2.dx.view(), cache.h.view(), phi.view(), pdf.view())
+        }
         None => cache.activation.backward(g2.dx.view(), cache.h.view()),
     };
     // pass 1 was h = x W₁ᵀ + b₁
-    let g1 = linear::backward(dh.view(), &linear::LinearCache { x: cache.x.clone() }, p.w1, true)?;
-    Ok(FfnGrads { dx: g1.dx, dw1: g1.dw, db1: g1.db.expect("bias"), dw2: g2.dw, db2: g2.db.expect("bias") })
+    let g1 = linear::backward(
+        dh.view(),
+        &linear::LinearCache { x: cache.x.clone() },
+        p.w1,
+        true,
+    )?;
+    Ok(FfnGrads {
+        dx: g1.dx,
+        dw1: g1.dw,
+        db1: g1.db.expect("bias"),
+        dw2: g2.dw,
+        db2: g2.db.expect("bias"),
+    })
 }

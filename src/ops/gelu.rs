@@ -25,15 +25,29 @@ pub fn forward_with_cdf<F: Real>(x: ArrayView2<F>) -> (Array2<F>, Array2<F>, Arr
     let flat = xs.as_slice().expect("standard layout");
     let mut phi = Array2::zeros(x.raw_dim());
     let mut pdf = Array2::zeros(x.raw_dim());
-    F::gelu_parts(flat, phi.as_slice_mut().expect("owned"), pdf.as_slice_mut().expect("owned"));
+    F::gelu_parts(
+        flat,
+        phi.as_slice_mut().expect("owned"),
+        pdf.as_slice_mut().expect("owned"),
+    );
     let y = Zip::from(&x).and(&phi).map_collect(|&v, &p| v * p);
     (y, phi, pdf)
 }
 
 /// [`backward`] with Φ(x) and φ(x) from [`forward_with_cdf`]: `dy · (Φ + x φ)`.
-pub fn backward_with_cdf<F: Real>(dy: ArrayView2<F>, x: ArrayView2<F>, phi: ArrayView2<F>, pdf: ArrayView2<F>) -> Array2<F> {
+pub fn backward_with_cdf<F: Real>(
+    dy: ArrayView2<F>,
+    x: ArrayView2<F>,
+    phi: ArrayView2<F>,
+    pdf: ArrayView2<F>,
+) -> Array2<F> {
     let mut dx = Array2::zeros(x.raw_dim());
-    Zip::from(&mut dx).and(&dy).and(&x).and(&phi).and(&pdf).for_each(|d, &g, &v, &p, &q| *d = g * (p + v * q));
+    Zip::from(&mut dx)
+        .and(&dy)
+        .and(&x)
+        .and(&phi)
+        .and(&pdf)
+        .for_each(|d, &g, &v, &p, &q| *d = g * (p + v * q));
     dx
 }
 
@@ -58,7 +72,12 @@ mod tests {
         for (a, b) in y2.iter().zip(y.iter()) {
             assert!((a - b).abs() < 1e-15);
         }
-        let d2 = backward_with_cdf(arr2(&[[1.0, 1.0, 1.0]]).view(), x.view(), phi.view(), pdf.view());
+        let d2 = backward_with_cdf(
+            arr2(&[[1.0, 1.0, 1.0]]).view(),
+            x.view(),
+            phi.view(),
+            pdf.view(),
+        );
         for (a, b) in d2.iter().zip(d.iter()) {
             assert!((a - b).abs() < 1e-15);
         }

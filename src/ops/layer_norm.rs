@@ -41,7 +41,12 @@ pub struct LayerNormGrads<F> {
 }
 
 /// `y = γ ⊙ (x − μ)/√(σ² + eps) + β`, row by row.
-pub fn forward<F: Real>(x: ArrayView2<F>, gamma: ArrayView1<F>, beta: ArrayView1<F>, eps: f64) -> Result<(Array2<F>, LayerNormCache<F>)> {
+pub fn forward<F: Real>(
+    x: ArrayView2<F>,
+    gamma: ArrayView1<F>,
+    beta: ArrayView1<F>,
+    eps: f64,
+) -> Result<(Array2<F>, LayerNormCache<F>)> {
     let (n, c) = x.dim();
     expect_shape("layer_norm", "weight", gamma.shape(), &[c])?;
     expect_shape("layer_norm", "bias", beta.shape(), &[c])?;
@@ -49,12 +54,19 @@ pub fn forward<F: Real>(x: ArrayView2<F>, gamma: ArrayView1<F>, beta: ArrayView1
     let mut xhat = Array2::zeros((n, c));
     let mut rstd = Array1::zeros(n);
     // pass 1: mean and biased variance of each row; pass 2: normalise.
-    for ((xr, mut hr), r) in x.rows().into_iter().zip(xhat.rows_mut()).zip(rstd.iter_mut()) {
+    for ((xr, mut hr), r) in x
+        .rows()
+        .into_iter()
+        .zip(xhat.rows_mut())
+        .zip(rstd.iter_mut())
+    {
         let mu = xr.sum() * inv_c;
         let var = xr.iter().map(|&v| (v - mu) * (v - mu)).sum::<F>() * inv_c;
         let s = F::one() / (var + F::of(eps)).sqrt();
         *r = s;
-        Zip::from(&mut hr).and(&xr).for_each(|h, &v| *h = (v - mu) * s);
+        Zip::from(&mut hr)
+            .and(&xr)
+            .for_each(|h, &v| *h = (v - mu) * s);
     }
     // pass 3: scale and shift.
     let y = &xhat * &gamma + beta;
@@ -62,7 +74,11 @@ pub fn forward<F: Real>(x: ArrayView2<F>, gamma: ArrayView1<F>, beta: ArrayView1
 }
 
 /// Gradients given `dy = ∂L/∂y`.
-pub fn backward<F: Real>(dy: ArrayView2<F>, cache: &LayerNormCache<F>, gamma: ArrayView1<F>) -> Result<LayerNormGrads<F>> {
+pub fn backward<F: Real>(
+    dy: ArrayView2<F>,
+    cache: &LayerNormCache<F>,
+    gamma: ArrayView1<F>,
+) -> Result<LayerNormGrads<F>> {
     expect_shape("layer_norm backward", "dy", dy.shape(), cache.xhat.shape())?;
     let c = cache.xhat.ncols();
     let inv_c = F::one() / F::of(c as f64);
@@ -72,11 +88,18 @@ pub fn backward<F: Real>(dy: ArrayView2<F>, cache: &LayerNormCache<F>, gamma: Ar
     let dxhat = &dy * &gamma;
     // passes 1–2 were x̂ = (x − μ)·rstd with μ, rstd functions of the whole row
     let mut dx = Array2::zeros(dy.raw_dim());
-    Zip::from(dx.rows_mut()).and(dxhat.rows()).and(cache.xhat.rows()).and(&cache.rstd).for_each(|mut dxr, dhr, hr, &r| {
-        let mean_dh = dhr.sum() * inv_c;
-        let mean_dh_h = dhr.iter().zip(hr.iter()).map(|(&a, &b)| a * b).sum::<F>() * inv_c;
-        Zip::from(&mut dxr).and(&dhr).and(&hr).for_each(|d, &g, &h| *d = r * (g - mean_dh - h * mean_dh_h));
-    });
+    Zip::from(dx.rows_mut())
+        .and(dxhat.rows())
+        .and(cache.xhat.rows())
+        .and(&cache.rstd)
+        .for_each(|mut dxr, dhr, hr, &r| {
+            let mean_dh = dhr.sum() * inv_c;
+            let mean_dh_h = dhr.iter().zip(hr.iter()).map(|(&a, &b)| a * b).sum::<F>() * inv_c;
+            Zip::from(&mut dxr)
+                .and(&dhr)
+                .and(&hr)
+                .for_each(|d, &g, &h| *d = r * (g - mean_dh - h * mean_dh_h));
+        });
     Ok(LayerNormGrads { dx, dgamma, dbeta })
 }
 
@@ -89,16 +112,33 @@ mod tests {
     fn hand_derived() {
         // x = [1, 2, 3]: μ = 2, σ² = (1 + 0 + 1)/3 = 2/3, x̂ = [−1, 0, 1]/√(2/3 + eps).
         let x = arr2(&[[1.0f64, 2.0, 3.0]]);
-        let (y, cache) = forward(x.view(), arr1(&[1.0, 1.0, 1.0]).view(), arr1(&[0.0, 0.0, 0.0]).view(), EPS).unwrap();
+        let (y, cache) = forward(
+            x.view(),
+            arr1(&[1.0, 1.0, 1.0]).view(),
+            arr1(&[0.0, 0.0, 0.0]).view(),
+            EPS,
+        )
+        .unwrap();
         let s = 1.0 / (2.0f64 / 3.0 + EPS).sqrt();
         for (g, w) in y.iter().zip([-s, 0.0, s]) {
             assert!((g - w).abs() < 1e-12);
         }
         // γ = 2, β = 1 scales and shifts: y = 2 x̂ + 1.
-        let (y2, _) = forward(x.view(), arr1(&[2.0, 2.0, 2.0]).view(), arr1(&[1.0, 1.0, 1.0]).view(), EPS).unwrap();
+        let (y2, _) = forward(
+            x.view(),
+            arr1(&[2.0, 2.0, 2.0]).view(),
+            arr1(&[1.0, 1.0, 1.0]).view(),
+            EPS,
+        )
+        .unwrap();
         assert!((y2[[0, 2]] - (2.0 * s + 1.0)).abs() < 1e-12);
         // A constant upstream gradient does nothing to x: shifting x leaves y unchanged.
-        let g = backward(arr2(&[[1.0, 1.0, 1.0]]).view(), &cache, arr1(&[1.0, 1.0, 1.0]).view()).unwrap();
+        let g = backward(
+            arr2(&[[1.0, 1.0, 1.0]]).view(),
+            &cache,
+            arr1(&[1.0, 1.0, 1.0]).view(),
+        )
+        .unwrap();
         assert!(g.dx.iter().all(|v| v.abs() < 1e-12));
         assert_eq!(g.dbeta, arr1(&[1.0, 1.0, 1.0]));
     }

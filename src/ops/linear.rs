@@ -32,7 +32,11 @@ pub struct LinearGrads<F> {
 }
 
 /// `y = x Wᵀ + b` without a cache (for inference paths).
-pub fn apply<F: Real>(x: ArrayView2<F>, w: ArrayView2<F>, b: Option<ArrayView1<F>>) -> Result<Array2<F>> {
+pub fn apply<F: Real>(
+    x: ArrayView2<F>,
+    w: ArrayView2<F>,
+    b: Option<ArrayView1<F>>,
+) -> Result<Array2<F>> {
     let (_, d_in) = x.dim();
     let (d_out, w_in) = w.dim();
     if d_in != w_in {
@@ -51,14 +55,28 @@ pub fn apply<F: Real>(x: ArrayView2<F>, w: ArrayView2<F>, b: Option<ArrayView1<F
 }
 
 /// `y = x Wᵀ + b`, returning the cache for backward.
-pub fn forward<F: Real>(x: ArrayView2<F>, w: ArrayView2<F>, b: Option<ArrayView1<F>>) -> Result<(Array2<F>, LinearCache<F>)> {
+pub fn forward<F: Real>(
+    x: ArrayView2<F>,
+    w: ArrayView2<F>,
+    b: Option<ArrayView1<F>>,
+) -> Result<(Array2<F>, LinearCache<F>)> {
     let y = apply(x, w, b)?;
     Ok((y, LinearCache { x: x.to_owned() }))
 }
 
 /// Gradients of `y = x Wᵀ + b` given `dy = ∂L/∂y`.
-pub fn backward<F: Real>(dy: ArrayView2<F>, cache: &LinearCache<F>, w: ArrayView2<F>, has_bias: bool) -> Result<LinearGrads<F>> {
-    expect_shape("linear backward", "dy", dy.shape(), &[cache.x.nrows(), w.nrows()])?;
+pub fn backward<F: Real>(
+    dy: ArrayView2<F>,
+    cache: &LinearCache<F>,
+    w: ArrayView2<F>,
+    has_bias: bool,
+) -> Result<LinearGrads<F>> {
+    expect_shape(
+        "linear backward",
+        "dy",
+        dy.shape(),
+        &[cache.x.nrows(), w.nrows()],
+    )?;
     let dx = matmul(dy, w);
     let dw = matmul(dy.t(), cache.x.view());
     let db = has_bias.then(|| dy.sum_axis(Axis(0)));
@@ -91,6 +109,11 @@ mod tests {
         let x = Array2::<f32>::zeros((2, 3));
         let w = Array2::<f32>::zeros((4, 5));
         let e = forward(x.view(), w.view(), None).unwrap_err();
-        assert!(e.message.contains("linear") && e.message.contains("[2, 3]") && e.message.contains("[2, 5]"), "{e}");
+        assert!(
+            e.message.contains("linear")
+                && e.message.contains("[2, 3]")
+                && e.message.contains("[2, 5]"),
+            "{e}"
+        );
     }
 }

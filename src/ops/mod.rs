@@ -70,15 +70,23 @@ impl Activation {
 /// Checks that `got` equals `want`, naming the op and the argument.
 pub(crate) fn expect_shape(op: &str, arg: &str, got: &[usize], want: &[usize]) -> Result<()> {
     if got != want {
-        return Err(Error::shape(format!("{op}: {arg} has shape {got:?}, expected {want:?}")));
+        return Err(Error::shape(format!(
+            "{op}: {arg} has shape {got:?}, expected {want:?}"
+        )));
     }
     Ok(())
 }
 
 /// Checks that every value is finite, naming the op and the argument.
-pub(crate) fn expect_finite<'a, F: Real>(op: &str, arg: &str, xs: impl IntoIterator<Item = &'a F>) -> Result<()> {
+pub(crate) fn expect_finite<'a, F: Real>(
+    op: &str,
+    arg: &str,
+    xs: impl IntoIterator<Item = &'a F>,
+) -> Result<()> {
     if let Some((i, x)) = xs.into_iter().enumerate().find(|(_, x)| !x.is_finite()) {
-        return Err(Error::value(format!("{op}: {arg} has a non-finite value {x} at flat index {i}")));
+        return Err(Error::value(format!(
+            "{op}: {arg} has a non-finite value {x} at flat index {i}"
+        )));
     }
     Ok(())
 }

@@ -103,7 +103,10 @@ fn check_params<F: Real>(p: &MhaParams<F>, c: usize) -> Result<()> {
 /// Rows view `[B·T, C]` of a `[B, T, C]` tensor (copied only when not contiguous).
 pub(crate) fn rows<F: Real>(x: ArrayView3<F>) -> Array2<F> {
     let (b, t, c) = x.dim();
-    x.as_standard_layout().into_owned().into_shape_with_order((b * t, c)).expect("contiguous")
+    x.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((b * t, c))
+        .expect("contiguous")
 }
 
 /// `[B, T, C]` from rows `[B·T, C]`.
@@ -117,13 +120,20 @@ pub(crate) fn seq<F: Real>(x: Array2<F>, b: usize, t: usize) -> Array3<F> {
 /// `attn_mask` is `[Tq, Tk]` and shared by the batch; `key_padding_mask` is `[B, Tk]`; both use
 /// `true` = blocked. Returns `[B, Tq, C]`.
 pub fn forward<F: Real>(
-    query: ArrayView3<F>, key: ArrayView3<F>, value: ArrayView3<F>, p: &MhaParams<F>, heads: usize,
-    attn_mask: Option<ArrayView2<bool>>, key_padding_mask: Option<ArrayView2<bool>>,
+    query: ArrayView3<F>,
+    key: ArrayView3<F>,
+    value: ArrayView3<F>,
+    p: &MhaParams<F>,
+    heads: usize,
+    attn_mask: Option<ArrayView2<bool>>,
+    key_padding_mask: Option<ArrayView2<bool>>,
 ) -> Result<(Array3<F>, MhaCache<F>)> {
     let (b, tq, c) = query.dim();
     let (bk, tk, ck) = key.dim();
     if heads == 0 || c % heads != 0 {
-        return Err(Error::config(format!("multi_head_attention: d_model {c} is not divisible by {heads} heads")));
+        return Err(Error::config(format!(
+            "multi_head_attention: d_model {c} is not divisible by {heads} heads"
+        )));
     }
     if bk != b || ck != c || value.dim() != (b, tk, c) {
         return Err(Error::shape(format!(
@@ -133,21 +143,43 @@ pub fn forward<F: Real>(
     }
     check_params(p, c)?;
     if let Some(m) = key_padding_mask {
-        super::expect_shape("multi_head_attention", "key_padding_mask", m.shape(), &[b, tk])?;
+        super::expect_shape(
+            "multi_head_attention",
+            "key_padding_mask",
+            m.shape(),
+            &[b, tk],
+        )?;
     }
     let d = c / heads;
     let w = p.in_proj_weight;
     let bias = p.in_proj_bias;
     let (query, key, value) = (rows(query), rows(key), rows(value));
     // pass 1: project the inputs to Q, K, V (each [B·T, C])
-    let qp = linear::apply(query.view(), w.slice(s![0..c, ..]), Some(bias.slice(s![0..c])))?;
-    let kp = linear::apply(key.view(), w.slice(s![c..2 * c, ..]), Some(bias.slice(s![c..2 * c])))?;
-    let vp = linear::apply(value.view(), w.slice(s![2 * c..3 * c, ..]), Some(bias.slice(s![2 * c..3 * c])))?;
+    let qp = linear::apply(
+        query.view(),
+        w.slice(s![0..c, ..]),
+        Some(bias.slice(s![0..c])),
+    )?;
+    let kp = linear::apply(
+        key.view(),
+        w.slice(s![c..2 * c, ..]),
+        Some(bias.slice(s![c..2 * c])),
+    )?;
+    let vp = linear::apply(
+        value.view(),
+        w.slice(s![2 * c..3 * c, ..]),
+        Some(bias.slice(s![2 * c..3 * c])),
+    )?;
     // pass 2: attention per batch item and head, on column slices
     let mut concat = Array2::zeros((b * tq, c));
     let mut heads_cache = Vec::with_capacity(b * heads);
     for bi in 0..b {
-        let mask = attention::combine_masks(tq, tk, attn_mask, key_padding_mask.map(|m| m.index_axis_move(Axis(0), bi)))?;
+        let mask = attention::combine_masks(
+            tq,
+            tk,
+            attn_mask,
+            key_padding_mask.map(|m| m.index_axis_move(Axis(0), bi)),
+        )?;
         for h in 0..heads {
             let cols = h * d..(h + 1) * d;
             let (o, cache) = attention::forward(
@@ -158,25 +190,53 @@ pub fn forward<F: Real>(
                 None,
             )?;
             // pass 3: concatenate the heads' outputs
-            concat.slice_mut(s![bi * tq..(bi + 1) * tq, cols]).assign(&o);
+            concat
+                .slice_mut(s![bi * tq..(bi + 1) * tq, cols])
+                .assign(&o);
             heads_cache.push(cache);
         }
     }
     // pass 4: output projection
     let out = linear::apply(concat.view(), p.out_proj_weight, Some(p.out_proj_bias))?;
-    let cache = MhaCache { batch: b, heads, tq, tk, query, key, value, heads_cache, concat };
+    let cache = MhaCache {
+        batch: b,
+        heads,
+        tq,
+        tk,
+        query,
+        key,
+        value,
+        heads_cache,
+        concat,
+    };
     Ok((seq(out, b, tq), cache))
 }
 
 /// Multi-head attention backward given `dout = ∂L/∂out`, `[B, Tq, C]`.
-pub fn backward<F: Real>(dout: ArrayView3<F>, cache: &MhaCache<F>, p: &MhaParams<F>) -> Result<MhaGrads<F>> {
+pub fn backward<F: Real>(
+    dout: ArrayView3<F>,
+    cache: &MhaCache<F>,
+    p: &MhaParams<F>,
+) -> Result<MhaGrads<F>> {
     let (b, tq, tk, heads) = (cache.batch, cache.tq, cache.tk, cache.heads);
     let c = cache.concat.ncols();
-    super::expect_shape("multi_head_attention backward", "dout", dout.shape(), &[b, tq, c])?;
+    super::expect_shape(
+        "multi_head_attention backward",
+        "dout",
+        dout.shape(),
+        &[b, tq, c],
+    )?;
     let d = c / heads;
     let dout = rows(dout);
     // pass 4 was out = concat W_oᵀ + b_o
-    let g_out = linear::backward(dout.view(), &linear::LinearCache { x: cache.concat.clone() }, p.out_proj_weight, true)?;
+    let g_out = linear::backward(
+        dout.view(),
+        &linear::LinearCache {
+            x: cache.concat.clone(),
+        },
+        p.out_proj_weight,
+        true,
+    )?;
     let dconcat = g_out.dx;
     // passes 3–2 were concat[:, head h] = attention(Q_h, K_h, V_h)
     let mut dq = Array2::zeros((b * tq, c));
@@ -185,9 +245,14 @@ pub fn backward<F: Real>(dout: ArrayView3<F>, cache: &MhaCache<F>, p: &MhaParams
     for bi in 0..b {
         for h in 0..heads {
             let cols = h * d..(h + 1) * d;
-            let g = attention::backward(dconcat.slice(s![bi * tq..(bi + 1) * tq, cols.clone()]), cache.head(bi, h))?;
-            dq.slice_mut(s![bi * tq..(bi + 1) * tq, cols.clone()]).assign(&g.dq);
-            dk.slice_mut(s![bi * tk..(bi + 1) * tk, cols.clone()]).assign(&g.dk);
+            let g = attention::backward(
+                dconcat.slice(s![bi * tq..(bi + 1) * tq, cols.clone()]),
+                cache.head(bi, h),
+            )?;
+            dq.slice_mut(s![bi * tq..(bi + 1) * tq, cols.clone()])
+                .assign(&g.dq);
+            dk.slice_mut(s![bi * tk..(bi + 1) * tk, cols.clone()])
+                .assign(&g.dk);
             dv.slice_mut(s![bi * tk..(bi + 1) * tk, cols]).assign(&g.dv);
         }
     }
@@ -196,9 +261,17 @@ pub fn backward<F: Real>(dout: ArrayView3<F>, cache: &MhaCache<F>, p: &MhaParams
     let mut d_in_w = Array2::zeros((3 * c, c));
     let mut d_in_b = Array1::zeros(3 * c);
     let mut dinputs = Vec::with_capacity(3);
-    for (i, (dproj, input)) in [(&dq, &cache.query), (&dk, &cache.key), (&dv, &cache.value)].into_iter().enumerate() {
+    for (i, (dproj, input)) in [(&dq, &cache.query), (&dk, &cache.key), (&dv, &cache.value)]
+        .into_iter()
+        .enumerate()
+    {
         let block = i * c..(i + 1) * c;
-        let g = linear::backward(dproj.view(), &linear::LinearCache { x: input.clone() }, w.slice(s![block.clone(), ..]), true)?;
+        let g = linear::backward(
+            dproj.view(),
+            &linear::LinearCache { x: input.clone() },
+            w.slice(s![block.clone(), ..]),
+            true,
+        )?;
         d_in_w.slice_mut(s![block.clone(), ..]).assign(&g.dw);
         d_in_b.slice_mut(s![block]).assign(&g.db.expect("has bias"));
         dinputs.push(g.dx);
@@ -248,7 +321,12 @@ mod tests {
         let in_b = Array1::zeros(3 * c);
         let out_w = Array2::eye(c);
         let out_b = Array1::zeros(c);
-        let p = MhaParams { in_proj_weight: in_w.view(), in_proj_bias: in_b.view(), out_proj_weight: out_w.view(), out_proj_bias: out_b.view() };
+        let p = MhaParams {
+            in_proj_weight: in_w.view(),
+            in_proj_bias: in_b.view(),
+            out_proj_weight: out_w.view(),
+            out_proj_bias: out_b.view(),
+        };
         let x = Array3::from_shape_fn((1, 3, c), |(_, t, j)| ((t * c + j) as f64 * 0.37).sin());
         let (y, cache) = forward(x.view(), x.view(), x.view(), &p, 1, None, None).unwrap();
         let x2 = x.index_axis(Axis(0), 0);

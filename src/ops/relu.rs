@@ -15,7 +15,9 @@ pub fn forward<F: Real>(x: ArrayView2<F>) -> Array2<F> {
 
 /// `dy · [x > 0]`; the cache is the input x.
 pub fn backward<F: Real>(dy: ArrayView2<F>, x: ArrayView2<F>) -> Array2<F> {
-    Zip::from(&dy).and(&x).map_collect(|&g, &v| if v > F::zero() { g } else { F::zero() })
+    Zip::from(&dy)
+        .and(&x)
+        .map_collect(|&g, &v| if v > F::zero() { g } else { F::zero() })
 }
 
 #[cfg(test)]
@@ -27,6 +29,9 @@ mod tests {
     fn hand_derived() {
         let x = arr2(&[[-2.0, 0.0, 3.0]]);
         assert_eq!(forward(x.view()), arr2(&[[0.0, 0.0, 3.0]]));
-        assert_eq!(backward(arr2(&[[5.0, 5.0, 5.0]]).view(), x.view()), arr2(&[[0.0, 0.0, 5.0]]));
+        assert_eq!(
+            backward(arr2(&[[5.0, 5.0, 5.0]]).view(), x.view()),
+            arr2(&[[0.0, 0.0, 5.0]])
+        );
     }
 }

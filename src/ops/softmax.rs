@@ -36,10 +36,16 @@ pub fn forward<F: Real>(x: ArrayView2<F>) -> Array2<F> {
 /// `dx = y ⊙ (dy − rowsum(dy ⊙ y))`; the cache is the output y.
 pub fn backward<F: Real>(dy: ArrayView2<F>, y: ArrayView2<F>) -> Array2<F> {
     let mut dx = Array2::zeros(y.raw_dim());
-    Zip::from(dx.rows_mut()).and(dy.rows()).and(y.rows()).for_each(|mut dxr, dyr, yr| {
-        let dot: F = dyr.iter().zip(yr.iter()).map(|(&a, &b)| a * b).sum();
-        Zip::from(&mut dxr).and(&dyr).and(&yr).for_each(|d, &g, &p| *d = p * (g - dot));
-    });
+    Zip::from(dx.rows_mut())
+        .and(dy.rows())
+        .and(y.rows())
+        .for_each(|mut dxr, dyr, yr| {
+            let dot: F = dyr.iter().zip(yr.iter()).map(|(&a, &b)| a * b).sum();
+            Zip::from(&mut dxr)
+                .and(&dyr)
+                .and(&yr)
+                .for_each(|d, &g, &p| *d = p * (g - dot));
+        });
     dx
 }
 
@@ -51,7 +57,10 @@ mod tests {
     #[test]
     fn hand_derived() {
         // softmax([0, ln 2, ln 3]) = [1, 2, 3] / 6
-        let x = arr2(&[[0.0f64, 2f64.ln(), 3f64.ln()], [5.0, f64::NEG_INFINITY, 5.0]]);
+        let x = arr2(&[
+            [0.0f64, 2f64.ln(), 3f64.ln()],
+            [5.0, f64::NEG_INFINITY, 5.0],
+        ]);
         let y = forward(x.view());
         for (g, w) in y.row(0).iter().zip([1.0 / 6.0, 2.0 / 6.0, 3.0 / 6.0]) {
             assert!((g - w).abs() < 1e-15);
@@ -65,7 +74,10 @@ mod tests {
         let none = forward(arr2(&[[f64::NEG_INFINITY, f64::NEG_INFINITY]]).view());
         assert_eq!(none.row(0).to_vec(), vec![0.0, 0.0]);
         // dy equal on every entry changes nothing after normalisation: dx = 0.
-        let dx = backward(arr2(&[[1.0, 1.0, 1.0]]).view(), y.slice(ndarray::s![0..1, ..]));
+        let dx = backward(
+            arr2(&[[1.0, 1.0, 1.0]]).view(),
+            y.slice(ndarray::s![0..1, ..]),
+        );
         assert!(dx.iter().all(|v| v.abs() < 1e-15));
     }
 }

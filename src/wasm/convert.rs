@@ -32,7 +32,10 @@ impl<'a> Args<'a> {
     /// Wraps `obj` (which must be an object, or undefined for "no options").
     pub fn new(func: &'a str, obj: JsValue) -> JsResult<Self> {
         if !(obj.is_undefined() || obj.is_null() || obj.is_object()) {
-            return Err(JsError::new(&format!("{func}: expected an object of arguments, got {}", describe(&obj))));
+            return Err(JsError::new(&format!(
+                "{func}: expected an object of arguments, got {}",
+                describe(&obj)
+            )));
         }
         Ok(Args { func, obj })
     }
@@ -56,7 +59,10 @@ impl<'a> Args<'a> {
     pub fn tensor(&self, name: &str) -> JsResult<ArrayD<f32>> {
         let v = self.raw(name);
         if v.is_undefined() || v.is_null() {
-            return Err(JsError::new(&format!("{}: missing argument {name} (a tensor {{shape, data}})", self.func)));
+            return Err(JsError::new(&format!(
+                "{}: missing argument {name} (a tensor {{shape, data}})",
+                self.func
+            )));
         }
         tensor_from_js(self.func, name, &v)
     }
@@ -90,7 +96,10 @@ impl<'a> Args<'a> {
         } else if Array::is_array(&data) {
             Array::from(&data).iter().map(|x| x.is_truthy()).collect()
         } else {
-            return Err(JsError::new(&format!("{}: {name}.data must be a Uint8Array or an array of booleans", self.func)));
+            return Err(JsError::new(&format!(
+                "{}: {name}.data must be a Uint8Array or an array of booleans",
+                self.func
+            )));
         };
         from_shape(self.func, name, &shape, bools).map(Some)
     }
@@ -103,8 +112,15 @@ impl<'a> Args<'a> {
         }
         match v.as_f64() {
             Some(x) if x.is_finite() => Ok(x),
-            Some(x) => Err(JsError::new(&format!("{}: {name} is {x}; it must be a finite number", self.func))),
-            None => Err(JsError::new(&format!("{}: {name} must be a number, got {}", self.func, describe(&v)))),
+            Some(x) => Err(JsError::new(&format!(
+                "{}: {name} is {x}; it must be a finite number",
+                self.func
+            ))),
+            None => Err(JsError::new(&format!(
+                "{}: {name} must be a number, got {}",
+                self.func,
+                describe(&v)
+            ))),
         }
     }
 
@@ -112,7 +128,10 @@ impl<'a> Args<'a> {
     pub fn int(&self, name: &str, default: usize, lo: usize, hi: usize) -> JsResult<usize> {
         let x = self.number(name, default as f64)?;
         if x.fract() != 0.0 || x < lo as f64 || x > hi as f64 {
-            return Err(JsError::new(&format!("{}: {name} is {x}; it must be a whole number from {lo} to {hi}", self.func)));
+            return Err(JsError::new(&format!(
+                "{}: {name} is {x}; it must be a whole number from {lo} to {hi}",
+                self.func
+            )));
         }
         Ok(x as usize)
     }
@@ -123,7 +142,13 @@ impl<'a> Args<'a> {
         if v.is_undefined() || v.is_null() {
             return Ok(default);
         }
-        v.as_bool().ok_or_else(|| JsError::new(&format!("{}: {name} must be true or false, got {}", self.func, describe(&v))))
+        v.as_bool().ok_or_else(|| {
+            JsError::new(&format!(
+                "{}: {name} must be true or false, got {}",
+                self.func,
+                describe(&v)
+            ))
+        })
     }
 
     /// A string with a default.
@@ -132,7 +157,13 @@ impl<'a> Args<'a> {
         if v.is_undefined() || v.is_null() {
             return Ok(default.to_string());
         }
-        v.as_string().ok_or_else(|| JsError::new(&format!("{}: {name} must be a string, got {}", self.func, describe(&v))))
+        v.as_string().ok_or_else(|| {
+            JsError::new(&format!(
+                "{}: {name} must be a string, got {}",
+                self.func,
+                describe(&v)
+            ))
+        })
     }
 
     /// A field deserialised with serde (for configs).
@@ -140,13 +171,17 @@ impl<'a> Args<'a> {
         if !self.has(name) {
             return Ok(None);
         }
-        serde_wasm_bindgen::from_value(self.raw(name)).map(Some).map_err(|e| JsError::new(&format!("{}: {name}: {e}", self.func)))
+        serde_wasm_bindgen::from_value(self.raw(name))
+            .map(Some)
+            .map_err(|e| JsError::new(&format!("{}: {name}: {e}", self.func)))
     }
 }
 
 fn check_ndim(func: &str, name: &str, shape: &[usize], ndim: usize) -> JsResult<()> {
     if shape.len() != ndim {
-        return Err(JsError::new(&format!("{func}: {name} has shape {shape:?} but must have {ndim} dimensions")));
+        return Err(JsError::new(&format!(
+            "{func}: {name} has shape {shape:?} but must have {ndim} dimensions"
+        )));
     }
     Ok(())
 }
@@ -164,36 +199,61 @@ pub fn describe(v: &JsValue) -> String {
     } else if Array::is_array(v) {
         "an array".into()
     } else {
-        v.js_typeof().as_string().unwrap_or_else(|| "a value".into())
+        v.js_typeof()
+            .as_string()
+            .unwrap_or_else(|| "a value".into())
     }
 }
 
 fn shape_and_data(func: &str, name: &str, v: &JsValue) -> JsResult<(Vec<usize>, JsValue)> {
     if !v.is_object() {
-        return Err(JsError::new(&format!("{func}: {name} must be a tensor {{shape, data}}, got {}", describe(v))));
+        return Err(JsError::new(&format!(
+            "{func}: {name} must be a tensor {{shape, data}}, got {}",
+            describe(v)
+        )));
     }
     let shape_v = Reflect::get(v, &"shape".into()).unwrap_or(JsValue::UNDEFINED);
     if !Array::is_array(&shape_v) {
-        return Err(JsError::new(&format!("{func}: {name}.shape must be an array of whole numbers")));
+        return Err(JsError::new(&format!(
+            "{func}: {name}.shape must be an array of whole numbers"
+        )));
     }
     let mut shape = vec![];
     for d in Array::from(&shape_v).iter() {
         match d.as_f64() {
-            Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= MAX_ELEMENTS as f64 => shape.push(x as usize),
-            _ => return Err(JsError::new(&format!("{func}: {name}.shape has {} where a whole number ≥ 0 is needed", describe(&d)))),
+            Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= MAX_ELEMENTS as f64 => {
+                shape.push(x as usize)
+            }
+            _ => {
+                return Err(JsError::new(&format!(
+                    "{func}: {name}.shape has {} where a whole number ≥ 0 is needed",
+                    describe(&d)
+                )))
+            }
         }
     }
-    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .unwrap_or(usize::MAX);
     if n > MAX_ELEMENTS {
-        return Err(JsError::new(&format!("{func}: {name} has shape {shape:?}, more than {MAX_ELEMENTS} elements")));
+        return Err(JsError::new(&format!(
+            "{func}: {name} has shape {shape:?}, more than {MAX_ELEMENTS} elements"
+        )));
     }
-    Ok((shape, Reflect::get(v, &"data".into()).unwrap_or(JsValue::UNDEFINED)))
+    Ok((
+        shape,
+        Reflect::get(v, &"data".into()).unwrap_or(JsValue::UNDEFINED),
+    ))
 }
 
 fn from_shape<T>(func: &str, name: &str, shape: &[usize], data: Vec<T>) -> JsResult<ArrayD<T>> {
     let n: usize = shape.iter().product();
     if n != data.len() {
-        return Err(JsError::new(&format!("{func}: {name} has shape {shape:?} ({n} values) but its data holds {}", data.len())));
+        return Err(JsError::new(&format!(
+            "{func}: {name} has shape {shape:?} ({n} values) but its data holds {}",
+            data.len()
+        )));
     }
     Ok(ArrayD::from_shape_vec(IxDyn(shape), data).expect("length checked"))
 }
@@ -215,15 +275,26 @@ pub fn tensor_from_js(func: &str, name: &str, v: &JsValue) -> JsResult<ArrayD<f3
         for (i, x) in arr.iter().enumerate() {
             match x.as_f64() {
                 Some(f) => out.push(f as f32),
-                None => return Err(JsError::new(&format!("{func}: {name}.data[{i}] is {}, not a number", describe(&x)))),
+                None => {
+                    return Err(JsError::new(&format!(
+                        "{func}: {name}.data[{i}] is {}, not a number",
+                        describe(&x)
+                    )))
+                }
             }
         }
         out
     } else {
-        return Err(JsError::new(&format!("{func}: {name}.data must be a Float32Array (or an array of numbers), got {}", describe(&data))));
+        return Err(JsError::new(&format!(
+            "{func}: {name}.data must be a Float32Array (or an array of numbers), got {}",
+            describe(&data)
+        )));
     };
     if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-        return Err(JsError::new(&format!("{func}: {name} has a non-finite value ({}) at flat index {i}", values[i])));
+        return Err(JsError::new(&format!(
+            "{func}: {name} has a non-finite value ({}) at flat index {i}",
+            values[i]
+        )));
     }
     from_shape(func, name, &shape, values)
 }
@@ -244,7 +315,8 @@ pub fn tensor_to_js<D: ndarray::Dimension>(a: &ndarray::Array<f32, D>) -> JsValu
 
 /// `obj[key] = value`.
 pub fn set(obj: &Object, key: &str, value: &JsValue) {
-    Reflect::set(obj, &JsValue::from_str(key), value).expect("setting a property of a plain object");
+    Reflect::set(obj, &JsValue::from_str(key), value)
+        .expect("setting a property of a plain object");
 }
 
 /// A plain object from (key, value) pairs.
@@ -258,5 +330,6 @@ pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
 
 /// Serialises with maps as plain objects.
 pub fn to_js<T: serde::Serialize>(v: &T) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true)).expect("serialisable")
+    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
+        .expect("serialisable")
 }

@@ -43,7 +43,10 @@ pub fn debug_panic() {
 /// The engine's version and build: `{version, matmul: "simd128" | "portable"}`.
 #[wasm_bindgen(js_name = engineInfo)]
 pub fn engine_info() -> JsValue {
-    convert::object(&[("version", JsValue::from_str(env!("CARGO_PKG_VERSION"))), ("matmul", JsValue::from_str(crate::kernel::sgemm_path()))])
+    convert::object(&[
+        ("version", JsValue::from_str(env!("CARGO_PKG_VERSION"))),
+        ("matmul", JsValue::from_str(crate::kernel::sgemm_path())),
+    ])
 }
 
 /// Checks this build's f32 matrix kernel against the naive triple loop on odd shapes (with
@@ -51,13 +54,27 @@ pub fn engine_info() -> JsValue {
 #[wasm_bindgen(js_name = kernelSelfTest)]
 pub fn kernel_self_test() -> JsValue {
     let mut rng = crate::rng::Rng::new(11);
-    let shapes = [(1, 1, 1), (3, 5, 7), (4, 8, 1), (5, 9, 13), (13, 17, 300), (130, 7, 33), (33, 65, 257), (129, 31, 64), (64, 64, 64)];
+    let shapes = [
+        (1, 1, 1),
+        (3, 5, 7),
+        (4, 8, 1),
+        (5, 9, 13),
+        (13, 17, 300),
+        (130, 7, 33),
+        (33, 65, 257),
+        (129, 31, 64),
+        (64, 64, 64),
+    ];
     let mut worst = 0f64;
     let mut cases = 0;
     for &(m, n, k) in &shapes {
         for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
-            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_in(-1.0, 1.0) as f32).collect();
-            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_in(-1.0, 1.0) as f32).collect();
+            let a: Vec<f32> = (0..m * k)
+                .map(|_| rng.uniform_in(-1.0, 1.0) as f32)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|_| rng.uniform_in(-1.0, 1.0) as f32)
+                .collect();
             let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
             let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
             let mut want = vec![0f32; m * n];
@@ -67,7 +84,9 @@ pub fn kernel_self_test() -> JsValue {
             let mut port = vec![0f32; m * n];
             crate::kernel::gemm_portable(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut port, n);
             for i in 0..m * n {
-                worst = worst.max(((got[i] - want[i]).abs() / (k as f32).sqrt()) as f64).max(((got[i] - port[i]).abs() / (k as f32).sqrt()) as f64);
+                worst = worst
+                    .max(((got[i] - want[i]).abs() / (k as f32).sqrt()) as f64)
+                    .max(((got[i] - port[i]).abs() / (k as f32).sqrt()) as f64);
             }
             cases += 1;
         }
@@ -77,10 +96,28 @@ pub fn kernel_self_test() -> JsValue {
     let mut xs: Vec<f32> = (0..12_000).map(|i| -87.0 + i as f32 * 0.01461).collect();
     let want: Vec<f64> = xs.iter().map(|&x| (x as f64).exp()).collect();
     crate::real::exp_slice_f32(&mut xs);
-    let exp_err = xs.iter().zip(&want).map(|(&g, &w)| ((g as f64 - w) / w).abs()).fold(0.0, f64::max);
-    let mut edges = [f32::NEG_INFINITY, -100.0, 0.0, f32::NAN, 100.0, 1.0, -1.0, 88.5];
+    let exp_err = xs
+        .iter()
+        .zip(&want)
+        .map(|(&g, &w)| ((g as f64 - w) / w).abs())
+        .fold(0.0, f64::max);
+    let mut edges = [
+        f32::NEG_INFINITY,
+        -100.0,
+        0.0,
+        f32::NAN,
+        100.0,
+        1.0,
+        -1.0,
+        88.5,
+    ];
     crate::real::exp_slice_f32(&mut edges);
-    let edges_ok = edges[0] == 0.0 && edges[1] == 0.0 && edges[2] == 1.0 && edges[3].is_nan() && edges[4] == f32::INFINITY && (edges[5] - std::f32::consts::E).abs() < 1e-6;
+    let edges_ok = edges[0] == 0.0
+        && edges[1] == 0.0
+        && edges[2] == 1.0
+        && edges[3].is_nan()
+        && edges[4] == f32::INFINITY
+        && (edges[5] - std::f32::consts::E).abs() < 1e-6;
     convert::object(&[
         ("path", JsValue::from_str(crate::kernel::sgemm_path())),
         ("maxError", JsValue::from(worst)),
@@ -108,10 +145,13 @@ pub fn bench_matmul(n: usize, reps: usize) -> f32 {
 #[wasm_bindgen(js_name = benchAttention)]
 pub fn bench_attention(n: usize, d: usize, reps: usize) -> f32 {
     let (n, d) = (n.clamp(1, 4096), d.clamp(1, 1024));
-    let q = ndarray::Array2::from_shape_fn((n, d), |(i, j)| (((i * 7 + j * 3) % 11) as f32 - 5.0) * 0.05);
+    let q = ndarray::Array2::from_shape_fn((n, d), |(i, j)| {
+        (((i * 7 + j * 3) % 11) as f32 - 5.0) * 0.05
+    });
     let mut s = 0.0;
     for _ in 0..reps {
-        let (o, _) = crate::ops::attention::forward(q.view(), q.view(), q.view(), None, None).expect("valid shapes");
+        let (o, _) = crate::ops::attention::forward(q.view(), q.view(), q.view(), None, None)
+            .expect("valid shapes");
         s += o[[0, 0]];
     }
     s
@@ -129,7 +169,8 @@ pub fn attention_demo(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
     let d_model = a.int("dModel", 16, 1, crate::demo::MAX_D_MODEL)?;
     let heads = a.int("heads", 2, 1, crate::demo::MAX_HEADS)?;
     let seed = a.int("seed", 1, 0, u32::MAX as usize)? as u64;
-    let d = crate::demo::attention_demo(text, d_model, heads, seed, a.flag("causal", false)?).map_err(convert::core_err)?;
+    let d = crate::demo::attention_demo(text, d_model, heads, seed, a.flag("causal", false)?)
+        .map_err(convert::core_err)?;
     let tokens = js_sys::Array::new();
     for t in &d.tokens {
         tokens.push(&JsValue::from_str(t));
@@ -151,7 +192,9 @@ pub fn attention_demo(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
 /// The text of a built-in corpus: `zh`, `en` or `code`.
 #[wasm_bindgen(js_name = builtinCorpus)]
 pub fn builtin_corpus(name: &str) -> convert::JsResult<String> {
-    crate::corpus::builtin(name).map(String::from).map_err(convert::core_err)
+    crate::corpus::builtin(name)
+        .map(String::from)
+        .map_err(convert::core_err)
 }
 
 /// Statistics of a corpus (see [`crate::corpus`]): `opts` `{tokenizer: "word" | "char", token,
@@ -165,16 +208,24 @@ pub fn corpus_stats(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
     let mode = match a.string("tokenizer", "word")?.as_str() {
         "word" => Mode::Word,
         "char" => Mode::Char,
-        other => return Err(JsError::new(&format!("corpusStats: tokenizer {other:?} is not word or char"))),
+        other => {
+            return Err(JsError::new(&format!(
+                "corpusStats: tokenizer {other:?} is not word or char"
+            )))
+        }
     };
     let top = a.int("top", 12, 1, 1000)?;
     let window = a.int("window", 3, 1, 50)?;
-    let tok = Tokenizer::from_corpus(text, mode, ZH_LEXICON, crate::models::MAX_VOCAB).map_err(convert::core_err)?;
+    let tok = Tokenizer::from_corpus(text, mode, ZH_LEXICON, crate::models::MAX_VOCAB)
+        .map_err(convert::core_err)?;
     let ids = tok.encode(text).1;
     let list = |c: crate::corpus::Counts| {
         let arr = js_sys::Array::new();
         for (id, n) in c.into_iter().take(top) {
-            arr.push(&convert::object(&[("token", JsValue::from_str(tok.piece(id))), ("count", JsValue::from(n as u32))]));
+            arr.push(&convert::object(&[
+                ("token", JsValue::from_str(tok.piece(id))),
+                ("count", JsValue::from(n as u32)),
+            ]));
         }
         JsValue::from(arr)
     };
@@ -186,8 +237,16 @@ pub fn corpus_stats(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
         ("tokens", JsValue::from(ids.len() as u32)),
         ("distinct", JsValue::from(distinct as u32)),
         ("counts", list(counts)),
-        ("next", id.map(|i| list(crate::corpus::next_counts(&ids, i))).unwrap_or_else(|| js_sys::Array::new().into())),
-        ("cooc", id.map(|i| list(crate::corpus::cooccurrence(&ids, i, window))).unwrap_or_else(|| js_sys::Array::new().into())),
+        (
+            "next",
+            id.map(|i| list(crate::corpus::next_counts(&ids, i)))
+                .unwrap_or_else(|| js_sys::Array::new().into()),
+        ),
+        (
+            "cooc",
+            id.map(|i| list(crate::corpus::cooccurrence(&ids, i, window)))
+                .unwrap_or_else(|| js_sys::Array::new().into()),
+        ),
         ("found", JsValue::from(id.is_some())),
     ]))
 }

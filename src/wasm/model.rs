@@ -42,14 +42,35 @@ fn optimizer_from(a: &Args) -> JsResult<OptimizerConfig> {
             nesterov: a.flag("nesterov", false)?,
         },
         "adam" | "adamw" => {
-            let (beta1, beta2, eps) = (a.number("beta1", 0.9)?, a.number("beta2", 0.999)?, a.number("eps", 1e-8)?);
+            let (beta1, beta2, eps) = (
+                a.number("beta1", 0.9)?,
+                a.number("beta2", 0.999)?,
+                a.number("eps", 1e-8)?,
+            );
             if kind == "adam" {
-                OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay: a.number("weightDecay", 0.0)? }
+                OptimizerConfig::Adam {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay: a.number("weightDecay", 0.0)?,
+                }
             } else {
-                OptimizerConfig::AdamW { lr, beta1, beta2, eps, weight_decay: a.number("weightDecay", 0.01)? }
+                OptimizerConfig::AdamW {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay: a.number("weightDecay", 0.01)?,
+                }
             }
         }
-        other => return Err(JsError::new(&format!("{}: optimizer kind {other:?} is not sgd, adam or adamw", a.func))),
+        other => {
+            return Err(JsError::new(&format!(
+                "{}: optimizer kind {other:?} is not sgd, adam or adamw",
+                a.func
+            )))
+        }
     };
     cfg.validate().map_err(|e| core_err(e.context(a.func)))?;
     Ok(cfg)
@@ -64,16 +85,25 @@ fn spec_from(a: &Args) -> JsResult<Spec> {
     let mode = match a.string("tokenizer", "word")?.as_str() {
         "word" => Mode::Word,
         "char" => Mode::Char,
-        other => return Err(JsError::new(&format!("{f}: tokenizer {other:?} is not word or char"))),
+        other => {
+            return Err(JsError::new(&format!(
+                "{f}: tokenizer {other:?} is not word or char"
+            )))
+        }
     };
     let max_vocab = a.int("maxVocab", 2000, 5, crate::models::MAX_VOCAB)?;
     let tokenizer = if a.has("corpus") {
         let corpus = a.string("corpus", "")?;
         let n = corpus.chars().count();
         if n > MAX_CORPUS_CHARS {
-            return Err(JsError::new(&format!("{f}: the corpus has {n} characters; the limit is {MAX_CORPUS_CHARS}")));
+            return Err(JsError::new(&format!(
+                "{f}: the corpus has {n} characters; the limit is {MAX_CORPUS_CHARS}"
+            )));
         }
-        Some(Tokenizer::from_corpus(&corpus, mode, ZH_LEXICON, max_vocab).map_err(|e| core_err(e.context(f)))?)
+        Some(
+            Tokenizer::from_corpus(&corpus, mode, ZH_LEXICON, max_vocab)
+                .map_err(|e| core_err(e.context(f)))?,
+        )
     } else if a.has("vocab") {
         let v: Vec<String> = a.serde("vocab")?.unwrap_or_default();
         Some(Tokenizer::from_vocab(&v, mode, ZH_LEXICON))
@@ -87,7 +117,11 @@ fn spec_from(a: &Args) -> JsResult<Spec> {
     let activation = match a.string("activation", "gelu")?.as_str() {
         "gelu" => Activation::Gelu,
         "relu" => Activation::Relu,
-        other => return Err(JsError::new(&format!("{f}: activation {other:?} is not relu or gelu"))),
+        other => {
+            return Err(JsError::new(&format!(
+                "{f}: activation {other:?} is not relu or gelu"
+            )))
+        }
     };
     let d_model = a.int("dModel", 64, 1, crate::layers::MAX_WIDTH)?;
     let config = DecoderOnlyConfig {
@@ -102,10 +136,22 @@ fn spec_from(a: &Args) -> JsResult<Spec> {
         layer_norm_eps: 1e-5,
     };
     config.validate().map_err(core_err)?;
-    let optimizer = if a.has("optimizer") { optimizer_from(&Args::new(f, a.raw("optimizer"))?)? } else { OptimizerConfig::adamw(3e-3) };
+    let optimizer = if a.has("optimizer") {
+        optimizer_from(&Args::new(f, a.raw("optimizer"))?)?
+    } else {
+        OptimizerConfig::adamw(3e-3)
+    };
     let seq_len = a.int("seqLen", config.max_len.min(32), 1, config.max_len)?;
-    let corpus = if a.has("corpus") { Some(a.string("corpus", "")?) } else { None };
-    let clip = if a.has("clip") { Some(a.number("clip", 1.0)?).filter(|c| *c > 0.0) } else { None };
+    let corpus = if a.has("corpus") {
+        Some(a.string("corpus", "")?)
+    } else {
+        None
+    };
+    let clip = if a.has("clip") {
+        Some(a.number("clip", 1.0)?).filter(|c| *c > 0.0)
+    } else {
+        None
+    };
     Ok(Spec {
         config,
         seed: seed_from(a)?,
@@ -123,7 +169,10 @@ fn spec_from(a: &Args) -> JsResult<Spec> {
 fn seed_from(a: &Args) -> JsResult<u64> {
     let x = a.number("seed", 42.0)?;
     if x < 0.0 || x.fract() != 0.0 || x > 9_007_199_254_740_991.0 {
-        return Err(JsError::new(&format!("{}: seed is {x}; it must be a whole number from 0 to 2^53 - 1", a.func)));
+        return Err(JsError::new(&format!(
+            "{}: seed is {x}; it must be a whole number from 0 to 2^53 - 1",
+            a.func
+        )));
     }
     Ok(x as u64)
 }
@@ -131,9 +180,18 @@ fn seed_from(a: &Args) -> JsResult<u64> {
 fn ids_from(func: &str, name: &str, a: &Args, vocab: usize) -> JsResult<Array2<i64>> {
     let t = a.tensor(name)?;
     let shape = t.shape().to_vec();
-    let t = t.into_dimensionality::<Ix2>().map_err(|_| JsError::new(&format!("{func}: {name} has shape {shape:?} but must be [B, T]")))?;
-    if let Some(((i, j), x)) = t.indexed_iter().find(|(_, x)| x.fract() != 0.0 || **x < -100.0 || **x >= vocab as f32) {
-        return Err(JsError::new(&format!("{func}: {name}[{i}][{j}] = {x} is not a token id below {vocab}")));
+    let t = t.into_dimensionality::<Ix2>().map_err(|_| {
+        JsError::new(&format!(
+            "{func}: {name} has shape {shape:?} but must be [B, T]"
+        ))
+    })?;
+    if let Some(((i, j), x)) = t
+        .indexed_iter()
+        .find(|(_, x)| x.fract() != 0.0 || **x < -100.0 || **x >= vocab as f32)
+    {
+        return Err(JsError::new(&format!(
+            "{func}: {name}[{i}][{j}] = {x} is not a token id below {vocab}"
+        )));
     }
     Ok(t.mapv(|x| x as i64))
 }
@@ -149,7 +207,11 @@ impl Model {
     fn top_k_js(&self, list: Vec<(String, usize, f32)>) -> JsValue {
         let arr = Array::new();
         for (token, id, prob) in list {
-            arr.push(&object(&[("token", JsValue::from_str(&token)), ("id", JsValue::from(id as u32)), ("prob", JsValue::from(prob))]));
+            arr.push(&object(&[
+                ("token", JsValue::from_str(&token)),
+                ("id", JsValue::from(id as u32)),
+                ("prob", JsValue::from(prob)),
+            ]));
         }
         arr.into()
     }
@@ -164,8 +226,16 @@ impl Model {
     pub fn new(spec: JsValue) -> JsResult<Model> {
         let a = Args::new("new Model", spec)?;
         let s = spec_from(&a)?;
-        let opts = TrainOptions { seed: s.seed, optimizer: s.optimizer, batch_size: s.batch_size, seq_len: s.seq_len, clip: s.clip, heldout: s.heldout };
-        let tr = Trainer::new(s.config, s.tokenizer, s.corpus.as_deref(), opts).map_err(|e| core_err(e.context("new Model")))?;
+        let opts = TrainOptions {
+            seed: s.seed,
+            optimizer: s.optimizer,
+            batch_size: s.batch_size,
+            seq_len: s.seq_len,
+            clip: s.clip,
+            heldout: s.heldout,
+        };
+        let tr = Trainer::new(s.config, s.tokenizer, s.corpus.as_deref(), opts)
+            .map_err(|e| core_err(e.context("new Model")))?;
         Ok(Model { tr })
     }
 
@@ -188,19 +258,31 @@ impl Model {
         }
         let targets = ids_from("trainStep", "targets", &a, v)?;
         if targets.dim() != ids.dim() {
-            return Err(JsError::new(&format!("trainStep: targets have shape {:?} but ids have {:?}", targets.shape(), ids.shape())));
+            return Err(JsError::new(&format!(
+                "trainStep: targets have shape {:?} but ids have {:?}",
+                targets.shape(),
+                ids.shape()
+            )));
         }
-        self.tr.step_on(&ids.mapv(|x| x as usize), &targets).map_err(|e| core_err(e.context("trainStep")))
+        self.tr
+            .step_on(&ids.mapv(|x| x as usize), &targets)
+            .map_err(|e| core_err(e.context("trainStep")))
     }
 
     /// `n` steps on random windows of the corpus; returns their losses.
     pub fn train(&mut self, n: usize) -> JsResult<Float32Array> {
         if n > MAX_STEPS_PER_CALL {
-            return Err(JsError::new(&format!("train: {n} steps in one call is more than {MAX_STEPS_PER_CALL}; call it in slices")));
+            return Err(JsError::new(&format!(
+                "train: {n} steps in one call is more than {MAX_STEPS_PER_CALL}; call it in slices"
+            )));
         }
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            out.push(self.tr.train_step().map_err(|e| core_err(e.context("train")))?);
+            out.push(
+                self.tr
+                    .train_step()
+                    .map_err(|e| core_err(e.context("train")))?,
+            );
         }
         Ok(Float32Array::from(out.as_slice()))
     }
@@ -214,14 +296,22 @@ impl Model {
     /// The `k` most probable next tokens after `text`: `[{token, id, prob}]`, most probable first.
     #[wasm_bindgen(js_name = predictNext)]
     pub fn predict_next(&self, text: &str, k: Option<usize>) -> JsResult<JsValue> {
-        let list = self.tr.predict_next(text, k.unwrap_or(5)).map_err(|e| core_err(e.context("predictNext")))?;
+        let list = self
+            .tr
+            .predict_next(text, k.unwrap_or(5))
+            .map_err(|e| core_err(e.context("predictNext")))?;
         Ok(self.top_k_js(list))
     }
 
     /// The probability of every vocabulary entry coming next after `text`.
     #[wasm_bindgen(js_name = nextProbs)]
     pub fn next_probs(&self, text: &str) -> JsResult<Float32Array> {
-        Ok(Float32Array::from(self.tr.next_probs(text).map_err(|e| core_err(e.context("nextProbs")))?.as_slice()))
+        Ok(Float32Array::from(
+            self.tr
+                .next_probs(text)
+                .map_err(|e| core_err(e.context("nextProbs")))?
+                .as_slice(),
+        ))
     }
 
     /// Everything the model computes on `text`: tokens, ids, embeddings `[T, C]`, and per layer
@@ -229,14 +319,29 @@ impl Model {
     /// output after attention and after the feed-forward block; then logits `[T, V]` and the
     /// top next tokens.
     pub fn trace(&self, text: &str) -> JsResult<JsValue> {
-        let (pieces, ids) = self.tr.encode(text).map_err(|e| core_err(e.context("trace")))?;
+        let (pieces, ids) = self
+            .tr
+            .encode(text)
+            .map_err(|e| core_err(e.context("trace")))?;
         let t = ids.len();
         let c = self.tr.model.config.d_model;
-        let (logits, cache) = self.tr.model.forward(Array2::from_shape_vec((1, t), ids.clone()).expect("1×T").view()).map_err(core_err)?;
+        let (logits, cache) = self
+            .tr
+            .model
+            .forward(
+                Array2::from_shape_vec((1, t), ids.clone())
+                    .expect("1×T")
+                    .view(),
+            )
+            .map_err(core_err)?;
         let layers = Array::new();
         let mut input = cache.embeddings.index_axis(Axis(0), 0).to_owned();
         for l in &cache.layers {
-            let out = l.output().clone().into_shape_with_order((t, c)).expect("rows");
+            let out = l
+                .output()
+                .clone()
+                .into_shape_with_order((t, c))
+                .expect("rows");
             layers.push(&object(&[
                 ("input", tensor_to_js(&input)),
                 ("attention", heads_to_js(l.attention())),
@@ -258,7 +363,10 @@ impl Model {
         Ok(object(&[
             ("tokens", tokens.into()),
             ("ids", idarr.into()),
-            ("embeddings", tensor_to_js(&cache.embeddings.index_axis(Axis(0), 0).to_owned())),
+            (
+                "embeddings",
+                tensor_to_js(&cache.embeddings.index_axis(Axis(0), 0).to_owned()),
+            ),
             ("layers", layers.into()),
             ("logits", tensor_to_js(&lg)),
             ("next", self.top_k_js(next)),
@@ -275,7 +383,11 @@ impl Model {
     /// error naming it (and the model is unchanged).
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&mut self, bytes: &[u8]) -> JsResult<()> {
-        self.tr.model.params.load_safetensors(bytes).map_err(|e| core_err(e.context("loadWeights")))
+        self.tr
+            .model
+            .params
+            .load_safetensors(bytes)
+            .map_err(|e| core_err(e.context("loadWeights")))
     }
 
     /// Steps taken.
@@ -297,7 +409,11 @@ impl Model {
 
     /// The vocabulary (pieces by id); empty without a tokenizer.
     pub fn vocab(&self) -> Vec<String> {
-        self.tr.tokenizer.as_ref().map(|t| t.vocab().to_vec()).unwrap_or_default()
+        self.tr
+            .tokenizer
+            .as_ref()
+            .map(|t| t.vocab().to_vec())
+            .unwrap_or_default()
     }
 
     /// The model's sizes: `{vocab_size, d_model, n_heads, n_layers, d_ff, max_len, …}`.
@@ -310,19 +426,26 @@ impl Model {
     pub fn param_shapes(&self) -> JsValue {
         let arr = Array::new();
         for (n, p) in self.tr.model.params.iter() {
-            arr.push(&object(&[("name", JsValue::from_str(n)), ("shape", to_js(&p.value.shape().to_vec()))]));
+            arr.push(&object(&[
+                ("name", JsValue::from_str(n)),
+                ("shape", to_js(&p.value.shape().to_vec())),
+            ]));
         }
         arr.into()
     }
 
     /// One parameter tensor by its PyTorch name.
     pub fn param(&self, name: &str) -> JsResult<JsValue> {
-        Ok(tensor_to_js(self.tr.model.params.get(name).map_err(core_err)?))
+        Ok(tensor_to_js(
+            self.tr.model.params.get(name).map_err(core_err)?,
+        ))
     }
 
     /// The gradient of one parameter from the last step (after clipping, as the step used it).
     pub fn grad(&self, name: &str) -> JsResult<JsValue> {
-        Ok(tensor_to_js(self.tr.model.params.grad(name).map_err(core_err)?))
+        Ok(tensor_to_js(
+            self.tr.model.params.grad(name).map_err(core_err)?,
+        ))
     }
 
     /// Every parameter's gradient norm at the last step (before clipping): `{name: norm}`.
@@ -337,19 +460,30 @@ impl Model {
 
     /// Watches weight `index` of parameter `name`; `lastUpdate()` then shows its last step.
     pub fn watch(&mut self, name: &str, index: usize) -> JsResult<()> {
-        self.tr.watch(name, index).map_err(|e| core_err(e.context("watch")))
+        self.tr
+            .watch(name, index)
+            .map_err(|e| core_err(e.context("watch")))
     }
 
     /// The watched weight's last update: `{name, index, old, grad, lr, new, m_hat, v_hat}` or null.
     #[wasm_bindgen(js_name = lastUpdate)]
     pub fn last_update(&self) -> JsValue {
-        self.tr.last_update.as_ref().map(to_js).unwrap_or(JsValue::NULL)
+        self.tr
+            .last_update
+            .as_ref()
+            .map(to_js)
+            .unwrap_or(JsValue::NULL)
     }
 
     /// Sets the learning rate of the optimiser (a NaN or negative rate is an error).
     #[wasm_bindgen(js_name = setLearningRate)]
     pub fn set_learning_rate(&mut self, lr: JsValue) -> JsResult<()> {
-        let x = lr.as_f64().ok_or_else(|| JsError::new(&format!("setLearningRate: expected a number, got {}", describe(&lr))))?;
+        let x = lr.as_f64().ok_or_else(|| {
+            JsError::new(&format!(
+                "setLearningRate: expected a number, got {}",
+                describe(&lr)
+            ))
+        })?;
         self.tr.set_lr(x).map_err(core_err)
     }
 }

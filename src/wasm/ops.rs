@@ -10,7 +10,10 @@ use super::convert::{core_err, object, set, tensor_to_js, Args, JsResult};
 use crate::layers::decoder_layer::{self, DecoderMasks};
 use crate::layers::{encoder_layer, LayerConfig};
 use crate::ops::multi_head::{self, MhaCache, MhaParams};
-use crate::ops::{attention as attn, cross_entropy, embedding, feed_forward, layer_norm, linear, softmax, Activation};
+use crate::ops::{
+    attention as attn, cross_entropy, embedding, feed_forward, layer_norm, linear, softmax,
+    Activation,
+};
 use crate::params::{NamedGrads, ParamStore};
 use js_sys::Object;
 use ndarray::{Array2, Array4, ArrayD, Ix1, Ix2, Ix3};
@@ -20,17 +23,29 @@ const OPS: &str = "linear, embedding, layer_norm, relu, gelu, softmax, attention
 
 fn d2(func: &str, name: &str, a: ArrayD<f32>) -> JsResult<Array2<f32>> {
     let shape = a.shape().to_vec();
-    a.into_dimensionality::<Ix2>().map_err(|_| JsError::new(&format!("{func}: {name} has shape {shape:?} but must be 2-D")))
+    a.into_dimensionality::<Ix2>().map_err(|_| {
+        JsError::new(&format!(
+            "{func}: {name} has shape {shape:?} but must be 2-D"
+        ))
+    })
 }
 
 fn d1(func: &str, name: &str, a: ArrayD<f32>) -> JsResult<ndarray::Array1<f32>> {
     let shape = a.shape().to_vec();
-    a.into_dimensionality::<Ix1>().map_err(|_| JsError::new(&format!("{func}: {name} has shape {shape:?} but must be 1-D")))
+    a.into_dimensionality::<Ix1>().map_err(|_| {
+        JsError::new(&format!(
+            "{func}: {name} has shape {shape:?} but must be 1-D"
+        ))
+    })
 }
 
 fn d3(func: &str, name: &str, a: ArrayD<f32>) -> JsResult<ndarray::Array3<f32>> {
     let shape = a.shape().to_vec();
-    a.into_dimensionality::<Ix3>().map_err(|_| JsError::new(&format!("{func}: {name} has shape {shape:?} but must be 3-D [B, T, C]")))
+    a.into_dimensionality::<Ix3>().map_err(|_| {
+        JsError::new(&format!(
+            "{func}: {name} has shape {shape:?} but must be 3-D [B, T, C]"
+        ))
+    })
 }
 
 fn mask2(a: Option<ArrayD<bool>>) -> Option<Array2<bool>> {
@@ -47,7 +62,11 @@ pub fn attention(q: JsValue, k: JsValue, v: JsValue, options: JsValue) -> JsResu
     let opts = Args::new("attention", options)?;
     let a = Args::new("attention", args)?;
     let (out, cache) = run_attention(&a, &opts)?;
-    Ok(object(&[("scores", tensor_to_js(&cache.scores)), ("weights", tensor_to_js(&cache.weights)), ("output", tensor_to_js(&out))]))
+    Ok(object(&[
+        ("scores", tensor_to_js(&cache.scores)),
+        ("weights", tensor_to_js(&cache.weights)),
+        ("output", tensor_to_js(&out)),
+    ]))
 }
 
 fn run_attention(a: &Args, opts: &Args) -> JsResult<(Array2<f32>, attn::AttentionCache<f32>)> {
@@ -59,41 +78,79 @@ fn run_attention(a: &Args, opts: &Args) -> JsResult<(Array2<f32>, attn::Attentio
     let mut mask = mask2(opts.opt_mask("mask", 2)?);
     if opts.flag("causal", false)? {
         if tq != tk {
-            return Err(JsError::new(&format!("{f}: causal needs as many queries as keys, got {tq} and {tk}")));
+            return Err(JsError::new(&format!(
+                "{f}: causal needs as many queries as keys, got {tq} and {tk}"
+            )));
         }
         let c = attn::causal_mask(tq);
         mask = Some(match mask {
-            Some(m) if m.dim() == c.dim() => ndarray::Zip::from(&m).and(&c).map_collect(|&a, &b| a || b),
-            Some(m) => return Err(JsError::new(&format!("{f}: mask has shape {:?}, expected [{tq}, {tk}]", m.shape()))),
+            Some(m) if m.dim() == c.dim() => {
+                ndarray::Zip::from(&m).and(&c).map_collect(|&a, &b| a || b)
+            }
+            Some(m) => {
+                return Err(JsError::new(&format!(
+                    "{f}: mask has shape {:?}, expected [{tq}, {tk}]",
+                    m.shape()
+                )))
+            }
             None => c,
         });
     }
-    let kpm = opts.opt_mask("keyPaddingMask", 1)?.map(|m| m.into_dimensionality::<Ix1>().expect("1-D"));
-    let combined = attn::combine_masks(tq, tk, mask.as_ref().map(|m| m.view()), kpm.as_ref().map(|m| m.view())).map_err(core_err)?;
-    let scale = if opts.has("scale") { Some(opts.number("scale", 1.0)? as f32) } else { None };
-    attn::forward(q.view(), k.view(), v.view(), combined.as_ref().map(|m| m.view()), scale).map_err(core_err)
+    let kpm = opts
+        .opt_mask("keyPaddingMask", 1)?
+        .map(|m| m.into_dimensionality::<Ix1>().expect("1-D"));
+    let combined = attn::combine_masks(
+        tq,
+        tk,
+        mask.as_ref().map(|m| m.view()),
+        kpm.as_ref().map(|m| m.view()),
+    )
+    .map_err(core_err)?;
+    let scale = if opts.has("scale") {
+        Some(opts.number("scale", 1.0)? as f32)
+    } else {
+        None
+    };
+    attn::forward(
+        q.view(),
+        k.view(),
+        v.view(),
+        combined.as_ref().map(|m| m.view()),
+        scale,
+    )
+    .map_err(core_err)
 }
 
 /// Per-head tensors of a multi-head attention cache as `[B, H, T, ·]` tensors.
 pub(crate) fn heads_to_js(c: &MhaCache<f32>) -> JsValue {
     let (b, h) = (c.batch, c.heads);
     let d = c.head(0, 0).q.ncols();
-    let stack = |rows: usize, cols: usize, get: &dyn Fn(&attn::AttentionCache<f32>) -> &Array2<f32>| {
-        let mut out = Array4::<f32>::zeros((b, h, rows, cols));
-        for bi in 0..b {
-            for hi in 0..h {
-                out.slice_mut(ndarray::s![bi, hi, .., ..]).assign(get(c.head(bi, hi)));
+    let stack =
+        |rows: usize, cols: usize, get: &dyn Fn(&attn::AttentionCache<f32>) -> &Array2<f32>| {
+            let mut out = Array4::<f32>::zeros((b, h, rows, cols));
+            for bi in 0..b {
+                for hi in 0..h {
+                    out.slice_mut(ndarray::s![bi, hi, .., ..])
+                        .assign(get(c.head(bi, hi)));
+                }
             }
-        }
-        tensor_to_js(&out)
-    };
+            tensor_to_js(&out)
+        };
     object(&[
         ("q", stack(c.tq, d, &|a| &a.q)),
         ("k", stack(c.tk, d, &|a| &a.k)),
         ("v", stack(c.tk, d, &|a| &a.v)),
         ("scores", stack(c.tq, c.tk, &|a| &a.scores)),
         ("weights", stack(c.tq, c.tk, &|a| &a.weights)),
-        ("concat", tensor_to_js(&c.concat.clone().into_shape_with_order((b, c.tq, c.concat.ncols())).expect("rows"))),
+        (
+            "concat",
+            tensor_to_js(
+                &c.concat
+                    .clone()
+                    .into_shape_with_order((b, c.tq, c.concat.ncols()))
+                    .expect("rows"),
+            ),
+        ),
     ])
 }
 
@@ -119,7 +176,12 @@ fn layer_config(a: &Args, d_model: usize, d_ff: usize) -> JsResult<LayerConfig> 
     let activation = match a.string("activation", "relu")?.as_str() {
         "relu" => Activation::Relu,
         "gelu" => Activation::Gelu,
-        other => return Err(JsError::new(&format!("{}: activation {other:?} is not relu or gelu", a.func))),
+        other => {
+            return Err(JsError::new(&format!(
+                "{}: activation {other:?} is not relu or gelu",
+                a.func
+            )))
+        }
     };
     let cfg = LayerConfig {
         d_model,
@@ -139,7 +201,11 @@ fn param_store(a: &Args, shapes: &[(String, Vec<usize>)]) -> JsResult<ParamStore
     for (name, shape) in shapes {
         let t = a.tensor(name)?;
         if t.shape() != shape.as_slice() {
-            return Err(JsError::new(&format!("{}: {name} has shape {:?}, expected {shape:?}", a.func, t.shape())));
+            return Err(JsError::new(&format!(
+                "{}: {name} has shape {:?}, expected {shape:?}",
+                a.func,
+                t.shape()
+            )));
         }
         s.insert(name.clone(), t);
     }
@@ -163,7 +229,10 @@ fn ffn_width(a: &Args) -> JsResult<usize> {
 /// at [`super::convert::MAX_ELEMENTS`] each, but products of their sizes can be far larger).
 fn check_work(func: &str, what: &str, elements: u128) -> JsResult<()> {
     if elements > super::convert::MAX_ELEMENTS as u128 {
-        return Err(JsError::new(&format!("{func}: {what} would hold {elements} values, more than {}", super::convert::MAX_ELEMENTS)));
+        return Err(JsError::new(&format!(
+            "{func}: {what} would hold {elements} values, more than {}",
+            super::convert::MAX_ELEMENTS
+        )));
     }
     Ok(())
 }
@@ -173,7 +242,12 @@ fn shape_of(a: &Args, name: &str) -> Vec<u128> {
     js_sys::Reflect::get(&v, &"shape".into())
         .ok()
         .filter(js_sys::Array::is_array)
-        .map(|s| js_sys::Array::from(&s).iter().map(|d| d.as_f64().unwrap_or(0.0).max(0.0) as u128).collect())
+        .map(|s| {
+            js_sys::Array::from(&s)
+                .iter()
+                .map(|d| d.as_f64().unwrap_or(0.0).max(0.0) as u128)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -191,12 +265,28 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
     };
     match op {
         "linear" => check_work(a.func, "the output", rows("x") * first("weight"))?,
-        "ffn" => check_work(a.func, "the hidden layer", rows("x") * first("linear1.weight"))?,
+        "ffn" => check_work(
+            a.func,
+            "the hidden layer",
+            rows("x") * first("linear1.weight"),
+        )?,
         "attention" => check_work(a.func, "the scores", first("q") * first("k"))?,
-        "mha" | "multi_head_attention" => check_work(a.func, "the scores of all heads", heads_scores("query", if a.has("key") { "key" } else { "query" }))?,
+        "mha" | "multi_head_attention" => check_work(
+            a.func,
+            "the scores of all heads",
+            heads_scores("query", if a.has("key") { "key" } else { "query" }),
+        )?,
         "encoder_layer" | "decoder_layer" => {
-            check_work(a.func, "the scores of all heads", heads_scores("x", if op == "decoder_layer" { "memory" } else { "x" }))?;
-            check_work(a.func, "the hidden layer", rows("x") * first("linear1.weight"))?;
+            check_work(
+                a.func,
+                "the scores of all heads",
+                heads_scores("x", if op == "decoder_layer" { "memory" } else { "x" }),
+            )?;
+            check_work(
+                a.func,
+                "the hidden layer",
+                rows("x") * first("linear1.weight"),
+            )?;
         }
         _ => {}
     }
@@ -206,12 +296,22 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
         "linear" => {
             let x = d2(f, "x", a.tensor("x")?)?;
             let w = d2(f, "weight", a.tensor("weight")?)?;
-            let b = a.opt_tensor("bias")?.map(|b| d1(f, "bias", b)).transpose()?;
-            let (y, cache) = linear::forward(x.view(), w.view(), b.as_ref().map(|b| b.view())).map_err(core_err)?;
+            let b = a
+                .opt_tensor("bias")?
+                .map(|b| d1(f, "bias", b))
+                .transpose()?;
+            let (y, cache) = linear::forward(x.view(), w.view(), b.as_ref().map(|b| b.view()))
+                .map_err(core_err)?;
             if !want_grads {
                 return Ok(object(&[("y", tensor_to_js(&y))]));
             }
-            let g = linear::backward(d2(f, "dy", up("dy")?)?.view(), &cache, w.view(), b.is_some()).map_err(core_err)?;
+            let g = linear::backward(
+                d2(f, "dy", up("dy")?)?.view(),
+                &cache,
+                w.view(),
+                b.is_some(),
+            )
+            .map_err(core_err)?;
             let mut pairs = vec![("x", tensor_to_js(&g.dx)), ("weight", tensor_to_js(&g.dw))];
             if let Some(db) = g.db {
                 pairs.push(("bias", tensor_to_js(&db)));
@@ -221,16 +321,32 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
         "embedding" => {
             let w = d2(f, "weight", a.tensor("weight")?)?;
             let ids_t = d1(f, "ids", a.tensor("ids")?)?;
-            let ids: Vec<usize> = ids_t.iter().map(|&x| if x >= 0.0 && x.fract() == 0.0 { x as usize } else { usize::MAX }).collect();
+            let ids: Vec<usize> = ids_t
+                .iter()
+                .map(|&x| {
+                    if x >= 0.0 && x.fract() == 0.0 {
+                        x as usize
+                    } else {
+                        usize::MAX
+                    }
+                })
+                .collect();
             let y = embedding::forward(&ids, w.view()).map_err(|e| core_err(e.context(f)))?;
             if !want_grads {
                 return Ok(object(&[("y", tensor_to_js(&y))]));
             }
             let dy = d2(f, "dy", up("dy")?)?;
             if dy.dim() != y.dim() {
-                return Err(JsError::new(&format!("{f}: dy has shape {:?}, expected {:?}", dy.shape(), y.shape())));
+                return Err(JsError::new(&format!(
+                    "{f}: dy has shape {:?}, expected {:?}",
+                    dy.shape(),
+                    y.shape()
+                )));
             }
-            Ok(object(&[("weight", tensor_to_js(&embedding::backward(dy.view(), &ids, w.nrows())))]))
+            Ok(object(&[(
+                "weight",
+                tensor_to_js(&embedding::backward(dy.view(), &ids, w.nrows())),
+            )]))
         }
         "layer_norm" => {
             let x = d2(f, "x", a.tensor("x")?)?;
@@ -240,12 +356,22 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
             if eps <= 0.0 {
                 return Err(JsError::new(&format!("{f}: eps {eps} must be positive")));
             }
-            let (y, cache) = layer_norm::forward(x.view(), w.view(), b.view(), eps).map_err(core_err)?;
+            let (y, cache) =
+                layer_norm::forward(x.view(), w.view(), b.view(), eps).map_err(core_err)?;
             if !want_grads {
-                return Ok(object(&[("y", tensor_to_js(&y)), ("xhat", tensor_to_js(&cache.xhat)), ("rstd", tensor_to_js(&cache.rstd))]));
+                return Ok(object(&[
+                    ("y", tensor_to_js(&y)),
+                    ("xhat", tensor_to_js(&cache.xhat)),
+                    ("rstd", tensor_to_js(&cache.rstd)),
+                ]));
             }
-            let g = layer_norm::backward(d2(f, "dy", up("dy")?)?.view(), &cache, w.view()).map_err(core_err)?;
-            Ok(object(&[("x", tensor_to_js(&g.dx)), ("weight", tensor_to_js(&g.dgamma)), ("bias", tensor_to_js(&g.dbeta))]))
+            let g = layer_norm::backward(d2(f, "dy", up("dy")?)?.view(), &cache, w.view())
+                .map_err(core_err)?;
+            Ok(object(&[
+                ("x", tensor_to_js(&g.dx)),
+                ("weight", tensor_to_js(&g.dgamma)),
+                ("bias", tensor_to_js(&g.dbeta)),
+            ]))
         }
         "relu" | "gelu" | "softmax" => {
             let x = d2(f, "x", a.tensor("x")?)?;
@@ -259,7 +385,11 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
             }
             let dy = d2(f, "dy", up("dy")?)?;
             if dy.dim() != x.dim() {
-                return Err(JsError::new(&format!("{f}: dy has shape {:?}, expected {:?}", dy.shape(), x.shape())));
+                return Err(JsError::new(&format!(
+                    "{f}: dy has shape {:?}, expected {:?}",
+                    dy.shape(),
+                    x.shape()
+                )));
             }
             let dx = match op {
                 "relu" => Activation::Relu.backward(dy.view(), x.view()),
@@ -271,21 +401,35 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
         "attention" => {
             let (out, cache) = run_attention(a, a)?;
             if !want_grads {
-                return Ok(object(&[("output", tensor_to_js(&out)), ("scores", tensor_to_js(&cache.scores)), ("weights", tensor_to_js(&cache.weights))]));
+                return Ok(object(&[
+                    ("output", tensor_to_js(&out)),
+                    ("scores", tensor_to_js(&cache.scores)),
+                    ("weights", tensor_to_js(&cache.weights)),
+                ]));
             }
             let g = attn::backward(d2(f, "dout", up("dout")?)?.view(), &cache).map_err(core_err)?;
-            Ok(object(&[("q", tensor_to_js(&g.dq)), ("k", tensor_to_js(&g.dk)), ("v", tensor_to_js(&g.dv))]))
+            Ok(object(&[
+                ("q", tensor_to_js(&g.dq)),
+                ("k", tensor_to_js(&g.dk)),
+                ("v", tensor_to_js(&g.dv)),
+            ]))
         }
         "ffn" => {
             let x = d2(f, "x", a.tensor("x")?)?;
             let cfg = layer_config(a, x.ncols(), ffn_width(a)?)?;
             let s = param_store(a, &crate::layers::ffn_shapes("", cfg.d_model, cfg.d_ff))?;
             let p = crate::layers::ffn_params(&s, "").expect("names checked");
-            let (y, cache) = feed_forward::forward(x.view(), &p, cfg.activation).map_err(core_err)?;
+            let (y, cache) =
+                feed_forward::forward(x.view(), &p, cfg.activation).map_err(core_err)?;
             if !want_grads {
-                return Ok(object(&[("y", tensor_to_js(&y)), ("hidden", tensor_to_js(&cache.h)), ("activated", tensor_to_js(&cache.a))]));
+                return Ok(object(&[
+                    ("y", tensor_to_js(&y)),
+                    ("hidden", tensor_to_js(&cache.h)),
+                    ("activated", tensor_to_js(&cache.a)),
+                ]));
             }
-            let g = feed_forward::backward(d2(f, "dy", up("dy")?)?.view(), &cache, &p).map_err(core_err)?;
+            let g = feed_forward::backward(d2(f, "dy", up("dy")?)?.view(), &cache, &p)
+                .map_err(core_err)?;
             let mut grads = NamedGrads::new();
             let dx = g.dx.clone();
             crate::layers::push_ffn_grads(&mut grads, "", g);
@@ -296,8 +440,16 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
         "mha" | "multi_head_attention" => {
             let query = d3(f, "query", a.tensor("query")?)?;
             let cross = a.has("key") || a.has("value");
-            let key = if cross { d3(f, "key", a.tensor("key")?)? } else { query.clone() };
-            let value = if cross { d3(f, "value", a.tensor("value")?)? } else { key.clone() };
+            let key = if cross {
+                d3(f, "key", a.tensor("key")?)?
+            } else {
+                query.clone()
+            };
+            let value = if cross {
+                d3(f, "value", a.tensor("value")?)?
+            } else {
+                key.clone()
+            };
             let c = query.shape()[2];
             let heads = a.int("heads", 1, 1, 4096)?;
             let s = mha_params_from(a, c)?;
@@ -306,27 +458,48 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
             let mut am = mask2(a.opt_mask("attnMask", 2)?);
             if a.flag("causal", false)? {
                 if tq != tk {
-                    return Err(JsError::new(&format!("{f}: causal needs as many queries as keys, got {tq} and {tk}")));
+                    return Err(JsError::new(&format!(
+                        "{f}: causal needs as many queries as keys, got {tq} and {tk}"
+                    )));
                 }
                 am = Some(match am {
-                    Some(m) => ndarray::Zip::from(&m).and(&attn::causal_mask(tq)).map_collect(|&a, &b| a || b),
+                    Some(m) => ndarray::Zip::from(&m)
+                        .and(&attn::causal_mask(tq))
+                        .map_collect(|&a, &b| a || b),
                     None => attn::causal_mask(tq),
                 });
             }
             let kpm = mask2(a.opt_mask("keyPaddingMask", 2)?);
-            let (out, cache) = multi_head::forward(query.view(), key.view(), value.view(), &p, heads, am.as_ref().map(|m| m.view()), kpm.as_ref().map(|m| m.view())).map_err(core_err)?;
+            let (out, cache) = multi_head::forward(
+                query.view(),
+                key.view(),
+                value.view(),
+                &p,
+                heads,
+                am.as_ref().map(|m| m.view()),
+                kpm.as_ref().map(|m| m.view()),
+            )
+            .map_err(core_err)?;
             if !want_grads {
-                let obj = object(&[("output", tensor_to_js(&out)), ("heads", heads_to_js(&cache))]);
+                let obj = object(&[
+                    ("output", tensor_to_js(&out)),
+                    ("heads", heads_to_js(&cache)),
+                ]);
                 return Ok(obj);
             }
-            let g = multi_head::backward(d3(f, "dout", up("dout")?)?.view(), &cache, &p).map_err(core_err)?;
+            let g = multi_head::backward(d3(f, "dout", up("dout")?)?.view(), &cache, &p)
+                .map_err(core_err)?;
             let obj = Object::new();
             if cross {
                 set(&obj, "query", &tensor_to_js(&g.dquery));
                 set(&obj, "key", &tensor_to_js(&g.dkey));
                 set(&obj, "value", &tensor_to_js(&g.dvalue));
             } else {
-                set(&obj, "query", &tensor_to_js(&(&g.dquery + &g.dkey + &g.dvalue)));
+                set(
+                    &obj,
+                    "query",
+                    &tensor_to_js(&(&g.dquery + &g.dkey + &g.dvalue)),
+                );
             }
             set(&obj, "in_proj_weight", &tensor_to_js(&g.in_proj_weight));
             set(&obj, "in_proj_bias", &tensor_to_js(&g.in_proj_bias));
@@ -339,15 +512,38 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
             let cfg = layer_config(a, x.shape()[2], ffn_width(a)?)?;
             let s = param_store(a, &encoder_layer::param_shapes("", &cfg))?;
             let t = x.shape()[1];
-            let am = if a.flag("causal", false)? { Some(attn::causal_mask(t)) } else { mask2(a.opt_mask("attnMask", 2)?) };
+            let am = if a.flag("causal", false)? {
+                Some(attn::causal_mask(t))
+            } else {
+                mask2(a.opt_mask("attnMask", 2)?)
+            };
             let kpm = mask2(a.opt_mask("keyPaddingMask", 2)?);
-            let (y, cache) = encoder_layer::forward(x.view(), &s, "", &cfg, am.as_ref().map(|m| m.view()), kpm.as_ref().map(|m| m.view())).map_err(core_err)?;
+            let (y, cache) = encoder_layer::forward(
+                x.view(),
+                &s,
+                "",
+                &cfg,
+                am.as_ref().map(|m| m.view()),
+                kpm.as_ref().map(|m| m.view()),
+            )
+            .map_err(core_err)?;
             if !want_grads {
                 let b = x.shape()[0];
-                let mid = cache.attn.output.clone().into_shape_with_order((b, t, cfg.d_model)).expect("rows");
-                return Ok(object(&[("y", tensor_to_js(&y)), ("afterAttention", tensor_to_js(&mid)), ("attention", heads_to_js(cache.attention()))]));
+                let mid = cache
+                    .attn
+                    .output
+                    .clone()
+                    .into_shape_with_order((b, t, cfg.d_model))
+                    .expect("rows");
+                return Ok(object(&[
+                    ("y", tensor_to_js(&y)),
+                    ("afterAttention", tensor_to_js(&mid)),
+                    ("attention", heads_to_js(cache.attention())),
+                ]));
             }
-            let (dx, grads) = encoder_layer::backward(d3(f, "dy", up("dy")?)?.view(), &cache, &s, "", &cfg).map_err(core_err)?;
+            let (dx, grads) =
+                encoder_layer::backward(d3(f, "dy", up("dy")?)?.view(), &cache, &s, "", &cfg)
+                    .map_err(core_err)?;
             let obj = grads_to_js(grads, "");
             set(&obj, "x", &tensor_to_js(&dx));
             Ok(obj.into())
@@ -357,10 +553,17 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
             let memory = d3(f, "memory", a.tensor("memory")?)?;
             let cfg = layer_config(a, x.shape()[2], ffn_width(a)?)?;
             let s = param_store(a, &decoder_layer::param_shapes("", &cfg))?;
-            let causal = a.flag("causal", true)?.then(|| attn::causal_mask(x.shape()[1]));
+            let causal = a
+                .flag("causal", true)?
+                .then(|| attn::causal_mask(x.shape()[1]));
             let mpm = mask2(a.opt_mask("memoryKeyPaddingMask", 2)?);
-            let masks = DecoderMasks { tgt_mask: causal.as_ref().map(|m| m.view()), memory_key_padding_mask: mpm.as_ref().map(|m| m.view()), ..Default::default() };
-            let (y, cache) = decoder_layer::forward(x.view(), memory.view(), &s, "", &cfg, masks).map_err(core_err)?;
+            let masks = DecoderMasks {
+                tgt_mask: causal.as_ref().map(|m| m.view()),
+                memory_key_padding_mask: mpm.as_ref().map(|m| m.view()),
+                ..Default::default()
+            };
+            let (y, cache) = decoder_layer::forward(x.view(), memory.view(), &s, "", &cfg, masks)
+                .map_err(core_err)?;
             if !want_grads {
                 return Ok(object(&[
                     ("y", tensor_to_js(&y)),
@@ -368,7 +571,9 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
                     ("crossAttention", heads_to_js(cache.cross_attention())),
                 ]));
             }
-            let (dx, dmem, grads) = decoder_layer::backward(d3(f, "dy", up("dy")?)?.view(), &cache, &s, "", &cfg).map_err(core_err)?;
+            let (dx, dmem, grads) =
+                decoder_layer::backward(d3(f, "dy", up("dy")?)?.view(), &cache, &s, "", &cfg)
+                    .map_err(core_err)?;
             let obj = grads_to_js(grads, "");
             set(&obj, "x", &tensor_to_js(&dx));
             set(&obj, "memory", &tensor_to_js(&dmem));
@@ -378,15 +583,27 @@ fn run(op: &str, a: &Args, want_grads: bool) -> JsResult<JsValue> {
             let logits = d2(f, "logits", a.tensor("logits")?)?;
             let ignore = a.number("ignoreIndex", cross_entropy::IGNORE_INDEX as f64)? as i64;
             let t = d1(f, "targets", a.tensor("targets")?)?;
-            let targets: Vec<i64> = t.iter().map(|&x| if x.fract() == 0.0 { x as i64 } else { i64::MIN }).collect();
-            let (loss, cache) = cross_entropy::forward(logits.view(), &targets, ignore).map_err(core_err)?;
+            let targets: Vec<i64> = t
+                .iter()
+                .map(|&x| if x.fract() == 0.0 { x as i64 } else { i64::MIN })
+                .collect();
+            let (loss, cache) =
+                cross_entropy::forward(logits.view(), &targets, ignore).map_err(core_err)?;
             if !want_grads {
-                return Ok(object(&[("loss", JsValue::from(loss)), ("probs", tensor_to_js(&cache.probs))]));
+                return Ok(object(&[
+                    ("loss", JsValue::from(loss)),
+                    ("probs", tensor_to_js(&cache.probs)),
+                ]));
             }
             let dloss = a.number("dloss", 1.0)? as f32;
-            Ok(object(&[("logits", tensor_to_js(&cross_entropy::backward(dloss, &cache)))]))
+            Ok(object(&[(
+                "logits",
+                tensor_to_js(&cross_entropy::backward(dloss, &cache)),
+            )]))
         }
-        other => Err(JsError::new(&format!("unknown op {other:?}; the ops are {OPS}"))),
+        other => Err(JsError::new(&format!(
+            "unknown op {other:?}; the ops are {OPS}"
+        ))),
     }
 }
 

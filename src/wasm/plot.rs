@@ -26,7 +26,8 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> JsError {
 }
 
 fn area(canvas: &HtmlCanvasElement) -> JsResult<Area> {
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or_else(|| JsError::new("the canvas has no 2d context"))?;
+    let backend = CanvasBackend::with_canvas_object(canvas.clone())
+        .ok_or_else(|| JsError::new("the canvas has no 2d context"))?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
     Ok(root)
@@ -56,20 +57,35 @@ fn fmt(v: f32, digits: usize) -> String {
 /// drawn as blocked), numbers: bool, digits, highlightRow, highlightCol, title, legend, square}`.
 /// Returns the layout `{x0, y0, cellW, cellH, rows, cols, …}` in CSS pixels.
 #[wasm_bindgen(js_name = drawHeatmap)]
-pub fn draw_heatmap(canvas: &HtmlCanvasElement, matrix: JsValue, row_labels: Vec<String>, col_labels: Vec<String>, opts: JsValue) -> JsResult<JsValue> {
+pub fn draw_heatmap(
+    canvas: &HtmlCanvasElement,
+    matrix: JsValue,
+    row_labels: Vec<String>,
+    col_labels: Vec<String>,
+    opts: JsValue,
+) -> JsResult<JsValue> {
     let a = Args::new("drawHeatmap", opts)?;
     let m = super::convert::tensor_from_js("drawHeatmap", "matrix", &matrix)?;
     if m.ndim() != 2 {
-        return Err(JsError::new(&format!("drawHeatmap: matrix has shape {:?} but must be 2-D", m.shape())));
+        return Err(JsError::new(&format!(
+            "drawHeatmap: matrix has shape {:?} but must be 2-D",
+            m.shape()
+        )));
     }
     let (rows, cols) = (m.shape()[0], m.shape()[1]);
     if rows * cols > MAX_CELLS {
-        return Err(JsError::new(&format!("drawHeatmap: a [{rows}, {cols}] matrix has more than {MAX_CELLS} cells to draw")));
+        return Err(JsError::new(&format!(
+            "drawHeatmap: a [{rows}, {cols}] matrix has more than {MAX_CELLS} cells to draw"
+        )));
     }
     let mask = a.opt_mask("mask", 2)?;
     if let Some(mk) = &mask {
         if mk.shape() != m.shape() {
-            return Err(JsError::new(&format!("drawHeatmap: mask has shape {:?} but the matrix has {:?}", mk.shape(), m.shape())));
+            return Err(JsError::new(&format!(
+                "drawHeatmap: mask has shape {:?} but the matrix has {:?}",
+                mk.shape(),
+                m.shape()
+            )));
         }
     }
     let dpr = a.number("dpr", 1.0)?.clamp(0.5, 4.0);
@@ -81,7 +97,10 @@ pub fn draw_heatmap(canvas: &HtmlCanvasElement, matrix: JsValue, row_labels: Vec
         let r = auto_max.abs().max(auto_min.abs()).max(1e-6) as f64;
         (a.number("min", -r)?, a.number("max", r)?)
     } else {
-        (a.number("min", auto_min.min(0.0) as f64)?, a.number("max", auto_max.max(1e-6) as f64)?)
+        (
+            a.number("min", auto_min.min(0.0) as f64)?,
+            a.number("max", auto_max.max(1e-6) as f64)?,
+        )
     };
     let span = (hi - lo).max(1e-12);
     let colour = |v: f32| -> Rgb {
@@ -95,56 +114,132 @@ pub fn draw_heatmap(canvas: &HtmlCanvasElement, matrix: JsValue, row_labels: Vec
     let legend = a.flag("legend", true)?;
     let numbers = a.flag("numbers", false)?;
     let digits = a.int("digits", 2, 0, 6)?;
-    let max_chars = row_labels.iter().map(|l| l.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>()).max().unwrap_or(1).div_ceil(2).max(1);
+    let max_chars = row_labels
+        .iter()
+        .map(|l| {
+            l.chars()
+                .map(|c| if c.is_ascii() { 1 } else { 2 })
+                .sum::<usize>()
+        })
+        .max()
+        .unwrap_or(1)
+        .div_ceil(2)
+        .max(1);
     let (w, h) = (canvas.width() as f64 / dpr, canvas.height() as f64 / dpr);
-    let g = grid_layout(w, h, rows, cols, max_chars, !col_labels.is_empty(), !title.is_empty(), legend, a.flag("square", true)?);
+    let g = grid_layout(
+        w,
+        h,
+        rows,
+        cols,
+        max_chars,
+        !col_labels.is_empty(),
+        !title.is_empty(),
+        legend,
+        a.flag("square", true)?,
+    );
     let root = area(canvas)?;
     let px = |v: f64| (v * dpr).round() as i32;
     let fs = g.font * dpr;
     if !title.is_empty() {
-        root.draw(&Text::new(title, (px(g.x0), px(4.0)), font(12.0 * dpr, BLACK, Pos::new(HPos::Left, VPos::Top)))).map_err(draw_err)?;
+        root.draw(&Text::new(
+            title,
+            (px(g.x0), px(4.0)),
+            font(12.0 * dpr, BLACK, Pos::new(HPos::Left, VPos::Top)),
+        ))
+        .map_err(draw_err)?;
     }
     for r in 0..rows {
         for c in 0..cols {
             let (x0, y0) = (g.x0 + c as f64 * g.cell_w, g.y0 + r as f64 * g.cell_h);
-            let rect = [(px(x0), px(y0)), (px(x0 + g.cell_w) - 1, px(y0 + g.cell_h) - 1)];
+            let rect = [
+                (px(x0), px(y0)),
+                (px(x0 + g.cell_w) - 1, px(y0 + g.cell_h) - 1),
+            ];
             let blocked = mask.as_ref().is_some_and(|mk| mk[[r, c]]);
             if blocked {
                 // A blocked (masked) cell: pale grey with a diagonal stroke, whatever its value.
-                root.draw(&Rectangle::new(rect, RGBColor(232, 232, 232).filled())).map_err(draw_err)?;
-                root.draw(&PathElement::new(vec![rect[0], rect[1]], RGBColor(170, 170, 170).stroke_width(1))).map_err(draw_err)?;
+                root.draw(&Rectangle::new(rect, RGBColor(232, 232, 232).filled()))
+                    .map_err(draw_err)?;
+                root.draw(&PathElement::new(
+                    vec![rect[0], rect[1]],
+                    RGBColor(170, 170, 170).stroke_width(1),
+                ))
+                .map_err(draw_err)?;
                 continue;
             }
             let v = m[[r, c]];
             let bg = colour(v);
-            root.draw(&Rectangle::new(rect, rgb(bg).filled())).map_err(draw_err)?;
+            root.draw(&Rectangle::new(rect, rgb(bg).filled()))
+                .map_err(draw_err)?;
             if numbers && g.cell_w >= 26.0 && g.cell_h >= 14.0 {
                 let cx = px(x0 + g.cell_w / 2.0);
                 let cy = px(y0 + g.cell_h / 2.0);
-                let size = (g.cell_h * 0.42).min(g.cell_w / (digits as f64 + 2.5) * 1.6).min(26.0) * dpr;
-                root.draw(&Text::new(fmt(v, digits), (cx, cy), font(size, rgb(text_on(bg)), Pos::new(HPos::Center, VPos::Center)))).map_err(draw_err)?;
+                let size = (g.cell_h * 0.42)
+                    .min(g.cell_w / (digits as f64 + 2.5) * 1.6)
+                    .min(26.0)
+                    * dpr;
+                root.draw(&Text::new(
+                    fmt(v, digits),
+                    (cx, cy),
+                    font(size, rgb(text_on(bg)), Pos::new(HPos::Center, VPos::Center)),
+                ))
+                .map_err(draw_err)?;
             }
         }
     }
     // Row labels (query tokens) and column labels (key tokens).
     for (r, l) in row_labels.iter().enumerate().take(rows) {
         let y = px(g.y0 + (r as f64 + 0.5) * g.cell_h);
-        root.draw(&Text::new(l.clone(), (px(g.x0 - 4.0), y), font(fs, BLACK, Pos::new(HPos::Right, VPos::Center)))).map_err(draw_err)?;
+        root.draw(&Text::new(
+            l.clone(),
+            (px(g.x0 - 4.0), y),
+            font(fs, BLACK, Pos::new(HPos::Right, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
     }
     if !col_labels.is_empty() {
         for (c, l) in col_labels.iter().enumerate().take(cols) {
             let x = px(g.x0 + (c as f64 + 0.5) * g.cell_w);
-            root.draw(&Text::new(l.clone(), (x, px(g.y0 - 4.0)), font(fs, BLACK, Pos::new(HPos::Center, VPos::Bottom)))).map_err(draw_err)?;
+            root.draw(&Text::new(
+                l.clone(),
+                (x, px(g.y0 - 4.0)),
+                font(fs, BLACK, Pos::new(HPos::Center, VPos::Bottom)),
+            ))
+            .map_err(draw_err)?;
         }
     }
     let stroke = RGBColor(20, 20, 20).stroke_width((2.0 * dpr).round() as u32);
-    if let Some(r) = a.has("highlightRow").then(|| a.number("highlightRow", -1.0)).transpose()?.filter(|r| *r >= 0.0 && (*r as usize) < rows) {
+    if let Some(r) = a
+        .has("highlightRow")
+        .then(|| a.number("highlightRow", -1.0))
+        .transpose()?
+        .filter(|r| *r >= 0.0 && (*r as usize) < rows)
+    {
         let y0 = g.y0 + r * g.cell_h;
-        root.draw(&Rectangle::new([(px(g.x0) - 1, px(y0) - 1), (px(g.x0 + cols as f64 * g.cell_w), px(y0 + g.cell_h))], stroke)).map_err(draw_err)?;
+        root.draw(&Rectangle::new(
+            [
+                (px(g.x0) - 1, px(y0) - 1),
+                (px(g.x0 + cols as f64 * g.cell_w), px(y0 + g.cell_h)),
+            ],
+            stroke,
+        ))
+        .map_err(draw_err)?;
     }
-    if let Some(c) = a.has("highlightCol").then(|| a.number("highlightCol", -1.0)).transpose()?.filter(|c| *c >= 0.0 && (*c as usize) < cols) {
+    if let Some(c) = a
+        .has("highlightCol")
+        .then(|| a.number("highlightCol", -1.0))
+        .transpose()?
+        .filter(|c| *c >= 0.0 && (*c as usize) < cols)
+    {
         let x0 = g.x0 + c * g.cell_w;
-        root.draw(&Rectangle::new([(px(x0) - 1, px(g.y0) - 1), (px(x0 + g.cell_w), px(g.y0 + rows as f64 * g.cell_h))], stroke)).map_err(draw_err)?;
+        root.draw(&Rectangle::new(
+            [
+                (px(x0) - 1, px(g.y0) - 1),
+                (px(x0 + g.cell_w), px(g.y0 + rows as f64 * g.cell_h)),
+            ],
+            stroke,
+        ))
+        .map_err(draw_err)?;
     }
     if legend {
         // A colour bar from hi (top) to lo (bottom) with round ticks.
@@ -155,11 +250,20 @@ pub fn draw_heatmap(canvas: &HtmlCanvasElement, matrix: JsValue, row_labels: Vec
             let v = lo + t * span;
             let y0 = top + height * i as f64 / steps as f64;
             let y1 = top + height * (i + 1) as f64 / steps as f64;
-            root.draw(&Rectangle::new([(px(lx), px(y0)), (px(lx + g.legend_w), px(y1))], rgb(colour(v as f32)).filled())).map_err(draw_err)?;
+            root.draw(&Rectangle::new(
+                [(px(lx), px(y0)), (px(lx + g.legend_w), px(y1))],
+                rgb(colour(v as f32)).filled(),
+            ))
+            .map_err(draw_err)?;
         }
         for t in nice_ticks(lo, hi, 4) {
             let y = top + height * (1.0 - (t - lo) / span);
-            root.draw(&Text::new(fmt(t as f32, 2), (px(lx + g.legend_w + 3.0), px(y)), font(fs * 0.85, BLACK, Pos::new(HPos::Left, VPos::Center)))).map_err(draw_err)?;
+            root.draw(&Text::new(
+                fmt(t as f32, 2),
+                (px(lx + g.legend_w + 3.0), px(y)),
+                font(fs * 0.85, BLACK, Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(draw_err)?;
         }
     }
     root.present().map_err(draw_err)?;
@@ -172,13 +276,22 @@ pub fn draw_heatmap(canvas: &HtmlCanvasElement, matrix: JsValue, row_labels: Vec
 /// value per `heldoutEvery` steps (NaN where not measured). Returns `{x0, x1, y0, y1, steps}`:
 /// the plotting area in CSS pixels, for mapping the pointer to a step.
 #[wasm_bindgen(js_name = drawLossCurve)]
-pub fn draw_loss_curve(canvas: &HtmlCanvasElement, train: Vec<f32>, heldout: Vec<f32>, opts: JsValue) -> JsResult<JsValue> {
+pub fn draw_loss_curve(
+    canvas: &HtmlCanvasElement,
+    train: Vec<f32>,
+    heldout: Vec<f32>,
+    opts: JsValue,
+) -> JsResult<JsValue> {
     let a = Args::new("drawLossCurve", opts)?;
     let dpr = a.number("dpr", 1.0)?.clamp(0.5, 4.0);
     let every = a.int("heldoutEvery", 1, 1, 1_000_000)?;
     let root = area(canvas)?;
     let n = train.len().max(2);
-    let finite = train.iter().chain(&heldout).copied().filter(|v| v.is_finite());
+    let finite = train
+        .iter()
+        .chain(&heldout)
+        .copied()
+        .filter(|v| v.is_finite());
     let ymax = finite.clone().fold(0.0f32, f32::max).max(0.1) * 1.05;
     let fs = 12.0 * dpr;
     let mut chart = ChartBuilder::on(&root)
@@ -203,16 +316,48 @@ pub fn draw_loss_curve(canvas: &HtmlCanvasElement, train: Vec<f32>, heldout: Vec
     let blue = RGBColor(33, 102, 172);
     let orange = RGBColor(214, 96, 77);
     let w = (2.0 * dpr).round() as u32;
-    chart.draw_series(LineSeries::new(train.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| (i as f32, v)), blue.stroke_width(w))).map_err(draw_err)?;
-    let held: Vec<(f32, f32)> = heldout.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| (((i + 1) * every - 1) as f32, v)).collect();
-    chart.draw_series(LineSeries::new(held.clone(), orange.stroke_width(w))).map_err(draw_err)?;
-    chart.draw_series(held.iter().map(|&p| Circle::new(p, (3.0 * dpr) as i32, orange.filled()))).map_err(draw_err)?;
+    chart
+        .draw_series(LineSeries::new(
+            train
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(i, &v)| (i as f32, v)),
+            blue.stroke_width(w),
+        ))
+        .map_err(draw_err)?;
+    let held: Vec<(f32, f32)> = heldout
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, &v)| (((i + 1) * every - 1) as f32, v))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(held.clone(), orange.stroke_width(w)))
+        .map_err(draw_err)?;
+    chart
+        .draw_series(
+            held.iter()
+                .map(|&p| Circle::new(p, (3.0 * dpr) as i32, orange.filled())),
+        )
+        .map_err(draw_err)?;
     let hover = a.number("hover", -1.0)?;
     if hover >= 0.0 && (hover as usize) < train.len() {
         let x = hover as f32;
-        chart.draw_series(std::iter::once(PathElement::new(vec![(x, 0.0), (x, ymax)], RGBColor(120, 120, 120).stroke_width(1)))).map_err(draw_err)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x, 0.0), (x, ymax)],
+                RGBColor(120, 120, 120).stroke_width(1),
+            )))
+            .map_err(draw_err)?;
         if train[hover as usize].is_finite() {
-            chart.draw_series(std::iter::once(Circle::new((x, train[hover as usize]), (4.0 * dpr) as i32, blue.filled()))).map_err(draw_err)?;
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (x, train[hover as usize]),
+                    (4.0 * dpr) as i32,
+                    blue.filled(),
+                )))
+                .map_err(draw_err)?;
         }
     }
     let (xr, yr) = chart.plotting_area().get_pixel_range();
@@ -232,13 +377,25 @@ pub fn draw_loss_curve(canvas: &HtmlCanvasElement, train: Vec<f32>, heldout: Vec
 /// or any non-negative numbers (`{percent: false, max}`).
 /// `opts`: `{dpr, highlight: index, percent, max}`. Returns `{x0, y0, barH, rows}` in CSS pixels.
 #[wasm_bindgen(js_name = drawBars)]
-pub fn draw_bars(canvas: &HtmlCanvasElement, labels: Vec<String>, values: Vec<f32>, opts: JsValue) -> JsResult<JsValue> {
+pub fn draw_bars(
+    canvas: &HtmlCanvasElement,
+    labels: Vec<String>,
+    values: Vec<f32>,
+    opts: JsValue,
+) -> JsResult<JsValue> {
     let a = Args::new("drawBars", opts)?;
     if labels.len() != values.len() {
-        return Err(JsError::new(&format!("drawBars: {} labels for {} values", labels.len(), values.len())));
+        return Err(JsError::new(&format!(
+            "drawBars: {} labels for {} values",
+            labels.len(),
+            values.len()
+        )));
     }
     if labels.len() > 1000 {
-        return Err(JsError::new(&format!("drawBars: {} bars is more than 1000", labels.len())));
+        return Err(JsError::new(&format!(
+            "drawBars: {} bars is more than 1000",
+            labels.len()
+        )));
     }
     let dpr = a.number("dpr", 1.0)?.clamp(0.5, 4.0);
     let highlight = a.number("highlight", -1.0)?;
@@ -247,7 +404,16 @@ pub fn draw_bars(canvas: &HtmlCanvasElement, labels: Vec<String>, values: Vec<f3
     let root = area(canvas)?;
     let (w, h) = (canvas.width() as f64 / dpr, canvas.height() as f64 / dpr);
     let n = values.len().max(1);
-    let label_w = 8.0 + 13.0 * labels.iter().map(|l| l.chars().map(|c| if c.is_ascii() { 0.6 } else { 1.0 }).sum::<f64>()).fold(1.0, f64::max);
+    let label_w = 8.0
+        + 13.0
+            * labels
+                .iter()
+                .map(|l| {
+                    l.chars()
+                        .map(|c| if c.is_ascii() { 0.6 } else { 1.0 })
+                        .sum::<f64>()
+                })
+                .fold(1.0, f64::max);
     let bar_h = ((h - 8.0) / n as f64).min(28.0);
     let avail = (w - label_w - 60.0).max(10.0);
     let px = |v: f64| (v * dpr).round() as i32;
@@ -257,11 +423,30 @@ pub fn draw_bars(canvas: &HtmlCanvasElement, labels: Vec<String>, values: Vec<f3
         let frac = (v / max).clamp(0.0, 1.0) as f64;
         let len = avail * frac;
         let colour = rgb(viridis(0.25 + 0.6 * frac));
-        root.draw(&Rectangle::new([(px(label_w), px(y + 3.0)), (px(label_w + len.max(1.0)), px(y + bar_h - 3.0))], colour.filled())).map_err(draw_err)?;
+        root.draw(&Rectangle::new(
+            [
+                (px(label_w), px(y + 3.0)),
+                (px(label_w + len.max(1.0)), px(y + bar_h - 3.0)),
+            ],
+            colour.filled(),
+        ))
+        .map_err(draw_err)?;
         if i as f64 == highlight {
-            root.draw(&Rectangle::new([(px(label_w), px(y + 2.0)), (px(label_w + avail), px(y + bar_h - 2.0))], BLACK.stroke_width(dpr.round() as u32))).map_err(draw_err)?;
+            root.draw(&Rectangle::new(
+                [
+                    (px(label_w), px(y + 2.0)),
+                    (px(label_w + avail), px(y + bar_h - 2.0)),
+                ],
+                BLACK.stroke_width(dpr.round() as u32),
+            ))
+            .map_err(draw_err)?;
         }
-        root.draw(&Text::new(l.clone(), (px(label_w - 6.0), px(y + bar_h / 2.0)), font(fs, BLACK, Pos::new(HPos::Right, VPos::Center)))).map_err(draw_err)?;
+        root.draw(&Text::new(
+            l.clone(),
+            (px(label_w - 6.0), px(y + bar_h / 2.0)),
+            font(fs, BLACK, Pos::new(HPos::Right, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
         let text = if percent {
             format!("{:.1}%", v * 100.0)
         } else if v.fract() == 0.0 && v.abs() < 1e7 {
@@ -269,8 +454,18 @@ pub fn draw_bars(canvas: &HtmlCanvasElement, labels: Vec<String>, values: Vec<f3
         } else {
             format!("{v:.3e}")
         };
-        root.draw(&Text::new(text, (px(label_w + len + 4.0), px(y + bar_h / 2.0)), font(fs * 0.9, BLACK, Pos::new(HPos::Left, VPos::Center)))).map_err(draw_err)?;
+        root.draw(&Text::new(
+            text,
+            (px(label_w + len + 4.0), px(y + bar_h / 2.0)),
+            font(fs * 0.9, BLACK, Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
     }
     root.present().map_err(draw_err)?;
-    Ok(super::convert::object(&[("x0", label_w.into()), ("y0", 4.0.into()), ("barH", bar_h.into()), ("rows", JsValue::from(values.len() as u32))]))
+    Ok(super::convert::object(&[
+        ("x0", label_w.into()),
+        ("y0", 4.0.into()),
+        ("barH", bar_h.into()),
+        ("rows", JsValue::from(values.len() as u32)),
+    ]))
 }

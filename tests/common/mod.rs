@@ -8,7 +8,11 @@ use ndarray::{ArrayD, IxDyn};
 /// A tensor of uniform values in [-1, 1).
 pub fn rand(rng: &mut Rng, shape: &[usize]) -> ArrayD<f64> {
     let n = shape.iter().product();
-    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|_| rng.uniform_in(-1.0, 1.0)).collect()).unwrap()
+    ArrayD::from_shape_vec(
+        IxDyn(shape),
+        (0..n).map(|_| rng.uniform_in(-1.0, 1.0)).collect(),
+    )
+    .unwrap()
 }
 
 /// Asserts that `got` matches `want` to `tol` relative to the larger of 1 and max |want|,
@@ -25,7 +29,12 @@ pub fn assert_close(what: &str, got: &ArrayD<f64>, want: &ArrayD<f64>, tol: f64)
         }
     }
     if worst.is_nan() || worst > tol * scale {
-        let first: Vec<String> = got.iter().zip(want.iter()).take(5).map(|(g, w)| format!("{g:.6e} vs {w:.6e}")).collect();
+        let first: Vec<String> = got
+            .iter()
+            .zip(want.iter())
+            .take(5)
+            .map(|(g, w)| format!("{g:.6e} vs {w:.6e}"))
+            .collect();
         panic!("{what}: max |diff| {worst:.3e} at flat index {at} exceeds {tol:.1e} × {scale:.3e}\n  first entries (got vs want): {}", first.join(", "));
     }
 }
@@ -54,7 +63,12 @@ pub fn dot(out: &ArrayD<f64>, r: &ArrayD<f64>) -> f64 {
 
 /// Checks every parameter gradient held in `store` (filled by the model's backward for the
 /// fake loss) against finite differences of `loss(store)`.
-pub fn check_store_grads(what: &str, store: &ParamStore<f64>, mut loss: impl FnMut(&ParamStore<f64>) -> f64, tol: f64) {
+pub fn check_store_grads(
+    what: &str,
+    store: &ParamStore<f64>,
+    mut loss: impl FnMut(&ParamStore<f64>) -> f64,
+    tol: f64,
+) {
     let names: Vec<String> = store.names().map(String::from).collect();
     let mut probe = store.clone();
     for name in names {
@@ -64,6 +78,11 @@ pub fn check_store_grads(what: &str, store: &ParamStore<f64>, mut loss: impl FnM
             loss(&probe)
         });
         probe.param_mut(&name).unwrap().value.assign(&value);
-        assert_close(&format!("{what}: d/d {name}"), store.grad(&name).unwrap(), &num, tol);
+        assert_close(
+            &format!("{what}: d/d {name}"),
+            store.grad(&name).unwrap(),
+            &num,
+            tol,
+        );
     }
 }

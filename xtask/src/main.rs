@@ -28,7 +28,9 @@ fn main() -> ExitCode {
         Some("test") => cmd_test(&args[1..]),
         Some("build") => build(&root(), BuildKind::Simd).map(|_| ()),
         Some("bench") => cmd_bench(),
-        _ => Err("usage: cargo xtask <serve [--port N] [--no-build] | test | build | bench>".into()),
+        _ => {
+            Err("usage: cargo xtask <serve [--port N] [--no-build] | test | build | bench>".into())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,7 +42,10 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repository")
+        .to_path_buf()
 }
 
 /// The cargo that runs this xtask (`$CARGO`), so a pinned toolchain is used throughout.
@@ -50,7 +55,9 @@ fn cargo() -> Command {
 
 fn run(cmd: &mut Command) -> Res<()> {
     let desc = format!("{cmd:?}");
-    let status = cmd.status().map_err(|e| format!("could not start {desc}: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not start {desc}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -59,7 +66,10 @@ fn run(cmd: &mut Command) -> Res<()> {
 }
 
 fn output(cmd: &mut Command) -> Option<String> {
-    cmd.output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    cmd.output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 /// Installs the wasm target when it is missing.
@@ -75,11 +85,18 @@ fn ensure_wasm_target() -> Res<()> {
 
 /// Checks that Cargo.lock's wasm-bindgen is the version this xtask's glue generator expects.
 fn check_bindgen_version(root: &Path) -> Res<()> {
-    let lock = std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let lock =
+        std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(l) = lines.next() {
         if l.trim() == "name = \"wasm-bindgen\"" {
-            let v = lines.next().unwrap_or("").trim().trim_start_matches("version = ").trim_matches('"').to_string();
+            let v = lines
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches("version = ")
+                .trim_matches('"')
+                .to_string();
             if v != BINDGEN_VERSION {
                 return Err(format!("Cargo.lock has wasm-bindgen {v} but xtask uses wasm-bindgen-cli-support {BINDGEN_VERSION}; pin both to the same version"));
             }
@@ -102,17 +119,31 @@ fn build(root: &Path, kind: BuildKind) -> Res<PathBuf> {
     ensure_wasm_target()?;
     check_bindgen_version(root)?;
     let mut cargo = cargo();
-    cargo.current_dir(root).args(["build", "--release", "--lib", "--package", "lm-playground", "--target", TARGET]);
+    cargo.current_dir(root).args([
+        "build",
+        "--release",
+        "--lib",
+        "--package",
+        "lm-playground",
+        "--target",
+        TARGET,
+    ]);
     let target_dir = match kind {
         BuildKind::Simd => root.join("target"),
         BuildKind::NoSimd => {
-            cargo.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", "-C target-feature=-simd128");
+            cargo.env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                "-C target-feature=-simd128",
+            );
             root.join("target").join("bench-nosimd")
         }
     };
     cargo.arg("--target-dir").arg(&target_dir);
     run(&mut cargo)?;
-    let wasm = target_dir.join(TARGET).join("release").join("lm_playground.wasm");
+    let wasm = target_dir
+        .join(TARGET)
+        .join("release")
+        .join("lm_playground.wasm");
     let out = match kind {
         BuildKind::Simd => root.join("www").join("pkg"),
         BuildKind::NoSimd => target_dir.join("pkg"),
@@ -135,7 +166,12 @@ fn cmd_serve(args: &[String]) -> Res<()> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--port" => port = it.next().and_then(|p| p.parse().ok()).ok_or("--port needs a number from 1 to 65535")?,
+            "--port" => {
+                port = it
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or("--port needs a number from 1 to 65535")?
+            }
             "--no-build" => no_build = true,
             other => return Err(format!("serve: unknown option {other}")),
         }
@@ -144,7 +180,8 @@ fn cmd_serve(args: &[String]) -> Res<()> {
     if !no_build {
         build(&root, BuildKind::Simd)?;
     }
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (try --port)"))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (try --port)"))?;
     println!("LM Playground: http://127.0.0.1:{port}/  (Ctrl-C to stop)");
     serve::serve_forever(listener, root.join("www"));
     Ok(())
@@ -152,16 +189,30 @@ fn cmd_serve(args: &[String]) -> Res<()> {
 
 /// Node and npm, and the npm packages the tests use.
 fn ensure_node(root: &Path) -> Res<()> {
-    let v = output(Command::new("node").arg("--version")).ok_or("node was not found: install Node.js 20 or newer (Debian: apt-get install nodejs npm)")?;
-    let major: u32 = v.trim().trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    let v = output(Command::new("node").arg("--version")).ok_or(
+        "node was not found: install Node.js 20 or newer (Debian: apt-get install nodejs npm)",
+    )?;
+    let major: u32 = v
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
     if major < 20 {
-        return Err(format!("node {v} is too old: Node.js 20 or newer is needed"));
+        return Err(format!(
+            "node {v} is too old: Node.js 20 or newer is needed"
+        ));
     }
     if !root.join("node_modules").join("playwright-core").exists() {
         eprintln!("xtask: installing the test tools with npm (package-lock.json)");
         let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
-        run(Command::new(npm).current_dir(root).args(["ci", "--no-audit", "--no-fund"]))
-            .map_err(|e| format!("{e}; npm is needed to install playwright-core (Debian: apt-get install npm)"))?;
+        run(Command::new(npm)
+            .current_dir(root)
+            .args(["ci", "--no-audit", "--no-fund"]))
+        .map_err(|e| {
+            format!("{e}; npm is needed to install playwright-core (Debian: apt-get install npm)")
+        })?;
     }
     Ok(())
 }
@@ -170,9 +221,19 @@ fn ensure_node(root: &Path) -> Res<()> {
 fn find_chrome() -> Res<PathBuf> {
     if let Ok(p) = std::env::var("CHROME") {
         let p = PathBuf::from(p);
-        return if p.exists() { Ok(p) } else { Err(format!("CHROME={} does not exist", p.display())) };
+        return if p.exists() {
+            Ok(p)
+        } else {
+            Err(format!("CHROME={} does not exist", p.display()))
+        };
     }
-    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable", "/snap/bin/chromium"] {
+    for c in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+        "/usr/bin/google-chrome-stable",
+        "/snap/bin/chromium",
+    ] {
         if Path::new(c).exists() {
             return Ok(PathBuf::from(c));
         }
@@ -186,7 +247,11 @@ fn cmd_test(args: &[String]) -> Res<()> {
     let root = root();
     let only = args.first().map(|s| s.as_str());
     // Check the browser first, so a missing one fails in seconds, not after the build.
-    let chrome = if only.is_none() || only == Some("browser") { Some(find_chrome()?) } else { None };
+    let chrome = if only.is_none() || only == Some("browser") {
+        Some(find_chrome()?)
+    } else {
+        None
+    };
     if only.is_none() || only == Some("native") {
         eprintln!("xtask: native tests");
         run(cargo().current_dir(&root).args(["test", "--workspace"]))?;
@@ -198,7 +263,9 @@ fn cmd_test(args: &[String]) -> Res<()> {
     ensure_node(&root)?;
     if only.is_none() || only == Some("js") {
         eprintln!("xtask: JS API tests (node --test)");
-        run(Command::new("node").current_dir(&root).args(["--test", "tests/js/"]))?;
+        run(Command::new("node")
+            .current_dir(&root)
+            .args(["--test", "tests/js/"]))?;
     }
     if let Some(chrome) = chrome {
         eprintln!("xtask: browser tests (headless {})", chrome.display());
@@ -221,9 +288,13 @@ fn cmd_bench() -> Res<()> {
     let nosimd = build(&root, BuildKind::NoSimd)?;
     ensure_node(&root)?;
     eprintln!("xtask: native matmul benchmark");
-    let native = output(cargo()
-        .current_dir(&root)
-        .args(["run", "--quiet", "--release", "--example", "bench_native"]))
+    let native = output(cargo().current_dir(&root).args([
+        "run",
+        "--quiet",
+        "--release",
+        "--example",
+        "bench_native",
+    ]))
     .ok_or("the native benchmark failed")?;
     let out_dir = root.join("bench-results");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;

@@ -70,7 +70,12 @@ fn handle(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
     }
     let mut parts = request.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
-    let respond = |stream: &mut TcpStream, status: &str, ctype: &str, body: &[u8], head: bool| -> std::io::Result<()> {
+    let respond = |stream: &mut TcpStream,
+                   status: &str,
+                   ctype: &str,
+                   body: &[u8],
+                   head: bool|
+     -> std::io::Result<()> {
         write!(stream, "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n", body.len())?;
         if !head {
             stream.write_all(body)?;
@@ -78,11 +83,23 @@ fn handle(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
         stream.flush()
     };
     if method != "GET" && method != "HEAD" {
-        return respond(&mut stream, "405 Method Not Allowed", "text/plain", b"only GET and HEAD", false);
+        return respond(
+            &mut stream,
+            "405 Method Not Allowed",
+            "text/plain",
+            b"only GET and HEAD",
+            false,
+        );
     }
     match resolve(root, target).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
         Some((p, body)) => respond(&mut stream, "200 OK", mime(&p), &body, method == "HEAD"),
-        None => respond(&mut stream, "404 Not Found", "text/plain", b"not found", method == "HEAD"),
+        None => respond(
+            &mut stream,
+            "404 Not Found",
+            "text/plain",
+            b"not found",
+            method == "HEAD",
+        ),
     }
 }
 
@@ -103,8 +120,14 @@ mod tests {
     #[test]
     fn resolve_stays_inside_the_root() {
         let root = Path::new("/srv/www");
-        assert_eq!(resolve(root, "/pkg/a.js?x=1"), Some(PathBuf::from("/srv/www/pkg/a.js")));
-        assert_eq!(resolve(root, "/%E4%BD%A0.txt"), Some(PathBuf::from("/srv/www/你.txt")));
+        assert_eq!(
+            resolve(root, "/pkg/a.js?x=1"),
+            Some(PathBuf::from("/srv/www/pkg/a.js"))
+        );
+        assert_eq!(
+            resolve(root, "/%E4%BD%A0.txt"),
+            Some(PathBuf::from("/srv/www/你.txt"))
+        );
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/a/%2e%2e/%2e%2e/etc"), None);
         assert_eq!(mime(Path::new("x.wasm")), "application/wasm");
