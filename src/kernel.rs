@@ -28,10 +28,11 @@ pub const MR: usize = 4;
 pub const NR: usize = 8;
 /// Depth of one packed block of k.
 const KC: usize = 256;
-/// Rows of A packed at once.
-const MC: usize = 128;
 /// Below this many multiply–adds the packing costs more than it saves.
 const SMALL: usize = 4 * 1024;
+/// B is read in place when row-major with rows at most this far apart; wider rows are packed,
+/// since a kc-row panel of them maps onto few L1 sets (conflict misses).
+const DIRECT_MAX_STRIDE: usize = 64;
 
 /// The reference: `C[m×n] += A·B` by the definition, one dot product per entry.
 #[allow(clippy::too_many_arguments)]
@@ -92,84 +93,56 @@ fn gemm_small<F: Real>(
     }
 }
 
-/// Packs `B[p0..p0+kc, 0..n]` into ⌈n/NR⌉ panels, each `kc × NR` row-major, zero-padded.
-fn pack_b<F: Real>(
+/// Where one `kc × NR` panel of B lives: row `p` of the panel is
+/// `slice[off + p·step .. off + p·step + NR]`.
+struct Panel<'a, F> {
+    slice: &'a [F],
+    off: usize,
+    step: usize,
+}
+
+/// Copies `B[p0..p0+kc, j0..j0+w]` into `out` as `kc` rows of `NR` (zero-padded when `w < NR`).
+#[allow(clippy::too_many_arguments)]
+fn pack_b_panel<F: Real>(
     b: &[F],
     b_rs: usize,
     b_cs: usize,
     p0: usize,
     kc: usize,
-    n: usize,
-    out: &mut Vec<F>,
+    j0: usize,
+    w: usize,
+    out: &mut [F],
 ) {
-    let panels = n.div_ceil(NR);
-    out.clear();
-    out.resize(panels * kc * NR, F::zero());
-    for jp in 0..panels {
-        let j0 = jp * NR;
-        let w = NR.min(n - j0);
-        let dst = &mut out[jp * kc * NR..(jp + 1) * kc * NR];
-        if b_cs <= b_rs {
-            // B row-major: read along rows.
-            for p in 0..kc {
-                let src = (p0 + p) * b_rs + j0 * b_cs;
-                for j in 0..w {
-                    dst[p * NR + j] = b[src + j * b_cs];
-                }
+    let out = &mut out[..kc * NR];
+    if w < NR {
+        out.fill(F::zero());
+    }
+    if b_cs <= b_rs {
+        // B row-major: read along rows.
+        for (p, dst) in out.chunks_exact_mut(NR).enumerate() {
+            let src = &b[(p0 + p) * b_rs + j0 * b_cs..];
+            for (j, d) in dst[..w].iter_mut().enumerate() {
+                *d = src[j * b_cs];
             }
-        } else {
-            // B column-major (a transposed view): read down columns, which are contiguous.
-            for j in 0..w {
-                let src = p0 * b_rs + (j0 + j) * b_cs;
-                for p in 0..kc {
-                    dst[p * NR + j] = b[src + p * b_rs];
-                }
+        }
+    } else {
+        // B column-major (a transposed view): read down columns, which are contiguous.
+        for j in 0..w {
+            let src = &b[p0 * b_rs + (j0 + j) * b_cs..];
+            for (p, d) in out.iter_mut().skip(j).step_by(NR).enumerate() {
+                *d = src[p * b_rs];
             }
         }
     }
 }
 
-/// Packs `A[i0..i0+mc, p0..p0+kc]` into ⌈mc/MR⌉ panels, each `kc × MR` (column p holds the MR
-/// values of A's column p), zero-padded.
-#[allow(clippy::too_many_arguments)]
-fn pack_a<F: Real>(
-    a: &[F],
-    a_rs: usize,
-    a_cs: usize,
-    i0: usize,
-    mc: usize,
-    p0: usize,
-    kc: usize,
-    out: &mut Vec<F>,
-) {
-    let panels = mc.div_ceil(MR);
-    out.clear();
-    out.resize(panels * kc * MR, F::zero());
-    for ip in 0..panels {
-        let r0 = ip * MR;
-        let h = MR.min(mc - r0);
-        let dst = &mut out[ip * kc * MR..(ip + 1) * kc * MR];
-        if a_cs <= a_rs {
-            // A row-major: read along each row.
-            for i in 0..h {
-                let src = (i0 + r0 + i) * a_rs + p0 * a_cs;
-                for p in 0..kc {
-                    dst[p * MR + i] = a[src + p * a_cs];
-                }
-            }
-        } else {
-            // A column-major (a transposed view): the h values of a column are contiguous.
-            for p in 0..kc {
-                let src = (i0 + r0) * a_rs + (p0 + p) * a_cs;
-                for i in 0..h {
-                    dst[p * MR + i] = a[src + i * a_rs];
-                }
-            }
-        }
-    }
-}
+/// One `MR × NR` tile: `Σ_p A[rows, p] ⊗ B_panel[p]`, where row `r` of A is read at
+/// `a[a_off[r] + p·a_cs]`.
+type Micro<F> = fn(usize, &[F], [usize; MR], usize, &Panel<F>) -> [[F; NR]; MR];
 
-/// The blocked driver; `micro(kc, a_panel, b_panel) -> tile` computes one `MR × NR` tile.
+/// The blocked driver. A is read in place (any strides: each tile row follows its own
+/// pointer), so only B is ever copied, and only when it is not already row-major and NR wide.
+/// Loop order: k-blocks of `KC`, then B panels (kept in L1 while), then all row tiles of A.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gemm_blocked<F: Real>(
@@ -184,49 +157,61 @@ fn gemm_blocked<F: Real>(
     b_cs: usize,
     c: &mut [F],
     c_rs: usize,
-    micro: impl Fn(usize, &[F], &[F]) -> [[F; NR]; MR],
+    micro: Micro<F>,
 ) {
-    let mut bp = Vec::new();
-    let mut ap = Vec::new();
+    let mut packed = [F::zero(); KC * NR];
     let mut p0 = 0;
     while p0 < k {
         let kc = KC.min(k - p0);
-        pack_b(b, b_rs, b_cs, p0, kc, n, &mut bp);
-        let mut i0 = 0;
-        while i0 < m {
-            let mc = MC.min(m - i0);
-            pack_a(a, a_rs, a_cs, i0, mc, p0, kc, &mut ap);
-            for jp in 0..n.div_ceil(NR) {
-                let bpanel = &bp[jp * kc * NR..(jp + 1) * kc * NR];
-                let j0 = jp * NR;
-                let w = NR.min(n - j0);
-                for ip in 0..mc.div_ceil(MR) {
-                    let apanel = &ap[ip * kc * MR..(ip + 1) * kc * MR];
-                    let tile = micro(kc, apanel, bpanel);
-                    let r0 = i0 + ip * MR;
-                    let h = MR.min(m - r0);
-                    for (i, row) in tile.iter().enumerate().take(h) {
-                        let crow = &mut c[(r0 + i) * c_rs + j0..(r0 + i) * c_rs + j0 + w];
-                        for (cj, &t) in crow.iter_mut().zip(row) {
-                            *cj += t;
-                        }
+        for j0 in (0..n).step_by(NR) {
+            let w = NR.min(n - j0);
+            let panel = if b_cs == 1 && w == NR && b_rs <= DIRECT_MAX_STRIDE {
+                Panel {
+                    slice: b,
+                    off: p0 * b_rs + j0,
+                    step: b_rs,
+                }
+            } else {
+                pack_b_panel(b, b_rs, b_cs, p0, kc, j0, w, &mut packed);
+                Panel {
+                    slice: &packed[..],
+                    off: 0,
+                    step: NR,
+                }
+            };
+            for i0 in (0..m).step_by(MR) {
+                let h = MR.min(m - i0);
+                // Rows past the end of A repeat its last row; their results are dropped.
+                let a_off = std::array::from_fn(|r| (i0 + r.min(h - 1)) * a_rs + p0 * a_cs);
+                let tile = micro(kc, a, a_off, a_cs, &panel);
+                for (i, row) in tile.iter().enumerate().take(h) {
+                    let crow = &mut c[(i0 + i) * c_rs + j0..(i0 + i) * c_rs + j0 + w];
+                    for (cj, &t) in crow.iter_mut().zip(row) {
+                        *cj += t;
                     }
                 }
             }
-            i0 += mc;
         }
         p0 += kc;
     }
 }
 
-/// The portable micro-kernel: `tile = Σ_p a_panel[p] ⊗ b_panel[p]`.
+/// The portable micro-kernel (native builds auto-vectorise the inner `NR` loop).
 #[inline(always)]
-fn micro_portable<F: Real>(kc: usize, ap: &[F], bp: &[F]) -> [[F; NR]; MR] {
+fn micro_portable<F: Real>(
+    kc: usize,
+    a: &[F],
+    a_off: [usize; MR],
+    a_cs: usize,
+    b: &Panel<F>,
+) -> [[F; NR]; MR] {
     let mut acc = [[F::zero(); NR]; MR];
-    for (a, b) in ap.chunks_exact(MR).zip(bp.chunks_exact(NR)).take(kc) {
-        for i in 0..MR {
-            for j in 0..NR {
-                acc[i][j] += a[i] * b[j];
+    for p in 0..kc {
+        let brow = &b.slice[b.off + p * b.step..b.off + p * b.step + NR];
+        for (acc_i, &off) in acc.iter_mut().zip(&a_off) {
+            let ai = a[off + p * a_cs];
+            for (c, &bj) in acc_i.iter_mut().zip(brow) {
+                *c += ai * bj;
             }
         }
     }
@@ -267,35 +252,55 @@ pub fn gemm_portable<F: Real>(
     )
 }
 
-/// The simd128 micro-kernel: row i of the tile lives in two `f32x4` accumulators.
+/// The simd128 micro-kernel: row `r` of the tile lives in two `f32x4` accumulators, updated
+/// by a broadcast load of `A[r, p]` (`v128.load32_splat`) times two loads of B's row `p`.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn micro_simd128(kc: usize, ap: &[f32], bp: &[f32]) -> [[f32; NR]; MR] {
+fn micro_simd128(
+    kc: usize,
+    a: &[f32],
+    a_off: [usize; MR],
+    a_cs: usize,
+    b: &Panel<f32>,
+) -> [[f32; NR]; MR] {
     use core::arch::wasm32::*;
-    debug_assert!(ap.len() >= kc * MR && bp.len() >= kc * NR);
+    // Every read below stays inside the slices: checked once here, not per element.
+    assert!(kc > 0 && b.off + (kc - 1) * b.step + NR <= b.slice.len());
+    assert!(a_off.iter().all(|&o| o + (kc - 1) * a_cs < a.len()));
     let z = f32x4_splat(0.0);
     let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21, mut c30, mut c31) =
         (z, z, z, z, z, z, z, z);
-    for p in 0..kc {
-        // SAFETY: p < kc, and the panels hold kc·NR and kc·MR floats (asserted above by
-        // construction in pack_a / pack_b); v128_load has no alignment requirement.
+    let base = a.as_ptr();
+    let (mut r0, mut r1, mut r2, mut r3) = (
+        base.wrapping_add(a_off[0]),
+        base.wrapping_add(a_off[1]),
+        base.wrapping_add(a_off[2]),
+        base.wrapping_add(a_off[3]),
+    );
+    let mut bp = b.slice.as_ptr().wrapping_add(b.off);
+    for _ in 0..kc {
+        // SAFETY: the asserts above bound every address read in the kc iterations;
+        // wasm loads have no alignment requirement.
         unsafe {
-            let b0 = v128_load(bp.as_ptr().add(p * NR) as *const v128);
-            let b1 = v128_load(bp.as_ptr().add(p * NR + 4) as *const v128);
-            let a = ap.as_ptr().add(p * MR);
-            let a0 = f32x4_splat(*a);
+            let b0 = v128_load(bp as *const v128);
+            let b1 = v128_load(bp.add(4) as *const v128);
+            let a0 = v128_load32_splat(r0 as *const u32);
             c00 = f32x4_add(c00, f32x4_mul(a0, b0));
             c01 = f32x4_add(c01, f32x4_mul(a0, b1));
-            let a1 = f32x4_splat(*a.add(1));
+            let a1 = v128_load32_splat(r1 as *const u32);
             c10 = f32x4_add(c10, f32x4_mul(a1, b0));
             c11 = f32x4_add(c11, f32x4_mul(a1, b1));
-            let a2 = f32x4_splat(*a.add(2));
+            let a2 = v128_load32_splat(r2 as *const u32);
             c20 = f32x4_add(c20, f32x4_mul(a2, b0));
             c21 = f32x4_add(c21, f32x4_mul(a2, b1));
-            let a3 = f32x4_splat(*a.add(3));
+            let a3 = v128_load32_splat(r3 as *const u32);
             c30 = f32x4_add(c30, f32x4_mul(a3, b0));
             c31 = f32x4_add(c31, f32x4_mul(a3, b1));
         }
+        r0 = r0.wrapping_add(a_cs);
+        r1 = r1.wrapping_add(a_cs);
+        r2 = r2.wrapping_add(a_cs);
+        r3 = r3.wrapping_add(a_cs);
+        bp = bp.wrapping_add(b.step);
     }
     let mut out = [[0f32; NR]; MR];
     for (row, (lo, hi)) in out
@@ -424,7 +429,7 @@ mod tests {
         (0..len).map(|_| rng.uniform_in(-1.0, 1.0)).collect()
     }
 
-    /// Odd shapes exercise every edge: partial MR and NR tiles, k crossing KC, m crossing MC,
+    /// Odd shapes exercise every edge: partial MR and NR tiles, k crossing KC, row-major and packed B panels,
     /// and the small-product path.
     #[test]
     fn portable_matches_naive_on_odd_shapes_and_strides() {
