@@ -128,27 +128,29 @@ pub fn forward<F: Real>(
             "attention: scale {scale} is not finite"
         )));
     }
-    expect_finite("attention", "q", q.iter())?;
-    expect_finite("attention", "k", k.iter())?;
-    expect_finite("attention", "v", v.iter())?;
+    expect_finite("attention", "q", q)?;
+    expect_finite("attention", "k", k)?;
+    expect_finite("attention", "v", v)?;
+    // Own copies first: the cache keeps them, and the products then read contiguous rows.
+    let (q, k, v) = (q.to_owned(), k.to_owned(), v.to_owned());
     // pass 1: scores
-    let scores = matmul(q, k.t()) * scale;
-    // pass 2: mask, then softmax
-    let mut masked = scores.clone();
+    let scores = matmul(q.view(), k.t()) * scale;
+    // pass 2: mask, then softmax (in place on a copy: the cache keeps the raw scores)
+    let mut weights = scores.clone();
     if let Some(m) = mask {
-        masked.zip_mut_with(&m, |s, &blocked| {
+        weights.zip_mut_with(&m, |s, &blocked| {
             if blocked {
                 *s = F::neg_infinity()
             }
         });
     }
-    let weights = softmax::forward(masked.view());
+    softmax::forward_inplace(&mut weights);
     // pass 3: weighted sum of the values
-    let out = matmul(weights.view(), v);
+    let out = matmul(weights.view(), v.view());
     let cache = AttentionCache {
-        q: q.to_owned(),
-        k: k.to_owned(),
-        v: v.to_owned(),
+        q,
+        k,
+        v,
         scores,
         weights,
         mask: mask.map(|m| m.to_owned()),

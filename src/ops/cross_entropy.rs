@@ -50,16 +50,15 @@ pub fn forward<F: Real>(
             return Err(Error::value(format!("cross_entropy: target {t} at position {i} is outside 0..{v} (and is not ignore_index {ignore_index})")));
         }
     }
-    expect_finite("cross_entropy", "logits", logits.iter())?;
-    let probs = softmax::forward(logits);
+    expect_finite("cross_entropy", "logits", logits)?;
+    let mut probs = logits.to_owned();
+    let lse = softmax::forward_inplace(&mut probs);
     let mut total = 0.0f64;
     let mut count = 0;
-    for (row, &t) in logits.rows().into_iter().zip(targets) {
+    for ((row, &t), lse) in logits.rows().into_iter().zip(targets).zip(lse) {
         if t == ignore_index {
             continue;
         }
-        let m = row.iter().fold(F::neg_infinity(), |a, &b| a.max(b));
-        let lse = m + row.iter().map(|&z| (z - m).exp()).sum::<F>().ln();
         total += (lse - row[t as usize]).f64();
         count += 1;
     }

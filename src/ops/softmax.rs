@@ -11,41 +11,64 @@
 //! zeros instead of NaN, and its gradient is zero.
 
 use crate::real::Real;
-use ndarray::{Array2, ArrayView2, Zip};
+use ndarray::{Array2, ArrayView2};
 
 /// Row-wise softmax.
 pub fn forward<F: Real>(x: ArrayView2<F>) -> Array2<F> {
     let mut y = x.to_owned();
+    forward_inplace(&mut y);
+    y
+}
+
+/// Row-wise softmax in place. Returns each row's log-sum-exp `m_i + ln Σ_j exp(x_ij − m_i)`
+/// (−∞ for a fully masked row), which cross-entropy needs and gets here for free.
+pub fn forward_inplace<F: Real>(y: &mut Array2<F>) -> Vec<F> {
+    let mut lse = Vec::with_capacity(y.nrows());
     for mut row in y.rows_mut() {
-        let m = row.iter().fold(F::neg_infinity(), |a, &b| a.max(b));
+        // (a compare, not F::max: in wasm that is a call to libm's NaN-aware fmaxf)
+        let m = row
+            .iter()
+            .fold(F::neg_infinity(), |a, &b| if b > a { b } else { a });
         if m == F::neg_infinity() {
             row.fill(F::zero());
+            lse.push(m);
             continue;
         }
-        row.mapv_inplace(|v| v - m);
-        match row.as_slice_mut() {
-            Some(sl) => F::exp_slice(sl),
-            None => row.mapv_inplace(|v| v.exp()),
-        }
-        let s: F = row.iter().copied().sum();
-        row.mapv_inplace(|v| v / s);
+        let s = match row.as_slice_mut() {
+            Some(sl) => {
+                sl.iter_mut().for_each(|v| *v -= m);
+                F::exp_slice(sl);
+                let s: F = sl.iter().copied().sum();
+                sl.iter_mut().for_each(|v| *v /= s);
+                s
+            }
+            None => {
+                row.mapv_inplace(|v| (v - m).exp());
+                let s: F = row.iter().copied().sum();
+                row.mapv_inplace(|v| v / s);
+                s
+            }
+        };
+        lse.push(m + s.ln());
     }
-    y
+    lse
 }
 
 /// `dx = y ⊙ (dy − rowsum(dy ⊙ y))`; the cache is the output y.
 pub fn backward<F: Real>(dy: ArrayView2<F>, y: ArrayView2<F>) -> Array2<F> {
-    let mut dx = Array2::zeros(y.raw_dim());
-    Zip::from(dx.rows_mut())
-        .and(dy.rows())
-        .and(y.rows())
-        .for_each(|mut dxr, dyr, yr| {
-            let dot: F = dyr.iter().zip(yr.iter()).map(|(&a, &b)| a * b).sum();
-            Zip::from(&mut dxr)
-                .and(&dyr)
-                .and(&yr)
-                .for_each(|d, &g, &p| *d = p * (g - dot));
-        });
+    let mut dx = dy.to_owned();
+    for (mut dxr, yr) in dx.rows_mut().into_iter().zip(y.rows()) {
+        match (dxr.as_slice_mut(), yr.as_slice()) {
+            (Some(d), Some(p)) => {
+                let dot: F = d.iter().zip(p).map(|(&a, &b)| a * b).sum();
+                d.iter_mut().zip(p).for_each(|(g, &p)| *g = p * (*g - dot));
+            }
+            _ => {
+                let dot: F = dxr.iter().zip(yr.iter()).map(|(&a, &b)| a * b).sum();
+                dxr.zip_mut_with(&yr, |g, &p| *g = p * (*g - dot));
+            }
+        }
+    }
     dx
 }
 
