@@ -113,6 +113,7 @@ pub(crate) fn expect_finite<F: Real, D: ndarray::Dimension>(
 /// Whether every value is finite: `x − x` is 0 for a finite x and NaN for ±∞ or NaN, and a sum
 /// of those never overflows, so eight running sums (one `f32x4` pair) decide it without a
 /// branch per element.
+#[allow(clippy::eq_op)] // x − x is the point: it is NaN exactly when x is not finite
 fn all_finite<F: Real>(xs: &[F]) -> bool {
     let mut acc = [F::zero(); 8];
     let chunks = xs.chunks_exact(8);

@@ -64,6 +64,7 @@ pub fn kernel_self_test() -> JsValue {
         (33, 65, 257),
         (129, 31, 64),
         (64, 64, 64),
+        (12, 16, 520),
     ];
     let mut worst = 0f64;
     let mut cases = 0;
@@ -137,6 +138,32 @@ pub fn bench_matmul(n: usize, reps: usize) -> f32 {
     let mut s = 0.0;
     for _ in 0..reps {
         s += crate::kernel::matmul(a.view(), b.view())[[0, 0]];
+    }
+    s
+}
+
+/// Benchmark helper: `reps` products `C[m×n] = op(A)·op(B)` inside wasm, where `op` transposes
+/// when `trans_a` / `trans_b` is set (the layouts a training step uses); returns a checksum.
+/// The inputs are built once, outside the repetitions.
+#[wasm_bindgen(js_name = benchGemm)]
+pub fn bench_gemm(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool, reps: usize) -> f32 {
+    let (m, n, k) = (m.clamp(1, 2048), n.clamp(1, 2048), k.clamp(1, 2048));
+    let a = ndarray::Array2::from_shape_fn(if trans_a { (k, m) } else { (m, k) }, |(i, j)| {
+        ((i * 7 + j * 3) % 11) as f32 * 0.1
+    });
+    let b = ndarray::Array2::from_shape_fn(if trans_b { (n, k) } else { (k, n) }, |(i, j)| {
+        ((i * 5 + j) % 13) as f32 * 0.1
+    });
+    let (a, b) = (
+        if trans_a { a.t() } else { a.view() },
+        if trans_b { b.t() } else { b.view() },
+    );
+    let mut c = ndarray::Array2::zeros((m, n));
+    let mut s = 0.0;
+    for _ in 0..reps {
+        c.fill(0.0);
+        crate::kernel::matmul_acc(&mut c.view_mut(), a, b);
+        s += c[[0, 0]];
     }
     s
 }
