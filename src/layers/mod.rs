@@ -269,13 +269,14 @@ pub(crate) fn self_attn_forward<F: Real>(
             .into_shape_with_order((b, t, cfg.d_model))
             .expect("rows");
         let (o, cache) =
-            multi_head::forward(x3, x3, x3, &sa, cfg.n_heads, attn_mask, key_padding_mask)?;
+            multi_head::forward_self(x3, &sa, cfg.n_heads, attn_mask, key_padding_mask)?;
         Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
     })
 }
 
-/// Backward of [`self_attn_forward`]: query, key and value were the same rows, so their
-/// gradients add up. Returns the gradient of the sublayer's input.
+/// Backward of [`self_attn_forward`]: query, key and value were the same rows, so the one
+/// input gradient from [`multi_head::backward`] is already their sum. Returns the gradient of
+/// the sublayer's input.
 pub(crate) fn self_attn_backward<F: Real>(
     dy: ArrayView2<F>,
     rc: &ResidualCache<F>,
@@ -296,9 +297,9 @@ pub(crate) fn self_attn_backward<F: Real>(
             mc,
             &sa,
         )?;
-        let d = &g.dquery + &g.dkey + &g.dvalue;
+        let d = multi_head::rows(g.dquery.view());
         mha_g = Some(g);
-        Ok(multi_head::rows(d.view()))
+        Ok(d)
     })?;
     push_mha_grads(grads, &format!("{prefix}self_attn."), mha_g.expect("ran"));
     Ok(dx)

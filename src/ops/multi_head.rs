@@ -14,7 +14,10 @@
 //! Self-attention passes the same tensor as query, key and value; cross-attention (the
 //! decoder's encoder–decoder attention) passes the decoder's states as query and the encoder's
 //! output ("memory") as key and value, so Tq ≠ Tk in general. Backward returns the three input
-//! gradients separately; for self-attention the caller adds them.
+//! gradients separately. [`forward_self`] is self-attention with one input: it projects
+//! `[Q | K | V] = x · in_proj_weightᵀ + in_proj_bias` in one product (`[B·T, 3C]`), and its
+//! backward returns the one input gradient `dx = [dQ | dK | dV] · in_proj_weight`, which is the
+//! sum of the three.
 //!
 //! Each head sees only its D-column slice, so the heads can attend to different things; the
 //! output projection then mixes what they found.
@@ -38,7 +41,9 @@ pub struct MhaParams<'a, F> {
     pub out_proj_bias: ArrayView1<'a, F>,
 }
 
-/// Gradients of the four parameter tensors and of the three inputs.
+/// Gradients of the four parameter tensors and of the three inputs. For a cache from
+/// [`forward_self`], `dquery` is the gradient of the one input and `dkey`, `dvalue` are empty
+/// (`[B, 0, C]`).
 #[derive(Debug, Clone)]
 pub struct MhaGrads<F> {
     /// `[B, Tq, C]`
@@ -68,12 +73,14 @@ pub struct MhaCache<F> {
     pub tq: usize,
     /// Key/value length Tk.
     pub tk: usize,
-    /// The query input as rows, `[B·Tq, C]`.
+    /// The query input as rows, `[B·Tq, C]` (the one input, for [`forward_self`]).
     pub query: Array2<F>,
-    /// The key input as rows, `[B·Tk, C]`.
+    /// The key input as rows, `[B·Tk, C]` (empty, `[0, C]`, for [`forward_self`]).
     pub key: Array2<F>,
-    /// The value input as rows, `[B·Tk, C]`.
+    /// The value input as rows, `[B·Tk, C]` (empty, `[0, C]`, for [`forward_self`]).
     pub value: Array2<F>,
+    /// Whether this came from [`forward_self`] (one input, one fused projection).
+    pub self_attention: bool,
     /// One cache per (batch item, head), index `b·H + h`: that head's Q, K, V, scores, weights.
     pub heads_cache: Vec<AttentionCache<F>>,
     /// The heads' outputs side by side, `[B·Tq, C]`.
@@ -129,6 +136,54 @@ pub fn forward<F: Real>(
     key_padding_mask: Option<ArrayView2<bool>>,
 ) -> Result<(Array3<F>, MhaCache<F>)> {
     let (b, tq, c) = query.dim();
+    let tk = key.dim().1;
+    check_inputs(query, key, value, p, heads, key_padding_mask)?;
+    let w = p.in_proj_weight;
+    let bias = p.in_proj_bias;
+    let (query, key, value) = (rows(query), rows(key), rows(value));
+    // pass 1: project the inputs to Q, K, V (each [B·T, C])
+    let proj = |x: &Array2<F>, i: usize| {
+        let block = i * c..(i + 1) * c;
+        linear::apply(
+            x.view(),
+            w.slice(s![block.clone(), ..]),
+            Some(bias.slice(s![block])),
+        )
+    };
+    let (qp, kp, vp) = (proj(&query, 0)?, proj(&key, 1)?, proj(&value, 2)?);
+    let (concat, heads_cache) = heads_forward(
+        (qp.view(), kp.view(), vp.view()),
+        (b, tq, tk, heads),
+        attn_mask,
+        key_padding_mask,
+    )?;
+    // pass 4: output projection
+    let out = linear::apply(concat.view(), p.out_proj_weight, Some(p.out_proj_bias))?;
+    let cache = MhaCache {
+        batch: b,
+        heads,
+        tq,
+        tk,
+        query,
+        key,
+        value,
+        self_attention: false,
+        heads_cache,
+        concat,
+    };
+    Ok((seq(out, b, tq), cache))
+}
+
+/// The shape checks shared by [`forward`] and [`forward_self`].
+fn check_inputs<F: Real>(
+    query: ArrayView3<F>,
+    key: ArrayView3<F>,
+    value: ArrayView3<F>,
+    p: &MhaParams<F>,
+    heads: usize,
+    key_padding_mask: Option<ArrayView2<bool>>,
+) -> Result<()> {
+    let (b, _, c) = query.dim();
     let (bk, tk, ck) = key.dim();
     if heads == 0 || c % heads != 0 {
         return Err(Error::config(format!(
@@ -150,27 +205,59 @@ pub fn forward<F: Real>(
             &[b, tk],
         )?;
     }
+    Ok(())
+}
+
+/// Self-attention: [`forward`] with `x` as query, key and value, projected in one product.
+pub fn forward_self<F: Real>(
+    x: ArrayView3<F>,
+    p: &MhaParams<F>,
+    heads: usize,
+    attn_mask: Option<ArrayView2<bool>>,
+    key_padding_mask: Option<ArrayView2<bool>>,
+) -> Result<(Array3<F>, MhaCache<F>)> {
+    let (b, t, c) = x.dim();
+    check_inputs(x, x, x, p, heads, key_padding_mask)?;
+    let x = rows(x);
+    // pass 1: [Q | K | V] = x W_inᵀ + b_in, [B·T, 3C]
+    let qkv = linear::apply(x.view(), p.in_proj_weight, Some(p.in_proj_bias))?;
+    let (concat, heads_cache) = heads_forward(
+        (
+            qkv.slice(s![.., 0..c]),
+            qkv.slice(s![.., c..2 * c]),
+            qkv.slice(s![.., 2 * c..3 * c]),
+        ),
+        (b, t, t, heads),
+        attn_mask,
+        key_padding_mask,
+    )?;
+    let out = linear::apply(concat.view(), p.out_proj_weight, Some(p.out_proj_bias))?;
+    let cache = MhaCache {
+        batch: b,
+        heads,
+        tq: t,
+        tk: t,
+        query: x,
+        key: Array2::zeros((0, c)),
+        value: Array2::zeros((0, c)),
+        self_attention: true,
+        heads_cache,
+        concat,
+    };
+    Ok((seq(out, b, t), cache))
+}
+
+/// Passes 2–3: attention per batch item and head on column slices of the projected Q, K, V
+/// (`[B·Tq, C]`, `[B·Tk, C]`, `[B·Tk, C]`), concatenated into `[B·Tq, C]`.
+#[allow(clippy::type_complexity)]
+fn heads_forward<F: Real>(
+    (qp, kp, vp): (ArrayView2<F>, ArrayView2<F>, ArrayView2<F>),
+    (b, tq, tk, heads): (usize, usize, usize, usize),
+    attn_mask: Option<ArrayView2<bool>>,
+    key_padding_mask: Option<ArrayView2<bool>>,
+) -> Result<(Array2<F>, Vec<AttentionCache<F>>)> {
+    let c = qp.ncols();
     let d = c / heads;
-    let w = p.in_proj_weight;
-    let bias = p.in_proj_bias;
-    let (query, key, value) = (rows(query), rows(key), rows(value));
-    // pass 1: project the inputs to Q, K, V (each [B·T, C])
-    let qp = linear::apply(
-        query.view(),
-        w.slice(s![0..c, ..]),
-        Some(bias.slice(s![0..c])),
-    )?;
-    let kp = linear::apply(
-        key.view(),
-        w.slice(s![c..2 * c, ..]),
-        Some(bias.slice(s![c..2 * c])),
-    )?;
-    let vp = linear::apply(
-        value.view(),
-        w.slice(s![2 * c..3 * c, ..]),
-        Some(bias.slice(s![2 * c..3 * c])),
-    )?;
-    // pass 2: attention per batch item and head, on column slices
     let mut concat = Array2::zeros((b * tq, c));
     let mut heads_cache = Vec::with_capacity(b * heads);
     for bi in 0..b {
@@ -189,27 +276,13 @@ pub fn forward<F: Real>(
                 mask.as_ref().map(|m| m.view()),
                 None,
             )?;
-            // pass 3: concatenate the heads' outputs
             concat
                 .slice_mut(s![bi * tq..(bi + 1) * tq, cols])
                 .assign(&o);
             heads_cache.push(cache);
         }
     }
-    // pass 4: output projection
-    let out = linear::apply(concat.view(), p.out_proj_weight, Some(p.out_proj_bias))?;
-    let cache = MhaCache {
-        batch: b,
-        heads,
-        tq,
-        tk,
-        query,
-        key,
-        value,
-        heads_cache,
-        concat,
-    };
-    Ok((seq(out, b, tq), cache))
+    Ok((concat, heads_cache))
 }
 
 /// Multi-head attention backward given `dout = ∂L/∂out`, `[B, Tq, C]`.
@@ -238,10 +311,12 @@ pub fn backward<F: Real>(
         true,
     )?;
     let dconcat = g_out.dx;
-    // passes 3–2 were concat[:, head h] = attention(Q_h, K_h, V_h)
-    let mut dq = Array2::zeros((b * tq, c));
-    let mut dk = Array2::zeros((b * tk, c));
-    let mut dv = Array2::zeros((b * tk, c));
+    // passes 3–2 were concat[:, head h] = attention(Q_h, K_h, V_h); the gradients land in
+    // [dQ | dK | dV] side by side, [B·T, 3C] for self-attention, else three [B·T, C] arrays
+    let tk_rows = if cache.self_attention { 0 } else { b * tk };
+    let mut dqkv = Array2::zeros((b * tq, if cache.self_attention { 3 * c } else { c }));
+    let mut dk = Array2::zeros((tk_rows, c));
+    let mut dv = Array2::zeros((tk_rows, c));
     for bi in 0..b {
         for h in 0..heads {
             let cols = h * d..(h + 1) * d;
@@ -249,21 +324,51 @@ pub fn backward<F: Real>(
                 dconcat.slice(s![bi * tq..(bi + 1) * tq, cols.clone()]),
                 cache.head(bi, h),
             )?;
-            dq.slice_mut(s![bi * tq..(bi + 1) * tq, cols.clone()])
-                .assign(&g.dq);
-            dk.slice_mut(s![bi * tk..(bi + 1) * tk, cols.clone()])
-                .assign(&g.dk);
-            dv.slice_mut(s![bi * tk..(bi + 1) * tk, cols]).assign(&g.dv);
+            let (qr, kr) = (bi * tq..(bi + 1) * tq, bi * tk..(bi + 1) * tk);
+            dqkv.slice_mut(s![qr.clone(), cols.clone()]).assign(&g.dq);
+            if cache.self_attention {
+                dqkv.slice_mut(s![kr.clone(), c + cols.start..c + cols.end])
+                    .assign(&g.dk);
+                dqkv.slice_mut(s![kr, 2 * c + cols.start..2 * c + cols.end])
+                    .assign(&g.dv);
+            } else {
+                dk.slice_mut(s![kr.clone(), cols.clone()]).assign(&g.dk);
+                dv.slice_mut(s![kr, cols]).assign(&g.dv);
+            }
         }
     }
-    // pass 1 was Q = query W_qᵀ + b_q (and likewise K, V with their row blocks)
+    // pass 1 was Q = query W_qᵀ + b_q (and likewise K, V with their row blocks), or for
+    // self-attention [Q | K | V] = x W_inᵀ + b_in in one product
     let w = p.in_proj_weight;
+    if cache.self_attention {
+        let g = linear::backward(
+            dqkv.view(),
+            &linear::LinearCache {
+                x: cache.query.clone(),
+            },
+            w,
+            true,
+        )?;
+        return Ok(MhaGrads {
+            dquery: seq(g.dx, b, tq),
+            dkey: Array3::zeros((b, 0, c)),
+            dvalue: Array3::zeros((b, 0, c)),
+            in_proj_weight: g.dw,
+            in_proj_bias: g.db.expect("has bias"),
+            out_proj_weight: g_out.dw,
+            out_proj_bias: g_out.db.expect("has bias"),
+        });
+    }
     let mut d_in_w = Array2::zeros((3 * c, c));
     let mut d_in_b = Array1::zeros(3 * c);
     let mut dinputs = Vec::with_capacity(3);
-    for (i, (dproj, input)) in [(&dq, &cache.query), (&dk, &cache.key), (&dv, &cache.value)]
-        .into_iter()
-        .enumerate()
+    for (i, (dproj, input)) in [
+        (&dqkv, &cache.query),
+        (&dk, &cache.key),
+        (&dv, &cache.value),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let block = i * c..(i + 1) * c;
         let g = linear::backward(
@@ -339,5 +444,62 @@ mod tests {
         assert_eq!(8 * 64, 512);
         let bad = forward(x.view(), x.view(), x.view(), &p, 3, None, None).unwrap_err();
         assert!(bad.message.contains("not divisible by 3"), "{bad}");
+    }
+
+    #[test]
+    fn fused_self_attention_matches_three_separate_inputs() {
+        // forward_self projects [Q | K | V] in one product and backward returns one input
+        // gradient; both must equal forward(x, x, x) and dquery + dkey + dvalue.
+        let (b, t, c, heads) = (2, 5, 6, 2);
+        let f = |i: usize, s: f64| ((i as f64 + 1.0) * s).sin() * 0.5;
+        let in_w = Array2::from_shape_fn((3 * c, c), |(i, j)| f(i * c + j, 0.71));
+        let in_b = Array1::from_shape_fn(3 * c, |i| f(i, 1.3));
+        let out_w = Array2::from_shape_fn((c, c), |(i, j)| f(i * c + j, 0.29));
+        let out_b = Array1::from_shape_fn(c, |i| f(i, 2.1));
+        let p = MhaParams {
+            in_proj_weight: in_w.view(),
+            in_proj_bias: in_b.view(),
+            out_proj_weight: out_w.view(),
+            out_proj_bias: out_b.view(),
+        };
+        let x = Array3::from_shape_fn((b, t, c), |(i, j, k)| f(i * 97 + j * 13 + k, 0.37));
+        let dout = Array3::from_shape_fn((b, t, c), |(i, j, k)| f(i * 31 + j * 7 + k, 0.53));
+        let mask = attention::causal_mask(t);
+        let kpm = Array2::from_shape_fn((b, t), |(i, j)| i == 1 && j == 4);
+        let (y1, c1) = forward(
+            x.view(),
+            x.view(),
+            x.view(),
+            &p,
+            heads,
+            Some(mask.view()),
+            Some(kpm.view()),
+        )
+        .unwrap();
+        let (y2, c2) =
+            forward_self(x.view(), &p, heads, Some(mask.view()), Some(kpm.view())).unwrap();
+        assert!(c2.self_attention && !c1.self_attention);
+        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+        assert!(close(y1.as_slice().unwrap(), y2.as_slice().unwrap()));
+        let g1 = backward(dout.view(), &c1, &p).unwrap();
+        let g2 = backward(dout.view(), &c2, &p).unwrap();
+        let sum = &g1.dquery + &g1.dkey + &g1.dvalue;
+        assert!(close(
+            sum.as_slice().unwrap(),
+            g2.dquery.as_slice().unwrap()
+        ));
+        assert_eq!(g2.dkey.shape(), &[b, 0, c]);
+        for (a, b) in [
+            (&g1.in_proj_weight, &g2.in_proj_weight),
+            (&g1.out_proj_weight, &g2.out_proj_weight),
+        ] {
+            assert!(close(a.as_slice().unwrap(), b.as_slice().unwrap()));
+        }
+        assert!(close(
+            g1.in_proj_bias.as_slice().unwrap(),
+            g2.in_proj_bias.as_slice().unwrap()
+        ));
+        // A sum that is not zero everywhere: the test would notice a missing block.
+        assert!(sum.iter().any(|v| v.abs() > 1e-3));
     }
 }
