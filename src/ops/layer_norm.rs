@@ -15,7 +15,7 @@
 use super::expect_shape;
 use crate::error::Result;
 use crate::real::Real;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 /// The default epsilon, as PyTorch's.
 pub const EPS: f64 = 1e-5;
@@ -64,9 +64,7 @@ pub fn forward<F: Real>(
         let var = xr.iter().map(|&v| (v - mu) * (v - mu)).sum::<F>() * inv_c;
         let s = F::one() / (var + F::of(eps)).sqrt();
         *r = s;
-        Zip::from(&mut hr)
-            .and(&xr)
-            .for_each(|h, &v| *h = (v - mu) * s);
+        hr.zip_mut_with(&xr, |h, &v| *h = (v - mu) * s);
     }
     // pass 3: scale and shift.
     let y = &xhat * &gamma + beta;
@@ -85,21 +83,25 @@ pub fn backward<F: Real>(
     // pass 3 was y = γ x̂ + β
     let dbeta = dy.sum_axis(Axis(0));
     let dgamma = (&dy * &cache.xhat).sum_axis(Axis(0));
-    let dxhat = &dy * &gamma;
+    // dx starts as dx̂ = dy ⊙ γ and is finished row by row in place
+    let mut dx = &dy * &gamma;
     // passes 1–2 were x̂ = (x − μ)·rstd with μ, rstd functions of the whole row
-    let mut dx = Array2::zeros(dy.raw_dim());
-    Zip::from(dx.rows_mut())
-        .and(dxhat.rows())
-        .and(cache.xhat.rows())
-        .and(&cache.rstd)
-        .for_each(|mut dxr, dhr, hr, &r| {
-            let mean_dh = dhr.sum() * inv_c;
-            let mean_dh_h = dhr.iter().zip(hr.iter()).map(|(&a, &b)| a * b).sum::<F>() * inv_c;
-            Zip::from(&mut dxr)
-                .and(&dhr)
-                .and(&hr)
-                .for_each(|d, &g, &h| *d = r * (g - mean_dh - h * mean_dh_h));
-        });
+    for ((mut dxr, hr), &r) in dx
+        .rows_mut()
+        .into_iter()
+        .zip(cache.xhat.rows())
+        .zip(&cache.rstd)
+    {
+        let mean_dh = dxr.sum() * inv_c;
+        let mean_dh_h = dxr.dot(&hr) * inv_c;
+        match (dxr.as_slice_mut(), hr.as_slice()) {
+            (Some(d), Some(h)) => d
+                .iter_mut()
+                .zip(h)
+                .for_each(|(g, &h)| *g = r * (*g - mean_dh - h * mean_dh_h)),
+            _ => dxr.zip_mut_with(&hr, |g, &h| *g = r * (*g - mean_dh - h * mean_dh_h)),
+        }
+    }
     Ok(LayerNormGrads { dx, dgamma, dbeta })
 }
 
