@@ -47,7 +47,15 @@ pub fn apply<F: Real>(
     }
     let mut y = match b {
         // Start from the broadcast bias and accumulate the product into it.
-        Some(b) => b.broadcast((x.nrows(), d_out)).expect("checked").to_owned(),
+        // (row copies: ndarray's broadcast-to-owned walks element by element)
+        Some(b) => {
+            let row = b.to_vec();
+            let mut data = Vec::with_capacity(x.nrows() * d_out);
+            for _ in 0..x.nrows() {
+                data.extend_from_slice(&row);
+            }
+            Array2::from_shape_vec((x.nrows(), d_out), data).expect("rows × d_out values")
+        }
         None => Array2::zeros((x.nrows(), d_out)),
     };
     matmul_acc(&mut y.view_mut(), x, w.t());
