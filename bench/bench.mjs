@@ -35,17 +35,29 @@ function timeIt(fn, minSecs = 0.4) {
   return (performance.now() - t0) / 1000 / reps;
 }
 
+/** Seconds per product in benchMatmul, without the cost of building its two inputs (tfjs's
+ *  inputs are built once too): (time of 9 products − time of 1) / 8, both after warm-up. */
+function perProduct(pkg, n) {
+  const t1 = timeIt(() => pkg.benchMatmul(n, 1));
+  const t9 = timeIt(() => pkg.benchMatmul(n, 9));
+  return (t9 - t1) / 8;
+}
+
 const results = { matmul: [], attention: [], train: {} };
 for (const n of [32, 64, 128, 256]) {
   const flops = 2 * n ** 3;
-  const ours = flops / timeIt(() => simd.benchMatmul(n, 1)) / 1e9;
-  const noSimd = flops / timeIt(() => nosimd.benchMatmul(n, 1)) / 1e9;
+  const ours = flops / perProduct(simd, n) / 1e9;
+  const noSimd = flops / perProduct(nosimd, n) / 1e9;
   const a = tf.randomUniform([n, n]), b = tf.randomUniform([n, n]);
   // (tf.tidy costs more than the product itself here, so tensors are disposed by hand)
   const tfjs = flops / timeIt(() => { const c = tf.matMul(a, b); c.dataSync(); c.dispose(); }) / 1e9;
   a.dispose(); b.dispose();
   results.matmul.push({ n, ours_simd: ours, ours_nosimd: noSimd, native: native.matmul_gflops[String(n)], tfjs_wasm: tfjs, ratio_vs_tfjs: ours / tfjs });
 }
+// The ceiling: the micro-kernel alone on panels that stay in L1 (no product can beat it).
+const microReps = 20000;
+const ceiling = (simd.microKernelFlops() * microReps) / timeIt(() => simd.benchMicroKernel(microReps)) / 1e9;
+results.micro_kernel_ceiling_gflops = ceiling;
 for (const n of [16, 64, 256]) {
   const ours = timeIt(() => simd.benchAttention(n, 64, 1)) * 1e6;
   const q = tf.randomUniform([n, 64]);
@@ -78,6 +90,8 @@ const f = (x, d = 1) => x.toFixed(d).padStart(8);
 console.log('\nmatmul, GFLOP/s (f32, one thread)');
 console.log('     n     simd  no-simd   native  tfjs-wasm  ours/tfjs');
 for (const r of results.matmul) console.log(`${String(r.n).padStart(6)} ${f(r.ours_simd)} ${f(r.ours_nosimd)} ${f(r.native)} ${f(r.tfjs_wasm)}   ${f(r.ratio_vs_tfjs, 2)}`);
+const big = results.matmul[results.matmul.length - 1];
+console.log(`micro-kernel alone, from L1 (the ceiling of any product here): ${ceiling.toFixed(1)} GFLOP/s = ${(ceiling / big.tfjs_wasm).toFixed(2)}× tfjs-wasm at n = ${big.n}`);
 console.log('\nattention forward, one head, d = 64, µs');
 console.log('     n     ours  tfjs-wasm  tfjs/ours');
 for (const r of results.attention) console.log(`${String(r.n).padStart(6)} ${f(r.ours_us)} ${f(r.tfjs_wasm_us)}   ${f(r.speedup_vs_tfjs, 2)}`);

@@ -420,6 +420,41 @@ pub fn sgemm(
     gemm_portable(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
 }
 
+/// For the benchmark: `reps` calls of this build's f32 micro-kernel on one `KC`-deep pair of
+/// panels that stays in L1, i.e. the speed no product can exceed here (`2·MR·NR·KC` flops per
+/// call). Returns a checksum so the work is kept.
+pub fn bench_micro_kernel(reps: usize) -> f32 {
+    let a: Vec<f32> = (0..KC * MR).map(|i| (i % 7) as f32 * 1e-3).collect();
+    let b: Vec<f32> = (0..KC * NR).map(|i| (i % 5) as f32 * 1e-3).collect();
+    let mut c = vec![0f32; MR * NR];
+    let panel = Panel {
+        slice: &b,
+        off: 0,
+        step: NR,
+    };
+    let offsets = std::array::from_fn(|r| r);
+    for _ in 0..reps {
+        let tile = CTile {
+            c: &mut c,
+            off: 0,
+            rs: NR,
+            h: MR,
+            w: NR,
+        };
+        // (black_box: the compiler must not see that every call reads the same panels)
+        let (a, panel) = std::hint::black_box((&a[..], &panel));
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        micro_simd128(KC, a, offsets, MR, panel, tile);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        micro_portable::<f32>(KC, a, offsets, MR, panel, tile);
+    }
+    // (all of the tile: a checksum of one entry let the compiler drop the other rows' work)
+    c.iter().sum()
+}
+
+/// Flops of one [`bench_micro_kernel`] call.
+pub const MICRO_KERNEL_FLOPS: usize = 2 * MR * NR * KC;
+
 /// Which micro-kernel [`sgemm`] uses in this build: `"simd128"` or `"portable"`.
 pub fn sgemm_path() -> &'static str {
     if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {

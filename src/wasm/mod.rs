@@ -128,6 +128,19 @@ pub fn kernel_self_test() -> JsValue {
     ])
 }
 
+/// Benchmark helper: `reps` calls of the f32 micro-kernel on panels that stay in L1 (see
+/// `kernel::bench_micro_kernel`); each call is `microKernelFlops()` flops.
+#[wasm_bindgen(js_name = benchMicroKernel)]
+pub fn bench_micro_kernel(reps: usize) -> f32 {
+    crate::kernel::bench_micro_kernel(reps.min(1 << 24))
+}
+
+/// Flops of one `benchMicroKernel` call.
+#[wasm_bindgen(js_name = microKernelFlops)]
+pub fn micro_kernel_flops() -> usize {
+    crate::kernel::MICRO_KERNEL_FLOPS
+}
+
 /// Benchmark helper: `reps` products of two `n × n` matrices inside wasm; returns a checksum
 /// (so the work cannot be optimised away). JS measures the time around the call.
 #[wasm_bindgen(js_name = benchMatmul)]
@@ -137,7 +150,8 @@ pub fn bench_matmul(n: usize, reps: usize) -> f32 {
     let b = ndarray::Array2::from_shape_fn((n, n), |(i, j)| ((i * 5 + j) % 13) as f32 * 0.1);
     let mut s = 0.0;
     for _ in 0..reps {
-        s += crate::kernel::matmul(a.view(), b.view())[[0, 0]];
+        // (the sum of every entry, so no part of the product can be skipped)
+        s += crate::kernel::matmul(a.view(), b.view()).sum();
     }
     s
 }
@@ -163,7 +177,7 @@ pub fn bench_gemm(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool, re
     for _ in 0..reps {
         c.fill(0.0);
         crate::kernel::matmul_acc(&mut c.view_mut(), a, b);
-        s += c[[0, 0]];
+        s += c.sum();
     }
     s
 }

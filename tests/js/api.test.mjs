@@ -234,7 +234,7 @@ describe('panics', () => {
   });
 });
 
-import { attentionDemo, corpusStats, builtinCorpus, benchMatmul, benchAttention } from '../../www/pkg/lm_playground.js';
+import { attentionDemo, corpusStats, builtinCorpus, benchMatmul, benchAttention, benchGemm, benchMicroKernel, microKernelFlops } from '../../www/pkg/lm_playground.js';
 
 describe('the page helpers', () => {
   test('attentionDemo: tokens, weights that sum to 1, a causal mask, same weights for the same seed', () => {
@@ -270,8 +270,29 @@ describe('the page helpers', () => {
     assert.throws(() => corpusStats('a', { tokenizer: 'bpe' }), /tokenizer "bpe"/);
   });
 
-  test('the benchmark helpers compute', () => {
-    assert.ok(Number.isFinite(benchMatmul(33, 2)));
+  test('the benchmark helpers compute the products they time', () => {
+    // Their checksums are sums of every entry of C, recomputed here from the same inputs.
+    const fa = (i, j) => Math.fround(((i * 7 + j * 3) % 11) * 0.1);
+    const fb = (i, j) => Math.fround(((i * 5 + j) % 13) * 0.1);
+    const sumOfProduct = (m, n, k, A, B) => {
+      let s = 0;
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) s += A(i, p) * B(p, j);
+      return s;
+    };
+    const near = (got, want, what) => assert.ok(Math.abs(got - want) <= 1e-4 * Math.abs(want), `${what}: ${got} vs ${want}`);
+    near(benchMatmul(33, 2), 2 * sumOfProduct(33, 33, 33, fa, fb), 'benchMatmul');
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const A = ta ? (i, p) => fa(p, i) : fa;
+      const B = tb ? (p, j) => fb(j, p) : fb;
+      near(benchGemm(13, 21, 40, ta, tb, 3), 3 * sumOfProduct(13, 21, 40, A, B), `benchGemm ta=${ta} tb=${tb}`);
+    }
+    // The micro-kernel: an MR × NR = 4 × 8 tile over KC = flops / 64 steps, accumulated twice.
+    const kc = microKernelFlops() / (2 * 4 * 8);
+    assert.equal(kc, 256);
+    const a = (i) => Math.fround((i % 7) * 1e-3), b = (i) => Math.fround((i % 5) * 1e-3);
+    let tile = 0;
+    for (let r = 0; r < 4; r++) for (let j = 0; j < 8; j++) for (let p = 0; p < kc; p++) tile += a(p * 4 + r) * b(p * 8 + j);
+    near(benchMicroKernel(2), 2 * tile, 'benchMicroKernel');
     assert.ok(Number.isFinite(benchAttention(5, 8, 2)));
   });
 });
