@@ -151,27 +151,14 @@ pub fn forward<F: Real>(
         )
     };
     let (qp, kp, vp) = (proj(&query, 0)?, proj(&key, 1)?, proj(&value, 2)?);
-    let (concat, heads_cache) = heads_forward(
+    attend_and_project(
         (qp.view(), kp.view(), vp.view()),
+        (query, key, value, false),
+        p,
         (b, tq, tk, heads),
         attn_mask,
         key_padding_mask,
-    )?;
-    // pass 4: output projection
-    let out = linear::apply(concat.view(), p.out_proj_weight, Some(p.out_proj_bias))?;
-    let cache = MhaCache {
-        batch: b,
-        heads,
-        tq,
-        tk,
-        query,
-        key,
-        value,
-        self_attention: false,
-        heads_cache,
-        concat,
-    };
-    Ok((seq(out, b, tq), cache))
+    )
 }
 
 /// The shape checks shared by [`forward`] and [`forward_self`].
@@ -221,41 +208,33 @@ pub fn forward_self<F: Real>(
     let x = rows(x);
     // pass 1: [Q | K | V] = x W_inᵀ + b_in, [B·T, 3C]
     let qkv = linear::apply(x.view(), p.in_proj_weight, Some(p.in_proj_bias))?;
-    let (concat, heads_cache) = heads_forward(
+    attend_and_project(
         (
             qkv.slice(s![.., 0..c]),
             qkv.slice(s![.., c..2 * c]),
             qkv.slice(s![.., 2 * c..3 * c]),
         ),
+        (x, Array2::zeros((0, c)), Array2::zeros((0, c)), true),
+        p,
         (b, t, t, heads),
         attn_mask,
         key_padding_mask,
-    )?;
-    let out = linear::apply(concat.view(), p.out_proj_weight, Some(p.out_proj_bias))?;
-    let cache = MhaCache {
-        batch: b,
-        heads,
-        tq: t,
-        tk: t,
-        query: x,
-        key: Array2::zeros((0, c)),
-        value: Array2::zeros((0, c)),
-        self_attention: true,
-        heads_cache,
-        concat,
-    };
-    Ok((seq(out, b, t), cache))
+    )
 }
 
-/// Passes 2–3: attention per batch item and head on column slices of the projected Q, K, V
-/// (`[B·Tq, C]`, `[B·Tk, C]`, `[B·Tk, C]`), concatenated into `[B·Tq, C]`.
+/// Passes 2–4, shared by [`forward`] and [`forward_self`]: attention per batch item and head
+/// on column slices of the projected Q, K, V (`[B·Tq, C]`, `[B·Tk, C]`, `[B·Tk, C]`), the
+/// heads concatenated into `[B·Tq, C]`, then the output projection. `inputs` are what the
+/// cache keeps: the input rows and whether this is the fused self-attention.
 #[allow(clippy::type_complexity)]
-fn heads_forward<F: Real>(
+fn attend_and_project<F: Real>(
     (qp, kp, vp): (ArrayView2<F>, ArrayView2<F>, ArrayView2<F>),
+    (query, key, value, self_attention): (Array2<F>, Array2<F>, Array2<F>, bool),
+    p: &MhaParams<F>,
     (b, tq, tk, heads): (usize, usize, usize, usize),
     attn_mask: Option<ArrayView2<bool>>,
     key_padding_mask: Option<ArrayView2<bool>>,
-) -> Result<(Array2<F>, Vec<AttentionCache<F>>)> {
+) -> Result<(Array3<F>, MhaCache<F>)> {
     let c = qp.ncols();
     let d = c / heads;
     let mut concat = Array2::zeros((b * tq, c));
@@ -282,7 +261,21 @@ fn heads_forward<F: Real>(
             heads_cache.push(cache);
         }
     }
-    Ok((concat, heads_cache))
+    // pass 4: output projection
+    let out = linear::apply(concat.view(), p.out_proj_weight, Some(p.out_proj_bias))?;
+    let cache = MhaCache {
+        batch: b,
+        heads,
+        tq,
+        tk,
+        query,
+        key,
+        value,
+        self_attention,
+        heads_cache,
+        concat,
+    };
+    Ok((seq(out, b, tq), cache))
 }
 
 /// Multi-head attention backward given `dout = ∂L/∂out`, `[B, Tq, C]`.
