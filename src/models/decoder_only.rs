@@ -230,11 +230,9 @@ impl<F: Real> DecoderOnly<F> {
         let mut grads = NamedGrads::new();
         let dl = dlogits.to_shape((b * t, cfg.vocab_size)).expect("rows");
         // pass 4 was logits = h · lm_headᵀ
-        let g = linear::backward(
+        let g = linear::backward_from_input(
             dl.view(),
-            &linear::LinearCache {
-                x: cache.hidden.clone(),
-            },
+            cache.hidden.view(),
             s.get2("lm_head.weight")?,
             false,
         )?;

@@ -297,11 +297,9 @@ impl<F: Real> EncoderDecoder<F> {
         let mut grads = NamedGrads::new();
         // pass 3 was logits = decoder.norm(y) · lm_headᵀ
         let dl = dlogits.to_shape((b * t, v)).expect("rows");
-        let g = linear::backward(
+        let g = linear::backward_from_input(
             dl.view(),
-            &linear::LinearCache {
-                x: cache.hidden.clone(),
-            },
+            cache.hidden.view(),
             st.get2("lm_head.weight")?,
             false,
         )?;

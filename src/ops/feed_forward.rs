@@ -95,7 +95,7 @@ pub fn backward<F: Real>(
     p: &FfnParams<F>,
 ) -> Result<FfnGrads<F>> {
     // pass 3 was y = a W₂ᵀ + b₂
-    let g2 = linear::backward(dy, &linear::LinearCache { x: cache.a.clone() }, p.w2, true)?;
+    let g2 = linear::backward_from_input(dy, cache.a.view(), p.w2, true)?;
     // pass 2 was a = act(h)
     let dh = match &cache.cdf {
         Some((phi, pdf)) => {
@@ -104,12 +104,7 @@ pub fn backward<F: Real>(
         None => cache.activation.backward(g2.dx.view(), cache.h.view()),
     };
     // pass 1 was h = x W₁ᵀ + b₁
-    let g1 = linear::backward(
-        dh.view(),
-        &linear::LinearCache { x: cache.x.clone() },
-        p.w1,
-        true,
-    )?;
+    let g1 = linear::backward_from_input(dh.view(), cache.x.view(), p.w1, true)?;
     Ok(FfnGrads {
         dx: g1.dx,
         dw1: g1.dw,

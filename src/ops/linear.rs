@@ -79,14 +79,20 @@ pub fn backward<F: Real>(
     w: ArrayView2<F>,
     has_bias: bool,
 ) -> Result<LinearGrads<F>> {
-    expect_shape(
-        "linear backward",
-        "dy",
-        dy.shape(),
-        &[cache.x.nrows(), w.nrows()],
-    )?;
+    backward_from_input(dy, cache.x.view(), w, has_bias)
+}
+
+/// [`backward`] given the layer's input `x` itself, for callers that keep it in their own
+/// cache (no copy into a [`LinearCache`]).
+pub fn backward_from_input<F: Real>(
+    dy: ArrayView2<F>,
+    x: ArrayView2<F>,
+    w: ArrayView2<F>,
+    has_bias: bool,
+) -> Result<LinearGrads<F>> {
+    expect_shape("linear backward", "dy", dy.shape(), &[x.nrows(), w.nrows()])?;
     let dx = matmul(dy, w);
-    let dw = matmul(dy.t(), cache.x.view());
+    let dw = matmul(dy.t(), x);
     let db = has_bias.then(|| dy.sum_axis(Axis(0)));
     Ok(LinearGrads { dx, dw, db })
 }

@@ -295,14 +295,8 @@ pub fn backward<F: Real>(
     let d = c / heads;
     let dout = rows(dout);
     // pass 4 was out = concat W_oᵀ + b_o
-    let g_out = linear::backward(
-        dout.view(),
-        &linear::LinearCache {
-            x: cache.concat.clone(),
-        },
-        p.out_proj_weight,
-        true,
-    )?;
+    let g_out =
+        linear::backward_from_input(dout.view(), cache.concat.view(), p.out_proj_weight, true)?;
     let dconcat = g_out.dx;
     // passes 3–2 were concat[:, head h] = attention(Q_h, K_h, V_h); the gradients land in
     // [dQ | dK | dV] side by side, [B·T, 3C] for self-attention, else three [B·T, C] arrays
@@ -334,14 +328,7 @@ pub fn backward<F: Real>(
     // self-attention [Q | K | V] = x W_inᵀ + b_in in one product
     let w = p.in_proj_weight;
     if cache.self_attention {
-        let g = linear::backward(
-            dqkv.view(),
-            &linear::LinearCache {
-                x: cache.query.clone(),
-            },
-            w,
-            true,
-        )?;
+        let g = linear::backward_from_input(dqkv.view(), cache.query.view(), w, true)?;
         return Ok(MhaGrads {
             dquery: seq(g.dx, b, tq),
             dkey: Array3::zeros((b, 0, c)),
@@ -364,9 +351,9 @@ pub fn backward<F: Real>(
     .enumerate()
     {
         let block = i * c..(i + 1) * c;
-        let g = linear::backward(
+        let g = linear::backward_from_input(
             dproj.view(),
-            &linear::LinearCache { x: input.clone() },
+            input.view(),
             w.slice(s![block.clone(), ..]),
             true,
         )?;
