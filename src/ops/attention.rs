@@ -132,17 +132,21 @@ pub fn forward<F: Real>(
     expect_finite("attention", "k", k)?;
     expect_finite("attention", "v", v)?;
     // Own copies first: the cache keeps them, and the products then read contiguous rows.
-    let (q, k, v) = (q.to_owned(), k.to_owned(), v.to_owned());
+    let (q, k, v) = (owned_rows(q), owned_rows(k), owned_rows(v));
     // pass 1: scores
     let scores = matmul(q.view(), k.t()) * scale;
     // pass 2: mask, then softmax (in place on a copy: the cache keeps the raw scores)
     let mut weights = scores.clone();
     if let Some(m) = mask {
-        weights.zip_mut_with(&m, |s, &blocked| {
+        let block = |s: &mut F, &blocked: &bool| {
             if blocked {
                 *s = F::neg_infinity()
             }
-        });
+        };
+        match (weights.as_slice_mut(), m.as_slice()) {
+            (Some(w), Some(ms)) => w.iter_mut().zip(ms).for_each(|(s, b)| block(s, b)),
+            _ => weights.zip_mut_with(&m, block),
+        }
     }
     softmax::forward_inplace(&mut weights);
     // pass 3: weighted sum of the values
@@ -157,6 +161,19 @@ pub fn forward<F: Real>(
         scale,
     };
     Ok((out, cache))
+}
+
+/// A standard-layout copy of `x`, row by row (a head's columns of a wider array have
+/// contiguous rows; ndarray's `to_owned` would walk them element by element).
+fn owned_rows<F: Real>(x: ArrayView2<F>) -> Array2<F> {
+    let mut data = Vec::with_capacity(x.len());
+    for row in x.rows() {
+        match row.as_slice() {
+            Some(sl) => data.extend_from_slice(sl),
+            None => data.extend(row.iter().copied()),
+        }
+    }
+    Array2::from_shape_vec(x.raw_dim(), data).expect("one value per entry")
 }
 
 /// Gradients given `dout = ∂L/∂O`, `[Tq, Dv]`.

@@ -30,7 +30,9 @@ pub fn forward_with_cdf<F: Real>(x: ArrayView2<F>) -> (Array2<F>, Array2<F>, Arr
         phi.as_slice_mut().expect("owned"),
         pdf.as_slice_mut().expect("owned"),
     );
-    let y = Zip::from(&x).and(&phi).map_collect(|&v, &p| v * p);
+    let phis = phi.as_slice().expect("owned");
+    let y: Vec<F> = flat.iter().zip(phis).map(|(&v, &p)| v * p).collect();
+    let y = Array2::from_shape_vec(x.raw_dim(), y).expect("one value per input");
     (y, phi, pdf)
 }
 
@@ -41,6 +43,18 @@ pub fn backward_with_cdf<F: Real>(
     phi: ArrayView2<F>,
     pdf: ArrayView2<F>,
 ) -> Array2<F> {
+    if let (Some(g), Some(v), Some(p), Some(q)) =
+        (dy.as_slice(), x.as_slice(), phi.as_slice(), pdf.as_slice())
+    {
+        // (all in standard layout, as from forward_with_cdf: one flat, vectorisable loop)
+        let dx: Vec<F> = g
+            .iter()
+            .zip(v)
+            .zip(p.iter().zip(q))
+            .map(|((&g, &v), (&p, &q))| g * (p + v * q))
+            .collect();
+        return Array2::from_shape_vec(x.raw_dim(), dx).expect("one value per input");
+    }
     let mut dx = Array2::zeros(x.raw_dim());
     Zip::from(&mut dx)
         .and(&dy)
