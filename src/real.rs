@@ -214,7 +214,12 @@ fn exp_f32x4(x: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
     // `x < lo ? lo : x` and `hi < x ? hi : x`, one instruction each in V8, where
     // the IEEE min/max need several).
     let xc = f32x4_pmin(f32x4_pmax(x, lo), f32x4_splat(88.722_84));
-    let n = f32x4_nearest(f32x4_mul(xc, f32x4_splat(std::f32::consts::LOG2_E)));
+    // n = round(x·log₂e), ties to even, by the 1.5·2²³ trick: adding it leaves n in the low
+    // mantissa bits, so the same sum gives n as a float and as an integer (two adds instead of
+    // nearest + trunc_sat, which V8 expands into several instructions).
+    let magic = f32x4_splat(12_582_912.0);
+    let t = f32x4_add(f32x4_mul(xc, f32x4_splat(std::f32::consts::LOG2_E)), magic);
+    let n = f32x4_sub(t, magic);
     let r = f32x4_add(
         f32x4_sub(xc, f32x4_mul(n, f32x4_splat(0.693_359_4))),
         f32x4_mul(n, f32x4_splat(2.121_944_4e-4)),
@@ -235,7 +240,7 @@ fn exp_f32x4(x: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
     );
     // 2ⁿ = 2^a · 2^b with a = n >> 1, b = n − a, so each factor is a normal number
     // even at n = 128 or n = −126.
-    let ni = i32x4_trunc_sat_f32x4(n);
+    let ni = i32x4_sub(t, i32x4_splat(0x4B40_0000));
     let a = i32x4_shr(ni, 1);
     let b = i32x4_sub(ni, a);
     let pow = |e: v128| i32x4_shl(i32x4_add(e, i32x4_splat(127)), 23);
