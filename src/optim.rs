@@ -211,6 +211,9 @@ impl<F: Real> Optimizer<F> {
     pub fn step_with_lr(&mut self, params: &mut ParamStore<F>, lr: f64) -> Result<()> {
         check_lr(lr)?;
         for (name, p) in params.iter() {
+            if crate::ops::all_finite_view(p.grad.view()) {
+                continue;
+            }
             if let Some(i) = p.grad.iter().position(|g| !g.is_finite()) {
                 return Err(Error::value(format!("optimizer: the gradient of {name:?} is not finite at flat index {i}; training has diverged")));
             }
@@ -269,33 +272,32 @@ impl<F: Real> Optimizer<F> {
                 } => {
                     let decoupled = matches!(self.config, OptimizerConfig::AdamW { .. });
                     let (b1, b2, wd) = (F::of(beta1), F::of(beta2), F::of(weight_decay));
-                    let mut g = p.grad.clone();
+                    // (Adam with weight decay folds the L2 penalty into a copy of the gradient)
+                    let l2 = !decoupled && weight_decay != 0.0;
+                    let g_l2 = l2.then(|| &p.grad + &(&p.value * wd));
+                    let g = g_l2.as_ref().unwrap_or(&p.grad);
                     if decoupled {
                         // AdamW: shrink the weights directly, outside the moments
                         p.value.mapv_inplace(|w| w * (F::one() - lr_f * wd));
-                    } else if weight_decay != 0.0 {
-                        // Adam: L2 penalty folded into the gradient
-                        g.zip_mut_with(&p.value, |g, &w| *g += wd * w);
                     }
                     let shape = IxDyn(p.value.shape());
                     let m = slot.m.get_or_insert_with(|| ArrayD::zeros(shape.clone()));
                     let v = slot.v.get_or_insert_with(|| ArrayD::zeros(shape));
-                    // update the first moment (momentum) and the second moment (scale)
-                    Zip::from(&mut *m)
-                        .and(&g)
-                        .for_each(|m, &g| *m += (g - *m) * (F::one() - b1));
-                    Zip::from(&mut *v)
-                        .and(&g)
-                        .for_each(|v, &g| *v = *v * b2 + g * g * (F::one() - b2));
-                    // bias-correct both moments (they start at zero) and step
                     let bc1 = F::one() - b1.powi(t);
                     let bc2_sqrt = (F::one() - b2.powi(t)).sqrt();
                     let step_size = lr_f / bc1;
                     let e = F::of(eps);
+                    // in one pass per weight: update the first moment (momentum) and the second
+                    // moment (scale), bias-correct both (they start at zero) and step
                     Zip::from(&mut p.value)
-                        .and(&*m)
-                        .and(&*v)
-                        .for_each(|w, &m, &v| *w -= step_size * m / (v.sqrt() / bc2_sqrt + e));
+                        .and(&mut *m)
+                        .and(&mut *v)
+                        .and(g)
+                        .for_each(|w, m, v, &g| {
+                            *m += (g - *m) * (F::one() - b1);
+                            *v = *v * b2 + g * g * (F::one() - b2);
+                            *w -= step_size * *m / (v.sqrt() / bc2_sqrt + e);
+                        });
                 }
             }
         }

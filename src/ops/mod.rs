@@ -86,18 +86,7 @@ pub(crate) fn expect_finite<F: Real, D: ndarray::Dimension>(
     arg: &str,
     x: ndarray::ArrayView<F, D>,
 ) -> Result<()> {
-    let ok = match x.as_slice_memory_order() {
-        Some(sl) => all_finite(sl),
-        None if x.ndim() > 0 => x
-            .lanes(ndarray::Axis(x.ndim() - 1))
-            .into_iter()
-            .all(|lane| match lane.as_slice() {
-                Some(sl) => all_finite(sl),
-                None => lane.iter().all(|v| v.is_finite()),
-            }),
-        None => x.iter().all(|v| v.is_finite()),
-    };
-    if ok {
+    if all_finite_view(x.view()) {
         return Ok(());
     }
     let (i, v) = x
@@ -108,6 +97,21 @@ pub(crate) fn expect_finite<F: Real, D: ndarray::Dimension>(
     Err(Error::value(format!(
         "{op}: {arg} has a non-finite value {v} at flat index {i}"
     )))
+}
+
+/// Whether every value of `x` is finite, one vectorisable pass per contiguous row.
+pub(crate) fn all_finite_view<F: Real, D: ndarray::Dimension>(x: ndarray::ArrayView<F, D>) -> bool {
+    match x.as_slice_memory_order() {
+        Some(sl) => all_finite(sl),
+        None if x.ndim() > 0 => x
+            .lanes(ndarray::Axis(x.ndim() - 1))
+            .into_iter()
+            .all(|lane| match lane.as_slice() {
+                Some(sl) => all_finite(sl),
+                None => lane.iter().all(|v| v.is_finite()),
+            }),
+        None => x.iter().all(|v| v.is_finite()),
+    }
 }
 
 /// Whether every value is finite: `x − x` is 0 for a finite x and NaN for ±∞ or NaN, and a sum
