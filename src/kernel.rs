@@ -6,12 +6,14 @@
 //! ```
 //!
 //! Blocked after Goto & van de Geijn ("Anatomy of high-performance matrix multiplication",
-//! 2008): k is cut into blocks of `KC`, B into panels `NR` columns wide, and a micro-kernel
-//! keeps an `MR × NR` tile of C in registers while it streams one panel of B and `MR` rows of
-//! A. B's panel is copied (packed) into `kc × NR` unit-stride rows unless B is already row-major
-//! and its panel is short enough to sit in L1 as it is; A is never copied: each of the tile's
-//! `MR` rows is read through its own pointer and stride (a broadcast load per element), which
-//! serves `A·B`, `A·Bᵀ` and `Aᵀ·B` alike. The micro-kernel adds straight into C.
+//! 2008): k is cut into blocks of `KC`, A's rows into blocks that fit L1 (`A_BLOCK` floats), B
+//! into panels `NR` columns wide, and a micro-kernel keeps an `MR × NR` tile of C in registers
+//! while it streams one panel of B and `MR` rows of A. B's panel is copied (packed) into
+//! `kc × NR` unit-stride rows unless B is already row-major and its panel is short enough to
+//! sit in L1 as it is. A is read in place: each of the tile's `MR` rows through its own pointer
+//! and stride (a broadcast load per element), which serves `A·B`, `A·Bᵀ` and `Aᵀ·B` alike; only
+//! a column-major A whose columns span more than L1 is copied, block by block. The
+//! micro-kernel adds straight into C.
 //!
 //! Two micro-kernels, chosen at compile time:
 //! - portable Rust on `[[F; NR]; MR]` accumulators (native builds auto-vectorise it);
@@ -32,6 +34,8 @@ pub const MR: usize = 4;
 pub const NR: usize = 8;
 /// Depth of one packed block of k.
 const KC: usize = 256;
+/// Floats of A (rows × kc) kept in L1 while all of B's panels pass by it: 16 KiB.
+const A_BLOCK: usize = 4 * 1024;
 /// Below this many multiply–adds the blocking costs more than it saves.
 const SMALL: usize = 4 * 1024;
 /// B is read in place when row-major and a panel's `kc` rows span at most this many floats
@@ -169,14 +173,43 @@ impl<F: Real> CTile<'_, F> {
     }
 }
 
+/// Copies rows `i0..i1` of `A[·, p0..p0+kc]` into `out` as tiles of `MR` rows: tile `t` at
+/// `t·kc·MR`, its column `p` as `MR` side-by-side values (rows past `i1` repeat the last row).
+#[allow(clippy::too_many_arguments)]
+fn pack_a_block<F: Real>(
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    p0: usize,
+    kc: usize,
+    i0: usize,
+    i1: usize,
+    out: &mut [F],
+) {
+    for (t, r0) in (i0..i1).step_by(MR).enumerate() {
+        let h = MR.min(i1 - r0);
+        let dst = &mut out[t * kc * MR..(t + 1) * kc * MR];
+        for (p, d) in dst.chunks_exact_mut(MR).enumerate() {
+            let src = r0 * a_rs + (p0 + p) * a_cs;
+            if a_rs == 1 && h == MR {
+                d.copy_from_slice(&a[src..src + MR]);
+            } else {
+                for (r, v) in d.iter_mut().enumerate() {
+                    *v = a[src + r.min(h - 1) * a_rs];
+                }
+            }
+        }
+    }
+}
+
 /// One tile: `C[tile] += Σ_p A[rows, p] ⊗ B_panel[p]`, where row `r` of A is read at
 /// `a[a_off[r] + p·a_cs]`.
 type Micro<F> = fn(usize, &[F], [usize; MR], usize, &Panel<F>, CTile<F>);
 
-/// The blocked driver. A is read in place, whatever its strides (each tile row follows its own
-/// pointer; packing a column-major A was measured and was slower). B is copied one panel at a
-/// time, unless it is row-major, NR wide and its panel spans at most `DIRECT_MAX_SPAN`.
-/// Loop order: k-blocks of `KC`, then B panels (kept in L1 while), then all row tiles of A.
+/// The blocked driver. Loop order: k-blocks of `KC`; blocks of A's rows (`A_BLOCK` floats,
+/// kept in L1); B's panels; the row tiles of the block. A B panel is read in place when
+/// row-major, NR wide and spanning at most `DIRECT_MAX_SPAN`, else packed (once per k-block
+/// when A has several blocks, else one panel at a time).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gemm_blocked<F: Real>(
@@ -193,38 +226,77 @@ fn gemm_blocked<F: Real>(
     c_rs: usize,
     micro: Micro<F>,
 ) {
-    let mut packed = [F::zero(); KC * NR];
+    // Scratch, allocated only if used: one B panel, all B panels, one block of A.
+    let (mut packed, mut all_panels, mut a_block) = (Vec::new(), Vec::new(), Vec::new());
     let mut p0 = 0;
     while p0 < k {
         let kc = KC.min(k - p0);
-        for j0 in (0..n).step_by(NR) {
-            let w = NR.min(n - j0);
-            let panel = if b_cs == 1 && w == NR && kc * b_rs <= DIRECT_MAX_SPAN {
-                Panel {
-                    slice: b,
-                    off: p0 * b_rs + j0,
-                    step: b_rs,
+        // Rows of A per block: MC·kc floats stay in L1 while every panel of B passes by.
+        let mc = (A_BLOCK / kc).max(MR) / MR * MR;
+        let direct = |w: usize| b_cs == 1 && w == NR && kc * b_rs <= DIRECT_MAX_SPAN;
+        let several_blocks = m > mc;
+        // A column-major A (a transposed view) whose kc columns span more than L1 holds is
+        // copied block by block: read in place, its tile rows would walk down the columns one
+        // cache line per step, and at power-of-two strides those lines collide in a few sets.
+        let pack_a = a_rs < a_cs && kc * a_cs > DIRECT_MAX_SPAN;
+        if several_blocks {
+            // each B panel is used once per block of A: pack those that need it only once
+            all_panels.resize(n.div_ceil(NR) * kc * NR, F::zero());
+            for (jp, dst) in all_panels.chunks_exact_mut(kc * NR).enumerate() {
+                let (j0, w) = (jp * NR, NR.min(n - jp * NR));
+                if !direct(w) {
+                    pack_b_panel(b, b_rs, b_cs, p0, kc, j0, w, dst);
                 }
-            } else {
-                pack_b_panel(b, b_rs, b_cs, p0, kc, j0, w, &mut packed);
-                Panel {
-                    slice: &packed[..],
-                    off: 0,
-                    step: NR,
-                }
-            };
-            for i0 in (0..m).step_by(MR) {
-                let h = MR.min(m - i0);
-                // Rows past the end of A repeat its last row; their results are dropped.
-                let a_off = std::array::from_fn(|r| (i0 + r.min(h - 1)) * a_rs + p0 * a_cs);
-                let tile = CTile {
-                    c: &mut *c,
-                    off: i0 * c_rs + j0,
-                    rs: c_rs,
-                    h,
-                    w,
+            }
+        }
+        for i_blk in (0..m).step_by(mc) {
+            let i_end = m.min(i_blk + mc);
+            if pack_a {
+                a_block.resize(mc * kc, F::zero());
+                pack_a_block(a, a_rs, a_cs, p0, kc, i_blk, i_end, &mut a_block);
+            }
+            for j0 in (0..n).step_by(NR) {
+                let w = NR.min(n - j0);
+                let panel = if direct(w) {
+                    Panel {
+                        slice: b,
+                        off: p0 * b_rs + j0,
+                        step: b_rs,
+                    }
+                } else if several_blocks {
+                    Panel {
+                        slice: &all_panels[..],
+                        off: (j0 / NR) * kc * NR,
+                        step: NR,
+                    }
+                } else {
+                    packed.resize(KC * NR, F::zero());
+                    pack_b_panel(b, b_rs, b_cs, p0, kc, j0, w, &mut packed);
+                    Panel {
+                        slice: &packed[..],
+                        off: 0,
+                        step: NR,
+                    }
                 };
-                micro(kc, a, a_off, a_cs, &panel, tile);
+                for i0 in (i_blk..i_end).step_by(MR) {
+                    let h = MR.min(m - i0);
+                    let tile = CTile {
+                        c: &mut *c,
+                        off: i0 * c_rs + j0,
+                        rs: c_rs,
+                        h,
+                        w,
+                    };
+                    if pack_a {
+                        let base = (i0 - i_blk) * kc;
+                        let a_off = std::array::from_fn(|r| base + r);
+                        micro(kc, &a_block[..], a_off, MR, &panel, tile);
+                    } else {
+                        // Rows past the end of A repeat its last row; their results are dropped.
+                        let a_off = std::array::from_fn(|r| (i0 + r.min(h - 1)) * a_rs + p0 * a_cs);
+                        micro(kc, a, a_off, a_cs, &panel, tile);
+                    }
+                }
             }
         }
         p0 += kc;
