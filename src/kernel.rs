@@ -202,10 +202,6 @@ fn pack_a_block<F: Real>(
     }
 }
 
-/// One tile: `C[tile] += Σ_p A[rows, p] ⊗ B_panel[p]`, where row `r` of A is read at
-/// `a[a_off[r] + p·a_cs]`.
-type Micro<F> = fn(usize, &[F], [usize; MR], usize, &Panel<F>, CTile<F>);
-
 /// The blocked driver. Loop order: k-blocks of `KC`; blocks of A's rows (`A_BLOCK` floats,
 /// kept in L1); B's panels; the row tiles of the block. A B panel is read in place when
 /// row-major, NR wide and spanning at most `DIRECT_MAX_SPAN`, else packed (once per k-block
@@ -224,7 +220,10 @@ fn gemm_blocked<F: Real>(
     b_cs: usize,
     c: &mut [F],
     c_rs: usize,
-    micro: Micro<F>,
+    // one tile: C[tile] += Σ_p A[rows, p] ⊗ B_panel[p], row r of A read at a[a_off[r] + p·a_cs]
+    // (a generic closure, not a fn pointer: a pointer kept it from being inlined natively)
+    micro: impl Fn(usize, &[F], [usize; MR], usize, &Panel<F>, CTile<F>),
+    pack_all: bool,
 ) {
     // Scratch, allocated only if used: one B panel, all B panels, one block of A.
     let (mut packed, mut all_panels, mut a_block) = (Vec::new(), Vec::new(), Vec::new());
@@ -233,12 +232,12 @@ fn gemm_blocked<F: Real>(
         let kc = KC.min(k - p0);
         // Rows of A per block: MC·kc floats stay in L1 while every panel of B passes by.
         let mc = (A_BLOCK / kc).max(MR) / MR * MR;
-        let direct = |w: usize| b_cs == 1 && w == NR && kc * b_rs <= DIRECT_MAX_SPAN;
+        let direct = |w: usize| !pack_all && b_cs == 1 && w == NR && kc * b_rs <= DIRECT_MAX_SPAN;
         let several_blocks = m > mc;
         // A column-major A (a transposed view) whose kc columns span more than L1 holds is
         // copied block by block: read in place, its tile rows would walk down the columns one
         // cache line per step, and at power-of-two strides those lines collide in a few sets.
-        let pack_a = a_rs < a_cs && kc * a_cs > DIRECT_MAX_SPAN;
+        let pack_a = pack_all || (a_rs < a_cs && kc * a_cs > DIRECT_MAX_SPAN);
         if several_blocks {
             // each B panel is used once per block of A: pack those that need it only once
             all_panels.resize(n.div_ceil(NR) * kc * NR, F::zero());
@@ -313,12 +312,16 @@ fn micro_portable<F: Real>(
     b: &Panel<F>,
     mut c: CTile<F>,
 ) {
+    // The portable driver packs both operands (`gemm_blocked(.., pack_all = true)`): A's tile
+    // is MR side-by-side values per step and B's panel NR, so plain chunks, no bounds checks
+    // in the loop, and the NR-wide updates auto-vectorise.
+    assert!(a_cs == MR && b.step == NR && (0..MR).all(|r| a_off[r] == a_off[0] + r));
     let mut acc = [[F::zero(); NR]; MR];
-    for p in 0..kc {
-        let brow = &b.slice[b.off + p * b.step..b.off + p * b.step + NR];
-        for (acc_i, &off) in acc.iter_mut().zip(&a_off) {
-            let ai = a[off + p * a_cs];
-            for (c, &bj) in acc_i.iter_mut().zip(brow) {
+    let ap = a[a_off[0]..].chunks_exact(MR);
+    let bp = b.slice[b.off..].chunks_exact(NR);
+    for (av, bv) in ap.zip(bp).take(kc) {
+        for (acc_i, &ai) in acc.iter_mut().zip(av) {
+            for (c, &bj) in acc_i.iter_mut().zip(bv) {
                 *c += ai * bj;
             }
         }
@@ -357,6 +360,7 @@ pub fn gemm_portable<F: Real>(
         c,
         c_rs,
         micro_portable::<F>,
+        true,
     )
 }
 
@@ -486,6 +490,7 @@ pub fn sgemm(
             c,
             c_rs,
             micro_simd128,
+            false,
         )
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
