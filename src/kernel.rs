@@ -202,7 +202,8 @@ fn pack_a_block<F: Real>(
     }
 }
 
-/// The blocked driver. Loop order: k-blocks of `KC`; blocks of A's rows (`A_BLOCK` floats,
+/// The blocked driver (products of at most `SMALL` multiply–adds go to [`gemm_small`]).
+/// Loop order: k-blocks of `KC`; blocks of A's rows (`A_BLOCK` floats,
 /// kept in L1); B's panels; the row tiles of the block. A B panel is read in place when
 /// row-major, NR wide and spanning at most `DIRECT_MAX_SPAN`, else packed (once per k-block
 /// when A has several blocks, else one panel at a time).
@@ -225,12 +226,15 @@ fn gemm_blocked<F: Real>(
     micro: impl Fn(usize, &[F], [usize; MR], usize, &Panel<F>, CTile<F>),
     pack_all: bool,
 ) {
+    if m * n * k <= SMALL {
+        return gemm_small(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs);
+    }
     // Scratch, allocated only if used: one B panel, all B panels, one block of A.
     let (mut packed, mut all_panels, mut a_block) = (Vec::new(), Vec::new(), Vec::new());
     let mut p0 = 0;
     while p0 < k {
         let kc = KC.min(k - p0);
-        // Rows of A per block: MC·kc floats stay in L1 while every panel of B passes by.
+        // Rows of A per block: mc·kc floats stay in L1 while every panel of B passes by.
         let mc = (A_BLOCK / kc).max(MR) / MR * MR;
         let direct = |w: usize| !pack_all && b_cs == 1 && w == NR && kc * b_rs <= DIRECT_MAX_SPAN;
         let several_blocks = m > mc;
@@ -344,9 +348,6 @@ pub fn gemm_portable<F: Real>(
     c: &mut [F],
     c_rs: usize,
 ) {
-    if m * n * k <= SMALL {
-        return gemm_small(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs);
-    }
     gemm_blocked(
         m,
         n,
@@ -474,9 +475,6 @@ pub fn sgemm(
 ) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        if m * n * k <= SMALL {
-            return gemm_small(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs);
-        }
         gemm_blocked(
             m,
             n,
@@ -531,6 +529,23 @@ pub fn bench_micro_kernel(reps: usize) -> f32 {
 
 /// Flops of one [`bench_micro_kernel`] call.
 pub const MICRO_KERNEL_FLOPS: usize = 2 * MR * NR * KC;
+
+/// The `(m, n, k)` every kernel path is checked on against [`gemm_naive`], natively and in wasm
+/// (`kernelSelfTest`), each with all four transpose combinations: partial MR and NR tiles, the
+/// small-product path, k crossing KC, several blocks of A, packed and in-place B panels, and a
+/// column-major A copied block by block.
+pub const CHECK_SHAPES: [(usize, usize, usize); 10] = [
+    (1, 1, 1),
+    (3, 5, 7),
+    (4, 8, 1),
+    (5, 9, 13),
+    (13, 17, 300),
+    (130, 7, 33),
+    (33, 65, 257),
+    (129, 31, 64),
+    (64, 64, 64),
+    (12, 16, 520),
+];
 
 /// Which micro-kernel [`sgemm`] uses in this build: `"simd128"` or `"portable"`.
 pub fn sgemm_path() -> &'static str {
@@ -606,23 +621,10 @@ mod tests {
         (0..len).map(|_| rng.uniform_in(-1.0, 1.0)).collect()
     }
 
-    /// Odd shapes exercise every edge: partial MR and NR tiles, k crossing KC, row-major and packed B panels,
-    /// and the small-product path.
     #[test]
     fn portable_matches_naive_on_odd_shapes_and_strides() {
         let mut rng = Rng::new(3);
-        let shapes = [
-            (1, 1, 1),
-            (3, 5, 7),
-            (4, 8, 1),
-            (5, 9, 13),
-            (13, 17, 300),
-            (130, 7, 33),
-            (33, 65, 257),
-            (129, 31, 64),
-            (12, 16, 520),
-        ];
-        for &(m, n, k) in &shapes {
+        for &(m, n, k) in &CHECK_SHAPES {
             for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
                 let a = random(&mut rng, m * k);
                 let b = random(&mut rng, k * n);

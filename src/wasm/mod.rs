@@ -54,21 +54,9 @@ pub fn engine_info() -> JsValue {
 #[wasm_bindgen(js_name = kernelSelfTest)]
 pub fn kernel_self_test() -> JsValue {
     let mut rng = crate::rng::Rng::new(11);
-    let shapes = [
-        (1, 1, 1),
-        (3, 5, 7),
-        (4, 8, 1),
-        (5, 9, 13),
-        (13, 17, 300),
-        (130, 7, 33),
-        (33, 65, 257),
-        (129, 31, 64),
-        (64, 64, 64),
-        (12, 16, 520),
-    ];
     let mut worst = 0f64;
     let mut cases = 0;
-    for &(m, n, k) in &shapes {
+    for &(m, n, k) in &crate::kernel::CHECK_SHAPES {
         for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
             let a: Vec<f32> = (0..m * k)
                 .map(|_| rng.uniform_in(-1.0, 1.0) as f32)
@@ -141,19 +129,12 @@ pub fn micro_kernel_flops() -> usize {
     crate::kernel::MICRO_KERNEL_FLOPS
 }
 
-/// Benchmark helper: `reps` products of two `n × n` matrices inside wasm; returns a checksum
-/// (so the work cannot be optimised away). JS measures the time around the call.
+/// Benchmark helper: `reps` products of two `n × n` matrices inside wasm ([`bench_gemm`] with
+/// no transposes); returns a checksum (so the work cannot be optimised away). JS measures the
+/// time around the call.
 #[wasm_bindgen(js_name = benchMatmul)]
 pub fn bench_matmul(n: usize, reps: usize) -> f32 {
-    let n = n.clamp(1, 2048);
-    let a = ndarray::Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.1);
-    let b = ndarray::Array2::from_shape_fn((n, n), |(i, j)| ((i * 5 + j) % 13) as f32 * 0.1);
-    let mut s = 0.0;
-    for _ in 0..reps {
-        // (the sum of every entry, so no part of the product can be skipped)
-        s += crate::kernel::matmul(a.view(), b.view()).sum();
-    }
-    s
+    bench_gemm(n, n, n, false, false, reps)
 }
 
 /// Benchmark helper: `reps` products `C[m×n] = op(A)·op(B)` inside wasm, where `op` transposes
@@ -177,6 +158,7 @@ pub fn bench_gemm(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool, re
     for _ in 0..reps {
         c.fill(0.0);
         crate::kernel::matmul_acc(&mut c.view_mut(), a, b);
+        // (the sum of every entry, so no part of the product can be skipped)
         s += c.sum();
     }
     s
