@@ -211,10 +211,7 @@ impl<F: Real> Optimizer<F> {
     pub fn step_with_lr(&mut self, params: &mut ParamStore<F>, lr: f64) -> Result<()> {
         check_lr(lr)?;
         for (name, p) in params.iter() {
-            if crate::ops::all_finite_view(p.grad.view()) {
-                continue;
-            }
-            if let Some(i) = p.grad.iter().position(|g| !g.is_finite()) {
+            if let Some((i, _)) = crate::ops::first_non_finite(p.grad.view()) {
                 return Err(Error::value(format!("optimizer: the gradient of {name:?} is not finite at flat index {i}; training has diverged")));
             }
         }

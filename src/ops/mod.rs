@@ -77,30 +77,34 @@ pub(crate) fn expect_shape(op: &str, arg: &str, got: &[usize], want: &[usize]) -
     Ok(())
 }
 
-/// Checks that every value is finite, naming the op and the argument.
-///
-/// The common case (all finite) is one vectorisable pass over each contiguous row; only a
-/// failing array is walked again to name the first bad value.
+/// Checks that every value is finite, naming the op, the argument and the first bad value.
 pub(crate) fn expect_finite<F: Real, D: ndarray::Dimension>(
     op: &str,
     arg: &str,
     x: ndarray::ArrayView<F, D>,
 ) -> Result<()> {
-    if all_finite_view(x.view()) {
-        return Ok(());
+    match first_non_finite(x) {
+        None => Ok(()),
+        Some((i, v)) => Err(Error::value(format!(
+            "{op}: {arg} has a non-finite value {v} at flat index {i}"
+        ))),
     }
-    let (i, v) = x
-        .iter()
-        .enumerate()
-        .find(|(_, v)| !v.is_finite())
-        .expect("a non-finite value was seen");
-    Err(Error::value(format!(
-        "{op}: {arg} has a non-finite value {v} at flat index {i}"
-    )))
+}
+
+/// The first non-finite value of `x` and its flat (logical order) index, if there is one.
+/// The common case, all finite, is one vectorisable pass per contiguous row; only an array
+/// that fails it is walked again to find the value.
+pub(crate) fn first_non_finite<F: Real, D: ndarray::Dimension>(
+    x: ndarray::ArrayView<F, D>,
+) -> Option<(usize, F)> {
+    if all_finite_view(&x) {
+        return None;
+    }
+    x.iter().copied().enumerate().find(|(_, v)| !v.is_finite())
 }
 
 /// Whether every value of `x` is finite, one vectorisable pass per contiguous row.
-pub(crate) fn all_finite_view<F: Real, D: ndarray::Dimension>(x: ndarray::ArrayView<F, D>) -> bool {
+fn all_finite_view<F: Real, D: ndarray::Dimension>(x: &ndarray::ArrayView<F, D>) -> bool {
     match x.as_slice_memory_order() {
         Some(sl) => all_finite(sl),
         None if x.ndim() > 0 => x
