@@ -73,18 +73,28 @@ pub struct MhaCache<F> {
     pub tq: usize,
     /// Key/value length Tk.
     pub tk: usize,
-    /// The query input as rows, `[B·Tq, C]` (the one input, for [`forward_self`]).
-    pub query: Array2<F>,
-    /// The key input as rows, `[B·Tk, C]` (empty, `[0, C]`, for [`forward_self`]).
-    pub key: Array2<F>,
-    /// The value input as rows, `[B·Tk, C]` (empty, `[0, C]`, for [`forward_self`]).
-    pub value: Array2<F>,
-    /// Whether this came from [`forward_self`] (one input, one fused projection).
-    pub self_attention: bool,
+    /// The inputs as rows, as backward needs them.
+    pub inputs: MhaInputs<F>,
     /// One cache per (batch item, head), index `b·H + h`: that head's Q, K, V, scores, weights.
     pub heads_cache: Vec<AttentionCache<F>>,
     /// The heads' outputs side by side, `[B·Tq, C]`.
     pub concat: Array2<F>,
+}
+
+/// The inputs a [`MhaCache`] keeps, as rows.
+#[derive(Debug, Clone)]
+pub enum MhaInputs<F> {
+    /// From [`forward_self`]: the one input, `[B·T, C]`, projected to `[Q | K | V]` at once.
+    Shared(Array2<F>),
+    /// From [`forward`]: query `[B·Tq, C]`, key and value `[B·Tk, C]`.
+    Separate {
+        /// `[B·Tq, C]`
+        query: Array2<F>,
+        /// `[B·Tk, C]`
+        key: Array2<F>,
+        /// `[B·Tk, C]`
+        value: Array2<F>,
+    },
 }
 
 impl<F: Real> MhaCache<F> {
@@ -153,7 +163,7 @@ pub fn forward<F: Real>(
     let (qp, kp, vp) = (proj(&query, 0)?, proj(&key, 1)?, proj(&value, 2)?);
     attend_and_project(
         (qp.view(), kp.view(), vp.view()),
-        (query, key, value, false),
+        MhaInputs::Separate { query, key, value },
         p,
         (b, tq, tk, heads),
         attn_mask,
@@ -214,7 +224,7 @@ pub fn forward_self<F: Real>(
             qkv.slice(s![.., c..2 * c]),
             qkv.slice(s![.., 2 * c..3 * c]),
         ),
-        (x, Array2::zeros((0, c)), Array2::zeros((0, c)), true),
+        MhaInputs::Shared(x),
         p,
         (b, t, t, heads),
         attn_mask,
@@ -225,11 +235,11 @@ pub fn forward_self<F: Real>(
 /// Passes 2–4, shared by [`forward`] and [`forward_self`]: attention per batch item and head
 /// on column slices of the projected Q, K, V (`[B·Tq, C]`, `[B·Tk, C]`, `[B·Tk, C]`), the
 /// heads concatenated into `[B·Tq, C]`, then the output projection. `inputs` are what the
-/// cache keeps: the input rows and whether this is the fused self-attention.
+/// cache keeps for backward.
 #[allow(clippy::type_complexity)]
 fn attend_and_project<F: Real>(
     (qp, kp, vp): (ArrayView2<F>, ArrayView2<F>, ArrayView2<F>),
-    (query, key, value, self_attention): (Array2<F>, Array2<F>, Array2<F>, bool),
+    inputs: MhaInputs<F>,
     p: &MhaParams<F>,
     (b, tq, tk, heads): (usize, usize, usize, usize),
     attn_mask: Option<ArrayView2<bool>>,
@@ -268,10 +278,7 @@ fn attend_and_project<F: Real>(
         heads,
         tq,
         tk,
-        query,
-        key,
-        value,
-        self_attention,
+        inputs,
         heads_cache,
         concat,
     };
@@ -300,8 +307,9 @@ pub fn backward<F: Real>(
     let dconcat = g_out.dx;
     // passes 3–2 were concat[:, head h] = attention(Q_h, K_h, V_h); the gradients land in
     // [dQ | dK | dV] side by side, [B·T, 3C] for self-attention, else three [B·T, C] arrays
-    let tk_rows = if cache.self_attention { 0 } else { b * tk };
-    let mut dqkv = Array2::zeros((b * tq, if cache.self_attention { 3 * c } else { c }));
+    let shared = matches!(cache.inputs, MhaInputs::Shared(_));
+    let tk_rows = if shared { 0 } else { b * tk };
+    let mut dqkv = Array2::zeros((b * tq, if shared { 3 * c } else { c }));
     let mut dk = Array2::zeros((tk_rows, c));
     let mut dv = Array2::zeros((tk_rows, c));
     for bi in 0..b {
@@ -313,7 +321,7 @@ pub fn backward<F: Real>(
             )?;
             let (qr, kr) = (bi * tq..(bi + 1) * tq, bi * tk..(bi + 1) * tk);
             dqkv.slice_mut(s![qr.clone(), cols.clone()]).assign(&g.dq);
-            if cache.self_attention {
+            if shared {
                 dqkv.slice_mut(s![kr.clone(), c + cols.start..c + cols.end])
                     .assign(&g.dk);
                 dqkv.slice_mut(s![kr, 2 * c + cols.start..2 * c + cols.end])
@@ -327,28 +335,27 @@ pub fn backward<F: Real>(
     // pass 1 was Q = query W_qᵀ + b_q (and likewise K, V with their row blocks), or for
     // self-attention [Q | K | V] = x W_inᵀ + b_in in one product
     let w = p.in_proj_weight;
-    if cache.self_attention {
-        let g = linear::backward_from_input(dqkv.view(), cache.query.view(), w, true)?;
-        return Ok(MhaGrads {
-            dquery: seq(g.dx, b, tq),
-            dkey: Array3::zeros((b, 0, c)),
-            dvalue: Array3::zeros((b, 0, c)),
-            in_proj_weight: g.dw,
-            in_proj_bias: g.db.expect("has bias"),
-            out_proj_weight: g_out.dw,
-            out_proj_bias: g_out.db.expect("has bias"),
-        });
-    }
+    let (query, key, value) = match &cache.inputs {
+        MhaInputs::Separate { query, key, value } => (query, key, value),
+        MhaInputs::Shared(x) => {
+            let g = linear::backward_from_input(dqkv.view(), x.view(), w, true)?;
+            return Ok(MhaGrads {
+                dquery: seq(g.dx, b, tq),
+                dkey: Array3::zeros((b, 0, c)),
+                dvalue: Array3::zeros((b, 0, c)),
+                in_proj_weight: g.dw,
+                in_proj_bias: g.db.expect("has bias"),
+                out_proj_weight: g_out.dw,
+                out_proj_bias: g_out.db.expect("has bias"),
+            });
+        }
+    };
     let mut d_in_w = Array2::zeros((3 * c, c));
     let mut d_in_b = Array1::zeros(3 * c);
     let mut dinputs = Vec::with_capacity(3);
-    for (i, (dproj, input)) in [
-        (&dqkv, &cache.query),
-        (&dk, &cache.key),
-        (&dv, &cache.value),
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, (dproj, input)) in [(&dqkv, query), (&dk, key), (&dv, value)]
+        .into_iter()
+        .enumerate()
     {
         let block = i * c..(i + 1) * c;
         let g = linear::backward_from_input(
@@ -458,7 +465,8 @@ mod tests {
         .unwrap();
         let (y2, c2) =
             forward_self(x.view(), &p, heads, Some(mask.view()), Some(kpm.view())).unwrap();
-        assert!(c2.self_attention && !c1.self_attention);
+        assert!(matches!(c1.inputs, MhaInputs::Separate { .. }));
+        assert!(matches!(c2.inputs, MhaInputs::Shared(_)));
         let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
         assert!(close(y1.as_slice().unwrap(), y2.as_slice().unwrap()));
         let g1 = backward(dout.view(), &c1, &p).unwrap();
