@@ -108,23 +108,8 @@ pub fn grid_layout(
 ) -> GridLayout {
     // Two passes: cells sized with 12 px labels, then labels scaled with the cells (large cells
     // on a projector get large labels), then cells sized again for the new margins.
-    let mut font = 12.0;
-    let mut g = grid_pass(
-        w,
-        h,
-        rows,
-        cols,
-        row_label_chars,
-        col_labels,
-        title,
-        legend,
-        square,
-        font,
-    );
-    let scaled = (g.cell_w.min(g.cell_h) * 0.3).clamp(11.0, 22.0);
-    if scaled > font {
-        font = scaled;
-        g = grid_pass(
+    let pass = |font| {
+        grid_pass(
             w,
             h,
             rows,
@@ -135,9 +120,15 @@ pub fn grid_layout(
             legend,
             square,
             font,
-        );
+        )
+    };
+    let first = pass(12.0);
+    let scaled = (first.cell_w.min(first.cell_h) * 0.3).clamp(11.0, 22.0);
+    if scaled > 12.0 {
+        pass(scaled)
+    } else {
+        first
     }
-    g
 }
 
 #[allow(clippy::too_many_arguments)]
