@@ -1,0 +1,336 @@
+//! The one matrix-product kernel every op goes through.
+//!
+//! ```text
+//! C[m×n] += A[m×k] · B[k×n]        C row-major; A and B with any row/column strides,
+//!                                  so Aᵀ or Bᵀ cost nothing (a transposed view swaps strides)
+//! ```
+//!
+//! Blocked after Goto & van de Geijn ("Anatomy of high-performance matrix multiplication",
+//! 2008): k is cut into blocks of `KC`, A's rows into blocks that fit L1 (`A_BLOCK` floats), B
+//! into panels `NR` columns wide, and a micro-kernel keeps an `MR × NR` tile of C in registers
+//! while it streams one panel of B and `MR` rows of A. B's panel is copied (packed) into
+//! `kc × NR` unit-stride rows unless B is already row-major and its panel is short enough to
+//! sit in L1 as it is. A is read in place: each of the tile's `MR` rows through its own pointer
+//! and stride (a broadcast load per element), which serves `A·B`, `A·Bᵀ` and `Aᵀ·B` alike; only
+//! a column-major A whose columns span more than L1 is copied, block by block. The
+//! micro-kernel adds straight into C.
+//!
+//! Two micro-kernels, chosen at compile time:
+//! - portable Rust on `[[F; NR]; MR]` accumulators (native builds auto-vectorise it);
+//! - wasm `simd128` (`core::arch::wasm32`) for `f32` when built with `+simd128`: each row of
+//!   the tile is two `f32x4` accumulators, updated by a `v128.load32_splat` of A times two
+//!   loads of B. Measured in V8 on x86-64, 4×8 (8 accumulators) beats 5×8, 6×8, 4×12 and 3×16
+//!   (more accumulators spill), and runs at about 33 GFLOP/s from L1 here.
+//!
+//! [`gemm_naive`] is the obvious triple loop kept beside them as the reference they are tested
+//! against (natively here, and in wasm by the JS tests).
+//!
+//! Files: this one has the entry points, the reference and the small-product loop;
+//! `blocked.rs` the driver and the packing; `micro.rs` the micro-kernels.
+
+mod blocked;
+mod micro;
+
+pub use micro::{bench_micro_kernel, MICRO_KERNEL_FLOPS};
+
+use crate::real::Real;
+use blocked::gemm_blocked;
+use micro::micro_portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use micro::micro_simd128;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+
+/// Rows of the register tile.
+pub const MR: usize = 4;
+/// Columns of the register tile (two `f32x4` vectors).
+pub const NR: usize = 8;
+/// Depth of one packed block of k.
+const KC: usize = 256;
+/// Below this many multiply–adds the blocking costs more than it saves.
+const SMALL: usize = 4 * 1024;
+
+/// The reference: `C[m×n] += A·B` by the definition, one dot product per entry.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_naive<F: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[F],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [F],
+    c_rs: usize,
+) {
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = F::zero();
+            for p in 0..k {
+                s += a[i * a_rs + p * a_cs] * b[p * b_rs + j * b_cs];
+            }
+            c[i * c_rs + j] += s;
+        }
+    }
+}
+
+/// Small products: i-p-j loop order so the inner loop runs along a row of B and of C.
+#[allow(clippy::too_many_arguments)]
+fn gemm_small<F: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[F],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [F],
+    c_rs: usize,
+) {
+    for i in 0..m {
+        let crow = &mut c[i * c_rs..i * c_rs + n];
+        for p in 0..k {
+            let aip = a[i * a_rs + p * a_cs];
+            let boff = p * b_rs;
+            if b_cs == 1 {
+                for (cj, &bj) in crow.iter_mut().zip(&b[boff..boff + n]) {
+                    *cj += aip * bj;
+                }
+            } else {
+                for (j, cj) in crow.iter_mut().enumerate() {
+                    *cj += aip * b[boff + j * b_cs];
+                }
+            }
+        }
+    }
+}
+
+/// `C += A·B` with the portable micro-kernel (any [`Real`]).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_portable<F: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[F],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[F],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [F],
+    c_rs: usize,
+) {
+    gemm_blocked(
+        m,
+        n,
+        k,
+        a,
+        a_rs,
+        a_cs,
+        b,
+        b_rs,
+        b_cs,
+        c,
+        c_rs,
+        micro_portable::<F>,
+        true,
+    )
+}
+
+/// `C += A·B` in f32: the simd128 micro-kernel on wasm32 built with `+simd128`, else portable.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[f32],
+    b_rs: usize,
+    b_cs: usize,
+    c: &mut [f32],
+    c_rs: usize,
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        gemm_blocked(
+            m,
+            n,
+            k,
+            a,
+            a_rs,
+            a_cs,
+            b,
+            b_rs,
+            b_cs,
+            c,
+            c_rs,
+            micro_simd128,
+            false,
+        )
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    gemm_portable(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
+}
+
+/// The `(m, n, k)` every kernel path is checked on against [`gemm_naive`], natively and in wasm
+/// (`kernelSelfTest`), each with all four transpose combinations: partial MR and NR tiles, the
+/// small-product path, k crossing KC, several blocks of A, packed and in-place B panels, and a
+/// column-major A copied block by block.
+pub const CHECK_SHAPES: [(usize, usize, usize); 10] = [
+    (1, 1, 1),
+    (3, 5, 7),
+    (4, 8, 1),
+    (5, 9, 13),
+    (13, 17, 300),
+    (130, 7, 33),
+    (33, 65, 257),
+    (129, 31, 64),
+    (64, 64, 64),
+    (12, 16, 520),
+];
+
+/// Which micro-kernel [`sgemm`] uses in this build: `"simd128"` or `"portable"`.
+pub fn sgemm_path() -> &'static str {
+    if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+        "simd128"
+    } else {
+        "portable"
+    }
+}
+
+/// A view as (slice, row stride, column stride) without copying when it is contiguous in
+/// either order (a transposed view is); otherwise `None`.
+fn strided<'a, F: Real>(x: &'a ArrayView2<'a, F>) -> Option<(&'a [F], usize, usize)> {
+    let s = x.strides();
+    if s[0] < 0 || s[1] < 0 {
+        return None;
+    }
+    x.as_slice_memory_order()
+        .map(|sl| (sl, s[0] as usize, s[1] as usize))
+}
+
+/// `c += a · b` for ndarray views. `a` is `[m, k]`, `b` is `[k, n]`, `c` is `[m, n]` in standard
+/// layout. Transposed views (`x.t()`) are used in place.
+///
+/// **Panics** if the shapes disagree or `c` is not in standard layout: callers inside the
+/// crate check shapes first and report them as [`crate::Error`]s.
+pub fn matmul_acc<F: Real>(c: &mut ArrayViewMut2<F>, a: ArrayView2<F>, b: ArrayView2<F>) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert!(
+        k == k2 && c.dim() == (m, n),
+        "matmul: [{m}, {k}] · [{k2}, {n}] into {:?}",
+        c.dim()
+    );
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let a_own;
+    let a = if strided(&a).is_some() {
+        a
+    } else {
+        a_own = a.as_standard_layout().into_owned();
+        a_own.view()
+    };
+    let b_own;
+    let b = if strided(&b).is_some() {
+        b
+    } else {
+        b_own = b.as_standard_layout().into_owned();
+        b_own.view()
+    };
+    let (asl, a_rs, a_cs) = strided(&a).expect("contiguous after copy");
+    let (bsl, b_rs, b_cs) = strided(&b).expect("contiguous after copy");
+    let csl = c
+        .as_slice_mut()
+        .expect("matmul: output must be in standard layout");
+    F::gemm(m, n, k, asl, a_rs, a_cs, bsl, b_rs, b_cs, csl, n);
+}
+
+/// `a · b` as a new `[m, n]` array. See [`matmul_acc`].
+pub fn matmul<F: Real>(a: ArrayView2<F>, b: ArrayView2<F>) -> Array2<F> {
+    let mut c = Array2::zeros((a.nrows(), b.ncols()));
+    matmul_acc(&mut c.view_mut(), a, b);
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn random(rng: &mut Rng, len: usize) -> Vec<f64> {
+        (0..len).map(|_| rng.uniform_in(-1.0, 1.0)).collect()
+    }
+
+    #[test]
+    fn portable_matches_naive_on_odd_shapes_and_strides() {
+        let mut rng = Rng::new(3);
+        for &(m, n, k) in &CHECK_SHAPES {
+            for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
+                let a = random(&mut rng, m * k);
+                let b = random(&mut rng, k * n);
+                // A stored row-major [m,k] or column-major (i.e. as Aᵀ row-major [k,m]).
+                let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
+                let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
+                let c0 = random(&mut rng, m * n);
+                let mut want = c0.clone();
+                gemm_naive(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut want, n);
+                let mut got = c0.clone();
+                gemm_portable(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut got, n);
+                let mut got32: Vec<f32> = c0.iter().map(|&x| x as f32).collect();
+                let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+                let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+                sgemm(m, n, k, &a32, a_rs, a_cs, &b32, b_rs, b_cs, &mut got32, n);
+                for i in 0..m * n {
+                    assert!(
+                        (got[i] - want[i]).abs() < 1e-12,
+                        "f64 {m}x{n}x{k} ta={ta} tb={tb} at {i}: {} vs {}",
+                        got[i],
+                        want[i]
+                    );
+                    // f32 with k terms of size ≤ 1: error ≲ k · 2⁻²⁴ · |terms|.
+                    let tol = 1e-6 * (k as f64 + 1.0);
+                    assert!(
+                        (got32[i] as f64 - want[i]).abs() < tol,
+                        "f32 {m}x{n}x{k} at {i}: {} vs {}",
+                        got32[i],
+                        want[i]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matmul_handles_transposed_views() {
+        // [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]]; Aᵀ·B = [[26,30],[38,44]].
+        let a = ndarray::arr2(&[[1.0, 2.0], [3.0, 4.0]]);
+        let b = ndarray::arr2(&[[5.0, 6.0], [7.0, 8.0]]);
+        assert_eq!(
+            matmul(a.view(), b.view()),
+            ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]])
+        );
+        assert_eq!(
+            matmul(a.t(), b.view()),
+            ndarray::arr2(&[[26.0, 30.0], [38.0, 44.0]])
+        );
+        // A·Bᵀ = [[17,23],[39,53]]
+        assert_eq!(
+            matmul(a.view(), b.t()),
+            ndarray::arr2(&[[17.0, 23.0], [39.0, 53.0]])
+        );
+        // A non-contiguous view (every other column) is copied, not misread.
+        let wide = ndarray::arr2(&[[1.0, 0.0, 2.0], [3.0, 0.0, 4.0]]);
+        let sl = wide.slice(ndarray::s![.., ..;2]);
+        assert_eq!(
+            matmul(sl, b.view()),
+            ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]])
+        );
+    }
+}
