@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod torch;
+
 use lm_playground::params::ParamStore;
 use lm_playground::rng::Rng;
 use ndarray::{ArrayD, IxDyn};
@@ -85,4 +87,21 @@ pub fn check_store_grads(
             tol,
         );
     }
+}
+
+/// Finite-difference tolerance: in f64 with h = 1e-6 the central difference is accurate to about
+/// 1e-9 relative, so 1e-6 separates a correct backward from a wrong one by orders of magnitude.
+pub const FD_TOL: f64 = 1e-6;
+
+/// A dynamic-rank array as a 1-D view (panics on another rank: test inputs are built here).
+pub fn d1(a: &ArrayD<f64>) -> ndarray::ArrayView1<'_, f64> {
+    a.view().into_dimensionality::<ndarray::Ix1>().unwrap()
+}
+/// As [`d1`], 2-D.
+pub fn d2(a: &ArrayD<f64>) -> ndarray::ArrayView2<'_, f64> {
+    a.view().into_dimensionality::<ndarray::Ix2>().unwrap()
+}
+/// As [`d1`], 3-D.
+pub fn d3(a: &ArrayD<f64>) -> ndarray::ArrayView3<'_, f64> {
+    a.view().into_dimensionality::<ndarray::Ix3>().unwrap()
 }
