@@ -8,6 +8,7 @@
 
 pub mod convert;
 pub mod model;
+mod op_args;
 pub mod ops;
 pub mod plot;
 

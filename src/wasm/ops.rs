@@ -7,50 +7,23 @@
 //! (`weight`, `bias`, `in_proj_weight`, `self_attn.out_proj.weight`, `linear1.weight`, …).
 
 use super::convert::{core_err, object, set, tensor_to_js, Args, JsResult};
+use super::op_args::{
+    check_work, d1, d2, d3, ffn_width, layer_config, mask2, mha_params_from, mha_view, param_store,
+    shape_of,
+};
 use crate::layers::decoder_layer::{self, DecoderMasks};
-use crate::layers::{encoder_layer, LayerConfig};
-use crate::ops::multi_head::{self, MhaCache, MhaParams};
+use crate::layers::encoder_layer;
+use crate::ops::multi_head::{self, MhaCache};
 use crate::ops::{
     attention as attn, cross_entropy, embedding, feed_forward, layer_norm, linear, softmax,
     Activation,
 };
-use crate::params::{NamedGrads, ParamStore};
+use crate::params::NamedGrads;
 use js_sys::Object;
-use ndarray::{Array2, Array4, ArrayD, Ix1, Ix2, Ix3};
+use ndarray::{Array2, Array4, ArrayD, Ix1};
 use wasm_bindgen::prelude::*;
 
 const OPS: &str = "linear, embedding, layer_norm, relu, gelu, softmax, attention, mha, ffn, encoder_layer, decoder_layer, cross_entropy";
-
-fn d2(func: &str, name: &str, a: ArrayD<f32>) -> JsResult<Array2<f32>> {
-    let shape = a.shape().to_vec();
-    a.into_dimensionality::<Ix2>().map_err(|_| {
-        JsError::new(&format!(
-            "{func}: {name} has shape {shape:?} but must be 2-D"
-        ))
-    })
-}
-
-fn d1(func: &str, name: &str, a: ArrayD<f32>) -> JsResult<ndarray::Array1<f32>> {
-    let shape = a.shape().to_vec();
-    a.into_dimensionality::<Ix1>().map_err(|_| {
-        JsError::new(&format!(
-            "{func}: {name} has shape {shape:?} but must be 1-D"
-        ))
-    })
-}
-
-fn d3(func: &str, name: &str, a: ArrayD<f32>) -> JsResult<ndarray::Array3<f32>> {
-    let shape = a.shape().to_vec();
-    a.into_dimensionality::<Ix3>().map_err(|_| {
-        JsError::new(&format!(
-            "{func}: {name} has shape {shape:?} but must be 3-D [B, T, C]"
-        ))
-    })
-}
-
-fn mask2(a: Option<ArrayD<bool>>) -> Option<Array2<bool>> {
-    a.map(|m| m.into_dimensionality::<Ix2>().expect("checked ndim"))
-}
 
 /// Scaled dot-product attention for one head.
 ///
@@ -170,85 +143,6 @@ fn grads_to_js(grads: NamedGrads<f32>, prefix_strip: &str) -> Object {
         set(&obj, &k, &tensor_to_js(&g));
     }
     obj
-}
-
-fn layer_config(a: &Args, d_model: usize, d_ff: usize) -> JsResult<LayerConfig> {
-    let activation = match a.string("activation", "relu")?.as_str() {
-        "relu" => Activation::Relu,
-        "gelu" => Activation::Gelu,
-        other => {
-            return Err(JsError::new(&format!(
-                "{}: activation {other:?} is not relu or gelu",
-                a.func
-            )))
-        }
-    };
-    let cfg = LayerConfig {
-        d_model,
-        n_heads: a.int("heads", 1, 1, 4096)?,
-        d_ff,
-        activation,
-        norm_first: a.flag("normFirst", false)?,
-        layer_norm_eps: a.number("eps", layer_norm::EPS)?,
-    };
-    cfg.validate().map_err(|e| core_err(e.context(a.func)))?;
-    Ok(cfg)
-}
-
-/// Reads the named parameters into a store, checking each shape.
-fn param_store(a: &Args, shapes: &[(String, Vec<usize>)]) -> JsResult<ParamStore<f32>> {
-    let mut s = ParamStore::new();
-    for (name, shape) in shapes {
-        let t = a.tensor(name)?;
-        if t.shape() != shape.as_slice() {
-            return Err(JsError::new(&format!(
-                "{}: {name} has shape {:?}, expected {shape:?}",
-                a.func,
-                t.shape()
-            )));
-        }
-        s.insert(name.clone(), t);
-    }
-    Ok(s)
-}
-
-fn mha_params_from(a: &Args, c: usize) -> JsResult<ParamStore<f32>> {
-    param_store(a, &crate::layers::mha_shapes("", c))
-}
-
-fn mha_view(s: &ParamStore<f32>) -> MhaParams<'_, f32> {
-    crate::layers::mha_params(s, "").expect("names checked")
-}
-
-fn ffn_width(a: &Args) -> JsResult<usize> {
-    let w = a.tensor("linear1.weight")?;
-    Ok(w.shape().first().copied().unwrap_or(0))
-}
-
-/// Refuses work whose intermediate tensors would not fit in memory (the inputs are capped
-/// at [`super::convert::MAX_ELEMENTS`] each, but products of their sizes can be far larger).
-fn check_work(func: &str, what: &str, elements: u128) -> JsResult<()> {
-    if elements > super::convert::MAX_ELEMENTS as u128 {
-        return Err(JsError::new(&format!(
-            "{func}: {what} would hold {elements} values, more than {}",
-            super::convert::MAX_ELEMENTS
-        )));
-    }
-    Ok(())
-}
-
-fn shape_of(a: &Args, name: &str) -> Vec<u128> {
-    let v = a.raw(name);
-    js_sys::Reflect::get(&v, &"shape".into())
-        .ok()
-        .filter(js_sys::Array::is_array)
-        .map(|s| {
-            js_sys::Array::from(&s)
-                .iter()
-                .map(|d| d.as_f64().unwrap_or(0.0).max(0.0) as u128)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Runs the forward pass of `op` and, when `dy` is given, its backward.
