@@ -5,6 +5,7 @@
 //! instead of the ~1e-3 that f32 allows). The one place the two differ is the matrix product:
 //! `f32` goes to the SIMD kernel on wasm32, `f64` always to the portable one.
 
+use crate::kernel::Strided;
 use ndarray::{LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive};
 use std::fmt::{Debug, Display};
@@ -56,17 +57,12 @@ pub trait Real:
     }
 
     /// `C[m×n] += A[m×k] · B[k×n]` on strided slices; see [`crate::kernel::gemm_portable`].
-    #[allow(clippy::too_many_arguments)]
     fn gemm(
         m: usize,
         n: usize,
         k: usize,
-        a: &[Self],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[Self],
-        b_rs: usize,
-        b_cs: usize,
+        a: Strided<Self>,
+        b: Strided<Self>,
         c: &mut [Self],
         c_rs: usize,
     );
@@ -137,16 +133,12 @@ impl Real for f32 {
         m: usize,
         n: usize,
         k: usize,
-        a: &[f32],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[f32],
-        b_rs: usize,
-        b_cs: usize,
+        a: Strided<f32>,
+        b: Strided<f32>,
         c: &mut [f32],
         c_rs: usize,
     ) {
-        crate::kernel::sgemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
+        crate::kernel::sgemm(m, n, k, a, b, c, c_rs)
     }
 }
 
@@ -165,16 +157,12 @@ impl Real for f64 {
         m: usize,
         n: usize,
         k: usize,
-        a: &[f64],
-        a_rs: usize,
-        a_cs: usize,
-        b: &[f64],
-        b_rs: usize,
-        b_cs: usize,
+        a: Strided<f64>,
+        b: Strided<f64>,
         c: &mut [f64],
         c_rs: usize,
     ) {
-        crate::kernel::gemm_portable(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
+        crate::kernel::gemm_portable(m, n, k, a, b, c, c_rs)
     }
 }
 

@@ -2,7 +2,7 @@
 //! L1, B in `NR`-wide panels (packed, or read in place when row-major and short), and one
 //! micro-kernel call per `MR × NR` tile of C. See the module above for the whole design.
 
-use super::{gemm_small, KC, MR, NR, SMALL};
+use super::{gemm_small, Strided, KC, MR, NR, SMALL};
 use crate::real::Real;
 
 /// Floats of A (rows × kc) kept in L1 while all of B's panels pass by it: 16 KiB.
@@ -21,17 +21,8 @@ pub(super) struct Panel<'a, F> {
 }
 
 /// Copies `B[p0..p0+kc, j0..j0+w]` into `out` as `kc` rows of `NR` (zero-padded when `w < NR`).
-#[allow(clippy::too_many_arguments)]
-fn pack_b_panel<F: Real>(
-    b: &[F],
-    b_rs: usize,
-    b_cs: usize,
-    p0: usize,
-    kc: usize,
-    j0: usize,
-    w: usize,
-    out: &mut [F],
-) {
+fn pack_b_panel<F: Real>(b: Strided<F>, p0: usize, kc: usize, j0: usize, w: usize, out: &mut [F]) {
+    let (b, b_rs, b_cs) = (b.data, b.rs, b.cs);
     let out = &mut out[..kc * NR];
     if w < NR {
         out.fill(F::zero());
@@ -85,17 +76,8 @@ impl<F: Real> CTile<'_, F> {
 
 /// Copies rows `i0..i1` of `A[·, p0..p0+kc]` into `out` as tiles of `MR` rows: tile `t` at
 /// `t·kc·MR`, its column `p` as `MR` side-by-side values (rows past `i1` repeat the last row).
-#[allow(clippy::too_many_arguments)]
-fn pack_a_block<F: Real>(
-    a: &[F],
-    a_rs: usize,
-    a_cs: usize,
-    p0: usize,
-    kc: usize,
-    i0: usize,
-    i1: usize,
-    out: &mut [F],
-) {
+fn pack_a_block<F: Real>(a: Strided<F>, p0: usize, kc: usize, i0: usize, i1: usize, out: &mut [F]) {
+    let (a, a_rs, a_cs) = (a.data, a.rs, a.cs);
     for (t, r0) in (i0..i1).step_by(MR).enumerate() {
         let h = MR.min(i1 - r0);
         let dst = &mut out[t * kc * MR..(t + 1) * kc * MR];
@@ -123,12 +105,8 @@ pub(super) fn gemm_blocked<F: Real>(
     m: usize,
     n: usize,
     k: usize,
-    a: &[F],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[F],
-    b_rs: usize,
-    b_cs: usize,
+    a_op: Strided<F>,
+    b_op: Strided<F>,
     c: &mut [F],
     c_rs: usize,
     // one tile: C[tile] += Σ_p A[rows, p] ⊗ B_panel[p], row r of A read at a[a_off[r] + p·a_cs]
@@ -137,8 +115,10 @@ pub(super) fn gemm_blocked<F: Real>(
     pack_all: bool,
 ) {
     if m * n * k <= SMALL {
-        return gemm_small(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs);
+        return gemm_small(m, n, k, a_op, b_op, c, c_rs);
     }
+    let (a, a_rs, a_cs) = (a_op.data, a_op.rs, a_op.cs);
+    let (b, b_rs, b_cs) = (b_op.data, b_op.rs, b_op.cs);
     // Scratch, allocated only if used: one B panel, all B panels, one block of A.
     let (mut packed, mut all_panels, mut a_block) = (Vec::new(), Vec::new(), Vec::new());
     let mut p0 = 0;
@@ -158,7 +138,7 @@ pub(super) fn gemm_blocked<F: Real>(
             for (jp, dst) in all_panels.chunks_exact_mut(kc * NR).enumerate() {
                 let (j0, w) = (jp * NR, NR.min(n - jp * NR));
                 if !direct(w) {
-                    pack_b_panel(b, b_rs, b_cs, p0, kc, j0, w, dst);
+                    pack_b_panel(b_op, p0, kc, j0, w, dst);
                 }
             }
         }
@@ -166,7 +146,7 @@ pub(super) fn gemm_blocked<F: Real>(
             let i_end = m.min(i_blk + mc);
             if pack_a {
                 a_block.resize(mc * kc, F::zero());
-                pack_a_block(a, a_rs, a_cs, p0, kc, i_blk, i_end, &mut a_block);
+                pack_a_block(a_op, p0, kc, i_blk, i_end, &mut a_block);
             }
             for j0 in (0..n).step_by(NR) {
                 let w = NR.min(n - j0);
@@ -184,7 +164,7 @@ pub(super) fn gemm_blocked<F: Real>(
                     }
                 } else {
                     packed.resize(KC * NR, F::zero());
-                    pack_b_panel(b, b_rs, b_cs, p0, kc, j0, w, &mut packed);
+                    pack_b_panel(b_op, p0, kc, j0, w, &mut packed);
                     Panel {
                         slice: &packed[..],
                         off: 0,

@@ -49,21 +49,37 @@ const KC: usize = 256;
 /// Below this many multiply–adds the blocking costs more than it saves.
 const SMALL: usize = 4 * 1024;
 
+/// A matrix operand on a slice: entry `(i, j)` is `data[i·rs + j·cs]`, so a transposed view is
+/// the same slice with `rs` and `cs` swapped.
+#[derive(Debug, Clone, Copy)]
+pub struct Strided<'a, F> {
+    /// The values.
+    pub data: &'a [F],
+    /// Row stride.
+    pub rs: usize,
+    /// Column stride.
+    pub cs: usize,
+}
+
+impl<'a, F> Strided<'a, F> {
+    /// `data` with row stride `rs` and column stride `cs`.
+    pub fn new(data: &'a [F], rs: usize, cs: usize) -> Self {
+        Strided { data, rs, cs }
+    }
+}
+
 /// The reference: `C[m×n] += A·B` by the definition, one dot product per entry.
-#[allow(clippy::too_many_arguments)]
 pub fn gemm_naive<F: Real>(
     m: usize,
     n: usize,
     k: usize,
-    a: &[F],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[F],
-    b_rs: usize,
-    b_cs: usize,
+    a: Strided<F>,
+    b: Strided<F>,
     c: &mut [F],
     c_rs: usize,
 ) {
+    let (a, a_rs, a_cs) = (a.data, a.rs, a.cs);
+    let (b, b_rs, b_cs) = (b.data, b.rs, b.cs);
     for i in 0..m {
         for j in 0..n {
             let mut s = F::zero();
@@ -76,20 +92,17 @@ pub fn gemm_naive<F: Real>(
 }
 
 /// Small products: i-p-j loop order so the inner loop runs along a row of B and of C.
-#[allow(clippy::too_many_arguments)]
 fn gemm_small<F: Real>(
     m: usize,
     n: usize,
     k: usize,
-    a: &[F],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[F],
-    b_rs: usize,
-    b_cs: usize,
+    a: Strided<F>,
+    b: Strided<F>,
     c: &mut [F],
     c_rs: usize,
 ) {
+    let (a, a_rs, a_cs) = (a.data, a.rs, a.cs);
+    let (b, b_rs, b_cs) = (b.data, b.rs, b.cs);
     for i in 0..m {
         let crow = &mut c[i * c_rs..i * c_rs + n];
         for p in 0..k {
@@ -109,72 +122,32 @@ fn gemm_small<F: Real>(
 }
 
 /// `C += A·B` with the portable micro-kernel (any [`Real`]).
-#[allow(clippy::too_many_arguments)]
 pub fn gemm_portable<F: Real>(
     m: usize,
     n: usize,
     k: usize,
-    a: &[F],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[F],
-    b_rs: usize,
-    b_cs: usize,
+    a: Strided<F>,
+    b: Strided<F>,
     c: &mut [F],
     c_rs: usize,
 ) {
-    gemm_blocked(
-        m,
-        n,
-        k,
-        a,
-        a_rs,
-        a_cs,
-        b,
-        b_rs,
-        b_cs,
-        c,
-        c_rs,
-        micro_portable::<F>,
-        true,
-    )
+    gemm_blocked(m, n, k, a, b, c, c_rs, micro_portable::<F>, true)
 }
 
 /// `C += A·B` in f32: the simd128 micro-kernel on wasm32 built with `+simd128`, else portable.
-#[allow(clippy::too_many_arguments)]
 pub fn sgemm(
     m: usize,
     n: usize,
     k: usize,
-    a: &[f32],
-    a_rs: usize,
-    a_cs: usize,
-    b: &[f32],
-    b_rs: usize,
-    b_cs: usize,
+    a: Strided<f32>,
+    b: Strided<f32>,
     c: &mut [f32],
     c_rs: usize,
 ) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        gemm_blocked(
-            m,
-            n,
-            k,
-            a,
-            a_rs,
-            a_cs,
-            b,
-            b_rs,
-            b_cs,
-            c,
-            c_rs,
-            micro_simd128,
-            false,
-        )
-    }
+    gemm_blocked(m, n, k, a, b, c, c_rs, micro_simd128, false);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    gemm_portable(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs)
+    gemm_portable(m, n, k, a, b, c, c_rs)
 }
 
 /// The `(m, n, k)` every kernel path is checked on against [`gemm_naive`], natively and in wasm
@@ -203,15 +176,15 @@ pub fn sgemm_path() -> &'static str {
     }
 }
 
-/// A view as (slice, row stride, column stride) without copying when it is contiguous in
-/// either order (a transposed view is); otherwise `None`.
-fn strided<'a, F: Real>(x: &'a ArrayView2<'a, F>) -> Option<(&'a [F], usize, usize)> {
+/// A view as a [`Strided`] operand without copying when it is contiguous in either order (a
+/// transposed view is); otherwise `None`.
+fn strided<'a, F: Real>(x: &'a ArrayView2<'a, F>) -> Option<Strided<'a, F>> {
     let s = x.strides();
     if s[0] < 0 || s[1] < 0 {
         return None;
     }
     x.as_slice_memory_order()
-        .map(|sl| (sl, s[0] as usize, s[1] as usize))
+        .map(|sl| Strided::new(sl, s[0] as usize, s[1] as usize))
 }
 
 /// `c += a · b` for ndarray views. `a` is `[m, k]`, `b` is `[k, n]`, `c` is `[m, n]` in standard
@@ -244,12 +217,12 @@ pub fn matmul_acc<F: Real>(c: &mut ArrayViewMut2<F>, a: ArrayView2<F>, b: ArrayV
         b_own = b.as_standard_layout().into_owned();
         b_own.view()
     };
-    let (asl, a_rs, a_cs) = strided(&a).expect("contiguous after copy");
-    let (bsl, b_rs, b_cs) = strided(&b).expect("contiguous after copy");
+    let a = strided(&a).expect("contiguous after copy");
+    let b = strided(&b).expect("contiguous after copy");
     let csl = c
         .as_slice_mut()
         .expect("matmul: output must be in standard layout");
-    F::gemm(m, n, k, asl, a_rs, a_cs, bsl, b_rs, b_cs, csl, n);
+    F::gemm(m, n, k, a, b, csl, n);
 }
 
 /// `a · b` as a new `[m, n]` array. See [`matmul_acc`].
@@ -279,14 +252,22 @@ mod tests {
                 let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
                 let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
                 let c0 = random(&mut rng, m * n);
+                let (sa, sb) = (
+                    Strided::new(&a[..], a_rs, a_cs),
+                    Strided::new(&b[..], b_rs, b_cs),
+                );
                 let mut want = c0.clone();
-                gemm_naive(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut want, n);
+                gemm_naive(m, n, k, sa, sb, &mut want, n);
                 let mut got = c0.clone();
-                gemm_portable(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut got, n);
+                gemm_portable(m, n, k, sa, sb, &mut got, n);
                 let mut got32: Vec<f32> = c0.iter().map(|&x| x as f32).collect();
                 let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
                 let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
-                sgemm(m, n, k, &a32, a_rs, a_cs, &b32, b_rs, b_cs, &mut got32, n);
+                let (sa32, sb32) = (
+                    Strided::new(&a32[..], a_rs, a_cs),
+                    Strided::new(&b32[..], b_rs, b_cs),
+                );
+                sgemm(m, n, k, sa32, sb32, &mut got32, n);
                 for i in 0..m * n {
                     assert!(
                         (got[i] - want[i]).abs() < 1e-12,

@@ -54,6 +54,7 @@ pub fn engine_info() -> JsValue {
 /// every transpose combination) and returns `{path, maxError, cases}`.
 #[wasm_bindgen(js_name = kernelSelfTest)]
 pub fn kernel_self_test() -> JsValue {
+    use crate::kernel::Strided;
     let mut rng = crate::rng::Rng::new(11);
     let mut worst = 0f64;
     let mut cases = 0;
@@ -67,12 +68,16 @@ pub fn kernel_self_test() -> JsValue {
                 .collect();
             let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
             let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
+            let (sa, sb) = (
+                Strided::new(&a[..], a_rs, a_cs),
+                Strided::new(&b[..], b_rs, b_cs),
+            );
             let mut want = vec![0f32; m * n];
-            crate::kernel::gemm_naive(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut want, n);
+            crate::kernel::gemm_naive(m, n, k, sa, sb, &mut want, n);
             let mut got = vec![0f32; m * n];
-            crate::kernel::sgemm(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut got, n);
+            crate::kernel::sgemm(m, n, k, sa, sb, &mut got, n);
             let mut port = vec![0f32; m * n];
-            crate::kernel::gemm_portable(m, n, k, &a, a_rs, a_cs, &b, b_rs, b_cs, &mut port, n);
+            crate::kernel::gemm_portable(m, n, k, sa, sb, &mut port, n);
             for i in 0..m * n {
                 worst = worst
                     .max(((got[i] - want[i]).abs() / (k as f32).sqrt()) as f64)
