@@ -33,6 +33,7 @@
 
 #![deny(missing_docs)]
 
+pub mod args;
 pub mod corpus;
 pub mod demo;
 pub mod error;

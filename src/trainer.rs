@@ -18,8 +18,57 @@ use crate::rng::Rng;
 use crate::tokenizer::Tokenizer;
 use ndarray::{Array2, Axis};
 
-/// Most activation values one training step may keep (f32): 1 GB.
-pub const MAX_ACTIVATIONS: usize = 250_000_000;
+/// Most activation values one training step may keep (f32): 200 MB.
+pub const MAX_ACTIVATIONS: usize = 50_000_000;
+
+/// Most steps one [`Trainer::train`] call may run, whatever the model's size.
+pub const MAX_STEPS_PER_CALL: usize = 10_000;
+
+/// Floating-point operations of one training step (forward and backward, about three
+/// forwards) of `config` on a batch of `b` sequences of `t` tokens:
+///
+/// ```text
+/// forward per token ≈ 2 · (L · (4C² + 2CF) + VC)  (projections, FFN, output layer)
+///                   + L · 4TC                      (scores and weighted sums)
+/// step ≈ 3 · B · T · forward per token
+/// ```
+pub fn step_flops(config: &DecoderOnlyConfig, b: usize, t: usize) -> u128 {
+    let (l, c, f, v) = (
+        config.n_layers as u128,
+        config.d_model as u128,
+        config.d_ff as u128,
+        config.vocab_size as u128,
+    );
+    let (b, t) = (b as u128, t as u128);
+    let per_token = 2 * (l * (4 * c * c + 2 * c * f) + v * c) + l * 4 * t * c;
+    3 * b * t * per_token
+}
+
+/// Refuses a batch of `b` × `t` tokens whose activations would exhaust a browser tab's memory
+/// (they grow with B·T·(C, F, V) and with B·H·T² per layer) or whose step would take more than
+/// [`crate::args::MAX_FLOPS`].
+pub fn check_batch(config: &DecoderOnlyConfig, b: usize, t: usize) -> Result<()> {
+    let (bb, tt) = (b as u128, t as u128);
+    let per_layer = bb * tt * (12 * config.d_model as u128 + 3 * config.d_ff as u128)
+        + 3 * bb * config.n_heads as u128 * tt * tt;
+    let floats =
+        per_layer * config.n_layers.max(1) as u128 + 3 * bb * tt * config.vocab_size as u128;
+    if floats > MAX_ACTIVATIONS as u128 {
+        return Err(Error::config(format!(
+            "trainer: a batch of {b} × {t} tokens would keep about {} MB of activations; the limit is {} MB (use a smaller batch, sequence or model)",
+            floats * 4 / 1_000_000,
+            MAX_ACTIVATIONS * 4 / 1_000_000
+        )));
+    }
+    let flops = step_flops(config, b, t);
+    if flops > crate::args::MAX_FLOPS {
+        return Err(Error::config(format!(
+            "trainer: one step on a batch of {b} × {t} tokens would take about {flops} floating-point operations; the limit is {} (use a smaller batch, sequence or model)",
+            crate::args::MAX_FLOPS
+        )));
+    }
+    Ok(())
+}
 
 /// Training options besides the model's sizes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,19 +157,7 @@ impl Trainer {
         if options.batch_size == 0 || options.seq_len == 0 || options.seq_len > config.max_len {
             return Err(Error::config(format!("trainer: batch size {} and sequence length {} must be at least 1, and the length at most max_len {}", options.batch_size, options.seq_len, config.max_len)));
         }
-        // Activations kept for backward grow with B·T·(C, F, V) and with B·H·T² per layer;
-        // refuse sizes that would exhaust a browser tab's memory instead of crashing in it.
-        let (b, t) = (options.batch_size as u128, options.seq_len as u128);
-        let per_layer = b * t * (12 * config.d_model as u128 + 3 * config.d_ff as u128)
-            + 3 * b * config.n_heads as u128 * t * t;
-        let floats =
-            per_layer * config.n_layers.max(1) as u128 + 3 * b * t * config.vocab_size as u128;
-        if floats > MAX_ACTIVATIONS as u128 {
-            return Err(Error::config(format!(
-                "trainer: a batch of {} × {} tokens would keep about {} MB of activations; the limit is {} MB (use a smaller batch, sequence or model)",
-                options.batch_size, options.seq_len, floats * 4 / 1_000_000, MAX_ACTIVATIONS * 4 / 1_000_000
-            )));
-        }
+        check_batch(&config, options.batch_size, options.seq_len)?;
         let model = DecoderOnly::new(config, options.seed)?;
         let optimizer = Optimizer::new(options.optimizer)?;
         let (mut train_ids, mut heldout_ids) = (vec![], vec![]);
@@ -221,6 +258,8 @@ impl Trainer {
     /// One step on an explicit batch. A non-finite loss or gradient, or a loss that has grown
     /// past 4× the first one, is an error saying training diverged (weights not updated).
     pub fn step_on(&mut self, ids: &Array2<usize>, targets: &Array2<i64>) -> Result<f32> {
+        let (b, t) = ids.dim();
+        check_batch(&self.model.config, b, t)?;
         let m = &mut self.model;
         m.params.zero_grad();
         let loss = m.loss_and_backward(ids.view(), targets.view())?;
@@ -322,6 +361,30 @@ impl Trainer {
     pub fn train_step(&mut self) -> Result<f32> {
         let (ids, targets) = self.sample_batch()?;
         self.step_on(&ids, &targets)
+    }
+
+    /// Most steps one [`Trainer::train`] call may run: [`MAX_STEPS_PER_CALL`], fewer for a
+    /// model whose steps together would exceed [`crate::args::MAX_FLOPS`].
+    pub fn max_steps_per_call(&self) -> usize {
+        let per_step = step_flops(
+            &self.model.config,
+            self.options.batch_size,
+            self.options.seq_len,
+        )
+        .max(1);
+        ((crate::args::MAX_FLOPS / per_step) as usize).clamp(1, MAX_STEPS_PER_CALL)
+    }
+
+    /// `n` steps on sampled batches; their losses. More than [`Trainer::max_steps_per_call`]
+    /// is refused up front (call it in slices), so that no call freezes the page.
+    pub fn train(&mut self, n: usize) -> Result<Vec<f32>> {
+        let max = self.max_steps_per_call();
+        if n > max {
+            return Err(Error::value(format!(
+                "{n} steps in one call is more than {max} for this model; call it in slices"
+            )));
+        }
+        (0..n).map(|_| self.train_step()).collect()
     }
 
     /// Mean loss on evenly spaced windows of the held-out text (the same every call); NaN

@@ -199,11 +199,18 @@ pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
         .map(|m| m * mag)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * mag);
-    let mut t = (lo / step).ceil() * step;
+    // Ticks are k·step for whole k, counted rather than accumulated: at magnitudes where
+    // `t += step` would not change t (1e17 + 16) the loop still ends, after at most n + 2.
+    let (first, last) = ((lo / step).ceil(), (hi / step + 1e-9).floor());
     let mut out = vec![];
-    while t <= hi + step * 1e-9 {
+    let mut k = first;
+    while k <= last && out.len() <= n + 2 {
+        let t = k * step;
         out.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
-        t += step;
+        k += 1.0;
+        if k == k - 1.0 {
+            break;
+        }
     }
     out
 }
@@ -211,6 +218,15 @@ pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_end_at_any_magnitude() {
+        assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.5, 1.0]);
+        let t = nice_ticks(1e17, 1e17 + 16.0, 4);
+        assert!(!t.is_empty() && t.len() <= 6, "{t:?}");
+        assert!(nice_ticks(-3.4e38, 3.4e38, 4).len() <= 6);
+        assert!(nice_ticks(0.0, f64::INFINITY, 4).is_empty());
+    }
 
     #[test]
     fn colour_maps_hit_their_anchors() {

@@ -25,7 +25,7 @@ use ndarray::{Array2, Array3, ArrayD, ArrayView2, ArrayView3, Axis, IxDyn};
 
 /// Largest model the engine will build (scalar parameters): about 80 MB in f32, 4× that with
 /// Adam's state and gradients, which still fits in a browser tab.
-pub const MAX_PARAMS: usize = 20_000_000;
+pub const MAX_PARAMS: usize = 4_000_000;
 /// Largest vocabulary.
 pub const MAX_VOCAB: usize = 65_536;
 /// Largest context length.

@@ -24,6 +24,7 @@ pub mod gelu;
 pub mod layer_norm;
 pub mod linear;
 pub mod multi_head;
+pub mod registry;
 pub mod relu;
 pub mod softmax;
 

@@ -1,12 +1,28 @@
-//! Crossing the boundary: JS objects ⇄ core types, with errors that name the argument.
+//! Crossing the boundary, in one place: JS values ⇄ core types, checked against the declared
+//! arguments of [`crate::args`], with errors that name the function and the argument.
 //!
-//! A tensor crosses as `{shape: number[], data: Float32Array}` (a `Float64Array`, `Int32Array`
-//! or plain array of numbers is accepted on the way in); boolean masks as `{shape, data}` with
-//! a `Uint8Array` or an array of booleans. Large arrays are copied once, never element by
-//! element through JS objects.
+//! The rules every export follows (the API's contract):
+//!
+//! - Every export takes `JsValue`s and converts them here; nothing is coerced (a string must be
+//!   a string, a number a number: `valueOf` is never called, `-1` is not a huge index).
+//! - Options objects are read once: their own keys are listed, each unknown name is an error
+//!   listing the accepted ones, and each value is read exactly once (a getter runs once).
+//! - A tensor `{shape, data}`: its shape is checked (rank, size limit) and its data's length
+//!   compared with the shape before anything is copied; the op's work is checked from the
+//!   shapes before any data is copied ([`Obj::convert`]).
+//! - No JS exception can unwind through Rust: every JS operation that can run user code
+//!   (getters, proxies) goes through a `catch` binding and becomes an error. A model's own
+//!   state is borrowed only after its arguments are converted.
+//!
+//! Tensors cross as `{shape: number[], data: Float32Array}` (a `Float64Array`, `Int32Array`,
+//! `Uint32Array` or plain array of numbers is accepted on the way in); boolean masks as
+//! `{shape, data}` with a `Uint8Array` or an array of booleans.
 
-use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array};
+use crate::args::{check_names, check_required, numel, ArgSpec, Kind, Value, Values, MAX_ELEMENTS};
+use crate::ops::registry::{Out, Outputs};
+use js_sys::{Array, ArrayBuffer, Float32Array, JsString, Object, Reflect, Uint8Array};
 use ndarray::{ArrayD, IxDyn};
+use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -18,285 +34,465 @@ pub fn core_err(e: crate::Error) -> JsError {
     JsError::new(&e.message)
 }
 
-/// Largest tensor accepted from JS (elements): 64 Mi floats = 256 MB.
-pub const MAX_ELEMENTS: usize = 1 << 26;
-
-/// Reads named fields of an options/arguments object.
-pub struct Args<'a> {
-    /// The function's name, for messages.
-    pub func: &'a str,
-    obj: JsValue,
+/// An error with this message.
+pub fn err(msg: impl AsRef<str>) -> JsError {
+    JsError::new(msg.as_ref())
 }
 
-impl<'a> Args<'a> {
-    /// Wraps `obj` (which must be an object, or undefined for "no options").
-    pub fn new(func: &'a str, obj: JsValue) -> JsResult<Self> {
-        if !(obj.is_undefined() || obj.is_null() || obj.is_object()) {
-            return Err(JsError::new(&format!(
-                "{func}: expected an object of arguments, got {}",
-                describe(&obj)
-            )));
-        }
-        Ok(Args { func, obj })
-    }
+/// Longest string accepted anywhere (UTF-16 code units), checked before it is copied.
+pub const MAX_TEXT: u32 = 4_000_000;
 
-    /// The raw field `name` (undefined if absent).
-    pub fn raw(&self, name: &str) -> JsValue {
-        if self.obj.is_object() {
-            Reflect::get(&self.obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-        } else {
-            JsValue::UNDEFINED
-        }
-    }
-
-    /// True when `name` is present and not null/undefined.
-    pub fn has(&self, name: &str) -> bool {
-        let v = self.raw(name);
-        !(v.is_undefined() || v.is_null())
-    }
-
-    /// A required tensor.
-    pub fn tensor(&self, name: &str) -> JsResult<ArrayD<f32>> {
-        let v = self.raw(name);
-        if v.is_undefined() || v.is_null() {
-            return Err(JsError::new(&format!(
-                "{}: missing argument {name} (a tensor {{shape, data}})",
-                self.func
-            )));
-        }
-        tensor_from_js(self.func, name, &v)
-    }
-
-    /// An optional tensor.
-    pub fn opt_tensor(&self, name: &str) -> JsResult<Option<ArrayD<f32>>> {
-        if self.has(name) {
-            self.tensor(name).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// A required tensor of exactly `ndim` dimensions.
-    pub fn tensor_nd(&self, name: &str, ndim: usize) -> JsResult<ArrayD<f32>> {
-        let t = self.tensor(name)?;
-        check_ndim(self.func, name, t.shape(), ndim)?;
-        Ok(t)
-    }
-
-    /// An optional boolean mask of exactly `ndim` dimensions.
-    pub fn opt_mask(&self, name: &str, ndim: usize) -> JsResult<Option<ArrayD<bool>>> {
-        if !self.has(name) {
-            return Ok(None);
-        }
-        let v = self.raw(name);
-        let (shape, data) = shape_and_data(self.func, name, &v)?;
-        check_ndim(self.func, name, &shape, ndim)?;
-        let bools: Vec<bool> = if let Some(u8s) = data.dyn_ref::<Uint8Array>() {
-            u8s.to_vec().into_iter().map(|b| b != 0).collect()
-        } else if Array::is_array(&data) {
-            Array::from(&data).iter().map(|x| x.is_truthy()).collect()
-        } else {
-            return Err(JsError::new(&format!(
-                "{}: {name}.data must be a Uint8Array or an array of booleans",
-                self.func
-            )));
-        };
-        from_shape(self.func, name, &shape, bools).map(Some)
-    }
-
-    /// A number with a default; NaN or ±∞ is an error naming the argument.
-    pub fn number(&self, name: &str, default: f64) -> JsResult<f64> {
-        let v = self.raw(name);
-        if v.is_undefined() || v.is_null() {
-            return Ok(default);
-        }
-        match v.as_f64() {
-            Some(x) if x.is_finite() => Ok(x),
-            Some(x) => Err(JsError::new(&format!(
-                "{}: {name} is {x}; it must be a finite number",
-                self.func
-            ))),
-            None => Err(JsError::new(&format!(
-                "{}: {name} must be a number, got {}",
-                self.func,
-                describe(&v)
-            ))),
-        }
-    }
-
-    /// A whole number in `lo..=hi` with a default.
-    pub fn int(&self, name: &str, default: usize, lo: usize, hi: usize) -> JsResult<usize> {
-        let x = self.number(name, default as f64)?;
-        if x.fract() != 0.0 || x < lo as f64 || x > hi as f64 {
-            return Err(JsError::new(&format!(
-                "{}: {name} is {x}; it must be a whole number from {lo} to {hi}",
-                self.func
-            )));
-        }
-        Ok(x as usize)
-    }
-
-    /// A boolean with a default.
-    pub fn flag(&self, name: &str, default: bool) -> JsResult<bool> {
-        let v = self.raw(name);
-        if v.is_undefined() || v.is_null() {
-            return Ok(default);
-        }
-        v.as_bool().ok_or_else(|| {
-            JsError::new(&format!(
-                "{}: {name} must be true or false, got {}",
-                self.func,
-                describe(&v)
-            ))
-        })
-    }
-
-    /// A string with a default.
-    pub fn string(&self, name: &str, default: &str) -> JsResult<String> {
-        let v = self.raw(name);
-        if v.is_undefined() || v.is_null() {
-            return Ok(default.to_string());
-        }
-        v.as_string().ok_or_else(|| {
-            JsError::new(&format!(
-                "{}: {name} must be a string, got {}",
-                self.func,
-                describe(&v)
-            ))
-        })
-    }
-
-    /// A field deserialised with serde (for configs).
-    pub fn serde<T: serde::de::DeserializeOwned>(&self, name: &str) -> JsResult<Option<T>> {
-        if !self.has(name) {
-            return Ok(None);
-        }
-        serde_wasm_bindgen::from_value(self.raw(name))
-            .map(Some)
-            .map_err(|e| JsError::new(&format!("{}: {name}: {e}", self.func)))
-    }
+#[wasm_bindgen]
+extern "C" {
+    /// `Object.keys(o)`, which runs a proxy's trap: caught.
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    fn object_keys(o: &JsValue) -> Result<Array, JsValue>;
+    /// `Array.isArray(v)`, which throws for a revoked proxy: caught.
+    #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
+    fn is_array(v: &JsValue) -> Result<bool, JsValue>;
 }
 
-fn check_ndim(func: &str, name: &str, shape: &[usize], ndim: usize) -> JsResult<()> {
-    if shape.len() != ndim {
-        return Err(JsError::new(&format!(
-            "{func}: {name} has shape {shape:?} but must have {ndim} dimensions"
-        )));
-    }
-    Ok(())
-}
-
-/// A short description of a JS value for messages.
+/// A short description of a JS value for messages (never runs user code).
 pub fn describe(v: &JsValue) -> String {
     if v.is_undefined() {
         "undefined".into()
     } else if v.is_null() {
         "null".into()
-    } else if let Some(s) = v.as_string() {
-        format!("the string {s:?}")
+    } else if let Some(s) = v.dyn_ref::<JsString>() {
+        if s.length() <= 40 {
+            format!("the string {:?}", String::from(s))
+        } else {
+            format!("a string of {} characters", s.length())
+        }
     } else if let Some(x) = v.as_f64() {
         format!("the number {x}")
-    } else if Array::is_array(v) {
+    } else if let Some(b) = v.as_bool() {
+        format!("{b}")
+    } else if is_array(v).unwrap_or(false) {
         "an array".into()
     } else {
         v.js_typeof()
             .as_string()
+            .map(|t| match t.as_str() {
+                "object" => "an object".to_string(),
+                "function" => "a function".to_string(),
+                other => format!("a {other}"),
+            })
             .unwrap_or_else(|| "a value".into())
     }
 }
 
-fn shape_and_data(func: &str, name: &str, v: &JsValue) -> JsResult<(Vec<usize>, JsValue)> {
-    if !v.is_object() {
-        return Err(JsError::new(&format!(
-            "{func}: {name} must be a tensor {{shape, data}}, got {}",
+/// `obj[key]`, reading a getter or proxy trap once; a throw becomes an error.
+fn get(func: &str, obj: &JsValue, key: &str) -> JsResult<JsValue> {
+    Reflect::get(obj, &JsValue::from_str(key))
+        .map_err(|e| err(format!("{func}: reading {key} threw: {}", thrown(&e))))
+}
+
+fn get_index(func: &str, arr: &JsValue, i: u32, what: &str) -> JsResult<JsValue> {
+    Reflect::get_u32(arr, i)
+        .map_err(|e| err(format!("{func}: reading {what}[{i}] threw: {}", thrown(&e))))
+}
+
+/// The message of a thrown JS value, without running user code (best effort).
+fn thrown(e: &JsValue) -> String {
+    if let Some(s) = e.dyn_ref::<JsString>() {
+        return String::from(s);
+    }
+    e.dyn_ref::<js_sys::Error>()
+        .and_then(|e| Reflect::get(e, &"message".into()).ok())
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| describe(e))
+}
+
+/// The length of a real array (not a proxy's claim), read once.
+fn array_len(func: &str, v: &JsValue, what: &str) -> JsResult<Option<u32>> {
+    if !is_array(v).unwrap_or(false) {
+        return Ok(None);
+    }
+    let n = get(func, v, "length")?.as_f64().unwrap_or(0.0);
+    Ok(Some(n.clamp(0.0, u32::MAX as f64) as u32)).and_then(|n| {
+        if n.unwrap_or(0) as usize > MAX_ELEMENTS {
+            Err(err(format!(
+                "{func}: {what} has more than {MAX_ELEMENTS} entries"
+            )))
+        } else {
+            Ok(n)
+        }
+    })
+}
+
+/// A string argument (no coercion), at most [`MAX_TEXT`] code units, checked before copying.
+pub fn text(func: &str, name: &str, v: &JsValue) -> JsResult<String> {
+    match v.dyn_ref::<JsString>() {
+        Some(s) if s.length() <= MAX_TEXT => Ok(String::from(s)),
+        Some(s) => Err(err(format!(
+            "{func}: {name} has {} characters, more than the limit of {MAX_TEXT}",
+            s.length()
+        ))),
+        None => Err(err(format!(
+            "{func}: {name} must be a string, got {}",
+            describe(v)
+        ))),
+    }
+}
+
+/// A positional argument checked against its declaration (absent → `None`).
+pub fn positional(func: &str, spec: &ArgSpec, v: &JsValue) -> JsResult<Option<Value<f32>>> {
+    let obj = Obj {
+        func: func.to_string(),
+        fields: vec![(spec.name.clone(), v.clone())],
+    };
+    let mut vals = obj.convert(std::slice::from_ref(spec), |_, _| Ok(()))?;
+    Ok(vals.remove(&spec.name))
+}
+
+/// A required whole number in `lo..=hi` given positionally.
+pub fn int(func: &str, name: &str, v: &JsValue, lo: i64, hi: i64) -> JsResult<i64> {
+    let spec = ArgSpec::req(name, Kind::Int { lo, hi });
+    match positional(func, &spec, v)? {
+        Some(Value::Number(x)) => Ok(x as i64),
+        _ => Err(core_err(spec.wrong(func, &describe(v)))),
+    }
+}
+
+/// A required finite number given positionally.
+pub fn number(func: &str, name: &str, v: &JsValue) -> JsResult<f64> {
+    let spec = ArgSpec::req(name, Kind::Number { positive: false });
+    match positional(func, &spec, v)? {
+        Some(Value::Number(x)) => Ok(x),
+        _ => Err(core_err(spec.wrong(func, &describe(v)))),
+    }
+}
+
+/// Bytes from a `Uint8Array` of at most `max` bytes, checked before copying.
+pub fn bytes(func: &str, name: &str, v: &JsValue, max: usize) -> JsResult<Vec<u8>> {
+    if !ArrayBuffer::is_view(v) {
+        return Err(err(format!(
+            "{func}: {name} must be a Uint8Array, got {}",
             describe(v)
         )));
     }
-    let shape_v = Reflect::get(v, &"shape".into()).unwrap_or(JsValue::UNDEFINED);
-    if !Array::is_array(&shape_v) {
-        return Err(JsError::new(&format!(
-            "{func}: {name}.shape must be an array of whole numbers"
+    let Some(u8s) = v.dyn_ref::<Uint8Array>() else {
+        return Err(err(format!("{func}: {name} must be a Uint8Array")));
+    };
+    let n = u8s.length() as usize;
+    if n > max {
+        return Err(err(format!(
+            "{func}: {name} holds {n} bytes, more than the limit of {max}"
         )));
     }
+    Ok(u8s.to_vec())
+}
+
+/// A list of strings from an array of strings (at most `max`).
+pub fn strings(func: &str, name: &str, v: &JsValue, max: usize) -> JsResult<Vec<String>> {
+    let Some(n) = array_len(func, v, name)? else {
+        return Err(err(format!(
+            "{func}: {name} must be an array of strings, got {}",
+            describe(v)
+        )));
+    };
+    if n as usize > max {
+        return Err(err(format!(
+            "{func}: {name} has {n} entries, more than the limit of {max}"
+        )));
+    }
+    (0..n)
+        .map(|i| text(func, &format!("{name}[{i}]"), &get_index(func, v, i, name)?))
+        .collect()
+}
+
+/// Numbers from a `Float32Array` or array of numbers (at most [`MAX_ELEMENTS`]); NaN allowed.
+pub fn floats(func: &str, name: &str, v: &JsValue) -> JsResult<Vec<f32>> {
+    let data = Data::read(func, name, v)?;
+    data.copy(func, name)
+}
+
+/// One object's fields, each read once, names checked against the declarations.
+pub struct Obj {
+    /// The function's name, for messages.
+    pub func: String,
+    fields: Vec<(String, JsValue)>,
+}
+
+impl Obj {
+    /// Reads the own enumerable fields of `v` (undefined or null: none). Unknown names are an
+    /// error listing `specs`; fields whose value is undefined or null count as absent.
+    pub fn read(func: &str, v: &JsValue, specs: &[ArgSpec]) -> JsResult<Obj> {
+        let mut o = Obj {
+            func: func.to_string(),
+            fields: vec![],
+        };
+        if v.is_undefined() || v.is_null() {
+            return Ok(o);
+        }
+        if !v.is_object() || is_array(v).unwrap_or(true) || v.is_function() {
+            return Err(err(format!(
+                "{func}: expected an object of named arguments, got {}",
+                describe(v)
+            )));
+        }
+        let keys = object_keys(v).map_err(|e| {
+            err(format!(
+                "{func}: listing the arguments threw: {}",
+                thrown(&e)
+            ))
+        })?;
+        let names: Vec<String> = keys.iter().filter_map(|k| k.as_string()).collect();
+        check_names(func, specs, names.iter().map(String::as_str)).map_err(core_err)?;
+        for k in names {
+            let val = get(func, v, &k)?;
+            if !(val.is_undefined() || val.is_null()) {
+                o.fields.push((k, val));
+            }
+        }
+        Ok(o)
+    }
+
+    /// Positional arguments as fields.
+    pub fn positional(func: &str, fields: Vec<(&str, JsValue)>) -> Obj {
+        Obj {
+            func: func.to_string(),
+            fields: fields
+                .into_iter()
+                .filter(|(_, v)| !(v.is_undefined() || v.is_null()))
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
+    }
+
+    /// Adds the fields of `other` (read with its own declarations).
+    pub fn merge(mut self, other: Obj) -> Obj {
+        self.fields.extend(other.fields);
+        self
+    }
+
+    /// The raw value of a field (for nested objects), if given.
+    pub fn raw(&self, name: &str) -> Option<&JsValue> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Converts every field by its declaration: scalars first, then every tensor's shape and
+    /// data length, then `work(shapes, scalars)` (which may refuse the call), and only then the
+    /// tensors' data.
+    pub fn convert(
+        &self,
+        specs: &[ArgSpec],
+        work: impl FnOnce(&BTreeMap<String, Vec<usize>>, &Values<f32>) -> crate::Result<()>,
+    ) -> JsResult<Values<f32>> {
+        let f = self.func.as_str();
+        check_required(f, specs, |n| self.raw(n).is_some()).map_err(core_err)?;
+        let mut vals = Values::new(f);
+        let mut pending: Vec<(&ArgSpec, Vec<usize>, Data)> = vec![];
+        let mut shapes = BTreeMap::new();
+        for (name, v) in &self.fields {
+            let Some(spec) = specs.iter().find(|s| &s.name == name) else {
+                continue;
+            };
+            match spec.kind {
+                Kind::Tensor(_) | Kind::Mask(_) => {
+                    let (shape, data) = tensor_parts(f, spec, v)?;
+                    shapes.insert(name.clone(), shape.clone());
+                    pending.push((spec, shape, data));
+                }
+                Kind::Int { .. } | Kind::Number { .. } => {
+                    let x = v
+                        .as_f64()
+                        .ok_or_else(|| core_err(spec.wrong(f, &describe(v))))?;
+                    vals.insert(
+                        name,
+                        Value::Number(spec.check_number(f, x).map_err(core_err)?),
+                    );
+                }
+                Kind::Flag => {
+                    let b = v
+                        .as_bool()
+                        .ok_or_else(|| core_err(spec.wrong(f, &describe(v))))?;
+                    vals.insert(name, Value::Flag(b));
+                }
+                Kind::Text(_) => {
+                    let s = text(f, name, v)?;
+                    spec.check_text(f, &s).map_err(core_err)?;
+                    vals.insert(name, Value::Text(s));
+                }
+                // nested objects and bytes are read by the caller through `raw`
+                Kind::Object | Kind::Bytes(_) => {}
+            }
+        }
+        work(&shapes, &vals).map_err(core_err)?;
+        for (spec, shape, data) in pending {
+            let v = match spec.kind {
+                Kind::Mask(_) => Value::Mask(data.mask(f, &spec.name, &shape)?),
+                _ => Value::Tensor(data.tensor(f, &spec.name, &shape)?),
+            };
+            vals.insert(spec.name.clone(), v);
+        }
+        Ok(vals)
+    }
+}
+
+/// A tensor's data, its length known, not yet copied.
+enum Data {
+    F32(Float32Array),
+    F64(js_sys::Float64Array),
+    I32(js_sys::Int32Array),
+    U32(js_sys::Uint32Array),
+    U8(Uint8Array),
+    List(JsValue, u32),
+}
+
+impl Data {
+    fn read(func: &str, name: &str, v: &JsValue) -> JsResult<Data> {
+        if ArrayBuffer::is_view(v) {
+            if let Some(a) = v.dyn_ref::<Float32Array>() {
+                return Ok(Data::F32(a.clone()));
+            }
+            if let Some(a) = v.dyn_ref::<js_sys::Float64Array>() {
+                return Ok(Data::F64(a.clone()));
+            }
+            if let Some(a) = v.dyn_ref::<js_sys::Int32Array>() {
+                return Ok(Data::I32(a.clone()));
+            }
+            if let Some(a) = v.dyn_ref::<js_sys::Uint32Array>() {
+                return Ok(Data::U32(a.clone()));
+            }
+            if let Some(a) = v.dyn_ref::<Uint8Array>() {
+                return Ok(Data::U8(a.clone()));
+            }
+        }
+        match array_len(func, v, name)? {
+            Some(n) => Ok(Data::List(v.clone(), n)),
+            None => Err(err(format!(
+                "{func}: {name} must be a Float32Array (or an array of numbers), got {}",
+                describe(v)
+            ))),
+        }
+    }
+
+    fn len(&self) -> usize {
+        (match self {
+            Data::F32(a) => a.length(),
+            Data::F64(a) => a.length(),
+            Data::I32(a) => a.length(),
+            Data::U32(a) => a.length(),
+            Data::U8(a) => a.length(),
+            Data::List(_, n) => *n,
+        }) as usize
+    }
+
+    fn copy(&self, func: &str, name: &str) -> JsResult<Vec<f32>> {
+        Ok(match self {
+            Data::F32(a) => a.to_vec(),
+            Data::F64(a) => a.to_vec().into_iter().map(|x| x as f32).collect(),
+            Data::I32(a) => a.to_vec().into_iter().map(|x| x as f32).collect(),
+            Data::U32(a) => a.to_vec().into_iter().map(|x| x as f32).collect(),
+            Data::U8(a) => a.to_vec().into_iter().map(|x| x as f32).collect(),
+            Data::List(v, n) => {
+                let mut out = Vec::with_capacity(*n as usize);
+                for i in 0..*n {
+                    let x = get_index(func, v, i, name)?;
+                    out.push(x.as_f64().ok_or_else(|| {
+                        err(format!(
+                            "{func}: {name}[{i}] is {}, not a number",
+                            describe(&x)
+                        ))
+                    })? as f32);
+                }
+                out
+            }
+        })
+    }
+
+    fn check_len(&self, func: &str, name: &str, shape: &[usize]) -> JsResult<()> {
+        let n = numel(shape);
+        if self.len() as u128 != n {
+            return Err(err(format!(
+                "{func}: {name} has shape {shape:?} ({n} values) but its data holds {}",
+                self.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn tensor(&self, func: &str, name: &str, shape: &[usize]) -> JsResult<ArrayD<f32>> {
+        let values = self.copy(func, name)?;
+        if values.len() != numel(shape) as usize {
+            // a getter or a transfer changed the data after its length was checked
+            return Err(err(format!(
+                "{func}: {name} changed while it was being read"
+            )));
+        }
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            return Err(err(format!(
+                "{func}: {name} has a non-finite value ({}) at flat index {i}",
+                values[i]
+            )));
+        }
+        Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("length checked"))
+    }
+
+    fn mask(&self, func: &str, name: &str, shape: &[usize]) -> JsResult<ArrayD<bool>> {
+        let bools: Vec<bool> = match self {
+            Data::U8(a) => a.to_vec().into_iter().map(|b| b != 0).collect(),
+            Data::List(v, n) => (0..*n)
+                .map(|i| get_index(func, v, i, name).map(|x| x.is_truthy()))
+                .collect::<JsResult<_>>()?,
+            _ => {
+                return Err(err(format!(
+                    "{func}: {name}.data must be a Uint8Array or an array of booleans"
+                )))
+            }
+        };
+        if bools.len() != numel(shape) as usize {
+            return Err(err(format!(
+                "{func}: {name} changed while it was being read"
+            )));
+        }
+        Ok(ArrayD::from_shape_vec(IxDyn(shape), bools).expect("length checked"))
+    }
+}
+
+/// A tensor's shape (checked against its declaration) and its data (length checked), read once
+/// each and nothing copied yet.
+fn tensor_parts(func: &str, spec: &ArgSpec, v: &JsValue) -> JsResult<(Vec<usize>, Data)> {
+    let name = &spec.name;
+    if !v.is_object() {
+        return Err(core_err(spec.wrong(func, &describe(v))));
+    }
+    let shape_v = get(func, v, "shape")?;
+    let Some(rank) = array_len(func, &shape_v, &format!("{name}.shape"))? else {
+        return Err(err(format!(
+            "{func}: {name}.shape must be an array of whole numbers, got {}",
+            describe(&shape_v)
+        )));
+    };
+    if rank > 8 {
+        return Err(err(format!("{func}: {name}.shape has {rank} dimensions")));
+    }
     let mut shape = vec![];
-    for d in Array::from(&shape_v).iter() {
+    for i in 0..rank {
+        let d = get_index(func, &shape_v, i, "shape")?;
         match d.as_f64() {
             Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= MAX_ELEMENTS as f64 => {
                 shape.push(x as usize)
             }
             _ => {
-                return Err(JsError::new(&format!(
-                    "{func}: {name}.shape has {} where a whole number ≥ 0 is needed",
+                return Err(err(format!(
+                    "{func}: {name}.shape[{i}] is {} where a whole number from 0 to {MAX_ELEMENTS} is needed",
                     describe(&d)
                 )))
             }
         }
     }
-    let n = shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .unwrap_or(usize::MAX);
-    if n > MAX_ELEMENTS {
-        return Err(JsError::new(&format!(
-            "{func}: {name} has shape {shape:?}, more than {MAX_ELEMENTS} elements"
+    spec.check_shape(func, &shape).map_err(core_err)?;
+    let data = Data::read(func, &format!("{name}.data"), &get(func, v, "data")?)?;
+    if matches!(spec.kind, Kind::Mask(_)) && !matches!(data, Data::U8(_) | Data::List(..)) {
+        return Err(err(format!(
+            "{func}: {name}.data must be a Uint8Array or an array of booleans"
         )));
     }
-    Ok((
-        shape,
-        Reflect::get(v, &"data".into()).unwrap_or(JsValue::UNDEFINED),
-    ))
-}
-
-fn from_shape<T>(func: &str, name: &str, shape: &[usize], data: Vec<T>) -> JsResult<ArrayD<T>> {
-    let n: usize = shape.iter().product();
-    if n != data.len() {
-        return Err(JsError::new(&format!(
-            "{func}: {name} has shape {shape:?} ({n} values) but its data holds {}",
-            data.len()
-        )));
-    }
-    Ok(ArrayD::from_shape_vec(IxDyn(shape), data).expect("length checked"))
-}
-
-/// A tensor from `{shape, data}`; every value must be finite.
-pub fn tensor_from_js(func: &str, name: &str, v: &JsValue) -> JsResult<ArrayD<f32>> {
-    let (shape, data) = shape_and_data(func, name, v)?;
-    let values: Vec<f32> = if let Some(f) = data.dyn_ref::<Float32Array>() {
-        f.to_vec()
-    } else if let Some(f) = data.dyn_ref::<js_sys::Float64Array>() {
-        f.to_vec().into_iter().map(|x| x as f32).collect()
-    } else if let Some(f) = data.dyn_ref::<js_sys::Int32Array>() {
-        f.to_vec().into_iter().map(|x| x as f32).collect()
-    } else if let Some(f) = data.dyn_ref::<js_sys::Uint32Array>() {
-        f.to_vec().into_iter().map(|x| x as f32).collect()
-    } else if Array::is_array(&data) {
-        let arr = Array::from(&data);
-        let mut out = Vec::with_capacity(arr.length() as usize);
-        for (i, x) in arr.iter().enumerate() {
-            match x.as_f64() {
-                Some(f) => out.push(f as f32),
-                None => {
-                    return Err(JsError::new(&format!(
-                        "{func}: {name}.data[{i}] is {}, not a number",
-                        describe(&x)
-                    )))
-                }
-            }
-        }
-        out
-    } else {
-        return Err(JsError::new(&format!(
-            "{func}: {name}.data must be a Float32Array (or an array of numbers), got {}",
-            describe(&data)
-        )));
-    };
-    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-        return Err(JsError::new(&format!(
-            "{func}: {name} has a non-finite value ({}) at flat index {i}",
-            values[i]
-        )));
-    }
-    from_shape(func, name, &shape, values)
+    data.check_len(func, name, &shape)?;
+    Ok((shape, data))
 }
 
 /// `{shape, data: Float32Array}` for a tensor.
@@ -313,10 +509,27 @@ pub fn tensor_to_js<D: ndarray::Dimension>(a: &ndarray::Array<f32, D>) -> JsValu
     obj.into()
 }
 
-/// `obj[key] = value`.
+/// Named outputs of the op table as a plain object (groups as nested objects).
+pub fn outputs_to_js(out: Outputs<f32>) -> JsValue {
+    let obj = Object::new();
+    for (k, v) in out {
+        set(&obj, &k, &out_to_js(v));
+    }
+    obj.into()
+}
+
+/// One output as a JS value.
+pub fn out_to_js(v: Out<f32>) -> JsValue {
+    match v {
+        Out::Tensor(t) => tensor_to_js(&t),
+        Out::Number(x) => JsValue::from(x),
+        Out::Group(g) => outputs_to_js(g),
+    }
+}
+
+/// `obj[key] = value` on a plain object we created (cannot throw).
 pub fn set(obj: &Object, key: &str, value: &JsValue) {
-    Reflect::set(obj, &JsValue::from_str(key), value)
-        .expect("setting a property of a plain object");
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
 
 /// A plain object from (key, value) pairs.
@@ -328,8 +541,17 @@ pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
     obj.into()
 }
 
+/// An array of strings.
+pub fn string_array<S: AsRef<str>>(items: &[S]) -> JsValue {
+    let arr = Array::new();
+    for s in items {
+        arr.push(&JsValue::from_str(s.as_ref()));
+    }
+    arr.into()
+}
+
 /// Serialises with maps as plain objects.
 pub fn to_js<T: serde::Serialize>(v: &T) -> JsValue {
     v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
-        .expect("serialisable")
+        .unwrap_or(JsValue::NULL)
 }

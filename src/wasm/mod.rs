@@ -8,10 +8,10 @@
 
 pub mod convert;
 pub mod model;
-mod op_args;
 pub mod ops;
 pub mod plot;
 
+use convert::JsResult;
 use std::sync::Mutex;
 use wasm_bindgen::prelude::*;
 
@@ -122,33 +122,76 @@ pub fn kernel_self_test() -> JsValue {
     ])
 }
 
+/// The work of a benchmark call: `reps` repetitions of `flops_each`, within
+/// [`crate::args::MAX_FLOPS`] × 10 (a benchmark may run a few seconds, never minutes).
+fn bench_work(func: &str, reps: usize, flops_each: u128) -> JsResult<()> {
+    let total = reps as u128 * flops_each;
+    let limit = 10 * crate::args::MAX_FLOPS;
+    if total > limit {
+        return Err(convert::err(format!(
+            "{func}: {reps} repetitions would take about {total} floating-point operations, more than the limit of {limit}"
+        )));
+    }
+    Ok(())
+}
+
 /// Benchmark helper: `reps` calls of the f32 micro-kernel on panels that stay in L1 (see
 /// `kernel::bench_micro_kernel`); each call is `microKernelFlops()` flops.
 #[wasm_bindgen(js_name = benchMicroKernel)]
-pub fn bench_micro_kernel(reps: usize) -> f32 {
-    crate::kernel::bench_micro_kernel(reps.min(1 << 24))
+pub fn bench_micro_kernel(reps: JsValue) -> JsResult<f32> {
+    let f = "benchMicroKernel";
+    let reps = convert::int(f, "reps", &reps, 0, 1 << 24)? as usize;
+    bench_work(f, reps, crate::kernel::MICRO_KERNEL_FLOPS as u128)?;
+    Ok(crate::kernel::bench_micro_kernel(reps))
 }
 
 /// Flops of one `benchMicroKernel` call.
 #[wasm_bindgen(js_name = microKernelFlops)]
-pub fn micro_kernel_flops() -> usize {
-    crate::kernel::MICRO_KERNEL_FLOPS
+pub fn micro_kernel_flops() -> u32 {
+    crate::kernel::MICRO_KERNEL_FLOPS as u32
 }
 
 /// Benchmark helper: `reps` products of two `n × n` matrices inside wasm ([`bench_gemm`] with
 /// no transposes); returns a checksum (so the work cannot be optimised away). JS measures the
 /// time around the call.
 #[wasm_bindgen(js_name = benchMatmul)]
-pub fn bench_matmul(n: usize, reps: usize) -> f32 {
-    bench_gemm(n, n, n, false, false, reps)
+pub fn bench_matmul(n: JsValue, reps: JsValue) -> JsResult<f32> {
+    bench_gemm(
+        n.clone(),
+        n.clone(),
+        n,
+        JsValue::FALSE,
+        JsValue::FALSE,
+        reps,
+    )
 }
 
 /// Benchmark helper: `reps` products `C[m×n] = op(A)·op(B)` inside wasm, where `op` transposes
-/// when `trans_a` / `trans_b` is set (the layouts a training step uses); returns a checksum.
-/// The inputs are built once, outside the repetitions.
+/// when `transA` / `transB` is set (the layouts a training step uses); returns a checksum.
+/// Sizes from 1 to 2048. The inputs are built once, outside the repetitions.
 #[wasm_bindgen(js_name = benchGemm)]
-pub fn bench_gemm(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool, reps: usize) -> f32 {
-    let (m, n, k) = (m.clamp(1, 2048), n.clamp(1, 2048), k.clamp(1, 2048));
+pub fn bench_gemm(
+    m: JsValue,
+    n: JsValue,
+    k: JsValue,
+    trans_a: JsValue,
+    trans_b: JsValue,
+    reps: JsValue,
+) -> JsResult<f32> {
+    let f = "benchGemm";
+    let size = |name: &str, v: &JsValue| convert::int(f, name, v, 1, 2048).map(|x| x as usize);
+    let (m, n, k) = (size("m", &m)?, size("n", &n)?, size("k", &k)?);
+    let flag = |name: &str, v: &JsValue| {
+        v.as_bool().ok_or_else(|| {
+            convert::err(format!(
+                "{f}: {name} must be true or false, got {}",
+                convert::describe(v)
+            ))
+        })
+    };
+    let (trans_a, trans_b) = (flag("transA", &trans_a)?, flag("transB", &trans_b)?);
+    let reps = convert::int(f, "reps", &reps, 0, 1 << 20)? as usize;
+    bench_work(f, reps, 2 * m as u128 * n as u128 * k as u128)?;
     let a = ndarray::Array2::from_shape_fn(if trans_a { (k, m) } else { (m, k) }, |(i, j)| {
         ((i * 7 + j * 3) % 11) as f32 * 0.1
     });
@@ -167,23 +210,28 @@ pub fn bench_gemm(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool, re
         // (the sum of every entry, so no part of the product can be skipped)
         s += c.sum();
     }
-    s
+    Ok(s)
 }
 
-/// Benchmark helper: `reps` forward passes of one attention head with `n` tokens and width `d`.
+/// Benchmark helper: `reps` forward passes of one attention head with `n` tokens (1–4096) and
+/// width `d` (1–1024).
 #[wasm_bindgen(js_name = benchAttention)]
-pub fn bench_attention(n: usize, d: usize, reps: usize) -> f32 {
-    let (n, d) = (n.clamp(1, 4096), d.clamp(1, 1024));
+pub fn bench_attention(n: JsValue, d: JsValue, reps: JsValue) -> JsResult<f32> {
+    let f = "benchAttention";
+    let n = convert::int(f, "n", &n, 1, 4096)? as usize;
+    let d = convert::int(f, "d", &d, 1, 1024)? as usize;
+    let reps = convert::int(f, "reps", &reps, 0, 1 << 20)? as usize;
+    bench_work(f, reps, 4 * n as u128 * n as u128 * d as u128)?;
     let q = ndarray::Array2::from_shape_fn((n, d), |(i, j)| {
         (((i * 7 + j * 3) % 11) as f32 - 5.0) * 0.05
     });
     let mut s = 0.0;
     for _ in 0..reps {
         let (o, _) = crate::ops::attention::forward(q.view(), q.view(), q.view(), None, None)
-            .expect("valid shapes");
+            .map_err(convert::core_err)?;
         s += o[[0, 0]];
     }
-    s
+    Ok(s)
 }
 
 /// The attention panel's computation (see [`crate::demo`]): `text` through one multi-head
@@ -193,25 +241,37 @@ pub fn bench_attention(n: usize, d: usize, reps: usize) -> f32 {
 /// positions, embeddings [T, C], heads: {q, k, v [1, H, T, D], scores, weights [1, H, T, T],
 /// concat [1, T, C]}, output [T, C], inProjWeight [3C, C], outProjWeight [C, C]}`.
 #[wasm_bindgen(js_name = attentionDemo)]
-pub fn attention_demo(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
-    let a = convert::Args::new("attentionDemo", opts)?;
-    let d_model = a.int("dModel", 16, 1, crate::demo::MAX_D_MODEL)?;
-    let heads = a.int("heads", 2, 1, crate::demo::MAX_HEADS)?;
-    let seed = a.int("seed", 1, 0, u32::MAX as usize)? as u64;
-    let d = crate::demo::attention_demo(text, d_model, heads, seed, a.flag("causal", false)?)
-        .map_err(convert::core_err)?;
-    let tokens = js_sys::Array::new();
-    for t in &d.tokens {
-        tokens.push(&JsValue::from_str(t));
-    }
+pub fn attention_demo(text: JsValue, opts: JsValue) -> convert::JsResult<JsValue> {
+    use crate::args::ArgSpec;
+    let f = "attentionDemo";
+    let text = convert::text(f, "text", &text)?;
+    let specs = [
+        ArgSpec::int("dModel", 1, crate::demo::MAX_D_MODEL as i64),
+        ArgSpec::int("heads", 1, crate::demo::MAX_HEADS as i64),
+        ArgSpec::int("seed", 0, u32::MAX as i64),
+        ArgSpec::flag("causal"),
+    ];
+    let a = convert::Obj::read(f, &opts, &specs)?.convert(&specs, |_, _| Ok(()))?;
+    let e = convert::core_err;
+    let d = crate::demo::attention_demo(
+        &text,
+        a.usize_or("dModel", 16).map_err(e)?,
+        a.usize_or("heads", 2).map_err(e)?,
+        a.int_or("seed", 1).map_err(e)? as u64,
+        a.flag_or("causal", false).map_err(e)?,
+    )
+    .map_err(e)?;
     use convert::tensor_to_js as t;
     Ok(convert::object(&[
-        ("tokens", tokens.into()),
+        ("tokens", convert::string_array(&d.tokens)),
         ("truncated", JsValue::from(d.truncated)),
         ("tokenVectors", t(&d.token_vectors)),
         ("positions", t(&d.positions)),
         ("embeddings", t(&d.embeddings)),
-        ("heads", ops::heads_to_js(&d.cache)),
+        (
+            "heads",
+            convert::out_to_js(crate::ops::registry::heads_out(&d.cache)),
+        ),
         ("output", t(&d.output)),
         ("inProjWeight", t(&d.in_proj_weight)),
         ("outProjWeight", t(&d.out_proj_weight)),
@@ -220,8 +280,9 @@ pub fn attention_demo(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
 
 /// The text of a built-in corpus: `zh`, `en` or `code`.
 #[wasm_bindgen(js_name = builtinCorpus)]
-pub fn builtin_corpus(name: &str) -> convert::JsResult<String> {
-    crate::corpus::builtin(name)
+pub fn builtin_corpus(name: JsValue) -> convert::JsResult<String> {
+    let name = convert::text("builtinCorpus", "name", &name)?;
+    crate::corpus::builtin(&name)
         .map(String::from)
         .map_err(convert::core_err)
 }
@@ -230,24 +291,29 @@ pub fn builtin_corpus(name: &str) -> convert::JsResult<String> {
 /// window, top}`. Returns `{tokens, distinct, counts, next, cooc, found}` where the lists are
 /// `[{token, count}]`, most frequent first; `next` and `cooc` are about `token`.
 #[wasm_bindgen(js_name = corpusStats)]
-pub fn corpus_stats(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
+pub fn corpus_stats(text: JsValue, opts: JsValue) -> convert::JsResult<JsValue> {
+    use crate::args::ArgSpec;
     use crate::tokenizer::{Mode, Tokenizer, ZH_LEXICON};
-    let a = convert::Args::new("corpusStats", opts)?;
-    crate::corpus::check_user_corpus(text).map_err(convert::core_err)?;
-    let mode = match a.string("tokenizer", "word")?.as_str() {
-        "word" => Mode::Word,
+    let f = "corpusStats";
+    let text = convert::text(f, "text", &text)?;
+    let specs = [
+        ArgSpec::choice("tokenizer", &["word", "char"]),
+        ArgSpec::int("top", 1, 1000),
+        ArgSpec::int("window", 1, 50),
+        ArgSpec::choice("token", &[]),
+    ];
+    let a = convert::Obj::read(f, &opts, &specs)?.convert(&specs, |_, _| Ok(()))?;
+    let e = convert::core_err;
+    crate::corpus::check_user_corpus(&text).map_err(e)?;
+    let mode = match a.text_or("tokenizer", "word").map_err(e)? {
         "char" => Mode::Char,
-        other => {
-            return Err(JsError::new(&format!(
-                "corpusStats: tokenizer {other:?} is not word or char"
-            )))
-        }
+        _ => Mode::Word,
     };
-    let top = a.int("top", 12, 1, 1000)?;
-    let window = a.int("window", 3, 1, 50)?;
-    let tok = Tokenizer::from_corpus(text, mode, ZH_LEXICON, crate::models::MAX_VOCAB)
-        .map_err(convert::core_err)?;
-    let ids = tok.encode(text).1;
+    let top = a.usize_or("top", 12).map_err(e)?;
+    let window = a.usize_or("window", 3).map_err(e)?;
+    let tok =
+        Tokenizer::from_corpus(&text, mode, ZH_LEXICON, crate::models::MAX_VOCAB).map_err(e)?;
+    let ids = tok.encode(&text).1;
     let list = |c: crate::corpus::Counts| {
         let arr = js_sys::Array::new();
         for (id, n) in c.into_iter().take(top) {
@@ -258,10 +324,10 @@ pub fn corpus_stats(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
         }
         JsValue::from(arr)
     };
-    let token = a.string("token", "")?;
-    let id = tok.id(&token);
+    let id = tok.id(a.text_or("token", "").map_err(e)?);
     let counts = crate::corpus::token_counts(&ids);
     let distinct = counts.len();
+    let empty = || JsValue::from(js_sys::Array::new());
     Ok(convert::object(&[
         ("tokens", JsValue::from(ids.len() as u32)),
         ("distinct", JsValue::from(distinct as u32)),
@@ -269,12 +335,12 @@ pub fn corpus_stats(text: &str, opts: JsValue) -> convert::JsResult<JsValue> {
         (
             "next",
             id.map(|i| list(crate::corpus::next_counts(&ids, i)))
-                .unwrap_or_else(|| js_sys::Array::new().into()),
+                .unwrap_or_else(empty),
         ),
         (
             "cooc",
             id.map(|i| list(crate::corpus::cooccurrence(&ids, i, window)))
-                .unwrap_or_else(|| js_sys::Array::new().into()),
+                .unwrap_or_else(empty),
         ),
         ("found", JsValue::from(id.is_some())),
     ]))

@@ -7,7 +7,8 @@
 //! The page sizes the canvas to CSS size × devicePixelRatio and passes `dpr`; everything here
 //! is drawn in device pixels, so charts are crisp on high-DPI screens.
 
-use super::convert::{to_js, Args, JsResult};
+use super::convert::{describe, err, floats, strings, to_js, JsResult, Obj};
+use crate::args::{ArgSpec, Kind, Values};
 use crate::viz::{diverging, grid_layout, nice_ticks, text_on, viridis, Rgb};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -18,11 +19,39 @@ use web_sys::HtmlCanvasElement;
 
 type Area = DrawingArea<CanvasBackend, Shift>;
 
+/// Largest loss drawn (higher values are drawn at this height).
+const LOSS_CAP: f32 = 1e6;
+
 /// Most cells a heatmap draws (each is a canvas call; more would freeze the tab).
 const MAX_CELLS: usize = 65_536;
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> JsError {
     JsError::new(&format!("drawing failed: {e:?}"))
+}
+
+/// The canvas argument: a real `<canvas>` element (checked without running user code).
+fn canvas_arg(func: &str, v: &JsValue) -> JsResult<HtmlCanvasElement> {
+    v.dyn_ref::<HtmlCanvasElement>().cloned().ok_or_else(|| {
+        err(format!(
+            "{func}: canvas must be a <canvas> element, got {}",
+            describe(v)
+        ))
+    })
+}
+
+/// Most labels or bars one chart takes.
+const MAX_LABELS: usize = 4096;
+/// Most points one loss curve takes.
+const MAX_POINTS: usize = 1_000_000;
+
+fn options(func: &str, v: &JsValue, specs: &[ArgSpec]) -> JsResult<(Obj, Values<f32>)> {
+    let obj = Obj::read(func, v, specs)?;
+    let vals = obj.convert(specs, |_, _| Ok(()))?;
+    Ok((obj, vals))
+}
+
+fn e(x: crate::Error) -> JsError {
+    super::convert::core_err(x)
 }
 
 fn area(canvas: &HtmlCanvasElement) -> JsResult<Area> {
@@ -58,48 +87,74 @@ fn fmt(v: f32, digits: usize) -> String {
 /// Returns the layout `{x0, y0, cellW, cellH, rows, cols, …}` in CSS pixels.
 #[wasm_bindgen(js_name = drawHeatmap)]
 pub fn draw_heatmap(
-    canvas: &HtmlCanvasElement,
+    canvas: JsValue,
     matrix: JsValue,
-    row_labels: Vec<String>,
-    col_labels: Vec<String>,
+    row_labels: JsValue,
+    col_labels: JsValue,
     opts: JsValue,
 ) -> JsResult<JsValue> {
-    let a = Args::new("drawHeatmap", opts)?;
-    let m = super::convert::tensor_from_js("drawHeatmap", "matrix", &matrix)?;
-    if m.ndim() != 2 {
-        return Err(JsError::new(&format!(
-            "drawHeatmap: matrix has shape {:?} but must be 2-D",
-            m.shape()
-        )));
-    }
-    let (rows, cols) = (m.shape()[0], m.shape()[1]);
-    if rows * cols > MAX_CELLS {
-        return Err(JsError::new(&format!(
-            "drawHeatmap: a [{rows}, {cols}] matrix has more than {MAX_CELLS} cells to draw"
-        )));
-    }
-    let mask = a.opt_mask("mask", 2)?;
+    let f = "drawHeatmap";
+    let canvas = canvas_arg(f, &canvas)?;
+    let specs = [
+        ArgSpec::number("dpr"),
+        ArgSpec::choice("palette", &["viridis", "diverging"]),
+        ArgSpec::number("min"),
+        ArgSpec::number("max"),
+        ArgSpec::opt("mask", Kind::Mask(2)),
+        ArgSpec::flag("numbers"),
+        ArgSpec::int("digits", 0, 6),
+        ArgSpec::number("highlightRow"),
+        ArgSpec::number("highlightCol"),
+        ArgSpec::choice("title", &[]),
+        ArgSpec::flag("legend"),
+        ArgSpec::flag("square"),
+    ];
+    let m_spec = [ArgSpec::req("matrix", Kind::Tensor(2))];
+    let m = Obj::positional(f, vec![("matrix", matrix)])
+        .convert(&m_spec, |shapes, _| {
+            let s = &shapes["matrix"];
+            if s[0] * s[1] > MAX_CELLS {
+                return Err(crate::Error::value(format!(
+                    "{f}: a [{}, {}] matrix has more than {MAX_CELLS} cells to draw",
+                    s[0], s[1]
+                )));
+            }
+            Ok(())
+        })?
+        .tensor("matrix")
+        .map_err(e)?
+        .into_dimensionality::<ndarray::Ix2>()
+        .map_err(|_| err(format!("{f}: matrix must be 2-D")))?
+        .to_owned();
+    let row_labels = strings(f, "rowLabels", &row_labels, MAX_LABELS)?;
+    let col_labels = strings(f, "colLabels", &col_labels, MAX_LABELS)?;
+    let (_, a) = options(f, &opts, &specs)?;
+    let (rows, cols) = m.dim();
+    let mask = a.mask2("mask").map_err(e)?;
     if let Some(mk) = &mask {
-        if mk.shape() != m.shape() {
-            return Err(JsError::new(&format!(
-                "drawHeatmap: mask has shape {:?} but the matrix has {:?}",
+        if mk.dim() != m.dim() {
+            return Err(err(format!(
+                "{f}: mask has shape {:?} but the matrix has {:?}",
                 mk.shape(),
                 m.shape()
             )));
         }
     }
-    let dpr = a.number("dpr", 1.0)?.clamp(0.5, 4.0);
-    let diverge = a.string("palette", "viridis")? == "diverging";
+    let dpr = a.number_or("dpr", 1.0).map_err(e)?.clamp(0.5, 4.0);
+    let diverge = a.text_or("palette", "viridis").map_err(e)? == "diverging";
     let finite = m.iter().copied().filter(|v| v.is_finite());
     let auto_max = finite.clone().fold(f32::MIN, f32::max);
     let auto_min = finite.fold(f32::MAX, f32::min);
     let (lo, hi) = if diverge {
         let r = auto_max.abs().max(auto_min.abs()).max(1e-6) as f64;
-        (a.number("min", -r)?, a.number("max", r)?)
+        (
+            a.number_or("min", -r).map_err(e)?,
+            a.number_or("max", r).map_err(e)?,
+        )
     } else {
         (
-            a.number("min", auto_min.min(0.0) as f64)?,
-            a.number("max", auto_max.max(1e-6) as f64)?,
+            a.number_or("min", auto_min.min(0.0) as f64).map_err(e)?,
+            a.number_or("max", auto_max.max(1e-6) as f64).map_err(e)?,
         )
     };
     let span = (hi - lo).max(1e-12);
@@ -110,10 +165,10 @@ pub fn draw_heatmap(
             viridis((v as f64 - lo) / span)
         }
     };
-    let title = a.string("title", "")?;
-    let legend = a.flag("legend", true)?;
-    let numbers = a.flag("numbers", false)?;
-    let digits = a.int("digits", 2, 0, 6)?;
+    let title = a.text_or("title", "").map_err(e)?.to_string();
+    let legend = a.flag_or("legend", true).map_err(e)?;
+    let numbers = a.flag_or("numbers", false).map_err(e)?;
+    let digits = a.usize_or("digits", 2).map_err(e)?;
     let max_chars = row_labels
         .iter()
         .map(|l| {
@@ -135,9 +190,9 @@ pub fn draw_heatmap(
         !col_labels.is_empty(),
         !title.is_empty(),
         legend,
-        a.flag("square", true)?,
+        a.flag_or("square", true).map_err(e)?,
     );
-    let root = area(canvas)?;
+    let root = area(&canvas)?;
     let px = |v: f64| (v * dpr).round() as i32;
     let fs = g.font * dpr;
     if !title.is_empty() {
@@ -209,10 +264,7 @@ pub fn draw_heatmap(
         }
     }
     let stroke = RGBColor(20, 20, 20).stroke_width((2.0 * dpr).round() as u32);
-    if let Some(r) = a
-        .has("highlightRow")
-        .then(|| a.number("highlightRow", -1.0))
-        .transpose()?
+    if let Some(r) = Some(a.number_or("highlightRow", -1.0).map_err(e)?)
         .filter(|r| *r >= 0.0 && (*r as usize) < rows)
     {
         let y0 = g.y0 + r * g.cell_h;
@@ -225,10 +277,7 @@ pub fn draw_heatmap(
         ))
         .map_err(draw_err)?;
     }
-    if let Some(c) = a
-        .has("highlightCol")
-        .then(|| a.number("highlightCol", -1.0))
-        .transpose()?
+    if let Some(c) = Some(a.number_or("highlightCol", -1.0).map_err(e)?)
         .filter(|c| *c >= 0.0 && (*c as usize) < cols)
     {
         let x0 = g.x0 + c * g.cell_w;
@@ -277,22 +326,40 @@ pub fn draw_heatmap(
 /// the plotting area in CSS pixels, for mapping the pointer to a step.
 #[wasm_bindgen(js_name = drawLossCurve)]
 pub fn draw_loss_curve(
-    canvas: &HtmlCanvasElement,
-    train: Vec<f32>,
-    heldout: Vec<f32>,
+    canvas: JsValue,
+    train: JsValue,
+    heldout: JsValue,
     opts: JsValue,
 ) -> JsResult<JsValue> {
-    let a = Args::new("drawLossCurve", opts)?;
-    let dpr = a.number("dpr", 1.0)?.clamp(0.5, 4.0);
-    let every = a.int("heldoutEvery", 1, 1, 1_000_000)?;
-    let root = area(canvas)?;
+    let f = "drawLossCurve";
+    let canvas = canvas_arg(f, &canvas)?;
+    let specs = [
+        ArgSpec::number("dpr"),
+        ArgSpec::choice("xLabel", &[]),
+        ArgSpec::choice("yLabel", &[]),
+        ArgSpec::number("hover"),
+        ArgSpec::int("heldoutEvery", 1, 1_000_000),
+    ];
+    let train = floats(f, "train", &train)?;
+    let heldout = floats(f, "heldout", &heldout)?;
+    if train.len().max(heldout.len()) > MAX_POINTS {
+        return Err(err(format!("{f}: more than {MAX_POINTS} points to draw")));
+    }
+    let (_, a) = options(f, &opts, &specs)?;
+    let dpr = a.number_or("dpr", 1.0).map_err(e)?.clamp(0.5, 4.0);
+    let every = a.usize_or("heldoutEvery", 1).map_err(e)?;
+    let root = area(&canvas)?;
     let n = train.len().max(2);
+    // Values beyond LOSS_CAP (a diverged run) are drawn at the top edge: an axis up to f32::MAX
+    // would have no readable ticks, and plotters cannot step through an infinite range.
     let finite = train
         .iter()
         .chain(&heldout)
         .copied()
-        .filter(|v| v.is_finite());
+        .filter(|v| v.is_finite())
+        .map(|v| v.clamp(0.0, LOSS_CAP));
     let ymax = finite.clone().fold(0.0f32, f32::max).max(0.1) * 1.05;
+    let clip = |v: f32| v.min(ymax);
     let fs = 12.0 * dpr;
     let mut chart = ChartBuilder::on(&root)
         .margin((8.0 * dpr) as i32)
@@ -302,8 +369,8 @@ pub fn draw_loss_curve(
         .map_err(draw_err)?;
     chart
         .configure_mesh()
-        .x_desc(a.string("xLabel", "step")?)
-        .y_desc(a.string("yLabel", "loss")?)
+        .x_desc(a.text_or("xLabel", "step").map_err(e)?)
+        .y_desc(a.text_or("yLabel", "loss").map_err(e)?)
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&|x| format!("{x:.0}"))
@@ -322,7 +389,7 @@ pub fn draw_loss_curve(
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| v.is_finite())
-                .map(|(i, &v)| (i as f32, v)),
+                .map(|(i, &v)| (i as f32, clip(v))),
             blue.stroke_width(w),
         ))
         .map_err(draw_err)?;
@@ -330,7 +397,7 @@ pub fn draw_loss_curve(
         .iter()
         .enumerate()
         .filter(|(_, v)| v.is_finite())
-        .map(|(i, &v)| (((i + 1) * every - 1) as f32, v))
+        .map(|(i, &v)| (((i + 1).saturating_mul(every) - 1) as f32, clip(v)))
         .collect();
     chart
         .draw_series(LineSeries::new(held.clone(), orange.stroke_width(w)))
@@ -341,7 +408,7 @@ pub fn draw_loss_curve(
                 .map(|&p| Circle::new(p, (3.0 * dpr) as i32, orange.filled())),
         )
         .map_err(draw_err)?;
-    let hover = a.number("hover", -1.0)?;
+    let hover = a.number_or("hover", -1.0).map_err(e)?;
     if hover >= 0.0 && (hover as usize) < train.len() {
         let x = hover as f32;
         chart
@@ -353,7 +420,7 @@ pub fn draw_loss_curve(
         if train[hover as usize].is_finite() {
             chart
                 .draw_series(std::iter::once(Circle::new(
-                    (x, train[hover as usize]),
+                    (x, clip(train[hover as usize])),
                     (4.0 * dpr) as i32,
                     blue.filled(),
                 )))
@@ -378,30 +445,34 @@ pub fn draw_loss_curve(
 /// `opts`: `{dpr, highlight: index, percent, max}`. Returns `{x0, y0, barH, rows}` in CSS pixels.
 #[wasm_bindgen(js_name = drawBars)]
 pub fn draw_bars(
-    canvas: &HtmlCanvasElement,
-    labels: Vec<String>,
-    values: Vec<f32>,
+    canvas: JsValue,
+    labels: JsValue,
+    values: JsValue,
     opts: JsValue,
 ) -> JsResult<JsValue> {
-    let a = Args::new("drawBars", opts)?;
+    let f = "drawBars";
+    let canvas = canvas_arg(f, &canvas)?;
+    let specs = [
+        ArgSpec::number("dpr"),
+        ArgSpec::number("highlight"),
+        ArgSpec::flag("percent"),
+        ArgSpec::opt("max", Kind::Number { positive: true }),
+    ];
+    let labels = strings(f, "labels", &labels, MAX_LABELS)?;
+    let values = floats(f, "values", &values)?;
     if labels.len() != values.len() {
-        return Err(JsError::new(&format!(
-            "drawBars: {} labels for {} values",
+        return Err(err(format!(
+            "{f}: {} labels for {} values",
             labels.len(),
             values.len()
         )));
     }
-    if labels.len() > 1000 {
-        return Err(JsError::new(&format!(
-            "drawBars: {} bars is more than 1000",
-            labels.len()
-        )));
-    }
-    let dpr = a.number("dpr", 1.0)?.clamp(0.5, 4.0);
-    let highlight = a.number("highlight", -1.0)?;
-    let percent = a.flag("percent", true)?;
-    let max = a.number("max", 1.0)?.max(1e-30) as f32;
-    let root = area(canvas)?;
+    let (_, a) = options(f, &opts, &specs)?;
+    let dpr = a.number_or("dpr", 1.0).map_err(e)?.clamp(0.5, 4.0);
+    let highlight = a.number_or("highlight", -1.0).map_err(e)?;
+    let percent = a.flag_or("percent", true).map_err(e)?;
+    let max = a.number_or("max", 1.0).map_err(e)?.max(1e-30) as f32;
+    let root = area(&canvas)?;
     let (w, h) = (canvas.width() as f64 / dpr, canvas.height() as f64 / dpr);
     let n = values.len().max(1);
     let label_w = 8.0

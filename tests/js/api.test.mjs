@@ -48,7 +48,7 @@ describe('attention', () => {
   test('matches PyTorch with causal and padding masks', () => {
     for (const name of ['attention', 'attention_causal', 'attention_cross_padded']) {
       const c = byName(name);
-      const opts = c.mask ? { mask: M(c.mask) } : {};
+      const opts = c.mask ? { attnMask: M(c.mask) } : {};
       const r = attention(T(c.inputs.q), T(c.inputs.k), T(c.inputs.v), opts);
       close(r.output, c.outputs.y, TOL, `${name} output`);
       close(r.weights, c.outputs.weights, TOL, `${name} weights`);
@@ -92,8 +92,8 @@ describe('forward and backward match PyTorch for every op', () => {
     relu: (c) => ['relu', argsFor(c), 'y', 'dy'],
     gelu: (c) => ['gelu', argsFor(c), 'y', 'dy'],
     softmax: (c) => ['softmax', argsFor(c), 'y', 'dy'],
-    attention: (c) => ['attention', { ...argsFor(c), ...(c.mask ? { mask: M(c.mask) } : {}) }, 'output', 'dout'],
-    mha_self: (c) => ['mha', { ...argsFor(c), query: T(c.inputs.x), heads: 2, attnMask: M(c.attn_mask) }, 'output', 'dout', { x: 'query' }],
+    attention: (c) => ['attention', { ...argsFor(c), ...(c.mask ? { attnMask: M(c.mask) } : {}) }, 'output', 'dout'],
+    mha_self: (c) => { const { x, ...rest } = argsFor(c); return ['mha', { ...rest, query: x, heads: 2, attnMask: M(c.attn_mask) }, 'output', 'dout', { x: 'query' }]; },
     mha_cross: (c) => ['mha', { ...argsFor(c), heads: 2, keyPaddingMask: M(c.key_padding_mask) }, 'output', 'dout'],
     ffn: (c) => ['ffn', { ...argsFor(c), activation: c.config.activation }, 'y', 'dy'],
     encoder_layer: (c) => ['encoder_layer', { ...argsFor(c), ...layerOpts(c), attnMask: M(c.attn_mask), keyPaddingMask: M(c.key_padding_mask) }, 'y', 'dy'],
@@ -144,9 +144,9 @@ describe('forward and backward match PyTorch for every op', () => {
     const e = byName('encoder_layer_post_relu');
     assert.throws(() => forward('encoder_layer', { ...argsFor(e), heads: 3 }), /not divisible by n_heads 3/);
     assert.throws(() => forward('encoder_layer', { ...argsFor(e), 'norm2.bias': undefined, heads: 2 }), /missing argument norm2.bias/);
-    assert.throws(() => forward('encoder_layer', { ...argsFor(e), heads: 2, activation: 'tanh' }), /activation "tanh"/);
+    assert.throws(() => forward('encoder_layer', { ...argsFor(e), heads: 2, activation: 'tanh' }), /activation is "tanh"; it must be one of relu, gelu/);
     assert.throws(() => forward('cross_entropy', { logits: T(byName('cross_entropy').inputs.logits), targets: { shape: [6], data: new Float32Array([0, 1, 2, 3, 4, 99]) } }), /target 99/);
-    assert.throws(() => forward('embedding', { weight: { shape: [2, 2], data: new Float32Array(4) }, ids: { shape: [1], data: new Float32Array([5]) } }), /id 5 at position 0 is out of range/);
+    assert.throws(() => forward('embedding', { weight: { shape: [2, 2], data: new Float32Array(4) }, ids: { shape: [1], data: new Float32Array([5]) } }), /ids\[0\] is 5; it must be a whole number from 0 to 1/);
     assert.throws(() => forward('layer_norm', { ...argsFor(byName('layer_norm')), eps: NaN }), /eps is NaN/);
     // Shapes whose product would not fit in memory are refused before anything is allocated.
     const tall = { shape: [60000, 1], data: new Float32Array(60000) };
@@ -204,7 +204,7 @@ describe('Model', () => {
 
   test('bad specs and inputs throw clear errors', () => {
     assert.throws(() => new Model({ corpus, optimizer: { kind: 'adam', lr: NaN } }), /lr is NaN/);
-    assert.throws(() => new Model({ corpus, optimizer: { kind: 'rmsprop' } }), /optimizer kind "rmsprop"/);
+    assert.throws(() => new Model({ corpus, optimizer: { kind: 'rmsprop' } }), /optimizer: kind is "rmsprop"; it must be one of sgd, adam, adamw/);
     assert.throws(() => new Model({ corpus, dModel: 1e9 }), /dModel is 1000000000; it must be a whole number from 1 to 16384/);
     assert.throws(() => new Model({ corpus, dModel: 30, nHeads: 4 }), /not divisible/);
     assert.throws(() => new Model({ corpus: '   ' }), /no tokens/);
@@ -212,11 +212,11 @@ describe('Model', () => {
     const m = new Model({ corpus, dModel: 16, nHeads: 2, nLayers: 1, maxLen: 8 });
     const V = m.config().vocab_size;
     assert.throws(() => m.trainStep({ ids: { shape: [1, 2], data: new Float32Array([0, V]) }, targets: { shape: [1, 2], data: new Float32Array([0, 1]) } }), new RegExp(`ids\\[0\\]\\[1\\] = ${V} is not a token id`));
-    assert.throws(() => m.trainStep({ ids: { shape: [2], data: new Float32Array([0, 1]) }, targets: { shape: [2], data: new Float32Array([0, 1]) } }), /must be \[B, T\]/);
+    assert.throws(() => m.trainStep({ ids: { shape: [2], data: new Float32Array([0, 1]) }, targets: { shape: [2], data: new Float32Array([0, 1]) } }), /ids has shape \[2\] but must have 2 dimensions/);
     assert.throws(() => m.loadWeights(new Uint8Array([1, 2, 3])), /safetensors/);
     assert.throws(() => m.loadWeights(new Model({ corpus, dModel: 8, nHeads: 2, nLayers: 1, maxLen: 8 }).saveWeights()), /in the file but the model expects/);
     assert.throws(() => m.predictNext('   '), /no tokens/);
-    assert.throws(() => m.setLearningRate(NaN), /learning rate NaN/);
+    assert.throws(() => m.setLearningRate(NaN), /setLearningRate: lr is NaN; it must be a finite number/);
     assert.throws(() => m.train(1e6), /call it in slices/);
     assert.throws(() => m.param('nope'), /no parameter named "nope"/);
     assert.throws(() => new Model({ vocabSize: 10 }).train(1), /no training text/);
@@ -267,7 +267,7 @@ describe('the page helpers', () => {
     assert.equal(corpusStats('a b', { token: 'zzz' }).found, false);
     assert.throws(() => builtinCorpus('fr'), /no built-in corpus named "fr"/);
     assert.throws(() => corpusStats('   ', {}), /empty/);
-    assert.throws(() => corpusStats('a', { tokenizer: 'bpe' }), /tokenizer "bpe"/);
+    assert.throws(() => corpusStats('a', { tokenizer: 'bpe' }), /tokenizer is "bpe"; it must be one of word, char/);
   });
 
   test('the benchmark helpers compute the products they time', () => {
