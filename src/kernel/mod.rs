@@ -25,12 +25,25 @@
 //! [`gemm_naive`] is the obvious triple loop kept beside them as the reference they are tested
 //! against (natively here, and in wasm by the JS tests).
 //!
+//! Beside the product, the other computations whose code differs per float type live here too
+//! (the [`Kernels`](crate::real::Kernels) of `f32` and `f64`): the vectorised exponential, erf
+//! and GELU's two parts.
+//!
 //! Files: this one has the entry points, the reference and the small-product loop;
-//! `blocked.rs` the driver and the packing; `micro.rs` the micro-kernels.
+//! `blocked.rs` the driver and the packing; `micro.rs` the micro-kernels; `exp.rs`, `erf.rs`
+//! and `gelu.rs` the elementwise functions; `real_impls.rs` which of all these `f32` and `f64`
+//! run.
 
 mod blocked;
+mod erf;
+mod exp;
+mod gelu;
 mod micro;
+mod real_impls;
 
+pub use erf::{erf_f32, erf_f64};
+pub use exp::exp_slice_f32;
+pub use gelu::{gelu_parts_f32, gelu_parts_f64};
 pub use micro::{bench_micro_kernel, MICRO_KERNEL_FLOPS};
 
 use crate::real::Real;
@@ -188,11 +201,22 @@ fn strided<'a, F: Real>(x: &'a ArrayView2<'a, F>) -> Option<Strided<'a, F>> {
 }
 
 /// `c += a · b` for ndarray views. `a` is `[m, k]`, `b` is `[k, n]`, `c` is `[m, n]` in standard
-/// layout. Transposed views (`x.t()`) are used in place.
+/// layout. Transposed views (`x.t()`) are used in place. `f32` goes through [`sgemm`], `f64`
+/// through [`gemm_portable`].
 ///
 /// **Panics** if the shapes disagree or `c` is not in standard layout: callers inside the
 /// crate check shapes first and report them as [`crate::Error`]s.
 pub fn matmul_acc<F: Real>(c: &mut ArrayViewMut2<F>, a: ArrayView2<F>, b: ArrayView2<F>) {
+    F::matmul_acc(c, a, b)
+}
+
+/// [`matmul_acc`] with the product on slices done by `gemm` (`sgemm` or `gemm_portable`).
+fn matmul_acc_by<F: Real>(
+    c: &mut ArrayViewMut2<F>,
+    a: ArrayView2<F>,
+    b: ArrayView2<F>,
+    gemm: impl FnOnce(usize, usize, usize, Strided<F>, Strided<F>, &mut [F], usize),
+) {
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
     assert!(
@@ -222,7 +246,7 @@ pub fn matmul_acc<F: Real>(c: &mut ArrayViewMut2<F>, a: ArrayView2<F>, b: ArrayV
     let csl = c
         .as_slice_mut()
         .expect("matmul: output must be in standard layout");
-    F::gemm(m, n, k, a, b, csl, n);
+    gemm(m, n, k, a, b, csl, n);
 }
 
 /// `a · b` as a new `[m, n]` array. See [`matmul_acc`].
