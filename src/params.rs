@@ -503,6 +503,100 @@ mod tests {
         assert!(read_safetensors(&b).unwrap_err().message.contains("I64"));
     }
 
+    /// The JSON header of safetensors bytes.
+    fn header_of(bytes: &[u8]) -> serde_json::Value {
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        serde_json::from_slice(&bytes[8..8 + n]).unwrap()
+    }
+
+    /// An f64 store whose values f32 cannot hold exactly (0.1, 1/3, 1 + 2⁻³⁰, 1e-300).
+    fn store64() -> ParamStore<f64> {
+        let mut s = ParamStore::new();
+        s.insert(
+            "w",
+            arr2(&[[0.1, 1.0 / 3.0], [1.0 + 2f64.powi(-30), -1e-300]]).into_dyn(),
+        );
+        s.insert(
+            "b",
+            ndarray::arr1(&[-2.5, 7.0, std::f64::consts::PI]).into_dyn(),
+        );
+        s
+    }
+
+    #[test]
+    fn f64_stores_write_f64_and_read_back_exactly() {
+        let s = store64();
+        let bytes = s.to_safetensors();
+        let h = header_of(&bytes);
+        // Every tensor is tagged F64 and takes 8 bytes per value, in sorted order: b (3 values)
+        // in bytes 0..24, then w (4 values) in 24..56.
+        assert_eq!(h["b"]["dtype"], "F64");
+        assert_eq!(h["w"]["dtype"], "F64");
+        assert_eq!(h["b"]["data_offsets"], serde_json::json!([0, 24]));
+        assert_eq!(h["w"]["data_offsets"], serde_json::json!([24, 56]));
+        let mut t = store64();
+        t.param_mut("w").unwrap().value.fill(0.0);
+        t.load_safetensors(&bytes).unwrap();
+        for (name, p) in s.iter() {
+            let (a, b) = (&p.value, t.get(name).unwrap());
+            assert!(
+                a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{name}: {a} read back as {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn f64_files_load_into_f32_stores_rounded() {
+        // Reading converts: an f32 store takes each F64 value rounded to the nearest f32
+        // (0.1 → 0.1f32, 1 + 2⁻³⁰ → 1, 1e-300 → −0), as torch's `.float()` does.
+        let bytes = store64().to_safetensors();
+        let mut t = ParamStore::<f32>::new();
+        t.insert("w", ndarray::ArrayD::zeros(IxDyn(&[2, 2])));
+        t.insert("b", ndarray::ArrayD::zeros(IxDyn(&[3])));
+        t.load_safetensors(&bytes).unwrap();
+        for (name, p) in store64().iter() {
+            let want: Vec<f32> = p.value.iter().map(|&x| x as f32).collect();
+            let got: Vec<f32> = t.get(name).unwrap().iter().copied().collect();
+            assert_eq!(got, want, "{name}");
+        }
+        assert_eq!(t.get("w").unwrap()[[1, 0]], 1.0);
+        // And an f32 file into an f64 store is exact.
+        let mut back = store64();
+        back.load_safetensors(&t.to_safetensors()).unwrap();
+        assert_eq!(back.to_map(), t.to_map());
+    }
+
+    /// `bytes` with every `"from"` in the header replaced by `"to"` (of the same length, so
+    /// the header length and the offsets stay valid).
+    fn relabel(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header = std::str::from_utf8(&bytes[8..8 + n])
+            .unwrap()
+            .replace(&format!("\"{from}\""), &format!("\"{to}\""));
+        assert_eq!(header.len(), n);
+        [&bytes[..8], header.as_bytes(), &bytes[8 + n..]].concat()
+    }
+
+    #[test]
+    fn the_dtype_tag_must_match_the_data() {
+        // f64 data tagged F32: 8 bytes per value are twice what F32 needs, so the file is
+        // refused, naming the tensor, rather than read as twice as many f32 halves.
+        let e = read_safetensors(&relabel(&store64().to_safetensors(), "F64", "F32")).unwrap_err();
+        assert!(
+            e.message.contains("entry \"b\"")
+                && e.message.contains("3 values of F32")
+                && e.message.contains("[0, 24]"),
+            "{e}"
+        );
+        // f32 data tagged F64 holds half the bytes F64 needs.
+        let e = read_safetensors(&relabel(&store().to_safetensors(), "F32", "F64")).unwrap_err();
+        assert!(
+            e.message.contains("entry \"a.bias\"") && e.message.contains("2 values of F64"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn half_precision_decodes() {
         // 0x3C00 = 1.0, 0xC000 = −2.0, 0x3555 ≈ 0.33325, 0x0001 = 2⁻²⁴ (smallest subnormal)

@@ -167,6 +167,15 @@ fn optimizers_match_pytorch_for_three_steps() {
     for k in ["sgd", "adam", "adamw"] {
         assert!(kinds.contains(&k), "no fixture for {k}");
     }
+    // SGD with momentum and dampening: the buffer is the first gradient, then
+    // b ← μ·b + (1 − dampening)·g, so steps 2 and 3 check the dampening term.
+    let damped = cases.iter().any(|c| {
+        let o = &c["optimizer"];
+        o["kind"] == "sgd"
+            && o["momentum"].as_f64() != Some(0.0)
+            && o["dampening"].as_f64() != Some(0.0)
+    });
+    assert!(damped, "no fixture for SGD with momentum and dampening");
     for c in cases {
         run_optim::<f64>(c, 1e-9);
         run_optim::<f32>(c, 1e-4);

@@ -25,13 +25,28 @@
 //! [`gemm_naive`] is the obvious triple loop kept beside them as the reference they are tested
 //! against (natively here, and in wasm by the JS tests).
 //!
+//! Beside the product, the other computations whose code differs per float type live here too
+//! (the [`Kernels`](crate::real::Kernels) of `f32` and `f64`): the vectorised exponential, erf
+//! and GELU's two parts.
+//!
 //! Files: this one has the entry points, the reference and the small-product loop;
-//! `blocked.rs` the driver and the packing; `micro.rs` the micro-kernels.
+//! `blocked.rs` the driver and the packing; `micro.rs` the micro-kernels; `exp.rs`, `erf.rs`
+//! and `gelu.rs` the elementwise functions; `real_impls.rs` which of all these `f32` and `f64`
+//! run; `self_test.rs` the checks of this build's kernels (natively and in wasm).
 
 mod blocked;
+mod erf;
+mod exp;
+mod gelu;
 mod micro;
+mod real_impls;
+mod self_test;
 
+pub use erf::{erf_f32, erf_f64};
+pub use exp::exp_slice_f32;
+pub use gelu::{gelu_parts_f32, gelu_parts_f64};
 pub use micro::{bench_micro_kernel, MICRO_KERNEL_FLOPS};
+pub use self_test::{self_test, SelfTestReport};
 
 use crate::real::Real;
 use blocked::gemm_blocked;
@@ -151,7 +166,7 @@ pub fn sgemm(
 }
 
 /// The `(m, n, k)` every kernel path is checked on against [`gemm_naive`], natively and in wasm
-/// (`kernelSelfTest`), each with all four transpose combinations: partial MR and NR tiles, the
+/// ([`self_test`]), each with all four transpose combinations: partial MR and NR tiles, the
 /// small-product path, k crossing KC, several blocks of A, packed and in-place B panels, and a
 /// column-major A copied block by block.
 pub const CHECK_SHAPES: [(usize, usize, usize); 10] = [
@@ -188,11 +203,22 @@ fn strided<'a, F: Real>(x: &'a ArrayView2<'a, F>) -> Option<Strided<'a, F>> {
 }
 
 /// `c += a · b` for ndarray views. `a` is `[m, k]`, `b` is `[k, n]`, `c` is `[m, n]` in standard
-/// layout. Transposed views (`x.t()`) are used in place.
+/// layout. Transposed views (`x.t()`) are used in place. `f32` goes through [`sgemm`], `f64`
+/// through [`gemm_portable`].
 ///
 /// **Panics** if the shapes disagree or `c` is not in standard layout: callers inside the
 /// crate check shapes first and report them as [`crate::Error`]s.
 pub fn matmul_acc<F: Real>(c: &mut ArrayViewMut2<F>, a: ArrayView2<F>, b: ArrayView2<F>) {
+    F::matmul_acc(c, a, b)
+}
+
+/// [`matmul_acc`] with the product on slices done by `gemm` (`sgemm` or `gemm_portable`).
+fn matmul_acc_by<F: Real>(
+    c: &mut ArrayViewMut2<F>,
+    a: ArrayView2<F>,
+    b: ArrayView2<F>,
+    gemm: impl FnOnce(usize, usize, usize, Strided<F>, Strided<F>, &mut [F], usize),
+) {
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
     assert!(
@@ -222,7 +248,7 @@ pub fn matmul_acc<F: Real>(c: &mut ArrayViewMut2<F>, a: ArrayView2<F>, b: ArrayV
     let csl = c
         .as_slice_mut()
         .expect("matmul: output must be in standard layout");
-    F::gemm(m, n, k, a, b, csl, n);
+    gemm(m, n, k, a, b, csl, n);
 }
 
 /// `a · b` as a new `[m, n]` array. See [`matmul_acc`].
@@ -234,6 +260,7 @@ pub fn matmul<F: Real>(a: ArrayView2<F>, b: ArrayView2<F>) -> Array2<F> {
 
 #[cfg(test)]
 mod tests {
+    use super::self_test::{GuardedC, TRANSPOSES};
     use super::*;
     use crate::rng::Rng;
 
@@ -244,44 +271,48 @@ mod tests {
     #[test]
     fn portable_matches_naive_on_odd_shapes_and_strides() {
         let mut rng = Rng::new(3);
-        for &(m, n, k) in &CHECK_SHAPES {
-            for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
+        for (s, &(m, n, k)) in CHECK_SHAPES.iter().enumerate() {
+            for (t, &(ta, tb)) in TRANSPOSES.iter().enumerate() {
                 let a = random(&mut rng, m * k);
                 let b = random(&mut rng, k * n);
                 // A stored row-major [m,k] or column-major (i.e. as Aᵀ row-major [k,m]).
                 let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
                 let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
                 let c0 = random(&mut rng, m * n);
+                // C inside guards, at row stride n or (in the other half of the cases) n + 5.
+                let ldc = if (s + t) % 2 == 0 { n + 5 } else { n };
                 let (sa, sb) = (
                     Strided::new(&a[..], a_rs, a_cs),
                     Strided::new(&b[..], b_rs, b_cs),
                 );
-                let mut want = c0.clone();
-                gemm_naive(m, n, k, sa, sb, &mut want, n);
-                let mut got = c0.clone();
-                gemm_portable(m, n, k, sa, sb, &mut got, n);
-                let mut got32: Vec<f32> = c0.iter().map(|&x| x as f32).collect();
+                let mut want = GuardedC::new(&c0, m, n, ldc);
+                gemm_naive(m, n, k, sa, sb, want.c_mut(), ldc);
+                let mut got = GuardedC::new(&c0, m, n, ldc);
+                gemm_portable(m, n, k, sa, sb, got.c_mut(), ldc);
+                let c32: Vec<f32> = c0.iter().map(|&x| x as f32).collect();
+                let mut got32 = GuardedC::new(&c32, m, n, ldc);
                 let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
                 let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
                 let (sa32, sb32) = (
                     Strided::new(&a32[..], a_rs, a_cs),
                     Strided::new(&b32[..], b_rs, b_cs),
                 );
-                sgemm(m, n, k, sa32, sb32, &mut got32, n);
-                for i in 0..m * n {
+                sgemm(m, n, k, sa32, sb32, got32.c_mut(), ldc);
+                let case = format!("{m}x{n}x{k} ta={ta} tb={tb} ldc={ldc}");
+                assert!(want.guards_intact(), "naive {case} wrote outside C");
+                assert!(got.guards_intact(), "f64 {case} wrote outside C");
+                assert!(got32.guards_intact(), "f32 {case} wrote outside C");
+                let vals = want.values().zip(got.values()).zip(got32.values());
+                for (i, ((want, got), got32)) in vals.enumerate() {
                     assert!(
-                        (got[i] - want[i]).abs() < 1e-12,
-                        "f64 {m}x{n}x{k} ta={ta} tb={tb} at {i}: {} vs {}",
-                        got[i],
-                        want[i]
+                        (got - want).abs() < 1e-12,
+                        "f64 {case} at {i}: {got} vs {want}"
                     );
                     // f32 with k terms of size ≤ 1: error ≲ k · 2⁻²⁴ · |terms|.
                     let tol = 1e-6 * (k as f64 + 1.0);
                     assert!(
-                        (got32[i] as f64 - want[i]).abs() < tol,
-                        "f32 {m}x{n}x{k} at {i}: {} vs {}",
-                        got32[i],
-                        want[i]
+                        (got32 as f64 - want).abs() < tol,
+                        "f32 {case} at {i}: {got32} vs {want}"
                     );
                 }
             }

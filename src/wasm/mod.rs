@@ -50,75 +50,18 @@ pub fn engine_info() -> JsValue {
     ])
 }
 
-/// Checks this build's f32 matrix kernel against the naive triple loop on odd shapes (with
-/// every transpose combination) and returns `{path, maxError, cases}`.
+/// Runs [`crate::kernel::self_test`] on this build's kernels (simd128) and returns its report
+/// as `{path, maxError, cases, expMaxRelError, expEdgesOk, guardsOk}`.
 #[wasm_bindgen(js_name = kernelSelfTest)]
 pub fn kernel_self_test() -> JsValue {
-    use crate::kernel::Strided;
-    let mut rng = crate::rng::Rng::new(11);
-    let mut worst = 0f64;
-    let mut cases = 0;
-    for &(m, n, k) in &crate::kernel::CHECK_SHAPES {
-        for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
-            let a: Vec<f32> = (0..m * k)
-                .map(|_| rng.uniform_in(-1.0, 1.0) as f32)
-                .collect();
-            let b: Vec<f32> = (0..k * n)
-                .map(|_| rng.uniform_in(-1.0, 1.0) as f32)
-                .collect();
-            let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
-            let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
-            let (sa, sb) = (
-                Strided::new(&a[..], a_rs, a_cs),
-                Strided::new(&b[..], b_rs, b_cs),
-            );
-            let mut want = vec![0f32; m * n];
-            crate::kernel::gemm_naive(m, n, k, sa, sb, &mut want, n);
-            let mut got = vec![0f32; m * n];
-            crate::kernel::sgemm(m, n, k, sa, sb, &mut got, n);
-            let mut port = vec![0f32; m * n];
-            crate::kernel::gemm_portable(m, n, k, sa, sb, &mut port, n);
-            for i in 0..m * n {
-                worst = worst
-                    .max(((got[i] - want[i]).abs() / (k as f32).sqrt()) as f64)
-                    .max(((got[i] - port[i]).abs() / (k as f32).sqrt()) as f64);
-            }
-            cases += 1;
-        }
-    }
-    // The vectorised exp used by softmax and GELU, against f64's exp: worst relative error,
-    // and the edges (a masked −∞ must give exactly 0, NaN must stay NaN).
-    let mut xs: Vec<f32> = (0..12_000).map(|i| -87.0 + i as f32 * 0.01461).collect();
-    let want: Vec<f64> = xs.iter().map(|&x| (x as f64).exp()).collect();
-    crate::real::exp_slice_f32(&mut xs);
-    let exp_err = xs
-        .iter()
-        .zip(&want)
-        .map(|(&g, &w)| ((g as f64 - w) / w).abs())
-        .fold(0.0, f64::max);
-    let mut edges = [
-        f32::NEG_INFINITY,
-        -100.0,
-        0.0,
-        f32::NAN,
-        100.0,
-        1.0,
-        -1.0,
-        88.5,
-    ];
-    crate::real::exp_slice_f32(&mut edges);
-    let edges_ok = edges[0] == 0.0
-        && edges[1] == 0.0
-        && edges[2] == 1.0
-        && edges[3].is_nan()
-        && edges[4] == f32::INFINITY
-        && (edges[5] - std::f32::consts::E).abs() < 1e-6;
+    let r = crate::kernel::self_test();
     convert::object(&[
-        ("path", JsValue::from_str(crate::kernel::sgemm_path())),
-        ("maxError", JsValue::from(worst)),
-        ("cases", JsValue::from(cases)),
-        ("expMaxRelError", JsValue::from(exp_err)),
-        ("expEdgesOk", JsValue::from(edges_ok)),
+        ("path", JsValue::from_str(r.path)),
+        ("maxError", JsValue::from(r.max_error)),
+        ("cases", JsValue::from(r.cases)),
+        ("expMaxRelError", JsValue::from(r.exp_max_rel_error)),
+        ("expEdgesOk", JsValue::from(r.exp_edges_ok)),
+        ("guardsOk", JsValue::from(r.guards_ok)),
     ])
 }
 
