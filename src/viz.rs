@@ -7,7 +7,8 @@
 //!   for values in [0, 1] such as attention weights.
 //! - [`diverging`]: blue ← white → red (RdBu), for signed values such as vector entries and
 //!   scores; red–blue stays distinguishable for red–green colour blindness.
-//! - [`grid_layout`]: where a heatmap's cells, labels and legend go on a canvas.
+//! - [`grid_layout`]: where a heatmap's cells, labels and legend go on a canvas, which labels
+//!   are drawn (never overlapping) and how large the type is for the room.
 //! - [`nice_ticks`]: round numbers for an axis.
 
 /// An RGB colour.
@@ -67,8 +68,54 @@ pub fn text_on(bg: Rgb) -> Rgb {
     }
 }
 
-/// Where a heatmap goes, in CSS pixels.
+/// What a heatmap must hold, in CSS pixels and ems (see [`text_em`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridSpec {
+    /// Canvas width.
+    pub w: f64,
+    /// Canvas height.
+    pub h: f64,
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// Width of each row label in ems.
+    pub row_labels: Vec<f64>,
+    /// Width of each column label in ems (empty: no column labels).
+    pub col_labels: Vec<f64>,
+    /// A title line above.
+    pub title: bool,
+    /// A colour legend on the right, whose widest tick label is `legend_em` ems.
+    pub legend: bool,
+    /// Widest legend tick label, in ems.
+    pub legend_em: f64,
+    /// Square cells (else they stretch to the free space).
+    pub square: bool,
+    /// Type size multiplier for the room the chart is seen in (1 on a desk; larger in an
+    /// embedded slide, so that type stays readable when projected).
+    pub font_scale: f64,
+}
+
+/// A label's box, in CSS pixels: what the page can read back to check that labels never
+/// overlap.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LabelBox {
+    /// `"row"` or `"col"`.
+    pub axis: &'static str,
+    /// Which row or column.
+    pub index: usize,
+    /// Left edge.
+    pub x: f64,
+    /// Top edge.
+    pub y: f64,
+    /// Width.
+    pub w: f64,
+    /// Height.
+    pub h: f64,
+}
+
+/// Where a heatmap goes, in CSS pixels.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GridLayout {
     /// Left edge of the cells.
@@ -89,87 +136,147 @@ pub struct GridLayout {
     pub legend_w: f64,
     /// Font size for labels.
     pub font: f64,
+    /// Font size for the title and legend ticks.
+    pub small_font: f64,
+    /// Every how many rows a label is drawn (1: all).
+    pub row_every: usize,
+    /// Every how many columns a label is drawn (1: all).
+    pub col_every: usize,
+    /// The boxes of the labels drawn.
+    pub labels: Vec<LabelBox>,
 }
 
-/// Lays out `rows × cols` cells on a `w × h` canvas with room for row labels of up to
-/// `row_label_chars` characters, column labels when `col_labels`, a title line when `title`,
-/// and a legend on the right when `legend`. Cells are square when `square`, else they stretch.
-#[allow(clippy::too_many_arguments)]
-pub fn grid_layout(
-    w: f64,
-    h: f64,
-    rows: usize,
-    cols: usize,
-    row_label_chars: usize,
-    col_labels: bool,
-    title: bool,
-    legend: bool,
-    square: bool,
-) -> GridLayout {
-    // Two passes: cells sized with 12 px labels, then labels scaled with the cells (large cells
+/// The width of `s` in ems: about 0.6 for Latin letters and digits, 1 for CJK and other wide
+/// characters.
+pub fn text_em(s: &str) -> f64 {
+    s.chars()
+        .map(|c| if c.is_ascii() { 0.62 } else { 1.0 })
+        .sum()
+}
+
+/// Lays out a heatmap: cells as large as the canvas allows (square when asked), labels sized
+/// with the cells and with the room (`font_scale`), every k-th label drawn when they would
+/// otherwise overlap, the legend's margin as wide as its tick labels.
+pub fn grid_layout(spec: &GridSpec) -> GridLayout {
+    // Two passes: cells sized with base labels, then labels scaled with the cells (large cells
     // on a projector get large labels), then cells sized again for the new margins.
-    let pass = |font| {
-        grid_pass(
-            w,
-            h,
-            rows,
-            cols,
-            row_label_chars,
-            col_labels,
-            title,
-            legend,
-            square,
-            font,
-        )
-    };
-    let first = pass(12.0);
-    let scaled = (first.cell_w.min(first.cell_h) * 0.3).clamp(11.0, 22.0);
-    if scaled > 12.0 {
-        pass(scaled)
+    let base = 13.0 * spec.font_scale.clamp(0.5, 4.0);
+    let first = grid_pass(spec, base);
+    let scaled = (first.cell_w.min(first.cell_h) * 0.3).clamp(base, base * 1.7);
+    let g = if scaled > base {
+        grid_pass(spec, scaled)
     } else {
         first
-    }
+    };
+    with_labels(spec, g)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn grid_pass(
-    w: f64,
-    h: f64,
-    rows: usize,
-    cols: usize,
-    row_label_chars: usize,
-    col_labels: bool,
-    title: bool,
-    legend: bool,
-    square: bool,
-    font: f64,
-) -> GridLayout {
-    let left = 6.0 + font * 1.1 * row_label_chars.max(1) as f64;
-    let top =
-        4.0 + if title { 12.0 * 1.6 } else { 0.0 } + if col_labels { font * 1.6 } else { 0.0 };
-    let legend_w = if legend { 10.0 } else { 0.0 };
-    let right = if legend { 52.0 } else { 6.0 };
+fn grid_pass(spec: &GridSpec, font: f64) -> GridLayout {
+    let widest = |l: &[f64]| l.iter().copied().fold(0.0, f64::max);
+    let small_font = (font * 0.85).max(11.0);
+    let left = 8.0 + font * widest(&spec.row_labels).max(1.0);
+    let top = 4.0
+        + if spec.title { small_font * 1.6 } else { 0.0 }
+        + if spec.col_labels.is_empty() {
+            0.0
+        } else {
+            font * 1.5
+        };
+    let legend_w = if spec.legend { 12.0 } else { 0.0 };
+    let right = if spec.legend {
+        12.0 + legend_w + 4.0 + small_font * spec.legend_em.max(2.0) + 6.0
+    } else {
+        6.0
+    };
     let bottom = 6.0;
-    let (rows_f, cols_f) = (rows.max(1) as f64, cols.max(1) as f64);
-    let mut cell_w = ((w - left - right) / cols_f).max(1.0);
-    let mut cell_h = ((h - top - bottom) / rows_f).max(1.0);
-    if square {
+    let (rows_f, cols_f) = (spec.rows.max(1) as f64, spec.cols.max(1) as f64);
+    let mut cell_w = ((spec.w - left - right) / cols_f).max(1.0);
+    let mut cell_h = ((spec.h - top - bottom) / rows_f).max(1.0);
+    if spec.square {
         let s = cell_w.min(cell_h).min(160.0);
         cell_w = s;
         cell_h = s;
     }
-    let legend_x = left + cell_w * cols_f + 12.0;
     GridLayout {
         x0: left,
         y0: top,
         cell_w,
         cell_h,
-        rows,
-        cols,
-        legend_x,
+        rows: spec.rows,
+        cols: spec.cols,
+        legend_x: left + cell_w * cols_f + 12.0,
         legend_w,
         font,
+        small_font,
+        row_every: 1,
+        col_every: 1,
+        labels: vec![],
     }
+}
+
+/// Chooses which labels to draw (every k-th so that none overlap) and records their boxes.
+fn with_labels(spec: &GridSpec, mut g: GridLayout) -> GridLayout {
+    let line = g.font * 1.2;
+    g.row_every = (line / g.cell_h).ceil().max(1.0) as usize;
+    let widest_col = spec.col_labels.iter().copied().fold(0.0, f64::max) * g.font + 4.0;
+    g.col_every = (widest_col / g.cell_w).ceil().max(1.0) as usize;
+    for r in (0..spec.rows).step_by(g.row_every) {
+        let w = spec.row_labels.get(r).copied().unwrap_or(0.0) * g.font;
+        let cy = g.y0 + (r as f64 + 0.5) * g.cell_h;
+        g.labels.push(LabelBox {
+            axis: "row",
+            index: r,
+            x: g.x0 - 4.0 - w,
+            y: cy - line / 2.0,
+            w,
+            h: line,
+        });
+    }
+    if !spec.col_labels.is_empty() {
+        for c in (0..spec.cols).step_by(g.col_every) {
+            let w = spec.col_labels.get(c).copied().unwrap_or(0.0) * g.font;
+            let cx = g.x0 + (c as f64 + 0.5) * g.cell_w;
+            g.labels.push(LabelBox {
+                axis: "col",
+                index: c,
+                x: cx - w / 2.0,
+                y: g.y0 - 4.0 - line,
+                w,
+                h: line,
+            });
+        }
+    }
+    g
+}
+
+/// Ticks for a colour legend on [lo, hi]: at least three (the ends are added when round
+/// values are fewer), and the digits that tell them apart.
+pub fn legend_ticks(lo: f64, hi: f64) -> (Vec<f64>, usize) {
+    let mut t = nice_ticks(lo, hi, 4);
+    if t.len() < 3 && lo.is_finite() && hi.is_finite() && hi > lo {
+        t = vec![lo, (lo + hi) / 2.0, hi];
+    }
+    (t.clone(), digits_for(&t))
+}
+
+/// Digits after the point that make consecutive ticks read differently (0 to 6).
+pub fn digits_for(ticks: &[f64]) -> usize {
+    let step = ticks
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .filter(|d| *d > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if !step.is_finite() {
+        return 2;
+    }
+    let mut d = 0;
+    while d < 6 && {
+        let f = |x: f64| format!("{x:.d$}");
+        ticks.windows(2).any(|w| f(w[0]) == f(w[1]))
+    } {
+        d += 1;
+    }
+    d.max((-step.log10().floor()).clamp(0.0, 6.0) as usize)
 }
 
 impl GridLayout {
@@ -245,10 +352,75 @@ mod tests {
         assert_eq!(text_on(viridis(1.0)), (0, 0, 0));
     }
 
+    fn spec(w: f64, h: f64, rows: usize, cols: usize, label: &str) -> GridSpec {
+        GridSpec {
+            w,
+            h,
+            rows,
+            cols,
+            row_labels: vec![text_em(label); rows],
+            col_labels: vec![text_em(label); cols],
+            title: false,
+            legend: true,
+            legend_em: text_em("-0.00"),
+            square: true,
+            font_scale: 1.0,
+        }
+    }
+
+    fn overlap(a: &LabelBox, b: &LabelBox) -> bool {
+        a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
+    }
+
+    #[test]
+    fn labels_never_overlap_and_cells_never_vanish() {
+        for (w, h) in [(480.0, 270.0), (960.0, 540.0), (1280.0, 720.0)] {
+            for n in [1, 4, 8, 24, 64, 512] {
+                for label in ["猫", "today", "天气真好"] {
+                    let g = grid_layout(&GridSpec {
+                        square: n <= 24,
+                        ..spec(w, h, n.min(24), n, label)
+                    });
+                    assert!(g.cell_w >= 1.0 && g.cell_h >= 1.0, "{w}×{h} n={n}: {g:?}");
+                    for (i, a) in g.labels.iter().enumerate() {
+                        for b in &g.labels[i + 1..] {
+                            assert!(!overlap(a, b), "{w}×{h} n={n} {label}: {a:?} {b:?}");
+                        }
+                    }
+                    // everything inside the canvas, legend included, when the columns fit at
+                    // one pixel each (a wider matrix needs a wider canvas: the page wraps it)
+                    assert!(
+                        (n as f64) > w - 100.0
+                            || g.legend_x + g.legend_w + g.small_font * 3.1 <= w + 1.0,
+                        "{w} {n} {g:?}"
+                    );
+                }
+            }
+        }
+        // a bigger room gets bigger type
+        let small = grid_layout(&spec(960.0, 540.0, 4, 4, "猫"));
+        let big = grid_layout(&GridSpec {
+            font_scale: 1.5,
+            ..spec(960.0, 540.0, 4, 4, "猫")
+        });
+        assert!(big.font > small.font);
+    }
+
+    #[test]
+    fn legend_ticks_read_differently() {
+        let (t, d) = legend_ticks(0.0, 0.003);
+        assert!(t.len() >= 3);
+        let shown: Vec<String> = t.iter().map(|x| format!("{x:.d$}")).collect();
+        assert!(shown.windows(2).all(|w| w[0] != w[1]), "{shown:?}");
+        let (t, _) = legend_ticks(-1.0, 1.0);
+        assert!(t.len() >= 3);
+        assert_eq!(digits_for(&[0.0, 0.5, 1.0]), 1);
+    }
+
     #[test]
     fn layout_and_hit_testing() {
-        let g = grid_layout(400.0, 300.0, 4, 4, 2, true, false, true, true);
-        assert!(g.x0 + g.cell_w * 4.0 < g.legend_x && g.legend_x + 52.0 <= 400.0 + 12.0);
+        let g = grid_layout(&spec(400.0, 300.0, 4, 4, "ab"));
+        assert!(g.x0 + g.cell_w * 4.0 < g.legend_x && g.legend_x <= 400.0);
         assert_eq!(
             g.cell_at(g.x0 + 0.5 * g.cell_w, g.y0 + 2.5 * g.cell_h),
             Some((2, 0))

@@ -9,7 +9,10 @@
 
 use super::convert::{describe, err, floats, strings, to_js, JsResult, Obj};
 use crate::args::{ArgSpec, Kind, Values};
-use crate::viz::{diverging, grid_layout, nice_ticks, text_on, viridis, Rgb};
+use crate::viz::{
+    digits_for, diverging, grid_layout, legend_ticks, nice_ticks, text_em, text_on, viridis,
+    GridSpec, Rgb,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -108,6 +111,7 @@ pub fn draw_heatmap(
         ArgSpec::choice("title", &[]),
         ArgSpec::flag("legend"),
         ArgSpec::flag("square"),
+        ArgSpec::opt("fontScale", Kind::Number { positive: true }),
     ];
     let m_spec = [ArgSpec::req("matrix", Kind::Tensor(2))];
     let m = Obj::positional(f, vec![("matrix", matrix)])
@@ -169,29 +173,26 @@ pub fn draw_heatmap(
     let legend = a.flag_or("legend", true).map_err(e)?;
     let numbers = a.flag_or("numbers", false).map_err(e)?;
     let digits = a.usize_or("digits", 2).map_err(e)?;
-    let max_chars = row_labels
+    let (ticks, tick_digits) = legend_ticks(lo, hi);
+    let tick_text = |t: f64| fmt(t as f32, tick_digits);
+    let legend_em = ticks
         .iter()
-        .map(|l| {
-            l.chars()
-                .map(|c| if c.is_ascii() { 1 } else { 2 })
-                .sum::<usize>()
-        })
-        .max()
-        .unwrap_or(1)
-        .div_ceil(2)
-        .max(1);
+        .map(|&t| text_em(&tick_text(t)))
+        .fold(0.0, f64::max);
     let (w, h) = (canvas.width() as f64 / dpr, canvas.height() as f64 / dpr);
-    let g = grid_layout(
+    let g = grid_layout(&GridSpec {
         w,
         h,
         rows,
         cols,
-        max_chars,
-        !col_labels.is_empty(),
-        !title.is_empty(),
+        row_labels: row_labels.iter().map(|l| text_em(l)).collect(),
+        col_labels: col_labels.iter().map(|l| text_em(l)).collect(),
+        title: !title.is_empty(),
         legend,
-        a.flag_or("square", true).map_err(e)?,
-    );
+        legend_em,
+        square: a.flag_or("square", true).map_err(e)?,
+        font_scale: a.number_or("fontScale", 1.0).map_err(e)?,
+    });
     let root = area(&canvas)?;
     let px = |v: f64| (v * dpr).round() as i32;
     let fs = g.font * dpr;
@@ -199,16 +200,23 @@ pub fn draw_heatmap(
         root.draw(&Text::new(
             title,
             (px(g.x0), px(4.0)),
-            font(12.0 * dpr, BLACK, Pos::new(HPos::Left, VPos::Top)),
+            font(g.small_font * dpr, BLACK, Pos::new(HPos::Left, VPos::Top)),
         ))
         .map_err(draw_err)?;
     }
+    // A one-pixel gap between cells reads as a grid, but only where cells are large enough
+    // to spare it: small cells (d_model 512) are drawn edge to edge so that none vanishes.
+    let gap = i32::from(g.cell_w * dpr >= 6.0 && g.cell_h * dpr >= 6.0);
     for r in 0..rows {
         for c in 0..cols {
             let (x0, y0) = (g.x0 + c as f64 * g.cell_w, g.y0 + r as f64 * g.cell_h);
+            let (l, t) = (px(x0), px(y0));
             let rect = [
-                (px(x0), px(y0)),
-                (px(x0 + g.cell_w) - 1, px(y0 + g.cell_h) - 1),
+                (l, t),
+                (
+                    (px(x0 + g.cell_w) - 1 - gap).max(l),
+                    (px(y0 + g.cell_h) - 1 - gap).max(t),
+                ),
             ];
             let blocked = mask.as_ref().is_some_and(|mk| mk[[r, c]]);
             if blocked {
@@ -231,7 +239,7 @@ pub fn draw_heatmap(
                 let cy = px(y0 + g.cell_h / 2.0);
                 let size = (g.cell_h * 0.42)
                     .min(g.cell_w / (digits as f64 + 2.5) * 1.6)
-                    .min(26.0)
+                    .min(26.0 * g.font / 13.0)
                     * dpr;
                 root.draw(&Text::new(
                     fmt(v, digits),
@@ -242,25 +250,25 @@ pub fn draw_heatmap(
             }
         }
     }
-    // Row labels (query tokens) and column labels (key tokens).
-    for (r, l) in row_labels.iter().enumerate().take(rows) {
-        let y = px(g.y0 + (r as f64 + 0.5) * g.cell_h);
-        root.draw(&Text::new(
-            l.clone(),
-            (px(g.x0 - 4.0), y),
-            font(fs, BLACK, Pos::new(HPos::Right, VPos::Center)),
-        ))
-        .map_err(draw_err)?;
-    }
-    if !col_labels.is_empty() {
-        for (c, l) in col_labels.iter().enumerate().take(cols) {
-            let x = px(g.x0 + (c as f64 + 0.5) * g.cell_w);
-            root.draw(&Text::new(
-                l.clone(),
-                (x, px(g.y0 - 4.0)),
-                font(fs, BLACK, Pos::new(HPos::Center, VPos::Bottom)),
-            ))
-            .map_err(draw_err)?;
+    // Row labels (query tokens) and column labels (key tokens): the ones the layout chose,
+    // every k-th where all would overlap.
+    for b in &g.labels {
+        let (text, pos, at) = if b.axis == "row" {
+            (
+                row_labels.get(b.index),
+                Pos::new(HPos::Right, VPos::Center),
+                (px(b.x + b.w), px(b.y + b.h / 2.0)),
+            )
+        } else {
+            (
+                col_labels.get(b.index),
+                Pos::new(HPos::Center, VPos::Bottom),
+                (px(b.x + b.w / 2.0), px(b.y + b.h)),
+            )
+        };
+        if let Some(text) = text {
+            root.draw(&Text::new(text.clone(), at, font(fs, BLACK, pos)))
+                .map_err(draw_err)?;
         }
     }
     let stroke = RGBColor(20, 20, 20).stroke_width((2.0 * dpr).round() as u32);
@@ -291,7 +299,7 @@ pub fn draw_heatmap(
         .map_err(draw_err)?;
     }
     if legend {
-        // A colour bar from hi (top) to lo (bottom) with round ticks.
+        // A colour bar from hi (top) to lo (bottom) with round ticks (at least three).
         let (lx, top, height) = (g.legend_x, g.y0, (rows as f64 * g.cell_h).max(40.0));
         let steps = 48;
         for i in 0..steps {
@@ -305,12 +313,16 @@ pub fn draw_heatmap(
             ))
             .map_err(draw_err)?;
         }
-        for t in nice_ticks(lo, hi, 4) {
+        for &t in &ticks {
             let y = top + height * (1.0 - (t - lo) / span);
             root.draw(&Text::new(
-                fmt(t as f32, 2),
-                (px(lx + g.legend_w + 3.0), px(y)),
-                font(fs * 0.85, BLACK, Pos::new(HPos::Left, VPos::Center)),
+                tick_text(t),
+                (px(lx + g.legend_w + 4.0), px(y)),
+                font(
+                    g.small_font * dpr,
+                    BLACK,
+                    Pos::new(HPos::Left, VPos::Center),
+                ),
             ))
             .map_err(draw_err)?;
         }
@@ -339,6 +351,11 @@ pub fn draw_loss_curve(
         ArgSpec::choice("yLabel", &[]),
         ArgSpec::number("hover"),
         ArgSpec::int("heldoutEvery", 1, 1_000_000),
+        ArgSpec::opt("fontScale", Kind::Number { positive: true }),
+        ArgSpec::choice("trainLabel", &[]),
+        ArgSpec::choice("heldoutLabel", &[]),
+        ArgSpec::number("refLine"),
+        ArgSpec::choice("refLabel", &[]),
     ];
     let train = floats(f, "train", &train)?;
     let heldout = floats(f, "heldout", &heldout)?;
@@ -358,13 +375,30 @@ pub fn draw_loss_curve(
         .copied()
         .filter(|v| v.is_finite())
         .map(|v| v.clamp(0.0, LOSS_CAP));
-    let ymax = finite.clone().fold(0.0f32, f32::max).max(0.1) * 1.05;
+    let reference = Some(a.number_or("refLine", f64::NAN).map_err(e)? as f32)
+        .filter(|r| r.is_finite() && *r > 0.0 && *r <= LOSS_CAP);
+    let ymax = finite
+        .clone()
+        .chain(reference)
+        .fold(0.0f32, f32::max)
+        .max(0.1)
+        * 1.08;
     let clip = |v: f32| v.min(ymax);
-    let fs = 12.0 * dpr;
+    let scale = a.number_or("fontScale", 1.0).map_err(e)?.clamp(0.5, 4.0);
+    let fs = 13.0 * scale * dpr;
+    // y ticks: round values with as many digits as tell them apart ("0.1 0.1 0.1" never)
+    let yticks = nice_ticks(0.0, ymax as f64, 5);
+    let ydigits = digits_for(&yticks);
+    let ytext = |y: f64| format!("{y:.ydigits$}");
+    let ylabel_w = yticks
+        .iter()
+        .map(|&t| text_em(&ytext(t)))
+        .fold(1.0, f64::max)
+        * fs;
     let mut chart = ChartBuilder::on(&root)
-        .margin((8.0 * dpr) as i32)
-        .x_label_area_size((30.0 * dpr) as i32)
-        .y_label_area_size((46.0 * dpr) as i32)
+        .margin((10.0 * scale * dpr) as i32)
+        .x_label_area_size((fs * 2.8) as i32)
+        .y_label_area_size((ylabel_w + fs * 2.2) as i32)
         .build_cartesian_2d(0f32..(n - 1) as f32, 0f32..ymax)
         .map_err(draw_err)?;
     chart
@@ -374,16 +408,48 @@ pub fn draw_loss_curve(
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.1}"))
+        .y_label_formatter(&|y| ytext(*y as f64))
         .label_style(("sans-serif", fs))
         .axis_desc_style(("sans-serif", fs))
         .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(draw_err)?;
     let blue = RGBColor(33, 102, 172);
-    let orange = RGBColor(214, 96, 77);
+    let orange = RGBColor(230, 120, 20);
+    let grey = RGBColor(120, 120, 120);
     let w = (2.0 * dpr).round() as u32;
-    chart
+    if let Some(r) = reference {
+        // The loss of a model that knows nothing (uniform over the vocabulary): ln V.
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.0, r), ((n - 1) as f32, r)],
+                (6.0 * dpr) as u32,
+                (4.0 * dpr) as u32,
+                grey.stroke_width(dpr.round().max(1.0) as u32),
+            ))
+            .map_err(draw_err)?;
+        let label = a.text_or("refLabel", "").map_err(e)?;
+        if !label.is_empty() {
+            let (x, y) = chart.backend_coord(&((n - 1) as f32, r));
+            root.draw(&Text::new(
+                label.to_string(),
+                (x - (4.0 * dpr) as i32, y - (3.0 * dpr) as i32),
+                font(fs * 0.9, grey, Pos::new(HPos::Right, VPos::Bottom)),
+            ))
+            .map_err(draw_err)?;
+        }
+    }
+    let train_label = a.text_or("trainLabel", "").map_err(e)?.to_string();
+    let heldout_label = a.text_or("heldoutLabel", "").map_err(e)?.to_string();
+    let swatch = move |c: RGBColor| {
+        move |(x, y): (i32, i32)| {
+            PathElement::new(
+                vec![(x, y), (x + (18.0 * dpr) as i32, y)],
+                c.stroke_width(w),
+            )
+        }
+    };
+    let series = chart
         .draw_series(LineSeries::new(
             train
                 .iter()
@@ -393,28 +459,47 @@ pub fn draw_loss_curve(
             blue.stroke_width(w),
         ))
         .map_err(draw_err)?;
+    if !train_label.is_empty() {
+        series.label(train_label.clone()).legend(swatch(blue));
+    }
     let held: Vec<(f32, f32)> = heldout
         .iter()
         .enumerate()
         .filter(|(_, v)| v.is_finite())
         .map(|(i, &v)| (((i + 1).saturating_mul(every) - 1) as f32, clip(v)))
         .collect();
-    chart
+    let held_series = chart
         .draw_series(LineSeries::new(held.clone(), orange.stroke_width(w)))
         .map_err(draw_err)?;
+    if !heldout_label.is_empty() {
+        held_series
+            .label(heldout_label.clone())
+            .legend(swatch(orange));
+    }
     chart
         .draw_series(
             held.iter()
                 .map(|&p| Circle::new(p, (3.0 * dpr) as i32, orange.filled())),
         )
         .map_err(draw_err)?;
+    if !train_label.is_empty() || !heldout_label.is_empty() {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", fs))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(200, 200, 200))
+            .margin((6.0 * dpr) as i32)
+            .draw()
+            .map_err(draw_err)?;
+    }
     let hover = a.number_or("hover", -1.0).map_err(e)?;
     if hover >= 0.0 && (hover as usize) < train.len() {
         let x = hover as f32;
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(x, 0.0), (x, ymax)],
-                RGBColor(120, 120, 120).stroke_width(1),
+                grey.stroke_width(1),
             )))
             .map_err(draw_err)?;
         if train[hover as usize].is_finite() {
