@@ -164,6 +164,15 @@ pub fn number(func: &str, name: &str, v: &JsValue) -> JsResult<f64> {
     }
 }
 
+/// A required flag given positionally.
+pub fn flag(func: &str, name: &str, v: &JsValue) -> JsResult<bool> {
+    let spec = ArgSpec::req(name, Kind::Flag);
+    match positional(func, &spec, v)? {
+        Some(Value::Flag(b)) => Ok(b),
+        _ => Err(core_err(spec.wrong(func, &describe(v)))),
+    }
+}
+
 /// Bytes from a `Uint8Array` of at most `max` bytes, checked before copying.
 pub fn bytes(func: &str, name: &str, v: &JsValue, max: usize) -> JsResult<Vec<u8>> {
     if !ArrayBuffer::is_view(v) {

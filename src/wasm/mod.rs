@@ -124,15 +124,10 @@ pub fn bench_gemm(
     let f = "benchGemm";
     let size = |name: &str, v: &JsValue| convert::int(f, name, v, 1, 2048).map(|x| x as usize);
     let (m, n, k) = (size("m", &m)?, size("n", &n)?, size("k", &k)?);
-    let flag = |name: &str, v: &JsValue| {
-        v.as_bool().ok_or_else(|| {
-            convert::err(format!(
-                "{f}: {name} must be true or false, got {}",
-                convert::describe(v)
-            ))
-        })
-    };
-    let (trans_a, trans_b) = (flag("transA", &trans_a)?, flag("transB", &trans_b)?);
+    let (trans_a, trans_b) = (
+        convert::flag(f, "transA", &trans_a)?,
+        convert::flag(f, "transB", &trans_b)?,
+    );
     let reps = convert::int(f, "reps", &reps, 0, 1 << 20)? as usize;
     bench_work(f, reps, 2 * m as u128 * n as u128 * k as u128)?;
     let a = ndarray::Array2::from_shape_fn(if trans_a { (k, m) } else { (m, k) }, |(i, j)| {
