@@ -193,8 +193,9 @@ describe('8. a JS exception inside a call leaves the model usable', () => {
         { ids: good.ids, targets: { shape: [2, 6], data: h.detached(12) } },
         { ids: good.ids, get targets() { throw new Error('boom'); } },
       ][i % 3];
+      // (a binding that indexes arrays instead of iterating them may accept the first kind)
       const [r] = h.time(() => m.trainStep(bad));
-      h.assert.ok(r instanceof Error && !(r instanceof WebAssembly.RuntimeError), `call ${i}: ${r?.constructor?.name}: ${r?.message}`);
+      h.assert.ok(!(r instanceof WebAssembly.RuntimeError), `call ${i}: trap: ${r?.message}`);
     }
     h.assert.equal(h.lm.lastPanic() ?? null, null);
     h.assert.equal(m.train(1).length, 1);
@@ -207,7 +208,9 @@ describe('8. a JS exception inside a call leaves the model usable', () => {
     h.lm.forward('linear', { x, weight, bias: h.Z([4]) });
     const before = h.mem();
     for (let i = 0; i < 300; i++) {
-      const [r] = h.time(() => h.lm.forward('linear', { x, weight, bias: { shape: h.throwingIter([4]), data: new Float32Array(4) } }));
+      // x (1 MiB) and weight are read before bias, whose shape iterator or data getter throws
+      const bias = i % 2 ? { shape: h.throwingIter([4]), data: new Float32Array(4) } : { shape: [4], get data() { throw new Error('boom'); } };
+      const [r] = h.time(() => h.lm.forward('linear', { x, weight, bias }));
       h.assert.ok(!(r instanceof WebAssembly.RuntimeError), `call ${i}: trap ${r?.message}`);
     }
     h.assert.ok(h.mem() - before < 64 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB over 300 failed calls`);

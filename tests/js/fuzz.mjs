@@ -1275,15 +1275,16 @@ export function loadModule(pkg = DEFAULT_PKG) {
  * at most 64 Mi elements (256 MiB) and the valid calls here need a few MiB, so memory beyond
  * 512 MiB means a copy made before a length check, work that was not bounded, or a leak.
  * `limitMs` (default 2000): the contract's bound for one call. `hangMs` (default 6000): when a
- * call is declared hung and its worker stopped.
+ * call is declared hung and its worker stopped. `maxFailures`: stop after that many failing
+ * calls. `onResult(r)`: called with every call's result ({i, fn, repro, outcome, ms, failures}).
  */
-export async function runFuzz({ seed = 1, calls = 1000, start = 0, pkg = DEFAULT_PKG, capBytes = DEFAULT_CAP_BYTES, limitMs = CALL_LIMIT_MS, hangMs = 6000, maxFailures = Infinity, shrink = true, onProgress } = {}) {
+export async function runFuzz({ seed = 1, calls = 1000, start = 0, pkg = DEFAULT_PKG, capBytes = DEFAULT_CAP_BYTES, limitMs = CALL_LIMIT_MS, hangMs = 6000, maxFailures = Infinity, shrink = true, onProgress, onResult } = {}) {
   const t0 = performance.now();
   const module = loadModule(pkg);
   let seen = 0;
   const { results, restarts } = await runCalls({
     seed, from: start, to: start + calls, module, pkg, capBytes, limitMs, hangMs, maxFailures,
-    onResult: () => { seen++; if (onProgress && seen % 500 === 0) onProgress(seen, calls); },
+    onResult: (r) => { seen++; onResult?.(r); if (onProgress && seen % 500 === 0) onProgress(seen, calls); },
   });
   const report = summarize(seed, results, restarts, performance.now() - t0, { capBytes, limitMs });
   if (shrink) await shrinkFailures(report, results, { seed, module, pkg, capBytes, limitMs, hangMs });
