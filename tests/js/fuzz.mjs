@@ -31,6 +31,8 @@
 //
 // From the command line (what `cargo xtask fuzz` runs):
 //   node tests/js/fuzz.mjs --calls 20000 --seed 7 [--cap-mb 512] [--limit-ms 2000] [--json]
+//   node tests/js/fuzz.mjs --seed 7 --replay 1234 [--only 0]   (one call of a run, fresh module)
+//   node tests/js/fuzz.mjs --eval 'attention(Z([65536, 1]), Z([65536, 1]), Z([65536, 1]), {})'
 
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
@@ -1403,6 +1405,10 @@ async function isolateMain(lm, wasm, post) {
       return err;
     },
   };
+  // h.run(code): evaluates a reproducer line with every export and helper in scope.
+  const scope = Object.assign(Object.create(null), lm, HELPERS, { Model: lm.Model, h });
+  const sloppy = new Function('scope', 'code', 'with (scope) { return eval(code); }');
+  h.run = (code) => sloppy(scope, code);
   const t0 = performance.now();
   let out;
   try {
@@ -1431,6 +1437,13 @@ if (!isMainThread && workerData?.lmFuzzWorker) {
     seed: Number(arg('--seed', 1)), calls: Number(arg('--calls', 2000)), start: Number(arg('--start', 0)), pkg: arg('--pkg', DEFAULT_PKG),
     capBytes: Number(arg('--cap-mb', 512)) * MiB, limitMs: Number(arg('--limit-ms', CALL_LIMIT_MS)), hangMs: Number(arg('--hang-ms', 6000)),
   };
+  if (process.argv.includes('--eval')) {
+    // Runs one reproducer line from a report in a fresh module and says what happened.
+    const code = arg('--eval');
+    const r = await runIsolated(`(h) => { const [v, ms] = h.time(() => h.run(${JSON.stringify(code)})); return { threw: v instanceof Error, what: v instanceof Error ? (v instanceof WebAssembly.RuntimeError ? 'RuntimeError' : v.constructor.name) + ': ' + v.message : String(v && v.constructor ? v.constructor.name : v), ms }; }`, { pkg: opts.pkg, timeoutMs: opts.hangMs });
+    console.log(JSON.stringify(r, null, 2));
+    process.exit(r.ok && !r.value?.what?.startsWith('RuntimeError') && r.lastPanic == null ? 0 : 1);
+  }
   if (process.argv.includes('--replay')) {
     const only = arg('--only', null);
     const r = await replay({ ...opts, index: Number(arg('--replay')), only: only === null ? undefined : only.split(',').map(Number) });
