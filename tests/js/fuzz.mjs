@@ -15,12 +15,15 @@
 // replaced: after a trap, a panic, a hang or memory over the cap, a fresh worker (a fresh
 // module) continues with call i + 1.
 //
-// For every call the worker checks: no RuntimeError, lastPanic() null, duration < 2 s, a call
-// the contract says must throw does throw (an unknown argument name: with "unknown argument"
-// and the name in the message), after an error a known-good call of the same function works
-// (on the same Model object), wasm memory under the cap, and an erroring call did not grow the
-// memory by more than 64 MiB (lengths and work sizes are checked before anything is copied or
-// allocated).
+// For every call the worker checks (failure kinds in brackets): no RuntimeError [trap], a
+// thrown value is an Error [non-error], lastPanic() null [panic], duration < 2 s [slow; over
+// hangMs the worker is stopped: hang], a call the contract says must throw does throw
+// [accepted], an unknown argument name is named in the message with "unknown argument"
+// [message], a getter that changes between reads is read once [reread], after an error (or a
+// re-entrant getter) a known-good call of the same function works, on the same Model object
+// [unusable], a valid call works [valid-rejected], wasm memory stays under the cap [memory],
+// and a call that throws did not grow the memory by more than 64 MiB first [grew] (lengths
+// and work sizes are checked before anything is copied or allocated).
 //
 // Every failure comes with a reproducer: a line of JavaScript that uses the helpers exported
 // here (Z, T, makeModel, fakeCanvas, …; see `loadForRepro`), and `replay({seed, index})`.
@@ -43,7 +46,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The module under test (override with runFuzz({pkg}) or --pkg). */
 export const DEFAULT_PKG = ROOT + 'www/pkg/lm_playground.js';
 const MiB = 1 << 20;
-/** Default memory cap: see README of this file (CAP_BYTES in formatReport) and runFuzz. */
+/** Default cap on wasm memory (why 512 MiB: see runFuzz). */
 export const DEFAULT_CAP_BYTES = 512 * MiB;
 /** The contract's time bound for one call. */
 export const CALL_LIMIT_MS = 2000;
@@ -117,10 +120,14 @@ export function throwingIter(arr) {
   Object.defineProperty(arr, Symbol.iterator, { value() { throw new Error('fuzz: iterator throws'); } });
   return arr;
 }
-/** An object whose property `key` returns `first` on the first read and `later` afterwards. */
-export function flip(obj, key, first, later) {
+/**
+ * An object whose property `key` returns `first` on the first read and `later` afterwards.
+ * `counter` (optional, an array) receives `{ what: key, count() }`.
+ */
+export function flip(obj, key, first, later, counter) {
   let reads = 0;
   Object.defineProperty(obj, key, { enumerable: true, configurable: true, get: () => (reads++ === 0 ? first : later) });
+  counter?.push({ what: key, count: () => reads });
   return obj;
 }
 /** `obj` without `key`. */
@@ -664,8 +671,8 @@ function tensorMutations(n, rng, ctx) {
     ['manyDims', () => [tlit(lit('new Array(1 << 20).fill(1)', () => new Array(1 << 20).fill(1)), arr(1)), A]],
     ['throwGetterShape', () => [node('tensor-mut', `{ get shape() { ${boom('shape getter')}; }, data: ${dataOf.src} }`, (c) => ({ get shape() { throw new Error('fuzz: shape getter'); }, data: dataOf.make(c) })), R_]],
     ['throwGetterData', () => [node('tensor-mut', `{ shape: ${Q(s)}, get data() { ${boom('data getter')}; } }`, () => ({ shape: [...s], get data() { throw new Error('fuzz: data getter'); } })), R_]],
-    ['flipShape', () => [node('tensor-mut', `flip({ data: ${dataOf.src} }, 'shape', ${Q(s)}, [65536, 65536])`, (c) => flip({ data: dataOf.make(c) }, 'shape', [...s], [65536, 65536])), A]],
-    ['flipData', () => [node('tensor-mut', `flip({ shape: ${Q(s)} }, 'data', ${dataOf.src}, new ${E}(1 << 22))`, (c) => flip({ shape: [...s] }, 'data', dataOf.make(c), new Ctor(1 << 22))), A]],
+    ['flipShape', () => [node('tensor-mut', `flip({ data: ${dataOf.src} }, 'shape', ${Q(s)}, [65536, 65536])`, (c) => flip({ data: dataOf.make(c) }, 'shape', [...s], [65536, 65536], c.flips)), A]],
+    ['flipData', () => [node('tensor-mut', `flip({ shape: ${Q(s)} }, 'data', ${dataOf.src}, new ${E}(1 << 22))`, (c) => flip({ shape: [...s] }, 'data', dataOf.make(c), new Ctor(1 << 22), c.flips)), A]],
     ['bigData', () => [tlit(shapeOf, arr(len + (1 << 22))), R_]],
     ['sharedData', () => [tlit(shapeOf, lit(`shared(${len}, ${E})`, () => shared(len, Ctor))), A]],
     ['offsetData', () => [tlit(shapeOf, lit(`new ${E}(${len + 3}).subarray(3)`, () => new Ctor(len + 3).subarray(3))), A]],
@@ -771,7 +778,11 @@ function without(n, key) {
 function getterEntry(n, key, label, wrapSrc, get) {
   const child = {
     getter: true, label, wrapSrc,
-    install(o, k, c) { const state = {}; Object.defineProperty(o, k, { enumerable: true, configurable: true, get() { return get(c, state, this); } }); },
+    install(o, k, c) {
+      const state = {};
+      if (label === 'flipEntry') c.flips.push({ what: k, count: () => state.reads ?? 0 });
+      Object.defineProperty(o, k, { enumerable: true, configurable: true, get() { return get(c, state, this); } });
+    },
   };
   return { node: withEntry(n, key, child), expect: 'any' };
 }
@@ -1064,7 +1075,7 @@ function execute(spec, ctx) {
   const failures = [];
   const fail = (kind, detail) => failures.push({ kind, detail: short(detail, 500) });
   let m = null;
-  const c = { m: null, later: [] };
+  const c = { m: null, flips: [] };
   let invoke;
   try {
     if (spec.recv === 'model' || spec.recv === 'prop' || spec.recv === 'free') m = ctx.model(spec.slot);
@@ -1096,7 +1107,6 @@ function execute(spec, ctx) {
   let result, err, threw = false;
   try { result = invoke(); } catch (e) { err = e; threw = true; }
   const ms = performance.now() - t0;
-  for (const f of c.later) { try { f(); } catch { /* ignore */ } }
   const mem1 = ctx.memory();
   let fatal = false;
   const panic = ctx.panic();
@@ -1110,6 +1120,9 @@ function execute(spec, ctx) {
     if (spec.expect === 'reject' && !threw) fail('accepted', `returned ${short(describe(result), 120)} but the contract says it must throw (${spec.mutations.filter((x) => x.expect === 'reject').map((x) => x.label).join(', ') || 'stress case'})`);
     if (spec.expect === 'ok' && threw) fail('valid-rejected', `a valid call threw ${errText(err)}`);
     const unk = !spec.stress && spec.mutations.length === 1 && spec.mutations[0].label === 'unknown' ? spec.mutations[0].unknownName : null;
+    // Each argument is read once: a getter that is small when checked and big when used must
+    // not get through.
+    for (const f of c.flips) if (f.count() > 1) fail('reread', `${f.what} was read ${f.count()} times; an argument must be read once`);
     if (threw && unk !== null && err instanceof Error && !(err.message.includes('unknown argument') && err.message.includes(unk))) {
       fail('message', `unknown argument ${Q(unk)}: the message should say "unknown argument" and name it, got ${errText(err)}`);
     }
@@ -1153,7 +1166,7 @@ function goodCheck(spec, ctx, m) {
   const lm = ctx.lm;
   const api = API[spec.fn];
   const steps = [];
-  const c = { m, later: [] };
+  const c = { m, flips: [] };
   const tpl = api.templates[spec.tplIndex] ?? api.templates.find((t) => (t().slot ?? null) === (spec.slot ?? null));
   const args = () => tpl().args.map((a) => makeOf(a, c));
   const name = `${spec.recv === 'fn' ? '' : spec.recv === 'new' ? 'new ' : spec.recv === 'static' ? 'Model.' : 'm.'}${spec.recv === 'new' ? 'Model' : spec.fn}(<valid>)`;
@@ -1310,7 +1323,7 @@ function summarize(seed, results, restarts, ms, opts) {
       else groups.set(key, { kind: f.kind, fn: r.fn, index: r.i, count: 1, repro: r.repro, detail: f.detail, mutations: r.mutations ?? [], errMsg: r.errMsg });
     }
   }
-  const order = ['trap', 'panic', 'hang', 'crash', 'memory', 'grew', 'slow', 'unusable', 'non-error', 'accepted', 'message', 'valid-rejected', 'free-failed', 'setup', 'harness'];
+  const order = ['trap', 'panic', 'hang', 'crash', 'memory', 'grew', 'slow', 'unusable', 'non-error', 'reread', 'accepted', 'message', 'valid-rejected', 'free-failed', 'setup', 'harness'];
   const failures = [...groups.values()].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || b.count - a.count);
   return { seed, calls: results.length, ms, restarts, outcomes, errorsByName, callsByFn, failureCounts, failureTotal: results.filter((r) => r.failures.length).length, failures, maxMemory, ...opts };
 }
@@ -1355,7 +1368,7 @@ export function formatReport(r, { maxGroups = 40 } = {}) {
       if (f.minimal) L.push(`      (minimal: one of its mutations alone fails the same way)`);
     }
     if (r.failures.length > maxGroups) L.push(`  … ${r.failures.length - maxGroups} more groups`);
-    L.push(`replay one call: await replay({ seed: ${r.seed}, index: N }) from tests/js/fuzz.mjs`);
+    L.push(`replay one call in a fresh module: node tests/js/fuzz.mjs --seed ${r.seed} --replay N, or --eval '<repro>'`);
   }
   return L.join('\n');
 }
