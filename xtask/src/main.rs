@@ -6,6 +6,8 @@
 //! - `build`: only build `www/pkg/` (the wasm module and its JS glue).
 //! - `bench`: matmul, attention and training-step benchmarks; prints a table and writes
 //!   `bench-results/bench.json`.
+//! - `fuzz [--calls N] [--seed S]`: the JS API fuzzer (`tests/js/fuzz.mjs`) for long runs;
+//!   builds the module first if it is missing or older than the sources.
 //!
 //! Only the standard library and `wasm-bindgen-cli-support` are used, so a fresh machine needs
 //! nothing but rustup, Node and npm (and Chromium for the browser tests).
@@ -28,9 +30,11 @@ fn main() -> ExitCode {
         Some("test") => cmd_test(&args[1..]),
         Some("build") => build(&root(), BuildKind::Simd).map(|_| ()),
         Some("bench") => cmd_bench(),
-        _ => {
-            Err("usage: cargo xtask <serve [--port N] [--no-build] | test | build | bench>".into())
-        }
+        Some("fuzz") => cmd_fuzz(&args[1..]),
+        _ => Err(
+            "usage: cargo xtask <serve [--port N] [--no-build] | test | build | bench | fuzz [--calls N] [--seed S]>"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -306,4 +310,76 @@ fn cmd_bench() -> Res<()> {
         .env("NATIVE_JSON", out_dir.join("native.json"))
         .env("OUT_JSON", out_dir.join("bench.json"))
         .args(["bench/bench.mjs"]))
+}
+
+/// `fuzz [--calls N] [--seed S] [--start I] [--cap-mb M] [--limit-ms T]`: runs the seeded JS API
+/// fuzzer (`tests/js/fuzz.mjs`) and prints its report; fails when any call failed. The module
+/// is rebuilt only when `www/pkg` is missing or older than the Rust sources.
+fn cmd_fuzz(args: &[String]) -> Res<()> {
+    let mut pass: Vec<String> = vec![
+        "--calls".into(),
+        "20000".into(),
+        "--seed".into(),
+        "1".into(),
+    ];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let flag = a.as_str();
+        if !["--calls", "--seed", "--start", "--cap-mb", "--limit-ms"].contains(&flag) {
+            return Err(format!(
+                "fuzz: unknown option {flag} (options: --calls N --seed S --start I --cap-mb M --limit-ms T)"
+            ));
+        }
+        let v = it
+            .next()
+            .filter(|v| v.parse::<u64>().is_ok())
+            .ok_or_else(|| format!("fuzz: {flag} needs a whole number"))?;
+        match pass.iter().position(|p| p == flag) {
+            Some(i) => pass[i + 1] = v.clone(),
+            None => pass.extend([flag.to_string(), v.clone()]),
+        }
+    }
+    let root = root();
+    if !pkg_is_fresh(&root) {
+        build(&root, BuildKind::Simd)?;
+    }
+    output(Command::new("node").arg("--version")).ok_or(
+        "node was not found: install Node.js 20 or newer (Debian: apt-get install nodejs npm)",
+    )?;
+    run(Command::new("node")
+        .current_dir(&root)
+        .arg("tests/js/fuzz.mjs")
+        .args(&pass))
+    .map_err(|e| format!("{e}: the fuzzer found failures (report above)"))
+}
+
+/// True when `www/pkg`'s module is newer than every file under `src/` and the manifests.
+fn pkg_is_fresh(root: &Path) -> bool {
+    fn newest(p: &Path) -> Option<std::time::SystemTime> {
+        let meta = std::fs::metadata(p).ok()?;
+        if !meta.is_dir() {
+            return meta.modified().ok();
+        }
+        std::fs::read_dir(p)
+            .ok()?
+            .filter_map(|e| newest(&e.ok()?.path()))
+            .max()
+    }
+    let built = root.join("www").join("pkg");
+    let Some(module) = ["lm_playground_bg.wasm", "lm_playground.js"]
+        .iter()
+        .map(|f| {
+            std::fs::metadata(built.join(f))
+                .and_then(|m| m.modified())
+                .ok()
+        })
+        .collect::<Option<Vec<_>>>()
+        .and_then(|t| t.into_iter().min())
+    else {
+        return false;
+    };
+    ["src", "Cargo.toml", "Cargo.lock"]
+        .iter()
+        .filter_map(|p| newest(&root.join(p)))
+        .all(|t| t <= module)
 }

@@ -1,0 +1,294 @@
+// The error contract of the JS API, one regression test per cause the fuzzer found: bad input
+// throws an Error naming the problem (never a wasm trap, never a hang), lastPanic() stays null,
+// work and lengths are checked before anything is allocated or copied, and an exception in the
+// middle of a call leaves the model usable.
+//
+// Each case runs in a fresh worker with a fresh module (runIsolated in fuzz.mjs), so a trap in
+// one case cannot break the next and a hang is stopped. The case functions are serialised with
+// toString: they may only use their argument `h` (the module as h.lm, the helpers of fuzz.mjs,
+// h.assert, h.expectError(f, re) — an Error that is not a RuntimeError, within 2 s, with
+// lastPanic() still null —, h.time(f) and h.mem()).
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { runIsolated, loadModule } from './fuzz.mjs';
+
+const module = loadModule();
+const MiB = 1 << 20;
+
+/** Runs `fn` isolated and fails the test with what went wrong (assertion, trap, hang, panic). */
+async function contract(fn, { timeoutMs = 10000 } = {}) {
+  const r = await runIsolated(fn, { module, timeoutMs });
+  if (!r.ok) {
+    const panic = r.lastPanic ? `\n  lastPanic(): ${r.lastPanic.split('\n').slice(0, 2).join(' ')}` : '';
+    assert.fail(`${r.error.name}: ${r.error.message}${panic}`);
+  }
+  assert.equal(r.lastPanic, null, `lastPanic() is ${r.lastPanic}`);
+  return r.value;
+}
+
+describe('1. strings must be strings (no coercion)', () => {
+  test('forward(5, {})', () => contract((h) => { h.expectError(() => h.lm.forward(5, {}), /string/i); }));
+  test('m.trace(42)', () => contract((h) => {
+    const m = h.makeModel();
+    h.expectError(() => m.trace(42), /string/i);
+    h.assert.equal(m.train(1).length, 1);
+    m.free();
+  }));
+  test('m.param(true)', () => contract((h) => {
+    const m = h.makeModel();
+    h.expectError(() => m.param(true), /string/i);
+    h.assert.equal(m.train(1).length, 1);
+    m.free();
+  }));
+  test('corpusStats(123, {})', () => contract((h) => { h.expectError(() => h.lm.corpusStats(123, {}), /string/i); }));
+});
+
+describe('2. numbers must be numbers: no valueOf, so no use after free', () => {
+  test('m.train({valueOf() { m.free(); return 1; }}) throws and the model is not freed', () => contract((h) => {
+    const m = h.makeModel();
+    let called = false;
+    h.expectError(() => m.train({ valueOf() { called = true; m.free(); return 1; } }), /number/i);
+    h.assert.equal(called, false, 'valueOf was called');
+    h.assert.equal(m.train(1).length, 1);
+    h.assert.equal(m.step, 1);
+    m.free();
+  }));
+});
+
+describe('3. work size is checked before anything is allocated', () => {
+  test('attention of 65536 × 65536 scores from three [65536, 1] inputs', () => contract((h) => {
+    const before = h.mem();
+    h.expectError(() => h.lm.attention(h.Z([65536, 1]), h.Z([65536, 1]), h.Z([65536, 1]), {}));
+    h.assert.ok(h.mem() - before < 64 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB`);
+    h.assert.equal(h.lm.attention(h.Z([2, 1]), h.Z([2, 1]), h.Z([2, 1]), {}).weights.shape.join(), '2,2');
+  }));
+  test("forward('embedding') of 2^19 ids into a width of 4096", () => contract((h) => {
+    h.expectError(() => h.lm.forward('embedding', { weight: h.Z([1, 4096]), ids: h.Z([1 << 19]) }));
+  }));
+  test("forward('decoder_layer') with 65536 target positions and d_model 1", () => contract((h) => {
+    const p = { x: h.Z([1, 65536, 1]), memory: h.Z([1, 1, 1]), heads: 1 };
+    for (const a of ['self_attn', 'multihead_attn']) {
+      Object.assign(p, { [`${a}.in_proj_weight`]: h.Z([3, 1]), [`${a}.in_proj_bias`]: h.Z([3]), [`${a}.out_proj.weight`]: h.Z([1, 1]), [`${a}.out_proj.bias`]: h.Z([1]) });
+    }
+    Object.assign(p, { 'linear1.weight': h.Z([1, 1]), 'linear1.bias': h.Z([1]), 'linear2.weight': h.Z([1, 1]), 'linear2.bias': h.Z([1]) });
+    for (const n of ['norm1', 'norm2', 'norm3']) Object.assign(p, { [`${n}.weight`]: h.Z([1]), [`${n}.bias`]: h.Z([1]) });
+    h.expectError(() => h.lm.forward('decoder_layer', p));
+    // the same layer on 2 positions works
+    h.assert.equal(h.lm.forward('decoder_layer', { ...p, x: h.Z([1, 2, 1]) }).y.shape.join(), '1,2,1');
+  }));
+  test('trainStep of a [32768, 2] batch on a 65536-token vocabulary, and the model still works', () => contract((h) => {
+    const m = new h.lm.Model({ vocabSize: 65536, dModel: 1, nHeads: 1, nLayers: 0, maxLen: 2, dFf: 1 });
+    h.expectError(() => m.trainStep({ ids: h.Z([32768, 2]), targets: h.Z([32768, 2]) }));
+    h.assert.ok(Number.isFinite(m.trainStep({ ids: h.Z([1, 2]), targets: h.Z([1, 2]) })));
+    m.free();
+  }));
+  test('an argument is read once: small when checked, big when used', () => contract((h) => {
+    let reads = 0;
+    const args = { weight: h.Z([60000, 1]) };
+    Object.defineProperty(args, 'x', { enumerable: true, get: () => (reads++ === 0 ? h.Z([1, 1]) : h.Z([60000, 1])) });
+    const [r] = h.time(() => h.lm.forward('linear', args));
+    h.assert.ok(!(r instanceof WebAssembly.RuntimeError), `trap: ${r?.message}`);
+    h.assert.ok(reads <= 1, `x was read ${reads} times`);
+    if (!(r instanceof Error)) h.assert.deepEqual(Array.from(r.y.shape), [1, 60000]);
+    h.assert.equal(h.lm.lastPanic() ?? null, null);
+  }));
+});
+
+describe('4. a mask of the wrong shape is an error, not a panic', () => {
+  test("forward('mha', {causal: true, attnMask: [3, 3]}) on 2 positions", () => contract((h) => {
+    const args = {
+      query: h.Z([1, 2, 4]), heads: 2, in_proj_weight: h.Z([12, 4]), in_proj_bias: h.Z([12]),
+      'out_proj.weight': h.Z([4, 4]), 'out_proj.bias': h.Z([4]), causal: true,
+      attnMask: { shape: [3, 3], data: new Uint8Array(9) },
+    };
+    const e = h.expectError(() => h.lm.forward('mha', args), /attnMask|mask/);
+    h.assert.match(e.message, /\[3, 3\]|shape/);
+  }));
+});
+
+describe('5–6. drawing never hangs (in Node on a stub canvas)', () => {
+  test('drawHeatmap with min 1e17 and max 1e17 + 16 returns quickly', () => contract((h) => {
+    const [r, ms] = h.time(() => h.lm.drawHeatmap(h.fakeCanvas(), h.Z([1, 1]), ['a'], ['b'], { min: 1e17, max: 1e17 + 16 }));
+    h.assert.ok(!(r instanceof Error), `threw ${r?.constructor?.name}: ${r?.message}`);
+    h.assert.ok(ms < 2000, `took ${ms} ms`);
+  }));
+  test('drawLossCurve of a loss of 3.4e38 returns quickly', () => contract((h) => {
+    const [r, ms] = h.time(() => h.lm.drawLossCurve(h.fakeCanvas(), new Float32Array([3.4e38]), new Float32Array(0), {}));
+    h.assert.ok(!(r instanceof Error), `threw ${r?.constructor?.name}: ${r?.message}`);
+    h.assert.ok(ms < 2000, `took ${ms} ms`);
+  }));
+  test('drawing on something that is not a canvas is an Error', () => contract((h) => {
+    const m = h.Z([1, 1]);
+    for (const c of [{}, null, 5, { getContext() { return null; } }, { getContext() { return {}; } }]) {
+      h.expectError(() => h.lm.drawHeatmap(c, m, ['a'], ['b'], {}));
+      h.expectError(() => h.lm.drawLossCurve(c, new Float32Array([1]), new Float32Array(0), {}));
+      h.expectError(() => h.lm.drawBars(c, ['a'], new Float32Array([0.5]), {}));
+    }
+  }));
+});
+
+describe('7. lengths are checked before data is copied', () => {
+  test('attention with a 2 GiB Float32Array behind a [1, 1] shape', () => contract((h) => {
+    let big;
+    try { big = new Float32Array(2 ** 29); } catch { big = new Float32Array(2 ** 28); }
+    const q = h.Z([1, 1]);
+    const before = h.mem();
+    h.expectError(() => h.lm.attention({ shape: [1, 1], data: big }, q, q, {}), /data|values|length|holds/);
+    h.assert.ok(h.mem() - before < 64 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB for a refused ${big.byteLength / 2 ** 20} MiB array`);
+  }, { timeoutMs: 60000 }));
+  test('m.loadWeights of 2 GiB of zeros (or the most Node can allocate)', () => contract((h) => {
+    let bytes;
+    for (const n of [2 ** 31, 2 ** 30, 2 ** 29]) { try { bytes = new Uint8Array(n); break; } catch { /* smaller */ } }
+    const m = h.makeModel();
+    const before = h.mem();
+    h.expectError(() => m.loadWeights(bytes));
+    h.assert.ok(h.mem() - before < 64 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB for a refused ${bytes.length / 2 ** 20} MiB file`);
+    h.assert.equal(m.train(1).length, 1);
+    m.free();
+  }, { timeoutMs: 60000 }));
+  test('a 256 MiB array behind a small shape is refused without growing memory to 257 MiB', () => contract((h) => {
+    const q = h.Z([1, 1]);
+    h.expectError(() => h.lm.attention({ shape: [1, 1], data: new Float32Array(2 ** 26) }, q, q, {}));
+    h.expectError(() => h.lm.forward('relu', { x: { shape: [2, 2], data: new Float32Array(2 ** 26) } }));
+    h.assert.ok(h.mem() < 257 * 2 ** 20, `wasm memory is ${h.mem() / 2 ** 20} MiB`);
+  }, { timeoutMs: 60000 }));
+  test('a consistent 256 MiB tensor is refused without growing memory to 257 MiB', () => contract((h) => {
+    h.expectError(() => h.lm.forward('relu', { x: { shape: [8192, 8192], data: new Float32Array(2 ** 26) } }));
+    h.assert.ok(h.mem() < 257 * 2 ** 20, `wasm memory is ${h.mem() / 2 ** 20} MiB`);
+  }, { timeoutMs: 60000 }));
+});
+
+describe('8. a JS exception inside a call leaves the model usable', () => {
+  /** Calls f; it may throw, but not trap; then the model trains and frees. */
+  const usableAfter = (body) => contract(`(h) => {
+    const m = h.makeModel();
+    const good = h.goodBatch();
+    const [r] = h.time(() => (${body})(h, m, good));
+    h.assert.ok(!(r instanceof WebAssembly.RuntimeError), 'trap: ' + (r && r.message));
+    h.assert.equal(h.lm.lastPanic() ?? null, null);
+    h.assert.equal(m.train(1).length, 1, 'm.train(1) after the exception');
+    h.assert.ok(Number.isFinite(m.trainStep(h.goodBatch())), 'm.trainStep after the exception');
+    m.free();
+  }`);
+  test('a detached Float32Array', () => contract((h) => {
+    const m = h.makeModel();
+    h.expectError(() => m.trainStep({ ids: { shape: [2, 6], data: h.detached(12) }, targets: h.goodBatch().targets }));
+    h.assert.equal(m.train(1).length, 1);
+    m.free();
+  }));
+  test('a shape whose iterator throws', () => usableAfter('(h, m, good) => m.trainStep({ ids: { shape: h.throwingIter([2, 6]), data: new Float32Array(12) }, targets: good.targets })'));
+  test('targets whose shape iterator throws, after ids were read', () => usableAfter('(h, m, good) => m.trainStep({ ids: good.ids, targets: { shape: h.throwingIter([2, 6]), data: new Float32Array(12) } })'));
+  test('data (a plain array) whose iterator throws', () => usableAfter('(h, m, good) => m.trainStep({ ids: { shape: [2, 6], data: h.throwingIter(new Array(12).fill(0)) }, targets: good.targets })'));
+  test('a getter that throws', () => usableAfter("(h, m, good) => m.trainStep({ get ids() { throw new Error('boom'); }, targets: good.targets })"));
+  test('a getter that calls m.free()', () => usableAfter('(h, m, good) => m.trainStep({ get ids() { m.free(); return good.ids; }, targets: good.targets })'));
+  test('a getter that calls another method of the same model', () => usableAfter('(h, m, good) => m.trainStep({ get ids() { m.train(1); return good.ids; }, targets: good.targets })'));
+  test('a getter that calls m.loadWeights(m.saveWeights())', () => usableAfter('(h, m, good) => m.trainStep({ get ids() { m.loadWeights(m.saveWeights()); return good.ids; }, targets: good.targets })'));
+  test('300 such errors in a row, then the model still trains', () => contract((h) => {
+    const m = h.makeModel();
+    const good = h.goodBatch();
+    const before = h.mem();
+    for (let i = 0; i < 300; i++) {
+      const bad = [
+        { ids: { shape: h.throwingIter([2, 6]), data: new Float32Array(12) }, targets: good.targets },
+        { ids: good.ids, targets: { shape: [2, 6], data: h.detached(12) } },
+        { ids: good.ids, get targets() { throw new Error('boom'); } },
+      ][i % 3];
+      // (a binding that indexes arrays instead of iterating them may accept the first kind)
+      const [r] = h.time(() => m.trainStep(bad));
+      h.assert.ok(!(r instanceof WebAssembly.RuntimeError), `call ${i}: trap: ${r?.message}`);
+    }
+    h.assert.equal(h.lm.lastPanic() ?? null, null);
+    h.assert.equal(m.train(1).length, 1);
+    h.assert.ok(h.mem() - before < 16 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB`);
+    m.free();
+  }));
+  test('no leak: 300 forward calls that throw after copying 1 MiB', () => contract((h) => {
+    const x = h.Z([512, 512]);
+    const weight = h.Z([4, 512]);
+    h.lm.forward('linear', { x, weight, bias: h.Z([4]) });
+    const before = h.mem();
+    for (let i = 0; i < 300; i++) {
+      // x (1 MiB) and weight are read before bias, whose shape iterator or data getter throws
+      const bias = i % 2 ? { shape: h.throwingIter([4]), data: new Float32Array(4) } : { shape: [4], get data() { throw new Error('boom'); } };
+      const [r] = h.time(() => h.lm.forward('linear', { x, weight, bias }));
+      h.assert.ok(!(r instanceof WebAssembly.RuntimeError), `call ${i}: trap ${r?.message}`);
+    }
+    h.assert.ok(h.mem() - before < 64 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB over 300 failed calls`);
+    h.assert.equal(h.lm.forward('linear', { x, weight, bias: h.Z([4]) }).y.shape.join(), '512,4');
+  }));
+});
+
+describe('9. one call is bounded in time', () => {
+  test('trainStep of a [2^20, 1] batch throws quickly', () => contract((h) => {
+    const m = h.makeModel();
+    h.expectError(() => m.trainStep({ ids: h.Z([1 << 20, 1]), targets: h.Z([1 << 20, 1]) }));
+    h.assert.equal(m.train(1).length, 1);
+    m.free();
+  }));
+  test('m.train(100000) throws quickly or returns within 2 s', () => contract((h) => {
+    const m = h.makeModel();
+    const [r, ms] = h.time(() => m.train(100000));
+    h.assert.ok(!(r instanceof WebAssembly.RuntimeError), `trap: ${r?.message}`);
+    h.assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
+    h.assert.equal(m.train(1).length, 1);
+    m.free();
+  }));
+  test('m.train(2 ** 32 + 3) is an error, not 3 steps', () => contract((h) => {
+    const m = h.makeModel();
+    h.expectError(() => m.train(2 ** 32 + 3));
+    h.assert.equal(m.step, 0);
+    for (const n of [-1, 0.5, NaN, Infinity, '3', 3n, undefined]) h.expectError(() => m.train(n));
+    h.assert.equal(m.step, 0);
+    m.free();
+  }));
+});
+
+describe('10. benchmark helpers check their numbers', () => {
+  test('benchAttention(-1, -1, 1)', () => contract((h) => { h.expectError(() => h.lm.benchAttention(-1, -1, 1)); }));
+  test('benchMatmul(8, -1)', () => contract((h) => { h.expectError(() => h.lm.benchMatmul(8, -1)); }));
+  test('benchMicroKernel(-1)', () => contract((h) => { h.expectError(() => h.lm.benchMicroKernel(-1)); }));
+  test('benchGemm(13, 21, 40, false, false, 2 ** 32 + 1)', () => contract((h) => { h.expectError(() => h.lm.benchGemm(13, 21, 40, false, false, 2 ** 32 + 1)); }));
+});
+
+describe('unknown argument names are rejected, naming the argument', () => {
+  // [label, the name that must appear, the call (source, run isolated)]
+  const cases = [
+    ['attention(q, k, v, {mask})', 'mask', '(h) => { const q = h.Z([2, 4]); return () => h.lm.attention(q, q, q, { mask: { shape: [2, 2], data: new Uint8Array(4) } }); }'],
+    ["forward('mha', {nHeads})", 'nHeads', "(h) => () => h.lm.forward('mha', { ...h.omit(h.opArgs('mha_self_causal'), 'heads'), nHeads: 2 })"],
+    ["forward('cross_entropy', {ignore_index})", 'ignore_index', "(h) => () => h.lm.forward('cross_entropy', { ...h.opArgs('cross_entropy'), ignore_index: 0 })"],
+    ['new Model({d_model})', 'd_model', '(h) => () => new h.lm.Model({ d_model: 8 })'],
+    ['new Model({lr}) (the rate belongs in optimizer)', 'lr', '(h) => () => new h.lm.Model({ ...h.SPECS.small, lr: 0.1 })'],
+    ['new Model({optimizer: {learningRate}})', 'learningRate', "(h) => () => new h.lm.Model({ ...h.SPECS.small, optimizer: { kind: 'adam', learningRate: 0.1 } })"],
+    ['Model.fromSafetensors({n_layers}, bytes)', 'n_layers', '(h) => () => h.lm.Model.fromSafetensors({ ...h.SPECS.fixture, n_layers: 2 }, h.fixtureBytes())'],
+    ['m.trainStep({ids, targets, mask})', 'mask', '(h) => { const m = h.makeModel(); return () => m.trainStep({ ...h.goodBatch(), mask: h.Z([2, 6]) }); }'],
+    ['attentionDemo(text, {d_model})', 'd_model', "(h) => () => h.lm.attentionDemo('今天天气', { d_model: 16 })"],
+    ['corpusStats(text, {topK})', 'topK', "(h) => () => h.lm.corpusStats('a b a c', { topK: 3 })"],
+    ['drawHeatmap(…, {color})', 'color', "(h) => () => h.lm.drawHeatmap(h.fakeCanvas(), h.Z([1, 1]), ['a'], ['b'], { color: 'red' })"],
+    ['drawLossCurve(…, {xlabel})', 'xlabel', "(h) => () => h.lm.drawLossCurve(h.fakeCanvas(), new Float32Array([1]), new Float32Array(0), { xlabel: 'x' })"],
+    ['drawBars(…, {highlighted})', 'highlighted', "(h) => () => h.lm.drawBars(h.fakeCanvas(), ['a'], new Float32Array([0.5]), { highlighted: 0 })"],
+  ];
+  // Every op, forward and backward: its fixture arguments plus `foo`.
+  const opCases = ['linear', 'embedding', 'layer_norm', 'relu', 'gelu', 'softmax', 'attention', 'mha_self_causal', 'mha_cross_padded', 'ffn_relu', 'encoder_layer_post_relu', 'decoder_layer_pre_gelu', 'cross_entropy'];
+  for (const c of opCases) {
+    cases.push([`forward(${c} case, {foo})`, 'foo', `(h) => () => h.lm.forward(h.opOf('${c}'), { ...h.opArgs('${c}'), foo: 1 })`]);
+    cases.push([`backward(${c} case, {foo})`, 'foo', `(h) => () => h.lm.backward(h.opOf('${c}'), { ...h.opArgs('${c}'), ...h.opUpstream('${c}'), foo: 1 })`]);
+  }
+  for (const [label, name, src] of cases) {
+    test(label, () => contract(`(h) => {
+      const call = (${src})(h);
+      const e = h.expectError(call, /unknown argument/);
+      h.assert.ok(e.message.includes(${JSON.stringify(name)}), 'the message should name ' + ${JSON.stringify(name)} + ': ' + e.message);
+    }`));
+  }
+  test('…and the same calls without the unknown name work', () => contract((h) => {
+    const q = h.Z([2, 4]);
+    h.lm.attention(q, q, q, { attnMask: { shape: [2, 2], data: new Uint8Array(4) } });
+    h.lm.forward('mha', h.opArgs('mha_self_causal'));
+    h.lm.forward('cross_entropy', { ...h.opArgs('cross_entropy'), ignoreIndex: -100 });
+    new h.lm.Model({ dModel: 8, nHeads: 2, nLayers: 1, maxLen: 4, vocabSize: 5 }).free();
+    new h.lm.Model({ ...h.SPECS.small, optimizer: { kind: 'adam', lr: 0.1 } }).free();
+    const m = h.makeModel();
+    m.trainStep(h.goodBatch());
+    m.free();
+  }));
+});
