@@ -23,6 +23,8 @@ use ndarray::{Array1, Array2, Array3};
 
 /// Most tokens the panel shows (a longer text is cut, and the page says so).
 pub const MAX_TOKENS: usize = 24;
+/// Longest text the panel takes (characters); only the first [`MAX_TOKENS`] tokens are shown.
+pub const MAX_TEXT_CHARS: usize = 2000;
 /// Largest d_model the panel offers.
 pub const MAX_D_MODEL: usize = 512;
 /// Most heads the panel offers.

@@ -444,7 +444,17 @@ impl Data {
         let bools: Vec<bool> = match self {
             Data::U8(a) => a.to_vec().into_iter().map(|b| b != 0).collect(),
             Data::List(v, n) => (0..*n)
-                .map(|i| get_index(func, v, i, name).map(|x| x.is_truthy()))
+                .map(|i| {
+                    let x = get_index(func, v, i, name)?;
+                    match (x.as_bool(), x.as_f64()) {
+                        (Some(b), _) => Ok(b),
+                        (_, Some(f)) if f == 0.0 || f == 1.0 => Ok(f == 1.0),
+                        _ => Err(err(format!(
+                            "{func}: {name}[{i}] is {}; a mask holds true/false or 1/0",
+                            describe(&x)
+                        ))),
+                    }
+                })
                 .collect::<JsResult<_>>()?,
             _ => {
                 return Err(err(format!(

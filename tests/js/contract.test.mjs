@@ -180,7 +180,27 @@ describe('8. a JS exception inside a call leaves the model usable', () => {
   test('targets whose shape iterator throws, after ids were read', () => usableAfter('(h, m, good) => m.trainStep({ ids: good.ids, targets: { shape: h.throwingIter([2, 6]), data: new Float32Array(12) } })'));
   test('data (a plain array) whose iterator throws', () => usableAfter('(h, m, good) => m.trainStep({ ids: { shape: [2, 6], data: h.throwingIter(new Array(12).fill(0)) }, targets: good.targets })'));
   test('a getter that throws', () => usableAfter("(h, m, good) => m.trainStep({ get ids() { throw new Error('boom'); }, targets: good.targets })"));
-  test('a getter that calls m.free()', () => usableAfter('(h, m, good) => m.trainStep({ get ids() { m.free(); return good.ids; }, targets: good.targets })'));
+  // wasm-bindgen's free() detaches the JS handle before Rust sees it, so a free() from inside
+  // one of the model's own calls cannot be refused: the model is dropped when that call
+  // returns (README, "The contract"). What the contract promises: no trap, no leak, and a
+  // clear Error from every later call on the freed handle.
+  test('a getter that calls m.free(): freed when the call returns, no trap, no leak', () => contract((h) => {
+    const before = h.mem();
+    for (let i = 0; i < 20; i++) {
+      const m = h.makeModel();
+      const good = h.goodBatch();
+      const [r] = h.time(() => m.trainStep({ get ids() { m.free(); return good.ids; }, targets: good.targets }));
+      h.assert.ok(!(r instanceof WebAssembly.RuntimeError), 'trap: ' + (r && r.message));
+      h.assert.ok(r instanceof Error, 'the free() inside the getter is reported as an Error');
+      h.expectError(() => m.train(1));
+      h.expectError(() => m.free());
+    }
+    h.assert.equal(h.lm.lastPanic() ?? null, null);
+    h.assert.ok(h.mem() - before < 16 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB`);
+    const other = h.makeModel();
+    h.assert.equal(other.train(1).length, 1, 'another model still trains');
+    other.free();
+  }));
   test('a getter that calls another method of the same model', () => usableAfter('(h, m, good) => m.trainStep({ get ids() { m.train(1); return good.ids; }, targets: good.targets })'));
   test('a getter that calls m.loadWeights(m.saveWeights())', () => usableAfter('(h, m, good) => m.trainStep({ get ids() { m.loadWeights(m.saveWeights()); return good.ids; }, targets: good.targets })'));
   test('300 such errors in a row, then the model still trains', () => contract((h) => {
