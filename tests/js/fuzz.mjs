@@ -1001,7 +1001,9 @@ export function generate(seed, index, { only } = {}) {
       if (kind === 'extra') { args = [...args, raw('{ extra: 1 }', () => ({ extra: 1 }))]; applied.push({ label: 'extraArg', expect: 'any' }); }
       else if (args.length) {
         const dropped = kind === 'none' ? args : args.slice(-1);
-        const required = dropped.some((a) => !a.opt);
+        // (an options object may always be left out: every option has a default, and a
+        // spec-less `new Model()` is a model with the default sizes)
+        const required = dropped.some((a) => !a.opt && a.type !== 'obj');
         args = kind === 'none' ? [] : args.slice(0, -1);
         applied.push({ label: kind === 'none' ? 'noArgs' : 'dropLastArg', expect: required ? 'reject' : 'any' });
       }
