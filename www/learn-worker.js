@@ -81,12 +81,15 @@ function start() {
   setTimeout(() => slice(generation), 0);
 }
 
+/** Follows weight `w.index` of `w.name`, or lm_head's first weight if a link named one that does not exist. */
+function watch(w) {
+  try { model.watch(w.name, w.index); } catch { model.watch('lm_head.weight', 0); }
+}
+
 function build() {
   model?.free();
   model = new Model(spec.model);
-  if (spec.watch) {
-    try { model.watch(spec.watch.name, spec.watch.index); } catch { model.watch('lm_head.weight', 0); }
-  }
+  if (spec.watch) watch(spec.watch);
   fresh = [];
   heldout = [];
   const shapes = model.paramShapes();
@@ -134,8 +137,9 @@ self.onmessage = async (e) => {
         if (model) snapshot();
         break;
       case 'watch':
-        model?.watch(m.name, m.index);
-        if (model) snapshot();
+        if (!model) break;
+        watch(m);
+        snapshot();
         break;
     }
   } catch (err) {

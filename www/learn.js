@@ -18,6 +18,7 @@ const STATS_TOKEN = { zh: { word: '去', char: '天' }, en: { word: 'a', char: '
 const CUSTOM_KEY = 'lm-playground.corpus';
 const MAX_CORPUS = 200000;
 const HELDOUT_EVERY = 25;
+const DEFAULT_WATCH = 'layers.0.linear1.weight';
 
 export class LearnPanel {
   constructor(app, root) {
@@ -163,11 +164,12 @@ export class LearnPanel {
       if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ tseed: v, train: 0 });
       else this.seed.value = String(a.state.tseed);
     });
+    // The learning rate, the prompt and the watched weight change the running model live
+    // (render → syncLive), without restarting the run.
     this.lr.addEventListener('change', () => {
       const v = Number(this.lr.value);
       if (Number.isFinite(v) && v > 0 && v <= 1) {
         a.setState({ lr: v }, { render: 'light' });
-        this.worker?.postMessage({ type: 'lr', lr: v });
       } else {
         this.lr.value = String(a.state.lr);
       }
@@ -178,10 +180,7 @@ export class LearnPanel {
     });
     this.stepBtn.addEventListener('click', () => !this.failed && this.worker?.postMessage({ type: 'step' }));
     this.resetBtn.addEventListener('click', () => { a.state.train = 0; a.writeUrl(false); this.restart(0); });
-    this.promptIn.addEventListener('input', () => {
-      a.setState({ prompt: this.promptIn.value }, { render: 'light' });
-      this.worker?.postMessage({ type: 'prompt', text: this.promptIn.value });
-    });
+    this.promptIn.addEventListener('input', () => a.setState({ prompt: this.promptIn.value }, { render: 'light' }));
     const sendWatch = () => {
       const idx = Math.max(0, Math.floor(Number(this.watchIdx.value) || 0));
       const shape = this.info?.params.find((p) => p.name === this.watchSel.value)?.shape ?? [1];
@@ -189,7 +188,6 @@ export class LearnPanel {
       const i = Math.min(idx, max);
       this.watchIdx.value = String(i);
       a.setState({ watch: `${this.watchSel.value}:${i}` }, { render: 'light' });
-      this.worker?.postMessage({ type: 'watch', name: this.watchSel.value, index: i });
     };
     this.watchSel.addEventListener('change', sendWatch);
     this.watchIdx.addEventListener('change', sendWatch);
@@ -213,6 +211,41 @@ export class LearnPanel {
         this.schedule();
       }
     });
+  }
+
+  /** The watched weight from the state: {name, index}. */
+  watched() {
+    const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
+    return w ? { name: w[1], index: +w[2] } : { name: DEFAULT_WATCH, index: 0 };
+  }
+
+  /**
+   * What defines a run: the spec without the learning rate, which changes live. When this
+   * changes, the run starts again.
+   */
+  runKey() {
+    const spec = this.spec();
+    return JSON.stringify({ ...spec, optimizer: { ...spec.optimizer, lr: undefined } });
+  }
+
+  /** Sends the settings that change live (learning rate, prompt, watched weight) when they differ from what the worker has. */
+  syncLive() {
+    if (!this.worker || !this.live) return;
+    const s = this.app.state;
+    if (s.lr !== this.live.lr) {
+      this.live.lr = s.lr;
+      this.worker.postMessage({ type: 'lr', lr: s.lr });
+    }
+    const prompt = this.prompt();
+    if (prompt !== this.live.prompt) {
+      this.live.prompt = prompt;
+      this.worker.postMessage({ type: 'prompt', text: prompt });
+    }
+    const w = this.watched();
+    if (w.name !== this.live.watch.name || w.index !== this.live.watch.index) {
+      this.live.watch = w;
+      this.worker.postMessage({ type: 'watch', ...w });
+    }
   }
 
   /** The model spec from the state (what the worker builds). */
@@ -256,8 +289,8 @@ export class LearnPanel {
       this.worker.onmessage = (e) => this.onMessage(e.data);
       this.worker.onerror = (e) => this.showError(e.message || 'worker error');
     }
-    const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
-    this.worker.postMessage({ type: 'init', spec: { model: this.spec(), watch: w ? { name: w[1], index: +w[2] } : { name: 'layers.0.linear1.weight', index: 0 } }, prompt: this.prompt(), target: target || null });
+    this.live = { lr: this.app.state.lr, prompt: this.prompt(), watch: this.watched() };
+    this.worker.postMessage({ type: 'init', spec: { model: this.spec(), watch: this.live.watch }, prompt: this.live.prompt, target: target || null });
     this.renderButtons();
   }
 
@@ -306,13 +339,18 @@ export class LearnPanel {
 
   fillWatch() {
     if (!this.info) return;
-    const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
     this.watchSel.replaceChildren(...this.info.params.map((p) => el('option', { value: p.name, text: `${p.name} [${p.shape.join(', ')}]` })));
-    this.watchSel.value = w && this.info.params.some((p) => p.name === w[1]) ? w[1] : 'layers.0.linear1.weight';
-    this.watchIdx.value = w ? w[2] : '0';
+    this.showWatch();
     const c = this.info.config;
     const p = this.info.params.reduce((n, q) => n + q.shape.reduce((x, y) => x * y, 1), 0);
     this.modelInfo.textContent = this.t('learn.model.summary', { v: c.vocab_size, c: c.d_model, h: c.n_heads, l: c.n_layers, p, ln: Math.log(c.vocab_size).toFixed(2) });
+  }
+
+  /** Shows the watched weight of the state in its two controls. */
+  showWatch() {
+    const w = this.watched();
+    this.watchSel.value = this.info?.params.some((p) => p.name === w.name) ? w.name : DEFAULT_WATCH;
+    if (document.activeElement !== this.watchIdx) this.watchIdx.value = String(w.index);
   }
 
   renderButtons() {
@@ -326,6 +364,7 @@ export class LearnPanel {
   render(light = false) {
     const s = this.app.state;
     this.stepper.render(s.step);
+    this.syncLive();
     if (light) return this.schedule();
     this.widths = new Map(); // the layout may have changed: measure again
     fillSelect(this.corpusSel, ['zh', 'en', 'code', 'custom'].map((c) => [c, this.t(`learn.corpus.${c}`)]), s.corpus);
@@ -354,8 +393,9 @@ export class LearnPanel {
     this.corpusInfo.textContent = this.t('learn.corpus.size', { lines: text.split('\n').filter((l) => l.trim()).length, chars: text.length });
     this.preview.textContent = text.split('\n').slice(0, 12).join('\n');
     this.renderStats(text);
-    // Restart the worker when the settings that define the run change.
-    const key = JSON.stringify([this.spec(), s.watch === null]);
+    this.showWatch();
+    // Restart the worker when the settings that define the run change (not the live ones).
+    const key = this.runKey();
     if (key !== this.specKey) {
       this.specKey = key;
       this.restart(s.train);

@@ -43,6 +43,57 @@ test('training makes the loss fall, the curve moves, and pause stops the counter
   await context.close();
 });
 
+test('a live learning-rate or watch change survives a full render (language, resize)', async () => {
+  const { page, errors, context } = await open(browser, '#panel=learn&lang=en&step=3');
+  const learn = () => page.evaluate(() => {
+    const p = window.lmApp.panels.learn;
+    return { step: Number(document.querySelector('#learn-status').dataset.step), losses: p.losses.slice(), update: p.update };
+  });
+  await page.click('#learn-play');
+  await waitStep(page, 20);
+  await page.click('#learn-play'); // pause
+  await page.waitForFunction(() => document.querySelector('#learn-play').getAttribute('aria-pressed') === 'false');
+  const before = await learn();
+  assert.ok(before.step >= 20 && before.losses.length === before.step, JSON.stringify(before));
+  // A live change of the learning rate, then full renders: the run must go on.
+  await page.fill('#learn-lr', '0.005');
+  await page.dispatchEvent('#learn-lr', 'change');
+  await settle(page);
+  assert.match(page.url(), /lr=0\.005/, 'the learning rate is in the link');
+  await page.click('#lang-toggle');
+  await settle(page);
+  await page.setViewportSize({ width: 1000, height: 800 });
+  await page.waitForTimeout(300); // the resize redraw waits 120 ms
+  await settle(page);
+  await page.waitForTimeout(200); // a restart would have posted step 0 by now
+  let after = await learn();
+  assert.equal(after.step, before.step, 'the step count is kept');
+  // (A restart with train=N in the link would train back to the same step, from scratch with
+  // the new rate: the losses tell the two apart.)
+  assert.deepEqual(after.losses, before.losses, 'the losses are kept: the same run');
+  // The next step uses the new rate: the worker heard it live.
+  await page.click('#learn-step');
+  await waitStep(page, before.step + 1);
+  after = await learn();
+  assert.deepEqual(after.losses.slice(0, -1), before.losses);
+  assert.equal(after.losses.length, before.step + 1);
+  assert.equal(after.update.lr, 0.005, 'the worker trains with the new learning rate');
+  // Following another weight does not restart either.
+  await page.selectOption('#learn-watch', 'lm_head.weight');
+  await settle(page);
+  await page.click('#lang-toggle');
+  await settle(page);
+  await page.click('#learn-step');
+  await waitStep(page, before.step + 2);
+  after = await learn();
+  assert.deepEqual(after.losses.slice(0, -2), before.losses, 'still the same run');
+  assert.equal(after.losses.length, before.step + 2);
+  assert.equal(after.update.name, 'lm_head.weight');
+  assert.match(page.url(), /watch=lm_head\.weight%3A0/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('predictions start near uniform and end with 散步 first', async () => {
   const fresh = await open(browser, '#panel=learn&lang=zh&step=4');
   await fresh.page.waitForSelector('#learn-pred-list li', { state: 'attached' });
