@@ -1,11 +1,16 @@
 // The training loop, off the main thread. The page sends commands; the worker trains in
-// slices of ~12 ms (so it hears "pause" quickly) and posts what the page draws.
+// slices of ~12 ms (so it hears "pause" quickly) and posts what the page draws. While it plays,
+// it posts the new losses at most every POST_MS and the predictions, gradient norms and the
+// watched update at most every DETAIL_MS: each message costs the page's main thread time, and
+// the page shows no more than that.
 
 import init, { Model, lastPanic } from './pkg/lm_playground.js';
 
 const ready = init({ module_or_path: new URL('./pkg/lm_playground_bg.wasm', import.meta.url) });
 const HELDOUT_EVERY = 25;
 const SLICE_MS = 12;
+const POST_MS = 40;
+const DETAIL_MS = 250;
 
 let model = null;
 let spec = null;
@@ -16,6 +21,7 @@ let generation = 0; // stale loops stop when this changes
 let fresh = []; // losses not yet posted
 let heldout = [];
 let rate = { t: 0, steps: 0, perSec: 0 };
+let posted = { at: -Infinity, detailAt: -Infinity }; // when progress (with details) was last posted
 
 function post(type, data = {}) {
   self.postMessage({ type, ...data });
@@ -32,22 +38,24 @@ function fail(e) {
   }
 }
 
-function snapshot() {
+/**
+ * Posts the progress: the losses since the last post, and (with `details`, or when it is time)
+ * the predictions, gradient norms and watched update. A message without details keeps the
+ * page's last ones.
+ */
+function snapshot(details = true) {
+  const now = performance.now();
+  posted.at = now;
   const losses = fresh;
   fresh = [];
-  let predictions = [];
-  try { predictions = model.predictNext(prompt, 8); } catch (e) { predictions = { error: e.message }; }
-  post('progress', {
-    step: model.step,
-    losses,
-    heldout: heldout.slice(),
-    stepsPerSec: rate.perSec,
-    predictions,
-    gradNorms: model.gradNorms(),
-    update: model.lastUpdate(),
-    playing,
-    target,
-  });
+  const msg = { step: model.step, losses, heldout: heldout.slice(), stepsPerSec: rate.perSec, playing, target };
+  if (details || now - posted.detailAt >= DETAIL_MS) {
+    posted.detailAt = now;
+    try { msg.predictions = model.predictNext(prompt, 8); } catch (e) { msg.predictions = { error: e.message }; }
+    msg.gradNorms = model.gradNorms();
+    msg.update = model.lastUpdate();
+  }
+  post('progress', msg);
 }
 
 function slice(gen) {
@@ -70,7 +78,9 @@ function slice(gen) {
     rate.t = now;
     rate.steps = model.step;
   }
-  snapshot();
+  // Stopped (a link's target reached): everything, now. Else only when it is time.
+  if (!playing) snapshot();
+  else if (now - posted.at >= POST_MS) snapshot(false);
   if (playing) setTimeout(() => slice(gen), 0);
 }
 

@@ -7,6 +7,7 @@ import { engine } from './engine.js';
 import { el, fillSelect, sizeCanvas } from './chart.js';
 import { LEARN_STEPS } from './state.js';
 import { Stepper } from './stepper.js';
+import { glyphsReady, warmGlyphs } from './glyphs.js';
 
 /** Model sizes offered (d_model, heads, layers, FFN width, context, sequence length). */
 export const SIZES = {
@@ -298,15 +299,18 @@ export class LearnPanel {
     if (m.type === 'ready') {
       this.info = m;
       this.fillWatch();
-      this.warmGlyphs(m.vocab);
+      warmGlyphs(m.vocab); // the tokens the predictions will show, ahead of time
     } else if (m.type === 'progress') {
       for (const x of m.losses) this.losses.push(x);
       this.heldout = m.heldout;
       this.stepCount = m.step;
       this.rate = m.stepsPerSec;
-      this.predictions = m.predictions;
-      this.norms = m.gradNorms;
-      this.update = m.update;
+      if ('predictions' in m) {
+        // (sent at most every 250 ms while training)
+        this.predictions = m.predictions;
+        this.norms = m.gradNorms;
+        this.update = m.update;
+      }
       const wasPlaying = this.playing;
       this.playing = m.playing;
       this.target = m.playing ? m.target : null;
@@ -428,37 +432,6 @@ export class LearnPanel {
   }
 
   /**
-   * Renders every vocabulary piece once, off screen, in small slices while the page is idle.
-   * A browser rasterises a glyph the first time it draws it (slowly for CJK text without a GPU);
-   * doing it here keeps that cost out of the frames drawn while training.
-   */
-  warmGlyphs(vocab) {
-    const dpr = Math.min(4, Math.max(1, globalThis.devicePixelRatio || 1));
-    const ctx = document.createElement('canvas').getContext('2d');
-    const words = vocab.slice(0, 600);
-    // A few words per idle slice: a new CJK glyph can take a millisecond or more to rasterise.
-    const later = (f) => (globalThis.requestIdleCallback ? requestIdleCallback(f, { timeout: 1000 }) : setTimeout(f, 16));
-    const slice = (i) => {
-      if (i >= words.length) {
-        this.glyphsWarm = true;
-        return;
-      }
-      const t0 = performance.now();
-      let j = i;
-      while (j < words.length && j < i + 8 && performance.now() - t0 < 8) {
-        for (const size of [13 * dpr, 12 * dpr]) {
-          ctx.font = `normal ${size}px sans-serif`;
-          ctx.fillText(words[j], 0, 20);
-        }
-        j++;
-      }
-      later(() => slice(j));
-    };
-    this.glyphsWarm = false;
-    later(() => slice(0));
-  }
-
-  /**
    * The CSS width available to a canvas, measured once per layout change (render, resize) and
    * cached: reading clientWidth while drawing would force a layout of the page every frame.
    */
@@ -493,15 +466,21 @@ export class LearnPanel {
       this.progressLabel.textContent = this.t('learn.progress', { target: t });
     }
     this.renderButtons();
-    // Loss curve.
+    // Loss curve. Text is drawn only once its characters have been through glyphs.js, so no
+    // frame waits for a font query (the redraw follows when they have).
     const w = this.widthOf(this.curve, 240, 500);
     const h = this.app.embed ? Math.max(120, Math.min(320, window.innerHeight - 200)) : 260;
-    const dpr = sizeCanvas(this.curve, w, h);
-    this.curveLayout = engine.drawLossCurve(this.curve, Float32Array.from(this.losses), Float32Array.from(this.heldout), {
-      dpr, heldoutEvery: HELDOUT_EVERY, hover: this.hover, xLabel: this.t('learn.curve.x'), yLabel: this.t('learn.curve.y'),
-    });
+    const axes = [this.t('learn.curve.x'), this.t('learn.curve.y')];
+    if (glyphsReady(axes)) {
+      const dpr = sizeCanvas(this.curve, w, h);
+      this.curveLayout = engine.drawLossCurve(this.curve, Float32Array.from(this.losses), Float32Array.from(this.heldout), {
+        dpr, heldoutEvery: HELDOUT_EVERY, hover: this.hover, xLabel: axes[0], yLabel: axes[1],
+      });
+    } else {
+      warmGlyphs(axes, { urgent: true }).then(() => this.schedule());
+    }
     this.curve.setAttribute('aria-label', this.t('learn.curve.alt', { n, loss: Number.isFinite(last) ? last.toFixed(4) : '—' }));
-    if (this.hover >= 0 && this.hover < n) {
+    if (this.hover >= 0 && this.hover < n && this.curveLayout) {
       const L = this.curveLayout;
       this.curveTip.textContent = this.t('learn.curve.hover', { step: this.hover + 1, loss: this.losses[this.hover].toFixed(4) });
       this.curveTip.style.left = `${Math.min(w - 140, L.x0 + ((L.x1 - L.x0) * this.hover) / Math.max(1, L.steps - 1) + 6)}px`;
@@ -517,10 +496,12 @@ export class LearnPanel {
     const due = (k) => !this.playing || now - (this.drawnAt?.[k] ?? 0) >= 250;
     this.drawnAt ??= {};
     let budget = this.playing ? 1 : 3;
-    if (budget && due('pred')) {
+    const preds = Array.isArray(this.predictions) ? this.predictions : [];
+    const predsReady = glyphsReady(preds.map((p) => p.token));
+    if (!predsReady) warmGlyphs(preds.map((p) => p.token), { urgent: true }).then(() => this.schedule());
+    if (budget && due('pred') && predsReady) {
       budget--;
       this.drawnAt.pred = now;
-      const preds = Array.isArray(this.predictions) ? this.predictions : [];
       if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.predictions.error }));
       else this.predList.replaceChildren(...preds.map((p) => el('li', { 'data-token': p.token, 'data-prob': String(p.prob), text: `${p.token}: ${(p.prob * 100).toFixed(2)}%` })));
       this.predCanvas.setAttribute('aria-label', this.t('learn.pred.alt'));
