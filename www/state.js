@@ -7,6 +7,8 @@
 // every value validated and clamped with a notice, unknown keys ignored with a notice, and
 // `<control>_hide=1` flags for classroom links.
 
+import { PANEL_IDS } from './panels/index.js';
+
 export const SCHEMA_VERSION = 1;
 
 /** The presets: worked examples that open with one link. */
@@ -19,8 +21,6 @@ export const PRESETS = {
 };
 
 export const MAX_TEXT = 200;
-export const ATTENTION_STEPS = 8;
-export const LEARN_STEPS = 6;
 
 const int = (key, def, min, max) => ({ key, type: 'int', def, min, max });
 const choice = (key, def, choices) => ({ key, type: 'choice', def, choices });
@@ -31,7 +31,7 @@ const num = (key, def, min, max) => ({ key, type: 'number', def, min, max });
 
 /** Every property, in link order. `def: null` means "computed" (see defaults()). */
 export const PROPS = [
-  choice('panel', 'attention', ['attention', 'learn']),
+  choice('panel', PANEL_IDS[0], PANEL_IDS),
   choice('lang', null, ['zh', 'en']),
   choice('preset', 'tianqi', [...Object.keys(PRESETS), 'custom']),
   str('text', null, MAX_TEXT),
@@ -61,6 +61,11 @@ export const PROPS = [
 /** The properties by key, in an object without a prototype: `constructor`, `__proto__` and
  * the other names of Object.prototype are not properties. */
 export const PROPS_BY_KEY = Object.assign(Object.create(null), Object.fromEntries(PROPS.map((p) => [p.key, p])));
+
+/** The allowed values of the choice `key` (what its <select> offers), in order. */
+export function choices(key) {
+  return PROPS_BY_KEY[key].choices;
+}
 
 /** Controls that a classroom link can hide (`<name>_hide=1`); each has class ui-<name>. */
 export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch'];

@@ -4,9 +4,10 @@
 // watched update at most every DETAIL_MS: each message costs the page's main thread time, and
 // the page shows no more than that.
 
-import init, { Model, lastPanic } from './pkg/lm_playground.js';
+import init, { Model, lastPanic } from '../pkg/lm_playground.js';
+import { TO_WORKER, FROM_WORKER } from './messages.js';
 
-const ready = init({ module_or_path: new URL('./pkg/lm_playground_bg.wasm', import.meta.url) });
+const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
 const HELDOUT_EVERY = 25;
 const SLICE_MS = 12;
 const POST_MS = 40;
@@ -32,9 +33,9 @@ function fail(e) {
   if (e instanceof WebAssembly.RuntimeError) {
     let detail = e.message;
     try { detail = lastPanic() ?? detail; } catch { /* gone */ }
-    post('error', { message: `The engine stopped after an internal error (${detail}). Reload the page.`, crashed: true });
+    post(FROM_WORKER.ERROR, { message: `The engine stopped after an internal error (${detail}). Reload the page.`, crashed: true });
   } else {
-    post('error', { message: e.message, diverged: /diverged/.test(e.message) });
+    post(FROM_WORKER.ERROR, { message: e.message, diverged: /diverged/.test(e.message) });
   }
 }
 
@@ -55,7 +56,7 @@ function snapshot(details = true) {
     msg.gradNorms = model.gradNorms();
     msg.update = model.lastUpdate();
   }
-  post('progress', msg);
+  post(FROM_WORKER.PROGRESS, msg);
 }
 
 function slice(gen) {
@@ -103,7 +104,7 @@ function build() {
   fresh = [];
   heldout = [];
   const shapes = model.paramShapes();
-  post('ready', { vocab: model.vocab(), params: shapes, config: model.config() });
+  post(FROM_WORKER.READY, { vocab: model.vocab(), params: shapes, config: model.config() });
 }
 
 self.onmessage = async (e) => {
@@ -111,7 +112,7 @@ self.onmessage = async (e) => {
   const m = e.data;
   try {
     switch (m.type) {
-      case 'init':
+      case TO_WORKER.INIT:
         spec = m.spec;
         prompt = m.prompt ?? '';
         target = m.target ?? null;
@@ -121,17 +122,18 @@ self.onmessage = async (e) => {
         snapshot();
         if (target) start();
         break;
-      case 'play':
+      case TO_WORKER.PLAY:
         if (!model) break;
         target = null;
         start();
         break;
-      case 'pause':
+      case TO_WORKER.PAUSE:
+        if (!model) break;
         playing = false;
         generation++;
         snapshot();
         break;
-      case 'step':
+      case TO_WORKER.STEP:
         if (!model) break;
         playing = false;
         generation++;
@@ -139,14 +141,14 @@ self.onmessage = async (e) => {
         if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
         snapshot();
         break;
-      case 'lr':
+      case TO_WORKER.LR:
         model?.setLearningRate(m.lr);
         break;
-      case 'prompt':
+      case TO_WORKER.PROMPT:
         prompt = m.text;
         if (model) snapshot();
         break;
-      case 'watch':
+      case TO_WORKER.WATCH:
         if (!model) break;
         watch(m);
         snapshot();
