@@ -283,6 +283,9 @@ export default class LearnPanel {
       this.showModelInfo();
       warmGlyphs(m.vocab); // the tokens the predictions will show, ahead of time
     } else if (m.type === FROM_WORKER.PROGRESS) {
+      // While playing, the worker waits until this is drawn; a hidden page draws no frames.
+      if (m.playing && document.hidden) this.trainer.drawn();
+      else this.drawnDue = m.playing;
       for (const x of m.losses) this.losses.push(x);
       this.heldout = m.heldout;
       this.stepCount = m.step;
@@ -320,6 +323,11 @@ export default class LearnPanel {
     requestAnimationFrame(() => {
       this.dirty = false;
       if (!this.root.hidden) this.draw();
+      if (this.drawnDue) {
+        // Once this frame is laid out and painted, the worker may train on.
+        this.drawnDue = false;
+        setTimeout(() => this.trainer.drawn(), 0);
+      }
     });
   }
 

@@ -36,6 +36,8 @@ export class TrainingClient {
 
   watch(name, index) { this.post(TO_WORKER.WATCH, { name, index }); }
 
+  drawn() { this.post(TO_WORKER.DRAWN); }
+
   /** True once `init` has started the worker. */
   get started() {
     return this.worker !== null;

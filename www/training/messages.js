@@ -17,6 +17,8 @@ export const TO_WORKER = Object.freeze({
   PROMPT: 'prompt',
   /** `{name, index}`: the weight whose update is written out. */
   WATCH: 'watch',
+  /** The page has drawn the last progress: training goes on (it waits for this, at most 100 ms). */
+  DRAWN: 'drawn',
 });
 
 /** Worker → page. */

@@ -1,8 +1,10 @@
-// The training loop, off the main thread. The page sends commands; the worker trains in
-// slices of ~12 ms (so it hears "pause" quickly) and posts what the page draws. While it plays,
-// it posts the new losses at most every POST_MS and the predictions, gradient norms and the
-// watched update at most every DETAIL_MS: each message costs the page's main thread time, and
-// the page shows no more than that.
+// The training loop, off the main thread. The page sends commands (training/messages.js); the
+// worker trains in slices of ~12 ms (so it hears "pause" quickly) and posts what the page draws.
+// While it plays, it posts the new losses at most every POST_MS and the predictions, gradient
+// norms and the watched update at most every DETAIL_MS: each message costs the page's main
+// thread time, and the page shows no more than that. After each post it waits for the page to
+// draw it (DRAWN), so that on a machine whose other cores are busy the page's frame does not
+// share a core with training.
 
 import init, { Model, lastPanic } from '../pkg/lm_playground.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
@@ -12,6 +14,7 @@ const HELDOUT_EVERY = 25;
 const SLICE_MS = 12;
 const POST_MS = 40;
 const DETAIL_MS = 250;
+const PAGE_WAIT_MS = 100; // train on without DRAWN after this long
 
 let model = null;
 let spec = null;
@@ -23,6 +26,7 @@ let fresh = []; // losses not yet posted
 let heldout = [];
 let rate = { t: 0, steps: 0, perSec: 0 };
 let posted = { at: -Infinity, detailAt: -Infinity }; // when progress (with details) was last posted
+let waiting = { gen: -1, timer: 0 }; // the loop of generation `gen` waits for DRAWN
 
 function post(type, data = {}) {
   self.postMessage({ type, ...data });
@@ -79,10 +83,28 @@ function slice(gen) {
     rate.t = now;
     rate.steps = model.step;
   }
-  // Stopped (a link's target reached): everything, now. Else only when it is time.
+  // Stopped (a link's target reached): everything, now. Else only when it is time, and then
+  // the loop goes on once the page has drawn it.
   if (!playing) snapshot();
-  else if (now - posted.at >= POST_MS) snapshot(false);
+  else if (now - posted.at >= POST_MS) {
+    snapshot(false);
+    waitForPage(gen);
+    return;
+  }
   if (playing) setTimeout(() => slice(gen), 0);
+}
+
+function waitForPage(gen) {
+  clearTimeout(waiting.timer);
+  waiting = { gen, timer: setTimeout(() => resume(gen), PAGE_WAIT_MS) };
+}
+
+/** Goes on with the loop of generation `gen` if it is the one waiting. */
+function resume(gen) {
+  if (waiting.gen !== gen) return;
+  clearTimeout(waiting.timer);
+  waiting = { gen: -1, timer: 0 };
+  slice(gen);
 }
 
 function start() {
@@ -140,6 +162,9 @@ self.onmessage = async (e) => {
         fresh.push(model.train(1)[0]);
         if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
         snapshot();
+        break;
+      case TO_WORKER.DRAWN:
+        resume(generation);
         break;
       case TO_WORKER.LR:
         model?.setLearningRate(m.lr);
