@@ -31,6 +31,12 @@ function ask(text, lang, urgent) {
         replies.get(e.data.id)?.();
         replies.delete(e.data.id);
       };
+      // A worker that cannot run: the page draws without its help from now on.
+      worker.onerror = () => {
+        worker = null;
+        for (const resolve of replies.values()) resolve();
+        replies.clear();
+      };
     } catch {
       worker = null;
     }

@@ -97,7 +97,7 @@ export function clip(s, max) {
 export function defaults(lang = 'en') {
   const s = {};
   for (const p of PROPS) s[p.key] = p.def;
-  s.lang = PROPS_BY_KEY.lang.choices.includes(lang) ? lang : 'en';
+  s.lang = choices('lang').includes(lang) ? lang : 'en';
   s.text = PRESETS[s.preset].text;
   s.prompt = null;
   s.stok = null;
