@@ -2,7 +2,7 @@
 // predictions, reproducible links, bad links, a responsive main thread.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, settle, ink, SHOTS } from './helpers.mjs';
+import { launch, open, settle, ink, SHOTS, BASE } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -165,6 +165,24 @@ test('divergence stops training with a message and a reset', async () => {
   assert.ok(await page.isHidden('#learn-error'));
   await page.click('#learn-step');
   await waitStep(page, 1);
+  await context.close();
+});
+
+test('the bars still draw when the glyph worker cannot load', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  await page.route('**/glyph-worker.js', (r) => r.abort());
+  await page.goto(BASE + '#panel=learn&lang=zh&step=4');
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
+  await page.waitForFunction(() => document.querySelector('#learn-pred').width > 0 && document.querySelectorAll('#learn-pred-list li').length > 0);
+  await page.waitForFunction(() => {
+    const c = document.querySelector('#learn-pred');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) n++;
+    return n > 500;
+  }, null, { timeout: 10000 });
+  assert.ok(await ink(page, '#learn-counts') > 500, 'the statistics bars too');
   await context.close();
 });
 
