@@ -22,7 +22,9 @@ test('training makes the loss fall, the curve moves, and pause stops the counter
   await page.click('#learn-play');
   await waitStep(page, 30);
   const h1 = await canvasHash(page, '#learn-curve');
-  await waitStep(page, 60);
+  // One message from the worker may carry 30 steps or more (it posts every 40 ms): wait for a
+  // later step than the one drawn in h1, not merely for step 60.
+  await waitStep(page, Math.max(60, (await step(page)) + 1));
   const h2 = await canvasHash(page, '#learn-curve');
   assert.notEqual(h1, h2, 'the curve is redrawn as it trains');
   await waitStep(page, 300);
