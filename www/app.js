@@ -5,11 +5,8 @@
 import { loadEngine, engineCrashed } from './engine.js';
 import { translate, browserLang } from './strings.js';
 import { parseHash, serialize, HIDABLE } from './state.js';
-import { AttentionPanel } from './attention.js';
-import { LearnPanel } from './learn.js';
-import { el } from './chart.js';
-
-const PANEL_CLASSES = { attention: AttentionPanel, learn: LearnPanel };
+import { PANEL_IDS, loadPanels } from './panels/index.js';
+import { el } from './dom.js';
 
 const app = {
   state: null,
@@ -171,6 +168,16 @@ function updateClassroom() {
   if (input) input.value = app.shareUrl(classroomEmbed ? { embed: true } : {}, new Set([...app.hidden, ...classroomHidden]));
 }
 
+/** One tab and one (empty) container per panel, in the registry's order (panels/index.js). */
+function buildPanelSlots() {
+  const tabs = document.getElementById('tabs');
+  const main = document.getElementById('main');
+  for (const id of PANEL_IDS) {
+    tabs.append(el('button', { type: 'button', class: 'tab', id: `tab-${id}`, 'data-panel': id, 'data-i18n': `nav.${id}` }));
+    main.append(el('div', { id: `panel-${id}`, class: 'panel', hidden: '' }));
+  }
+}
+
 function setupChrome() {
   document.getElementById('lang-toggle').addEventListener('click', () => app.setState({ lang: app.state.lang === 'zh' ? 'en' : 'zh' }));
   document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => app.setState({ panel: b.dataset.panel, step: 0 }, { push: true })));
@@ -213,17 +220,19 @@ function readLink() {
 
 async function main() {
   applyLink();
+  buildPanelSlots();
   translateDom();
   setupChrome();
+  let panels;
   try {
-    await loadEngine();
+    [, panels] = await Promise.all([loadEngine(), loadPanels()]);
   } catch (e) {
     showFatal(app.t('engine.failed', { msg: e.message }));
     return;
   }
   document.getElementById('loading').hidden = true;
-  for (const [name, Panel] of Object.entries(PANEL_CLASSES)) {
-    app.panels[name] = new Panel(app, document.getElementById(`panel-${name}`));
+  for (const [id, Panel] of Object.entries(panels)) {
+    app.panels[id] = new Panel(app, document.getElementById(`panel-${id}`));
   }
   app.render(false);
   document.body.dataset.ready = '1';

@@ -1,40 +1,12 @@
-// Small view components that own their canvas. The drawing itself is done by the engine
-// (plotters in Rust); these size the canvas for the screen's pixel ratio, keep the layout the
-// engine returned, and turn pointer and keyboard positions into exact values.
+// Small view components that own their canvas: a heatmap, a loss curve and bars. The drawing
+// itself is done by the engine (plotters in Rust); these size the canvas for the screen's pixel
+// ratio, keep the layout the engine returned, and turn pointer and keyboard positions into
+// exact values. The curve and the bars draw text only once glyphs.js has looked its
+// characters up off the main thread (they draw while a model trains).
 
 import { engine } from './engine.js';
-
-/** Sizes a canvas to css × devicePixelRatio; returns the ratio. */
-export function sizeCanvas(canvas, cssW, cssH) {
-  const dpr = Math.min(4, Math.max(1, globalThis.devicePixelRatio || 1));
-  const w = Math.round(cssW * dpr), h = Math.round(cssH * dpr);
-  // Resizing reallocates the backing store and relays the page out: only when it changes.
-  if (canvas.width !== w || canvas.height !== h) {
-    canvas.style.width = `${cssW}px`;
-    canvas.style.height = `${cssH}px`;
-    canvas.width = w;
-    canvas.height = h;
-  }
-  return dpr;
-}
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c) e.append(c);
-  return e;
-}
-export { el };
-
-/** Replaces a <select>'s options with `items` ([value, label] pairs) and selects `value`. */
-export function fillSelect(sel, items, value) {
-  sel.replaceChildren(...items.map(([v, label]) => el('option', { value: String(v), text: label })));
-  sel.value = String(value);
-}
+import { el, sizeCanvas } from './dom.js';
+import { glyphsReady, warmGlyphs } from './glyphs.js';
 
 /**
  * A heatmap: canvas + tooltip + a table as its text alternative.
@@ -174,5 +146,148 @@ export class Heatmap {
       this.onSelect(r, c);
       e.preventDefault();
     }
+  }
+}
+
+/**
+ * The CSS width a canvas may take: its parent's, measured once and kept until `forget()` (a
+ * layout change): reading clientWidth while drawing would lay the page out on every frame.
+ */
+class Width {
+  constructor(canvas, min, fallback) {
+    Object.assign(this, { canvas, min, fallback, value: 0 });
+  }
+
+  get() {
+    this.value ||= Math.max(this.min, Math.floor(this.canvas.parentElement?.clientWidth || this.fallback));
+    return this.value;
+  }
+
+  forget() {
+    this.value = 0;
+  }
+}
+
+/** Runs `paint` on the next animation frame (once, however often it is asked). */
+function framePainter(paint) {
+  let asked = false;
+  return () => {
+    if (asked) return;
+    asked = true;
+    requestAnimationFrame(() => {
+      asked = false;
+      paint();
+    });
+  };
+}
+
+/**
+ * The training and held-out loss curves, with the value under the pointer (or the arrow keys,
+ * once focused) shown in a tip.
+ *
+ * `draw({losses, heldout, heldoutEvery, height, xLabel, yLabel, alt, tip(step, loss)})` redraws
+ * it; `relayout()` after the page's layout changed; `layout` maps steps to CSS pixels.
+ */
+export class LossCurve {
+  constructor(parent, { id }) {
+    this.canvas = el('canvas', { id, tabindex: '0', role: 'img' });
+    this.tipBox = el('div', { class: 'tip', hidden: '' });
+    parent.append(el('div', { class: 'canvas-wrap' }, this.canvas, this.tipBox));
+    this.width = new Width(this.canvas, 240, 500);
+    this.hover = -1;
+    this.spec = null;
+    this.layout = null;
+    this.repaint = framePainter(() => this.paint());
+    this.canvas.addEventListener('pointermove', (e) => {
+      const n = this.spec?.losses.length ?? 0;
+      if (!this.layout || !n) return;
+      const r = this.canvas.getBoundingClientRect();
+      const L = this.layout;
+      const f = (e.clientX - r.left - L.x0) / Math.max(1, L.x1 - L.x0);
+      this.hover = Math.max(0, Math.min(n - 1, Math.round(f * (L.steps - 1))));
+      this.repaint();
+    });
+    this.canvas.addEventListener('pointerleave', () => {
+      this.hover = -1;
+      this.repaint();
+    });
+    this.canvas.addEventListener('keydown', (e) => {
+      const n = this.spec?.losses.length ?? 0;
+      if (!n || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight')) return;
+      const d = e.key === 'ArrowLeft' ? -1 : 1;
+      this.hover = Math.max(0, Math.min(n - 1, (this.hover < 0 ? n - 1 : this.hover) + d * Math.max(1, Math.round(n / 50))));
+      e.preventDefault();
+      e.stopPropagation();
+      this.repaint();
+    });
+  }
+
+  draw(spec) {
+    this.spec = spec;
+    this.paint();
+  }
+
+  relayout() {
+    this.width.forget();
+  }
+
+  paint() {
+    const s = this.spec;
+    if (!s) return;
+    const axes = [s.xLabel, s.yLabel];
+    if (!glyphsReady(axes)) {
+      warmGlyphs(axes, { urgent: true }).then(this.repaint);
+      return;
+    }
+    const w = this.width.get();
+    const dpr = sizeCanvas(this.canvas, w, s.height);
+    this.layout = engine.drawLossCurve(this.canvas, Float32Array.from(s.losses), Float32Array.from(s.heldout), {
+      dpr, heldoutEvery: s.heldoutEvery, hover: this.hover, xLabel: s.xLabel, yLabel: s.yLabel,
+    });
+    this.canvas.setAttribute('aria-label', s.alt);
+    const n = s.losses.length;
+    if (this.hover >= 0 && this.hover < n) {
+      const L = this.layout;
+      this.tipBox.textContent = s.tip(this.hover + 1, s.losses[this.hover]);
+      this.tipBox.style.left = `${Math.min(w - 140, L.x0 + ((L.x1 - L.x0) * this.hover) / Math.max(1, L.steps - 1) + 6)}px`;
+      this.tipBox.style.top = `${L.y0}px`;
+      this.tipBox.hidden = false;
+    } else {
+      this.tipBox.hidden = true;
+    }
+  }
+}
+
+/**
+ * Horizontal bars with their values written, in a canvas whose height is fixed by `rows`, so
+ * new data never shifts the page. `draw(labels, values, {percent, max}, rows)`; `relayout()`
+ * after the page's layout changed.
+ */
+export class Bars {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.width = new Width(canvas, 200, 300);
+    this.args = null;
+    this.repaint = framePainter(() => this.paint());
+  }
+
+  draw(labels, values, opts, rows = labels.length) {
+    this.args = { labels, values, opts, rows };
+    this.paint();
+  }
+
+  relayout() {
+    this.width.forget();
+  }
+
+  paint() {
+    if (!this.args) return;
+    const { labels, values, opts, rows } = this.args;
+    if (!glyphsReady(labels)) {
+      warmGlyphs(labels, { urgent: true }).then(this.repaint);
+      return;
+    }
+    const dpr = sizeCanvas(this.canvas, this.width.get(), Math.max(40, 8 + rows * 24));
+    this.layout = engine.drawBars(this.canvas, labels, Float32Array.from(values), { dpr, ...opts });
   }
 }

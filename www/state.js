@@ -7,6 +7,8 @@
 // every value validated and clamped with a notice, unknown keys ignored with a notice, and
 // `<control>_hide=1` flags for classroom links.
 
+import { PANEL_IDS } from './panels/index.js';
+
 export const SCHEMA_VERSION = 1;
 
 /** The presets: worked examples that open with one link. */
@@ -19,8 +21,6 @@ export const PRESETS = {
 };
 
 export const MAX_TEXT = 200;
-export const ATTENTION_STEPS = 8;
-export const LEARN_STEPS = 6;
 
 const int = (key, def, min, max) => ({ key, type: 'int', def, min, max });
 const choice = (key, def, choices) => ({ key, type: 'choice', def, choices });
@@ -31,7 +31,7 @@ const num = (key, def, min, max) => ({ key, type: 'number', def, min, max });
 
 /** Every property, in link order. `def: null` means "computed" (see defaults()). */
 export const PROPS = [
-  choice('panel', 'attention', ['attention', 'learn']),
+  choice('panel', PANEL_IDS[0], PANEL_IDS),
   choice('lang', null, ['zh', 'en']),
   choice('preset', 'tianqi', [...Object.keys(PRESETS), 'custom']),
   str('text', null, MAX_TEXT),
@@ -58,16 +58,46 @@ export const PROPS = [
   str('ctext', null, 2000),
   str('watch', null, 80),
 ];
-export const PROPS_BY_KEY = Object.fromEntries(PROPS.map((p) => [p.key, p]));
+/** The properties by key, in an object without a prototype: `constructor`, `__proto__` and
+ * the other names of Object.prototype are not properties. */
+export const PROPS_BY_KEY = Object.assign(Object.create(null), Object.fromEntries(PROPS.map((p) => [p.key, p])));
+
+/** The allowed values of the choice `key` (what its <select> offers), in order. */
+export function choices(key) {
+  return PROPS_BY_KEY[key].choices;
+}
 
 /** Controls that a classroom link can hide (`<name>_hide=1`); each has class ui-<name>. */
 export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch'];
+
+/**
+ * `s` with every lone surrogate (half of an emoji, e.g. from cutting a string) replaced by
+ * U+FFFD, so that encodeURIComponent cannot throw on it.
+ */
+export function wellFormed(s) {
+  if (!/[\uD800-\uDFFF]/.test(s)) return s;
+  let out = '';
+  for (const ch of s) out += ch.length === 1 && ch >= '\uD800' && ch <= '\uDFFF' ? '\uFFFD' : ch;
+  return out;
+}
+
+/** The first `max` code points of `s`: a cut never splits a surrogate pair (an emoji). */
+export function clip(s, max) {
+  if (s.length <= max) return s; // at most `max` UTF-16 units, so at most `max` code points
+  let n = 0, end = 0;
+  for (const ch of s) {
+    if (n === max) break;
+    n++;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
 
 /** The default state for a browser whose language is `lang`. */
 export function defaults(lang = 'en') {
   const s = {};
   for (const p of PROPS) s[p.key] = p.def;
-  s.lang = lang;
+  s.lang = choices('lang').includes(lang) ? lang : 'en';
   s.text = PRESETS[s.preset].text;
   s.prompt = null;
   s.stok = null;
@@ -78,22 +108,25 @@ export function defaults(lang = 'en') {
 
 /** Parses one value of `prop`; returns {value} or {value, notice}. */
 function parseValue(prop, raw, def) {
-  const invalid = () => ({ value: def, notice: { key: 'notice.invalid', vars: { key: prop.key, value: raw.slice(0, 40), used: def } } });
+  const shown = clip(raw, 40);
+  const invalid = () => ({ value: def, notice: { key: 'notice.invalid', vars: { key: prop.key, value: shown, used: def } } });
+  // `+ 0` turns -0 into 0, so `tok=-0` is the same state as `tok=0`.
+  const number = () => (raw.trim() === '' ? NaN : Number(raw) + 0);
   switch (prop.type) {
     case 'int':
     case 'number': {
-      const x = raw.trim() === '' ? NaN : Number(raw);
+      const x = number();
       if (!Number.isFinite(x) || (prop.type === 'int' && !Number.isInteger(x))) return invalid();
       const c = Math.min(prop.max, Math.max(prop.min, x));
-      return c === x ? { value: x } : { value: c, notice: { key: 'notice.clamped', vars: { key: prop.key, value: raw.slice(0, 40), used: c } } };
+      return c === x ? { value: x } : { value: c, notice: { key: 'notice.clamped', vars: { key: prop.key, value: shown, used: c } } };
     }
     case 'numChoice': {
-      const x = raw.trim() === '' ? NaN : Number(raw);
+      const x = number();
       if (!Number.isFinite(x)) return invalid();
       if (prop.choices.includes(x)) return { value: x };
       // the allowed value nearest on a log scale (sizes double)
       const near = prop.choices.reduce((a, b) => (Math.abs(Math.log(Math.max(x, 1e-9) / b)) < Math.abs(Math.log(Math.max(x, 1e-9) / a)) ? b : a));
-      return { value: near, notice: { key: 'notice.clamped', vars: { key: prop.key, value: raw.slice(0, 40), used: near } } };
+      return { value: near, notice: { key: 'notice.clamped', vars: { key: prop.key, value: shown, used: near } } };
     }
     case 'choice':
       return prop.choices.includes(raw) ? { value: raw } : invalid();
@@ -101,9 +134,11 @@ function parseValue(prop, raw, def) {
       if (raw === '1' || raw === 'true') return { value: true };
       if (raw === '0' || raw === 'false') return { value: false };
       return invalid();
-    case 'string':
-      if (raw.length > prop.max) return { value: raw.slice(0, prop.max), notice: { key: 'notice.textLong', vars: { n: prop.max } } };
-      return { value: raw };
+    case 'string': {
+      // Capped in code points, so the cut never leaves half an emoji behind.
+      const value = clip(wellFormed(raw), prop.max);
+      return value.length < raw.length ? { value, notice: { key: 'notice.textLong', vars: { n: prop.max } } } : { value };
+    }
   }
   return invalid();
 }
@@ -127,7 +162,7 @@ export function parseHash(hash, lang = 'en') {
       key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
       val = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, '%20'));
     } catch {
-      notices.push({ key: 'notice.unknown', vars: { key: part.slice(0, 40) } });
+      notices.push({ key: 'notice.unknown', vars: { key: clip(part, 40) } });
       continue;
     }
     if (key.endsWith('_hide')) {
@@ -137,12 +172,14 @@ export function parseHash(hash, lang = 'en') {
     }
     if (key === 'v') {
       const v = Number(val);
-      if (Number.isFinite(v) && v > SCHEMA_VERSION) notices.push({ key: 'notice.version', vars: { value: val.slice(0, 10) } });
+      if (Number.isFinite(v) && v > SCHEMA_VERSION) notices.push({ key: 'notice.version', vars: { value: clip(val, 10) } });
       continue;
     }
+    // Only the schema's keys become state: PROPS_BY_KEY has no prototype, so `constructor`,
+    // `toString` or `__proto__` are unknown keys like any other.
     const prop = PROPS_BY_KEY[key];
     if (!prop) {
-      notices.push({ key: 'notice.unknown', vars: { key: key.slice(0, 40) } });
+      notices.push({ key: 'notice.unknown', vars: { key: clip(key, 40) } });
       continue;
     }
     const r = parseValue(prop, val, state[key]);
@@ -150,23 +187,29 @@ export function parseHash(hash, lang = 'en') {
     if (r.notice) notices.push(r.notice);
     if (key === 'text') textGiven = true;
   }
-  if (!textGiven) state.text = PRESETS[state.preset]?.text ?? PRESETS.tianqi.text;
+  const presetText = PRESETS[state.preset]?.text ?? PRESETS.tianqi.text;
+  if (!textGiven) state.text = presetText;
   if (state.text.trim() === '') {
-    state.text = PRESETS.tianqi.text;
+    state.text = presetText;
     notices.push({ key: 'notice.invalid', vars: { key: 'text', value: '', used: state.text } });
   }
   return { state, hidden, notices };
 }
 
-/** The hash for `state` and `hidden`: schema version first, then only non-default values. */
+/**
+ * The hash for `state` and `hidden`: schema version first, then only non-default values.
+ * Never throws: strings are made well-formed (encodeURIComponent throws on a lone surrogate)
+ * and capped as parseHash caps them, so parseHash(serialize(s)) reads back without a notice.
+ */
 export function serialize(state, hidden = new Set()) {
   const def = defaults(state.lang);
+  const enc = (s) => encodeURIComponent(wellFormed(String(s)));
   const parts = [`v=${SCHEMA_VERSION}`];
   for (const p of PROPS) {
     const v = state[p.key];
     if (v === null || v === undefined) continue;
     if (p.key === 'lang') {
-      parts.push(`lang=${v}`); // always: a link shows the sender's language
+      parts.push(`lang=${enc(v)}`); // always: a link shows the sender's language
       continue;
     }
     if (p.key === 'text') {
@@ -174,9 +217,9 @@ export function serialize(state, hidden = new Set()) {
     } else if (v === def[p.key]) {
       continue;
     }
-    const s = p.type === 'bool' ? (v ? '1' : '0') : String(v);
-    parts.push(`${p.key}=${encodeURIComponent(s)}`);
+    const s = p.type === 'bool' ? (v ? '1' : '0') : p.type === 'string' ? clip(wellFormed(String(v)), p.max) : String(v);
+    parts.push(`${p.key}=${enc(s)}`);
   }
-  for (const h of [...hidden].sort()) parts.push(`${h}_hide=1`);
+  for (const h of [...hidden].sort()) parts.push(`${enc(h)}_hide=1`);
   return '#' + parts.join('&');
 }

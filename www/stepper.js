@@ -2,7 +2,7 @@
 // titles, the current step's explanation, and one section per step. The step lives in the
 // app state (and so in the link); ←/→/space are handled by the app.
 
-import { el } from './chart.js';
+import { el } from './dom.js';
 
 export class Stepper {
   /**

@@ -2,7 +2,7 @@
 // predictions, reproducible links, bad links, a responsive main thread.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, settle, ink, SHOTS } from './helpers.mjs';
+import { launch, open, settle, ink, SHOTS, BASE } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -22,7 +22,9 @@ test('training makes the loss fall, the curve moves, and pause stops the counter
   await page.click('#learn-play');
   await waitStep(page, 30);
   const h1 = await canvasHash(page, '#learn-curve');
-  await waitStep(page, 60);
+  // One message from the worker may carry 30 steps or more (it posts every 40 ms): wait for a
+  // later step than the one drawn in h1, not merely for step 60.
+  await waitStep(page, Math.max(60, (await step(page)) + 1));
   const h2 = await canvasHash(page, '#learn-curve');
   assert.notEqual(h1, h2, 'the curve is redrawn as it trains');
   await waitStep(page, 300);
@@ -39,6 +41,57 @@ test('training makes the loss fall, the curve moves, and pause stops the counter
   const long = await page.evaluate(() => window.__long);
   assert.deepEqual(long.filter((d) => d >= 50), [], `main-thread long tasks: ${long}`);
   await page.screenshot({ path: SHOTS + 'learn-desktop.png', fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a live learning-rate or watch change survives a full render (language, resize)', async () => {
+  const { page, errors, context } = await open(browser, '#panel=learn&lang=en&step=3');
+  const learn = () => page.evaluate(() => {
+    const p = window.lmApp.panels.learn;
+    return { step: Number(document.querySelector('#learn-status').dataset.step), losses: p.losses.slice(), update: p.update };
+  });
+  await page.click('#learn-play');
+  await waitStep(page, 20);
+  await page.click('#learn-play'); // pause
+  await page.waitForFunction(() => document.querySelector('#learn-play').getAttribute('aria-pressed') === 'false');
+  const before = await learn();
+  assert.ok(before.step >= 20 && before.losses.length === before.step, JSON.stringify(before));
+  // A live change of the learning rate, then full renders: the run must go on.
+  await page.fill('#learn-lr', '0.005');
+  await page.dispatchEvent('#learn-lr', 'change');
+  await settle(page);
+  assert.match(page.url(), /lr=0\.005/, 'the learning rate is in the link');
+  await page.click('#lang-toggle');
+  await settle(page);
+  await page.setViewportSize({ width: 1000, height: 800 });
+  await page.waitForTimeout(300); // the resize redraw waits 120 ms
+  await settle(page);
+  await page.waitForTimeout(200); // a restart would have posted step 0 by now
+  let after = await learn();
+  assert.equal(after.step, before.step, 'the step count is kept');
+  // (A restart with train=N in the link would train back to the same step, from scratch with
+  // the new rate: the losses tell the two apart.)
+  assert.deepEqual(after.losses, before.losses, 'the losses are kept: the same run');
+  // The next step uses the new rate: the worker heard it live.
+  await page.click('#learn-step');
+  await waitStep(page, before.step + 1);
+  after = await learn();
+  assert.deepEqual(after.losses.slice(0, -1), before.losses);
+  assert.equal(after.losses.length, before.step + 1);
+  assert.equal(after.update.lr, 0.005, 'the worker trains with the new learning rate');
+  // Following another weight does not restart either.
+  await page.selectOption('#learn-watch', 'lm_head.weight');
+  await settle(page);
+  await page.click('#lang-toggle');
+  await settle(page);
+  await page.click('#learn-step');
+  await waitStep(page, before.step + 2);
+  after = await learn();
+  assert.deepEqual(after.losses.slice(0, -2), before.losses, 'still the same run');
+  assert.equal(after.losses.length, before.step + 2);
+  assert.equal(after.update.name, 'lm_head.weight');
+  assert.match(page.url(), /watch=lm_head\.weight%3A0/);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -114,6 +167,24 @@ test('divergence stops training with a message and a reset', async () => {
   assert.ok(await page.isHidden('#learn-error'));
   await page.click('#learn-step');
   await waitStep(page, 1);
+  await context.close();
+});
+
+test('the bars still draw when the glyph worker cannot load', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  await page.route('**/glyph-worker.js', (r) => r.abort());
+  await page.goto(BASE + '#panel=learn&lang=zh&step=4');
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
+  await page.waitForFunction(() => document.querySelector('#learn-pred').width > 0 && document.querySelectorAll('#learn-pred-list li').length > 0);
+  await page.waitForFunction(() => {
+    const c = document.querySelector('#learn-pred');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) n++;
+    return n > 500;
+  }, null, { timeout: 10000 });
+  assert.ok(await ink(page, '#learn-counts') > 500, 'the statistics bars too');
   await context.close();
 });
 

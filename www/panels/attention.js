@@ -2,10 +2,13 @@
 // self-attention layer, step by step. All numbers come from engine.attentionDemo; this file
 // only slices them per head and lays them out.
 
-import { engine } from './engine.js';
-import { Heatmap, el, fillSelect } from './chart.js';
-import { PRESETS, ATTENTION_STEPS } from './state.js';
-import { Stepper } from './stepper.js';
+import { engine } from '../engine.js';
+import { Heatmap } from '../chart.js';
+import { el, fillSelect, field, check } from '../dom.js';
+import { PRESETS, choices } from '../state.js';
+import { Stepper } from '../stepper.js';
+
+const STEPS = 8;
 
 const SUB = '₀₁₂₃₄₅₆₇₈₉';
 const sub = (n) => String(n).split('').map((d) => SUB[+d]).join('');
@@ -16,11 +19,11 @@ function headSlice(t, h) {
   return { shape: [T, X], data: t.data.subarray(h * T * X, (h + 1) * T * X) };
 }
 
-export class AttentionPanel {
+export default class AttentionPanel {
   constructor(app, root) {
     this.app = app;
     this.root = root;
-    this.steps = ATTENTION_STEPS;
+    this.steps = STEPS;
     this.build();
   }
 
@@ -44,8 +47,6 @@ export class AttentionPanel {
     this.causal = el('input', { id: 'att-causal', type: 'checkbox' });
     this.nums = el('input', { id: 'att-nums', type: 'checkbox' });
     this.headSel = el('select', { id: 'att-head' });
-    const field = (cls, id, key, control) => el('div', { class: `field ui-${cls}` }, el('label', { for: id, 'data-i18n': key }), control);
-    const check = (cls, id, key, control) => el('div', { class: `field check ui-${cls}` }, control, el('label', { for: id, 'data-i18n': key }));
     const controls = el('div', { class: 'controls', role: 'group', 'data-i18n-aria': 'ctl.settings' },
       field('text', 'att-text', 'ctl.text', this.input),
       field('preset', 'att-preset', 'ctl.preset', this.preset),
@@ -120,9 +121,9 @@ export class AttentionPanel {
   /** Fills the option lists (in the current language). */
   fillOptions() {
     const s = this.app.state;
-    fillSelect(this.preset, [...Object.keys(PRESETS), 'custom'].map((p) => [p, this.t(`preset.${p}`)]), s.preset);
-    fillSelect(this.dSel, [8, 16, 32, 64, 128, 256, 512].map((d) => [d, String(d)]), s.d);
-    fillSelect(this.hSel, [1, 2, 4, 8].map((h) => [h, String(h)]), s.h);
+    fillSelect(this.preset, choices('preset').map((p) => [p, this.t(`preset.${p}`)]), s.preset);
+    fillSelect(this.dSel, choices('d').map((d) => [d, String(d)]), s.d);
+    fillSelect(this.hSel, choices('h').map((h) => [h, String(h)]), s.h);
     fillSelect(this.headSel, Array.from({ length: s.h }, (_, i) => [i, String(i + 1)]), Math.min(s.head, s.h - 1));
   }
 

@@ -1,14 +1,21 @@
 // The learning panel (the seed article's modules 1 and 4): corpus statistics, then a real
 // decoder-only transformer trained in a Web Worker, with its loss curve, its predictions and
-// the blame (gradients) of its weights. The worker does every computation; this file asks,
-// listens, and draws at most once per animation frame.
+// the blame (gradients) of its weights. The worker does every computation
+// (training/worker.js, driven through training/client.js); this file asks, listens, and draws
+// at most once per animation frame.
 
-import { engine } from './engine.js';
-import { el, fillSelect, sizeCanvas } from './chart.js';
-import { LEARN_STEPS } from './state.js';
-import { Stepper } from './stepper.js';
+import { engine } from '../engine.js';
+import { Bars, LossCurve } from '../chart.js';
+import { el, fillSelect, field } from '../dom.js';
+import { choices } from '../state.js';
+import { Stepper } from '../stepper.js';
+import { warmGlyphs } from '../glyphs.js';
+import { TrainingClient } from '../training/client.js';
+import { FROM_WORKER } from '../training/messages.js';
 
-/** Model sizes offered (d_model, heads, layers, FFN width, context, sequence length). */
+const STEPS = 6;
+
+/** Model sizes offered (d_model, heads, layers, FFN width, context, sequence length), by the link's `size`. */
 export const SIZES = {
   tiny: { dModel: 32, nHeads: 2, nLayers: 1, dFf: 64, maxLen: 16, seqLen: 16 },
   small: { dModel: 64, nHeads: 4, nLayers: 2, dFf: 128, maxLen: 24, seqLen: 24 },
@@ -18,18 +25,20 @@ const STATS_TOKEN = { zh: { word: '去', char: '天' }, en: { word: 'a', char: '
 const CUSTOM_KEY = 'lm-playground.corpus';
 const MAX_CORPUS = 200000;
 const HELDOUT_EVERY = 25;
+const OPTIMIZERS = { sgd: 'SGD', adam: 'Adam' };
+const DEFAULT_WATCH = 'layers.0.linear1.weight';
 
-export class LearnPanel {
+export default class LearnPanel {
   constructor(app, root) {
     this.app = app;
     this.root = root;
-    this.steps = LEARN_STEPS;
+    this.steps = STEPS;
     this.losses = [];
     this.heldout = [];
     this.info = null;
     this.dirty = false;
     this.specKey = '';
-    this.hover = -1;
+    this.trainer = new TrainingClient((m) => this.onMessage(m));
     this.build();
     // Run each drawing function once at load on a scratch canvas, so that their first use
     // while training (first call into that wasm code, first text of those fonts) is not paid
@@ -65,7 +74,6 @@ export class LearnPanel {
 
   build() {
     const a = this.app;
-    const field = (cls, id, key, control) => el('div', { class: `field ui-${cls}` }, el('label', { for: id, 'data-i18n': key }), control);
     this.root.replaceChildren();
     const intro = el('section', { class: 'intro article' }, el('h2', { 'data-i18n': 'learn.title' }), el('p', { 'data-i18n': 'learn.intro' }));
     this.stepper = new Stepper(a, { count: this.steps, keys: 'learn', ids: 'learn-' });
@@ -91,7 +99,7 @@ export class LearnPanel {
       const c = el('canvas', { role: 'img', id: `learn-${k}` });
       const list = el('ol', { class: 'bars-list sr-only', id: `learn-${k}-list` });
       const box = el('figure', { class: 'bars-box' }, h, c, list);
-      return { k, h, c, list, box };
+      return { k, h, c, list, box, bars: new Bars(c) };
     });
     s1.append(el('div', { class: 'controls' }, field('tmode', 'learn-tmode', 'learn.tmode', this.tmodeSel), field('tmode', 'learn-stok', 'learn.stats.token', this.stok), this.stokList),
       this.statsSummary, el('div', { class: 'trio' }, ...this.statsBoxes.map((b) => b.box)));
@@ -116,21 +124,21 @@ export class LearnPanel {
     this.progress = el('progress', { id: 'learn-progress', max: '1', value: '0', hidden: '' });
     this.progressLabel = el('span', { class: 'muted', id: 'learn-progress-label' });
     this.errorBox = el('p', { class: 'error', id: 'learn-error', role: 'alert', hidden: '' });
-    this.curve = el('canvas', { id: 'learn-curve', tabindex: '0', role: 'img' });
-    this.curveTip = el('div', { class: 'tip', hidden: '' });
-    s3.append(el('div', { class: 'row ui-play' }, this.playBtn, this.stepBtn, this.resetBtn), el('div', { class: 'row' }, this.progress, this.progressLabel), this.status, this.errorBox,
-      el('div', { class: 'canvas-wrap' }, this.curve, this.curveTip));
+    s3.append(el('div', { class: 'row ui-play' }, this.playBtn, this.stepBtn, this.resetBtn), el('div', { class: 'row' }, this.progress, this.progressLabel), this.status, this.errorBox);
+    this.curve = new LossCurve(s3, { id: 'learn-curve' });
     // 4 · prediction
     const s4 = sec(4);
     this.promptIn = el('input', { id: 'learn-prompt', type: 'text', maxlength: '200', autocomplete: 'off' });
     this.predCanvas = el('canvas', { id: 'learn-pred', role: 'img' });
     this.predList = el('ol', { class: 'bars-list', id: 'learn-pred-list' });
+    this.predBars = new Bars(this.predCanvas);
     s4.append(el('div', { class: 'controls' }, field('prompt', 'learn-prompt', 'learn.prompt', this.promptIn)), this.predCanvas, el('details', { class: 'alt' }, el('summary', { 'data-i18n': 'table.show' }), this.predList));
     // 5 · blame
     const s5 = sec(5);
     this.normsTitle = el('h4', { class: 'bars-title', 'data-i18n': 'learn.blame.norms' });
     this.normsCanvas = el('canvas', { id: 'learn-norms', role: 'img' });
     this.normsList = el('ol', { class: 'bars-list sr-only', id: 'learn-norms-list' });
+    this.normsBars = new Bars(this.normsCanvas);
     this.watchSel = el('select', { id: 'learn-watch' });
     this.watchIdx = el('input', { id: 'learn-watch-index', type: 'number', min: '0', step: '1', value: '0' });
     this.updateText = el('p', { class: 'formula', id: 'learn-update' });
@@ -163,25 +171,23 @@ export class LearnPanel {
       if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ tseed: v, train: 0 });
       else this.seed.value = String(a.state.tseed);
     });
+    // The learning rate, the prompt and the watched weight change the running model live
+    // (render → syncLive), without restarting the run.
     this.lr.addEventListener('change', () => {
       const v = Number(this.lr.value);
       if (Number.isFinite(v) && v > 0 && v <= 1) {
         a.setState({ lr: v }, { render: 'light' });
-        this.worker?.postMessage({ type: 'lr', lr: v });
       } else {
         this.lr.value = String(a.state.lr);
       }
     });
     this.playBtn.addEventListener('click', () => {
-      if (this.playing) this.worker?.postMessage({ type: 'pause' });
-      else if (!this.failed) { this.playing = true; this.worker?.postMessage({ type: 'play' }); this.renderButtons(); }
+      if (this.playing) this.trainer.pause();
+      else if (!this.failed) { this.playing = true; this.trainer.play(); this.renderButtons(); }
     });
-    this.stepBtn.addEventListener('click', () => !this.failed && this.worker?.postMessage({ type: 'step' }));
+    this.stepBtn.addEventListener('click', () => !this.failed && this.trainer.step());
     this.resetBtn.addEventListener('click', () => { a.state.train = 0; a.writeUrl(false); this.restart(0); });
-    this.promptIn.addEventListener('input', () => {
-      a.setState({ prompt: this.promptIn.value }, { render: 'light' });
-      this.worker?.postMessage({ type: 'prompt', text: this.promptIn.value });
-    });
+    this.promptIn.addEventListener('input', () => a.setState({ prompt: this.promptIn.value }, { render: 'light' }));
     const sendWatch = () => {
       const idx = Math.max(0, Math.floor(Number(this.watchIdx.value) || 0));
       const shape = this.info?.params.find((p) => p.name === this.watchSel.value)?.shape ?? [1];
@@ -189,30 +195,44 @@ export class LearnPanel {
       const i = Math.min(idx, max);
       this.watchIdx.value = String(i);
       a.setState({ watch: `${this.watchSel.value}:${i}` }, { render: 'light' });
-      this.worker?.postMessage({ type: 'watch', name: this.watchSel.value, index: i });
     };
     this.watchSel.addEventListener('change', sendWatch);
     this.watchIdx.addEventListener('change', sendWatch);
-    // Loss curve: pointer and keyboard show the value at a step.
-    this.curve.addEventListener('pointermove', (e) => {
-      if (!this.curveLayout || !this.losses.length) return;
-      const r = this.curve.getBoundingClientRect();
-      const L = this.curveLayout;
-      const f = (e.clientX - r.left - L.x0) / Math.max(1, L.x1 - L.x0);
-      this.hover = Math.max(0, Math.min(this.losses.length - 1, Math.round(f * (L.steps - 1))));
-      this.schedule();
-    });
-    this.curve.addEventListener('pointerleave', () => { this.hover = -1; this.schedule(); });
-    this.curve.addEventListener('keydown', (e) => {
-      if (!this.losses.length) return;
-      if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
-        const d = e.key === 'ArrowLeft' ? -1 : 1;
-        this.hover = Math.max(0, Math.min(this.losses.length - 1, (this.hover < 0 ? this.losses.length - 1 : this.hover) + d * Math.max(1, Math.round(this.losses.length / 50))));
-        e.preventDefault();
-        e.stopPropagation();
-        this.schedule();
-      }
-    });
+  }
+
+  /** The watched weight from the state: {name, index}. */
+  watched() {
+    const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
+    return w ? { name: w[1], index: +w[2] } : { name: DEFAULT_WATCH, index: 0 };
+  }
+
+  /**
+   * What defines a run: the spec without the learning rate, which changes live. When this
+   * changes, the run starts again.
+   */
+  runKey() {
+    const spec = this.spec();
+    return JSON.stringify({ ...spec, optimizer: { ...spec.optimizer, lr: undefined } });
+  }
+
+  /** Sends the settings that change live (learning rate, prompt, watched weight) when they differ from what the worker has. */
+  syncLive() {
+    if (!this.trainer.started || !this.live) return;
+    const s = this.app.state;
+    if (s.lr !== this.live.lr) {
+      this.live.lr = s.lr;
+      this.trainer.setLearningRate(s.lr);
+    }
+    const prompt = this.prompt();
+    if (prompt !== this.live.prompt) {
+      this.live.prompt = prompt;
+      this.trainer.setPrompt(prompt);
+    }
+    const w = this.watched();
+    if (w.name !== this.live.watch.name || w.index !== this.live.watch.index) {
+      this.live.watch = w;
+      this.trainer.watch(w.name, w.index);
+    }
   }
 
   /** The model spec from the state (what the worker builds). */
@@ -251,29 +271,31 @@ export class LearnPanel {
       this.renderButtons();
       return;
     }
-    if (!this.worker) {
-      this.worker = new Worker(new URL('./learn-worker.js', import.meta.url), { type: 'module' });
-      this.worker.onmessage = (e) => this.onMessage(e.data);
-      this.worker.onerror = (e) => this.showError(e.message || 'worker error');
-    }
-    const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
-    this.worker.postMessage({ type: 'init', spec: { model: this.spec(), watch: w ? { name: w[1], index: +w[2] } : { name: 'layers.0.linear1.weight', index: 0 } }, prompt: this.prompt(), target: target || null });
+    this.live = { lr: this.app.state.lr, prompt: this.prompt(), watch: this.watched() };
+    this.trainer.init({ model: this.spec(), watch: this.live.watch }, this.live.prompt, target || null);
     this.renderButtons();
   }
 
   onMessage(m) {
-    if (m.type === 'ready') {
+    if (m.type === FROM_WORKER.READY) {
       this.info = m;
       this.fillWatch();
-      this.warmGlyphs(m.vocab);
-    } else if (m.type === 'progress') {
+      this.showModelInfo();
+      warmGlyphs(m.vocab); // the tokens the predictions will show, ahead of time
+    } else if (m.type === FROM_WORKER.PROGRESS) {
+      // While playing, the worker waits until this is drawn; a hidden page draws no frames.
+      if (m.playing && document.hidden) this.trainer.drawn();
+      else this.drawnDue = m.playing;
       for (const x of m.losses) this.losses.push(x);
       this.heldout = m.heldout;
       this.stepCount = m.step;
       this.rate = m.stepsPerSec;
-      this.predictions = m.predictions;
-      this.norms = m.gradNorms;
-      this.update = m.update;
+      if ('predictions' in m) {
+        // (sent at most every 250 ms while training)
+        this.predictions = m.predictions;
+        this.norms = m.gradNorms;
+        this.update = m.update;
+      }
       const wasPlaying = this.playing;
       this.playing = m.playing;
       this.target = m.playing ? m.target : null;
@@ -282,7 +304,7 @@ export class LearnPanel {
         this.app.state.train = Math.min(5000, m.step);
         this.app.writeUrl(false);
       }
-    } else if (m.type === 'error') {
+    } else if (m.type === FROM_WORKER.ERROR) {
       this.failed = true;
       this.playing = false;
       this.showError(m.diverged ? `${this.t('learn.diverged', { msg: m.message })} ${this.t('learn.resetHint')}` : m.message);
@@ -301,18 +323,33 @@ export class LearnPanel {
     requestAnimationFrame(() => {
       this.dirty = false;
       if (!this.root.hidden) this.draw();
+      if (this.drawnDue) {
+        // Once this frame is laid out and painted, the worker may train on.
+        this.drawnDue = false;
+        setTimeout(() => this.trainer.drawn(), 0);
+      }
     });
   }
 
   fillWatch() {
     if (!this.info) return;
-    const w = this.app.state.watch?.match(/^(.+):(\d+)$/);
     this.watchSel.replaceChildren(...this.info.params.map((p) => el('option', { value: p.name, text: `${p.name} [${p.shape.join(', ')}]` })));
-    this.watchSel.value = w && this.info.params.some((p) => p.name === w[1]) ? w[1] : 'layers.0.linear1.weight';
-    this.watchIdx.value = w ? w[2] : '0';
+    this.showWatch();
+  }
+
+  /** The built model's sizes, in the current language. */
+  showModelInfo() {
+    if (!this.info) return;
     const c = this.info.config;
     const p = this.info.params.reduce((n, q) => n + q.shape.reduce((x, y) => x * y, 1), 0);
     this.modelInfo.textContent = this.t('learn.model.summary', { v: c.vocab_size, c: c.d_model, h: c.n_heads, l: c.n_layers, p, ln: Math.log(c.vocab_size).toFixed(2) });
+  }
+
+  /** Shows the watched weight of the state in its two controls. */
+  showWatch() {
+    const w = this.watched();
+    this.watchSel.value = this.info?.params.some((p) => p.name === w.name) ? w.name : DEFAULT_WATCH;
+    if (document.activeElement !== this.watchIdx) this.watchIdx.value = String(w.index);
   }
 
   renderButtons() {
@@ -326,13 +363,15 @@ export class LearnPanel {
   render(light = false) {
     const s = this.app.state;
     this.stepper.render(s.step);
+    this.syncLive();
     if (light) return this.schedule();
-    this.widths = new Map(); // the layout may have changed: measure again
-    fillSelect(this.corpusSel, ['zh', 'en', 'code', 'custom'].map((c) => [c, this.t(`learn.corpus.${c}`)]), s.corpus);
-    fillSelect(this.tmodeSel, ['word', 'char'].map((m) => [m, this.t(`learn.tmode.${m}`)]), s.tmode);
-    fillSelect(this.sizeSel, ['tiny', 'small'].map((z) => [z, this.t(`learn.size.${z}`)]), s.size);
-    fillSelect(this.optSel, [['sgd', 'SGD'], ['adam', 'Adam']], s.opt);
-    fillSelect(this.batchSel, [1, 2, 4, 8, 16, 32, 64].map((b) => [b, String(b)]), s.batch);
+    // The layout may have changed: the charts measure their width again.
+    for (const c of [this.curve, this.predBars, this.normsBars, ...this.statsBoxes.map((b) => b.bars)]) c.relayout();
+    fillSelect(this.corpusSel, choices('corpus').map((c) => [c, this.t(`learn.corpus.${c}`)]), s.corpus);
+    fillSelect(this.tmodeSel, choices('tmode').map((m) => [m, this.t(`learn.tmode.${m}`)]), s.tmode);
+    fillSelect(this.sizeSel, choices('size').map((z) => [z, this.t(`learn.size.${z}`)]), s.size);
+    fillSelect(this.optSel, choices('opt').map((o) => [o, OPTIMIZERS[o]]), s.opt);
+    fillSelect(this.batchSel, choices('batch').map((b) => [b, String(b)]), s.batch);
     if (document.activeElement !== this.lr) this.lr.value = String(s.lr);
     this.seed.value = String(s.tseed);
     if (document.activeElement !== this.promptIn) this.promptIn.value = this.prompt();
@@ -354,8 +393,11 @@ export class LearnPanel {
     this.corpusInfo.textContent = this.t('learn.corpus.size', { lines: text.split('\n').filter((l) => l.trim()).length, chars: text.length });
     this.preview.textContent = text.split('\n').slice(0, 12).join('\n');
     this.renderStats(text);
-    // Restart the worker when the settings that define the run change.
-    const key = JSON.stringify([this.spec(), s.watch === null]);
+    this.showWatch();
+    this.showModelInfo();
+    if (this.info) warmGlyphs(this.info.vocab); // again if the language (the locale of the glyphs) changed
+    // Restart the worker when the settings that define the run change (not the live ones).
+    const key = this.runKey();
     if (key !== this.specKey) {
       this.specKey = key;
       this.restart(s.train);
@@ -381,59 +423,10 @@ export class LearnPanel {
       const items = st[b.k];
       b.h.textContent = titles[b.k];
       if (b.k !== 'counts' && !st.found) b.h.textContent += ` — ${this.t('learn.stats.notFound', { tok })}`;
-      this.drawBars(b.c, items.map((x) => x.token), items.map((x) => x.count), { percent: false, max: Math.max(1, ...items.map((x) => x.count)) }, 10);
+      b.bars.draw(items.map((x) => x.token), items.map((x) => x.count), { percent: false, max: Math.max(1, ...items.map((x) => x.count)) }, 10);
       b.c.setAttribute('aria-label', titles[b.k]);
       b.list.replaceChildren(...items.map((x) => el('li', { 'data-token': x.token, 'data-count': String(x.count), text: `${x.token}: ${x.count}` })));
     }
-  }
-
-  /**
-   * Renders every vocabulary piece once, off screen, in small slices while the page is idle.
-   * A browser rasterises a glyph the first time it draws it (slowly for CJK text without a GPU);
-   * doing it here keeps that cost out of the frames drawn while training.
-   */
-  warmGlyphs(vocab) {
-    const dpr = Math.min(4, Math.max(1, globalThis.devicePixelRatio || 1));
-    const ctx = document.createElement('canvas').getContext('2d');
-    const words = vocab.slice(0, 600);
-    // A few words per idle slice: a new CJK glyph can take a millisecond or more to rasterise.
-    const later = (f) => (globalThis.requestIdleCallback ? requestIdleCallback(f, { timeout: 1000 }) : setTimeout(f, 16));
-    const slice = (i) => {
-      if (i >= words.length) {
-        this.glyphsWarm = true;
-        return;
-      }
-      const t0 = performance.now();
-      let j = i;
-      while (j < words.length && j < i + 8 && performance.now() - t0 < 8) {
-        for (const size of [13 * dpr, 12 * dpr]) {
-          ctx.font = `normal ${size}px sans-serif`;
-          ctx.fillText(words[j], 0, 20);
-        }
-        j++;
-      }
-      later(() => slice(j));
-    };
-    this.glyphsWarm = false;
-    later(() => slice(0));
-  }
-
-  /**
-   * The CSS width available to a canvas, measured once per layout change (render, resize) and
-   * cached: reading clientWidth while drawing would force a layout of the page every frame.
-   */
-  widthOf(canvas, min, fallback) {
-    this.widths ??= new Map();
-    if (!this.widths.has(canvas)) this.widths.set(canvas, Math.max(min, Math.floor(canvas.parentElement.clientWidth || fallback)));
-    return this.widths.get(canvas);
-  }
-
-  /** Bars in a canvas whose height is fixed by `rows`, so new data never shifts the page. */
-  drawBars(canvas, labels, values, opts, rows = labels.length) {
-    const w = this.widthOf(canvas, 200, 300);
-    const h = Math.max(40, 8 + rows * 24);
-    const dpr = sizeCanvas(canvas, w, h);
-    return engine.drawBars(canvas, labels, Float32Array.from(values), { dpr, ...opts });
   }
 
   /** Draws the training state (at most once per frame). */
@@ -453,23 +446,16 @@ export class LearnPanel {
       this.progressLabel.textContent = this.t('learn.progress', { target: t });
     }
     this.renderButtons();
-    // Loss curve.
-    const w = this.widthOf(this.curve, 240, 500);
-    const h = this.app.embed ? Math.max(120, Math.min(320, window.innerHeight - 200)) : 260;
-    const dpr = sizeCanvas(this.curve, w, h);
-    this.curveLayout = engine.drawLossCurve(this.curve, Float32Array.from(this.losses), Float32Array.from(this.heldout), {
-      dpr, heldoutEvery: HELDOUT_EVERY, hover: this.hover, xLabel: this.t('learn.curve.x'), yLabel: this.t('learn.curve.y'),
+    this.curve.draw({
+      losses: this.losses,
+      heldout: this.heldout,
+      heldoutEvery: HELDOUT_EVERY,
+      height: this.app.embed ? Math.max(120, Math.min(320, window.innerHeight - 200)) : 260,
+      xLabel: this.t('learn.curve.x'),
+      yLabel: this.t('learn.curve.y'),
+      alt: this.t('learn.curve.alt', { n, loss: Number.isFinite(last) ? last.toFixed(4) : '—' }),
+      tip: (step, loss) => this.t('learn.curve.hover', { step, loss: loss.toFixed(4) }),
     });
-    this.curve.setAttribute('aria-label', this.t('learn.curve.alt', { n, loss: Number.isFinite(last) ? last.toFixed(4) : '—' }));
-    if (this.hover >= 0 && this.hover < n) {
-      const L = this.curveLayout;
-      this.curveTip.textContent = this.t('learn.curve.hover', { step: this.hover + 1, loss: this.losses[this.hover].toFixed(4) });
-      this.curveTip.style.left = `${Math.min(w - 140, L.x0 + ((L.x1 - L.x0) * this.hover) / Math.max(1, L.steps - 1) + 6)}px`;
-      this.curveTip.style.top = `${L.y0}px`;
-      this.curveTip.hidden = false;
-    } else {
-      this.curveTip.hidden = true;
-    }
     // The bars and the blame change less visibly than the curve. While training, each frame
     // redraws the curve and at most one of them, each at most every 250 ms, so no frame has
     // to draw (and upload) every canvas at once.
@@ -484,13 +470,13 @@ export class LearnPanel {
       if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.predictions.error }));
       else this.predList.replaceChildren(...preds.map((p) => el('li', { 'data-token': p.token, 'data-prob': String(p.prob), text: `${p.token}: ${(p.prob * 100).toFixed(2)}%` })));
       this.predCanvas.setAttribute('aria-label', this.t('learn.pred.alt'));
-      this.drawBars(this.predCanvas, preds.map((p) => p.token), preds.map((p) => p.prob), { percent: true, max: 1 }, 8);
+      this.predBars.draw(preds.map((p) => p.token), preds.map((p) => p.prob), { percent: true, max: 1 }, 8);
     }
     if (budget && due('norms')) {
       budget--;
       this.drawnAt.norms = now;
       const norms = Object.entries(this.norms ?? {}).sort((x, y) => y[1] - x[1]).slice(0, 12);
-      this.drawBars(this.normsCanvas, norms.map(([k]) => k), norms.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)) }, 12);
+      this.normsBars.draw(norms.map(([k]) => k), norms.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)) }, 12);
       this.normsCanvas.setAttribute('aria-label', this.t('learn.blame.norms'));
       this.normsList.replaceChildren(...norms.map(([k, v]) => el('li', { text: `${k}: ${v.toExponential(3)}` })));
     }

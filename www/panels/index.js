@@ -1,0 +1,29 @@
+// The panels, in tab order. A new panel is one file, panels/<id>.js, and its id in PANEL_IDS:
+// the app makes its tab (labelled by the string `nav.<id>`), its container and its place in
+// the link (`panel=<id>`) from this list.
+//
+// The panel contract. panels/<id>.js default-exports a class:
+//
+//   new Panel(app, root)   called once, after the engine has loaded. Builds the panel's DOM in
+//                          `root` (an empty <div class="panel" id="panel-<id>">) and binds its
+//                          controls: a control changes the state with app.setState(patch,
+//                          {render: 'light' | 'full'}), never the DOM of another control.
+//   panel.steps            how many steps the panel has (a Stepper with that many sections);
+//                          ←/→, space and `step=N` move through them.
+//   panel.render(light)    redraws from app.state, the only source of what is shown. `light`:
+//                          only the step changed (move the highlight, nothing else). Called at
+//                          most once per animation frame, and only while the panel is shown.
+//
+// What a panel may use: app.state (read), app.setState, app.t(key, vars) for its strings
+// (strings.js, zh and en), app.embed, app.hidden, app.setTransientNotice(id, notice); engine.js
+// for computing, chart.js for drawing, dom.js to build, stepper.js for the steps. Its link keys
+// are declared in state.js PROPS (with their ranges; a <select>'s options come from there with
+// choices(key)), its hidable controls in HIDABLE with class ui-<name>.
+
+export const PANEL_IDS = ['attention', 'learn'];
+
+/** Loads every panel's class: {id: Panel}. */
+export async function loadPanels() {
+  const modules = await Promise.all(PANEL_IDS.map((id) => import(`./${id}.js`)));
+  return Object.fromEntries(PANEL_IDS.map((id, i) => [id, modules[i].default]));
+}

@@ -1,0 +1,45 @@
+// The page's side of the training worker: one method per message (training/messages.js), and
+// every message from the worker handed to `onMessage`. The worker starts on the first `init`.
+
+import { TO_WORKER, FROM_WORKER } from './messages.js';
+
+export class TrainingClient {
+  /** `onMessage(m)` receives the worker's messages, and an error message if the worker fails to run. */
+  constructor(onMessage) {
+    this.onMessage = onMessage;
+    this.worker = null;
+  }
+
+  post(type, data = {}) {
+    this.worker?.postMessage({ type, ...data });
+  }
+
+  /** Builds a fresh model from `spec` ({model, watch}) and trains it to `target` if given. */
+  init(spec, prompt, target) {
+    if (!this.worker) {
+      this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+      this.worker.onmessage = (e) => this.onMessage(e.data);
+      this.worker.onerror = (e) => this.onMessage({ type: FROM_WORKER.ERROR, message: e.message || 'worker error' });
+    }
+    this.post(TO_WORKER.INIT, { spec, prompt, target });
+  }
+
+  play() { this.post(TO_WORKER.PLAY); }
+
+  pause() { this.post(TO_WORKER.PAUSE); }
+
+  step() { this.post(TO_WORKER.STEP); }
+
+  setLearningRate(lr) { this.post(TO_WORKER.LR, { lr }); }
+
+  setPrompt(text) { this.post(TO_WORKER.PROMPT, { text }); }
+
+  watch(name, index) { this.post(TO_WORKER.WATCH, { name, index }); }
+
+  drawn() { this.post(TO_WORKER.DRAWN); }
+
+  /** True once `init` has started the worker. */
+  get started() {
+    return this.worker !== null;
+  }
+}

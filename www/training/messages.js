@@ -1,0 +1,35 @@
+// The messages between the learning panel (training/client.js) and the training worker
+// (training/worker.js), by name. Each is `{type, …fields}`.
+
+/** Page → worker. */
+export const TO_WORKER = Object.freeze({
+  /** `{spec: {model, watch: {name, index}}, prompt, target}`: build a fresh model; train to `target` if given. */
+  INIT: 'init',
+  /** Train until paused. */
+  PLAY: 'play',
+  /** Stop training; posts the progress. */
+  PAUSE: 'pause',
+  /** Train one step; posts the progress. */
+  STEP: 'step',
+  /** `{lr}`: the learning rate, live. */
+  LR: 'lr',
+  /** `{text}`: the prompt the predictions continue. */
+  PROMPT: 'prompt',
+  /** `{name, index}`: the weight whose update is written out. */
+  WATCH: 'watch',
+  /** The page has drawn the last progress: training goes on (it waits for this, at most 100 ms). */
+  DRAWN: 'drawn',
+});
+
+/** Worker → page. */
+export const FROM_WORKER = Object.freeze({
+  /** `{vocab, params: [{name, shape}], config}`: the model is built. */
+  READY: 'ready',
+  /**
+   * `{step, losses (new since the last), heldout (all), stepsPerSec, playing, target}`, and,
+   * at most every 250 ms while training, `{predictions, gradNorms, update}`.
+   */
+  PROGRESS: 'progress',
+  /** `{message, diverged?, crashed?}`: training stopped. */
+  ERROR: 'error',
+});

@@ -1,0 +1,185 @@
+// The training loop, off the main thread. The page sends commands (training/messages.js); the
+// worker trains in slices of ~12 ms (so it hears "pause" quickly) and posts what the page draws.
+// While it plays, it posts the new losses at most every POST_MS and the predictions, gradient
+// norms and the watched update at most every DETAIL_MS: each message costs the page's main
+// thread time, and the page shows no more than that. After each post it waits for the page to
+// draw it (DRAWN), so that on a machine whose other cores are busy the page's frame does not
+// share a core with training.
+
+import init, { Model, lastPanic } from '../pkg/lm_playground.js';
+import { TO_WORKER, FROM_WORKER } from './messages.js';
+
+const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
+const HELDOUT_EVERY = 25;
+const SLICE_MS = 12;
+const POST_MS = 40;
+const DETAIL_MS = 250;
+const PAGE_WAIT_MS = 100; // train on without DRAWN after this long
+
+let model = null;
+let spec = null;
+let playing = false;
+let target = null; // stop at this step (a link's train=N)
+let prompt = '';
+let generation = 0; // stale loops stop when this changes
+let fresh = []; // losses not yet posted
+let heldout = [];
+let rate = { t: 0, steps: 0, perSec: 0 };
+let posted = { at: -Infinity, detailAt: -Infinity }; // when progress (with details) was last posted
+let waiting = { gen: -1, timer: 0 }; // the loop of generation `gen` waits for DRAWN
+
+function post(type, data = {}) {
+  self.postMessage({ type, ...data });
+}
+
+function fail(e) {
+  playing = false;
+  if (e instanceof WebAssembly.RuntimeError) {
+    let detail = e.message;
+    try { detail = lastPanic() ?? detail; } catch { /* gone */ }
+    post(FROM_WORKER.ERROR, { message: `The engine stopped after an internal error (${detail}). Reload the page.`, crashed: true });
+  } else {
+    post(FROM_WORKER.ERROR, { message: e.message, diverged: /diverged/.test(e.message) });
+  }
+}
+
+/**
+ * Posts the progress: the losses since the last post, and (with `details`, or when it is time)
+ * the predictions, gradient norms and watched update. A message without details keeps the
+ * page's last ones.
+ */
+function snapshot(details = true) {
+  const now = performance.now();
+  posted.at = now;
+  const losses = fresh;
+  fresh = [];
+  const msg = { step: model.step, losses, heldout: heldout.slice(), stepsPerSec: rate.perSec, playing, target };
+  if (details || now - posted.detailAt >= DETAIL_MS) {
+    posted.detailAt = now;
+    try { msg.predictions = model.predictNext(prompt, 8); } catch (e) { msg.predictions = { error: e.message }; }
+    msg.gradNorms = model.gradNorms();
+    msg.update = model.lastUpdate();
+  }
+  post(FROM_WORKER.PROGRESS, msg);
+}
+
+function slice(gen) {
+  if (gen !== generation || !playing) return;
+  const t0 = performance.now();
+  try {
+    while (performance.now() - t0 < SLICE_MS && playing) {
+      if (target !== null && model.step >= target) { playing = false; break; }
+      fresh.push(model.train(1)[0]);
+      if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
+    }
+  } catch (e) {
+    fail(e);
+    snapshot();
+    return;
+  }
+  const now = performance.now();
+  if (now - rate.t > 500) {
+    rate.perSec = ((model.step - rate.steps) * 1000) / (now - rate.t);
+    rate.t = now;
+    rate.steps = model.step;
+  }
+  // Stopped (a link's target reached): everything, now. Else only when it is time, and then
+  // the loop goes on once the page has drawn it.
+  if (!playing) snapshot();
+  else if (now - posted.at >= POST_MS) {
+    snapshot(false);
+    waitForPage(gen);
+    return;
+  }
+  if (playing) setTimeout(() => slice(gen), 0);
+}
+
+function waitForPage(gen) {
+  clearTimeout(waiting.timer);
+  waiting = { gen, timer: setTimeout(() => resume(gen), PAGE_WAIT_MS) };
+}
+
+/** Goes on with the loop of generation `gen` if it is the one waiting. */
+function resume(gen) {
+  if (waiting.gen !== gen) return;
+  clearTimeout(waiting.timer);
+  waiting = { gen: -1, timer: 0 };
+  slice(gen);
+}
+
+function start() {
+  playing = true;
+  generation++;
+  rate = { t: performance.now(), steps: model.step, perSec: rate.perSec };
+  setTimeout(() => slice(generation), 0);
+}
+
+/** Follows weight `w.index` of `w.name`, or lm_head's first weight if a link named one that does not exist. */
+function watch(w) {
+  try { model.watch(w.name, w.index); } catch { model.watch('lm_head.weight', 0); }
+}
+
+function build() {
+  model?.free();
+  model = new Model(spec.model);
+  if (spec.watch) watch(spec.watch);
+  fresh = [];
+  heldout = [];
+  const shapes = model.paramShapes();
+  post(FROM_WORKER.READY, { vocab: model.vocab(), params: shapes, config: model.config() });
+}
+
+self.onmessage = async (e) => {
+  await ready;
+  const m = e.data;
+  try {
+    switch (m.type) {
+      case TO_WORKER.INIT:
+        spec = m.spec;
+        prompt = m.prompt ?? '';
+        target = m.target ?? null;
+        playing = false;
+        generation++;
+        build();
+        snapshot();
+        if (target) start();
+        break;
+      case TO_WORKER.PLAY:
+        if (!model) break;
+        target = null;
+        start();
+        break;
+      case TO_WORKER.PAUSE:
+        if (!model) break;
+        playing = false;
+        generation++;
+        snapshot();
+        break;
+      case TO_WORKER.STEP:
+        if (!model) break;
+        playing = false;
+        generation++;
+        fresh.push(model.train(1)[0]);
+        if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
+        snapshot();
+        break;
+      case TO_WORKER.DRAWN:
+        resume(generation);
+        break;
+      case TO_WORKER.LR:
+        model?.setLearningRate(m.lr);
+        break;
+      case TO_WORKER.PROMPT:
+        prompt = m.text;
+        if (model) snapshot();
+        break;
+      case TO_WORKER.WATCH:
+        if (!model) break;
+        watch(m);
+        snapshot();
+        break;
+    }
+  } catch (err) {
+    fail(err);
+  }
+};
