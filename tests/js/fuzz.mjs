@@ -1020,7 +1020,9 @@ export function generate(seed, index, { only } = {}) {
     args = next;
     applied.push({ label: mut.label, expect: mut.expect, path: r.path.slice(1).join('.'), unknownName: mut.unknownName });
   });
-  if (applied.length) expect = applied.some((a) => a.expect === 'reject') ? 'reject' : tpl.expect === 'reject' ? 'reject' : 'any';
+  // (a template that must be refused may no longer be once its arguments were dropped)
+  const dropped = applied.some((a) => a.label === 'noArgs' || a.label === 'dropLastArg');
+  if (applied.length) expect = applied.some((a) => a.expect === 'reject') ? 'reject' : tpl.expect === 'reject' && !dropped ? 'reject' : 'any';
   const spec = { seed, index, fn, recv, slot: tpl.slot, args, mutations: applied, nRecords: records.length, expect, stress: !!stress, tplIndex: stress ? -1 : api.templates.indexOf(tplFn) };
   if (recv === 'freed') {
     spec.freedMethod = rng.pick(FREED_METHODS)[0];
