@@ -211,11 +211,13 @@ pub fn draw_heatmap(
         for c in 0..cols {
             let (x0, y0) = (g.x0 + c as f64 * g.cell_w, g.y0 + r as f64 * g.cell_h);
             let (l, t) = (px(x0), px(y0));
+            // (the canvas backend fills [x0, x1) × [y0, y1): the end is exclusive, so a cell
+            // is at least one device pixel wide and tall)
             let rect = [
                 (l, t),
                 (
-                    (px(x0 + g.cell_w) - 1 - gap).max(l),
-                    (px(y0 + g.cell_h) - 1 - gap).max(t),
+                    (px(x0 + g.cell_w) - gap).max(l + 1),
+                    (px(y0 + g.cell_h) - gap).max(t + 1),
                 ),
             ];
             let blocked = mask.as_ref().is_some_and(|mk| mk[[r, c]]);
