@@ -10,6 +10,7 @@
 //! - [`layers`]: encoder and decoder layers (post-norm and pre-norm).
 //! - [`models`]: decoder-only, encoder–decoder and encoder-only models.
 //! - [`params`]: the named parameter store (PyTorch `state_dict` names), safetensors and JSON.
+//! - [`scope`]: where each layer declares its parameters' names, shapes and initialisation once.
 //! - [`optim`]: SGD, Adam, AdamW, gradient clipping and learning-rate schedules.
 //! - [`kernel`]: the matrix-product kernel (portable and wasm simd128).
 //!
@@ -45,6 +46,7 @@ pub mod optim;
 pub mod params;
 pub mod real;
 pub mod rng;
+pub mod scope;
 pub mod tokenizer;
 pub mod trainer;
 pub mod viz;
