@@ -15,17 +15,18 @@
 //! `lm_head.weight` `[V, C]` (no bias). The PyTorch twin is in `tests/fixtures/make_fixtures.py`.
 
 use super::{
-    check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss,
-    stack_backward, stack_forward, validate_common,
+    check_ids, check_size, check_store, init_store, sequence_loss, stack, stack_backward,
+    stack_forward, validate_common, Embeddings,
 };
 use crate::error::{Error, Result};
-use crate::layers::encoder_layer::{self, EncoderLayerCache};
-use crate::layers::LayerConfig;
+use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
+use crate::layers::{LayerConfig, LinearWeights, NormWeights};
 use crate::ops::attention::causal_mask;
-use crate::ops::layer_norm::{self, LayerNormCache};
-use crate::ops::{linear, Activation};
+use crate::ops::layer_norm::LayerNormCache;
+use crate::ops::Activation;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
+use crate::scope::{self, declare, Decl, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 use serde::{Deserialize, Serialize};
 
@@ -91,26 +92,46 @@ impl DecoderOnlyConfig {
             &[("n_layers", self.n_layers)],
             &self.layer(),
         )?;
-        check_size("decoder-only model", &self.param_shapes())
+        check_size("decoder-only model", &self.param_decls())
+    }
+
+    /// Every parameter's name, shape and initialisation, in declaration order.
+    pub fn param_decls(&self) -> Vec<Decl> {
+        declare("", |s| DecoderOnlyWeights::new(s, self)).1
     }
 
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let (v, c) = (self.vocab_size, self.d_model);
-        let mut s = vec![
-            ("tok_emb.weight".to_string(), vec![v, c]),
-            ("pos_emb.weight".to_string(), vec![self.max_len, c]),
-        ];
-        for i in 0..self.n_layers {
-            s.extend(encoder_layer::param_shapes(
-                &format!("layers.{i}."),
-                &self.layer(),
-            ));
+        scope::shapes(&self.param_decls())
+    }
+}
+
+/// The model's parameters, declared once (see [`crate::scope`]).
+#[derive(Debug, Clone)]
+pub struct DecoderOnlyWeights {
+    /// `tok_emb.weight`, `pos_emb.weight`
+    pub embeddings: Embeddings,
+    /// `layers.{i}.*`
+    pub layers: Vec<EncoderLayer>,
+    /// `ln_f.*`, the final LayerNorm.
+    pub ln_f: NormWeights,
+    /// `lm_head.weight` `[V, C]`, no bias.
+    pub lm_head: LinearWeights,
+}
+
+impl DecoderOnlyWeights {
+    /// Declares every parameter of a model of `cfg` under `s`.
+    pub fn new(s: &Scope, cfg: &DecoderOnlyConfig) -> Self {
+        let (v, c) = (cfg.vocab_size, cfg.d_model);
+        let layer = cfg.layer();
+        DecoderOnlyWeights {
+            embeddings: Embeddings::new(s, v, cfg.max_len, c),
+            layers: stack(&s.sub("layers"), cfg.n_layers, |l| {
+                EncoderLayer::new(l, &layer)
+            }),
+            ln_f: NormWeights::new(&s.sub("ln_f"), c),
+            lm_head: LinearWeights::new(&s.sub("lm_head"), c, v, false),
         }
-        s.push(("ln_f.weight".into(), vec![c]));
-        s.push(("ln_f.bias".into(), vec![c]));
-        s.push(("lm_head.weight".into(), vec![v, c]));
-        s
     }
 }
 
@@ -143,7 +164,7 @@ impl<F: Real> DecoderOnly<F> {
     pub fn new(config: DecoderOnlyConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         Ok(DecoderOnly {
-            params: init_store(&config.param_shapes(), seed),
+            params: init_store(&config.param_decls(), seed),
             config,
         })
     }
@@ -151,7 +172,7 @@ impl<F: Real> DecoderOnly<F> {
     /// A model using the given parameters; an error names any missing, unknown or mis-shaped key.
     pub fn from_params(config: DecoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
         config.validate()?;
-        check_store("decoder-only model", &params, &config.param_shapes())?;
+        check_store("decoder-only model", &params, &config.param_decls())?;
         Ok(DecoderOnly { config, params })
     }
 
@@ -167,29 +188,17 @@ impl<F: Real> DecoderOnly<F> {
         )?;
         let (b, t) = ids.dim();
         let s = &self.params;
+        let w = DecoderOnlyWeights::new(&Scope::root(), cfg);
         // pass 1: embeddings
-        let x0 = embed(s, ids)?;
+        let x0 = w.embeddings.forward(s, ids)?;
         // pass 2: the layer stack, each position looking only at itself and earlier ones
         let mask = causal_mask(t);
-        let (x, layers) = stack_forward(
-            x0.clone(),
-            s,
-            "layers.",
-            cfg.n_layers,
-            &cfg.layer(),
-            Some(mask.view()),
-            None,
-        )?;
+        let (x, layers) = stack_forward(x0.clone(), s, &w.layers, Some(mask.view()), None)?;
         // pass 3: final LayerNorm
         let xr = x.into_shape_with_order((b * t, cfg.d_model)).expect("rows");
-        let (hidden, ln_f) = layer_norm::forward(
-            xr.view(),
-            s.get1("ln_f.weight")?,
-            s.get1("ln_f.bias")?,
-            cfg.layer_norm_eps,
-        )?;
+        let (hidden, ln_f) = w.ln_f.forward(s, xr.view(), cfg.layer_norm_eps)?;
         // pass 4: logits over the vocabulary
-        let logits = linear::apply(hidden.view(), s.get2("lm_head.weight")?, None)?;
+        let logits = w.lm_head.forward(s, hidden.view())?;
         let logits = logits
             .into_shape_with_order((b, t, cfg.vocab_size))
             .expect("rows");
@@ -227,28 +236,21 @@ impl<F: Real> DecoderOnly<F> {
             )));
         }
         let s = &self.params;
+        let w = DecoderOnlyWeights::new(&Scope::root(), cfg);
         let mut grads = NamedGrads::new();
         let dl = dlogits.to_shape((b * t, cfg.vocab_size)).expect("rows");
         // pass 4 was logits = h · lm_headᵀ
-        let g = linear::backward_from_input(
-            dl.view(),
-            cache.hidden.view(),
-            s.get2("lm_head.weight")?,
-            false,
-        )?;
-        grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
+        let dh = w
+            .lm_head
+            .backward(s, dl.view(), cache.hidden.view(), &mut grads)?;
         // pass 3 was h = ln_f(x)
-        let gn = layer_norm::backward(g.dx.view(), &cache.ln_f, s.get1("ln_f.weight")?)?;
-        grads.push(("ln_f.weight".into(), gn.dgamma.into_dyn()));
-        grads.push(("ln_f.bias".into(), gn.dbeta.into_dyn()));
+        let dx = w.ln_f.backward(s, dh.view(), &cache.ln_f, &mut grads)?;
         // pass 2 was the layer stack
-        let dx = gn
-            .dx
-            .into_shape_with_order((b, t, cfg.d_model))
-            .expect("rows");
-        let dx0 = stack_backward(dx, &cache.layers, s, "layers.", &cfg.layer(), &mut grads)?;
+        let dx = dx.into_shape_with_order((b, t, cfg.d_model)).expect("rows");
+        let dx0 = stack_backward(dx, &cache.layers, s, &w.layers, &mut grads)?;
         // pass 1 was the embeddings
-        embed_backward(dx0.view(), cache.ids.view(), s, &mut grads)?;
+        w.embeddings
+            .backward(dx0.view(), cache.ids.view(), &mut grads);
         Ok(grads)
     }
 

@@ -18,18 +18,19 @@
 //! `transformer.decoder.norm.{weight,bias}`, `lm_head.weight` [V, C].
 
 use super::{
-    check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss,
-    stack_backward, stack_forward, validate_common,
+    check_ids, check_size, check_store, init_store, sequence_loss, stack, stack_backward,
+    stack_forward, validate_common, Embeddings,
 };
 use crate::error::{Error, Result};
-use crate::layers::decoder_layer::{self, DecoderLayerCache, DecoderMasks};
-use crate::layers::encoder_layer::{self, EncoderLayerCache};
-use crate::layers::LayerConfig;
+use crate::layers::decoder_layer::{DecoderLayer, DecoderLayerCache, DecoderMasks};
+use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
+use crate::layers::{LayerConfig, LinearWeights, NormWeights};
 use crate::ops::attention::causal_mask;
-use crate::ops::layer_norm::{self, LayerNormCache};
-use crate::ops::{linear, Activation};
+use crate::ops::layer_norm::LayerNormCache;
+use crate::ops::Activation;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
+use crate::scope::{self, declare, Decl, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 use serde::{Deserialize, Serialize};
 
@@ -76,9 +77,6 @@ impl Default for EncoderDecoderConfig {
     }
 }
 
-const ENC: &str = "transformer.encoder.layers.";
-const DEC: &str = "transformer.decoder.layers.";
-
 impl EncoderDecoderConfig {
     /// The per-layer configuration.
     pub fn layer(&self) -> LayerConfig {
@@ -103,33 +101,53 @@ impl EncoderDecoderConfig {
             ],
             &self.layer(),
         )?;
-        check_size("encoder-decoder model", &self.param_shapes())
+        check_size("encoder-decoder model", &self.param_decls())
+    }
+    /// Every parameter's name, shape and initialisation, in declaration order.
+    pub fn param_decls(&self) -> Vec<Decl> {
+        declare("", |s| EncoderDecoderWeights::new(s, self)).1
     }
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let (v, c) = (self.vocab_size, self.d_model);
-        let mut s = vec![
-            ("tok_emb.weight".to_string(), vec![v, c]),
-            ("pos_emb.weight".to_string(), vec![self.max_len, c]),
-        ];
-        for i in 0..self.n_encoder_layers {
-            s.extend(encoder_layer::param_shapes(
-                &format!("{ENC}{i}."),
-                &self.layer(),
-            ));
+        scope::shapes(&self.param_decls())
+    }
+}
+
+/// The model's parameters, declared once (see [`crate::scope`]).
+#[derive(Debug, Clone)]
+pub struct EncoderDecoderWeights {
+    /// `tok_emb.weight`, `pos_emb.weight`, shared by source and target.
+    pub embeddings: Embeddings,
+    /// `transformer.encoder.layers.{i}.*`
+    pub encoder: Vec<EncoderLayer>,
+    /// `transformer.decoder.layers.{j}.*`
+    pub decoder: Vec<DecoderLayer>,
+    /// `transformer.encoder.norm.*`
+    pub encoder_norm: NormWeights,
+    /// `transformer.decoder.norm.*`
+    pub decoder_norm: NormWeights,
+    /// `lm_head.weight` `[V, C]`, no bias.
+    pub lm_head: LinearWeights,
+}
+
+impl EncoderDecoderWeights {
+    /// Declares every parameter of a model of `cfg` under `s`.
+    pub fn new(s: &Scope, cfg: &EncoderDecoderConfig) -> Self {
+        let (v, c) = (cfg.vocab_size, cfg.d_model);
+        let layer = cfg.layer();
+        let (enc, dec) = (s.sub("transformer.encoder"), s.sub("transformer.decoder"));
+        EncoderDecoderWeights {
+            embeddings: Embeddings::new(s, v, cfg.max_len, c),
+            encoder: stack(&enc.sub("layers"), cfg.n_encoder_layers, |l| {
+                EncoderLayer::new(l, &layer)
+            }),
+            decoder: stack(&dec.sub("layers"), cfg.n_decoder_layers, |l| {
+                DecoderLayer::new(l, &layer)
+            }),
+            encoder_norm: NormWeights::new(&enc.sub("norm"), c),
+            decoder_norm: NormWeights::new(&dec.sub("norm"), c),
+            lm_head: LinearWeights::new(&s.sub("lm_head"), c, v, false),
         }
-        for j in 0..self.n_decoder_layers {
-            s.extend(decoder_layer::param_shapes(
-                &format!("{DEC}{j}."),
-                &self.layer(),
-            ));
-        }
-        for n in ["transformer.encoder.norm", "transformer.decoder.norm"] {
-            s.push((format!("{n}.weight"), vec![c]));
-            s.push((format!("{n}.bias"), vec![c]));
-        }
-        s.push(("lm_head.weight".into(), vec![v, c]));
-        s
     }
 }
 
@@ -170,7 +188,7 @@ impl<F: Real> EncoderDecoder<F> {
     pub fn new(config: EncoderDecoderConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         Ok(EncoderDecoder {
-            params: init_store(&config.param_shapes(), seed),
+            params: init_store(&config.param_decls(), seed),
             config,
         })
     }
@@ -178,7 +196,7 @@ impl<F: Real> EncoderDecoder<F> {
     /// A model using the given parameters, checked strictly.
     pub fn from_params(config: EncoderDecoderConfig, params: ParamStore<F>) -> Result<Self> {
         config.validate()?;
-        check_store("encoder-decoder model", &params, &config.param_shapes())?;
+        check_store("encoder-decoder model", &params, &config.param_decls())?;
         Ok(EncoderDecoder { config, params })
     }
 
@@ -209,24 +227,17 @@ impl<F: Real> EncoderDecoder<F> {
         }
         let st = &self.params;
         let c = cfg.d_model;
-        let lc = cfg.layer();
+        let w = EncoderDecoderWeights::new(&Scope::root(), cfg);
         // pass 1: encode the source
         let (s, encoder) = stack_forward(
-            embed(st, src)?,
+            w.embeddings.forward(st, src)?,
             st,
-            ENC,
-            cfg.n_encoder_layers,
-            &lc,
+            &w.encoder,
             None,
             src_padding,
         )?;
         let sr = s.into_shape_with_order((b * s_len, c)).expect("rows");
-        let (mem, encoder_norm) = layer_norm::forward(
-            sr.view(),
-            st.get1("transformer.encoder.norm.weight")?,
-            st.get1("transformer.encoder.norm.bias")?,
-            cfg.layer_norm_eps,
-        )?;
+        let (mem, encoder_norm) = w.encoder_norm.forward(st, sr.view(), cfg.layer_norm_eps)?;
         let memory = mem.into_shape_with_order((b, s_len, c)).expect("rows");
         // pass 2: decode the target, attending to the memory
         let causal = causal_mask(t);
@@ -235,29 +246,17 @@ impl<F: Real> EncoderDecoder<F> {
             memory_key_padding_mask: src_padding,
             ..Default::default()
         };
-        let mut y = embed(st, tgt)?;
-        let mut decoder = Vec::with_capacity(cfg.n_decoder_layers);
-        for j in 0..cfg.n_decoder_layers {
-            let (o, cache) = decoder_layer::forward(
-                y.view(),
-                memory.view(),
-                st,
-                &format!("{DEC}{j}."),
-                &lc,
-                masks,
-            )?;
+        let mut y = w.embeddings.forward(st, tgt)?;
+        let mut decoder = Vec::with_capacity(w.decoder.len());
+        for layer in &w.decoder {
+            let (o, cache) = layer.forward(y.view(), memory.view(), st, masks)?;
             decoder.push(cache);
             y = o;
         }
         // pass 3: final norm and logits
         let yr = y.into_shape_with_order((b * t, c)).expect("rows");
-        let (hidden, decoder_norm) = layer_norm::forward(
-            yr.view(),
-            st.get1("transformer.decoder.norm.weight")?,
-            st.get1("transformer.decoder.norm.bias")?,
-            cfg.layer_norm_eps,
-        )?;
-        let logits = linear::apply(hidden.view(), st.get2("lm_head.weight")?, None)?;
+        let (hidden, decoder_norm) = w.decoder_norm.forward(st, yr.view(), cfg.layer_norm_eps)?;
+        let logits = w.lm_head.forward(st, hidden.view())?;
         let cache = EncoderDecoderCache {
             src: src.to_owned(),
             tgt: tgt.to_owned(),
@@ -293,60 +292,41 @@ impl<F: Real> EncoderDecoder<F> {
             )));
         }
         let st = &self.params;
-        let lc = cfg.layer();
+        let w = EncoderDecoderWeights::new(&Scope::root(), cfg);
         let mut grads = NamedGrads::new();
         // pass 3 was logits = decoder.norm(y) · lm_headᵀ
         let dl = dlogits.to_shape((b * t, v)).expect("rows");
-        let g = linear::backward_from_input(
-            dl.view(),
-            cache.hidden.view(),
-            st.get2("lm_head.weight")?,
-            false,
-        )?;
-        grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
-        let gn = layer_norm::backward(
-            g.dx.view(),
-            &cache.decoder_norm,
-            st.get1("transformer.decoder.norm.weight")?,
-        )?;
-        grads.push((
-            "transformer.decoder.norm.weight".into(),
-            gn.dgamma.into_dyn(),
-        ));
-        grads.push(("transformer.decoder.norm.bias".into(), gn.dbeta.into_dyn()));
+        let dh = w
+            .lm_head
+            .backward(st, dl.view(), cache.hidden.view(), &mut grads)?;
+        let dy = w
+            .decoder_norm
+            .backward(st, dh.view(), &cache.decoder_norm, &mut grads)?;
         // pass 2 was the decoder stack; every layer's cross-attention adds to dmemory
-        let mut dy = gn.dx.into_shape_with_order((b, t, c)).expect("rows");
+        let mut dy = dy.into_shape_with_order((b, t, c)).expect("rows");
         let mut dmem = Array3::<F>::zeros((b, s_len, c));
-        for (j, lcache) in cache.decoder.iter().enumerate().rev() {
-            let (dx, dm, gl) =
-                decoder_layer::backward(dy.view(), lcache, st, &format!("{DEC}{j}."), &lc)?;
-            grads.extend(gl);
+        for (layer, lcache) in w.decoder.iter().zip(&cache.decoder).rev() {
+            let (dx, dm) = layer.backward(dy.view(), lcache, st, &mut grads)?;
             dmem += &dm;
             dy = dx;
         }
-        embed_backward(dy.view(), cache.tgt.view(), st, &mut grads)?;
+        w.embeddings
+            .backward(dy.view(), cache.tgt.view(), &mut grads);
         // pass 1 was the encoder stack and its norm
         let dm = dmem.into_shape_with_order((b * s_len, c)).expect("rows");
-        let ge = layer_norm::backward(
-            dm.view(),
-            &cache.encoder_norm,
-            st.get1("transformer.encoder.norm.weight")?,
-        )?;
-        grads.push((
-            "transformer.encoder.norm.weight".into(),
-            ge.dgamma.into_dyn(),
-        ));
-        grads.push(("transformer.encoder.norm.bias".into(), ge.dbeta.into_dyn()));
+        let ds = w
+            .encoder_norm
+            .backward(st, dm.view(), &cache.encoder_norm, &mut grads)?;
         let ds = stack_backward(
-            ge.dx.into_shape_with_order((b, s_len, c)).expect("rows"),
+            ds.into_shape_with_order((b, s_len, c)).expect("rows"),
             &cache.encoder,
             st,
-            ENC,
-            &lc,
+            &w.encoder,
             &mut grads,
         )?;
         // The source and target share tok_emb and pos_emb: both gradients are pushed and add up.
-        embed_backward(ds.view(), cache.src.view(), st, &mut grads)?;
+        w.embeddings
+            .backward(ds.view(), cache.src.view(), &mut grads);
         Ok(grads)
     }
 

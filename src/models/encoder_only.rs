@@ -13,18 +13,19 @@
 //! model), `ln_f.weight|bias`, `lm_head.weight` `[V, C]`, `lm_head.bias` `[V]`.
 
 use super::{
-    check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss,
-    stack_backward, stack_forward, validate_common,
+    check_ids, check_size, check_store, init_store, sequence_loss, stack, stack_backward,
+    stack_forward, validate_common, Embeddings,
 };
 use crate::error::{Error, Result};
-use crate::layers::encoder_layer::{self, EncoderLayerCache};
-use crate::layers::LayerConfig;
+use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
+use crate::layers::{LayerConfig, LinearWeights, NormWeights};
 use crate::ops::cross_entropy::IGNORE_INDEX;
-use crate::ops::layer_norm::{self, LayerNormCache};
-use crate::ops::{linear, Activation};
+use crate::ops::layer_norm::LayerNormCache;
+use crate::ops::Activation;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use crate::rng::Rng;
+use crate::scope::{self, declare, Decl, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 use serde::{Deserialize, Serialize};
 
@@ -89,28 +90,44 @@ impl EncoderOnlyConfig {
             &[("n_layers", self.n_layers)],
             &self.layer(),
         )?;
-        check_size("encoder-only model", &self.param_shapes())
+        check_size("encoder-only model", &self.param_decls())
+    }
+    /// Every parameter's name, shape and initialisation, in declaration order.
+    pub fn param_decls(&self) -> Vec<Decl> {
+        declare("", |s| EncoderOnlyWeights::new(s, self)).1
     }
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let (v, c) = (self.vocab_size, self.d_model);
-        let mut s = vec![
-            ("tok_emb.weight".to_string(), vec![v, c]),
-            ("pos_emb.weight".to_string(), vec![self.max_len, c]),
-        ];
-        for i in 0..self.n_layers {
-            s.extend(encoder_layer::param_shapes(
-                &format!("layers.{i}."),
-                &self.layer(),
-            ));
+        scope::shapes(&self.param_decls())
+    }
+}
+
+/// The model's parameters, declared once (see [`crate::scope`]).
+#[derive(Debug, Clone)]
+pub struct EncoderOnlyWeights {
+    /// `tok_emb.weight`, `pos_emb.weight`
+    pub embeddings: Embeddings,
+    /// `layers.{i}.*`
+    pub layers: Vec<EncoderLayer>,
+    /// `ln_f.*`, the final LayerNorm.
+    pub ln_f: NormWeights,
+    /// `lm_head.weight` `[V, C]` and `lm_head.bias` `[V]`.
+    pub lm_head: LinearWeights,
+}
+
+impl EncoderOnlyWeights {
+    /// Declares every parameter of a model of `cfg` under `s`.
+    pub fn new(s: &Scope, cfg: &EncoderOnlyConfig) -> Self {
+        let (v, c) = (cfg.vocab_size, cfg.d_model);
+        let layer = cfg.layer();
+        EncoderOnlyWeights {
+            embeddings: Embeddings::new(s, v, cfg.max_len, c),
+            layers: stack(&s.sub("layers"), cfg.n_layers, |l| {
+                EncoderLayer::new(l, &layer)
+            }),
+            ln_f: NormWeights::new(&s.sub("ln_f"), c),
+            lm_head: LinearWeights::new(&s.sub("lm_head"), c, v, true),
         }
-        s.extend([
-            ("ln_f.weight".into(), vec![c]),
-            ("ln_f.bias".into(), vec![c]),
-            ("lm_head.weight".into(), vec![v, c]),
-            ("lm_head.bias".into(), vec![v]),
-        ]);
-        s
     }
 }
 
@@ -143,7 +160,7 @@ impl<F: Real> EncoderOnly<F> {
     pub fn new(config: EncoderOnlyConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         Ok(EncoderOnly {
-            params: init_store(&config.param_shapes(), seed),
+            params: init_store(&config.param_decls(), seed),
             config,
         })
     }
@@ -151,7 +168,7 @@ impl<F: Real> EncoderOnly<F> {
     /// A model using the given parameters, checked strictly.
     pub fn from_params(config: EncoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
         config.validate()?;
-        check_store("encoder-only model", &params, &config.param_shapes())?;
+        check_store("encoder-only model", &params, &config.param_decls())?;
         Ok(EncoderOnly { config, params })
     }
 
@@ -179,32 +196,16 @@ impl<F: Real> EncoderOnly<F> {
             }
         }
         let s = &self.params;
+        let w = EncoderOnlyWeights::new(&Scope::root(), cfg);
         // pass 1: embeddings
-        let x0 = embed(s, ids)?;
+        let x0 = w.embeddings.forward(s, ids)?;
         // pass 2: the layer stack, every position seeing every other one
-        let (x, layers) = stack_forward(
-            x0.clone(),
-            s,
-            "layers.",
-            cfg.n_layers,
-            &cfg.layer(),
-            None,
-            padding,
-        )?;
+        let (x, layers) = stack_forward(x0.clone(), s, &w.layers, None, padding)?;
         // pass 3: final LayerNorm
         let xr = x.into_shape_with_order((b * t, cfg.d_model)).expect("rows");
-        let (hidden, ln_f) = layer_norm::forward(
-            xr.view(),
-            s.get1("ln_f.weight")?,
-            s.get1("ln_f.bias")?,
-            cfg.layer_norm_eps,
-        )?;
+        let (hidden, ln_f) = w.ln_f.forward(s, xr.view(), cfg.layer_norm_eps)?;
         // pass 4: the prediction head
-        let logits = linear::apply(
-            hidden.view(),
-            s.get2("lm_head.weight")?,
-            Some(s.get1("lm_head.bias")?),
-        )?;
+        let logits = w.lm_head.forward(s, hidden.view())?;
         Ok((
             logits
                 .into_shape_with_order((b, t, cfg.vocab_size))
@@ -235,28 +236,20 @@ impl<F: Real> EncoderOnly<F> {
             )));
         }
         let s = &self.params;
+        let w = EncoderOnlyWeights::new(&Scope::root(), cfg);
         let mut grads = NamedGrads::new();
         let dl = dlogits.to_shape((b * t, cfg.vocab_size)).expect("rows");
         // pass 4 was logits = h · lm_headᵀ + bias
-        let g = linear::backward_from_input(
-            dl.view(),
-            cache.hidden.view(),
-            s.get2("lm_head.weight")?,
-            true,
-        )?;
-        grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
-        grads.push(("lm_head.bias".into(), g.db.expect("bias").into_dyn()));
+        let dh = w
+            .lm_head
+            .backward(s, dl.view(), cache.hidden.view(), &mut grads)?;
         // pass 3 was ln_f
-        let gn = layer_norm::backward(g.dx.view(), &cache.ln_f, s.get1("ln_f.weight")?)?;
-        grads.push(("ln_f.weight".into(), gn.dgamma.into_dyn()));
-        grads.push(("ln_f.bias".into(), gn.dbeta.into_dyn()));
+        let dx = w.ln_f.backward(s, dh.view(), &cache.ln_f, &mut grads)?;
         // pass 2 was the stack, pass 1 the embeddings
-        let dx = gn
-            .dx
-            .into_shape_with_order((b, t, cfg.d_model))
-            .expect("rows");
-        let dx0 = stack_backward(dx, &cache.layers, s, "layers.", &cfg.layer(), &mut grads)?;
-        embed_backward(dx0.view(), cache.ids.view(), s, &mut grads)?;
+        let dx = dx.into_shape_with_order((b, t, cfg.d_model)).expect("rows");
+        let dx0 = stack_backward(dx, &cache.layers, s, &w.layers, &mut grads)?;
+        w.embeddings
+            .backward(dx0.view(), cache.ids.view(), &mut grads);
         Ok(grads)
     }
 

@@ -14,13 +14,14 @@ pub mod encoder_decoder;
 pub mod encoder_only;
 
 use crate::error::{Error, Result};
-use crate::layers::encoder_layer::{self, EncoderLayerCache};
+use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
 use crate::layers::LayerConfig;
 use crate::ops::cross_entropy::{self, IGNORE_INDEX};
 use crate::ops::embedding;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use crate::rng::Rng;
+use crate::scope::{Decl, Init, Scope, Var2};
 use ndarray::{Array2, Array3, ArrayD, ArrayView2, ArrayView3, Axis, IxDyn};
 
 /// Largest model the engine will build (scalar parameters): about 80 MB in f32, 4× that with
@@ -62,11 +63,11 @@ pub(crate) fn validate_common(
     Ok(())
 }
 
-/// Checks that the shapes' total size is within [`MAX_PARAMS`].
-pub(crate) fn check_size(what: &str, shapes: &[(String, Vec<usize>)]) -> Result<()> {
+/// Checks that the declared parameters' total size is within [`MAX_PARAMS`].
+pub(crate) fn check_size(what: &str, decls: &[Decl]) -> Result<()> {
     let mut total: usize = 0;
-    for (_, s) in shapes {
-        let n = s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    for d in decls {
+        let n = d.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         total = n.and_then(|n| total.checked_add(n)).unwrap_or(usize::MAX);
     }
     if total > MAX_PARAMS {
@@ -77,7 +78,8 @@ pub(crate) fn check_size(what: &str, shapes: &[(String, Vec<usize>)]) -> Result<
     Ok(())
 }
 
-/// A store with every parameter initialised from `seed`, by PyTorch's module defaults:
+/// A store with every declared parameter initialised from `seed` by its [`Init`], which the
+/// layers declare as PyTorch's module defaults:
 ///
 /// ```text
 /// *.in_proj_weight            Xavier uniform  U(±√(6 / (C + 3C)))   (nn.MultiheadAttention)
@@ -89,67 +91,31 @@ pub(crate) fn check_size(what: &str, shapes: &[(String, Vec<usize>)]) -> Result<
 ///
 /// Parameters are drawn in sorted-name order from one generator, so the same seed and config
 /// give the same weights everywhere.
-pub(crate) fn init_store<F: Real>(shapes: &[(String, Vec<usize>)], seed: u64) -> ParamStore<F> {
-    let mut sorted: Vec<&(String, Vec<usize>)> = shapes.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+pub(crate) fn init_store<F: Real>(decls: &[Decl], seed: u64) -> ParamStore<F> {
+    let mut sorted: Vec<&Decl> = decls.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut rng = Rng::new(seed);
     let mut store = ParamStore::new();
-    // A linear's bias uses its weight's fan-in; find it by swapping the suffix.
-    let fan_in_of = |name: &str| -> usize {
-        let w = name.trim_end_matches("bias").to_string() + "weight";
-        shapes
-            .iter()
-            .find(|(n, _)| *n == w)
-            .map(|(_, s)| s[1])
-            .unwrap_or(1)
-    };
-    for (name, shape) in sorted {
-        let n: usize = shape.iter().product();
-        let leaf = name.rsplit('.').next().unwrap_or("");
-        let is_norm = name.contains("norm") || name.starts_with("ln_f");
-        let data: Vec<F> = if name.ends_with("_emb.weight") {
-            (0..n).map(|_| F::of(rng.normal())).collect()
-        } else if is_norm {
-            vec![
-                if leaf == "weight" {
-                    F::one()
-                } else {
-                    F::zero()
-                };
-                n
-            ]
-        } else if leaf == "in_proj_weight" {
-            let a = (6.0 / (shape[0] + shape[1]) as f64).sqrt();
-            (0..n).map(|_| F::of(rng.uniform_in(-a, a))).collect()
-        } else if leaf == "in_proj_bias" || name.ends_with("out_proj.bias") {
-            vec![F::zero(); n]
-        } else {
-            let fan_in = if shape.len() == 2 {
-                shape[1]
-            } else {
-                fan_in_of(name)
-            };
-            let a = 1.0 / (fan_in as f64).sqrt();
-            (0..n).map(|_| F::of(rng.uniform_in(-a, a))).collect()
-        };
+    for d in sorted {
+        let data = d.init.draw(&d.shape, &mut rng);
         store.insert(
-            name.clone(),
-            ArrayD::from_shape_vec(IxDyn(shape), data).expect("shape"),
+            d.name.clone(),
+            ArrayD::from_shape_vec(IxDyn(&d.shape), data).expect("shape"),
         );
     }
     store
 }
 
-/// Checks that `store` has exactly the parameters in `shapes`.
+/// Checks that `store` has exactly the declared parameters.
 pub(crate) fn check_store<F: Real>(
     what: &str,
     store: &ParamStore<F>,
-    shapes: &[(String, Vec<usize>)],
+    decls: &[Decl],
 ) -> Result<()> {
     let map = store.to_map();
     let mut probe = ParamStore::<F>::new();
-    for (name, s) in shapes {
-        probe.insert(name.clone(), ArrayD::zeros(IxDyn(s)));
+    for d in decls {
+        probe.insert(d.name.clone(), ArrayD::zeros(IxDyn(&d.shape)));
     }
     probe.load_map(&map).map_err(|e| e.context(what))
 }
@@ -181,58 +147,84 @@ pub(crate) fn check_ids(
     Ok(())
 }
 
-/// `x[b, t] = tok_emb[ids[b, t]] + pos_emb[t]`, `[B, T, C]`.
-pub(crate) fn embed<F: Real>(store: &ParamStore<F>, ids: ArrayView2<usize>) -> Result<Array3<F>> {
-    let (b, t) = ids.dim();
-    let tok = store.get2("tok_emb.weight")?;
-    let pos = store.get2("pos_emb.weight")?;
-    let flat: Vec<usize> = ids.iter().copied().collect();
-    let mut x = embedding::forward(&flat, tok)?;
-    let c = x.ncols();
-    let p = pos.slice(ndarray::s![0..t, ..]);
-    for mut chunk in x.axis_chunks_iter_mut(Axis(0), t) {
-        chunk += &p;
+/// The token and learned position embeddings, `tok_emb.weight` `[V, C]` and `pos_emb.weight`
+/// `[max_len, C]`, both N(0, 1) as `nn.Embedding`.
+#[derive(Debug, Clone)]
+pub struct Embeddings {
+    /// `tok_emb.weight` `[V, C]`
+    pub tok_emb: Var2,
+    /// `pos_emb.weight` `[max_len, C]`
+    pub pos_emb: Var2,
+}
+
+impl Embeddings {
+    /// Declares both tables under `s`.
+    pub fn new(s: &Scope, vocab: usize, max_len: usize, c: usize) -> Self {
+        Embeddings {
+            tok_emb: s.sub("tok_emb").var2("weight", [vocab, c], Init::Normal),
+            pos_emb: s.sub("pos_emb").var2("weight", [max_len, c], Init::Normal),
+        }
     }
-    Ok(x.into_shape_with_order((b, t, c)).expect("rows"))
+
+    /// `x[b, t] = tok_emb[ids[b, t]] + pos_emb[t]`, `[B, T, C]`.
+    pub fn forward<F: Real>(
+        &self,
+        store: &ParamStore<F>,
+        ids: ArrayView2<usize>,
+    ) -> Result<Array3<F>> {
+        let (b, t) = ids.dim();
+        let tok = self.tok_emb.get(store)?;
+        let pos = self.pos_emb.get(store)?;
+        let flat: Vec<usize> = ids.iter().copied().collect();
+        let mut x = embedding::forward(&flat, tok)?;
+        let c = x.ncols();
+        let p = pos.slice(ndarray::s![0..t, ..]);
+        for mut chunk in x.axis_chunks_iter_mut(Axis(0), t) {
+            chunk += &p;
+        }
+        Ok(x.into_shape_with_order((b, t, c)).expect("rows"))
+    }
+
+    /// Gradients of [`Embeddings::forward`]: the token table by scatter-add, positions summed
+    /// over the batch.
+    pub fn backward<F: Real>(
+        &self,
+        dx: ArrayView3<F>,
+        ids: ArrayView2<usize>,
+        grads: &mut NamedGrads<F>,
+    ) {
+        let (b, t, c) = dx.dim();
+        let rows = dx.to_shape((b * t, c)).expect("rows");
+        let flat: Vec<usize> = ids.iter().copied().collect();
+        let vocab = self.tok_emb.shape()[0];
+        grads.push(
+            self.tok_emb
+                .grad(embedding::backward(rows.view(), &flat, vocab)),
+        );
+        let max_len = self.pos_emb.shape()[0];
+        let mut dpos = Array2::zeros((max_len, c));
+        dpos.slice_mut(ndarray::s![0..t, ..])
+            .assign(&dx.sum_axis(Axis(0)));
+        grads.push(self.pos_emb.grad(dpos));
+    }
 }
 
-/// Gradients of [`embed`]: the token table by scatter-add, positions summed over the batch.
-pub(crate) fn embed_backward<F: Real>(
-    dx: ArrayView3<F>,
-    ids: ArrayView2<usize>,
-    store: &ParamStore<F>,
-    grads: &mut NamedGrads<F>,
-) -> Result<()> {
-    let (b, t, c) = dx.dim();
-    let rows = dx.to_shape((b * t, c)).expect("rows");
-    let flat: Vec<usize> = ids.iter().copied().collect();
-    let vocab = store.get2("tok_emb.weight")?.nrows();
-    grads.push((
-        "tok_emb.weight".into(),
-        embedding::backward(rows.view(), &flat, vocab).into_dyn(),
-    ));
-    let max_len = store.get2("pos_emb.weight")?.nrows();
-    let mut dpos = Array2::zeros((max_len, c));
-    dpos.slice_mut(ndarray::s![0..t, ..])
-        .assign(&dx.sum_axis(Axis(0)));
-    grads.push(("pos_emb.weight".into(), dpos.into_dyn()));
-    Ok(())
+/// The layers of a stack, `{s}.0`, `{s}.1`, … (`layers.0`, `transformer.encoder.layers.0`).
+pub(crate) fn stack<T>(s: &Scope, n: usize, new: impl Fn(&Scope) -> T) -> Vec<T> {
+    (0..n).map(|i| new(&s.sub(i))).collect()
 }
 
-/// A stack of encoder layers named `{prefix}{i}.`; returns the output and every layer's cache.
+/// A stack of encoder layers; returns the output and every layer's cache.
 pub(crate) fn stack_forward<F: Real>(
     mut x: Array3<F>,
     store: &ParamStore<F>,
-    prefix: &str,
-    n: usize,
-    cfg: &LayerConfig,
+    layers: &[EncoderLayer],
     mask: Option<ArrayView2<bool>>,
     kpm: Option<ArrayView2<bool>>,
 ) -> Result<(Array3<F>, Vec<EncoderLayerCache<F>>)> {
-    let mut caches = Vec::with_capacity(n);
-    for i in 0..n {
-        let (y, c) =
-            encoder_layer::forward(x.view(), store, &format!("{prefix}{i}."), cfg, mask, kpm)?;
+    let mut caches = Vec::with_capacity(layers.len());
+    for layer in layers {
+        let (y, c) = layer.forward(x.view(), store, mask, kpm)?;
         caches.push(c);
         x = y;
     }
@@ -244,14 +236,11 @@ pub(crate) fn stack_backward<F: Real>(
     mut dx: Array3<F>,
     caches: &[EncoderLayerCache<F>],
     store: &ParamStore<F>,
-    prefix: &str,
-    cfg: &LayerConfig,
+    layers: &[EncoderLayer],
     grads: &mut NamedGrads<F>,
 ) -> Result<Array3<F>> {
-    for (i, c) in caches.iter().enumerate().rev() {
-        let (d, g) = encoder_layer::backward(dx.view(), c, store, &format!("{prefix}{i}."), cfg)?;
-        grads.extend(g);
-        dx = d;
+    for (layer, c) in layers.iter().zip(caches).rev() {
+        dx = layer.backward(dx.view(), c, store, grads)?;
     }
     Ok(dx)
 }
@@ -290,4 +279,56 @@ pub(crate) fn sequence_loss<F: Real>(
             .expect("rows")
     });
     Ok((loss, dlogits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::decoder_only::DecoderOnlyConfig;
+    use crate::models::encoder_decoder::EncoderDecoderConfig;
+    use crate::models::encoder_only::EncoderOnlyConfig;
+
+    /// PyTorch's defaults told from the parameter's name alone (how the engine chose them
+    /// before the layers declared them): an independent check of every declaration's [`Init`].
+    fn init_by_name(name: &str, shape: &[usize], decls: &[Decl]) -> Init {
+        let leaf = name.rsplit('.').next().unwrap();
+        if name.ends_with("_emb.weight") {
+            Init::Normal
+        } else if name.contains("norm") || name.starts_with("ln_f") {
+            if leaf == "weight" {
+                Init::Ones
+            } else {
+                Init::Zeros
+            }
+        } else if leaf == "in_proj_weight" {
+            Init::XavierUniform
+        } else if leaf == "in_proj_bias" || name.ends_with("out_proj.bias") {
+            Init::Zeros
+        } else if shape.len() == 2 {
+            Init::Uniform { fan_in: shape[1] }
+        } else {
+            // a linear's bias takes its weight's fan-in
+            let w = name.trim_end_matches("bias").to_string() + "weight";
+            let ws = &decls.iter().find(|d| d.name == w).unwrap().shape;
+            Init::Uniform { fan_in: ws[1] }
+        }
+    }
+
+    #[test]
+    fn every_declared_init_is_pytorchs_default_for_its_name() {
+        let all = [
+            DecoderOnlyConfig::default().param_decls(),
+            EncoderOnlyConfig::default().param_decls(),
+            EncoderDecoderConfig::default().param_decls(),
+        ];
+        for decls in &all {
+            for d in decls {
+                assert_eq!(d.init, init_by_name(&d.name, &d.shape, decls), "{}", d.name);
+            }
+        }
+        // 2 embeddings, 12 tensors per encoder layer, 18 per decoder layer, norms and head
+        assert_eq!(all[0].len(), 2 + 2 * 12 + 3);
+        assert_eq!(all[1].len(), 2 + 2 * 12 + 4);
+        assert_eq!(all[2].len(), 2 + 2 * 12 + 2 * 18 + 4 + 1);
+    }
 }
