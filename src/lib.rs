@@ -20,10 +20,12 @@
 //! # From the top
 //!
 //! ```
+//! use lm_playground::layers::LayerConfig;
 //! use lm_playground::models::decoder_only::{DecoderOnly, DecoderOnlyConfig};
 //! use ndarray::array;
 //!
-//! let cfg = DecoderOnlyConfig { vocab_size: 10, d_model: 8, n_heads: 2, n_layers: 1, d_ff: 16, max_len: 8, ..Default::default() };
+//! let layer = LayerConfig { d_model: 8, n_heads: 2, d_ff: 16, ..Default::default() };
+//! let cfg = DecoderOnlyConfig { vocab_size: 10, layer, n_layers: 1, max_len: 8 };
 //! let mut model = DecoderOnly::<f32>::new(cfg, 42).unwrap();
 //! let ids = array![[1usize, 2, 3, 4]];
 //! let targets = array![[2i64, 3, 4, 5]];

@@ -29,7 +29,7 @@ use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use crate::scope::{Init, Scope, Var1, Var2};
 use ndarray::{Array2, ArrayView2};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Largest `d_model` a layer accepts (GPT-3 uses 12288); `d_ff` may be up to 4× this.
 pub const MAX_WIDTH: usize = 16_384;
@@ -95,6 +95,28 @@ impl LayerConfig {
         }
         Ok(())
     }
+}
+
+/// Reads a [`LayerConfig`] flattened into a model's configuration, taking every field the input
+/// lacks from `default`: the model's own default, as `#[serde(default)]` did when the model
+/// spelled the fields out (a missing `activation` is ReLU for the encoder–decoder, GELU for the
+/// others). Other keys are the model's and are ignored here.
+pub(crate) fn deserialize_layer<'de, D: Deserializer<'de>>(
+    d: D,
+    default: LayerConfig,
+) -> std::result::Result<LayerConfig, D::Error> {
+    use serde::de::Error as _;
+    use serde_json::{Map, Value};
+    let given = Map::<String, Value>::deserialize(d)?;
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(default) else {
+        unreachable!("a LayerConfig serialises to an object")
+    };
+    for (key, value) in given {
+        if let Some(field) = fields.get_mut(&key) {
+            *field = value;
+        }
+    }
+    LayerConfig::deserialize(Value::Object(fields)).map_err(D::Error::custom)
 }
 
 // ---------------------------------------------------------------------------------------------

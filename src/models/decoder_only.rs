@@ -20,69 +20,52 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
-use crate::layers::{LayerConfig, LinearWeights, NormWeights};
+use crate::layers::{deserialize_layer, LayerConfig, LinearWeights, NormWeights};
 use crate::ops::attention::causal_mask;
 use crate::ops::layer_norm::LayerNormCache;
-use crate::ops::Activation;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use crate::scope::{self, declare, Decl, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Sizes of a decoder-only model. The defaults are the playground's "small" preset.
+///
+/// In JSON the layer's fields sit beside the model's, as one flat object:
+/// `{"vocab_size", "d_model", "n_heads", "d_ff", "activation", "norm_first", "layer_norm_eps",
+/// "n_layers", "max_len"}`; a missing field takes the default below.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DecoderOnlyConfig {
     /// Number of distinct tokens, V. Default 64.
     pub vocab_size: usize,
-    /// Width of every token vector, C. Default 64.
-    pub d_model: usize,
-    /// Attention heads, H; must divide d_model. Default 4.
-    pub n_heads: usize,
+    /// Every layer's sizes and options. Default [`LayerConfig::default`]: C = 64, H = 4,
+    /// F = 256 (4 · C), GELU (as GPT-2), pre-norm (GPT-2 style), eps 1e-5.
+    #[serde(flatten, deserialize_with = "layer_or_default")]
+    pub layer: LayerConfig,
     /// Number of layers, L. Default 2.
     pub n_layers: usize,
-    /// Feed-forward width, F. Default 256 (4 · d_model).
-    pub d_ff: usize,
     /// Longest sequence (rows of `pos_emb`). Default 64.
     pub max_len: usize,
-    /// Feed-forward activation. Default GELU (as GPT-2).
-    pub activation: Activation,
-    /// Pre-norm (GPT-2 style) when true. Default true.
-    pub norm_first: bool,
-    /// LayerNorm epsilon. Default 1e-5.
-    pub layer_norm_eps: f64,
 }
 
 impl Default for DecoderOnlyConfig {
     fn default() -> Self {
         DecoderOnlyConfig {
             vocab_size: 64,
-            d_model: 64,
-            n_heads: 4,
+            layer: LayerConfig::default(),
             n_layers: 2,
-            d_ff: 256,
             max_len: 64,
-            activation: Activation::Gelu,
-            norm_first: true,
-            layer_norm_eps: 1e-5,
         }
     }
 }
 
-impl DecoderOnlyConfig {
-    /// The per-layer configuration.
-    pub fn layer(&self) -> LayerConfig {
-        LayerConfig {
-            d_model: self.d_model,
-            n_heads: self.n_heads,
-            d_ff: self.d_ff,
-            activation: self.activation,
-            norm_first: self.norm_first,
-            layer_norm_eps: self.layer_norm_eps,
-        }
-    }
+/// The flattened layer fields, each missing one taken from [`DecoderOnlyConfig::default`].
+fn layer_or_default<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<LayerConfig, D::Error> {
+    deserialize_layer(d, DecoderOnlyConfig::default().layer)
+}
 
+impl DecoderOnlyConfig {
     /// Checks every invariant, with a message naming the value.
     pub fn validate(&self) -> Result<()> {
         validate_common(
@@ -90,7 +73,7 @@ impl DecoderOnlyConfig {
             self.vocab_size,
             self.max_len,
             &[("n_layers", self.n_layers)],
-            &self.layer(),
+            &self.layer,
         )?;
         check_size("decoder-only model", &self.param_decls())
     }
@@ -122,12 +105,11 @@ pub struct DecoderOnlyWeights {
 impl DecoderOnlyWeights {
     /// Declares every parameter of a model of `cfg` under `s`.
     pub fn new(s: &Scope, cfg: &DecoderOnlyConfig) -> Self {
-        let (v, c) = (cfg.vocab_size, cfg.d_model);
-        let layer = cfg.layer();
+        let (v, c) = (cfg.vocab_size, cfg.layer.d_model);
         DecoderOnlyWeights {
             embeddings: Embeddings::new(s, v, cfg.max_len, c),
             layers: stack(&s.sub("layers"), cfg.n_layers, |l| {
-                EncoderLayer::new(l, &layer)
+                EncoderLayer::new(l, &cfg.layer)
             }),
             ln_f: NormWeights::new(&s.sub("ln_f"), c),
             lm_head: LinearWeights::new(&s.sub("lm_head"), c, v, false),
@@ -195,8 +177,10 @@ impl<F: Real> DecoderOnly<F> {
         let mask = causal_mask(t);
         let (x, layers) = stack_forward(x0.clone(), s, &w.layers, Some(mask.view()), None)?;
         // pass 3: final LayerNorm
-        let xr = x.into_shape_with_order((b * t, cfg.d_model)).expect("rows");
-        let (hidden, ln_f) = w.ln_f.forward(s, xr.view(), cfg.layer_norm_eps)?;
+        let xr = x
+            .into_shape_with_order((b * t, cfg.layer.d_model))
+            .expect("rows");
+        let (hidden, ln_f) = w.ln_f.forward(s, xr.view(), cfg.layer.layer_norm_eps)?;
         // pass 4: logits over the vocabulary
         let logits = w.lm_head.forward(s, hidden.view())?;
         let logits = logits
@@ -246,7 +230,9 @@ impl<F: Real> DecoderOnly<F> {
         // pass 3 was h = ln_f(x)
         let dx = w.ln_f.backward(s, dh.view(), &cache.ln_f, &mut grads)?;
         // pass 2 was the layer stack
-        let dx = dx.into_shape_with_order((b, t, cfg.d_model)).expect("rows");
+        let dx = dx
+            .into_shape_with_order((b, t, cfg.layer.d_model))
+            .expect("rows");
         let dx0 = stack_backward(dx, &cache.layers, s, &w.layers, &mut grads)?;
         // pass 1 was the embeddings
         w.embeddings

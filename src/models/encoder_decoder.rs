@@ -24,7 +24,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::layers::decoder_layer::{DecoderLayer, DecoderLayerCache, DecoderMasks};
 use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
-use crate::layers::{LayerConfig, LinearWeights, NormWeights};
+use crate::layers::{deserialize_layer, LayerConfig, LinearWeights, NormWeights};
 use crate::ops::attention::causal_mask;
 use crate::ops::layer_norm::LayerNormCache;
 use crate::ops::Activation;
@@ -32,63 +32,49 @@ use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use crate::scope::{self, declare, Decl, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// Sizes of an encoder–decoder model.
+/// Sizes of an encoder–decoder model. In JSON the layer's fields sit beside the model's, as
+/// one flat object (see [`crate::models::decoder_only::DecoderOnlyConfig`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EncoderDecoderConfig {
     /// Shared vocabulary size V. Default 64.
     pub vocab_size: usize,
-    /// Width C. Default 64.
-    pub d_model: usize,
-    /// Heads H. Default 4.
-    pub n_heads: usize,
+    /// Every layer's sizes and options, encoder and decoder alike. Default C = 64, H = 4,
+    /// F = 256, ReLU and post-norm (as the 2017 Transformer), eps 1e-5.
+    #[serde(flatten, deserialize_with = "layer_or_default")]
+    pub layer: LayerConfig,
     /// Encoder layers. Default 2.
     pub n_encoder_layers: usize,
     /// Decoder layers. Default 2.
     pub n_decoder_layers: usize,
-    /// Feed-forward width F. Default 256.
-    pub d_ff: usize,
     /// Longest source or target. Default 64.
     pub max_len: usize,
-    /// Activation. Default ReLU (as the 2017 Transformer).
-    pub activation: Activation,
-    /// Pre-norm when true. Default false (the 2017 Transformer is post-norm).
-    pub norm_first: bool,
-    /// LayerNorm epsilon. Default 1e-5.
-    pub layer_norm_eps: f64,
 }
 
 impl Default for EncoderDecoderConfig {
     fn default() -> Self {
         EncoderDecoderConfig {
             vocab_size: 64,
-            d_model: 64,
-            n_heads: 4,
+            layer: LayerConfig {
+                activation: Activation::Relu,
+                norm_first: false,
+                ..LayerConfig::default()
+            },
             n_encoder_layers: 2,
             n_decoder_layers: 2,
-            d_ff: 256,
             max_len: 64,
-            activation: Activation::Relu,
-            norm_first: false,
-            layer_norm_eps: 1e-5,
         }
     }
 }
 
+/// The flattened layer fields, each missing one taken from [`EncoderDecoderConfig::default`].
+fn layer_or_default<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<LayerConfig, D::Error> {
+    deserialize_layer(d, EncoderDecoderConfig::default().layer)
+}
+
 impl EncoderDecoderConfig {
-    /// The per-layer configuration.
-    pub fn layer(&self) -> LayerConfig {
-        LayerConfig {
-            d_model: self.d_model,
-            n_heads: self.n_heads,
-            d_ff: self.d_ff,
-            activation: self.activation,
-            norm_first: self.norm_first,
-            layer_norm_eps: self.layer_norm_eps,
-        }
-    }
     /// Checks every invariant.
     pub fn validate(&self) -> Result<()> {
         validate_common(
@@ -99,7 +85,7 @@ impl EncoderDecoderConfig {
                 ("n_encoder_layers", self.n_encoder_layers),
                 ("n_decoder_layers", self.n_decoder_layers),
             ],
-            &self.layer(),
+            &self.layer,
         )?;
         check_size("encoder-decoder model", &self.param_decls())
     }
@@ -133,16 +119,15 @@ pub struct EncoderDecoderWeights {
 impl EncoderDecoderWeights {
     /// Declares every parameter of a model of `cfg` under `s`.
     pub fn new(s: &Scope, cfg: &EncoderDecoderConfig) -> Self {
-        let (v, c) = (cfg.vocab_size, cfg.d_model);
-        let layer = cfg.layer();
+        let (v, c) = (cfg.vocab_size, cfg.layer.d_model);
         let (enc, dec) = (s.sub("transformer.encoder"), s.sub("transformer.decoder"));
         EncoderDecoderWeights {
             embeddings: Embeddings::new(s, v, cfg.max_len, c),
             encoder: stack(&enc.sub("layers"), cfg.n_encoder_layers, |l| {
-                EncoderLayer::new(l, &layer)
+                EncoderLayer::new(l, &cfg.layer)
             }),
             decoder: stack(&dec.sub("layers"), cfg.n_decoder_layers, |l| {
-                DecoderLayer::new(l, &layer)
+                DecoderLayer::new(l, &cfg.layer)
             }),
             encoder_norm: NormWeights::new(&enc.sub("norm"), c),
             decoder_norm: NormWeights::new(&dec.sub("norm"), c),
@@ -226,7 +211,7 @@ impl<F: Real> EncoderDecoder<F> {
             }
         }
         let st = &self.params;
-        let c = cfg.d_model;
+        let c = cfg.layer.d_model;
         let w = EncoderDecoderWeights::new(&Scope::root(), cfg);
         // pass 1: encode the source
         let (s, encoder) = stack_forward(
@@ -237,7 +222,9 @@ impl<F: Real> EncoderDecoder<F> {
             src_padding,
         )?;
         let sr = s.into_shape_with_order((b * s_len, c)).expect("rows");
-        let (mem, encoder_norm) = w.encoder_norm.forward(st, sr.view(), cfg.layer_norm_eps)?;
+        let (mem, encoder_norm) =
+            w.encoder_norm
+                .forward(st, sr.view(), cfg.layer.layer_norm_eps)?;
         let memory = mem.into_shape_with_order((b, s_len, c)).expect("rows");
         // pass 2: decode the target, attending to the memory
         let causal = causal_mask(t);
@@ -255,7 +242,9 @@ impl<F: Real> EncoderDecoder<F> {
         }
         // pass 3: final norm and logits
         let yr = y.into_shape_with_order((b * t, c)).expect("rows");
-        let (hidden, decoder_norm) = w.decoder_norm.forward(st, yr.view(), cfg.layer_norm_eps)?;
+        let (hidden, decoder_norm) =
+            w.decoder_norm
+                .forward(st, yr.view(), cfg.layer.layer_norm_eps)?;
         let logits = w.lm_head.forward(st, hidden.view())?;
         let cache = EncoderDecoderCache {
             src: src.to_owned(),
@@ -284,7 +273,7 @@ impl<F: Real> EncoderDecoder<F> {
     ) -> Result<NamedGrads<F>> {
         let cfg = &self.config;
         let ((b, s_len), (_, t)) = (cache.src.dim(), cache.tgt.dim());
-        let (c, v) = (cfg.d_model, cfg.vocab_size);
+        let (c, v) = (cfg.layer.d_model, cfg.vocab_size);
         if dlogits.dim() != (b, t, v) {
             return Err(Error::shape(format!(
                 "encoder-decoder backward: dlogits has shape {:?}, expected [{b}, {t}, {v}]",

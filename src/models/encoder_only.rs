@@ -18,69 +18,53 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
-use crate::layers::{LayerConfig, LinearWeights, NormWeights};
+use crate::layers::{deserialize_layer, LayerConfig, LinearWeights, NormWeights};
 use crate::ops::cross_entropy::IGNORE_INDEX;
 use crate::ops::layer_norm::LayerNormCache;
-use crate::ops::Activation;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use crate::rng::Rng;
 use crate::scope::{self, declare, Decl, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// Sizes of an encoder-only model.
+/// Sizes of an encoder-only model. In JSON the layer's fields sit beside the model's, as one
+/// flat object (see [`crate::models::decoder_only::DecoderOnlyConfig`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EncoderOnlyConfig {
     /// Number of distinct tokens, V (including the mask token). Default 64.
     pub vocab_size: usize,
-    /// Width C. Default 64.
-    pub d_model: usize,
-    /// Heads H. Default 4.
-    pub n_heads: usize,
+    /// Every layer's sizes and options. Default C = 64, H = 4, F = 256, GELU (as BERT),
+    /// post-norm (BERT is post-norm), eps 1e-5.
+    #[serde(flatten, deserialize_with = "layer_or_default")]
+    pub layer: LayerConfig,
     /// Layers L. Default 2.
     pub n_layers: usize,
-    /// Feed-forward width F. Default 256.
-    pub d_ff: usize,
     /// Longest sequence. Default 64.
     pub max_len: usize,
-    /// Activation. Default GELU (as BERT).
-    pub activation: Activation,
-    /// Pre-norm when true. Default false (BERT is post-norm).
-    pub norm_first: bool,
-    /// LayerNorm epsilon. Default 1e-5.
-    pub layer_norm_eps: f64,
 }
 
 impl Default for EncoderOnlyConfig {
     fn default() -> Self {
         EncoderOnlyConfig {
             vocab_size: 64,
-            d_model: 64,
-            n_heads: 4,
+            layer: LayerConfig {
+                norm_first: false,
+                ..LayerConfig::default()
+            },
             n_layers: 2,
-            d_ff: 256,
             max_len: 64,
-            activation: Activation::Gelu,
-            norm_first: false,
-            layer_norm_eps: 1e-5,
         }
     }
 }
 
+/// The flattened layer fields, each missing one taken from [`EncoderOnlyConfig::default`].
+fn layer_or_default<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<LayerConfig, D::Error> {
+    deserialize_layer(d, EncoderOnlyConfig::default().layer)
+}
+
 impl EncoderOnlyConfig {
-    /// The per-layer configuration.
-    pub fn layer(&self) -> LayerConfig {
-        LayerConfig {
-            d_model: self.d_model,
-            n_heads: self.n_heads,
-            d_ff: self.d_ff,
-            activation: self.activation,
-            norm_first: self.norm_first,
-            layer_norm_eps: self.layer_norm_eps,
-        }
-    }
     /// Checks every invariant.
     pub fn validate(&self) -> Result<()> {
         validate_common(
@@ -88,7 +72,7 @@ impl EncoderOnlyConfig {
             self.vocab_size,
             self.max_len,
             &[("n_layers", self.n_layers)],
-            &self.layer(),
+            &self.layer,
         )?;
         check_size("encoder-only model", &self.param_decls())
     }
@@ -118,12 +102,11 @@ pub struct EncoderOnlyWeights {
 impl EncoderOnlyWeights {
     /// Declares every parameter of a model of `cfg` under `s`.
     pub fn new(s: &Scope, cfg: &EncoderOnlyConfig) -> Self {
-        let (v, c) = (cfg.vocab_size, cfg.d_model);
-        let layer = cfg.layer();
+        let (v, c) = (cfg.vocab_size, cfg.layer.d_model);
         EncoderOnlyWeights {
             embeddings: Embeddings::new(s, v, cfg.max_len, c),
             layers: stack(&s.sub("layers"), cfg.n_layers, |l| {
-                EncoderLayer::new(l, &layer)
+                EncoderLayer::new(l, &cfg.layer)
             }),
             ln_f: NormWeights::new(&s.sub("ln_f"), c),
             lm_head: LinearWeights::new(&s.sub("lm_head"), c, v, true),
@@ -202,8 +185,10 @@ impl<F: Real> EncoderOnly<F> {
         // pass 2: the layer stack, every position seeing every other one
         let (x, layers) = stack_forward(x0.clone(), s, &w.layers, None, padding)?;
         // pass 3: final LayerNorm
-        let xr = x.into_shape_with_order((b * t, cfg.d_model)).expect("rows");
-        let (hidden, ln_f) = w.ln_f.forward(s, xr.view(), cfg.layer_norm_eps)?;
+        let xr = x
+            .into_shape_with_order((b * t, cfg.layer.d_model))
+            .expect("rows");
+        let (hidden, ln_f) = w.ln_f.forward(s, xr.view(), cfg.layer.layer_norm_eps)?;
         // pass 4: the prediction head
         let logits = w.lm_head.forward(s, hidden.view())?;
         Ok((
@@ -246,7 +231,9 @@ impl<F: Real> EncoderOnly<F> {
         // pass 3 was ln_f
         let dx = w.ln_f.backward(s, dh.view(), &cache.ln_f, &mut grads)?;
         // pass 2 was the stack, pass 1 the embeddings
-        let dx = dx.into_shape_with_order((b, t, cfg.d_model)).expect("rows");
+        let dx = dx
+            .into_shape_with_order((b, t, cfg.layer.d_model))
+            .expect("rows");
         let dx0 = stack_backward(dx, &cache.layers, s, &w.layers, &mut grads)?;
         w.embeddings
             .backward(dx0.view(), cache.ids.view(), &mut grads);

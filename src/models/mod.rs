@@ -331,4 +331,53 @@ mod tests {
         assert_eq!(all[1].len(), 2 + 2 * 12 + 4);
         assert_eq!(all[2].len(), 2 + 2 * 12 + 2 * 18 + 4 + 1);
     }
+
+    #[test]
+    fn configs_are_flat_json_and_missing_fields_take_each_models_defaults() {
+        use crate::ops::Activation;
+        use serde_json::json;
+        // The layer's fields sit beside the model's, as when each config spelled them out.
+        let v = serde_json::to_value(EncoderDecoderConfig::default()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let mut want = vec![
+            "vocab_size",
+            "d_model",
+            "n_heads",
+            "d_ff",
+            "activation",
+            "norm_first",
+            "layer_norm_eps",
+            "n_encoder_layers",
+            "n_decoder_layers",
+            "max_len",
+        ];
+        want.sort_unstable();
+        assert_eq!(keys, want);
+        assert_eq!(v["activation"], "relu");
+        // A partial config keeps the model's own defaults for what it leaves out.
+        let partial = json!({"vocab_size": 9, "d_model": 16, "n_layers": 1});
+        let d: DecoderOnlyConfig = serde_json::from_value(partial.clone()).unwrap();
+        let e: EncoderOnlyConfig = serde_json::from_value(partial.clone()).unwrap();
+        let s: EncoderDecoderConfig = serde_json::from_value(partial).unwrap();
+        assert_eq!((d.vocab_size, d.layer.d_model, d.n_layers), (9, 16, 1));
+        assert_eq!(
+            (d.layer.activation, d.layer.norm_first),
+            (Activation::Gelu, true)
+        );
+        assert_eq!(
+            (e.layer.activation, e.layer.norm_first),
+            (Activation::Gelu, false)
+        );
+        assert_eq!(
+            (s.layer.activation, s.layer.norm_first),
+            (Activation::Relu, false)
+        );
+        assert_eq!((s.layer.n_heads, s.layer.d_ff, s.max_len), (4, 256, 64));
+        // And a full one round-trips.
+        let back: DecoderOnlyConfig =
+            serde_json::from_value(serde_json::to_value(d).unwrap()).unwrap();
+        assert_eq!(back, d);
+        let bad = serde_json::from_value::<DecoderOnlyConfig>(json!({"activation": "tanh"}));
+        assert!(bad.unwrap_err().to_string().contains("tanh"));
+    }
 }
