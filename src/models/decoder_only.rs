@@ -15,8 +15,8 @@
 //! `lm_head.weight` `[V, C]` (no bias). The PyTorch twin is in `tests/fixtures/make_fixtures.py`.
 
 use super::{
-    check_ids, check_size, check_store, init_store, sequence_loss, stack, stack_backward,
-    stack_forward, validate_common, Embeddings,
+    check_ids, check_size, stack, stack_backward, stack_forward, validate_common, Embeddings,
+    Model, ModelConfig,
 };
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
@@ -69,13 +69,13 @@ impl DecoderOnlyConfig {
     /// Checks every invariant, with a message naming the value.
     pub fn validate(&self) -> Result<()> {
         validate_common(
-            "decoder-only model",
+            Self::NAME,
             self.vocab_size,
             self.max_len,
             &[("n_layers", self.n_layers)],
             &self.layer,
         )?;
-        check_size("decoder-only model", &self.param_decls())
+        check_size(Self::NAME, &self.param_decls())
     }
 
     /// Every parameter's name, shape and initialisation, in declaration order.
@@ -86,6 +86,25 @@ impl DecoderOnlyConfig {
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         scope::shapes(&self.param_decls())
+    }
+}
+
+impl ModelConfig for DecoderOnlyConfig {
+    const NAME: &'static str = "decoder-only model";
+    fn layer(&self) -> &LayerConfig {
+        &self.layer
+    }
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+    fn validate(&self) -> Result<()> {
+        DecoderOnlyConfig::validate(self)
+    }
+    fn param_decls(&self) -> Vec<Decl> {
+        DecoderOnlyConfig::param_decls(self)
     }
 }
 
@@ -141,28 +160,30 @@ pub struct DecoderOnly<F> {
     pub params: ParamStore<F>,
 }
 
-impl<F: Real> DecoderOnly<F> {
-    /// A model with weights drawn from `seed` (PyTorch's default initialisations, drawn in sorted-name order).
-    pub fn new(config: DecoderOnlyConfig, seed: u64) -> Result<Self> {
-        config.validate()?;
-        Ok(DecoderOnly {
-            params: init_store(&config.param_decls(), seed),
-            config,
-        })
-    }
+impl<F: Real> Model<F> for DecoderOnly<F> {
+    type Config = DecoderOnlyConfig;
+    /// Token ids `[B, T]`.
+    type Input<'a> = ArrayView2<'a, usize>;
+    type Cache = DecoderOnlyCache<F>;
 
-    /// A model using the given parameters; an error names any missing, unknown or mis-shaped key.
-    pub fn from_params(config: DecoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
-        config.validate()?;
-        check_store("decoder-only model", &params, &config.param_decls())?;
-        Ok(DecoderOnly { config, params })
+    fn from_parts(config: DecoderOnlyConfig, params: ParamStore<F>) -> Self {
+        DecoderOnly { config, params }
+    }
+    fn config(&self) -> &DecoderOnlyConfig {
+        &self.config
+    }
+    fn params(&self) -> &ParamStore<F> {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamStore<F> {
+        &mut self.params
     }
 
     /// Logits `[B, T, V]` for `ids` `[B, T]`, and the cache.
-    pub fn forward(&self, ids: ArrayView2<usize>) -> Result<(Array3<F>, DecoderOnlyCache<F>)> {
+    fn forward(&self, ids: ArrayView2<usize>) -> Result<(Array3<F>, DecoderOnlyCache<F>)> {
         let cfg = &self.config;
         check_ids(
-            "decoder-only model",
+            DecoderOnlyConfig::NAME,
             "ids",
             ids,
             cfg.vocab_size,
@@ -198,14 +219,8 @@ impl<F: Real> DecoderOnly<F> {
         ))
     }
 
-    /// Backward from `dlogits` `[B, T, V]`; gradients are **added** to `self.params`.
-    pub fn backward(&mut self, dlogits: ArrayView3<F>, cache: &DecoderOnlyCache<F>) -> Result<()> {
-        let grads = self.gradients(dlogits, cache)?;
-        self.params.accumulate_all(grads)
-    }
-
     /// The named gradients of every parameter given `dlogits`, without touching the store.
-    pub fn gradients(
+    fn gradients(
         &self,
         dlogits: ArrayView3<F>,
         cache: &DecoderOnlyCache<F>,
@@ -239,12 +254,44 @@ impl<F: Real> DecoderOnly<F> {
             .backward(dx0.view(), cache.ids.view(), &mut grads);
         Ok(grads)
     }
+}
+
+/// The [`Model`] calls under their own names, so callers need not import the trait.
+impl<F: Real> DecoderOnly<F> {
+    /// A model with weights drawn from `seed` (PyTorch's default initialisations, drawn in
+    /// sorted-name order).
+    pub fn new(config: DecoderOnlyConfig, seed: u64) -> Result<Self> {
+        <Self as Model<F>>::new(config, seed)
+    }
+
+    /// A model using the given parameters; an error names any missing, unknown or mis-shaped key.
+    pub fn from_params(config: DecoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
+        <Self as Model<F>>::from_params(config, params)
+    }
+
+    /// Logits `[B, T, V]` for `ids` `[B, T]`, and the cache.
+    pub fn forward(&self, ids: ArrayView2<usize>) -> Result<(Array3<F>, DecoderOnlyCache<F>)> {
+        Model::forward(self, ids)
+    }
+
+    /// Backward from `dlogits` `[B, T, V]`; gradients are **added** to `self.params`.
+    pub fn backward(&mut self, dlogits: ArrayView3<F>, cache: &DecoderOnlyCache<F>) -> Result<()> {
+        Model::backward(self, dlogits, cache)
+    }
+
+    /// The named gradients of every parameter given `dlogits`, without touching the store.
+    pub fn gradients(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &DecoderOnlyCache<F>,
+    ) -> Result<NamedGrads<F>> {
+        Model::gradients(self, dlogits, cache)
+    }
 
     /// Mean cross-entropy of the logits for `ids` against `targets` `[B, T]`
     /// ([`crate::ops::cross_entropy::IGNORE_INDEX`] = −100 skips a position), without gradients.
     pub fn loss(&self, ids: ArrayView2<usize>, targets: ArrayView2<i64>) -> Result<F> {
-        let (logits, _) = self.forward(ids)?;
-        Ok(sequence_loss(&logits, targets, false)?.0)
+        Model::loss(self, ids, targets)
     }
 
     /// Forward, loss and backward in one call; gradients are **added** to `self.params`
@@ -254,9 +301,6 @@ impl<F: Real> DecoderOnly<F> {
         ids: ArrayView2<usize>,
         targets: ArrayView2<i64>,
     ) -> Result<F> {
-        let (logits, cache) = self.forward(ids)?;
-        let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
-        self.backward(dlogits.expect("with_grad").view(), &cache)?;
-        Ok(loss)
+        Model::loss_and_backward(self, ids, targets)
     }
 }

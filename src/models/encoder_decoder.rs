@@ -18,8 +18,8 @@
 //! `transformer.decoder.norm.{weight,bias}`, `lm_head.weight` [V, C].
 
 use super::{
-    check_ids, check_size, check_store, init_store, sequence_loss, stack, stack_backward,
-    stack_forward, validate_common, Embeddings,
+    check_ids, check_size, stack, stack_backward, stack_forward, validate_common, Embeddings,
+    Model, ModelConfig,
 };
 use crate::error::{Error, Result};
 use crate::layers::decoder_layer::{DecoderLayer, DecoderLayerCache, DecoderMasks};
@@ -78,7 +78,7 @@ impl EncoderDecoderConfig {
     /// Checks every invariant.
     pub fn validate(&self) -> Result<()> {
         validate_common(
-            "encoder-decoder model",
+            Self::NAME,
             self.vocab_size,
             self.max_len,
             &[
@@ -87,7 +87,7 @@ impl EncoderDecoderConfig {
             ],
             &self.layer,
         )?;
-        check_size("encoder-decoder model", &self.param_decls())
+        check_size(Self::NAME, &self.param_decls())
     }
     /// Every parameter's name, shape and initialisation, in declaration order.
     pub fn param_decls(&self) -> Vec<Decl> {
@@ -96,6 +96,25 @@ impl EncoderDecoderConfig {
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         scope::shapes(&self.param_decls())
+    }
+}
+
+impl ModelConfig for EncoderDecoderConfig {
+    const NAME: &'static str = "encoder-decoder model";
+    fn layer(&self) -> &LayerConfig {
+        &self.layer
+    }
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+    fn validate(&self) -> Result<()> {
+        EncoderDecoderConfig::validate(self)
+    }
+    fn param_decls(&self) -> Vec<Decl> {
+        EncoderDecoderConfig::param_decls(self)
     }
 }
 
@@ -168,32 +187,44 @@ pub struct EncoderDecoder<F> {
     pub params: ParamStore<F>,
 }
 
-impl<F: Real> EncoderDecoder<F> {
-    /// A model with weights drawn from `seed`.
-    pub fn new(config: EncoderDecoderConfig, seed: u64) -> Result<Self> {
-        config.validate()?;
-        Ok(EncoderDecoder {
-            params: init_store(&config.param_decls(), seed),
-            config,
-        })
-    }
+/// What one forward pass of an encoder–decoder model reads.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderDecoderInput<'a> {
+    /// Source ids `[B, S]`, read by the encoder.
+    pub src: ArrayView2<'a, usize>,
+    /// Target ids `[B, T]` (shifted right: they start with BOS), read by the decoder.
+    pub tgt: ArrayView2<'a, usize>,
+    /// `[B, S]`, `true` at source padding that no one attends to.
+    pub src_padding: Option<ArrayView2<'a, bool>>,
+}
 
-    /// A model using the given parameters, checked strictly.
-    pub fn from_params(config: EncoderDecoderConfig, params: ParamStore<F>) -> Result<Self> {
-        config.validate()?;
-        check_store("encoder-decoder model", &params, &config.param_decls())?;
-        Ok(EncoderDecoder { config, params })
+impl<F: Real> Model<F> for EncoderDecoder<F> {
+    type Config = EncoderDecoderConfig;
+    type Input<'a> = EncoderDecoderInput<'a>;
+    type Cache = EncoderDecoderCache<F>;
+
+    fn from_parts(config: EncoderDecoderConfig, params: ParamStore<F>) -> Self {
+        EncoderDecoder { config, params }
+    }
+    fn config(&self) -> &EncoderDecoderConfig {
+        &self.config
+    }
+    fn params(&self) -> &ParamStore<F> {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamStore<F> {
+        &mut self.params
     }
 
     /// Logits `[B, T, V]` for `tgt` given `src`; `src_padding` `[B, S]` marks source padding.
-    pub fn forward(
-        &self,
-        src: ArrayView2<usize>,
-        tgt: ArrayView2<usize>,
-        src_padding: Option<ArrayView2<bool>>,
-    ) -> Result<(Array3<F>, EncoderDecoderCache<F>)> {
+    fn forward(&self, input: EncoderDecoderInput) -> Result<(Array3<F>, EncoderDecoderCache<F>)> {
+        let EncoderDecoderInput {
+            src,
+            tgt,
+            src_padding,
+        } = input;
         let cfg = &self.config;
-        let what = "encoder-decoder model";
+        let what = EncoderDecoderConfig::NAME;
         check_ids(what, "src", src, cfg.vocab_size, cfg.max_len)?;
         check_ids(what, "tgt", tgt, cfg.vocab_size, cfg.max_len)?;
         let ((b, s_len), (bt, t)) = (src.dim(), tgt.dim());
@@ -266,7 +297,7 @@ impl<F: Real> EncoderDecoder<F> {
     }
 
     /// The named gradients given `dlogits` `[B, T, V]`.
-    pub fn gradients(
+    fn gradients(
         &self,
         dlogits: ArrayView3<F>,
         cache: &EncoderDecoderCache<F>,
@@ -318,6 +349,46 @@ impl<F: Real> EncoderDecoder<F> {
             .backward(ds.view(), cache.src.view(), &mut grads);
         Ok(grads)
     }
+}
+
+/// The [`Model`] calls with the inputs as separate arguments, so callers need not import the
+/// trait.
+impl<F: Real> EncoderDecoder<F> {
+    /// A model with weights drawn from `seed`.
+    pub fn new(config: EncoderDecoderConfig, seed: u64) -> Result<Self> {
+        <Self as Model<F>>::new(config, seed)
+    }
+
+    /// A model using the given parameters, checked strictly.
+    pub fn from_params(config: EncoderDecoderConfig, params: ParamStore<F>) -> Result<Self> {
+        <Self as Model<F>>::from_params(config, params)
+    }
+
+    /// Logits `[B, T, V]` for `tgt` given `src`; `src_padding` `[B, S]` marks source padding.
+    pub fn forward(
+        &self,
+        src: ArrayView2<usize>,
+        tgt: ArrayView2<usize>,
+        src_padding: Option<ArrayView2<bool>>,
+    ) -> Result<(Array3<F>, EncoderDecoderCache<F>)> {
+        Model::forward(
+            self,
+            EncoderDecoderInput {
+                src,
+                tgt,
+                src_padding,
+            },
+        )
+    }
+
+    /// The named gradients given `dlogits` `[B, T, V]`.
+    pub fn gradients(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &EncoderDecoderCache<F>,
+    ) -> Result<NamedGrads<F>> {
+        Model::gradients(self, dlogits, cache)
+    }
 
     /// Forward, loss and backward; gradients are **added** to `self.params`.
     pub fn loss_and_backward(
@@ -327,10 +398,11 @@ impl<F: Real> EncoderDecoder<F> {
         targets: ArrayView2<i64>,
         src_padding: Option<ArrayView2<bool>>,
     ) -> Result<F> {
-        let (logits, cache) = self.forward(src, tgt_in, src_padding)?;
-        let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
-        let grads = self.gradients(dlogits.expect("with_grad").view(), &cache)?;
-        self.params.accumulate_all(grads)?;
-        Ok(loss)
+        let input = EncoderDecoderInput {
+            src,
+            tgt: tgt_in,
+            src_padding,
+        };
+        Model::loss_and_backward(self, input, targets)
     }
 }

@@ -13,8 +13,8 @@
 //! model), `ln_f.weight|bias`, `lm_head.weight` `[V, C]`, `lm_head.bias` `[V]`.
 
 use super::{
-    check_ids, check_size, check_store, init_store, sequence_loss, stack, stack_backward,
-    stack_forward, validate_common, Embeddings,
+    check_ids, check_size, stack, stack_backward, stack_forward, validate_common, Embeddings,
+    Model, ModelConfig,
 };
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
@@ -68,13 +68,13 @@ impl EncoderOnlyConfig {
     /// Checks every invariant.
     pub fn validate(&self) -> Result<()> {
         validate_common(
-            "encoder-only model",
+            Self::NAME,
             self.vocab_size,
             self.max_len,
             &[("n_layers", self.n_layers)],
             &self.layer,
         )?;
-        check_size("encoder-only model", &self.param_decls())
+        check_size(Self::NAME, &self.param_decls())
     }
     /// Every parameter's name, shape and initialisation, in declaration order.
     pub fn param_decls(&self) -> Vec<Decl> {
@@ -83,6 +83,25 @@ impl EncoderOnlyConfig {
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         scope::shapes(&self.param_decls())
+    }
+}
+
+impl ModelConfig for EncoderOnlyConfig {
+    const NAME: &'static str = "encoder-only model";
+    fn layer(&self) -> &LayerConfig {
+        &self.layer
+    }
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+    fn validate(&self) -> Result<()> {
+        EncoderOnlyConfig::validate(self)
+    }
+    fn param_decls(&self) -> Vec<Decl> {
+        EncoderOnlyConfig::param_decls(self)
     }
 }
 
@@ -138,32 +157,39 @@ pub struct EncoderOnly<F> {
     pub params: ParamStore<F>,
 }
 
-impl<F: Real> EncoderOnly<F> {
-    /// A model with weights drawn from `seed`.
-    pub fn new(config: EncoderOnlyConfig, seed: u64) -> Result<Self> {
-        config.validate()?;
-        Ok(EncoderOnly {
-            params: init_store(&config.param_decls(), seed),
-            config,
-        })
-    }
+/// What one forward pass of an encoder-only model reads.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderOnlyInput<'a> {
+    /// Token ids `[B, T]`, some of them replaced by the mask token.
+    pub ids: ArrayView2<'a, usize>,
+    /// `[B, T]`, `true` at padding tokens that no one attends to.
+    pub padding: Option<ArrayView2<'a, bool>>,
+}
 
-    /// A model using the given parameters, checked strictly.
-    pub fn from_params(config: EncoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
-        config.validate()?;
-        check_store("encoder-only model", &params, &config.param_decls())?;
-        Ok(EncoderOnly { config, params })
+impl<F: Real> Model<F> for EncoderOnly<F> {
+    type Config = EncoderOnlyConfig;
+    type Input<'a> = EncoderOnlyInput<'a>;
+    type Cache = EncoderOnlyCache<F>;
+
+    fn from_parts(config: EncoderOnlyConfig, params: ParamStore<F>) -> Self {
+        EncoderOnly { config, params }
+    }
+    fn config(&self) -> &EncoderOnlyConfig {
+        &self.config
+    }
+    fn params(&self) -> &ParamStore<F> {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamStore<F> {
+        &mut self.params
     }
 
     /// Logits `[B, T, V]`; `padding` `[B, T]` marks padding tokens (`true`) that no one attends to.
-    pub fn forward(
-        &self,
-        ids: ArrayView2<usize>,
-        padding: Option<ArrayView2<bool>>,
-    ) -> Result<(Array3<F>, EncoderOnlyCache<F>)> {
+    fn forward(&self, input: EncoderOnlyInput) -> Result<(Array3<F>, EncoderOnlyCache<F>)> {
+        let EncoderOnlyInput { ids, padding } = input;
         let cfg = &self.config;
         check_ids(
-            "encoder-only model",
+            EncoderOnlyConfig::NAME,
             "ids",
             ids,
             cfg.vocab_size,
@@ -206,7 +232,7 @@ impl<F: Real> EncoderOnly<F> {
     }
 
     /// The named gradients given `dlogits` `[B, T, V]`.
-    pub fn gradients(
+    fn gradients(
         &self,
         dlogits: ArrayView3<F>,
         cache: &EncoderOnlyCache<F>,
@@ -239,6 +265,38 @@ impl<F: Real> EncoderOnly<F> {
             .backward(dx0.view(), cache.ids.view(), &mut grads);
         Ok(grads)
     }
+}
+
+/// The [`Model`] calls with the inputs as separate arguments, so callers need not import the
+/// trait.
+impl<F: Real> EncoderOnly<F> {
+    /// A model with weights drawn from `seed`.
+    pub fn new(config: EncoderOnlyConfig, seed: u64) -> Result<Self> {
+        <Self as Model<F>>::new(config, seed)
+    }
+
+    /// A model using the given parameters, checked strictly.
+    pub fn from_params(config: EncoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
+        <Self as Model<F>>::from_params(config, params)
+    }
+
+    /// Logits `[B, T, V]`; `padding` `[B, T]` marks padding tokens (`true`) that no one attends to.
+    pub fn forward(
+        &self,
+        ids: ArrayView2<usize>,
+        padding: Option<ArrayView2<bool>>,
+    ) -> Result<(Array3<F>, EncoderOnlyCache<F>)> {
+        Model::forward(self, EncoderOnlyInput { ids, padding })
+    }
+
+    /// The named gradients given `dlogits` `[B, T, V]`.
+    pub fn gradients(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &EncoderOnlyCache<F>,
+    ) -> Result<NamedGrads<F>> {
+        Model::gradients(self, dlogits, cache)
+    }
 
     /// Forward, masked-token loss and backward; gradients are **added** to `self.params`.
     pub fn loss_and_backward(
@@ -247,11 +305,7 @@ impl<F: Real> EncoderOnly<F> {
         targets: ArrayView2<i64>,
         padding: Option<ArrayView2<bool>>,
     ) -> Result<F> {
-        let (logits, cache) = self.forward(ids, padding)?;
-        let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
-        let grads = self.gradients(dlogits.expect("with_grad").view(), &cache)?;
-        self.params.accumulate_all(grads)?;
-        Ok(loss)
+        Model::loss_and_backward(self, EncoderOnlyInput { ids, padding }, targets)
     }
 }
 
