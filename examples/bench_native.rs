@@ -2,6 +2,7 @@
 //! decoder-only training step, printed as JSON. Not a test: numbers vary from run to run.
 
 use lm_playground::kernel::matmul;
+use lm_playground::layers::LayerConfig;
 use lm_playground::models::decoder_only::{DecoderOnly, DecoderOnlyConfig};
 use lm_playground::optim::{Optimizer, OptimizerConfig};
 use lm_playground::rng::Rng;
@@ -32,12 +33,14 @@ fn main() {
     // seq 32, batch 16, AdamW): median of 50 after 5 warm-up steps.
     let cfg = DecoderOnlyConfig {
         vocab_size: 64,
-        d_model: 64,
-        n_heads: 4,
+        layer: LayerConfig {
+            d_model: 64,
+            n_heads: 4,
+            d_ff: 256,
+            ..Default::default()
+        },
         n_layers: 2,
-        d_ff: 256,
         max_len: 32,
-        ..Default::default()
     };
     let mut m = DecoderOnly::<f32>::new(cfg, 1).unwrap();
     let mut opt = Optimizer::new(OptimizerConfig::adamw(1e-3)).unwrap();

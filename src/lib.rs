@@ -10,6 +10,7 @@
 //! - [`layers`]: encoder and decoder layers (post-norm and pre-norm).
 //! - [`models`]: decoder-only, encoder–decoder and encoder-only models.
 //! - [`params`]: the named parameter store (PyTorch `state_dict` names), safetensors and JSON.
+//! - [`scope`]: where each layer declares its parameters' names, shapes and initialisation once.
 //! - [`optim`]: SGD, Adam, AdamW, gradient clipping and learning-rate schedules.
 //! - [`kernel`]: the matrix-product kernel (portable and wasm simd128).
 //!
@@ -19,10 +20,12 @@
 //! # From the top
 //!
 //! ```
+//! use lm_playground::layers::LayerConfig;
 //! use lm_playground::models::decoder_only::{DecoderOnly, DecoderOnlyConfig};
 //! use ndarray::array;
 //!
-//! let cfg = DecoderOnlyConfig { vocab_size: 10, d_model: 8, n_heads: 2, n_layers: 1, d_ff: 16, max_len: 8, ..Default::default() };
+//! let layer = LayerConfig { d_model: 8, n_heads: 2, d_ff: 16, ..Default::default() };
+//! let cfg = DecoderOnlyConfig { vocab_size: 10, layer, n_layers: 1, max_len: 8 };
 //! let mut model = DecoderOnly::<f32>::new(cfg, 42).unwrap();
 //! let ids = array![[1usize, 2, 3, 4]];
 //! let targets = array![[2i64, 3, 4, 5]];
@@ -45,6 +48,7 @@ pub mod optim;
 pub mod params;
 pub mod real;
 pub mod rng;
+pub mod scope;
 pub mod tokenizer;
 pub mod trainer;
 pub mod viz;

@@ -35,8 +35,8 @@ pub const MAX_STEPS_PER_CALL: usize = 10_000;
 pub fn step_flops(config: &DecoderOnlyConfig, b: usize, t: usize) -> u128 {
     let (l, c, f, v) = (
         config.n_layers as u128,
-        config.d_model as u128,
-        config.d_ff as u128,
+        config.layer.d_model as u128,
+        config.layer.d_ff as u128,
         config.vocab_size as u128,
     );
     let (b, t) = (b as u128, t as u128);
@@ -49,8 +49,8 @@ pub fn step_flops(config: &DecoderOnlyConfig, b: usize, t: usize) -> u128 {
 /// [`crate::args::MAX_FLOPS`].
 pub fn check_batch(config: &DecoderOnlyConfig, b: usize, t: usize) -> Result<()> {
     let (bb, tt) = (b as u128, t as u128);
-    let per_layer = bb * tt * (12 * config.d_model as u128 + 3 * config.d_ff as u128)
-        + 3 * bb * config.n_heads as u128 * tt * tt;
+    let per_layer = bb * tt * (12 * config.layer.d_model as u128 + 3 * config.layer.d_ff as u128)
+        + 3 * bb * config.layer.n_heads as u128 * tt * tt;
     let floats =
         per_layer * config.n_layers.max(1) as u128 + 3 * bb * tt * config.vocab_size as u128;
     if floats > MAX_ACTIVATIONS as u128 {
@@ -464,6 +464,7 @@ impl Trainer {
 mod tests {
     use super::*;
     use crate::corpus;
+    use crate::layers::LayerConfig;
     use crate::tokenizer::{Mode, ZH_LEXICON};
 
     /// The learning panel's promise, natively: a tiny model trained on the Chinese corpus puts
@@ -473,12 +474,14 @@ mod tests {
         let tok = Tokenizer::from_corpus(corpus::ZH, Mode::Word, ZH_LEXICON, 2000).unwrap();
         let cfg = DecoderOnlyConfig {
             vocab_size: tok.vocab_size(),
-            d_model: 32,
-            n_heads: 2,
+            layer: LayerConfig {
+                d_model: 32,
+                n_heads: 2,
+                d_ff: 64,
+                ..Default::default()
+            },
             n_layers: 1,
-            d_ff: 64,
             max_len: 16,
-            ..Default::default()
         };
         let mut tr =
             Trainer::new(cfg, Some(tok), Some(corpus::ZH), TrainOptions::default()).unwrap();
@@ -513,12 +516,14 @@ mod tests {
         let tok = Tokenizer::from_corpus(corpus::EN, Mode::Word, &[], 2000).unwrap();
         let cfg = DecoderOnlyConfig {
             vocab_size: tok.vocab_size(),
-            d_model: 16,
-            n_heads: 2,
+            layer: LayerConfig {
+                d_model: 16,
+                n_heads: 2,
+                d_ff: 32,
+                ..Default::default()
+            },
             n_layers: 1,
-            d_ff: 32,
             max_len: 8,
-            ..Default::default()
         };
         let opts = TrainOptions {
             optimizer: OptimizerConfig::sgd(0.5),

@@ -1,6 +1,7 @@
 //! Whole-engine behaviour: determinism from a seed, save → load → continue, validation of bad
 //! configurations and inputs (errors, never panics), and a loss curve that falls.
 
+use lm_playground::layers::LayerConfig;
 use lm_playground::models::decoder_only::{DecoderOnly, DecoderOnlyConfig};
 use lm_playground::models::encoder_decoder::{EncoderDecoder, EncoderDecoderConfig};
 use lm_playground::models::encoder_only::{mask_tokens, EncoderOnly, EncoderOnlyConfig};
@@ -12,12 +13,14 @@ use ndarray::{arr2, Array2};
 fn tiny() -> DecoderOnlyConfig {
     DecoderOnlyConfig {
         vocab_size: 12,
-        d_model: 16,
-        n_heads: 4,
+        layer: LayerConfig {
+            d_model: 16,
+            n_heads: 4,
+            d_ff: 32,
+            ..Default::default()
+        },
         n_layers: 2,
-        d_ff: 32,
         max_len: 8,
-        ..Default::default()
     }
 }
 
@@ -121,15 +124,21 @@ fn bad_configs_are_clear_errors() {
     let bad = [
         (
             DecoderOnlyConfig {
-                d_model: 10,
-                n_heads: 4,
+                layer: LayerConfig {
+                    d_model: 10,
+                    n_heads: 4,
+                    ..tiny().layer
+                },
                 ..tiny()
             },
             "not divisible",
         ),
         (
             DecoderOnlyConfig {
-                n_heads: 0,
+                layer: LayerConfig {
+                    n_heads: 0,
+                    ..tiny().layer
+                },
                 ..tiny()
             },
             "at least 1",
@@ -150,8 +159,11 @@ fn bad_configs_are_clear_errors() {
         ),
         (
             DecoderOnlyConfig {
-                d_model: 4096,
-                d_ff: 16384,
+                layer: LayerConfig {
+                    d_model: 4096,
+                    d_ff: 16384,
+                    ..tiny().layer
+                },
                 n_layers: 40,
                 ..tiny()
             },
@@ -159,15 +171,21 @@ fn bad_configs_are_clear_errors() {
         ),
         (
             DecoderOnlyConfig {
-                d_model: usize::MAX / 2,
-                n_heads: 1,
+                layer: LayerConfig {
+                    d_model: usize::MAX / 2,
+                    n_heads: 1,
+                    ..tiny().layer
+                },
                 ..tiny()
             },
             "at most 16384",
         ),
         (
             DecoderOnlyConfig {
-                layer_norm_eps: f64::NAN,
+                layer: LayerConfig {
+                    layer_norm_eps: f64::NAN,
+                    ..tiny().layer
+                },
                 ..tiny()
             },
             "layer_norm_eps",
@@ -212,9 +230,12 @@ fn bad_inputs_are_clear_errors() {
     // A mis-shaped or unknown key in a parameter file names the key and both shapes.
     let mut other = DecoderOnly::<f32>::new(
         DecoderOnlyConfig {
-            d_model: 8,
-            n_heads: 2,
-            d_ff: 16,
+            layer: LayerConfig {
+                d_model: 8,
+                n_heads: 2,
+                d_ff: 16,
+                ..tiny().layer
+            },
             ..tiny()
         },
         0,
@@ -243,13 +264,15 @@ fn encoder_models_train_too() {
     // Encoder-decoder: copy the source to the target; the loss must fall.
     let cfg = EncoderDecoderConfig {
         vocab_size: 10,
-        d_model: 16,
-        n_heads: 2,
+        layer: LayerConfig {
+            d_model: 16,
+            n_heads: 2,
+            d_ff: 32,
+            ..EncoderDecoderConfig::default().layer
+        },
         n_encoder_layers: 1,
         n_decoder_layers: 1,
-        d_ff: 32,
         max_len: 8,
-        ..Default::default()
     };
     let mut m = EncoderDecoder::<f32>::new(cfg, 2).unwrap();
     let mut opt = Optimizer::new(OptimizerConfig::adam(1e-2)).unwrap();
@@ -277,12 +300,14 @@ fn encoder_models_train_too() {
     // Encoder-only: masked tokens of a fixed pattern.
     let cfg = EncoderOnlyConfig {
         vocab_size: 9,
-        d_model: 16,
-        n_heads: 2,
+        layer: LayerConfig {
+            d_model: 16,
+            n_heads: 2,
+            d_ff: 32,
+            ..EncoderOnlyConfig::default().layer
+        },
         n_layers: 1,
-        d_ff: 32,
         max_len: 8,
-        ..Default::default()
     };
     let mut m = EncoderOnly::<f32>::new(cfg, 3).unwrap();
     let mut opt = Optimizer::new(OptimizerConfig::adam(1e-2)).unwrap();

@@ -136,14 +136,16 @@ fn decoder_only_model_grads() {
     for norm_first in [true, false] {
         let cfg = DecoderOnlyConfig {
             vocab_size: 7,
-            d_model: 6,
-            n_heads: 2,
+            layer: LayerConfig {
+                d_model: 6,
+                n_heads: 2,
+                d_ff: 8,
+                activation: Activation::Gelu,
+                norm_first,
+                layer_norm_eps: 1e-5,
+            },
             n_layers: 2,
-            d_ff: 8,
             max_len: 5,
-            activation: Activation::Gelu,
-            norm_first,
-            layer_norm_eps: 1e-5,
         };
         let mut model = DecoderOnly::<f64>::new(cfg, 3).unwrap();
         let ids = ndarray::arr2(&[[1usize, 4, 6, 0], [2, 2, 5, 3]]);
@@ -189,15 +191,17 @@ fn encoder_decoder_model_grads() {
     for norm_first in [false, true] {
         let cfg = EncoderDecoderConfig {
             vocab_size: 7,
-            d_model: 6,
-            n_heads: 2,
+            layer: LayerConfig {
+                d_model: 6,
+                n_heads: 2,
+                d_ff: 8,
+                activation: Activation::Relu,
+                norm_first,
+                layer_norm_eps: 1e-5,
+            },
             n_encoder_layers: 1,
             n_decoder_layers: 2,
-            d_ff: 8,
             max_len: 6,
-            activation: Activation::Relu,
-            norm_first,
-            layer_norm_eps: 1e-5,
         };
         let mut model = EncoderDecoder::<f64>::new(cfg, 4).unwrap();
         let src = ndarray::arr2(&[[1usize, 4, 6, 0, 3], [2, 2, 5, 3, 3]]);
@@ -236,12 +240,14 @@ fn encoder_decoder_model_grads() {
 fn encoder_only_model_grads() {
     let cfg = EncoderOnlyConfig {
         vocab_size: 7,
-        d_model: 6,
-        n_heads: 3,
+        layer: LayerConfig {
+            d_model: 6,
+            n_heads: 3,
+            d_ff: 8,
+            ..EncoderOnlyConfig::default().layer
+        },
         n_layers: 2,
-        d_ff: 8,
         max_len: 5,
-        ..Default::default()
     };
     let mut model = EncoderOnly::<f64>::new(cfg, 5).unwrap();
     let ids = ndarray::arr2(&[[1usize, 6, 6, 0], [2, 6, 5, 3]]);

@@ -12,13 +12,14 @@
 //! a decoder-only (GPT-like) model.
 
 use super::{
-    ffn_backward, ffn_forward, ffn_shapes, mha_shapes, norm_shapes, self_attn_backward,
-    self_attn_forward, LayerConfig, ResidualCache, SubCache,
+    ffn_backward, ffn_forward, self_attn_backward, self_attn_forward, FfnWeights, LayerConfig,
+    MhaWeights, NormWeights, ResidualCache, SubCache,
 };
 use crate::error::Result;
 use crate::ops::multi_head;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
+use crate::scope::{self, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 
 /// Everything the layer computed.
@@ -48,18 +49,113 @@ impl<F: Real> EncoderLayerCache<F> {
     }
 }
 
-/// Names and shapes of the layer's parameters under `prefix`.
-pub fn param_shapes(prefix: &str, cfg: &LayerConfig) -> Vec<(String, Vec<usize>)> {
-    let c = cfg.d_model;
-    let mut v = mha_shapes(&format!("{prefix}self_attn."), c);
-    v.extend(ffn_shapes(prefix, c, cfg.d_ff));
-    v.extend(norm_shapes(&format!("{prefix}norm1"), c));
-    v.extend(norm_shapes(&format!("{prefix}norm2"), c));
-    v
+/// One encoder layer: its configuration and its parameters, declared under one scope.
+#[derive(Debug, Clone)]
+pub struct EncoderLayer {
+    /// Sizes and options.
+    pub cfg: LayerConfig,
+    /// `self_attn.*`
+    pub self_attn: MhaWeights,
+    /// `linear1.*`, `linear2.*`
+    pub ffn: FfnWeights,
+    /// `norm1.*`, around self-attention.
+    pub norm1: NormWeights,
+    /// `norm2.*`, around the feed-forward block.
+    pub norm2: NormWeights,
 }
 
-/// The layer on `x` `[B, T, C]`. `attn_mask` `[T, T]` (causal for a decoder-only model) and
-/// `key_padding_mask` `[B, T]` use `true` = blocked.
+impl EncoderLayer {
+    /// Declares the layer's parameters under `s` (in `state_dict` order).
+    pub fn new(s: &Scope, cfg: &LayerConfig) -> Self {
+        let c = cfg.d_model;
+        EncoderLayer {
+            cfg: *cfg,
+            self_attn: MhaWeights::new(&s.sub("self_attn"), c),
+            ffn: FfnWeights::new(s, c, cfg.d_ff),
+            norm1: NormWeights::new(&s.sub("norm1"), c),
+            norm2: NormWeights::new(&s.sub("norm2"), c),
+        }
+    }
+
+    /// The layer on `x` `[B, T, C]`, its weights read from `store`. `attn_mask` `[T, T]`
+    /// (causal for a decoder-only model) and `key_padding_mask` `[B, T]` use `true` = blocked.
+    pub fn forward<F: Real>(
+        &self,
+        x: ArrayView3<F>,
+        store: &ParamStore<F>,
+        attn_mask: Option<ArrayView2<bool>>,
+        key_padding_mask: Option<ArrayView2<bool>>,
+    ) -> Result<(Array3<F>, EncoderLayerCache<F>)> {
+        let cfg = &self.cfg;
+        let (b, t, _) = x.dim();
+        let rows = multi_head::rows(x);
+        // pass 1: self-attention sublayer
+        let attn = self_attn_forward(
+            rows.view(),
+            (b, t),
+            store,
+            &self.self_attn,
+            &self.norm1,
+            cfg,
+            attn_mask,
+            key_padding_mask,
+        )?;
+        // pass 2: feed-forward sublayer
+        let ffn = ffn_forward(attn.output.view(), store, &self.ffn, &self.norm2, cfg)?;
+        let y = multi_head::seq(ffn.output.clone(), b, t);
+        Ok((
+            y,
+            EncoderLayerCache {
+                batch: b,
+                seq: t,
+                attn,
+                ffn,
+            },
+        ))
+    }
+
+    /// Backward given `dy` `[B, T, C]`: returns `dx` and pushes the parameter gradients.
+    pub fn backward<F: Real>(
+        &self,
+        dy: ArrayView3<F>,
+        cache: &EncoderLayerCache<F>,
+        store: &ParamStore<F>,
+        grads: &mut NamedGrads<F>,
+    ) -> Result<Array3<F>> {
+        let cfg = &self.cfg;
+        let (b, t) = (cache.batch, cache.seq);
+        let dy = multi_head::rows(dy);
+        // pass 2 was the feed-forward sublayer
+        let dh = ffn_backward(
+            dy.view(),
+            &cache.ffn,
+            store,
+            &self.ffn,
+            &self.norm2,
+            cfg,
+            grads,
+        )?;
+        // pass 1 was the self-attention sublayer
+        let dx = self_attn_backward(
+            dh.view(),
+            &cache.attn,
+            (b, t),
+            store,
+            &self.self_attn,
+            &self.norm1,
+            cfg,
+            grads,
+        )?;
+        Ok(multi_head::seq(dx, b, t))
+    }
+}
+
+/// Names and shapes of the layer's parameters under `prefix`.
+pub fn param_shapes(prefix: &str, cfg: &LayerConfig) -> Vec<(String, Vec<usize>)> {
+    scope::shapes(&scope::declare(prefix, |s| EncoderLayer::new(s, cfg)).1)
+}
+
+/// [`EncoderLayer::forward`] of the layer under `prefix`.
 pub fn forward<F: Real>(
     x: ArrayView3<F>,
     store: &ParamStore<F>,
@@ -68,34 +164,10 @@ pub fn forward<F: Real>(
     attn_mask: Option<ArrayView2<bool>>,
     key_padding_mask: Option<ArrayView2<bool>>,
 ) -> Result<(Array3<F>, EncoderLayerCache<F>)> {
-    let (b, t, _) = x.dim();
-    let rows = multi_head::rows(x);
-    // pass 1: self-attention sublayer
-    let attn = self_attn_forward(
-        rows.view(),
-        (b, t),
-        store,
-        prefix,
-        "norm1",
-        cfg,
-        attn_mask,
-        key_padding_mask,
-    )?;
-    // pass 2: feed-forward sublayer
-    let ffn = ffn_forward(attn.output.view(), store, prefix, "norm2", cfg)?;
-    let y = multi_head::seq(ffn.output.clone(), b, t);
-    Ok((
-        y,
-        EncoderLayerCache {
-            batch: b,
-            seq: t,
-            attn,
-            ffn,
-        },
-    ))
+    EncoderLayer::new(&Scope::at(prefix), cfg).forward(x, store, attn_mask, key_padding_mask)
 }
 
-/// Backward given `dy` `[B, T, C]`: returns `dx` and the named parameter gradients.
+/// Backward of [`forward`] given `dy` `[B, T, C]`: returns `dx` and the named parameter gradients.
 pub fn backward<F: Real>(
     dy: ArrayView3<F>,
     cache: &EncoderLayerCache<F>,
@@ -103,20 +175,7 @@ pub fn backward<F: Real>(
     prefix: &str,
     cfg: &LayerConfig,
 ) -> Result<(Array3<F>, NamedGrads<F>)> {
-    let (b, t) = (cache.batch, cache.seq);
     let mut grads = NamedGrads::new();
-    let dy = multi_head::rows(dy);
-    // pass 2 was the feed-forward sublayer
-    let dh = ffn_backward(dy.view(), &cache.ffn, store, prefix, cfg, &mut grads)?;
-    // pass 1 was the self-attention sublayer
-    let dx = self_attn_backward(
-        dh.view(),
-        &cache.attn,
-        (b, t),
-        store,
-        prefix,
-        cfg,
-        &mut grads,
-    )?;
-    Ok((multi_head::seq(dx, b, t), grads))
+    let dx = EncoderLayer::new(&Scope::at(prefix), cfg).backward(dy, cache, store, &mut grads)?;
+    Ok((dx, grads))
 }

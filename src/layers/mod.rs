@@ -12,22 +12,24 @@
 //! Pre-norm keeps a clean residual path from input to output, which makes deep stacks easier
 //! to train; post-norm is what the 2017 paper (and the seed article) describes.
 //!
-//! Layers read their weights from a [`ParamStore`] under a prefix (`"layers.0."`) with the
-//! PyTorch sub-names (`self_attn.in_proj_weight`, `linear1.weight`, `norm1.bias`, …) and return
-//! their gradients under the same full names.
+//! Each layer declares its weights once, in its `new`, through a [`Scope`] (`"layers.0."`) with
+//! the PyTorch sub-names (`self_attn.in_proj_weight`, `linear1.weight`, `norm1.bias`, …); the
+//! handles it gets back read the weights from a [`ParamStore`] and name their gradients, so
+//! forward and backward never spell a name.
 
 pub mod decoder_layer;
 pub mod encoder_layer;
 
 use crate::error::{Error, Result};
-use crate::ops::feed_forward::{self, FfnCache, FfnParams};
+use crate::ops::feed_forward::{self, FfnCache, FfnGrads, FfnParams};
 use crate::ops::layer_norm::{self, LayerNormCache};
-use crate::ops::multi_head::{self, MhaCache, MhaParams};
-use crate::ops::Activation;
+use crate::ops::multi_head::{self, MhaCache, MhaGrads, MhaParams};
+use crate::ops::{linear, Activation};
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
+use crate::scope::{Init, Scope, Var1, Var2};
 use ndarray::{Array2, ArrayView2};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Largest `d_model` a layer accepts (GPT-3 uses 12288); `d_ff` may be up to 4× this.
 pub const MAX_WIDTH: usize = 16_384;
@@ -95,84 +97,207 @@ impl LayerConfig {
     }
 }
 
-/// Parameter shapes of a multi-head attention block under `prefix` (e.g. `"self_attn."`).
-pub(crate) fn mha_shapes(prefix: &str, c: usize) -> Vec<(String, Vec<usize>)> {
-    vec![
-        (format!("{prefix}in_proj_weight"), vec![3 * c, c]),
-        (format!("{prefix}in_proj_bias"), vec![3 * c]),
-        (format!("{prefix}out_proj.weight"), vec![c, c]),
-        (format!("{prefix}out_proj.bias"), vec![c]),
-    ]
+/// Reads a [`LayerConfig`] flattened into a model's configuration, taking every field the input
+/// lacks from `default`: the model's own default, as `#[serde(default)]` did when the model
+/// spelled the fields out (a missing `activation` is ReLU for the encoder–decoder, GELU for the
+/// others). Other keys are the model's and are ignored here.
+pub(crate) fn deserialize_layer<'de, D: Deserializer<'de>>(
+    d: D,
+    default: LayerConfig,
+) -> std::result::Result<LayerConfig, D::Error> {
+    use serde::de::Error as _;
+    use serde_json::{Map, Value};
+    let given = Map::<String, Value>::deserialize(d)?;
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(default) else {
+        unreachable!("a LayerConfig serialises to an object")
+    };
+    for (key, value) in given {
+        if let Some(field) = fields.get_mut(&key) {
+            *field = value;
+        }
+    }
+    LayerConfig::deserialize(Value::Object(fields)).map_err(D::Error::custom)
 }
 
-/// Parameter shapes of a LayerNorm under `prefix` (e.g. `"norm1"`).
-pub(crate) fn norm_shapes(prefix: &str, c: usize) -> Vec<(String, Vec<usize>)> {
-    vec![
-        (format!("{prefix}.weight"), vec![c]),
-        (format!("{prefix}.bias"), vec![c]),
-    ]
+// ---------------------------------------------------------------------------------------------
+// The parameters of the blocks, each declared once (see [`crate::scope`])
+
+/// `nn.MultiheadAttention`'s four tensors under its scope (`self_attn`, `multihead_attn`).
+#[derive(Debug, Clone)]
+pub struct MhaWeights {
+    /// `in_proj_weight` `[3C, C]`: W_q, W_k, W_v stacked, Xavier-uniform.
+    pub in_proj_weight: Var2,
+    /// `in_proj_bias` `[3C]`, zeros.
+    pub in_proj_bias: Var1,
+    /// `out_proj.weight` `[C, C]`, as `nn.Linear`.
+    pub out_proj_weight: Var2,
+    /// `out_proj.bias` `[C]`, zeros.
+    pub out_proj_bias: Var1,
 }
 
-/// Parameter shapes of the feed-forward block under `prefix` (the layer's prefix).
-pub(crate) fn ffn_shapes(prefix: &str, c: usize, f: usize) -> Vec<(String, Vec<usize>)> {
-    vec![
-        (format!("{prefix}linear1.weight"), vec![f, c]),
-        (format!("{prefix}linear1.bias"), vec![f]),
-        (format!("{prefix}linear2.weight"), vec![c, f]),
-        (format!("{prefix}linear2.bias"), vec![c]),
-    ]
+impl MhaWeights {
+    /// Declares the tensors of attention over width `c` under `s`.
+    pub fn new(s: &Scope, c: usize) -> Self {
+        let out = s.sub("out_proj");
+        MhaWeights {
+            in_proj_weight: s.var2("in_proj_weight", [3 * c, c], Init::XavierUniform),
+            in_proj_bias: s.var1("in_proj_bias", 3 * c, Init::Zeros),
+            out_proj_weight: out.var2("weight", [c, c], Init::Uniform { fan_in: c }),
+            out_proj_bias: out.var1("bias", c, Init::Zeros),
+        }
+    }
+
+    /// The four views from `store`, shapes checked.
+    pub fn load<'a, F: Real>(&self, store: &'a ParamStore<F>) -> Result<MhaParams<'a, F>> {
+        Ok(MhaParams {
+            in_proj_weight: self.in_proj_weight.get(store)?,
+            in_proj_bias: self.in_proj_bias.get(store)?,
+            out_proj_weight: self.out_proj_weight.get(store)?,
+            out_proj_bias: self.out_proj_bias.get(store)?,
+        })
+    }
+
+    /// Pushes the four parameter gradients of `g` under their names, in declaration order.
+    pub fn push_grads<F: Real>(&self, grads: &mut NamedGrads<F>, g: MhaGrads<F>) {
+        grads.push(self.in_proj_weight.grad(g.in_proj_weight));
+        grads.push(self.in_proj_bias.grad(g.in_proj_bias));
+        grads.push(self.out_proj_weight.grad(g.out_proj_weight));
+        grads.push(self.out_proj_bias.grad(g.out_proj_bias));
+    }
 }
 
-pub(crate) fn mha_params<'a, F: Real>(
-    s: &'a ParamStore<F>,
-    prefix: &str,
-) -> Result<MhaParams<'a, F>> {
-    Ok(MhaParams {
-        in_proj_weight: s.get2(&format!("{prefix}in_proj_weight"))?,
-        in_proj_bias: s.get1(&format!("{prefix}in_proj_bias"))?,
-        out_proj_weight: s.get2(&format!("{prefix}out_proj.weight"))?,
-        out_proj_bias: s.get1(&format!("{prefix}out_proj.bias"))?,
-    })
+/// The feed-forward block's tensors, `linear1.{weight,bias}` and `linear2.{weight,bias}`,
+/// directly under the layer's scope (as in `nn.TransformerEncoderLayer`).
+#[derive(Debug, Clone)]
+pub struct FfnWeights {
+    /// `linear1.weight` `[F, C]`
+    pub w1: Var2,
+    /// `linear1.bias` `[F]`
+    pub b1: Var1,
+    /// `linear2.weight` `[C, F]`
+    pub w2: Var2,
+    /// `linear2.bias` `[C]`
+    pub b2: Var1,
 }
 
-pub(crate) fn ffn_params<'a, F: Real>(
-    s: &'a ParamStore<F>,
-    prefix: &str,
-) -> Result<FfnParams<'a, F>> {
-    Ok(FfnParams {
-        w1: s.get2(&format!("{prefix}linear1.weight"))?,
-        b1: s.get1(&format!("{prefix}linear1.bias"))?,
-        w2: s.get2(&format!("{prefix}linear2.weight"))?,
-        b2: s.get1(&format!("{prefix}linear2.bias"))?,
-    })
+impl FfnWeights {
+    /// Declares the block `C → F → C` under `s`, each linear initialised as `nn.Linear`.
+    pub fn new(s: &Scope, c: usize, f: usize) -> Self {
+        let (l1, l2) = (s.sub("linear1"), s.sub("linear2"));
+        FfnWeights {
+            w1: l1.var2("weight", [f, c], Init::Uniform { fan_in: c }),
+            b1: l1.var1("bias", f, Init::Uniform { fan_in: c }),
+            w2: l2.var2("weight", [c, f], Init::Uniform { fan_in: f }),
+            b2: l2.var1("bias", c, Init::Uniform { fan_in: f }),
+        }
+    }
+
+    /// The four views from `store`, shapes checked.
+    pub fn load<'a, F: Real>(&self, store: &'a ParamStore<F>) -> Result<FfnParams<'a, F>> {
+        Ok(FfnParams {
+            w1: self.w1.get(store)?,
+            b1: self.b1.get(store)?,
+            w2: self.w2.get(store)?,
+            b2: self.b2.get(store)?,
+        })
+    }
+
+    /// Pushes the four parameter gradients of `g` under their names, in declaration order.
+    pub fn push_grads<F: Real>(&self, grads: &mut NamedGrads<F>, g: FfnGrads<F>) {
+        grads.push(self.w1.grad(g.dw1));
+        grads.push(self.b1.grad(g.db1));
+        grads.push(self.w2.grad(g.dw2));
+        grads.push(self.b2.grad(g.db2));
+    }
 }
 
-pub(crate) fn push_mha_grads<F: Real>(
-    out: &mut NamedGrads<F>,
-    prefix: &str,
-    g: multi_head::MhaGrads<F>,
-) {
-    out.push((
-        format!("{prefix}in_proj_weight"),
-        g.in_proj_weight.into_dyn(),
-    ));
-    out.push((format!("{prefix}in_proj_bias"), g.in_proj_bias.into_dyn()));
-    out.push((
-        format!("{prefix}out_proj.weight"),
-        g.out_proj_weight.into_dyn(),
-    ));
-    out.push((format!("{prefix}out_proj.bias"), g.out_proj_bias.into_dyn()));
+/// A LayerNorm's γ (`weight`, ones) and β (`bias`, zeros), `[C]` each.
+#[derive(Debug, Clone)]
+pub struct NormWeights {
+    /// The norm's full name (`"layers.0.norm1"`), as the page shows it.
+    pub name: String,
+    /// γ `[C]`
+    pub weight: Var1,
+    /// β `[C]`
+    pub bias: Var1,
 }
 
-pub(crate) fn push_ffn_grads<F: Real>(
-    out: &mut NamedGrads<F>,
-    prefix: &str,
-    g: feed_forward::FfnGrads<F>,
-) {
-    out.push((format!("{prefix}linear1.weight"), g.dw1.into_dyn()));
-    out.push((format!("{prefix}linear1.bias"), g.db1.into_dyn()));
-    out.push((format!("{prefix}linear2.weight"), g.dw2.into_dyn()));
-    out.push((format!("{prefix}linear2.bias"), g.db2.into_dyn()));
+impl NormWeights {
+    /// Declares a LayerNorm over width `c` under `s`.
+    pub fn new(s: &Scope, c: usize) -> Self {
+        NormWeights {
+            name: s.path().to_string(),
+            weight: s.var1("weight", c, Init::Ones),
+            bias: s.var1("bias", c, Init::Zeros),
+        }
+    }
+
+    /// `y = LN(x)` on rows `[N, C]`.
+    pub fn forward<F: Real>(
+        &self,
+        store: &ParamStore<F>,
+        x: ArrayView2<F>,
+        eps: f64,
+    ) -> Result<(Array2<F>, LayerNormCache<F>)> {
+        layer_norm::forward(x, self.weight.get(store)?, self.bias.get(store)?, eps)
+    }
+
+    /// Backward of [`NormWeights::forward`]: pushes ∂γ and ∂β, returns ∂x.
+    pub fn backward<F: Real>(
+        &self,
+        store: &ParamStore<F>,
+        dy: ArrayView2<F>,
+        cache: &LayerNormCache<F>,
+        grads: &mut NamedGrads<F>,
+    ) -> Result<Array2<F>> {
+        let g = layer_norm::backward(dy, cache, self.weight.get(store)?)?;
+        grads.push(self.weight.grad(g.dgamma));
+        grads.push(self.bias.grad(g.dbeta));
+        Ok(g.dx)
+    }
+}
+
+/// An `nn.Linear(in, out, bias)`: `weight` `[out, in]` and maybe `bias` `[out]`, both U(±1/√in).
+#[derive(Debug, Clone)]
+pub struct LinearWeights {
+    /// `weight` `[Out, In]`
+    pub weight: Var2,
+    /// `bias` `[Out]`, if the layer has one.
+    pub bias: Option<Var1>,
+}
+
+impl LinearWeights {
+    /// Declares a linear map `d_in → d_out` under `s`.
+    pub fn new(s: &Scope, d_in: usize, d_out: usize, bias: bool) -> Self {
+        let init = Init::Uniform { fan_in: d_in };
+        LinearWeights {
+            weight: s.var2("weight", [d_out, d_in], init),
+            bias: bias.then(|| s.var1("bias", d_out, init)),
+        }
+    }
+
+    /// `y = x Wᵀ (+ b)` on rows `[N, In]`, without a cache (backward needs only `x`).
+    pub fn forward<F: Real>(&self, store: &ParamStore<F>, x: ArrayView2<F>) -> Result<Array2<F>> {
+        let b = self.bias.as_ref().map(|b| b.get(store)).transpose()?;
+        linear::apply(x, self.weight.get(store)?, b)
+    }
+
+    /// Backward of [`LinearWeights::forward`] given its input `x`: pushes ∂W (and ∂b),
+    /// returns ∂x.
+    pub fn backward<F: Real>(
+        &self,
+        store: &ParamStore<F>,
+        dy: ArrayView2<F>,
+        x: ArrayView2<F>,
+        grads: &mut NamedGrads<F>,
+    ) -> Result<Array2<F>> {
+        let g = linear::backward_from_input(dy, x, self.weight.get(store)?, self.bias.is_some())?;
+        grads.push(self.weight.grad(g.dw));
+        if let (Some(b), Some(db)) = (&self.bias, g.db) {
+            grads.push(b.grad(db));
+        }
+        Ok(g.dx)
+    }
 }
 
 /// What a sublayer computed: attention (with every head's Q, K, V, scores, weights) or FFN.
@@ -201,24 +326,22 @@ pub struct ResidualCache<F> {
 pub(crate) fn residual_forward<F: Real>(
     x: ArrayView2<F>,
     store: &ParamStore<F>,
-    norm_name: &str,
+    norm: &NormWeights,
     cfg: &LayerConfig,
     sub: impl FnOnce(ArrayView2<F>) -> Result<(Array2<F>, SubCache<F>)>,
 ) -> Result<ResidualCache<F>> {
-    let gamma = store.get1(&format!("{norm_name}.weight"))?;
-    let beta = store.get1(&format!("{norm_name}.bias"))?;
-    let (output, norm, sub) = if cfg.norm_first {
-        let (n, norm) = layer_norm::forward(x, gamma, beta, cfg.layer_norm_eps)?;
+    let (output, norm_cache, sub) = if cfg.norm_first {
+        let (n, nc) = norm.forward(store, x, cfg.layer_norm_eps)?;
         let (s, sub) = sub(n.view())?;
-        (&x + &s, norm, sub)
+        (&x + &s, nc, sub)
     } else {
         let (s, sub) = sub(x)?;
-        let (y, norm) = layer_norm::forward((&x + &s).view(), gamma, beta, cfg.layer_norm_eps)?;
-        (y, norm, sub)
+        let (y, nc) = norm.forward(store, (&x + &s).view(), cfg.layer_norm_eps)?;
+        (y, nc, sub)
     };
     Ok(ResidualCache {
-        norm_name: norm_name.to_string(),
-        norm,
+        norm_name: norm.name.clone(),
+        norm: norm_cache,
         sub,
         output,
     })
@@ -229,42 +352,39 @@ pub(crate) fn residual_backward<F: Real>(
     dy: ArrayView2<F>,
     c: &ResidualCache<F>,
     store: &ParamStore<F>,
+    norm: &NormWeights,
     cfg: &LayerConfig,
     grads: &mut NamedGrads<F>,
     sub_back: impl FnOnce(ArrayView2<F>, &SubCache<F>) -> Result<Array2<F>>,
 ) -> Result<Array2<F>> {
-    let gamma = store.get1(&format!("{}.weight", c.norm_name))?;
-    let (dx, g) = if cfg.norm_first {
+    if cfg.norm_first {
         // y = x + S(n), n = LN(x): the residual carries dy straight to x, S's path adds to it.
         let dn = sub_back(dy, &c.sub)?;
-        let g = layer_norm::backward(dn.view(), &c.norm, gamma)?;
-        (&dy + &g.dx, g)
+        let dx = norm.backward(store, dn.view(), &c.norm, grads)?;
+        Ok(&dy + &dx)
     } else {
         // y = LN(x + S(x)): both x and S(x) receive the LayerNorm's input gradient.
-        let g = layer_norm::backward(dy, &c.norm, gamma)?;
-        let dxs = sub_back(g.dx.view(), &c.sub)?;
-        (&g.dx + &dxs, g)
-    };
-    grads.push((format!("{}.weight", c.norm_name), g.dgamma.into_dyn()));
-    grads.push((format!("{}.bias", c.norm_name), g.dbeta.into_dyn()));
-    Ok(dx)
+        let dn = norm.backward(store, dy, &c.norm, grads)?;
+        let ds = sub_back(dn.view(), &c.sub)?;
+        Ok(&dn + &ds)
+    }
 }
 
-/// The self-attention sublayer of either layer kind, on rows `[B·T, C]`: attention over the
-/// (normalised) rows themselves, with `norm` around it and the weights under `{prefix}self_attn.`.
+/// The self-attention sublayer of either layer kind, on rows `[B·T, C]`: attention `w` over
+/// the (normalised) rows themselves, with `norm` around it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn self_attn_forward<F: Real>(
     x: ArrayView2<F>,
     (b, t): (usize, usize),
     store: &ParamStore<F>,
-    prefix: &str,
-    norm: &str,
+    w: &MhaWeights,
+    norm: &NormWeights,
     cfg: &LayerConfig,
     attn_mask: Option<ArrayView2<bool>>,
     key_padding_mask: Option<ArrayView2<bool>>,
 ) -> Result<ResidualCache<F>> {
-    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
-    residual_forward(x, store, &format!("{prefix}{norm}"), cfg, |inp| {
+    let sa = w.load(store)?;
+    residual_forward(x, store, norm, cfg, |inp| {
         let x3 = inp
             .into_shape_with_order((b, t, cfg.d_model))
             .expect("rows");
@@ -277,18 +397,20 @@ pub(crate) fn self_attn_forward<F: Real>(
 /// Backward of [`self_attn_forward`]: query, key and value were the same rows, so the one
 /// input gradient from [`multi_head::backward`] is already their sum. Returns the gradient of
 /// the sublayer's input.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn self_attn_backward<F: Real>(
     dy: ArrayView2<F>,
     rc: &ResidualCache<F>,
     (b, t): (usize, usize),
     store: &ParamStore<F>,
-    prefix: &str,
+    w: &MhaWeights,
+    norm: &NormWeights,
     cfg: &LayerConfig,
     grads: &mut NamedGrads<F>,
 ) -> Result<Array2<F>> {
-    let sa = mha_params(store, &format!("{prefix}self_attn."))?;
+    let sa = w.load(store)?;
     let mut mha_g = None;
-    let dx = residual_backward(dy, rc, store, cfg, grads, |ds, sub| {
+    let dx = residual_backward(dy, rc, store, norm, cfg, grads, |ds, sub| {
         let SubCache::Attention(mc) = sub else {
             unreachable!("an attention sublayer")
         };
@@ -301,21 +423,20 @@ pub(crate) fn self_attn_backward<F: Real>(
         mha_g = Some(g);
         Ok(d)
     })?;
-    push_mha_grads(grads, &format!("{prefix}self_attn."), mha_g.expect("ran"));
+    w.push_grads(grads, mha_g.expect("ran"));
     Ok(dx)
 }
 
-/// The feed-forward sublayer of either layer kind, with `norm` around it and the weights under
-/// `{prefix}linear1.` / `{prefix}linear2.`.
+/// The feed-forward sublayer of either layer kind, `w` with `norm` around it.
 pub(crate) fn ffn_forward<F: Real>(
     x: ArrayView2<F>,
     store: &ParamStore<F>,
-    prefix: &str,
-    norm: &str,
+    w: &FfnWeights,
+    norm: &NormWeights,
     cfg: &LayerConfig,
 ) -> Result<ResidualCache<F>> {
-    let fp = ffn_params(store, prefix)?;
-    residual_forward(x, store, &format!("{prefix}{norm}"), cfg, |inp| {
+    let fp = w.load(store)?;
+    residual_forward(x, store, norm, cfg, |inp| {
         let (o, cache) = feed_forward::forward(inp, &fp, cfg.activation)?;
         Ok((o, SubCache::FeedForward(cache)))
     })
@@ -326,13 +447,14 @@ pub(crate) fn ffn_backward<F: Real>(
     dy: ArrayView2<F>,
     rc: &ResidualCache<F>,
     store: &ParamStore<F>,
-    prefix: &str,
+    w: &FfnWeights,
+    norm: &NormWeights,
     cfg: &LayerConfig,
     grads: &mut NamedGrads<F>,
 ) -> Result<Array2<F>> {
-    let fp = ffn_params(store, prefix)?;
+    let fp = w.load(store)?;
     let mut ffn_g = None;
-    let dx = residual_backward(dy, rc, store, cfg, grads, |ds, sub| {
+    let dx = residual_backward(dy, rc, store, norm, cfg, grads, |ds, sub| {
         let SubCache::FeedForward(fc) = sub else {
             unreachable!("a feed-forward sublayer")
         };
@@ -341,6 +463,6 @@ pub(crate) fn ffn_backward<F: Real>(
         ffn_g = Some(g);
         Ok(dx)
     })?;
-    push_ffn_grads(grads, prefix, ffn_g.expect("ran"));
+    w.push_grads(grads, ffn_g.expect("ran"));
     Ok(dx)
 }

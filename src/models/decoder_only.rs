@@ -15,102 +15,124 @@
 //! `lm_head.weight` `[V, C]` (no bias). The PyTorch twin is in `tests/fixtures/make_fixtures.py`.
 
 use super::{
-    check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss,
-    stack_backward, stack_forward, validate_common,
+    check_ids, check_size, stack, stack_backward, stack_forward, validate_common, Embeddings,
+    Model, ModelConfig,
 };
 use crate::error::{Error, Result};
-use crate::layers::encoder_layer::{self, EncoderLayerCache};
-use crate::layers::LayerConfig;
+use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
+use crate::layers::{deserialize_layer, LayerConfig, LinearWeights, NormWeights};
 use crate::ops::attention::causal_mask;
-use crate::ops::layer_norm::{self, LayerNormCache};
-use crate::ops::{linear, Activation};
+use crate::ops::layer_norm::LayerNormCache;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
+use crate::scope::{self, declare, Decl, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Sizes of a decoder-only model. The defaults are the playground's "small" preset.
+///
+/// In JSON the layer's fields sit beside the model's, as one flat object:
+/// `{"vocab_size", "d_model", "n_heads", "d_ff", "activation", "norm_first", "layer_norm_eps",
+/// "n_layers", "max_len"}`; a missing field takes the default below.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DecoderOnlyConfig {
     /// Number of distinct tokens, V. Default 64.
     pub vocab_size: usize,
-    /// Width of every token vector, C. Default 64.
-    pub d_model: usize,
-    /// Attention heads, H; must divide d_model. Default 4.
-    pub n_heads: usize,
+    /// Every layer's sizes and options. Default [`LayerConfig::default`]: C = 64, H = 4,
+    /// F = 256 (4 · C), GELU (as GPT-2), pre-norm (GPT-2 style), eps 1e-5.
+    #[serde(flatten, deserialize_with = "layer_or_default")]
+    pub layer: LayerConfig,
     /// Number of layers, L. Default 2.
     pub n_layers: usize,
-    /// Feed-forward width, F. Default 256 (4 · d_model).
-    pub d_ff: usize,
     /// Longest sequence (rows of `pos_emb`). Default 64.
     pub max_len: usize,
-    /// Feed-forward activation. Default GELU (as GPT-2).
-    pub activation: Activation,
-    /// Pre-norm (GPT-2 style) when true. Default true.
-    pub norm_first: bool,
-    /// LayerNorm epsilon. Default 1e-5.
-    pub layer_norm_eps: f64,
 }
 
 impl Default for DecoderOnlyConfig {
     fn default() -> Self {
         DecoderOnlyConfig {
             vocab_size: 64,
-            d_model: 64,
-            n_heads: 4,
+            layer: LayerConfig::default(),
             n_layers: 2,
-            d_ff: 256,
             max_len: 64,
-            activation: Activation::Gelu,
-            norm_first: true,
-            layer_norm_eps: 1e-5,
         }
     }
 }
 
-impl DecoderOnlyConfig {
-    /// The per-layer configuration.
-    pub fn layer(&self) -> LayerConfig {
-        LayerConfig {
-            d_model: self.d_model,
-            n_heads: self.n_heads,
-            d_ff: self.d_ff,
-            activation: self.activation,
-            norm_first: self.norm_first,
-            layer_norm_eps: self.layer_norm_eps,
-        }
-    }
+/// The flattened layer fields, each missing one taken from [`DecoderOnlyConfig::default`].
+fn layer_or_default<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<LayerConfig, D::Error> {
+    deserialize_layer(d, DecoderOnlyConfig::default().layer)
+}
 
+impl DecoderOnlyConfig {
     /// Checks every invariant, with a message naming the value.
     pub fn validate(&self) -> Result<()> {
         validate_common(
-            "decoder-only model",
+            Self::NAME,
             self.vocab_size,
             self.max_len,
             &[("n_layers", self.n_layers)],
-            &self.layer(),
+            &self.layer,
         )?;
-        check_size("decoder-only model", &self.param_shapes())
+        check_size(Self::NAME, &self.param_decls())
+    }
+
+    /// Every parameter's name, shape and initialisation, in declaration order.
+    pub fn param_decls(&self) -> Vec<Decl> {
+        declare("", |s| DecoderOnlyWeights::new(s, self)).1
     }
 
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let (v, c) = (self.vocab_size, self.d_model);
-        let mut s = vec![
-            ("tok_emb.weight".to_string(), vec![v, c]),
-            ("pos_emb.weight".to_string(), vec![self.max_len, c]),
-        ];
-        for i in 0..self.n_layers {
-            s.extend(encoder_layer::param_shapes(
-                &format!("layers.{i}."),
-                &self.layer(),
-            ));
+        scope::shapes(&self.param_decls())
+    }
+}
+
+impl ModelConfig for DecoderOnlyConfig {
+    const NAME: &'static str = "decoder-only model";
+    fn layer(&self) -> &LayerConfig {
+        &self.layer
+    }
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+    fn validate(&self) -> Result<()> {
+        DecoderOnlyConfig::validate(self)
+    }
+    fn param_decls(&self) -> Vec<Decl> {
+        DecoderOnlyConfig::param_decls(self)
+    }
+}
+
+/// The model's parameters, declared once (see [`crate::scope`]).
+#[derive(Debug, Clone)]
+pub struct DecoderOnlyWeights {
+    /// `tok_emb.weight`, `pos_emb.weight`
+    pub embeddings: Embeddings,
+    /// `layers.{i}.*`
+    pub layers: Vec<EncoderLayer>,
+    /// `ln_f.*`, the final LayerNorm.
+    pub ln_f: NormWeights,
+    /// `lm_head.weight` `[V, C]`, no bias.
+    pub lm_head: LinearWeights,
+}
+
+impl DecoderOnlyWeights {
+    /// Declares every parameter of a model of `cfg` under `s`.
+    pub fn new(s: &Scope, cfg: &DecoderOnlyConfig) -> Self {
+        let (v, c) = (cfg.vocab_size, cfg.layer.d_model);
+        DecoderOnlyWeights {
+            embeddings: Embeddings::new(s, v, cfg.max_len, c),
+            layers: stack(&s.sub("layers"), cfg.n_layers, |l| {
+                EncoderLayer::new(l, &cfg.layer)
+            }),
+            ln_f: NormWeights::new(&s.sub("ln_f"), c),
+            lm_head: LinearWeights::new(&s.sub("lm_head"), c, v, false),
         }
-        s.push(("ln_f.weight".into(), vec![c]));
-        s.push(("ln_f.bias".into(), vec![c]));
-        s.push(("lm_head.weight".into(), vec![v, c]));
-        s
     }
 }
 
@@ -138,28 +160,30 @@ pub struct DecoderOnly<F> {
     pub params: ParamStore<F>,
 }
 
-impl<F: Real> DecoderOnly<F> {
-    /// A model with weights drawn from `seed` (PyTorch's default initialisations, drawn in sorted-name order).
-    pub fn new(config: DecoderOnlyConfig, seed: u64) -> Result<Self> {
-        config.validate()?;
-        Ok(DecoderOnly {
-            params: init_store(&config.param_shapes(), seed),
-            config,
-        })
-    }
+impl<F: Real> Model<F> for DecoderOnly<F> {
+    type Config = DecoderOnlyConfig;
+    /// Token ids `[B, T]`.
+    type Input<'a> = ArrayView2<'a, usize>;
+    type Cache = DecoderOnlyCache<F>;
 
-    /// A model using the given parameters; an error names any missing, unknown or mis-shaped key.
-    pub fn from_params(config: DecoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
-        config.validate()?;
-        check_store("decoder-only model", &params, &config.param_shapes())?;
-        Ok(DecoderOnly { config, params })
+    fn from_parts(config: DecoderOnlyConfig, params: ParamStore<F>) -> Self {
+        DecoderOnly { config, params }
+    }
+    fn config(&self) -> &DecoderOnlyConfig {
+        &self.config
+    }
+    fn params(&self) -> &ParamStore<F> {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamStore<F> {
+        &mut self.params
     }
 
     /// Logits `[B, T, V]` for `ids` `[B, T]`, and the cache.
-    pub fn forward(&self, ids: ArrayView2<usize>) -> Result<(Array3<F>, DecoderOnlyCache<F>)> {
+    fn forward(&self, ids: ArrayView2<usize>) -> Result<(Array3<F>, DecoderOnlyCache<F>)> {
         let cfg = &self.config;
         check_ids(
-            "decoder-only model",
+            DecoderOnlyConfig::NAME,
             "ids",
             ids,
             cfg.vocab_size,
@@ -167,29 +191,19 @@ impl<F: Real> DecoderOnly<F> {
         )?;
         let (b, t) = ids.dim();
         let s = &self.params;
+        let w = DecoderOnlyWeights::new(&Scope::root(), cfg);
         // pass 1: embeddings
-        let x0 = embed(s, ids)?;
+        let x0 = w.embeddings.forward(s, ids)?;
         // pass 2: the layer stack, each position looking only at itself and earlier ones
         let mask = causal_mask(t);
-        let (x, layers) = stack_forward(
-            x0.clone(),
-            s,
-            "layers.",
-            cfg.n_layers,
-            &cfg.layer(),
-            Some(mask.view()),
-            None,
-        )?;
+        let (x, layers) = stack_forward(x0.clone(), s, &w.layers, Some(mask.view()), None)?;
         // pass 3: final LayerNorm
-        let xr = x.into_shape_with_order((b * t, cfg.d_model)).expect("rows");
-        let (hidden, ln_f) = layer_norm::forward(
-            xr.view(),
-            s.get1("ln_f.weight")?,
-            s.get1("ln_f.bias")?,
-            cfg.layer_norm_eps,
-        )?;
+        let xr = x
+            .into_shape_with_order((b * t, cfg.layer.d_model))
+            .expect("rows");
+        let (hidden, ln_f) = w.ln_f.forward(s, xr.view(), cfg.layer.layer_norm_eps)?;
         // pass 4: logits over the vocabulary
-        let logits = linear::apply(hidden.view(), s.get2("lm_head.weight")?, None)?;
+        let logits = w.lm_head.forward(s, hidden.view())?;
         let logits = logits
             .into_shape_with_order((b, t, cfg.vocab_size))
             .expect("rows");
@@ -205,14 +219,8 @@ impl<F: Real> DecoderOnly<F> {
         ))
     }
 
-    /// Backward from `dlogits` `[B, T, V]`; gradients are **added** to `self.params`.
-    pub fn backward(&mut self, dlogits: ArrayView3<F>, cache: &DecoderOnlyCache<F>) -> Result<()> {
-        let grads = self.gradients(dlogits, cache)?;
-        self.params.accumulate_all(grads)
-    }
-
     /// The named gradients of every parameter given `dlogits`, without touching the store.
-    pub fn gradients(
+    fn gradients(
         &self,
         dlogits: ArrayView3<F>,
         cache: &DecoderOnlyCache<F>,
@@ -227,36 +235,63 @@ impl<F: Real> DecoderOnly<F> {
             )));
         }
         let s = &self.params;
+        let w = DecoderOnlyWeights::new(&Scope::root(), cfg);
         let mut grads = NamedGrads::new();
         let dl = dlogits.to_shape((b * t, cfg.vocab_size)).expect("rows");
         // pass 4 was logits = h · lm_headᵀ
-        let g = linear::backward_from_input(
-            dl.view(),
-            cache.hidden.view(),
-            s.get2("lm_head.weight")?,
-            false,
-        )?;
-        grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
+        let dh = w
+            .lm_head
+            .backward(s, dl.view(), cache.hidden.view(), &mut grads)?;
         // pass 3 was h = ln_f(x)
-        let gn = layer_norm::backward(g.dx.view(), &cache.ln_f, s.get1("ln_f.weight")?)?;
-        grads.push(("ln_f.weight".into(), gn.dgamma.into_dyn()));
-        grads.push(("ln_f.bias".into(), gn.dbeta.into_dyn()));
+        let dx = w.ln_f.backward(s, dh.view(), &cache.ln_f, &mut grads)?;
         // pass 2 was the layer stack
-        let dx = gn
-            .dx
-            .into_shape_with_order((b, t, cfg.d_model))
+        let dx = dx
+            .into_shape_with_order((b, t, cfg.layer.d_model))
             .expect("rows");
-        let dx0 = stack_backward(dx, &cache.layers, s, "layers.", &cfg.layer(), &mut grads)?;
+        let dx0 = stack_backward(dx, &cache.layers, s, &w.layers, &mut grads)?;
         // pass 1 was the embeddings
-        embed_backward(dx0.view(), cache.ids.view(), s, &mut grads)?;
+        w.embeddings
+            .backward(dx0.view(), cache.ids.view(), &mut grads);
         Ok(grads)
+    }
+}
+
+/// The [`Model`] calls under their own names, so callers need not import the trait.
+impl<F: Real> DecoderOnly<F> {
+    /// A model with weights drawn from `seed` (PyTorch's default initialisations, drawn in
+    /// sorted-name order).
+    pub fn new(config: DecoderOnlyConfig, seed: u64) -> Result<Self> {
+        <Self as Model<F>>::new(config, seed)
+    }
+
+    /// A model using the given parameters; an error names any missing, unknown or mis-shaped key.
+    pub fn from_params(config: DecoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
+        <Self as Model<F>>::from_params(config, params)
+    }
+
+    /// Logits `[B, T, V]` for `ids` `[B, T]`, and the cache.
+    pub fn forward(&self, ids: ArrayView2<usize>) -> Result<(Array3<F>, DecoderOnlyCache<F>)> {
+        Model::forward(self, ids)
+    }
+
+    /// Backward from `dlogits` `[B, T, V]`; gradients are **added** to `self.params`.
+    pub fn backward(&mut self, dlogits: ArrayView3<F>, cache: &DecoderOnlyCache<F>) -> Result<()> {
+        Model::backward(self, dlogits, cache)
+    }
+
+    /// The named gradients of every parameter given `dlogits`, without touching the store.
+    pub fn gradients(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &DecoderOnlyCache<F>,
+    ) -> Result<NamedGrads<F>> {
+        Model::gradients(self, dlogits, cache)
     }
 
     /// Mean cross-entropy of the logits for `ids` against `targets` `[B, T]`
     /// ([`crate::ops::cross_entropy::IGNORE_INDEX`] = −100 skips a position), without gradients.
     pub fn loss(&self, ids: ArrayView2<usize>, targets: ArrayView2<i64>) -> Result<F> {
-        let (logits, _) = self.forward(ids)?;
-        Ok(sequence_loss(&logits, targets, false)?.0)
+        Model::loss(self, ids, targets)
     }
 
     /// Forward, loss and backward in one call; gradients are **added** to `self.params`
@@ -266,9 +301,6 @@ impl<F: Real> DecoderOnly<F> {
         ids: ArrayView2<usize>,
         targets: ArrayView2<i64>,
     ) -> Result<F> {
-        let (logits, cache) = self.forward(ids)?;
-        let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
-        self.backward(dlogits.expect("with_grad").view(), &cache)?;
-        Ok(loss)
+        Model::loss_and_backward(self, ids, targets)
     }
 }

@@ -18,118 +18,140 @@
 //! `transformer.decoder.norm.{weight,bias}`, `lm_head.weight` [V, C].
 
 use super::{
-    check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss,
-    stack_backward, stack_forward, validate_common,
+    check_ids, check_size, stack, stack_backward, stack_forward, validate_common, Embeddings,
+    Model, ModelConfig,
 };
 use crate::error::{Error, Result};
-use crate::layers::decoder_layer::{self, DecoderLayerCache, DecoderMasks};
-use crate::layers::encoder_layer::{self, EncoderLayerCache};
-use crate::layers::LayerConfig;
+use crate::layers::decoder_layer::{DecoderLayer, DecoderLayerCache, DecoderMasks};
+use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
+use crate::layers::{deserialize_layer, LayerConfig, LinearWeights, NormWeights};
 use crate::ops::attention::causal_mask;
-use crate::ops::layer_norm::{self, LayerNormCache};
-use crate::ops::{linear, Activation};
+use crate::ops::layer_norm::LayerNormCache;
+use crate::ops::Activation;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
+use crate::scope::{self, declare, Decl, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// Sizes of an encoder–decoder model.
+/// Sizes of an encoder–decoder model. In JSON the layer's fields sit beside the model's, as
+/// one flat object (see [`crate::models::decoder_only::DecoderOnlyConfig`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EncoderDecoderConfig {
     /// Shared vocabulary size V. Default 64.
     pub vocab_size: usize,
-    /// Width C. Default 64.
-    pub d_model: usize,
-    /// Heads H. Default 4.
-    pub n_heads: usize,
+    /// Every layer's sizes and options, encoder and decoder alike. Default C = 64, H = 4,
+    /// F = 256, ReLU and post-norm (as the 2017 Transformer), eps 1e-5.
+    #[serde(flatten, deserialize_with = "layer_or_default")]
+    pub layer: LayerConfig,
     /// Encoder layers. Default 2.
     pub n_encoder_layers: usize,
     /// Decoder layers. Default 2.
     pub n_decoder_layers: usize,
-    /// Feed-forward width F. Default 256.
-    pub d_ff: usize,
     /// Longest source or target. Default 64.
     pub max_len: usize,
-    /// Activation. Default ReLU (as the 2017 Transformer).
-    pub activation: Activation,
-    /// Pre-norm when true. Default false (the 2017 Transformer is post-norm).
-    pub norm_first: bool,
-    /// LayerNorm epsilon. Default 1e-5.
-    pub layer_norm_eps: f64,
 }
 
 impl Default for EncoderDecoderConfig {
     fn default() -> Self {
         EncoderDecoderConfig {
             vocab_size: 64,
-            d_model: 64,
-            n_heads: 4,
+            layer: LayerConfig {
+                activation: Activation::Relu,
+                norm_first: false,
+                ..LayerConfig::default()
+            },
             n_encoder_layers: 2,
             n_decoder_layers: 2,
-            d_ff: 256,
             max_len: 64,
-            activation: Activation::Relu,
-            norm_first: false,
-            layer_norm_eps: 1e-5,
         }
     }
 }
 
-const ENC: &str = "transformer.encoder.layers.";
-const DEC: &str = "transformer.decoder.layers.";
+/// The flattened layer fields, each missing one taken from [`EncoderDecoderConfig::default`].
+fn layer_or_default<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<LayerConfig, D::Error> {
+    deserialize_layer(d, EncoderDecoderConfig::default().layer)
+}
 
 impl EncoderDecoderConfig {
-    /// The per-layer configuration.
-    pub fn layer(&self) -> LayerConfig {
-        LayerConfig {
-            d_model: self.d_model,
-            n_heads: self.n_heads,
-            d_ff: self.d_ff,
-            activation: self.activation,
-            norm_first: self.norm_first,
-            layer_norm_eps: self.layer_norm_eps,
-        }
-    }
     /// Checks every invariant.
     pub fn validate(&self) -> Result<()> {
         validate_common(
-            "encoder-decoder model",
+            Self::NAME,
             self.vocab_size,
             self.max_len,
             &[
                 ("n_encoder_layers", self.n_encoder_layers),
                 ("n_decoder_layers", self.n_decoder_layers),
             ],
-            &self.layer(),
+            &self.layer,
         )?;
-        check_size("encoder-decoder model", &self.param_shapes())
+        check_size(Self::NAME, &self.param_decls())
+    }
+    /// Every parameter's name, shape and initialisation, in declaration order.
+    pub fn param_decls(&self) -> Vec<Decl> {
+        declare("", |s| EncoderDecoderWeights::new(s, self)).1
     }
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let (v, c) = (self.vocab_size, self.d_model);
-        let mut s = vec![
-            ("tok_emb.weight".to_string(), vec![v, c]),
-            ("pos_emb.weight".to_string(), vec![self.max_len, c]),
-        ];
-        for i in 0..self.n_encoder_layers {
-            s.extend(encoder_layer::param_shapes(
-                &format!("{ENC}{i}."),
-                &self.layer(),
-            ));
+        scope::shapes(&self.param_decls())
+    }
+}
+
+impl ModelConfig for EncoderDecoderConfig {
+    const NAME: &'static str = "encoder-decoder model";
+    fn layer(&self) -> &LayerConfig {
+        &self.layer
+    }
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+    fn validate(&self) -> Result<()> {
+        EncoderDecoderConfig::validate(self)
+    }
+    fn param_decls(&self) -> Vec<Decl> {
+        EncoderDecoderConfig::param_decls(self)
+    }
+}
+
+/// The model's parameters, declared once (see [`crate::scope`]).
+#[derive(Debug, Clone)]
+pub struct EncoderDecoderWeights {
+    /// `tok_emb.weight`, `pos_emb.weight`, shared by source and target.
+    pub embeddings: Embeddings,
+    /// `transformer.encoder.layers.{i}.*`
+    pub encoder: Vec<EncoderLayer>,
+    /// `transformer.decoder.layers.{j}.*`
+    pub decoder: Vec<DecoderLayer>,
+    /// `transformer.encoder.norm.*`
+    pub encoder_norm: NormWeights,
+    /// `transformer.decoder.norm.*`
+    pub decoder_norm: NormWeights,
+    /// `lm_head.weight` `[V, C]`, no bias.
+    pub lm_head: LinearWeights,
+}
+
+impl EncoderDecoderWeights {
+    /// Declares every parameter of a model of `cfg` under `s`.
+    pub fn new(s: &Scope, cfg: &EncoderDecoderConfig) -> Self {
+        let (v, c) = (cfg.vocab_size, cfg.layer.d_model);
+        let (enc, dec) = (s.sub("transformer.encoder"), s.sub("transformer.decoder"));
+        EncoderDecoderWeights {
+            embeddings: Embeddings::new(s, v, cfg.max_len, c),
+            encoder: stack(&enc.sub("layers"), cfg.n_encoder_layers, |l| {
+                EncoderLayer::new(l, &cfg.layer)
+            }),
+            decoder: stack(&dec.sub("layers"), cfg.n_decoder_layers, |l| {
+                DecoderLayer::new(l, &cfg.layer)
+            }),
+            encoder_norm: NormWeights::new(&enc.sub("norm"), c),
+            decoder_norm: NormWeights::new(&dec.sub("norm"), c),
+            lm_head: LinearWeights::new(&s.sub("lm_head"), c, v, false),
         }
-        for j in 0..self.n_decoder_layers {
-            s.extend(decoder_layer::param_shapes(
-                &format!("{DEC}{j}."),
-                &self.layer(),
-            ));
-        }
-        for n in ["transformer.encoder.norm", "transformer.decoder.norm"] {
-            s.push((format!("{n}.weight"), vec![c]));
-            s.push((format!("{n}.bias"), vec![c]));
-        }
-        s.push(("lm_head.weight".into(), vec![v, c]));
-        s
     }
 }
 
@@ -165,32 +187,44 @@ pub struct EncoderDecoder<F> {
     pub params: ParamStore<F>,
 }
 
-impl<F: Real> EncoderDecoder<F> {
-    /// A model with weights drawn from `seed`.
-    pub fn new(config: EncoderDecoderConfig, seed: u64) -> Result<Self> {
-        config.validate()?;
-        Ok(EncoderDecoder {
-            params: init_store(&config.param_shapes(), seed),
-            config,
-        })
-    }
+/// What one forward pass of an encoder–decoder model reads.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderDecoderInput<'a> {
+    /// Source ids `[B, S]`, read by the encoder.
+    pub src: ArrayView2<'a, usize>,
+    /// Target ids `[B, T]` (shifted right: they start with BOS), read by the decoder.
+    pub tgt: ArrayView2<'a, usize>,
+    /// `[B, S]`, `true` at source padding that no one attends to.
+    pub src_padding: Option<ArrayView2<'a, bool>>,
+}
 
-    /// A model using the given parameters, checked strictly.
-    pub fn from_params(config: EncoderDecoderConfig, params: ParamStore<F>) -> Result<Self> {
-        config.validate()?;
-        check_store("encoder-decoder model", &params, &config.param_shapes())?;
-        Ok(EncoderDecoder { config, params })
+impl<F: Real> Model<F> for EncoderDecoder<F> {
+    type Config = EncoderDecoderConfig;
+    type Input<'a> = EncoderDecoderInput<'a>;
+    type Cache = EncoderDecoderCache<F>;
+
+    fn from_parts(config: EncoderDecoderConfig, params: ParamStore<F>) -> Self {
+        EncoderDecoder { config, params }
+    }
+    fn config(&self) -> &EncoderDecoderConfig {
+        &self.config
+    }
+    fn params(&self) -> &ParamStore<F> {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamStore<F> {
+        &mut self.params
     }
 
     /// Logits `[B, T, V]` for `tgt` given `src`; `src_padding` `[B, S]` marks source padding.
-    pub fn forward(
-        &self,
-        src: ArrayView2<usize>,
-        tgt: ArrayView2<usize>,
-        src_padding: Option<ArrayView2<bool>>,
-    ) -> Result<(Array3<F>, EncoderDecoderCache<F>)> {
+    fn forward(&self, input: EncoderDecoderInput) -> Result<(Array3<F>, EncoderDecoderCache<F>)> {
+        let EncoderDecoderInput {
+            src,
+            tgt,
+            src_padding,
+        } = input;
         let cfg = &self.config;
-        let what = "encoder-decoder model";
+        let what = EncoderDecoderConfig::NAME;
         check_ids(what, "src", src, cfg.vocab_size, cfg.max_len)?;
         check_ids(what, "tgt", tgt, cfg.vocab_size, cfg.max_len)?;
         let ((b, s_len), (bt, t)) = (src.dim(), tgt.dim());
@@ -208,25 +242,20 @@ impl<F: Real> EncoderDecoder<F> {
             }
         }
         let st = &self.params;
-        let c = cfg.d_model;
-        let lc = cfg.layer();
+        let c = cfg.layer.d_model;
+        let w = EncoderDecoderWeights::new(&Scope::root(), cfg);
         // pass 1: encode the source
         let (s, encoder) = stack_forward(
-            embed(st, src)?,
+            w.embeddings.forward(st, src)?,
             st,
-            ENC,
-            cfg.n_encoder_layers,
-            &lc,
+            &w.encoder,
             None,
             src_padding,
         )?;
         let sr = s.into_shape_with_order((b * s_len, c)).expect("rows");
-        let (mem, encoder_norm) = layer_norm::forward(
-            sr.view(),
-            st.get1("transformer.encoder.norm.weight")?,
-            st.get1("transformer.encoder.norm.bias")?,
-            cfg.layer_norm_eps,
-        )?;
+        let (mem, encoder_norm) =
+            w.encoder_norm
+                .forward(st, sr.view(), cfg.layer.layer_norm_eps)?;
         let memory = mem.into_shape_with_order((b, s_len, c)).expect("rows");
         // pass 2: decode the target, attending to the memory
         let causal = causal_mask(t);
@@ -235,29 +264,19 @@ impl<F: Real> EncoderDecoder<F> {
             memory_key_padding_mask: src_padding,
             ..Default::default()
         };
-        let mut y = embed(st, tgt)?;
-        let mut decoder = Vec::with_capacity(cfg.n_decoder_layers);
-        for j in 0..cfg.n_decoder_layers {
-            let (o, cache) = decoder_layer::forward(
-                y.view(),
-                memory.view(),
-                st,
-                &format!("{DEC}{j}."),
-                &lc,
-                masks,
-            )?;
+        let mut y = w.embeddings.forward(st, tgt)?;
+        let mut decoder = Vec::with_capacity(w.decoder.len());
+        for layer in &w.decoder {
+            let (o, cache) = layer.forward(y.view(), memory.view(), st, masks)?;
             decoder.push(cache);
             y = o;
         }
         // pass 3: final norm and logits
         let yr = y.into_shape_with_order((b * t, c)).expect("rows");
-        let (hidden, decoder_norm) = layer_norm::forward(
-            yr.view(),
-            st.get1("transformer.decoder.norm.weight")?,
-            st.get1("transformer.decoder.norm.bias")?,
-            cfg.layer_norm_eps,
-        )?;
-        let logits = linear::apply(hidden.view(), st.get2("lm_head.weight")?, None)?;
+        let (hidden, decoder_norm) =
+            w.decoder_norm
+                .forward(st, yr.view(), cfg.layer.layer_norm_eps)?;
+        let logits = w.lm_head.forward(st, hidden.view())?;
         let cache = EncoderDecoderCache {
             src: src.to_owned(),
             tgt: tgt.to_owned(),
@@ -278,14 +297,14 @@ impl<F: Real> EncoderDecoder<F> {
     }
 
     /// The named gradients given `dlogits` `[B, T, V]`.
-    pub fn gradients(
+    fn gradients(
         &self,
         dlogits: ArrayView3<F>,
         cache: &EncoderDecoderCache<F>,
     ) -> Result<NamedGrads<F>> {
         let cfg = &self.config;
         let ((b, s_len), (_, t)) = (cache.src.dim(), cache.tgt.dim());
-        let (c, v) = (cfg.d_model, cfg.vocab_size);
+        let (c, v) = (cfg.layer.d_model, cfg.vocab_size);
         if dlogits.dim() != (b, t, v) {
             return Err(Error::shape(format!(
                 "encoder-decoder backward: dlogits has shape {:?}, expected [{b}, {t}, {v}]",
@@ -293,61 +312,82 @@ impl<F: Real> EncoderDecoder<F> {
             )));
         }
         let st = &self.params;
-        let lc = cfg.layer();
+        let w = EncoderDecoderWeights::new(&Scope::root(), cfg);
         let mut grads = NamedGrads::new();
         // pass 3 was logits = decoder.norm(y) · lm_headᵀ
         let dl = dlogits.to_shape((b * t, v)).expect("rows");
-        let g = linear::backward_from_input(
-            dl.view(),
-            cache.hidden.view(),
-            st.get2("lm_head.weight")?,
-            false,
-        )?;
-        grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
-        let gn = layer_norm::backward(
-            g.dx.view(),
-            &cache.decoder_norm,
-            st.get1("transformer.decoder.norm.weight")?,
-        )?;
-        grads.push((
-            "transformer.decoder.norm.weight".into(),
-            gn.dgamma.into_dyn(),
-        ));
-        grads.push(("transformer.decoder.norm.bias".into(), gn.dbeta.into_dyn()));
+        let dh = w
+            .lm_head
+            .backward(st, dl.view(), cache.hidden.view(), &mut grads)?;
+        let dy = w
+            .decoder_norm
+            .backward(st, dh.view(), &cache.decoder_norm, &mut grads)?;
         // pass 2 was the decoder stack; every layer's cross-attention adds to dmemory
-        let mut dy = gn.dx.into_shape_with_order((b, t, c)).expect("rows");
+        let mut dy = dy.into_shape_with_order((b, t, c)).expect("rows");
         let mut dmem = Array3::<F>::zeros((b, s_len, c));
-        for (j, lcache) in cache.decoder.iter().enumerate().rev() {
-            let (dx, dm, gl) =
-                decoder_layer::backward(dy.view(), lcache, st, &format!("{DEC}{j}."), &lc)?;
-            grads.extend(gl);
+        for (layer, lcache) in w.decoder.iter().zip(&cache.decoder).rev() {
+            let (dx, dm) = layer.backward(dy.view(), lcache, st, &mut grads)?;
             dmem += &dm;
             dy = dx;
         }
-        embed_backward(dy.view(), cache.tgt.view(), st, &mut grads)?;
+        w.embeddings
+            .backward(dy.view(), cache.tgt.view(), &mut grads);
         // pass 1 was the encoder stack and its norm
         let dm = dmem.into_shape_with_order((b * s_len, c)).expect("rows");
-        let ge = layer_norm::backward(
-            dm.view(),
-            &cache.encoder_norm,
-            st.get1("transformer.encoder.norm.weight")?,
-        )?;
-        grads.push((
-            "transformer.encoder.norm.weight".into(),
-            ge.dgamma.into_dyn(),
-        ));
-        grads.push(("transformer.encoder.norm.bias".into(), ge.dbeta.into_dyn()));
+        let ds = w
+            .encoder_norm
+            .backward(st, dm.view(), &cache.encoder_norm, &mut grads)?;
         let ds = stack_backward(
-            ge.dx.into_shape_with_order((b, s_len, c)).expect("rows"),
+            ds.into_shape_with_order((b, s_len, c)).expect("rows"),
             &cache.encoder,
             st,
-            ENC,
-            &lc,
+            &w.encoder,
             &mut grads,
         )?;
         // The source and target share tok_emb and pos_emb: both gradients are pushed and add up.
-        embed_backward(ds.view(), cache.src.view(), st, &mut grads)?;
+        w.embeddings
+            .backward(ds.view(), cache.src.view(), &mut grads);
         Ok(grads)
+    }
+}
+
+/// The [`Model`] calls with the inputs as separate arguments, so callers need not import the
+/// trait.
+impl<F: Real> EncoderDecoder<F> {
+    /// A model with weights drawn from `seed`.
+    pub fn new(config: EncoderDecoderConfig, seed: u64) -> Result<Self> {
+        <Self as Model<F>>::new(config, seed)
+    }
+
+    /// A model using the given parameters, checked strictly.
+    pub fn from_params(config: EncoderDecoderConfig, params: ParamStore<F>) -> Result<Self> {
+        <Self as Model<F>>::from_params(config, params)
+    }
+
+    /// Logits `[B, T, V]` for `tgt` given `src`; `src_padding` `[B, S]` marks source padding.
+    pub fn forward(
+        &self,
+        src: ArrayView2<usize>,
+        tgt: ArrayView2<usize>,
+        src_padding: Option<ArrayView2<bool>>,
+    ) -> Result<(Array3<F>, EncoderDecoderCache<F>)> {
+        Model::forward(
+            self,
+            EncoderDecoderInput {
+                src,
+                tgt,
+                src_padding,
+            },
+        )
+    }
+
+    /// The named gradients given `dlogits` `[B, T, V]`.
+    pub fn gradients(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &EncoderDecoderCache<F>,
+    ) -> Result<NamedGrads<F>> {
+        Model::gradients(self, dlogits, cache)
     }
 
     /// Forward, loss and backward; gradients are **added** to `self.params`.
@@ -358,10 +398,11 @@ impl<F: Real> EncoderDecoder<F> {
         targets: ArrayView2<i64>,
         src_padding: Option<ArrayView2<bool>>,
     ) -> Result<F> {
-        let (logits, cache) = self.forward(src, tgt_in, src_padding)?;
-        let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
-        let grads = self.gradients(dlogits.expect("with_grad").view(), &cache)?;
-        self.params.accumulate_all(grads)?;
-        Ok(loss)
+        let input = EncoderDecoderInput {
+            src,
+            tgt: tgt_in,
+            src_padding,
+        };
+        Model::loss_and_backward(self, input, targets)
     }
 }

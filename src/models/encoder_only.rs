@@ -13,104 +13,123 @@
 //! model), `ln_f.weight|bias`, `lm_head.weight` `[V, C]`, `lm_head.bias` `[V]`.
 
 use super::{
-    check_ids, check_size, check_store, embed, embed_backward, init_store, sequence_loss,
-    stack_backward, stack_forward, validate_common,
+    check_ids, check_size, stack, stack_backward, stack_forward, validate_common, Embeddings,
+    Model, ModelConfig,
 };
 use crate::error::{Error, Result};
-use crate::layers::encoder_layer::{self, EncoderLayerCache};
-use crate::layers::LayerConfig;
+use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
+use crate::layers::{deserialize_layer, LayerConfig, LinearWeights, NormWeights};
 use crate::ops::cross_entropy::IGNORE_INDEX;
-use crate::ops::layer_norm::{self, LayerNormCache};
-use crate::ops::{linear, Activation};
+use crate::ops::layer_norm::LayerNormCache;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use crate::rng::Rng;
+use crate::scope::{self, declare, Decl, Scope};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// Sizes of an encoder-only model.
+/// Sizes of an encoder-only model. In JSON the layer's fields sit beside the model's, as one
+/// flat object (see [`crate::models::decoder_only::DecoderOnlyConfig`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EncoderOnlyConfig {
     /// Number of distinct tokens, V (including the mask token). Default 64.
     pub vocab_size: usize,
-    /// Width C. Default 64.
-    pub d_model: usize,
-    /// Heads H. Default 4.
-    pub n_heads: usize,
+    /// Every layer's sizes and options. Default C = 64, H = 4, F = 256, GELU (as BERT),
+    /// post-norm (BERT is post-norm), eps 1e-5.
+    #[serde(flatten, deserialize_with = "layer_or_default")]
+    pub layer: LayerConfig,
     /// Layers L. Default 2.
     pub n_layers: usize,
-    /// Feed-forward width F. Default 256.
-    pub d_ff: usize,
     /// Longest sequence. Default 64.
     pub max_len: usize,
-    /// Activation. Default GELU (as BERT).
-    pub activation: Activation,
-    /// Pre-norm when true. Default false (BERT is post-norm).
-    pub norm_first: bool,
-    /// LayerNorm epsilon. Default 1e-5.
-    pub layer_norm_eps: f64,
 }
 
 impl Default for EncoderOnlyConfig {
     fn default() -> Self {
         EncoderOnlyConfig {
             vocab_size: 64,
-            d_model: 64,
-            n_heads: 4,
+            layer: LayerConfig {
+                norm_first: false,
+                ..LayerConfig::default()
+            },
             n_layers: 2,
-            d_ff: 256,
             max_len: 64,
-            activation: Activation::Gelu,
-            norm_first: false,
-            layer_norm_eps: 1e-5,
         }
     }
 }
 
+/// The flattened layer fields, each missing one taken from [`EncoderOnlyConfig::default`].
+fn layer_or_default<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<LayerConfig, D::Error> {
+    deserialize_layer(d, EncoderOnlyConfig::default().layer)
+}
+
 impl EncoderOnlyConfig {
-    /// The per-layer configuration.
-    pub fn layer(&self) -> LayerConfig {
-        LayerConfig {
-            d_model: self.d_model,
-            n_heads: self.n_heads,
-            d_ff: self.d_ff,
-            activation: self.activation,
-            norm_first: self.norm_first,
-            layer_norm_eps: self.layer_norm_eps,
-        }
-    }
     /// Checks every invariant.
     pub fn validate(&self) -> Result<()> {
         validate_common(
-            "encoder-only model",
+            Self::NAME,
             self.vocab_size,
             self.max_len,
             &[("n_layers", self.n_layers)],
-            &self.layer(),
+            &self.layer,
         )?;
-        check_size("encoder-only model", &self.param_shapes())
+        check_size(Self::NAME, &self.param_decls())
+    }
+    /// Every parameter's name, shape and initialisation, in declaration order.
+    pub fn param_decls(&self) -> Vec<Decl> {
+        declare("", |s| EncoderOnlyWeights::new(s, self)).1
     }
     /// Every parameter's name and shape.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let (v, c) = (self.vocab_size, self.d_model);
-        let mut s = vec![
-            ("tok_emb.weight".to_string(), vec![v, c]),
-            ("pos_emb.weight".to_string(), vec![self.max_len, c]),
-        ];
-        for i in 0..self.n_layers {
-            s.extend(encoder_layer::param_shapes(
-                &format!("layers.{i}."),
-                &self.layer(),
-            ));
+        scope::shapes(&self.param_decls())
+    }
+}
+
+impl ModelConfig for EncoderOnlyConfig {
+    const NAME: &'static str = "encoder-only model";
+    fn layer(&self) -> &LayerConfig {
+        &self.layer
+    }
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+    fn validate(&self) -> Result<()> {
+        EncoderOnlyConfig::validate(self)
+    }
+    fn param_decls(&self) -> Vec<Decl> {
+        EncoderOnlyConfig::param_decls(self)
+    }
+}
+
+/// The model's parameters, declared once (see [`crate::scope`]).
+#[derive(Debug, Clone)]
+pub struct EncoderOnlyWeights {
+    /// `tok_emb.weight`, `pos_emb.weight`
+    pub embeddings: Embeddings,
+    /// `layers.{i}.*`
+    pub layers: Vec<EncoderLayer>,
+    /// `ln_f.*`, the final LayerNorm.
+    pub ln_f: NormWeights,
+    /// `lm_head.weight` `[V, C]` and `lm_head.bias` `[V]`.
+    pub lm_head: LinearWeights,
+}
+
+impl EncoderOnlyWeights {
+    /// Declares every parameter of a model of `cfg` under `s`.
+    pub fn new(s: &Scope, cfg: &EncoderOnlyConfig) -> Self {
+        let (v, c) = (cfg.vocab_size, cfg.layer.d_model);
+        EncoderOnlyWeights {
+            embeddings: Embeddings::new(s, v, cfg.max_len, c),
+            layers: stack(&s.sub("layers"), cfg.n_layers, |l| {
+                EncoderLayer::new(l, &cfg.layer)
+            }),
+            ln_f: NormWeights::new(&s.sub("ln_f"), c),
+            lm_head: LinearWeights::new(&s.sub("lm_head"), c, v, true),
         }
-        s.extend([
-            ("ln_f.weight".into(), vec![c]),
-            ("ln_f.bias".into(), vec![c]),
-            ("lm_head.weight".into(), vec![v, c]),
-            ("lm_head.bias".into(), vec![v]),
-        ]);
-        s
     }
 }
 
@@ -138,32 +157,39 @@ pub struct EncoderOnly<F> {
     pub params: ParamStore<F>,
 }
 
-impl<F: Real> EncoderOnly<F> {
-    /// A model with weights drawn from `seed`.
-    pub fn new(config: EncoderOnlyConfig, seed: u64) -> Result<Self> {
-        config.validate()?;
-        Ok(EncoderOnly {
-            params: init_store(&config.param_shapes(), seed),
-            config,
-        })
-    }
+/// What one forward pass of an encoder-only model reads.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderOnlyInput<'a> {
+    /// Token ids `[B, T]`, some of them replaced by the mask token.
+    pub ids: ArrayView2<'a, usize>,
+    /// `[B, T]`, `true` at padding tokens that no one attends to.
+    pub padding: Option<ArrayView2<'a, bool>>,
+}
 
-    /// A model using the given parameters, checked strictly.
-    pub fn from_params(config: EncoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
-        config.validate()?;
-        check_store("encoder-only model", &params, &config.param_shapes())?;
-        Ok(EncoderOnly { config, params })
+impl<F: Real> Model<F> for EncoderOnly<F> {
+    type Config = EncoderOnlyConfig;
+    type Input<'a> = EncoderOnlyInput<'a>;
+    type Cache = EncoderOnlyCache<F>;
+
+    fn from_parts(config: EncoderOnlyConfig, params: ParamStore<F>) -> Self {
+        EncoderOnly { config, params }
+    }
+    fn config(&self) -> &EncoderOnlyConfig {
+        &self.config
+    }
+    fn params(&self) -> &ParamStore<F> {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamStore<F> {
+        &mut self.params
     }
 
     /// Logits `[B, T, V]`; `padding` `[B, T]` marks padding tokens (`true`) that no one attends to.
-    pub fn forward(
-        &self,
-        ids: ArrayView2<usize>,
-        padding: Option<ArrayView2<bool>>,
-    ) -> Result<(Array3<F>, EncoderOnlyCache<F>)> {
+    fn forward(&self, input: EncoderOnlyInput) -> Result<(Array3<F>, EncoderOnlyCache<F>)> {
+        let EncoderOnlyInput { ids, padding } = input;
         let cfg = &self.config;
         check_ids(
-            "encoder-only model",
+            EncoderOnlyConfig::NAME,
             "ids",
             ids,
             cfg.vocab_size,
@@ -179,32 +205,18 @@ impl<F: Real> EncoderOnly<F> {
             }
         }
         let s = &self.params;
+        let w = EncoderOnlyWeights::new(&Scope::root(), cfg);
         // pass 1: embeddings
-        let x0 = embed(s, ids)?;
+        let x0 = w.embeddings.forward(s, ids)?;
         // pass 2: the layer stack, every position seeing every other one
-        let (x, layers) = stack_forward(
-            x0.clone(),
-            s,
-            "layers.",
-            cfg.n_layers,
-            &cfg.layer(),
-            None,
-            padding,
-        )?;
+        let (x, layers) = stack_forward(x0.clone(), s, &w.layers, None, padding)?;
         // pass 3: final LayerNorm
-        let xr = x.into_shape_with_order((b * t, cfg.d_model)).expect("rows");
-        let (hidden, ln_f) = layer_norm::forward(
-            xr.view(),
-            s.get1("ln_f.weight")?,
-            s.get1("ln_f.bias")?,
-            cfg.layer_norm_eps,
-        )?;
+        let xr = x
+            .into_shape_with_order((b * t, cfg.layer.d_model))
+            .expect("rows");
+        let (hidden, ln_f) = w.ln_f.forward(s, xr.view(), cfg.layer.layer_norm_eps)?;
         // pass 4: the prediction head
-        let logits = linear::apply(
-            hidden.view(),
-            s.get2("lm_head.weight")?,
-            Some(s.get1("lm_head.bias")?),
-        )?;
+        let logits = w.lm_head.forward(s, hidden.view())?;
         Ok((
             logits
                 .into_shape_with_order((b, t, cfg.vocab_size))
@@ -220,7 +232,7 @@ impl<F: Real> EncoderOnly<F> {
     }
 
     /// The named gradients given `dlogits` `[B, T, V]`.
-    pub fn gradients(
+    fn gradients(
         &self,
         dlogits: ArrayView3<F>,
         cache: &EncoderOnlyCache<F>,
@@ -235,29 +247,55 @@ impl<F: Real> EncoderOnly<F> {
             )));
         }
         let s = &self.params;
+        let w = EncoderOnlyWeights::new(&Scope::root(), cfg);
         let mut grads = NamedGrads::new();
         let dl = dlogits.to_shape((b * t, cfg.vocab_size)).expect("rows");
         // pass 4 was logits = h · lm_headᵀ + bias
-        let g = linear::backward_from_input(
-            dl.view(),
-            cache.hidden.view(),
-            s.get2("lm_head.weight")?,
-            true,
-        )?;
-        grads.push(("lm_head.weight".into(), g.dw.into_dyn()));
-        grads.push(("lm_head.bias".into(), g.db.expect("bias").into_dyn()));
+        let dh = w
+            .lm_head
+            .backward(s, dl.view(), cache.hidden.view(), &mut grads)?;
         // pass 3 was ln_f
-        let gn = layer_norm::backward(g.dx.view(), &cache.ln_f, s.get1("ln_f.weight")?)?;
-        grads.push(("ln_f.weight".into(), gn.dgamma.into_dyn()));
-        grads.push(("ln_f.bias".into(), gn.dbeta.into_dyn()));
+        let dx = w.ln_f.backward(s, dh.view(), &cache.ln_f, &mut grads)?;
         // pass 2 was the stack, pass 1 the embeddings
-        let dx = gn
-            .dx
-            .into_shape_with_order((b, t, cfg.d_model))
+        let dx = dx
+            .into_shape_with_order((b, t, cfg.layer.d_model))
             .expect("rows");
-        let dx0 = stack_backward(dx, &cache.layers, s, "layers.", &cfg.layer(), &mut grads)?;
-        embed_backward(dx0.view(), cache.ids.view(), s, &mut grads)?;
+        let dx0 = stack_backward(dx, &cache.layers, s, &w.layers, &mut grads)?;
+        w.embeddings
+            .backward(dx0.view(), cache.ids.view(), &mut grads);
         Ok(grads)
+    }
+}
+
+/// The [`Model`] calls with the inputs as separate arguments, so callers need not import the
+/// trait.
+impl<F: Real> EncoderOnly<F> {
+    /// A model with weights drawn from `seed`.
+    pub fn new(config: EncoderOnlyConfig, seed: u64) -> Result<Self> {
+        <Self as Model<F>>::new(config, seed)
+    }
+
+    /// A model using the given parameters, checked strictly.
+    pub fn from_params(config: EncoderOnlyConfig, params: ParamStore<F>) -> Result<Self> {
+        <Self as Model<F>>::from_params(config, params)
+    }
+
+    /// Logits `[B, T, V]`; `padding` `[B, T]` marks padding tokens (`true`) that no one attends to.
+    pub fn forward(
+        &self,
+        ids: ArrayView2<usize>,
+        padding: Option<ArrayView2<bool>>,
+    ) -> Result<(Array3<F>, EncoderOnlyCache<F>)> {
+        Model::forward(self, EncoderOnlyInput { ids, padding })
+    }
+
+    /// The named gradients given `dlogits` `[B, T, V]`.
+    pub fn gradients(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &EncoderOnlyCache<F>,
+    ) -> Result<NamedGrads<F>> {
+        Model::gradients(self, dlogits, cache)
     }
 
     /// Forward, masked-token loss and backward; gradients are **added** to `self.params`.
@@ -267,11 +305,7 @@ impl<F: Real> EncoderOnly<F> {
         targets: ArrayView2<i64>,
         padding: Option<ArrayView2<bool>>,
     ) -> Result<F> {
-        let (logits, cache) = self.forward(ids, padding)?;
-        let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
-        let grads = self.gradients(dlogits.expect("with_grad").view(), &cache)?;
-        self.params.accumulate_all(grads)?;
-        Ok(loss)
+        Model::loss_and_backward(self, EncoderOnlyInput { ids, padding }, targets)
     }
 }
 

@@ -5,6 +5,35 @@
 //!   source, a decoder writes the target while attending to it.
 //! - [`encoder_only`]: BERT-like, sees the whole sentence and fills in masked tokens.
 //!
+//! All three have one shape, the [`Model`] trait (built from a [`ModelConfig`] and a seed or
+//! from parameters; forward to logits `[B, T, V]`; backward from ∂loss/∂logits; a cross-entropy
+//! loss), so code that trains, saves or inspects a model can be written once for any of them:
+//!
+//! ```
+//! use lm_playground::models::{decoder_only::DecoderOnly, Model, ModelConfig};
+//! use lm_playground::Result;
+//! use ndarray::ArrayView2;
+//!
+//! /// One step of plain gradient descent on any model; returns the loss before the step.
+//! fn sgd_step<M: Model<f64>>(m: &mut M, x: M::Input<'_>, y: ArrayView2<i64>) -> Result<f64> {
+//!     m.params_mut().zero_grad();
+//!     let loss = m.loss_and_backward(x, y)?;
+//!     for (_, p) in m.params_mut().iter_mut() {
+//!         let g = p.grad.clone();
+//!         p.value.scaled_add(-0.1, &g);
+//!     }
+//!     Ok(loss)
+//! }
+//!
+//! let mut m = DecoderOnly::<f64>::new(Default::default(), 1)?;
+//! let ids = ndarray::array![[1usize, 2, 3]];
+//! let next = ndarray::array![[2i64, 3, 4]];
+//! let first = sgd_step(&mut m, ids.view(), next.view())?;
+//! assert!(sgd_step(&mut m, ids.view(), next.view())? < first);
+//! assert_eq!(m.params().len(), m.config().param_decls().len());
+//! # Ok::<(), lm_playground::Error>(())
+//! ```
+//!
 //! They share the pieces in this file: token + learned position embeddings, a stack of encoder
 //! layers, parameter initialisation, and the size limits that keep a link asking for a huge
 //! model from freezing a tab.
@@ -14,14 +43,18 @@ pub mod encoder_decoder;
 pub mod encoder_only;
 
 use crate::error::{Error, Result};
-use crate::layers::encoder_layer::{self, EncoderLayerCache};
+use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
 use crate::layers::LayerConfig;
 use crate::ops::cross_entropy::{self, IGNORE_INDEX};
 use crate::ops::embedding;
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
 use crate::rng::Rng;
+use crate::scope::{self, Decl, Init, Scope, Var2};
 use ndarray::{Array2, Array3, ArrayD, ArrayView2, ArrayView3, Axis, IxDyn};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt::Debug;
 
 /// Largest model the engine will build (scalar parameters): about 80 MB in f32, 4× that with
 /// Adam's state and gradients, which still fits in a browser tab.
@@ -32,6 +65,105 @@ pub const MAX_VOCAB: usize = 65_536;
 pub const MAX_LEN: usize = 4096;
 /// Largest number of layers in a stack.
 pub const MAX_LAYERS: usize = 48;
+
+// ---------------------------------------------------------------------------------------------
+// The shape every model family shares
+
+/// What every model's configuration provides: the layers' sizes, the vocabulary, the context
+/// length, its checks and its parameter declarations. It is (de)serialised as one flat JSON
+/// object (`{"vocab_size", "d_model", …}`).
+pub trait ModelConfig: Copy + Debug + PartialEq + Default + Serialize + DeserializeOwned {
+    /// The model's name in messages (`"decoder-only model"`).
+    const NAME: &'static str;
+    /// Every layer's sizes and options.
+    fn layer(&self) -> &LayerConfig;
+    /// The vocabulary size V: token ids are below it, logits have V columns.
+    fn vocab_size(&self) -> usize;
+    /// The longest sequence the model reads.
+    fn max_len(&self) -> usize;
+    /// Checks every invariant, with a message naming the value.
+    fn validate(&self) -> Result<()>;
+    /// Every parameter's name, shape and initialisation, in declaration order.
+    fn param_decls(&self) -> Vec<Decl>;
+    /// Every parameter's name and shape.
+    fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        scope::shapes(&self.param_decls())
+    }
+}
+
+/// A model family: a configuration, its parameters, a forward pass to logits `[B, T, V]` and its
+/// hand-written backward. Construction, the loss and the training step are written once here.
+///
+/// ```text
+/// new(config, seed) / from_params(config, params)   checked: config.validate(), the store's keys
+/// forward(input)             → (logits [B, T, V], cache)
+/// gradients(dlogits, cache)  → named gradients;   backward adds them to params()
+/// loss_and_backward(input, targets [B, T])  = mean cross-entropy (−100 skips a position)
+/// ```
+pub trait Model<F: Real>: Sized {
+    /// The sizes and options it is built from.
+    type Config: ModelConfig;
+    /// What one forward pass reads: token ids `[B, T]`, with a padding mask or a source.
+    type Input<'a>: Copy;
+    /// What one forward pass keeps for backward and for the page.
+    type Cache;
+
+    /// The model from a configuration and parameters as they are, unchecked (the fields are
+    /// public anyway); [`Model::new`] and [`Model::from_params`] check.
+    fn from_parts(config: Self::Config, params: ParamStore<F>) -> Self;
+    /// The sizes it was built with.
+    fn config(&self) -> &Self::Config;
+    /// Its parameters and their gradients.
+    fn params(&self) -> &ParamStore<F>;
+    /// Its parameters and their gradients, mutably (for an optimiser).
+    fn params_mut(&mut self) -> &mut ParamStore<F>;
+    /// Logits `[B, T, V]` for `input`, and the cache.
+    fn forward(&self, input: Self::Input<'_>) -> Result<(Array3<F>, Self::Cache)>;
+    /// The named gradients of every parameter given `dlogits` `[B, T, V]`, without touching
+    /// the store.
+    fn gradients(&self, dlogits: ArrayView3<F>, cache: &Self::Cache) -> Result<NamedGrads<F>>;
+
+    /// A model with weights drawn from `seed` (PyTorch's default initialisations, drawn in
+    /// sorted-name order).
+    fn new(config: Self::Config, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let params = init_store(&config.param_decls(), seed);
+        Ok(Self::from_parts(config, params))
+    }
+
+    /// A model using the given parameters; an error names any missing, unknown or mis-shaped
+    /// key.
+    fn from_params(config: Self::Config, params: ParamStore<F>) -> Result<Self> {
+        config.validate()?;
+        check_store(Self::Config::NAME, &params, &config.param_decls())?;
+        Ok(Self::from_parts(config, params))
+    }
+
+    /// Backward from `dlogits` `[B, T, V]`; gradients are **added** to the parameters.
+    fn backward(&mut self, dlogits: ArrayView3<F>, cache: &Self::Cache) -> Result<()> {
+        let grads = self.gradients(dlogits, cache)?;
+        self.params_mut().accumulate_all(grads)
+    }
+
+    /// Mean cross-entropy of the logits against `targets` `[B, T]` ([`IGNORE_INDEX`] = −100
+    /// skips a position), without gradients.
+    fn loss(&self, input: Self::Input<'_>, targets: ArrayView2<i64>) -> Result<F> {
+        let (logits, _) = self.forward(input)?;
+        Ok(sequence_loss(&logits, targets, false)?.0)
+    }
+
+    /// Forward, loss and backward in one call; gradients are **added** to the parameters
+    /// (zero them first if the last step's gradients are still there).
+    fn loss_and_backward(&mut self, input: Self::Input<'_>, targets: ArrayView2<i64>) -> Result<F> {
+        let (logits, cache) = self.forward(input)?;
+        let (loss, dlogits) = sequence_loss(&logits, targets, true)?;
+        self.backward(dlogits.expect("with_grad").view(), &cache)?;
+        Ok(loss)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pieces the models share
 
 /// Checks the sizes every model shares; `what` names the model in messages.
 pub(crate) fn validate_common(
@@ -62,11 +194,11 @@ pub(crate) fn validate_common(
     Ok(())
 }
 
-/// Checks that the shapes' total size is within [`MAX_PARAMS`].
-pub(crate) fn check_size(what: &str, shapes: &[(String, Vec<usize>)]) -> Result<()> {
+/// Checks that the declared parameters' total size is within [`MAX_PARAMS`].
+pub(crate) fn check_size(what: &str, decls: &[Decl]) -> Result<()> {
     let mut total: usize = 0;
-    for (_, s) in shapes {
-        let n = s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    for d in decls {
+        let n = d.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         total = n.and_then(|n| total.checked_add(n)).unwrap_or(usize::MAX);
     }
     if total > MAX_PARAMS {
@@ -77,7 +209,8 @@ pub(crate) fn check_size(what: &str, shapes: &[(String, Vec<usize>)]) -> Result<
     Ok(())
 }
 
-/// A store with every parameter initialised from `seed`, by PyTorch's module defaults:
+/// A store with every declared parameter initialised from `seed` by its [`Init`], which the
+/// layers declare as PyTorch's module defaults:
 ///
 /// ```text
 /// *.in_proj_weight            Xavier uniform  U(±√(6 / (C + 3C)))   (nn.MultiheadAttention)
@@ -89,67 +222,31 @@ pub(crate) fn check_size(what: &str, shapes: &[(String, Vec<usize>)]) -> Result<
 ///
 /// Parameters are drawn in sorted-name order from one generator, so the same seed and config
 /// give the same weights everywhere.
-pub(crate) fn init_store<F: Real>(shapes: &[(String, Vec<usize>)], seed: u64) -> ParamStore<F> {
-    let mut sorted: Vec<&(String, Vec<usize>)> = shapes.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+pub(crate) fn init_store<F: Real>(decls: &[Decl], seed: u64) -> ParamStore<F> {
+    let mut sorted: Vec<&Decl> = decls.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut rng = Rng::new(seed);
     let mut store = ParamStore::new();
-    // A linear's bias uses its weight's fan-in; find it by swapping the suffix.
-    let fan_in_of = |name: &str| -> usize {
-        let w = name.trim_end_matches("bias").to_string() + "weight";
-        shapes
-            .iter()
-            .find(|(n, _)| *n == w)
-            .map(|(_, s)| s[1])
-            .unwrap_or(1)
-    };
-    for (name, shape) in sorted {
-        let n: usize = shape.iter().product();
-        let leaf = name.rsplit('.').next().unwrap_or("");
-        let is_norm = name.contains("norm") || name.starts_with("ln_f");
-        let data: Vec<F> = if name.ends_with("_emb.weight") {
-            (0..n).map(|_| F::of(rng.normal())).collect()
-        } else if is_norm {
-            vec![
-                if leaf == "weight" {
-                    F::one()
-                } else {
-                    F::zero()
-                };
-                n
-            ]
-        } else if leaf == "in_proj_weight" {
-            let a = (6.0 / (shape[0] + shape[1]) as f64).sqrt();
-            (0..n).map(|_| F::of(rng.uniform_in(-a, a))).collect()
-        } else if leaf == "in_proj_bias" || name.ends_with("out_proj.bias") {
-            vec![F::zero(); n]
-        } else {
-            let fan_in = if shape.len() == 2 {
-                shape[1]
-            } else {
-                fan_in_of(name)
-            };
-            let a = 1.0 / (fan_in as f64).sqrt();
-            (0..n).map(|_| F::of(rng.uniform_in(-a, a))).collect()
-        };
+    for d in sorted {
+        let data = d.init.draw(&d.shape, &mut rng);
         store.insert(
-            name.clone(),
-            ArrayD::from_shape_vec(IxDyn(shape), data).expect("shape"),
+            d.name.clone(),
+            ArrayD::from_shape_vec(IxDyn(&d.shape), data).expect("shape"),
         );
     }
     store
 }
 
-/// Checks that `store` has exactly the parameters in `shapes`.
+/// Checks that `store` has exactly the declared parameters.
 pub(crate) fn check_store<F: Real>(
     what: &str,
     store: &ParamStore<F>,
-    shapes: &[(String, Vec<usize>)],
+    decls: &[Decl],
 ) -> Result<()> {
     let map = store.to_map();
     let mut probe = ParamStore::<F>::new();
-    for (name, s) in shapes {
-        probe.insert(name.clone(), ArrayD::zeros(IxDyn(s)));
+    for d in decls {
+        probe.insert(d.name.clone(), ArrayD::zeros(IxDyn(&d.shape)));
     }
     probe.load_map(&map).map_err(|e| e.context(what))
 }
@@ -181,58 +278,84 @@ pub(crate) fn check_ids(
     Ok(())
 }
 
-/// `x[b, t] = tok_emb[ids[b, t]] + pos_emb[t]`, `[B, T, C]`.
-pub(crate) fn embed<F: Real>(store: &ParamStore<F>, ids: ArrayView2<usize>) -> Result<Array3<F>> {
-    let (b, t) = ids.dim();
-    let tok = store.get2("tok_emb.weight")?;
-    let pos = store.get2("pos_emb.weight")?;
-    let flat: Vec<usize> = ids.iter().copied().collect();
-    let mut x = embedding::forward(&flat, tok)?;
-    let c = x.ncols();
-    let p = pos.slice(ndarray::s![0..t, ..]);
-    for mut chunk in x.axis_chunks_iter_mut(Axis(0), t) {
-        chunk += &p;
+/// The token and learned position embeddings, `tok_emb.weight` `[V, C]` and `pos_emb.weight`
+/// `[max_len, C]`, both N(0, 1) as `nn.Embedding`.
+#[derive(Debug, Clone)]
+pub struct Embeddings {
+    /// `tok_emb.weight` `[V, C]`
+    pub tok_emb: Var2,
+    /// `pos_emb.weight` `[max_len, C]`
+    pub pos_emb: Var2,
+}
+
+impl Embeddings {
+    /// Declares both tables under `s`.
+    pub fn new(s: &Scope, vocab: usize, max_len: usize, c: usize) -> Self {
+        Embeddings {
+            tok_emb: s.sub("tok_emb").var2("weight", [vocab, c], Init::Normal),
+            pos_emb: s.sub("pos_emb").var2("weight", [max_len, c], Init::Normal),
+        }
     }
-    Ok(x.into_shape_with_order((b, t, c)).expect("rows"))
+
+    /// `x[b, t] = tok_emb[ids[b, t]] + pos_emb[t]`, `[B, T, C]`.
+    pub fn forward<F: Real>(
+        &self,
+        store: &ParamStore<F>,
+        ids: ArrayView2<usize>,
+    ) -> Result<Array3<F>> {
+        let (b, t) = ids.dim();
+        let tok = self.tok_emb.get(store)?;
+        let pos = self.pos_emb.get(store)?;
+        let flat: Vec<usize> = ids.iter().copied().collect();
+        let mut x = embedding::forward(&flat, tok)?;
+        let c = x.ncols();
+        let p = pos.slice(ndarray::s![0..t, ..]);
+        for mut chunk in x.axis_chunks_iter_mut(Axis(0), t) {
+            chunk += &p;
+        }
+        Ok(x.into_shape_with_order((b, t, c)).expect("rows"))
+    }
+
+    /// Gradients of [`Embeddings::forward`]: the token table by scatter-add, positions summed
+    /// over the batch.
+    pub fn backward<F: Real>(
+        &self,
+        dx: ArrayView3<F>,
+        ids: ArrayView2<usize>,
+        grads: &mut NamedGrads<F>,
+    ) {
+        let (b, t, c) = dx.dim();
+        let rows = dx.to_shape((b * t, c)).expect("rows");
+        let flat: Vec<usize> = ids.iter().copied().collect();
+        let vocab = self.tok_emb.shape()[0];
+        grads.push(
+            self.tok_emb
+                .grad(embedding::backward(rows.view(), &flat, vocab)),
+        );
+        let max_len = self.pos_emb.shape()[0];
+        let mut dpos = Array2::zeros((max_len, c));
+        dpos.slice_mut(ndarray::s![0..t, ..])
+            .assign(&dx.sum_axis(Axis(0)));
+        grads.push(self.pos_emb.grad(dpos));
+    }
 }
 
-/// Gradients of [`embed`]: the token table by scatter-add, positions summed over the batch.
-pub(crate) fn embed_backward<F: Real>(
-    dx: ArrayView3<F>,
-    ids: ArrayView2<usize>,
-    store: &ParamStore<F>,
-    grads: &mut NamedGrads<F>,
-) -> Result<()> {
-    let (b, t, c) = dx.dim();
-    let rows = dx.to_shape((b * t, c)).expect("rows");
-    let flat: Vec<usize> = ids.iter().copied().collect();
-    let vocab = store.get2("tok_emb.weight")?.nrows();
-    grads.push((
-        "tok_emb.weight".into(),
-        embedding::backward(rows.view(), &flat, vocab).into_dyn(),
-    ));
-    let max_len = store.get2("pos_emb.weight")?.nrows();
-    let mut dpos = Array2::zeros((max_len, c));
-    dpos.slice_mut(ndarray::s![0..t, ..])
-        .assign(&dx.sum_axis(Axis(0)));
-    grads.push(("pos_emb.weight".into(), dpos.into_dyn()));
-    Ok(())
+/// The layers of a stack, `{s}.0`, `{s}.1`, … (`layers.0`, `transformer.encoder.layers.0`).
+pub(crate) fn stack<T>(s: &Scope, n: usize, new: impl Fn(&Scope) -> T) -> Vec<T> {
+    (0..n).map(|i| new(&s.sub(i))).collect()
 }
 
-/// A stack of encoder layers named `{prefix}{i}.`; returns the output and every layer's cache.
+/// A stack of encoder layers; returns the output and every layer's cache.
 pub(crate) fn stack_forward<F: Real>(
     mut x: Array3<F>,
     store: &ParamStore<F>,
-    prefix: &str,
-    n: usize,
-    cfg: &LayerConfig,
+    layers: &[EncoderLayer],
     mask: Option<ArrayView2<bool>>,
     kpm: Option<ArrayView2<bool>>,
 ) -> Result<(Array3<F>, Vec<EncoderLayerCache<F>>)> {
-    let mut caches = Vec::with_capacity(n);
-    for i in 0..n {
-        let (y, c) =
-            encoder_layer::forward(x.view(), store, &format!("{prefix}{i}."), cfg, mask, kpm)?;
+    let mut caches = Vec::with_capacity(layers.len());
+    for layer in layers {
+        let (y, c) = layer.forward(x.view(), store, mask, kpm)?;
         caches.push(c);
         x = y;
     }
@@ -244,14 +367,11 @@ pub(crate) fn stack_backward<F: Real>(
     mut dx: Array3<F>,
     caches: &[EncoderLayerCache<F>],
     store: &ParamStore<F>,
-    prefix: &str,
-    cfg: &LayerConfig,
+    layers: &[EncoderLayer],
     grads: &mut NamedGrads<F>,
 ) -> Result<Array3<F>> {
-    for (i, c) in caches.iter().enumerate().rev() {
-        let (d, g) = encoder_layer::backward(dx.view(), c, store, &format!("{prefix}{i}."), cfg)?;
-        grads.extend(g);
-        dx = d;
+    for (layer, c) in layers.iter().zip(caches).rev() {
+        dx = layer.backward(dx.view(), c, store, grads)?;
     }
     Ok(dx)
 }
@@ -290,4 +410,208 @@ pub(crate) fn sequence_loss<F: Real>(
             .expect("rows")
     });
     Ok((loss, dlogits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::decoder_only::DecoderOnlyConfig;
+    use crate::models::encoder_decoder::EncoderDecoderConfig;
+    use crate::models::encoder_only::EncoderOnlyConfig;
+
+    /// PyTorch's defaults told from the parameter's name alone (how the engine chose them
+    /// before the layers declared them): an independent check of every declaration's [`Init`].
+    fn init_by_name(name: &str, shape: &[usize], decls: &[Decl]) -> Init {
+        let leaf = name.rsplit('.').next().unwrap();
+        if name.ends_with("_emb.weight") {
+            Init::Normal
+        } else if name.contains("norm") || name.starts_with("ln_f") {
+            if leaf == "weight" {
+                Init::Ones
+            } else {
+                Init::Zeros
+            }
+        } else if leaf == "in_proj_weight" {
+            Init::XavierUniform
+        } else if leaf == "in_proj_bias" || name.ends_with("out_proj.bias") {
+            Init::Zeros
+        } else if shape.len() == 2 {
+            Init::Uniform { fan_in: shape[1] }
+        } else {
+            // a linear's bias takes its weight's fan-in
+            let w = name.trim_end_matches("bias").to_string() + "weight";
+            let ws = &decls.iter().find(|d| d.name == w).unwrap().shape;
+            Init::Uniform { fan_in: ws[1] }
+        }
+    }
+
+    #[test]
+    fn every_declared_init_is_pytorchs_default_for_its_name() {
+        let all = [
+            DecoderOnlyConfig::default().param_decls(),
+            EncoderOnlyConfig::default().param_decls(),
+            EncoderDecoderConfig::default().param_decls(),
+        ];
+        for decls in &all {
+            for d in decls {
+                assert_eq!(d.init, init_by_name(&d.name, &d.shape, decls), "{}", d.name);
+            }
+        }
+        // 2 embeddings, 12 tensors per encoder layer, 18 per decoder layer, norms and head
+        assert_eq!(all[0].len(), 2 + 2 * 12 + 3);
+        assert_eq!(all[1].len(), 2 + 2 * 12 + 4);
+        assert_eq!(all[2].len(), 2 + 2 * 12 + 2 * 18 + 4 + 1);
+    }
+
+    #[test]
+    fn configs_are_flat_json_and_missing_fields_take_each_models_defaults() {
+        use crate::ops::Activation;
+        use serde_json::json;
+        // The layer's fields sit beside the model's, as when each config spelled them out.
+        let v = serde_json::to_value(EncoderDecoderConfig::default()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let mut want = vec![
+            "vocab_size",
+            "d_model",
+            "n_heads",
+            "d_ff",
+            "activation",
+            "norm_first",
+            "layer_norm_eps",
+            "n_encoder_layers",
+            "n_decoder_layers",
+            "max_len",
+        ];
+        want.sort_unstable();
+        assert_eq!(keys, want);
+        assert_eq!(v["activation"], "relu");
+        // A partial config keeps the model's own defaults for what it leaves out.
+        let partial = json!({"vocab_size": 9, "d_model": 16, "n_layers": 1});
+        let d: DecoderOnlyConfig = serde_json::from_value(partial.clone()).unwrap();
+        let e: EncoderOnlyConfig = serde_json::from_value(partial.clone()).unwrap();
+        let s: EncoderDecoderConfig = serde_json::from_value(partial).unwrap();
+        assert_eq!((d.vocab_size, d.layer.d_model, d.n_layers), (9, 16, 1));
+        assert_eq!(
+            (d.layer.activation, d.layer.norm_first),
+            (Activation::Gelu, true)
+        );
+        assert_eq!(
+            (e.layer.activation, e.layer.norm_first),
+            (Activation::Gelu, false)
+        );
+        assert_eq!(
+            (s.layer.activation, s.layer.norm_first),
+            (Activation::Relu, false)
+        );
+        assert_eq!((s.layer.n_heads, s.layer.d_ff, s.max_len), (4, 256, 64));
+        // And a full one round-trips.
+        let back: DecoderOnlyConfig =
+            serde_json::from_value(serde_json::to_value(d).unwrap()).unwrap();
+        assert_eq!(back, d);
+        let bad = serde_json::from_value::<DecoderOnlyConfig>(json!({"activation": "tanh"}));
+        assert!(bad.unwrap_err().to_string().contains("tanh"));
+    }
+
+    /// One generic check of construction, the loss step and the save → load round trip, run
+    /// on each family through [`Model`] alone.
+    fn round_trip<M: Model<f64>>(config: M::Config, input: M::Input<'_>, targets: ArrayView2<i64>) {
+        let name = M::Config::NAME;
+        let mut m = M::new(config, 7).unwrap();
+        let declared: Vec<String> = config.param_shapes().into_iter().map(|(n, _)| n).collect();
+        let mut stored: Vec<String> = m.params().names().map(String::from).collect();
+        let mut sorted = declared.clone();
+        sorted.sort();
+        stored.sort();
+        assert_eq!(
+            stored, sorted,
+            "{name}: the store holds exactly the declarations"
+        );
+        // The same seed gives the same weights; the loss step fills every gradient.
+        assert_eq!(m.params(), M::new(config, 7).unwrap().params(), "{name}");
+        let loss = m.loss_and_backward(input, targets).unwrap();
+        assert!(loss.is_finite(), "{name}");
+        assert_eq!(loss, m.loss(input, targets).unwrap(), "{name}");
+        assert!(m.params().grad_norm() > 0.0, "{name}");
+        // Rebuilt from its own parameters, it computes bit for bit the same logits.
+        let again = M::from_params(*m.config(), m.params().clone()).unwrap();
+        assert_eq!(
+            again.forward(input).unwrap().0,
+            m.forward(input).unwrap().0,
+            "{name}"
+        );
+        // Its configuration round-trips through JSON.
+        let json = serde_json::to_string(m.config()).unwrap();
+        assert_eq!(
+            &serde_json::from_str::<M::Config>(&json).unwrap(),
+            m.config()
+        );
+        // A parameter missing from the store is named.
+        let missing = &stored[0];
+        let mut partial = ParamStore::<f64>::new();
+        for (n, p) in m.params().iter().filter(|(n, _)| n != missing) {
+            partial.insert(n, p.value.clone());
+        }
+        let e = M::from_params(config, partial).err().expect("refused");
+        assert!(
+            e.message.contains(missing.as_str()) && e.message.contains(name),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_model_family_works_through_one_trait() {
+        use crate::models::decoder_only::DecoderOnly;
+        use crate::models::encoder_decoder::{EncoderDecoder, EncoderDecoderInput};
+        use crate::models::encoder_only::{EncoderOnly, EncoderOnlyInput};
+        use ndarray::arr2;
+        let layer = LayerConfig {
+            d_model: 8,
+            n_heads: 2,
+            d_ff: 12,
+            ..LayerConfig::default()
+        };
+        let ids = arr2(&[[1usize, 4, 6, 0], [2, 2, 5, 3]]);
+        let next = arr2(&[[4i64, 6, 0, -100], [2, 5, 3, 1]]);
+        round_trip::<DecoderOnly<f64>>(
+            DecoderOnlyConfig {
+                vocab_size: 7,
+                layer,
+                n_layers: 2,
+                max_len: 5,
+            },
+            ids.view(),
+            next.view(),
+        );
+        let mut padding = Array2::from_elem((2, 4), false);
+        padding[[1, 3]] = true;
+        round_trip::<EncoderOnly<f64>>(
+            EncoderOnlyConfig {
+                vocab_size: 7,
+                layer,
+                n_layers: 1,
+                max_len: 5,
+            },
+            EncoderOnlyInput {
+                ids: ids.view(),
+                padding: Some(padding.view()),
+            },
+            next.view(),
+        );
+        let src = arr2(&[[1usize, 4, 6], [2, 2, 5]]);
+        round_trip::<EncoderDecoder<f64>>(
+            EncoderDecoderConfig {
+                vocab_size: 7,
+                layer,
+                n_encoder_layers: 1,
+                n_decoder_layers: 1,
+                max_len: 5,
+            },
+            EncoderDecoderInput {
+                src: src.view(),
+                tgt: ids.view(),
+                src_padding: None,
+            },
+            next.view(),
+        );
+    }
 }

@@ -33,10 +33,12 @@ use super::{
 };
 use crate::args::{self, ArgSpec, Kind, Values};
 use crate::error::{Error, Result};
-use crate::layers::decoder_layer::{self, DecoderMasks};
-use crate::layers::{encoder_layer, LayerConfig, MAX_WIDTH};
+use crate::layers::decoder_layer::{DecoderLayer, DecoderMasks};
+use crate::layers::encoder_layer::EncoderLayer;
+use crate::layers::{FfnWeights, LayerConfig, MhaWeights, MAX_WIDTH};
 use crate::params::{NamedGrads, ParamStore};
 use crate::real::Real;
+use crate::scope::{declare, Decl, Scope};
 use ndarray::{s, Array2, Array4, ArrayD, ArrayView2, Dimension};
 use std::collections::BTreeMap;
 
@@ -103,21 +105,20 @@ fn tensor(name: &str, rank: usize) -> ArgSpec {
     ArgSpec::req(name, Kind::Tensor(rank))
 }
 
-fn params(names: Vec<(String, Vec<usize>)>) -> Vec<ArgSpec> {
-    names
-        .into_iter()
-        .map(|(n, s)| ArgSpec::req(n, Kind::Tensor(s.len())))
-        .collect()
-}
-
-/// A layer configuration with placeholder sizes, for the parameter names alone.
-fn names_cfg() -> LayerConfig {
-    LayerConfig {
+/// The parameters a block declares (see [`crate::scope`]), as required tensor arguments under
+/// their `state_dict` names; placeholder sizes, since only the names and ranks matter here.
+fn params<T>(new: impl FnOnce(&Scope, &LayerConfig) -> T) -> Vec<ArgSpec> {
+    let cfg = LayerConfig {
         d_model: 1,
         n_heads: 1,
         d_ff: 1,
         ..Default::default()
-    }
+    };
+    declare("", |s| new(s, &cfg))
+        .1
+        .into_iter()
+        .map(|d| ArgSpec::req(d.name, Kind::Tensor(d.shape.len())))
+        .collect()
 }
 
 fn mask_args(kpm_rank: usize) -> Vec<ArgSpec> {
@@ -182,19 +183,19 @@ pub fn spec(op: &str) -> Result<OpSpec> {
                 ArgSpec::int("heads", 1, MAX_HEADS),
             ];
             a.extend(mask_args(2));
-            a.extend(params(crate::layers::mha_shapes("", 1)));
+            a.extend(params(|s, c| MhaWeights::new(s, c.d_model)));
             ("mha", a, tensor("dout", 3))
         }
         "ffn" => {
             let mut a = vec![tensor("x", 2), ArgSpec::choice("activation", ACTIVATIONS)];
-            a.extend(params(crate::layers::ffn_shapes("", 1, 1)));
+            a.extend(params(|s, c| FfnWeights::new(s, c.d_model, c.d_ff)));
             ("ffn", a, dy(2))
         }
         "encoder_layer" => {
             let mut a = vec![tensor("x", 3)];
             a.extend(layer_opts());
             a.extend(mask_args(2));
-            a.extend(params(encoder_layer::param_shapes("", &names_cfg())));
+            a.extend(params(EncoderLayer::new));
             ("encoder_layer", a, dy(3))
         }
         "decoder_layer" => {
@@ -203,7 +204,7 @@ pub fn spec(op: &str) -> Result<OpSpec> {
             a.extend(mask_args(2));
             a.push(ArgSpec::opt("memoryMask", Kind::Mask(2)));
             a.push(ArgSpec::opt("memoryKeyPaddingMask", Kind::Mask(2)));
-            a.extend(params(decoder_layer::param_shapes("", &names_cfg())));
+            a.extend(params(DecoderLayer::new));
             ("decoder_layer", a, dy(3))
         }
         "cross_entropy" => (
@@ -349,10 +350,10 @@ fn kpm<'a, F: Real>(
     Ok(m)
 }
 
-/// The parameters named in `shapes`, copied into a store, each shape checked.
-fn store<F: Real>(a: &Values<F>, shapes: &[(String, Vec<usize>)]) -> Result<ParamStore<F>> {
+/// The declared parameters, copied from the arguments into a store, each shape checked.
+fn store<F: Real>(a: &Values<F>, decls: &[Decl]) -> Result<ParamStore<F>> {
     let mut s = ParamStore::new();
-    for (name, shape) in shapes {
+    for Decl { name, shape, .. } in decls {
         let v = a.tensor(name)?;
         if v.shape() != shape.as_slice() {
             return Err(Error::shape(format!(
@@ -594,8 +595,9 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             };
             let (b, tq, c) = query.dim();
             let tk = key.dim().1;
-            let s = store(a, &crate::layers::mha_shapes("", c))?;
-            let p = crate::layers::mha_params(&s, "")?;
+            let (w, decls) = declare("", |s| MhaWeights::new(s, c));
+            let s = store(a, &decls)?;
+            let p = w.load(&s)?;
             let am = attn_mask(a, "attnMask", a.flag_or("causal", false)?, tq, tk)?;
             let pm = kpm(a, "keyPaddingMask", b, tk)?;
             let (out, cache) = multi_head::forward(
@@ -616,20 +618,25 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             }
             let dout = a.t3("dout")?;
             expect_same(f, "dout", dout.shape(), out.shape())?;
-            let g = multi_head::backward(dout, &cache, &p)?;
+            let mut g = multi_head::backward(dout, &cache, &p)?;
+            // the input gradients are taken out; the parameter gradients follow by name
+            let (dq, dk, dv) = (
+                std::mem::take(&mut g.dquery),
+                std::mem::take(&mut g.dkey),
+                std::mem::take(&mut g.dvalue),
+            );
             let mut out = if cross {
                 vec![
-                    ("query".into(), t(g.dquery)),
-                    ("key".into(), t(g.dkey)),
-                    ("value".into(), t(g.dvalue)),
+                    ("query".into(), t(dq)),
+                    ("key".into(), t(dk)),
+                    ("value".into(), t(dv)),
                 ]
             } else {
-                vec![("query".into(), t(&g.dquery + &g.dkey + &g.dvalue))]
+                vec![("query".into(), t(&dq + &dk + &dv))]
             };
-            out.push(("in_proj_weight".into(), t(g.in_proj_weight)));
-            out.push(("in_proj_bias".into(), t(g.in_proj_bias)));
-            out.push(("out_proj.weight".into(), t(g.out_proj_weight)));
-            out.push(("out_proj.bias".into(), t(g.out_proj_bias)));
+            let mut grads = NamedGrads::new();
+            w.push_grads(&mut grads, g);
+            out.extend(grads.into_iter().map(|(k, g)| (k, Out::Tensor(g))));
             Ok(out)
         }
         "ffn" => {
@@ -640,8 +647,9 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 .first()
                 .copied()
                 .unwrap_or(0);
-            let s = store(a, &crate::layers::ffn_shapes("", x.ncols(), d_ff))?;
-            let p = crate::layers::ffn_params(&s, "")?;
+            let (w, decls) = declare("", |s| FfnWeights::new(s, x.ncols(), d_ff));
+            let s = store(a, &decls)?;
+            let p = w.load(&s)?;
             let (y, cache) =
                 feed_forward::forward(x, &p, activation(a)?).map_err(|e| e.context(f))?;
             if !backward {
@@ -656,19 +664,20 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             let g = feed_forward::backward(dy, &cache, &p)?;
             let dx = g.dx.clone();
             let mut grads = NamedGrads::new();
-            crate::layers::push_ffn_grads(&mut grads, "", g);
+            w.push_grads(&mut grads, g);
             Ok(grads_out(grads, vec![("x".into(), t(dx))]))
         }
         "encoder_layer" => {
             let x = a.t3("x")?;
             let (b, tl, c) = x.dim();
             let cfg = layer_config(a, c)?;
-            let s = store(a, &encoder_layer::param_shapes("", &cfg))?;
+            let (layer, decls) = declare("", |s| EncoderLayer::new(s, &cfg));
+            let s = store(a, &decls)?;
             let am = attn_mask(a, "attnMask", a.flag_or("causal", false)?, tl, tl)?;
             let pm = kpm(a, "keyPaddingMask", b, tl)?;
-            let (y, cache) =
-                encoder_layer::forward(x, &s, "", &cfg, am.as_ref().map(|m| m.view()), pm)
-                    .map_err(|e| e.context(f))?;
+            let (y, cache) = layer
+                .forward(x, &s, am.as_ref().map(|m| m.view()), pm)
+                .map_err(|e| e.context(f))?;
             if !backward {
                 let mid = cache
                     .attn
@@ -684,7 +693,8 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             }
             let dy = a.t3("dy")?;
             expect_same(f, "dy", dy.shape(), y.shape())?;
-            let (dx, grads) = encoder_layer::backward(dy, &cache, &s, "", &cfg)?;
+            let mut grads = NamedGrads::new();
+            let dx = layer.backward(dy, &cache, &s, &mut grads)?;
             Ok(grads_out(grads, vec![("x".into(), t(dx))]))
         }
         "decoder_layer" => {
@@ -692,7 +702,8 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             let (b, tl, c) = x.dim();
             let sl = memory.dim().1;
             let cfg = layer_config(a, c)?;
-            let s = store(a, &decoder_layer::param_shapes("", &cfg))?;
+            let (layer, decls) = declare("", |s| DecoderLayer::new(s, &cfg));
+            let s = store(a, &decls)?;
             let tgt = attn_mask(a, "attnMask", a.flag_or("causal", true)?, tl, tl)?;
             let mem = attn_mask(a, "memoryMask", false, tl, sl)?;
             let masks = DecoderMasks {
@@ -701,8 +712,9 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 tgt_key_padding_mask: kpm(a, "keyPaddingMask", b, tl)?,
                 memory_key_padding_mask: kpm(a, "memoryKeyPaddingMask", b, sl)?,
             };
-            let (y, cache) =
-                decoder_layer::forward(x, memory, &s, "", &cfg, masks).map_err(|e| e.context(f))?;
+            let (y, cache) = layer
+                .forward(x, memory, &s, masks)
+                .map_err(|e| e.context(f))?;
             if !backward {
                 return Ok(vec![
                     ("y".into(), t(y)),
@@ -712,7 +724,8 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             }
             let dy = a.t3("dy")?;
             expect_same(f, "dy", dy.shape(), y.shape())?;
-            let (dx, dmem, grads) = decoder_layer::backward(dy, &cache, &s, "", &cfg)?;
+            let mut grads = NamedGrads::new();
+            let (dx, dmem) = layer.backward(dy, &cache, &s, &mut grads)?;
             Ok(grads_out(
                 grads,
                 vec![("x".into(), t(dx)), ("memory".into(), t(dmem))],

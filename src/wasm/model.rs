@@ -10,6 +10,7 @@ use super::convert::{
     to_js, JsResult, Obj,
 };
 use crate::args::{ArgSpec, Kind, Values};
+use crate::layers::LayerConfig;
 use crate::models::decoder_only::DecoderOnlyConfig;
 use crate::ops::registry::heads_out;
 use crate::ops::Activation;
@@ -169,16 +170,22 @@ fn spec_from(f: &str, v: &JsValue) -> JsResult<Spec> {
         _ => Activation::Gelu,
     };
     let d_model = a.usize_or("dModel", 64).map_err(e)?;
+    let n_heads = a.usize_or("nHeads", 4).map_err(e)?;
+    let n_layers = a.usize_or("nLayers", 2).map_err(e)?;
+    let d_ff = a.usize_or("dFf", 4 * d_model).map_err(e)?;
+    let max_len = a.usize_or("maxLen", 64).map_err(e)?;
     let config = DecoderOnlyConfig {
         vocab_size,
-        d_model,
-        n_heads: a.usize_or("nHeads", 4).map_err(e)?,
-        n_layers: a.usize_or("nLayers", 2).map_err(e)?,
-        d_ff: a.usize_or("dFf", 4 * d_model).map_err(e)?,
-        max_len: a.usize_or("maxLen", 64).map_err(e)?,
-        activation,
-        norm_first: a.flag_or("normFirst", true).map_err(e)?,
-        layer_norm_eps: 1e-5,
+        layer: LayerConfig {
+            d_model,
+            n_heads,
+            d_ff,
+            activation,
+            norm_first: a.flag_or("normFirst", true).map_err(e)?,
+            layer_norm_eps: 1e-5,
+        },
+        n_layers,
+        max_len,
     };
     config.validate().map_err(|x| e(x.context(f)))?;
     let optimizer = match obj.raw("optimizer") {
@@ -390,7 +397,7 @@ impl Model {
         self.with(f, |tr| {
             let (pieces, ids) = tr.encode(&t)?;
             let n = ids.len();
-            let c = tr.model.config.d_model;
+            let c = tr.model.config.layer.d_model;
             let (logits, cache) = tr.model.forward(
                 Array2::from_shape_vec((1, n), ids.clone())
                     .expect("1×T")
