@@ -53,7 +53,10 @@ export class Heatmap {
       cell = Math.max(8, cell);
       height = Math.ceil(top + rows * cell + 10);
     } else {
-      height = Math.ceil(top + rows * Math.min(spec.maxCell ?? 16, 16) + 10);
+      // Stretched cells (long vectors): rows as tall as the free height allows, never thinner
+      // than 10 px, so that every row reads as a band even at d_model 512.
+      const free = spec.maxHeight ? (spec.maxHeight - top - 10) / rows : 22;
+      height = Math.ceil(top + rows * Math.max(10, Math.min(spec.maxCell ?? 40, free)) + 10);
     }
     if (spec.maxHeight) height = Math.max(60, Math.min(height, spec.maxHeight));
     const dpr = sizeCanvas(this.canvas, width, height);
@@ -63,6 +66,8 @@ export class Heatmap {
     if (spec.max !== undefined) opts.max = spec.max;
     if (spec.highlightRow !== undefined) opts.highlightRow = spec.highlightRow;
     if (spec.highlightCol !== undefined) opts.highlightCol = spec.highlightCol;
+    if (spec.colGroup) opts.colGroup = spec.colGroup;
+    if (spec.fontScale) opts.fontScale = spec.fontScale;
     this.layout = engine.drawHeatmap(this.canvas, spec.matrix, spec.rows, spec.cols, opts);
     this.canvas.setAttribute('aria-label', spec.alt ?? spec.caption ?? '');
     this.caption.textContent = spec.caption ?? '';
@@ -185,8 +190,8 @@ function framePainter(paint) {
  * The training and held-out loss curves, with the value under the pointer (or the arrow keys,
  * once focused) shown in a tip.
  *
- * `draw({losses, heldout, heldoutEvery, height, xLabel, yLabel, alt, tip(step, loss)})` redraws
- * it; `relayout()` after the page's layout changed; `layout` maps steps to CSS pixels.
+ * `draw({losses, heldout, heldoutEvery, height, xLabel, yLabel, trainLabel, heldoutLabel, refLine,
+ * refLabel, fontScale, alt, tip(step, loss)})` redraws it; `relayout()` after the page's layout changed; `layout` maps steps to CSS pixels.
  */
 export class LossCurve {
   constructor(parent, { id }) {
@@ -234,16 +239,20 @@ export class LossCurve {
   paint() {
     const s = this.spec;
     if (!s) return;
-    const axes = [s.xLabel, s.yLabel];
+    const axes = [s.xLabel, s.yLabel, s.trainLabel ?? '', s.heldoutLabel ?? '', s.refLabel ?? ''];
     if (!glyphsReady(axes)) {
       warmGlyphs(axes, { urgent: true }).then(this.repaint);
       return;
     }
     const w = this.width.get();
     const dpr = sizeCanvas(this.canvas, w, s.height);
-    this.layout = engine.drawLossCurve(this.canvas, Float32Array.from(s.losses), Float32Array.from(s.heldout), {
-      dpr, heldoutEvery: s.heldoutEvery, hover: this.hover, xLabel: s.xLabel, yLabel: s.yLabel,
-    });
+    const opts = { dpr, heldoutEvery: s.heldoutEvery, hover: this.hover, xLabel: s.xLabel, yLabel: s.yLabel, fontScale: s.fontScale ?? 1 };
+    // A legend naming both curves, and the loss of a model that knows nothing (ln V) as a
+    // dashed line to read the curve against.
+    if (s.trainLabel) opts.trainLabel = s.trainLabel;
+    if (s.heldoutLabel) opts.heldoutLabel = s.heldoutLabel;
+    if (Number.isFinite(s.refLine)) Object.assign(opts, { refLine: s.refLine, refLabel: s.refLabel ?? '' });
+    this.layout = engine.drawLossCurve(this.canvas, Float32Array.from(s.losses), Float32Array.from(s.heldout), opts);
     this.canvas.setAttribute('aria-label', s.alt);
     const n = s.losses.length;
     if (this.hover >= 0 && this.hover < n) {

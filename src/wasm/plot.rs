@@ -112,6 +112,7 @@ pub fn draw_heatmap(
         ArgSpec::flag("legend"),
         ArgSpec::flag("square"),
         ArgSpec::opt("fontScale", Kind::Number { positive: true }),
+        ArgSpec::int("colGroup", 0, 1 << 20),
     ];
     let m_spec = [ArgSpec::req("matrix", Kind::Tensor(2))];
     let m = Obj::positional(f, vec![("matrix", matrix)])
@@ -273,32 +274,50 @@ pub fn draw_heatmap(
                 .map_err(draw_err)?;
         }
     }
-    let stroke = RGBColor(20, 20, 20).stroke_width((2.0 * dpr).round() as u32);
+    // Outlines drawn twice, wide white under narrow black, so that they show on the darkest
+    // and on the lightest cells alike.
+    let outline = |rect: [(i32, i32); 2]| -> JsResult<()> {
+        for (c, w) in [(WHITE, 4.0), (RGBColor(20, 20, 20), 2.0)] {
+            root.draw(&Rectangle::new(
+                rect,
+                c.stroke_width((w * dpr).round() as u32),
+            ))
+            .map_err(draw_err)?;
+        }
+        Ok(())
+    };
+    // Column groups (a head's d_k columns in a concatenation): white separators between them.
+    let group = a.usize_or("colGroup", 0).map_err(e)?;
+    if group > 0 && group < cols {
+        for c in (group..cols).step_by(group) {
+            let x = px(g.x0 + c as f64 * g.cell_w);
+            root.draw(&Rectangle::new(
+                [
+                    (x - dpr.round() as i32, px(g.y0)),
+                    (x + dpr.round() as i32, px(g.y0 + rows as f64 * g.cell_h)),
+                ],
+                WHITE.filled(),
+            ))
+            .map_err(draw_err)?;
+        }
+    }
     if let Some(r) = Some(a.number_or("highlightRow", -1.0).map_err(e)?)
         .filter(|r| *r >= 0.0 && (*r as usize) < rows)
     {
         let y0 = g.y0 + r * g.cell_h;
-        root.draw(&Rectangle::new(
-            [
-                (px(g.x0) - 1, px(y0) - 1),
-                (px(g.x0 + cols as f64 * g.cell_w), px(y0 + g.cell_h)),
-            ],
-            stroke,
-        ))
-        .map_err(draw_err)?;
+        outline([
+            (px(g.x0) - 1, px(y0) - 1),
+            (px(g.x0 + cols as f64 * g.cell_w), px(y0 + g.cell_h)),
+        ])?;
     }
     if let Some(c) = Some(a.number_or("highlightCol", -1.0).map_err(e)?)
         .filter(|c| *c >= 0.0 && (*c as usize) < cols)
     {
         let x0 = g.x0 + c * g.cell_w;
-        root.draw(&Rectangle::new(
-            [
-                (px(x0) - 1, px(g.y0) - 1),
-                (px(x0 + g.cell_w), px(g.y0 + rows as f64 * g.cell_h)),
-            ],
-            stroke,
-        ))
-        .map_err(draw_err)?;
+        outline([
+            (px(x0) - 1, px(g.y0) - 1),
+            (px(x0 + g.cell_w), px(g.y0 + rows as f64 * g.cell_h)),
+        ])?;
     }
     if legend {
         // A colour bar from hi (top) to lo (bottom) with round ticks (at least three).
@@ -432,11 +451,12 @@ pub fn draw_loss_curve(
             .map_err(draw_err)?;
         let label = a.text_or("refLabel", "").map_err(e)?;
         if !label.is_empty() {
-            let (x, y) = chart.backend_coord(&((n - 1) as f32, r));
+            // (at the left end: the legend sits at the upper right)
+            let (x, y) = chart.backend_coord(&(0.0, r));
             root.draw(&Text::new(
                 label.to_string(),
-                (x - (4.0 * dpr) as i32, y - (3.0 * dpr) as i32),
-                font(fs * 0.9, grey, Pos::new(HPos::Right, VPos::Bottom)),
+                (x + (6.0 * dpr) as i32, y - (3.0 * dpr) as i32),
+                font(fs * 0.9, grey, Pos::new(HPos::Left, VPos::Bottom)),
             ))
             .map_err(draw_err)?;
         }

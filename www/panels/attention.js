@@ -82,9 +82,13 @@ export default class AttentionPanel {
     this.maskNote = el('p', { class: 'muted', 'data-i18n': 'att.mask.legend' });
     s4.append(this.maskNote);
     const s5 = sec(5);
+    // The token to follow can be chosen right here, as the step's text says.
+    this.sumTokens = el('div', { class: 'tokens small', id: 'sum-tokens', role: 'group' });
     this.sumCaption = el('p', { class: 'sum-caption', id: 'sum-caption' });
     this.formula = el('p', { class: 'formula', id: 'formula' });
-    s5.append(this.sumCaption, this.formula);
+    s5.append(this.sumTokens, this.sumCaption, this.formula);
+    this.sumWeights = chart(s5, 'chart-sum-weights');
+    this.sumV = chart(s5, 'chart-sum-v', selectRow);
     this.result = chart(s5, 'chart-result');
     const s6 = sec(6);
     this.grid = el('div', { class: 'grid-heads', id: 'heads-grid' });
@@ -114,7 +118,11 @@ export default class AttentionPanel {
       else this.seed.value = String(this.app.state.seed);
     });
     this.reseed.addEventListener('click', () => a.setState({ seed: 1 + Math.floor(Math.random() * 999999) }));
-    this.causal.addEventListener('change', () => a.setState({ causal: this.causal.checked }));
+    // With the causal mask the first token can only look at itself (a trivial "1.00 × V₁"):
+    // switching the mask on moves the followed token to the last one, which sees them all.
+    this.causal.addEventListener('change', () => a.setState(this.causal.checked && this.app.state.tok === 0
+      ? { causal: true, tok: Math.max(0, (this.data?.tokens.length ?? 1) - 1) }
+      : { causal: this.causal.checked }));
     this.nums.addEventListener('change', () => a.setState({ nums: this.nums.checked }));
   }
 
@@ -152,12 +160,14 @@ export default class AttentionPanel {
     const tok = Math.min(s.tok, T - 1);
     const labels = r.tokens;
     this.app.setTransientNotice('truncated', r.truncated ? { key: 'notice.truncated', vars: { n: T } } : null);
-    // 0 · tokens
-    this.tokens.replaceChildren(...labels.map((w, i) => {
+    // 0 · tokens (and the same buttons in step 6, where the followed token is chosen)
+    const tokenButtons = () => labels.map((w, i) => {
       const b = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i) }, el('span', { class: 'tok-text', text: w }), el('span', { class: 'tok-id', text: sub(i + 1) }));
       b.addEventListener('click', (e) => { e.stopPropagation(); this.app.setState({ tok: i }); });
       return b;
-    }));
+    });
+    this.tokens.replaceChildren(...tokenButtons());
+    this.sumTokens.replaceChildren(...tokenButtons());
     this.tokenCount.textContent = this.t('att.tokens.count', { n: T });
     const maxH = this.app.embed ? Math.max(100, window.innerHeight - (this.controlsBox.open ? 320 : 110)) : undefined;
     const maxCell = this.app.embed ? 140 : 48;
@@ -171,13 +181,17 @@ export default class AttentionPanel {
     const dcols = D <= 16 ? Array.from({ length: D }, (_, j) => String(j)) : [];
     const numsD = s.nums && D <= 8;
     this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell });
-    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH, maxCell });
-    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH, maxCell });
+    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell });
+    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell });
     // 3 · scores, 4 · weights (with the mask drawn)
     const mask = s.causal ? { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) } : undefined;
     const hs = headSlice(r.heads.scores, head), hw = headSlice(r.heads.weights, head);
     this.scores.draw({ matrix: hs, rows: labels, cols: labels, palette: 'diverging', mask, numbers: s.nums, caption: this.t('att.scores.caption', { h: head + 1, d: D, t: T }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH, maxCell });
-    this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, numbers: s.nums, caption: this.t('att.weights.caption', { h: head + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    // With many tokens each weight is small (about 1/T): on a fixed 0–1 scale the map would be
+    // uniformly dark, so the scale then ends at the largest weight, and the caption says so.
+    const wmax = T > 8 ? Math.max(1e-6, ...hw.data) : 1;
+    const wcap = this.t('att.weights.caption', { h: head + 1 }) + (wmax < 1 ? this.t('att.weights.scale', { max: wmax.toFixed(2) }) : '');
+    this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: wmax, mask, numbers: s.nums, caption: wcap, tooltip: cellTip, highlightRow: tok, maxHeight: maxH, maxCell });
     this.maskNote.hidden = !s.causal;
     // 5 · the weighted sum for the selected token, with the real numbers
     this.sumCaption.textContent = this.t('att.sum.caption', { tok: labels[tok], h: head + 1 });
@@ -187,6 +201,10 @@ export default class AttentionPanel {
       terms.push(`${hw.data[tok * T + j].toFixed(2)} × V${sub(j + 1)}(${labels[j]})`);
     }
     this.formula.textContent = terms.join(' + ');
+    const wrow = { shape: [1, T], data: hw.data.slice(tok * T, tok * T + T) };
+    const rowMask = mask ? { shape: [1, T], data: mask.data.slice(tok * T, tok * T + T) } : undefined;
+    this.sumWeights.draw({ matrix: wrow, rows: [labels[tok]], cols: labels, palette: 'viridis', min: 0, max: 1, mask: rowMask, numbers: true, caption: this.t('att.sum.weights', { tok: labels[tok] }), tooltip: (r0, c0, v) => this.t('hover.cell', { row: labels[tok], col: labels[c0], value: v }), maxCell: 64 });
+    this.sumV.draw({ matrix: hv, rows: labels.map((w, j) => `V${sub(j + 1)} ${w}`), cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.sum.v', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH, maxCell });
     const concat = { shape: [T, C], data: r.heads.concat.data };
     const outRow = { shape: [1, D], data: concat.data.slice(tok * C + head * D, tok * C + head * D + D) };
     this.result.draw({ matrix: outRow, rows: [labels[tok]], cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.sum.result', { d: D }), tooltip: vecTip, legend: false });
@@ -197,11 +215,11 @@ export default class AttentionPanel {
     }
     this.headCharts.forEach((c, h) => {
       c.figure.classList.toggle('selected', h === head);
-      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: T <= 5 ? labels : [], palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, maxHeight: 260 });
+      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: T <= 5 ? labels : [], palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: 260 });
     });
     // 7 · concatenation and output projection, with the shapes written out
     this.shapes.textContent = this.t('att.concat.shapes', { h: H, d: D, c: C, t: T });
-    this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, colGroup: H > 1 ? D : 0, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
     this.output.draw({ matrix: r.output, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.out.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
   }
 }

@@ -453,6 +453,9 @@ export default class LearnPanel {
       height: this.app.embed ? Math.max(120, Math.min(320, window.innerHeight - 200)) : 260,
       xLabel: this.t('learn.curve.x'),
       yLabel: this.t('learn.curve.y'),
+      trainLabel: this.t('learn.curve.train'),
+      heldoutLabel: this.t('learn.curve.heldout'),
+      ...(this.info ? { refLine: Math.log(this.info.config.vocab_size), refLabel: this.t('learn.curve.ref', { v: this.info.config.vocab_size }) } : {}),
       alt: this.t('learn.curve.alt', { n, loss: Number.isFinite(last) ? last.toFixed(4) : '—' }),
       tip: (step, loss) => this.t('learn.curve.hover', { step, loss: loss.toFixed(4) }),
     });

@@ -1,0 +1,84 @@
+// The figures hold up at the biggest settings: every cell of a d_model 512 matrix is drawn, no two
+// labels overlap with 24 tokens, the weighted-sum step shows what it talks about, and a softmax
+// map of many tokens is scaled to its largest weight (and says so).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, open, settle, ink, weightsTable, SHOTS } from './helpers.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const LONG = 'the cat sat on the mat because it was tired and the dog ran to the park where children were playing happily';
+
+/** Share of the device pixels inside a heatmap's cells that are not white. */
+const cellInk = (page, panel, chart) => page.evaluate(([p, c]) => {
+  const h = window.lmApp.panels[p][c];
+  const L = h.layout;
+  const canvas = h.canvas;
+  const dpr = canvas.width / canvas.clientWidth;
+  const [x0, y0] = [Math.ceil(L.x0 * dpr), Math.ceil(L.y0 * dpr)];
+  const [w, hh] = [Math.floor(L.cellW * L.cols * dpr) - 1, Math.floor(L.cellH * L.rows * dpr) - 1];
+  const d = canvas.getContext('2d').getImageData(x0, y0, w, hh).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) n++;
+  return n / (w * hh);
+}, [panel, chart]);
+
+test('at d_model 512 every matrix cell is drawn (no blank strips)', async () => {
+  const { page, errors, context } = await open(browser, '#lang=en&d=512&h=8&step=7');
+  for (const chart of ['vectors', 'concat', 'output']) {
+    const share = await cellInk(page, 'attention', chart);
+    assert.ok(share > 0.9, `${chart}: ${(share * 100).toFixed(1)} % of the cell area is inked`);
+  }
+  await page.screenshot({ path: SHOTS + 'attention-d512.png', fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('with 24 tokens no two labels overlap, and the weights are scaled to the largest one', async () => {
+  const { page, context } = await open(browser, `#lang=en&text=${encodeURIComponent(LONG)}&step=4`);
+  for (const chart of ['scores', 'weights']) {
+    const boxes = await page.evaluate((c) => window.lmApp.panels.attention[c].layout.labels, chart);
+    assert.ok(boxes.length >= 24 + 2, `${chart}: every row label and some column labels (${boxes.length})`);
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i], boxes[j]];
+        const apart = a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y;
+        assert.ok(apart, `${chart}: labels ${a.axis}${a.index} and ${b.axis}${b.index} overlap`);
+      }
+    }
+  }
+  const w = (await weightsTable(page)).flat();
+  const largest = Math.max(...w);
+  const caption = await page.textContent('#chart-weights figcaption');
+  assert.match(caption, new RegExp(`largest weight, ${largest.toFixed(2)}`), caption);
+  assert.ok(largest < 0.9, 'an untrained layer spreads its weights');
+  await context.close();
+});
+
+test('the weighted-sum step: its own token buttons, the weights row and V beside the formula', async () => {
+  const { page, context } = await open(browser, '#lang=en&preset=cat&step=5');
+  assert.equal(await page.$$eval('#sum-tokens .token', (b) => b.length), 6);
+  await page.click('#sum-tokens .token:nth-child(3)');
+  await settle(page);
+  assert.match(await page.textContent('#sum-caption'), /“sat”/);
+  assert.equal(await page.getAttribute('#sum-tokens .token:nth-child(3)', 'aria-pressed'), 'true');
+  // the row of weights drawn is the formula's: same numbers, same order
+  await page.$eval('#chart-sum-weights details', (d) => { d.open = true; });
+  await settle(page);
+  const row = await page.$$eval('#chart-sum-weights tbody td', (t) => t.map((x) => Number(x.dataset.value)));
+  const formula = (await page.textContent('#formula')).match(/\d\.\d\d(?= ×)/g).map(Number);
+  assert.deepEqual(row.map((x) => x.toFixed(2)).map(Number), formula);
+  assert.ok(await ink(page, '#chart-sum-v canvas') > 5000, 'V is drawn');
+  // switching the causal mask on follows the last token, which sees every earlier one
+  await page.goto(page.url().replace(/#.*/, '#lang=en&preset=cat&step=5'));
+  await page.waitForSelector('body[data-ready="1"]');
+  await page.evaluate(() => window.lmApp.setState({ tok: 0 }));
+  await settle(page);
+  await page.check('#att-causal');
+  await settle(page);
+  assert.match(await page.textContent('#sum-caption'), /“mat”/);
+  assert.equal((await page.textContent('#formula')).split(' + ').length, 6);
+  await context.close();
+});
