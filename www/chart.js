@@ -41,7 +41,16 @@ export class Heatmap {
   }
 
   draw(spec) {
+    // In an embedded slide only the current step shows: a chart in a hidden step is drawn when
+    // its step is shown (the embed renders on every step), not on every keystroke.
+    if (this.hiddenInEmbed()) {
+      this.spec = spec;
+      this.stale = true;
+      return;
+    }
+    if (this.unchanged(spec)) return;
     this.spec = spec;
+    this.stale = false;
     const [rows, cols] = spec.matrix.shape;
     const width = Math.max(160, Math.floor(this.figure.clientWidth || this.figure.parentElement?.clientWidth || 320));
     const labelW = 14 + 13 * Math.max(1, ...spec.rows.map((r) => [...r].reduce((a, ch) => a + (ch.charCodeAt(0) < 128 ? 0.6 : 1.1), 0)));
@@ -60,6 +69,7 @@ export class Heatmap {
     }
     if (spec.maxHeight) height = Math.max(60, Math.min(height, spec.maxHeight));
     const dpr = sizeCanvas(this.canvas, width, height);
+    this.drawnWidth = Math.floor(this.figure.clientWidth || 0);
     const opts = { dpr, palette: spec.palette ?? 'viridis', numbers: !!spec.numbers, digits: spec.digits ?? 2, title: spec.title ?? '', legend: spec.legend ?? true, square: spec.square !== false };
     if (spec.mask) opts.mask = spec.mask;
     if (spec.min !== undefined) opts.min = spec.min;
@@ -75,6 +85,26 @@ export class Heatmap {
     this.tableDirty = true;
     if (this.tableAlways || this.details.open) this.fillTable();
     if (this.cursor) this.showTip(...this.cursor);
+  }
+
+  hiddenInEmbed() {
+    return document.body.classList.contains('embed') && this.figure.offsetParent === null;
+  }
+
+  /**
+   * Whether `spec` would draw exactly what is on the canvas: same numbers, same options, same
+   * size (a redraw after a keystroke then costs a comparison, not a drawing).
+   */
+  unchanged(spec) {
+    const old = this.spec;
+    if (!old || this.stale || !this.layout) return false;
+    const width = Math.floor(this.figure.clientWidth || 0);
+    const { matrix, mask, tooltip, ...rest } = spec;
+    const { matrix: m0, mask: k0, tooltip: t0, ...rest0 } = old;
+    const same = (a, b) => (!a && !b) || (a && b && a.shape.join() === b.shape.join() && a.data.length === b.data.length && a.data.every((x, i) => x === b.data[i]));
+    if (width !== this.drawnWidth || !same(matrix, m0) || !same(mask, k0) || JSON.stringify(rest) !== JSON.stringify(rest0)) return false;
+    this.spec = spec; // (new tooltip closures over the same labels)
+    return true;
   }
 
   /** The text alternative: every value, with full precision in data-value. */

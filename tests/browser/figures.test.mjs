@@ -82,3 +82,28 @@ test('the weighted-sum step: its own token buttons, the weights row and V beside
   assert.equal((await page.textContent('#formula')).split(' + ').length, 6);
   await context.close();
 });
+
+test('a render that changes nothing redraws nothing; an embedded slide draws only its step', async () => {
+  const { page, context } = await open(browser, '#lang=en&step=4');
+  // A mark on the canvas survives a full render with the same state: the chart was not redrawn.
+  const mark = () => page.$eval('#chart-weights canvas', (c) => { const g = c.getContext('2d'); g.fillStyle = '#ff00ff'; g.fillRect(0, 0, 3, 3); });
+  const marked = () => page.$eval('#chart-weights canvas', (c) => c.getContext('2d').getImageData(1, 1, 1, 1).data.join());
+  await mark();
+  await page.evaluate(() => window.lmApp.setState({}));
+  await settle(page);
+  assert.equal(await marked(), '255,0,255,255', 'an unchanged chart is not redrawn');
+  await page.evaluate(() => window.lmApp.setState({ seed: 7 }));
+  await settle(page);
+  assert.notEqual(await marked(), '255,0,255,255', 'a changed chart is redrawn');
+  await context.close();
+  // Embedded: the charts of other steps wait until their step is shown.
+  const e = await open(browser, '#lang=en&step=0&embed=1', { width: 960, height: 540 });
+  const drawn = () => e.page.evaluate(() => !!window.lmApp.panels.attention.weights.layout);
+  assert.equal(await drawn(), false, 'a hidden step is not drawn');
+  await e.page.keyboard.press('ArrowRight');
+  for (let i = 0; i < 3; i++) await e.page.keyboard.press('ArrowRight');
+  await settle(e.page);
+  assert.equal(await drawn(), true, 'drawn once its step is shown');
+  assert.ok(await ink(e.page, '#chart-weights canvas') > 5000);
+  await e.context.close();
+});
