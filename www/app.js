@@ -7,6 +7,7 @@ import { translate, browserLang } from './strings.js';
 import { parseHash, serialize, HIDABLE } from './state.js';
 import { PANEL_IDS, loadPanels } from './panels/index.js';
 import { el } from './dom.js';
+import { chartsIdle } from './chart.js';
 
 const app = {
   state: null,
@@ -238,5 +239,6 @@ async function main() {
   document.body.dataset.ready = '1';
 }
 
+app.chartsIdle = chartsIdle; // charts far from view draw a moment later; this waits for them
 window.lmApp = app; // for the browser tests and the curious
 main();

@@ -8,6 +8,33 @@ import { engine } from './engine.js';
 import { el, sizeCanvas } from './dom.js';
 import { glyphsReady, warmGlyphs } from './glyphs.js';
 
+// Charts waiting to be drawn, in the order they were asked for; drawn in slices of at most
+// ~12 ms each, one task per slice, so that no task of the page grows long.
+const deferred = new Set();
+let sliceTimer = 0;
+const idleWaiters = [];
+
+function defer(chart) {
+  deferred.add(chart);
+  if (!sliceTimer) sliceTimer = setTimeout(drawSlice, 0);
+}
+
+function drawSlice() {
+  sliceTimer = 0;
+  const t0 = performance.now();
+  for (const chart of deferred) {
+    chart.paint();
+    if (performance.now() - t0 > 12) break;
+  }
+  if (deferred.size) sliceTimer = setTimeout(drawSlice, 0);
+  else idleWaiters.splice(0).forEach((resolve) => resolve());
+}
+
+/** Resolves once every chart asked for has been drawn (tests wait on it). */
+export function chartsIdle() {
+  return deferred.size ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve();
+}
+
 /**
  * A heatmap: canvas + tooltip + a table as its text alternative.
  * `draw({matrix, rows, cols, palette, mask, numbers, highlightRow, title, square, maxHeight,
@@ -50,6 +77,26 @@ export class Heatmap {
     }
     if (this.unchanged(spec)) return;
     this.spec = spec;
+    // A chart far from the viewport is drawn a moment later, in small slices, so that a
+    // keystroke only waits for the charts in view (see `deferred` below).
+    if (this.offscreen()) {
+      this.stale = true;
+      defer(this);
+      return;
+    }
+    this.paint();
+  }
+
+  offscreen() {
+    if (this.tableAlways) return false;
+    const r = this.figure.getBoundingClientRect();
+    return r.bottom < -200 || r.top > window.innerHeight + 200;
+  }
+
+  /** Draws `this.spec` now. */
+  paint() {
+    deferred.delete(this);
+    const spec = this.spec;
     this.stale = false;
     const [rows, cols] = spec.matrix.shape;
     const width = Math.max(160, Math.floor(this.figure.clientWidth || this.figure.parentElement?.clientWidth || 320));

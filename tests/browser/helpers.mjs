@@ -29,12 +29,15 @@ export async function open(browser, hash = '', { width = 1280, height = 900, lan
   page.on('request', (r) => { if (!r.url().startsWith(new URL(BASE).origin) && !r.url().startsWith('data:')) offsite.push(r.url()); });
   await page.goto(BASE + hash);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await settle(page);
   return { page, context, errors, offsite };
 }
 
-/** Waits two animation frames (one redraw). */
-export const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+/** Waits two animation frames (one redraw), then for the charts drawn a moment later. */
+export const settle = (page) => page.evaluate(async () => {
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await window.lmApp?.chartsIdle?.();
+});
 
 /** Non-white pixels of a canvas. */
 export const ink = (page, selector) => page.$eval(selector, (c) => {

@@ -309,7 +309,20 @@ fn cmd_bench() -> Res<()> {
         .env("PKG_NOSIMD", nosimd.join("lm_playground.js"))
         .env("NATIVE_JSON", out_dir.join("native.json"))
         .env("OUT_JSON", out_dir.join("bench.json"))
-        .args(["bench/bench.mjs"]))
+        .args(["bench/bench.mjs"]))?;
+    // The page's part: keystroke cost and first heatmap in headless Chromium, served from www/
+    // (the module built above).
+    let chrome = find_chrome()?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let www = root.join("www");
+    std::thread::spawn(move || serve::serve_forever(listener, www));
+    run(Command::new("node")
+        .current_dir(&root)
+        .env("BASE_URL", format!("http://127.0.0.1:{port}/"))
+        .env("CHROME", &chrome)
+        .env("OUT_JSON", out_dir.join("bench.json"))
+        .args(["bench/page.mjs"]))
 }
 
 /// `fuzz [--calls N] [--seed S] [--start I] [--cap-mb M] [--limit-ms T]`: runs the seeded JS API
