@@ -180,9 +180,12 @@ export default class AttentionPanel {
     const hq = headSlice(r.heads.q, head), hk = headSlice(r.heads.k, head), hv = headSlice(r.heads.v, head);
     const dcols = D <= 16 ? Array.from({ length: D }, (_, j) => String(j)) : [];
     const numsD = s.nums && D <= 8;
-    this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell });
-    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell });
-    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell });
+    // Q, K and V stand one under the other, each the card's full width: cells large enough
+    // for their numbers (the step that carries the article's 你/是/谁 example).
+    const qkvCell = this.app.embed ? maxCell : 40;
+    this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell: qkvCell });
+    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell: qkvCell });
+    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell: qkvCell });
     // 3 · scores, 4 · weights (with the mask drawn)
     const mask = s.causal ? { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) } : undefined;
     const hs = headSlice(r.heads.scores, head), hw = headSlice(r.heads.weights, head);
