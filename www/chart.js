@@ -36,7 +36,10 @@ export class Heatmap {
       if (cell && this.onSelect) this.onSelect(cell[0], cell[1]);
     });
     this.canvas.addEventListener('keydown', (e) => this.key(e));
-    this.canvas.addEventListener('blur', () => this.hideTip());
+    // Focused by a click, the arrows are the presenter's (app.js); by the keyboard, they
+    // move a cursor over the cells.
+    this.canvas.addEventListener('pointerdown', () => { this.clicked = true; });
+    this.canvas.addEventListener('blur', () => { this.clicked = false; this.hideTip(); });
     this.details.addEventListener('toggle', () => this.details.open && this.fillTable());
   }
 
@@ -133,7 +136,7 @@ export class Heatmap {
     const [R, C] = [this.layout.rows, this.layout.cols];
     let [r, c] = this.cursor ?? [0, 0];
     const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-    if (moves[e.key]) {
+    if (moves[e.key] && !this.clicked) {
       if (this.cursor) {
         r = Math.min(R - 1, Math.max(0, r + moves[e.key][0]));
         c = Math.min(C - 1, Math.max(0, c + moves[e.key][1]));
@@ -211,9 +214,12 @@ export class LossCurve {
       this.hover = -1;
       this.repaint();
     });
+    // As on a heatmap: after a click the arrows step the presentation.
+    this.canvas.addEventListener('pointerdown', () => { this.clicked = true; });
+    this.canvas.addEventListener('blur', () => { this.clicked = false; });
     this.canvas.addEventListener('keydown', (e) => {
       const n = this.spec?.losses.length ?? 0;
-      if (!n || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight')) return;
+      if (!n || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') || this.clicked) return;
       const d = e.key === 'ArrowLeft' ? -1 : 1;
       this.hover = Math.max(0, Math.min(n - 1, (this.hover < 0 ? n - 1 : this.hover) + d * Math.max(1, Math.round(n / 50))));
       e.preventDefault();
