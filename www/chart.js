@@ -91,7 +91,7 @@ export class Heatmap {
       for (let c = 0; c < C; c++) {
         const v = matrix.data[r * C + c];
         const blocked = mask && mask.data[r * C + c];
-        tr.append(el('td', { 'data-value': String(v), ...(blocked ? { 'data-masked': '1' } : {}), text: blocked ? '—' : v.toFixed(3) }));
+        tr.append(el('td', { 'data-value': String(v), ...(blocked ? { 'data-masked': '1', title: this.t('hover.masked') } : {}), text: blocked ? '—' : v.toFixed(3) }));
       }
       tb.append(tr);
     }
@@ -110,6 +110,8 @@ export class Heatmap {
 
   hover(e) {
     const cell = this.cellAtEvent(e);
+    // A cell that selects its row says so.
+    this.canvas.style.cursor = cell && this.onSelect ? 'pointer' : '';
     if (cell) this.showTip(...cell);
     else this.hideTip();
   }
@@ -119,11 +121,36 @@ export class Heatmap {
     const C = matrix.shape[1];
     const v = matrix.data[r * C + c];
     const blocked = mask && mask.data[r * C + c];
-    this.tip.textContent = this.spec.tooltip(r, c, blocked ? '—' : v.toFixed(4));
-    const L = this.layout;
-    this.tip.style.left = `${Math.min(L.x0 + (c + 1) * L.cellW + 4, this.canvas.clientWidth - 150)}px`;
-    this.tip.style.top = `${L.y0 + r * L.cellH}px`;
+    this.tip.textContent = this.spec.tooltip(r, c, blocked ? this.t('hover.masked') : v.toFixed(4));
     this.tip.hidden = false;
+    this.placeTip(r, c);
+  }
+
+  /**
+   * Puts the tip next to cell (r, c) without covering it: above it, else below, else beside
+   * it, always inside this chart's canvas so it never spills over the next chart.
+   */
+  placeTip(r, c) {
+    const L = this.layout, tip = this.tip, cv = this.canvas;
+    // The canvas may be shifted inside its box (centred when embedded).
+    const ox = cv.offsetLeft, oy = cv.offsetTop;
+    const W = cv.clientWidth - ox, H = cv.clientHeight;
+    tip.style.maxWidth = `${Math.max(80, W)}px`;
+    tip.style.whiteSpace = '';
+    if (tip.offsetWidth >= W) tip.style.whiteSpace = 'normal';
+    const w = tip.offsetWidth, h = tip.offsetHeight, gap = 3;
+    const x0 = L.x0 + c * L.cellW, x1 = x0 + L.cellW, y0 = L.y0 + r * L.cellH, y1 = y0 + L.cellH;
+    const clampX = (x) => Math.max(0, Math.min(x, W - w));
+    const clampY = (y) => Math.max(0, Math.min(y, H - h));
+    const spots = [
+      [clampX((x0 + x1 - w) / 2), y0 - gap - h],
+      [clampX((x0 + x1 - w) / 2), y1 + gap],
+      [x1 + gap, clampY((y0 + y1 - h) / 2)],
+      [x0 - gap - w, clampY((y0 + y1 - h) / 2)],
+    ];
+    const [x, y] = spots.find(([x, y]) => x >= 0 && y >= 0 && x + w <= W && y + h <= H) ?? spots[0];
+    tip.style.left = `${ox + x}px`;
+    tip.style.top = `${oy + y}px`;
   }
 
   hideTip() {
