@@ -148,7 +148,11 @@ test('an invalid link opens a working page with a notice', async () => {
   const notices = await page.$$eval('.notice-text', (n) => n.map((x) => x.textContent));
   assert.ok(notices.some((n) => n.includes('d = 1000000000') && n.includes('512')), notices.join(' | '));
   assert.ok(notices.some((n) => n.includes('zzz')));
-  assert.ok(notices.some((n) => n.includes('Only the first 24 tokens')));
+  // The tokens left out are said under the text box and under the tokens, not above the form.
+  assert.ok(!notices.some((n) => n.includes('24 tokens')), notices.join(' | '));
+  for (const id of ['#att-text-dropped', '#tokens-dropped']) {
+    assert.match(await page.textContent(id), /Only the first 24 tokens are used; left out: “a a a/);
+  }
   assert.equal(await page.inputValue('#att-d'), '512');
   assert.ok(await ink(page, '#chart-weights canvas') > 5000, 'and it still draws');
   assert.deepEqual(errors, []);

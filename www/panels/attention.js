@@ -13,6 +13,21 @@ const STEPS = 8;
 const SUB = '₀₁₂₃₄₅₆₇₈₉';
 const sub = (n) => String(n).split('').map((d) => SUB[+d]).join('');
 
+/**
+ * What of `text` comes after its first tokens `shown` (the tokens are pieces of the text, in
+ * order; whitespace between them is skipped), cut to `max` characters.
+ */
+function droppedText(text, shown, max = 60) {
+  let at = 0;
+  for (const w of shown) {
+    const i = text.indexOf(w, at);
+    if (i < 0) return '';
+    at = i + w.length;
+  }
+  const rest = [...text.slice(at).trim()];
+  return rest.length > max ? rest.slice(0, max).join('') + '…' : rest.join('');
+}
+
 /** Rows r of a [1, H, T, X] tensor for head h, as a [T, X] tensor. */
 function headSlice(t, h) {
   const [, , T, X] = t.shape;
@@ -47,8 +62,13 @@ export default class AttentionPanel {
     this.causal = el('input', { id: 'att-causal', type: 'checkbox' });
     this.nums = el('input', { id: 'att-nums', type: 'checkbox' });
     this.headSel = el('select', { id: 'att-head' });
+    // Which tokens a long text lost: said under the box (below it, so the box never moves
+    // while typing) and under the tokens.
+    this.dropNote = el('p', { class: 'trunc-note', id: 'att-text-dropped', hidden: '' });
+    const textField = field('text', 'att-text', 'ctl.text', this.input);
+    textField.append(this.dropNote);
     const controls = el('div', { class: 'controls', role: 'group', 'data-i18n-aria': 'ctl.settings' },
-      field('text', 'att-text', 'ctl.text', this.input),
+      textField,
       field('preset', 'att-preset', 'ctl.preset', this.preset),
       field('d', 'att-d', 'ctl.dModel', this.dSel),
       field('h', 'att-h', 'ctl.heads', this.hSel),
@@ -63,7 +83,10 @@ export default class AttentionPanel {
     const s0 = sec(0);
     this.tokenCount = el('p', { class: 'muted', id: 'token-count' });
     this.tokens = el('div', { class: 'tokens', id: 'tokens', role: 'group' });
-    s0.append(this.tokens, this.tokenCount);
+    // On a slide the sentence itself stands above its tokens (the text box is in Settings).
+    this.sentence = el('p', { class: 'sentence', id: 'sentence' });
+    this.tokenDrop = el('p', { class: 'trunc-note', id: 'tokens-dropped', hidden: '' });
+    s0.append(this.sentence, this.tokens, this.tokenCount, this.tokenDrop);
     const s1 = sec(1);
     const t1 = (k, v) => this.t(k, v);
     const chart = (parent, id, onSelect, tableAlways) => new Heatmap(parent, { id, t: t1, onSelect, tableAlways });
@@ -151,10 +174,17 @@ export default class AttentionPanel {
     const head = Math.min(s.head, H - 1);
     const tok = Math.min(s.tok, T - 1);
     const labels = r.tokens;
-    this.app.setTransientNotice('truncated', r.truncated ? { key: 'notice.truncated', vars: { n: T } } : null);
-    // 0 · tokens
+    const dropped = r.truncated ? this.t('att.tokens.dropped', { n: T, rest: droppedText(s.text, labels) }) : '';
+    for (const note of [this.dropNote, this.tokenDrop]) {
+      note.textContent = dropped;
+      note.hidden = !dropped;
+    }
+    // 0 · tokens, each with its position in the sentence (as V₁, V₂ … in step 6)
+    this.sentence.textContent = this.t('att.sentence', { text: s.text });
+    // The buttons are rebuilt: the one that had the focus (space selected it) keeps it.
+    const focused = this.tokens.contains(document.activeElement) ? Number(document.activeElement.dataset.index) : -1;
     this.tokens.replaceChildren(...labels.map((w, i) => {
-      const b = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i) }, el('span', { class: 'tok-text', text: w }), el('span', { class: 'tok-id', text: sub(i + 1) }));
+      const b = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i), title: this.t('att.tokens.pos', { n: i + 1 }) }, el('span', { class: 'tok-text', text: w }), el('span', { class: 'tok-id', text: sub(i + 1) }));
       b.addEventListener('click', (e) => { e.stopPropagation(); this.app.setState({ tok: i }); });
       return b;
     }));
