@@ -15,6 +15,8 @@ const app = {
   transient: new Map(),
   panels: {},
   embed: false,
+  /** How much larger than on a desk the charts' type is (embedded: grows with the frame). */
+  fontScale: 1,
   frame: 0,
   pendingLight: true,
 
@@ -70,6 +72,16 @@ const app = {
     document.title = this.t('app.title');
     for (const [name, panel] of Object.entries(this.panels)) panel.root.hidden = name !== s.panel;
     document.querySelectorAll('.tab').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.panel === s.panel)));
+    // Embedded, the root font grows with the frame (style.css); the charts' type follows it.
+    this.fontScale = this.embed ? Math.min(2, Math.max(1, parseFloat(getComputedStyle(document.documentElement).fontSize) / 13)) : 1;
+    // The texts and hidden controls are in place before the panel draws (embedded, it sizes
+    // its charts from the room they leave), and again after, for what the panel just built.
+    const chrome = () => {
+      translateDom();
+      for (const name of HIDABLE) document.querySelectorAll(`.ui-${name}`).forEach((e) => (e.hidden = this.hidden.has(name)));
+    };
+    chrome();
+    this.renderNotices();
     const panel = this.panels[s.panel];
     if (panel) {
       try {
@@ -79,9 +91,7 @@ const app = {
         throw e;
       }
     }
-    translateDom();
-    for (const name of HIDABLE) document.querySelectorAll(`.ui-${name}`).forEach((e) => (e.hidden = this.hidden.has(name)));
-    this.renderNotices();
+    chrome();
   },
 
   renderNotices() {
@@ -230,6 +240,7 @@ function applyLink() {
   app.linkNotices = notices;
   app.embed = state.embed;
   document.body.classList.toggle('embed', app.embed);
+  document.documentElement.classList.toggle('embed', app.embed);
   history.replaceState(null, '', location.pathname + location.search + serialize(state, hidden));
 }
 

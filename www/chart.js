@@ -11,7 +11,7 @@ import { glyphsReady, warmGlyphs } from './glyphs.js';
 /**
  * A heatmap: canvas + tooltip + a table as its text alternative.
  * `draw({matrix, rows, cols, palette, mask, numbers, highlightRow, title, square, maxHeight,
- * tooltip(r, c, v), alt})` redraws it.
+ * fontScale, tooltip(r, c, v), alt})` redraws it.
  */
 export class Heatmap {
   constructor(parent, { id, t, onSelect, tableAlways = false }) {
@@ -51,7 +51,7 @@ export class Heatmap {
     const top = 6 + (spec.cols.length ? 20 : 0) + (spec.title ? 20 : 0);
     let height;
     if (spec.square !== false) {
-      let cell = Math.min(spec.maxCell ?? 48, (width - labelW - 60) / cols);
+      let cell = Math.min(spec.maxCell ?? 48, (width - labelW - (spec.legend === false ? 10 : 60)) / cols);
       if (spec.maxHeight) cell = Math.min(cell, (spec.maxHeight - top - 10) / rows);
       cell = Math.max(8, cell);
       height = Math.ceil(top + rows * cell + 10);
@@ -66,6 +66,7 @@ export class Heatmap {
     if (spec.max !== undefined) opts.max = spec.max;
     if (spec.highlightRow !== undefined) opts.highlightRow = spec.highlightRow;
     if (spec.highlightCol !== undefined) opts.highlightCol = spec.highlightCol;
+    if (spec.fontScale) opts.fontScale = spec.fontScale;
     this.layout = engine.drawHeatmap(this.canvas, spec.matrix, spec.rows, spec.cols, opts);
     this.canvas.setAttribute('aria-label', spec.alt ?? spec.caption ?? '');
     this.caption.textContent = spec.caption ?? '';
@@ -157,7 +158,7 @@ export class Heatmap {
     this.tip.hidden = true;
   }
 
-  /** Arrow keys move a cursor over the cells and show each value; Enter selects the row. */
+  /** Arrow keys (once focused by the keyboard) move a cursor over the cells and show each value; Enter selects the row. */
   key(e) {
     if (!this.layout) return;
     const [R, C] = [this.layout.rows, this.layout.cols];
@@ -215,7 +216,7 @@ function framePainter(paint) {
  * The training and held-out loss curves, with the value under the pointer (or the arrow keys,
  * once focused) shown in a tip.
  *
- * `draw({losses, heldout, heldoutEvery, height, xLabel, yLabel, alt, tip(step, loss)})` redraws
+ * `draw({losses, heldout, heldoutEvery, height, fontScale, xLabel, yLabel, alt, tip(step, loss)})` redraws
  * it; `relayout()` after the page's layout changed; `layout` maps steps to CSS pixels.
  */
 export class LossCurve {
@@ -275,7 +276,7 @@ export class LossCurve {
     const w = this.width.get();
     const dpr = sizeCanvas(this.canvas, w, s.height);
     this.layout = engine.drawLossCurve(this.canvas, Float32Array.from(s.losses), Float32Array.from(s.heldout), {
-      dpr, heldoutEvery: s.heldoutEvery, hover: this.hover, xLabel: s.xLabel, yLabel: s.yLabel,
+      dpr, heldoutEvery: s.heldoutEvery, hover: this.hover, xLabel: s.xLabel, yLabel: s.yLabel, fontScale: s.fontScale ?? 1,
     });
     this.canvas.setAttribute('aria-label', s.alt);
     const n = s.losses.length;

@@ -7,6 +7,7 @@ import { Heatmap } from '../chart.js';
 import { el, fillSelect, field, check } from '../dom.js';
 import { PRESETS, choices } from '../state.js';
 import { Stepper } from '../stepper.js';
+import { chartBoxes, centreHeatmap, gridColumns, overflows } from '../fit.js';
 
 const STEPS = 8;
 
@@ -117,6 +118,9 @@ export default class AttentionPanel {
     s7.append(this.shapes);
     this.concat = chart(s7, 'chart-concat', selectRow);
     this.output = chart(s7, 'chart-output', selectRow);
+    // The heads and the concatenation take the page's whole width: they have the most cells.
+    s6.classList.add('wide');
+    s7.classList.add('wide');
     const body = el('div', { class: 'sections' }, ...this.stepper.sections);
     // In embed mode the controls fold away behind "Settings", so a small frame shows the chart.
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
@@ -188,26 +192,87 @@ export default class AttentionPanel {
       b.addEventListener('click', (e) => { e.stopPropagation(); this.app.setState({ tok: i }); });
       return b;
     }));
+    this.tokens.querySelector(`[data-index="${focused}"]`)?.focus({ preventScroll: true });
     this.tokenCount.textContent = this.t('att.tokens.count', { n: T });
-    const maxH = this.app.embed ? Math.max(100, window.innerHeight - (this.controlsBox.open ? 320 : 110)) : undefined;
+    if (!this.headCharts || this.headCharts.length !== H) {
+      this.grid.replaceChildren();
+      this.headCharts = Array.from({ length: H }, (_, h) => new Heatmap(this.grid, { id: `chart-head-${h}`, t: (k, v) => this.t(k, v), onSelect: () => this.app.setState({ head: h }) }));
+    }
+    // Embedded, each chart of the current step gets the box the frame leaves it (fit.js); if
+    // the step still overflows (its captions were empty before the first drawing), once more.
+    const current = this.stepper.sections[Math.min(s.step, this.steps - 1)];
+    const layoutHeads = () => this.layoutHeads(H, T);
+    if (!this.app.embed) {
+      layoutHeads();
+      this.draw(r, null);
+      return;
+    }
+    this.fitTokens(current === this.stepper.sections[0]);
+    this.draw(r, chartBoxes(current, layoutHeads));
+    if (overflows(current)) this.draw(r, chartBoxes(current, layoutHeads));
+    for (const c of this.charts()) if (current.contains(c.figure)) centreHeatmap(c);
+  }
+
+  /**
+   * Embedded, the token step shows its tokens as large as the frame allows: the largest type
+   * (in rem, which grows with the frame) at which the step does not overflow.
+   */
+  fitTokens(current) {
+    const sec = this.stepper.sections[0];
+    for (const size of [1.8, 1.5, 1.25, 1.05, 0.9]) {
+      sec.style.setProperty('--tok-size', `${size}rem`);
+      if (!current || !overflows(sec)) return;
+    }
+  }
+
+  /** Every heatmap of the panel. */
+  charts() {
+    return [this.vectors, this.q, this.k, this.v, this.scores, this.weights, this.result, ...(this.headCharts ?? []), this.concat, this.output];
+  }
+
+  /**
+   * The heads grid's columns: as many as keep the small multiples' cells largest in the box
+   * the grid has (embedded), or each map at least ~14 px a cell on the page.
+   */
+  layoutHeads(H, T) {
+    const g = this.grid;
+    const fs = this.app.fontScale;
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const cols = this.app.embed
+      ? gridColumns(H, T, { w: g.clientWidth, h: g.clientHeight, extraW: 16 + 30 * fs, extraH: rem * 1.5 + 16 + 20 * fs })
+      : gridColumns(H, T, { w: g.clientWidth, minW: Math.max(180, 80 + 14 * T) });
+    g.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
+  }
+
+  /** Draws every chart; `boxes` (embedded) maps each chart's canvas box to the size it may take. */
+  draw(r, boxes) {
+    const s = this.app.state;
+    const T = r.tokens.length, C = s.d, H = s.h, D = C / H;
+    const head = Math.min(s.head, H - 1);
+    const tok = Math.min(s.tok, T - 1);
+    const labels = r.tokens;
+    const fs = this.app.fontScale;
+    // Embedded: a chart of the current step fills its box; the others (hidden) keep a budget.
+    const budget = Math.max(100, window.innerHeight - 110);
+    const maxH = (chart) => (this.app.embed ? Math.max(60, Math.floor(boxes?.get(chart.canvas.parentElement)?.h || budget)) : undefined);
     const maxCell = this.app.embed ? 140 : 48;
     const vecTip = (r0, c0, v) => this.t('hover.vec', { row: labels[r0], col: c0, value: v });
     const cellTip = (r0, c0, v) => this.t('hover.cell', { row: labels[r0], col: labels[c0], value: v });
     const numsVec = s.nums && C <= 16;
     // 1 · vectors
-    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t('att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t('att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.vectors), maxCell, fontScale: fs });
     // 2 · Q, K, V of the selected head
     const hq = headSlice(r.heads.q, head), hk = headSlice(r.heads.k, head), hv = headSlice(r.heads.v, head);
     const dcols = D <= 16 ? Array.from({ length: D }, (_, j) => String(j)) : [];
     const numsD = s.nums && D <= 8;
-    this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell });
-    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH, maxCell });
-    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH, maxCell });
+    this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH(this.q), maxCell, fontScale: fs });
+    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH(this.k), maxCell, fontScale: fs });
+    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH(this.v), maxCell, fontScale: fs });
     // 3 · scores, 4 · weights (with the mask drawn)
     const mask = s.causal ? { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) } : undefined;
     const hs = headSlice(r.heads.scores, head), hw = headSlice(r.heads.weights, head);
-    this.scores.draw({ matrix: hs, rows: labels, cols: labels, palette: 'diverging', mask, numbers: s.nums, caption: this.t('att.scores.caption', { h: head + 1, d: D, t: T }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH, maxCell });
-    this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, numbers: s.nums, caption: this.t('att.weights.caption', { h: head + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.scores.draw({ matrix: hs, rows: labels, cols: labels, palette: 'diverging', mask, numbers: s.nums, caption: this.t('att.scores.caption', { h: head + 1, d: D, t: T }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(this.scores), maxCell, fontScale: fs });
+    this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, numbers: s.nums, caption: this.t('att.weights.caption', { h: head + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(this.weights), maxCell, fontScale: fs });
     this.maskNote.hidden = !s.causal;
     // 5 · the weighted sum for the selected token, with the real numbers
     this.sumCaption.textContent = this.t('att.sum.caption', { tok: labels[tok], h: head + 1 });
@@ -219,19 +284,15 @@ export default class AttentionPanel {
     this.formula.textContent = terms.join(' + ');
     const concat = { shape: [T, C], data: r.heads.concat.data };
     const outRow = { shape: [1, D], data: concat.data.slice(tok * C + head * D, tok * C + head * D + D) };
-    this.result.draw({ matrix: outRow, rows: [labels[tok]], cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.sum.result', { d: D }), tooltip: vecTip, legend: false });
+    this.result.draw({ matrix: outRow, rows: [labels[tok]], cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.sum.result', { d: D }), tooltip: vecTip, legend: false, maxHeight: maxH(this.result), maxCell, fontScale: fs });
     // 6 · every head's weights as small multiples
-    if (!this.headCharts || this.headCharts.length !== H) {
-      this.grid.replaceChildren();
-      this.headCharts = Array.from({ length: H }, (_, h) => new Heatmap(this.grid, { id: `chart-head-${h}`, t: (k, v) => this.t(k, v), onSelect: () => this.app.setState({ head: h }) }));
-    }
     this.headCharts.forEach((c, h) => {
       c.figure.classList.toggle('selected', h === head);
-      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: T <= 5 ? labels : [], palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, maxHeight: 260 });
+      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, maxHeight: maxH(c), maxCell, fontScale: fs });
     });
     // 7 · concatenation and output projection, with the shapes written out
     this.shapes.textContent = this.t('att.concat.shapes', { h: H, d: D, c: C, t: T });
-    this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
-    this.output.draw({ matrix: r.output, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.out.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.concat), maxCell, fontScale: fs });
+    this.output.draw({ matrix: r.output, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.out.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.output), maxCell, fontScale: fs });
   }
 }
