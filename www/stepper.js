@@ -47,6 +47,9 @@ export class Stepper {
     step = Math.min(step, this.count - 1);
     this.sections.forEach((sec, i) => sec.classList.toggle('current', i === step));
     this.list.querySelectorAll('button').forEach((b, i) => b.setAttribute('aria-current', i === step ? 'step' : 'false'));
+    // On a narrow screen the list scrolls sideways (style.css): keep the current step in it.
+    const li = this.list.children[step];
+    if (li && this.list.scrollWidth > this.list.clientWidth) this.list.scrollLeft = li.offsetLeft - this.list.offsetLeft - 8;
     this.label.textContent = this.app.t('step.of', { n: step + 1, total: this.count });
     this.text.textContent = this.app.t(`${this.keys}.s${step}.text`);
     this.title.textContent = this.app.t(`${this.keys}.s${step}.title`);
