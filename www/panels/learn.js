@@ -411,7 +411,8 @@ export default class LearnPanel {
     }
     const text = this.corpusText();
     this.corpusInfo.textContent = this.t('learn.corpus.size', { lines: text.split('\n').filter((l) => l.trim()).length, chars: text.length });
-    this.preview.textContent = text.split('\n').slice(0, 12).join('\n');
+    // (embedded, the preview fills the frame's height: more lines)
+    this.preview.textContent = text.split('\n').slice(0, this.app.embed ? 60 : 12).join('\n');
     this.renderStats(text);
     this.showWatch();
     this.showModelInfo();
