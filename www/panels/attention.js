@@ -219,7 +219,7 @@ export default class AttentionPanel {
    */
   fitTokens(current) {
     const sec = this.stepper.sections[0];
-    for (const size of [1.8, 1.5, 1.25, 1.05, 0.9]) {
+    for (const size of [3, 2.5, 2.1, 1.8, 1.5, 1.25, 1.05, 0.9]) {
       sec.style.setProperty('--tok-size', `${size}rem`);
       if (!current || !overflows(sec)) return;
     }
