@@ -283,9 +283,14 @@ export class LossCurve {
     if (this.hover >= 0 && this.hover < n) {
       const L = this.layout;
       this.tipBox.textContent = s.tip(this.hover + 1, s.losses[this.hover]);
-      this.tipBox.style.left = `${Math.min(w - 140, L.x0 + ((L.x1 - L.x0) * this.hover) / Math.max(1, L.steps - 1) + 6)}px`;
-      this.tipBox.style.top = `${L.y0}px`;
       this.tipBox.hidden = false;
+      // Beside the hover line (right, else left) and in the half of the plot away from the
+      // point read, so the tip never covers it.
+      const x = L.x0 + ((L.x1 - L.x0) * this.hover) / Math.max(1, L.steps - 1);
+      const y = L.y0 + (1 - Math.min(1, s.losses[this.hover] / (L.yMax || 1))) * (L.y1 - L.y0);
+      const tw = this.tipBox.offsetWidth, th = this.tipBox.offsetHeight;
+      this.tipBox.style.left = `${x + 6 + tw <= w ? x + 6 : Math.max(0, x - 6 - tw)}px`;
+      this.tipBox.style.top = `${y < (L.y0 + L.y1) / 2 ? L.y1 - th - 4 : L.y0}px`;
     } else {
       this.tipBox.hidden = true;
     }
