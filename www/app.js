@@ -103,6 +103,8 @@ const app = {
       b.addEventListener('click', () => {
         if (i < this.linkNotices.length) this.linkNotices.splice(i, 1);
         item.remove();
+        // Embedded, the step gets the notice's room back: its charts are sized again.
+        if (this.embed) this.schedule(false);
       });
       return item;
     }));
