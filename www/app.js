@@ -16,6 +16,8 @@ const app = {
   transient: new Map(),
   panels: {},
   embed: false,
+  /** How much larger than on a desk the charts' type is (embedded: grows with the frame). */
+  fontScale: 1,
   frame: 0,
   pendingLight: true,
 
@@ -71,6 +73,16 @@ const app = {
     document.title = this.t('app.title');
     for (const [name, panel] of Object.entries(this.panels)) panel.root.hidden = name !== s.panel;
     document.querySelectorAll('.tab').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.panel === s.panel)));
+    // Embedded, the root font grows with the frame (style.css); the charts' type follows it.
+    this.fontScale = this.embed ? Math.min(2, Math.max(1, parseFloat(getComputedStyle(document.documentElement).fontSize) / 13)) : 1;
+    // The texts and hidden controls are in place before the panel draws (embedded, it sizes
+    // its charts from the room they leave), and again after, for what the panel just built.
+    const chrome = () => {
+      translateDom();
+      for (const name of HIDABLE) document.querySelectorAll(`.ui-${name}`).forEach((e) => (e.hidden = this.hidden.has(name)));
+    };
+    chrome();
+    this.renderNotices();
     const panel = this.panels[s.panel];
     if (panel) {
       try {
@@ -80,9 +92,7 @@ const app = {
         throw e;
       }
     }
-    translateDom();
-    for (const name of HIDABLE) document.querySelectorAll(`.ui-${name}`).forEach((e) => (e.hidden = this.hidden.has(name)));
-    this.renderNotices();
+    chrome();
   },
 
   renderNotices() {
@@ -94,6 +104,8 @@ const app = {
       b.addEventListener('click', () => {
         if (i < this.linkNotices.length) this.linkNotices.splice(i, 1);
         item.remove();
+        // Embedded, the step gets the notice's room back: its charts are sized again.
+        if (this.embed) this.schedule(false);
       });
       return item;
     }));
@@ -179,19 +191,41 @@ function buildPanelSlots() {
   }
 }
 
+/** The keys that step through a presentation: arrows, and what a clicker sends (PageUp/PageDown). */
+const STEP_KEYS = { ArrowRight: 1, PageDown: 1, ArrowLeft: -1, PageUp: -1 };
+
+/** Whether keys pressed in `t` are typing: a text field, a text area, a list, editable text. */
+function typingIn(t) {
+  if (!(t instanceof Element)) return false;
+  if (t.isContentEditable || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT') return true;
+  return t.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit', 'reset'].includes(t.type);
+}
+
+/** Whether space presses `t` (a button, link, summary or checkbox) rather than stepping. */
+function pressesOnSpace(t) {
+  if (!(t instanceof Element)) return false;
+  return t.tagName === 'BUTTON' || t.tagName === 'SUMMARY' || (t.tagName === 'A' && t.hasAttribute('href')) || t.tagName === 'INPUT';
+}
+
 function setupChrome() {
   document.getElementById('lang-toggle').addEventListener('click', () => app.setState({ lang: app.state.lang === 'zh' ? 'en' : 'zh' }));
   document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => app.setState({ panel: b.dataset.panel, step: 0 }, { push: true })));
   document.getElementById('copy-link').addEventListener('click', () => copy(app.shareUrl(), 'share.copied'));
   document.getElementById('copy-embed').addEventListener('click', () => copy(embedCode(), 'share.embedCopied'));
   buildClassroom();
-  // ←/→ or space move through the steps, unless the user is typing.
+  // The presenter keys move through the steps wherever the focus is (a clicked chart too),
+  // except where the key is the user's: typing in a field, choosing in a list, or space on a
+  // button, link or checkbox (which it presses: a token button selects its token).
   document.addEventListener('keydown', (e) => {
-    const tag = e.target?.tagName;
-    if (tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA' || e.target?.isContentEditable || e.target?.tagName === 'CANVAS') return;
-    if (e.altKey || e.ctrlKey || e.metaKey) return;
-    if (e.key === 'ArrowRight' || (e.key === ' ' && !e.shiftKey)) { app.moveStep(1); e.preventDefault(); }
-    else if (e.key === 'ArrowLeft' || (e.key === ' ' && e.shiftKey)) { app.moveStep(-1); e.preventDefault(); }
+    if (e.altKey || e.ctrlKey || e.metaKey || e.defaultPrevented || typingIn(e.target)) return;
+    let delta = STEP_KEYS[e.key];
+    if (e.key === ' ') {
+      if (pressesOnSpace(e.target)) return;
+      delta = e.shiftKey ? -1 : 1;
+    }
+    if (!delta) return;
+    app.moveStep(delta);
+    e.preventDefault();
   });
   // A link pasted into the address bar, or back/forward, re-reads the state.
   window.addEventListener('hashchange', () => readLink());
@@ -209,6 +243,7 @@ function applyLink() {
   app.linkNotices = notices;
   app.embed = state.embed;
   document.body.classList.toggle('embed', app.embed);
+  document.documentElement.classList.toggle('embed', app.embed);
   history.replaceState(null, '', location.pathname + location.search + serialize(state, hidden));
 }
 

@@ -38,7 +38,7 @@ export function chartsIdle() {
 /**
  * A heatmap: canvas + tooltip + a table as its text alternative.
  * `draw({matrix, rows, cols, palette, mask, numbers, highlightRow, title, square, maxHeight,
- * tooltip(r, c, v), alt})` redraws it.
+ * fontScale, tooltip(r, c, v), alt})` redraws it.
  */
 export class Heatmap {
   constructor(parent, { id, t, onSelect, tableAlways = false }) {
@@ -63,7 +63,10 @@ export class Heatmap {
       if (cell && this.onSelect) this.onSelect(cell[0], cell[1]);
     });
     this.canvas.addEventListener('keydown', (e) => this.key(e));
-    this.canvas.addEventListener('blur', () => this.hideTip());
+    // Focused by a click, the arrows are the presenter's (app.js); by the keyboard, they
+    // move a cursor over the cells.
+    this.canvas.addEventListener('pointerdown', () => { this.clicked = true; });
+    this.canvas.addEventListener('blur', () => { this.clicked = false; this.hideTip(); });
     this.details.addEventListener('toggle', () => this.details.open && this.fillTable());
   }
 
@@ -104,7 +107,7 @@ export class Heatmap {
     const top = 6 + (spec.cols.length ? 20 : 0) + (spec.title ? 20 : 0);
     let height;
     if (spec.square !== false) {
-      let cell = Math.min(spec.maxCell ?? 48, (width - labelW - 60) / cols);
+      let cell = Math.min(spec.maxCell ?? 48, (width - labelW - (spec.legend === false ? 10 : 60)) / cols);
       if (spec.maxHeight) cell = Math.min(cell, (spec.maxHeight - top - 10) / rows);
       cell = Math.max(8, cell);
       height = Math.ceil(top + rows * cell + 10);
@@ -170,7 +173,7 @@ export class Heatmap {
       for (let c = 0; c < C; c++) {
         const v = matrix.data[r * C + c];
         const blocked = mask && mask.data[r * C + c];
-        tr.append(el('td', { 'data-value': String(v), ...(blocked ? { 'data-masked': '1' } : {}), text: blocked ? '—' : v.toFixed(3) }));
+        tr.append(el('td', { 'data-value': String(v), ...(blocked ? { 'data-masked': '1', title: this.t('hover.masked') } : {}), text: blocked ? '—' : v.toFixed(3) }));
       }
       tb.append(tr);
     }
@@ -189,6 +192,8 @@ export class Heatmap {
 
   hover(e) {
     const cell = this.cellAtEvent(e);
+    // A cell that selects its row says so.
+    this.canvas.style.cursor = cell && this.onSelect ? 'pointer' : '';
     if (cell) this.showTip(...cell);
     else this.hideTip();
   }
@@ -198,24 +203,49 @@ export class Heatmap {
     const C = matrix.shape[1];
     const v = matrix.data[r * C + c];
     const blocked = mask && mask.data[r * C + c];
-    this.tip.textContent = this.spec.tooltip(r, c, blocked ? '—' : v.toFixed(4));
-    const L = this.layout;
-    this.tip.style.left = `${Math.min(L.x0 + (c + 1) * L.cellW + 4, this.canvas.clientWidth - 150)}px`;
-    this.tip.style.top = `${L.y0 + r * L.cellH}px`;
+    this.tip.textContent = this.spec.tooltip(r, c, blocked ? this.t('hover.masked') : v.toFixed(4));
     this.tip.hidden = false;
+    this.placeTip(r, c);
+  }
+
+  /**
+   * Puts the tip next to cell (r, c) without covering it: above it, else below, else beside
+   * it, always inside this chart's canvas so it never spills over the next chart.
+   */
+  placeTip(r, c) {
+    const L = this.layout, tip = this.tip, cv = this.canvas;
+    // The canvas may be shifted inside its box (centred when embedded).
+    const ox = cv.offsetLeft, oy = cv.offsetTop;
+    const W = cv.clientWidth - ox, H = cv.clientHeight;
+    tip.style.maxWidth = `${Math.max(80, W)}px`;
+    tip.style.whiteSpace = '';
+    if (tip.offsetWidth >= W) tip.style.whiteSpace = 'normal';
+    const w = tip.offsetWidth, h = tip.offsetHeight, gap = 3;
+    const x0 = L.x0 + c * L.cellW, x1 = x0 + L.cellW, y0 = L.y0 + r * L.cellH, y1 = y0 + L.cellH;
+    const clampX = (x) => Math.max(0, Math.min(x, W - w));
+    const clampY = (y) => Math.max(0, Math.min(y, H - h));
+    const spots = [
+      [clampX((x0 + x1 - w) / 2), y0 - gap - h],
+      [clampX((x0 + x1 - w) / 2), y1 + gap],
+      [x1 + gap, clampY((y0 + y1 - h) / 2)],
+      [x0 - gap - w, clampY((y0 + y1 - h) / 2)],
+    ];
+    const [x, y] = spots.find(([x, y]) => x >= 0 && y >= 0 && x + w <= W && y + h <= H) ?? spots[0];
+    tip.style.left = `${ox + x}px`;
+    tip.style.top = `${oy + y}px`;
   }
 
   hideTip() {
     this.tip.hidden = true;
   }
 
-  /** Arrow keys move a cursor over the cells and show each value; Enter selects the row. */
+  /** Arrow keys (once focused by the keyboard) move a cursor over the cells and show each value; Enter selects the row. */
   key(e) {
     if (!this.layout) return;
     const [R, C] = [this.layout.rows, this.layout.cols];
     let [r, c] = this.cursor ?? [0, 0];
     const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-    if (moves[e.key]) {
+    if (moves[e.key] && !this.clicked) {
       if (this.cursor) {
         r = Math.min(R - 1, Math.max(0, r + moves[e.key][0]));
         c = Math.min(C - 1, Math.max(0, c + moves[e.key][1]));
@@ -268,7 +298,8 @@ function framePainter(paint) {
  * once focused) shown in a tip.
  *
  * `draw({losses, heldout, heldoutEvery, height, xLabel, yLabel, trainLabel, heldoutLabel, refLine,
- * refLabel, fontScale, alt, tip(step, loss)})` redraws it; `relayout()` after the page's layout changed; `layout` maps steps to CSS pixels.
+ * refLabel, fontScale, alt, tip(step, loss)})` redraws it; `relayout()` after the page's layout
+ * changed; `layout` maps steps to CSS pixels.
  */
 export class LossCurve {
   constructor(parent, { id }) {
@@ -293,9 +324,12 @@ export class LossCurve {
       this.hover = -1;
       this.repaint();
     });
+    // As on a heatmap: after a click the arrows step the presentation.
+    this.canvas.addEventListener('pointerdown', () => { this.clicked = true; });
+    this.canvas.addEventListener('blur', () => { this.clicked = false; });
     this.canvas.addEventListener('keydown', (e) => {
       const n = this.spec?.losses.length ?? 0;
-      if (!n || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight')) return;
+      if (!n || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') || this.clicked) return;
       const d = e.key === 'ArrowLeft' ? -1 : 1;
       this.hover = Math.max(0, Math.min(n - 1, (this.hover < 0 ? n - 1 : this.hover) + d * Math.max(1, Math.round(n / 50))));
       e.preventDefault();
@@ -335,9 +369,14 @@ export class LossCurve {
     if (this.hover >= 0 && this.hover < n) {
       const L = this.layout;
       this.tipBox.textContent = s.tip(this.hover + 1, s.losses[this.hover]);
-      this.tipBox.style.left = `${Math.min(w - 140, L.x0 + ((L.x1 - L.x0) * this.hover) / Math.max(1, L.steps - 1) + 6)}px`;
-      this.tipBox.style.top = `${L.y0}px`;
       this.tipBox.hidden = false;
+      // Beside the hover line (right, else left) and in the half of the plot away from the
+      // point read, so the tip never covers it.
+      const x = L.x0 + ((L.x1 - L.x0) * this.hover) / Math.max(1, L.steps - 1);
+      const y = L.y0 + (1 - Math.min(1, s.losses[this.hover] / (L.yMax || 1))) * (L.y1 - L.y0);
+      const tw = this.tipBox.offsetWidth, th = this.tipBox.offsetHeight;
+      this.tipBox.style.left = `${x + 6 + tw <= w ? x + 6 : Math.max(0, x - 6 - tw)}px`;
+      this.tipBox.style.top = `${y < (L.y0 + L.y1) / 2 ? L.y1 - th - 4 : L.y0}px`;
     } else {
       this.tipBox.hidden = true;
     }

@@ -93,11 +93,18 @@ export function clip(s, max) {
   return s.slice(0, end);
 }
 
-/** The default state for a browser whose language is `lang`. */
+/** What opens in each language: its own example sentence and its own corpus (and so prompt). */
+const LANG_DEFAULTS = {
+  zh: { preset: 'tianqi', corpus: 'zh' },
+  en: { preset: 'cat', corpus: 'en' },
+};
+
+/** The default state in `lang` (the link's language, else the browser's). */
 export function defaults(lang = 'en') {
   const s = {};
   for (const p of PROPS) s[p.key] = p.def;
   s.lang = choices('lang').includes(lang) ? lang : 'en';
+  Object.assign(s, LANG_DEFAULTS[s.lang]);
   s.text = PRESETS[s.preset].text;
   s.prompt = null;
   s.stok = null;
@@ -149,20 +156,25 @@ function parseValue(prop, raw, def) {
  * translated when shown).
  */
 export function parseHash(hash, lang = 'en') {
-  const state = defaults(lang);
+  const raw = String(hash ?? '').replace(/^#/, '');
+  const pairs = raw.split('&').filter(Boolean).map((part) => {
+    const eq = part.indexOf('=');
+    try {
+      return [decodeURIComponent(eq < 0 ? part : part.slice(0, eq)), eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, '%20'))];
+    } catch {
+      return [null, part];
+    }
+  });
+  // The defaults are the link's language's (its example, its corpus), whatever the browser's:
+  // the last valid `lang` wins, as below.
+  const linkLang = pairs.filter(([k, v]) => k === 'lang' && choices('lang').includes(v)).pop()?.[1];
+  const state = defaults(linkLang ?? lang);
   const hidden = new Set();
   const notices = [];
   let textGiven = false;
-  const raw = String(hash ?? '').replace(/^#/, '');
-  for (const part of raw.split('&')) {
-    if (!part) continue;
-    const eq = part.indexOf('=');
-    let key, val;
-    try {
-      key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
-      val = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, '%20'));
-    } catch {
-      notices.push({ key: 'notice.unknown', vars: { key: clip(part, 40) } });
+  for (const [key, val] of pairs) {
+    if (key === null) {
+      notices.push({ key: 'notice.unknown', vars: { key: clip(val, 40) } });
       continue;
     }
     if (key.endsWith('_hide')) {

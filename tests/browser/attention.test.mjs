@@ -11,7 +11,7 @@ after(async () => { await browser?.close(); });
 const tokens = (page) => page.$$eval('#tokens .tok-text', (b) => b.map((x) => x.textContent));
 
 test('loads cleanly, draws the weights, and every row sums to 1', async () => {
-  const { page, errors, offsite, context } = await open(browser, '#lang=en');
+  const { page, errors, offsite, context } = await open(browser, '#lang=en&preset=tianqi');
   assert.deepEqual(errors, [], 'no console errors');
   assert.deepEqual(await tokens(page), ['今天', '天气', '真', '好'], 'the preset is segmented as in the article');
   assert.ok(await ink(page, '#chart-weights canvas') > 5000, 'the weights heatmap has drawn pixels');
@@ -148,13 +148,17 @@ test('an invalid link opens a working page with a notice', async () => {
   const notices = await page.$$eval('.notice-text', (n) => n.map((x) => x.textContent));
   assert.ok(notices.some((n) => n.includes('d = 1000000000') && n.includes('512')), notices.join(' | '));
   assert.ok(notices.some((n) => n.includes('zzz')));
-  assert.ok(notices.some((n) => n.includes('Only the first 24 tokens')));
+  // The tokens left out are said under the text box and under the tokens, not above the form.
+  assert.ok(!notices.some((n) => n.includes('24 tokens')), notices.join(' | '));
+  for (const id of ['#att-text-dropped', '#tokens-dropped']) {
+    assert.match(await page.textContent(id), /Only the first 24 tokens are used; left out: “a a a/);
+  }
   assert.equal(await page.inputValue('#att-d'), '512');
   assert.ok(await ink(page, '#chart-weights canvas') > 5000, 'and it still draws');
   assert.deepEqual(errors, []);
   await context.close();
   const garbage = await open(browser, '#%%%&&&==&lang=en');
-  assert.deepEqual(await tokens(garbage.page), ['今天', '天气', '真', '好']);
+  assert.deepEqual(await tokens(garbage.page), ['The', 'cat', 'sat', 'on', 'the', 'mat']);
   await garbage.context.close();
 });
 

@@ -34,5 +34,30 @@ test('bad links are repaired with notices, never thrown', () => {
   for (const k of ['notice.clamped', 'notice.invalid', 'notice.unknown', 'notice.textLong']) assert.ok(keys.includes(k), k);
   assert.equal(parseHash('#garbage%%%&&&==').state.panel, 'attention');
   assert.equal(parseHash('#v=9').notices[0].key, 'notice.version');
-  assert.equal(parseHash('#text=%20%20').state.text, PRESETS.tianqi.text);
+  assert.equal(parseHash('#text=%20%20', 'zh').state.text, PRESETS.tianqi.text);
+  assert.equal(parseHash('#text=%20%20', 'en').state.text, PRESETS.cat.text);
+});
+
+test('each language opens on its own example and corpus, whatever the browser says', () => {
+  for (const browser of ['zh', 'en']) {
+    const en = parseHash('#lang=en', browser).state;
+    assert.equal(en.preset, 'cat');
+    assert.equal(en.text, PRESETS.cat.text);
+    assert.equal(en.corpus, 'en');
+    const zh = parseHash('#lang=zh', browser).state;
+    assert.equal(zh.preset, 'tianqi');
+    assert.equal(zh.text, PRESETS.tianqi.text);
+    assert.equal(zh.corpus, 'zh');
+  }
+  // No language in the link: the browser's.
+  assert.equal(parseHash('', 'en').state.corpus, 'en');
+  assert.equal(parseHash('', 'zh').state.preset, 'tianqi');
+  // The last valid lang wins, for the defaults as for the language.
+  assert.equal(parseHash('#lang=zh&lang=xx&lang=en', 'zh').state.preset, 'cat');
+  // A Chinese example kept while switching to English stays in the link, and reads back.
+  const s = { ...defaults('zh'), lang: 'en' };
+  const hash = serialize(s);
+  assert.match(hash, /preset=tianqi/);
+  assert.match(hash, /corpus=zh/);
+  assert.deepEqual(parseHash(hash, 'zh').state, s);
 });

@@ -7,11 +7,27 @@ import { Heatmap } from '../chart.js';
 import { el, fillSelect, field, check } from '../dom.js';
 import { PRESETS, choices } from '../state.js';
 import { Stepper } from '../stepper.js';
+import { chartBoxes, centreHeatmap, gridColumns, overflows } from '../fit.js';
 
 const STEPS = 8;
 
 const SUB = '₀₁₂₃₄₅₆₇₈₉';
 const sub = (n) => String(n).split('').map((d) => SUB[+d]).join('');
+
+/**
+ * What of `text` comes after its first tokens `shown` (the tokens are pieces of the text, in
+ * order; whitespace between them is skipped), cut to `max` characters.
+ */
+function droppedText(text, shown, max = 60) {
+  let at = 0;
+  for (const w of shown) {
+    const i = text.indexOf(w, at);
+    if (i < 0) return '';
+    at = i + w.length;
+  }
+  const rest = [...text.slice(at).trim()];
+  return rest.length > max ? rest.slice(0, max).join('') + '…' : rest.join('');
+}
 
 /** Rows r of a [1, H, T, X] tensor for head h, as a [T, X] tensor. */
 function headSlice(t, h) {
@@ -47,8 +63,13 @@ export default class AttentionPanel {
     this.causal = el('input', { id: 'att-causal', type: 'checkbox' });
     this.nums = el('input', { id: 'att-nums', type: 'checkbox' });
     this.headSel = el('select', { id: 'att-head' });
+    // Which tokens a long text lost: said under the box (below it, so the box never moves
+    // while typing) and under the tokens.
+    this.dropNote = el('p', { class: 'trunc-note', id: 'att-text-dropped', hidden: '' });
+    const textField = field('text', 'att-text', 'ctl.text', this.input);
+    textField.append(this.dropNote);
     const controls = el('div', { class: 'controls', role: 'group', 'data-i18n-aria': 'ctl.settings' },
-      field('text', 'att-text', 'ctl.text', this.input),
+      textField,
       field('preset', 'att-preset', 'ctl.preset', this.preset),
       field('d', 'att-d', 'ctl.dModel', this.dSel),
       field('h', 'att-h', 'ctl.heads', this.hSel),
@@ -63,7 +84,10 @@ export default class AttentionPanel {
     const s0 = sec(0);
     this.tokenCount = el('p', { class: 'muted', id: 'token-count' });
     this.tokens = el('div', { class: 'tokens', id: 'tokens', role: 'group' });
-    s0.append(this.tokens, this.tokenCount);
+    // On a slide the sentence itself stands above its tokens (the text box is in Settings).
+    this.sentence = el('p', { class: 'sentence', id: 'sentence' });
+    this.tokenDrop = el('p', { class: 'trunc-note', id: 'tokens-dropped', hidden: '' });
+    s0.append(this.sentence, this.tokens, this.tokenCount, this.tokenDrop);
     const s1 = sec(1);
     const t1 = (k, v) => this.t(k, v);
     const chart = (parent, id, onSelect, tableAlways) => new Heatmap(parent, { id, t: t1, onSelect, tableAlways });
@@ -98,6 +122,9 @@ export default class AttentionPanel {
     s7.append(this.shapes);
     this.concat = chart(s7, 'chart-concat', selectRow);
     this.output = chart(s7, 'chart-output', selectRow);
+    // The heads and the concatenation take the page's whole width: they have the most cells.
+    s6.classList.add('wide');
+    s7.classList.add('wide');
     const body = el('div', { class: 'sections' }, ...this.stepper.sections);
     // In embed mode the controls fold away behind "Settings", so a small frame shows the chart.
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
@@ -159,23 +186,93 @@ export default class AttentionPanel {
     const head = Math.min(s.head, H - 1);
     const tok = Math.min(s.tok, T - 1);
     const labels = r.tokens;
-    this.app.setTransientNotice('truncated', r.truncated ? { key: 'notice.truncated', vars: { n: T } } : null);
-    // 0 · tokens (and the same buttons in step 6, where the followed token is chosen)
+    const dropped = r.truncated ? this.t('att.tokens.dropped', { n: T, rest: droppedText(s.text, labels) }) : '';
+    for (const note of [this.dropNote, this.tokenDrop]) {
+      note.textContent = dropped;
+      note.hidden = !dropped;
+    }
+    // 0 · tokens, each with its position in the sentence (as V₁, V₂ … in step 6); the same
+    // buttons stand in step 6, where the followed token is chosen
+    this.sentence.textContent = this.t('att.sentence', { text: s.text });
     const tokenButtons = () => labels.map((w, i) => {
-      const b = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i) }, el('span', { class: 'tok-text', text: w }), el('span', { class: 'tok-id', text: sub(i + 1) }));
+      const b = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i), title: this.t('att.tokens.pos', { n: i + 1 }) }, el('span', { class: 'tok-text', text: w }), el('span', { class: 'tok-id', text: sub(i + 1) }));
       b.addEventListener('click', (e) => { e.stopPropagation(); this.app.setState({ tok: i }); });
       return b;
     });
+    // The buttons are rebuilt: the one that had the focus (space selected it) keeps it.
+    const focusedIn = [this.tokens, this.sumTokens].find((g) => g.contains(document.activeElement));
+    const focused = focusedIn ? Number(document.activeElement.dataset.index) : -1;
     this.tokens.replaceChildren(...tokenButtons());
     this.sumTokens.replaceChildren(...tokenButtons());
+    focusedIn?.querySelector(`[data-index="${focused}"]`)?.focus({ preventScroll: true });
     this.tokenCount.textContent = this.t('att.tokens.count', { n: T });
-    const maxH = this.app.embed ? Math.max(100, window.innerHeight - (this.controlsBox.open ? 320 : 110)) : undefined;
+    if (!this.headCharts || this.headCharts.length !== H) {
+      this.grid.replaceChildren();
+      this.headCharts = Array.from({ length: H }, (_, h) => new Heatmap(this.grid, { id: `chart-head-${h}`, t: (k, v) => this.t(k, v), onSelect: () => this.app.setState({ head: h }) }));
+    }
+    // Embedded, each chart of the current step gets the box the frame leaves it (fit.js); if
+    // the step still overflows (its captions were empty before the first drawing), once more.
+    const current = this.stepper.sections[Math.min(s.step, this.steps - 1)];
+    const layoutHeads = () => this.layoutHeads(H, T);
+    if (!this.app.embed) {
+      layoutHeads();
+      this.draw(r, null);
+      return;
+    }
+    this.fitTokens(current === this.stepper.sections[0]);
+    this.draw(r, chartBoxes(current, layoutHeads));
+    if (overflows(current)) this.draw(r, chartBoxes(current, layoutHeads));
+    for (const c of this.charts()) if (current.contains(c.figure)) centreHeatmap(c);
+  }
+
+  /**
+   * Embedded, the token step shows its tokens as large as the frame allows: the largest type
+   * (in rem, which grows with the frame) at which the step does not overflow.
+   */
+  fitTokens(current) {
+    const sec = this.stepper.sections[0];
+    for (const size of [3, 2.5, 2.1, 1.8, 1.5, 1.25, 1.05, 0.9]) {
+      sec.style.setProperty('--tok-size', `${size}rem`);
+      if (!current || !overflows(sec)) return;
+    }
+  }
+
+  /** Every heatmap of the panel. */
+  charts() {
+    return [this.vectors, this.q, this.k, this.v, this.scores, this.weights, this.sumWeights, this.sumV, this.result, ...(this.headCharts ?? []), this.concat, this.output];
+  }
+
+  /**
+   * The heads grid's columns: as many as keep the small multiples' cells largest in the box
+   * the grid has (embedded), or each map at least ~14 px a cell on the page.
+   */
+  layoutHeads(H, T) {
+    const g = this.grid;
+    const fs = this.app.fontScale;
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const cols = this.app.embed
+      ? gridColumns(H, T, { w: g.clientWidth, h: g.clientHeight, extraW: 16 + 30 * fs, extraH: rem * 1.5 + 16 + 20 * fs })
+      : gridColumns(H, T, { w: g.clientWidth, minW: Math.max(180, 80 + 14 * T) });
+    g.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
+  }
+
+  /** Draws every chart; `boxes` (embedded) maps each chart's canvas box to the size it may take. */
+  draw(r, boxes) {
+    const s = this.app.state;
+    const T = r.tokens.length, C = s.d, H = s.h, D = C / H;
+    const head = Math.min(s.head, H - 1);
+    const tok = Math.min(s.tok, T - 1);
+    const labels = r.tokens;
+    const fs = this.app.fontScale;
+    // Embedded: a chart of the current step fills its box; the others (hidden) keep a budget.
+    const budget = Math.max(100, window.innerHeight - 110);
+    const maxH = (chart) => (this.app.embed ? Math.max(60, Math.floor(boxes?.get(chart.canvas.parentElement)?.h || budget)) : undefined);
     const maxCell = this.app.embed ? 140 : 48;
     const vecTip = (r0, c0, v) => this.t('hover.vec', { row: labels[r0], col: c0, value: v });
     const cellTip = (r0, c0, v) => this.t('hover.cell', { row: labels[r0], col: labels[c0], value: v });
     const numsVec = s.nums && C <= 16;
     // 1 · vectors
-    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t('att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t('att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.vectors), maxCell, fontScale: fs });
     // 2 · Q, K, V of the selected head
     const hq = headSlice(r.heads.q, head), hk = headSlice(r.heads.k, head), hv = headSlice(r.heads.v, head);
     const dcols = D <= 16 ? Array.from({ length: D }, (_, j) => String(j)) : [];
@@ -183,18 +280,18 @@ export default class AttentionPanel {
     // Q, K and V stand one under the other, each the card's full width: cells large enough
     // for their numbers (the step that carries the article's 你/是/谁 example).
     const qkvCell = this.app.embed ? maxCell : 40;
-    this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell: qkvCell });
-    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell: qkvCell });
-    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH, maxCell: qkvCell });
+    this.q.draw({ matrix: hq, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.q', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH(this.q), maxCell: qkvCell, fontScale: fs });
+    this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH(this.k), maxCell: qkvCell, fontScale: fs });
+    this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH(this.v), maxCell: qkvCell, fontScale: fs });
     // 3 · scores, 4 · weights (with the mask drawn)
     const mask = s.causal ? { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) } : undefined;
     const hs = headSlice(r.heads.scores, head), hw = headSlice(r.heads.weights, head);
-    this.scores.draw({ matrix: hs, rows: labels, cols: labels, palette: 'diverging', mask, numbers: s.nums, caption: this.t('att.scores.caption', { h: head + 1, d: D, t: T }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.scores.draw({ matrix: hs, rows: labels, cols: labels, palette: 'diverging', mask, numbers: s.nums, caption: this.t('att.scores.caption', { h: head + 1, d: D, t: T }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(this.scores), maxCell, fontScale: fs });
     // With many tokens each weight is small (about 1/T): on a fixed 0–1 scale the map would be
     // uniformly dark, so the scale then ends at the largest weight, and the caption says so.
     const wmax = T > 8 ? Math.max(1e-6, ...hw.data) : 1;
     const wcap = this.t('att.weights.caption', { h: head + 1 }) + (wmax < 1 ? this.t('att.weights.scale', { max: wmax.toFixed(2) }) : '');
-    this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: wmax, mask, numbers: s.nums, caption: wcap, tooltip: cellTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: wmax, mask, numbers: s.nums, caption: wcap, tooltip: cellTip, highlightRow: tok, maxHeight: maxH(this.weights), maxCell, fontScale: fs });
     this.maskNote.hidden = !s.causal;
     // 5 · the weighted sum for the selected token, with the real numbers
     this.sumCaption.textContent = this.t('att.sum.caption', { tok: labels[tok], h: head + 1 });
@@ -206,23 +303,19 @@ export default class AttentionPanel {
     this.formula.textContent = terms.join(' + ');
     const wrow = { shape: [1, T], data: hw.data.slice(tok * T, tok * T + T) };
     const rowMask = mask ? { shape: [1, T], data: mask.data.slice(tok * T, tok * T + T) } : undefined;
-    this.sumWeights.draw({ matrix: wrow, rows: [labels[tok]], cols: labels, palette: 'viridis', min: 0, max: 1, mask: rowMask, numbers: true, caption: this.t('att.sum.weights', { tok: labels[tok] }), tooltip: (r0, c0, v) => this.t('hover.cell', { row: labels[tok], col: labels[c0], value: v }), maxCell: 64 });
-    this.sumV.draw({ matrix: hv, rows: labels.map((w, j) => `V${sub(j + 1)} ${w}`), cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.sum.v', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH, maxCell });
+    this.sumWeights.draw({ matrix: wrow, rows: [labels[tok]], cols: labels, palette: 'viridis', min: 0, max: 1, mask: rowMask, numbers: true, caption: this.t('att.sum.weights', { tok: labels[tok] }), tooltip: (r0, c0, v) => this.t('hover.cell', { row: labels[tok], col: labels[c0], value: v }), maxHeight: maxH(this.sumWeights), maxCell: this.app.embed ? maxCell : 64, fontScale: fs });
+    this.sumV.draw({ matrix: hv, rows: labels.map((w, j) => `V${sub(j + 1)} ${w}`), cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.sum.v', { t: T, d: D }), tooltip: vecTip, legend: false, maxHeight: maxH(this.sumV), maxCell, fontScale: fs });
     const concat = { shape: [T, C], data: r.heads.concat.data };
     const outRow = { shape: [1, D], data: concat.data.slice(tok * C + head * D, tok * C + head * D + D) };
-    this.result.draw({ matrix: outRow, rows: [labels[tok]], cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.sum.result', { d: D }), tooltip: vecTip, legend: false });
+    this.result.draw({ matrix: outRow, rows: [labels[tok]], cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.sum.result', { d: D }), tooltip: vecTip, legend: false, maxHeight: maxH(this.result), maxCell, fontScale: fs });
     // 6 · every head's weights as small multiples
-    if (!this.headCharts || this.headCharts.length !== H) {
-      this.grid.replaceChildren();
-      this.headCharts = Array.from({ length: H }, (_, h) => new Heatmap(this.grid, { id: `chart-head-${h}`, t: (k, v) => this.t(k, v), onSelect: () => this.app.setState({ head: h }) }));
-    }
     this.headCharts.forEach((c, h) => {
       c.figure.classList.toggle('selected', h === head);
-      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: T <= 5 ? labels : [], palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: 260 });
+      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(c), maxCell, fontScale: fs });
     });
     // 7 · concatenation and output projection, with the shapes written out
     this.shapes.textContent = this.t('att.concat.shapes', { h: H, d: D, c: C, t: T });
-    this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, colGroup: H > 1 ? D : 0, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
-    this.output.draw({ matrix: r.output, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.out.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH, maxCell });
+    this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, colGroup: H > 1 ? D : 0, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.concat), maxCell, fontScale: fs });
+    this.output.draw({ matrix: r.output, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.out.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.output), maxCell, fontScale: fs });
   }
 }

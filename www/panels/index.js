@@ -9,14 +9,17 @@
 //                          controls: a control changes the state with app.setState(patch,
 //                          {render: 'light' | 'full'}), never the DOM of another control.
 //   panel.steps            how many steps the panel has (a Stepper with that many sections);
-//                          ←/→, space and `step=N` move through them.
+//                          ←/→, PageUp/PageDown, space and `step=N` move through them.
 //   panel.render(light)    redraws from app.state, the only source of what is shown. `light`:
 //                          only the step changed (move the highlight, nothing else). Called at
 //                          most once per animation frame, and only while the panel is shown.
 //
 // What a panel may use: app.state (read), app.setState, app.t(key, vars) for its strings
-// (strings.js, zh and en), app.embed, app.hidden, app.setTransientNotice(id, notice); engine.js
-// for computing, chart.js for drawing, dom.js to build, stepper.js for the steps. Its link keys
+// (strings.js, zh and en), app.embed, app.fontScale (the charts' type size: 1 on the page,
+// more in a large embedded frame), app.hidden, app.setTransientNotice(id, notice); engine.js
+// for computing, chart.js for drawing, dom.js to build, stepper.js for the steps, fit.js to
+// size the current step's charts to an embedded frame (each chart's canvas in a
+// .canvas-wrap: the box it may fill, measured before drawing). Its link keys
 // are declared in state.js PROPS (with their ranges; a <select>'s options come from there with
 // choices(key)), its hidable controls in HIDABLE with class ui-<name>.
 

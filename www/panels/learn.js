@@ -10,6 +10,7 @@ import { el, fillSelect, field } from '../dom.js';
 import { choices } from '../state.js';
 import { Stepper } from '../stepper.js';
 import { warmGlyphs } from '../glyphs.js';
+import { chartBoxes, overflows } from '../fit.js';
 import { TrainingClient } from '../training/client.js';
 import { FROM_WORKER } from '../training/messages.js';
 
@@ -27,6 +28,8 @@ const MAX_CORPUS = 200000;
 const HELDOUT_EVERY = 25;
 const OPTIMIZERS = { sgd: 'SGD', adam: 'Adam' };
 const DEFAULT_WATCH = 'layers.0.linear1.weight';
+/** Height of one bar (Bars: 8 px + 24 px a row). */
+const BAR_ROW = 24;
 
 export default class LearnPanel {
   constructor(app, root) {
@@ -98,7 +101,7 @@ export default class LearnPanel {
       const h = el('h4', { class: 'bars-title' });
       const c = el('canvas', { role: 'img', id: `learn-${k}` });
       const list = el('ol', { class: 'bars-list sr-only', id: `learn-${k}-list` });
-      const box = el('figure', { class: 'bars-box' }, h, c, list);
+      const box = el('figure', { class: 'bars-box' }, h, el('div', { class: 'canvas-wrap' }, c), list);
       return { k, h, c, list, box, bars: new Bars(c) };
     });
     s1.append(el('div', { class: 'controls' }, field('tmode', 'learn-tmode', 'learn.tmode', this.tmodeSel), field('tmode', 'learn-stok', 'learn.stats.token', this.stok), this.stokList),
@@ -132,17 +135,20 @@ export default class LearnPanel {
     this.predCanvas = el('canvas', { id: 'learn-pred', role: 'img' });
     this.predList = el('ol', { class: 'bars-list', id: 'learn-pred-list' });
     this.predBars = new Bars(this.predCanvas);
-    s4.append(el('div', { class: 'controls' }, field('prompt', 'learn-prompt', 'learn.prompt', this.promptIn)), this.predCanvas, el('details', { class: 'alt' }, el('summary', { 'data-i18n': 'table.show' }), this.predList));
+    s4.append(el('div', { class: 'controls' }, field('prompt', 'learn-prompt', 'learn.prompt', this.promptIn)), el('div', { class: 'canvas-wrap' }, this.predCanvas), el('details', { class: 'alt' }, el('summary', { 'data-i18n': 'table.show' }), this.predList));
     // 5 · blame
     const s5 = sec(5);
     this.normsTitle = el('h4', { class: 'bars-title', 'data-i18n': 'learn.blame.norms' });
     this.normsCanvas = el('canvas', { id: 'learn-norms', role: 'img' });
     this.normsList = el('ol', { class: 'bars-list sr-only', id: 'learn-norms-list' });
     this.normsBars = new Bars(this.normsCanvas);
+    // Before the first step there is no gradient: a line of text, not an empty canvas.
+    this.normsWrap = el('div', { class: 'canvas-wrap', hidden: '' }, this.normsCanvas);
+    this.normsEmpty = el('p', { class: 'muted', id: 'learn-norms-empty', 'data-i18n': 'learn.blame.empty' });
     this.watchSel = el('select', { id: 'learn-watch' });
     this.watchIdx = el('input', { id: 'learn-watch-index', type: 'number', min: '0', step: '1', value: '0' });
     this.updateText = el('p', { class: 'formula', id: 'learn-update' });
-    s5.append(this.normsTitle, this.normsCanvas, this.normsList,
+    s5.append(this.normsTitle, this.normsEmpty, this.normsWrap, this.normsList,
       el('div', { class: 'controls ui-watch' }, field('watch', 'learn-watch', 'learn.blame.watch', this.watchSel), field('watch', 'learn-watch-index', 'learn.blame.index', this.watchIdx)), this.updateText);
     this.root.append(intro, this.stepper.nav, this.stepper.text, el('div', { class: 'sections' }, ...this.stepper.sections));
     this.bindEvents();
@@ -359,6 +365,20 @@ export default class LearnPanel {
     this.stepBtn.disabled = !!this.failed || !!this.playing;
   }
 
+  /**
+   * Embedded: the box each chart of the current step may fill (fit.js), in `this.boxes`;
+   * on the page, none (the charts keep their own heights).
+   */
+  fit() {
+    this.boxes = this.app.embed ? chartBoxes(this.stepper.sections[Math.min(this.app.state.step, this.steps - 1)]) : null;
+  }
+
+  /** How many of `want` bars fit the box of `canvas` (all of them on the page). */
+  rowsFor(canvas, want) {
+    const h = this.boxes?.get(canvas.parentElement)?.h;
+    return h ? Math.max(1, Math.min(want, Math.floor((h - 8) / BAR_ROW))) : want;
+  }
+
   /** Called by the app on every state change. */
   render(light = false) {
     const s = this.app.state;
@@ -391,10 +411,16 @@ export default class LearnPanel {
     }
     const text = this.corpusText();
     this.corpusInfo.textContent = this.t('learn.corpus.size', { lines: text.split('\n').filter((l) => l.trim()).length, chars: text.length });
-    this.preview.textContent = text.split('\n').slice(0, 12).join('\n');
+    // (embedded, the preview fills the frame's height: more lines)
+    this.preview.textContent = text.split('\n').slice(0, this.app.embed ? 60 : 12).join('\n');
     this.renderStats(text);
     this.showWatch();
     this.showModelInfo();
+    // Every text of the step is in place: measure the charts' room (embedded), then draw.
+    this.renderButtons();
+    this.fit();
+    this.fitted = false;
+    this.drawStats();
     if (this.info) warmGlyphs(this.info.vocab); // again if the language (the locale of the glyphs) changed
     // Restart the worker when the settings that define the run change (not the live ones).
     const key = this.runKey();
@@ -423,14 +449,47 @@ export default class LearnPanel {
       const items = st[b.k];
       b.h.textContent = titles[b.k];
       if (b.k !== 'counts' && !st.found) b.h.textContent += ` — ${this.t('learn.stats.notFound', { tok })}`;
-      b.bars.draw(items.map((x) => x.token), items.map((x) => x.count), { percent: false, max: Math.max(1, ...items.map((x) => x.count)) }, 10);
+      b.items = items;
       b.c.setAttribute('aria-label', titles[b.k]);
       b.list.replaceChildren(...items.map((x) => el('li', { 'data-token': x.token, 'data-count': String(x.count), text: `${x.token}: ${x.count}` })));
     }
   }
 
+  /** Draws the statistics' bars (as many as fit, embedded). */
+  drawStats() {
+    for (const b of this.statsBoxes) {
+      const items = b.items ?? [];
+      const shown = items.slice(0, this.rowsFor(b.c, 10));
+      b.bars.draw(shown.map((x) => x.token), shown.map((x) => x.count), { percent: false, max: Math.max(1, ...items.map((x) => x.count)) }, shown.length);
+    }
+  }
+
   /** Draws the training state (at most once per frame). */
   draw() {
+    // The blame's bars replace its placeholder once there are gradients (the step's layout
+    // changes: embedded, its boxes are measured again).
+    const hasNorms = Object.keys(this.norms ?? {}).length > 0;
+    if (hasNorms === this.normsWrap.hidden) {
+      this.normsWrap.hidden = !hasNorms;
+      this.normsEmpty.hidden = hasNorms;
+      this.fit();
+    }
+    this.paint();
+    // Embedded, once per full render: if the step still overflows its frame (its texts were
+    // empty when first measured), measure again and draw once more.
+    if (this.app.embed && !this.fitted) {
+      this.fitted = true;
+      const current = this.stepper.sections[Math.min(this.app.state.step, this.steps - 1)];
+      if (overflows(current)) {
+        this.fit();
+        this.drawnAt = {};
+        this.drawStats();
+        this.paint();
+      }
+    }
+  }
+
+  paint() {
     const n = this.losses.length;
     const last = n ? this.losses[n - 1] : NaN;
     const held = this.heldout.length ? this.heldout[this.heldout.length - 1] : NaN;
@@ -450,7 +509,8 @@ export default class LearnPanel {
       losses: this.losses,
       heldout: this.heldout,
       heldoutEvery: HELDOUT_EVERY,
-      height: this.app.embed ? Math.max(120, Math.min(320, window.innerHeight - 200)) : 260,
+      height: this.boxes ? Math.max(80, Math.floor(this.boxes.get(this.curve.canvas.parentElement)?.h || 260)) : 260,
+      fontScale: this.app.fontScale,
       xLabel: this.t('learn.curve.x'),
       yLabel: this.t('learn.curve.y'),
       trainLabel: this.t('learn.curve.train'),
@@ -473,13 +533,16 @@ export default class LearnPanel {
       if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.predictions.error }));
       else this.predList.replaceChildren(...preds.map((p) => el('li', { 'data-token': p.token, 'data-prob': String(p.prob), text: `${p.token}: ${(p.prob * 100).toFixed(2)}%` })));
       this.predCanvas.setAttribute('aria-label', this.t('learn.pred.alt'));
-      this.predBars.draw(preds.map((p) => p.token), preds.map((p) => p.prob), { percent: true, max: 1 }, 8);
+      const rows = this.rowsFor(this.predCanvas, 8);
+      this.predBars.draw(preds.slice(0, rows).map((p) => p.token), preds.slice(0, rows).map((p) => p.prob), { percent: true, max: 1 }, rows);
     }
     if (budget && due('norms')) {
       budget--;
       this.drawnAt.norms = now;
       const norms = Object.entries(this.norms ?? {}).sort((x, y) => y[1] - x[1]).slice(0, 12);
-      this.normsBars.draw(norms.map(([k]) => k), norms.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)) }, 12);
+      const rows = this.rowsFor(this.normsCanvas, 12);
+      const shown = norms.slice(0, rows);
+      if (shown.length) this.normsBars.draw(shown.map(([k]) => k), shown.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)) }, rows);
       this.normsCanvas.setAttribute('aria-label', this.t('learn.blame.norms'));
       this.normsList.replaceChildren(...norms.map(([k, v]) => el('li', { text: `${k}: ${v.toExponential(3)}` })));
     }
