@@ -188,7 +188,8 @@ fn grid_pass(spec: &GridSpec, font: f64) -> GridLayout {
     } else {
         6.0
     };
-    let bottom = 6.0;
+    // (the legend's lowest tick label is centred on the cells' bottom edge: half a line below)
+    let bottom = if spec.legend { 6.0f64.max(small_font * 0.7) } else { 6.0 };
     let (rows_f, cols_f) = (spec.rows.max(1) as f64, spec.cols.max(1) as f64);
     let mut cell_w = ((spec.w - left - right) / cols_f).max(1.0);
     let mut cell_h = ((spec.h - top - bottom) / rows_f).max(1.0);
@@ -387,6 +388,8 @@ mod tests {
                             assert!(!overlap(a, b), "{w}×{h} n={n} {label}: {a:?} {b:?}");
                         }
                     }
+                    // the lowest legend tick's label stays on the canvas
+                    assert!(g.y0 + g.cell_h * g.rows as f64 + g.small_font * 0.6 <= h + 1.0 || g.cell_h <= 1.0, "{w}×{h} n={n}: {g:?}");
                     // everything inside the canvas, legend included, when the columns fit at
                     // one pixel each (a wider matrix needs a wider canvas: the page wraps it)
                     assert!(
