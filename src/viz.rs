@@ -144,6 +144,8 @@ pub struct GridLayout {
     pub col_every: usize,
     /// The boxes of the labels drawn.
     pub labels: Vec<LabelBox>,
+    /// The drawing's right edge (cells, legend and its tick labels), for centring it.
+    pub right: f64,
 }
 
 /// The width of `s` in ems: about 0.6 for Latin letters and digits, 1 for CJK and other wide
@@ -189,7 +191,11 @@ fn grid_pass(spec: &GridSpec, font: f64) -> GridLayout {
         6.0
     };
     // (the legend's lowest tick label is centred on the cells' bottom edge: half a line below)
-    let bottom = if spec.legend { 6.0f64.max(small_font * 0.7) } else { 6.0 };
+    let bottom = if spec.legend {
+        6.0f64.max(small_font * 0.7)
+    } else {
+        6.0
+    };
     let (rows_f, cols_f) = (spec.rows.max(1) as f64, spec.cols.max(1) as f64);
     let mut cell_w = ((spec.w - left - right) / cols_f).max(1.0);
     let mut cell_h = ((spec.h - top - bottom) / rows_f).max(1.0);
@@ -212,6 +218,13 @@ fn grid_pass(spec: &GridSpec, font: f64) -> GridLayout {
         row_every: 1,
         col_every: 1,
         labels: vec![],
+        right: left
+            + cell_w * cols_f
+            + if spec.legend {
+                12.0 + legend_w + 4.0 + small_font * spec.legend_em + 6.0
+            } else {
+                6.0
+            },
     }
 }
 
@@ -389,7 +402,11 @@ mod tests {
                         }
                     }
                     // the lowest legend tick's label stays on the canvas
-                    assert!(g.y0 + g.cell_h * g.rows as f64 + g.small_font * 0.6 <= h + 1.0 || g.cell_h <= 1.0, "{w}×{h} n={n}: {g:?}");
+                    assert!(
+                        g.y0 + g.cell_h * g.rows as f64 + g.small_font * 0.6 <= h + 1.0
+                            || g.cell_h <= 1.0,
+                        "{w}×{h} n={n}: {g:?}"
+                    );
                     // everything inside the canvas, legend included, when the columns fit at
                     // one pixel each (a wider matrix needs a wider canvas: the page wraps it)
                     assert!(

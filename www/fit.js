@@ -25,8 +25,6 @@ export function overflows(section) {
   return section.scrollHeight > section.clientHeight + 1;
 }
 
-/** Widest legend tick label, in ems ("−1.00"), for the drawing's right edge. */
-const LEGEND_EM = 3.2;
 
 /**
  * Shifts a heatmap's canvas so that what the engine drew (from its layout: the cells, and the
@@ -37,8 +35,7 @@ const LEGEND_EM = 3.2;
 export function centreHeatmap(chart) {
   const L = chart?.layout, canvas = chart?.canvas;
   if (!L || !canvas) return;
-  const cells = L.x0 + L.cols * L.cellW;
-  const used = L.legendW > 0 ? L.legendX + L.legendW + 4 + L.smallFont * LEGEND_EM + 6 : cells + 6;
+  const used = L.right; // the drawing's right edge, legend labels included (from the engine)
   const shift = Math.floor((canvas.clientWidth - used) / 2);
   canvas.style.marginLeft = Number.isFinite(shift) && shift > 4 ? `${shift}px` : '';
 }
