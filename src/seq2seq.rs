@@ -379,6 +379,8 @@ impl Seq2Seq {
         let eos = self.tokenizer.eos();
         let mut written = vec![BOS];
         let mut steps = Vec::new();
+        // Each step runs the whole model again on the tokens written so far (no key/value
+        // cache): answers are a few tokens long, and one forward path is what training checked.
         while steps.len() < max_len.min(cfg.max_len) {
             let k = written.len() - 1;
             let tgt = Array2::from_shape_vec((1, k + 1), written.clone()).expect("1×T");
