@@ -20,6 +20,16 @@ pub const EN: &str = include_str!("corpora/en.txt");
 /// Short Python-like code: `for i in range(n):` and friends.
 pub const CODE: &str = include_str!("corpora/code.txt");
 
+/// Situation → advice pairs for the encoder–decoder, `source<TAB>target` a line
+/// (小明今天感冒了 → 他应该多喝水), written by `tools/make_seq2seq.py`.
+pub const SEQ2SEQ_ZH: &str = include_str!("corpora/seq2seq_zh.tsv");
+/// The (who, what) combinations [`SEQ2SEQ_ZH`] leaves out, to test on.
+pub const SEQ2SEQ_ZH_HELDOUT: &str = include_str!("corpora/seq2seq_zh_heldout.tsv");
+/// The English twin (Tom has a cold today → he should drink more water).
+pub const SEQ2SEQ_EN: &str = include_str!("corpora/seq2seq_en.tsv");
+/// The (who, what) combinations [`SEQ2SEQ_EN`] leaves out.
+pub const SEQ2SEQ_EN_HELDOUT: &str = include_str!("corpora/seq2seq_en_heldout.tsv");
+
 /// Largest corpus a user may paste, in characters.
 pub const MAX_CHARS: usize = 200_000;
 

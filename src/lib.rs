@@ -12,6 +12,8 @@
 //! - [`params`]: the named parameter store (PyTorch `state_dict` names), safetensors and JSON.
 //! - [`scope`]: where each layer declares its parameters' names, shapes and initialisation once.
 //! - [`optim`]: SGD, Adam, AdamW, gradient clipping and learning-rate schedules.
+//! - [`seq2seq`]: an encoder–decoder that reads a sentence and writes an answer, with greedy
+//!   decoding that keeps every attention weight; [`recipes`]: how the shipped ones are trained.
 //! - [`kernel`]: the matrix-product kernel (portable and wasm simd128).
 //!
 //! Everything is generic over [`Real`] (`f32` for the page, `f64` for gradient checks) and
@@ -47,8 +49,10 @@ pub mod ops;
 pub mod optim;
 pub mod params;
 pub mod real;
+pub mod recipes;
 pub mod rng;
 pub mod scope;
+pub mod seq2seq;
 pub mod tokenizer;
 pub mod trainer;
 pub mod viz;

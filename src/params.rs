@@ -10,8 +10,10 @@
 //! - **safetensors**, exactly what `safetensors.torch.save_file(model.state_dict(), path)` writes:
 //!   `u64` little-endian header length N, N bytes of JSON
 //!   `{"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}`,
-//!   then the raw little-endian data. F32, F64, F16 and BF16 are read; the store's own type is
-//!   written.
+//!   then the raw little-endian data. Read and written with Hugging Face's `safetensors` crate;
+//!   F32, F64, F16 and BF16 are read, the store's own type is written, and `__metadata__` (text
+//!   keys and values) carries whatever makes a file self-describing (a model's configuration
+//!   and vocabulary, see [`crate::seq2seq`]).
 //! - **JSON**: `{"format": "lm-playground-params", "version": 1, "params": {"name": {"shape": [..], "data": [..]}}}`.
 //!
 //! Loading into a model is strict: a missing, unknown or mis-shaped key is an error that names
@@ -20,7 +22,9 @@
 use crate::error::{Error, Result};
 use crate::real::Real;
 use ndarray::{ArrayD, ArrayView1, ArrayView2, IxDyn};
+use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// One parameter tensor and its gradient.
@@ -221,38 +225,41 @@ impl<F: Real> ParamStore<F> {
         Ok(())
     }
 
-    /// The store as safetensors bytes, in the store's own dtype.
+    /// The store as safetensors bytes, in the store's own dtype, with `__metadata__`
+    /// `{"format": "pt", "writer": "lm-playground"}` (what `safetensors.torch.save_file` writes).
     pub fn to_safetensors(&self) -> Vec<u8> {
-        let width = std::mem::size_of::<F>();
-        let mut header = serde_json::Map::new();
-        let mut offset = 0usize;
-        for (name, p) in &self.params {
-            let n = p.value.len() * width;
-            header.insert(name.clone(), serde_json::json!({"dtype": F::DTYPE, "shape": p.value.shape(), "data_offsets": [offset, offset + n]}));
-            offset += n;
-        }
-        header.insert(
-            "__metadata__".into(),
-            serde_json::json!({"format": "pt", "writer": "lm-playground"}),
-        );
-        let mut h = serde_json::to_vec(&header).expect("json");
-        // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
-        while !h.len().is_multiple_of(8) {
-            h.push(b' ');
-        }
-        let mut out = Vec::with_capacity(8 + h.len() + offset);
-        out.extend_from_slice(&(h.len() as u64).to_le_bytes());
-        out.extend_from_slice(&h);
-        for p in self.params.values() {
+        self.to_safetensors_with(&Metadata::new())
+    }
+
+    /// The store as safetensors bytes with `metadata` added to the file's `__metadata__` (beside
+    /// `format` and `writer`, which it may override), written by Hugging Face's `safetensors`
+    /// crate: tensors in sorted-name order, the data 8-byte aligned. The same store and metadata
+    /// always give the same bytes.
+    pub fn to_safetensors_with(&self, metadata: &Metadata) -> Vec<u8> {
+        let dtype = match F::DTYPE {
+            "F32" => Dtype::F32,
+            _ => Dtype::F64,
+        };
+        let tensors = self.params.iter().map(|(name, p)| {
+            let mut data = Vec::with_capacity(p.value.len() * std::mem::size_of::<F>());
             for x in p.value.iter() {
-                if width == 4 {
-                    out.extend_from_slice(&(x.f64() as f32).to_le_bytes());
-                } else {
-                    out.extend_from_slice(&x.f64().to_le_bytes());
+                match dtype {
+                    Dtype::F32 => data.extend_from_slice(&(x.f64() as f32).to_le_bytes()),
+                    _ => data.extend_from_slice(&x.f64().to_le_bytes()),
                 }
             }
-        }
-        out
+            let shape = p.value.shape().to_vec();
+            (name.as_str(), RawTensor { dtype, shape, data })
+        });
+        let mut info = Metadata::from([
+            ("format".to_string(), "pt".to_string()),
+            ("writer".to_string(), "lm-playground".to_string()),
+        ]);
+        info.extend(metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut bytes = safetensors::serialize(tensors, Some(info.into_iter().collect()))
+            .expect("a store's tensors always have consistent shapes and sizes");
+        sort_header(&mut bytes);
+        bytes
     }
 
     /// Loads safetensors bytes strictly (see [`ParamStore::load_map`]).
@@ -327,6 +334,136 @@ pub fn read_json(text: &str) -> Result<TensorMap> {
     Ok(out)
 }
 
+/// A safetensors file's `__metadata__`: free-form text keys and values.
+pub type Metadata = BTreeMap<String, String>;
+
+/// One tensor's bytes as the `safetensors` crate writes them.
+struct RawTensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for RawTensor {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// Puts the header's keys in sorted order, in place. The crate keeps `__metadata__` in a
+/// `HashMap`, whose order changes from run to run; sorted, the same store and metadata always
+/// give the same bytes (a recipe's output can be compared byte for byte). Only the order
+/// changes, so the header keeps its length and the data its offsets.
+fn sort_header(bytes: &mut [u8]) {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header = &mut bytes[8..8 + n];
+    let mut parsed: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(header).expect("the crate wrote JSON");
+    if let Some(m) = parsed.get_mut("__metadata__") {
+        let sorted: BTreeMap<String, serde_json::Value> =
+            serde_json::from_value(m.take()).expect("metadata is an object");
+        *m = serde_json::to_value(sorted).expect("json");
+    }
+    let mut sorted = serde_json::to_vec(&parsed).expect("json");
+    assert!(sorted.len() <= n, "sorting keys keeps the header's length");
+    sorted.resize(n, b' ');
+    header.copy_from_slice(&sorted);
+}
+
+/// Parses safetensors bytes into a [`TensorMap`] (see [`read_safetensors_with_metadata`]).
+pub fn read_safetensors(bytes: &[u8]) -> Result<TensorMap> {
+    Ok(read_safetensors_with_metadata(bytes)?.0)
+}
+
+/// Parses safetensors bytes into a [`TensorMap`] and the file's `__metadata__` (empty when it
+/// has none), with Hugging Face's `safetensors` crate. Every offset and size is checked, so
+/// truncated or hostile files give an error naming the problem (and the tensor, when one is at
+/// fault), never a panic: the tensors' byte ranges must follow each other from 0 to the end of
+/// the file, each exactly `count × width` long. F32, F64, F16 and BF16 are read.
+pub fn read_safetensors_with_metadata(bytes: &[u8]) -> Result<(TensorMap, Metadata)> {
+    let fail = |m: String| Error::format(format!("safetensors: {m}"));
+    let (n, header) = SafeTensors::read_metadata(bytes).map_err(|e| fail(explain(bytes, e)))?;
+    let data = &bytes[8 + n..];
+    let mut out = TensorMap::new();
+    for (name, info) in header.tensors() {
+        let (begin, end) = info.data_offsets;
+        let raw = &data[begin..end];
+        let values: Vec<f64> = match info.dtype {
+            Dtype::F32 => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4")) as f64)
+                .collect(),
+            Dtype::F64 => raw
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8")))
+                .collect(),
+            Dtype::F16 => raw
+                .chunks_exact(2)
+                .map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
+            Dtype::BF16 => raw
+                .chunks_exact(2)
+                .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16) as f64)
+                .collect(),
+            other => {
+                return Err(fail(format!(
+                    "entry {name:?} has dtype {other:?}; only F32, F64, F16 and BF16 are read"
+                )))
+            }
+        };
+        out.insert(name, (info.shape.clone(), values));
+    }
+    let metadata = header
+        .metadata()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok((out, metadata))
+}
+
+/// What is wrong with a file the `safetensors` crate refused, in words that name the tensor
+/// at fault where there is one (the crate's own messages often do not).
+fn explain(bytes: &[u8], e: SafeTensorError) -> String {
+    use SafeTensorError as E;
+    let len = bytes.len();
+    if len < 8 {
+        return format!("{len} bytes is too short for the 8-byte header length");
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    match e {
+        E::HeaderTooSmall | E::HeaderTooLarge | E::InvalidHeaderLength => {
+            format!("header length {n} does not fit in {len} bytes")
+        }
+        E::InvalidHeader(e) => format!("header is not UTF-8 text: {e}"),
+        other => {
+            let header = &bytes[8..8 + n as usize];
+            let data_len = len - 8 - n as usize;
+            diagnose(header, data_len).unwrap_or_else(|| match other {
+                E::InvalidHeaderDeserialization(e) => {
+                    format!("header is not a JSON object of tensor entries: {e}")
+                }
+                E::InvalidOffset(name) => format!(
+                    "entry {name:?}: its offsets do not start where the previous tensor ends (the tensors' bytes must follow each other, with no gap or overlap)"
+                ),
+                E::MetadataIncompleteBuffer => format!(
+                    "the tensors' offsets do not cover the {data_len} data bytes exactly"
+                ),
+                other => other.to_string(),
+            })
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct StEntry {
     dtype: String,
@@ -334,78 +471,44 @@ struct StEntry {
     data_offsets: [usize; 2],
 }
 
-/// Largest header we accept (the reference implementation's limit is 100 MB).
-const MAX_HEADER: u64 = 100_000_000;
-
-/// Parses safetensors bytes into a [`TensorMap`]. Every offset and size is checked, so
-/// truncated or hostile files give an error, never a panic.
-pub fn read_safetensors(bytes: &[u8]) -> Result<TensorMap> {
-    let fail = |m: String| Error::format(format!("safetensors: {m}"));
-    if bytes.len() < 8 {
-        return Err(fail(format!(
-            "{} bytes is too short for the 8-byte header length",
-            bytes.len()
-        )));
-    }
-    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-    if n > MAX_HEADER || 8 + n > bytes.len() as u64 {
-        return Err(fail(format!(
-            "header length {n} does not fit in {} bytes",
-            bytes.len()
-        )));
-    }
-    let header = &bytes[8..8 + n as usize];
-    let data = &bytes[8 + n as usize..];
-    let raw: BTreeMap<String, serde_json::Value> = serde_json::from_slice(header)
-        .map_err(|e| fail(format!("header is not a JSON object: {e}")))?;
-    let mut out = TensorMap::new();
+/// The first entry of `header` that cannot be right, in the order the file lists them: not an
+/// entry at all, a dtype that is not read, a shape that overflows, or offsets that do not hold
+/// exactly its values inside `data_len` bytes. `None` when each entry is fine on its own.
+fn diagnose(header: &[u8], data_len: usize) -> Option<String> {
+    let raw: BTreeMap<String, serde_json::Value> = match serde_json::from_slice(header) {
+        Ok(raw) => raw,
+        Err(e) => return Some(format!("header is not a JSON object: {e}")),
+    };
     for (name, v) in raw {
         if name == "__metadata__" {
             continue;
         }
-        let e: StEntry =
-            serde_json::from_value(v).map_err(|e| fail(format!("entry {name:?}: {e}")))?;
+        let e: StEntry = match serde_json::from_value(v) {
+            Ok(e) => e,
+            Err(e) => return Some(format!("entry {name:?}: {e}")),
+        };
         let width = match e.dtype.as_str() {
             "F32" => 4,
             "F64" => 8,
             "F16" | "BF16" => 2,
             other => {
-                return Err(fail(format!(
+                return Some(format!(
                     "entry {name:?} has dtype {other}; only F32, F64, F16 and BF16 are read"
-                )))
+                ))
             }
         };
-        let count = e
-            .shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| fail(format!("entry {name:?}: shape {:?} overflows", e.shape)))?;
-        let [begin, end] = e.data_offsets;
-        if begin > end || end > data.len() || count.checked_mul(width) != Some(end - begin) {
-            return Err(fail(format!("entry {name:?}: offsets [{begin}, {end}] do not hold {count} values of {} in {} data bytes", e.dtype, data.len())));
-        }
-        let raw = &data[begin..end];
-        let values: Vec<f64> = match e.dtype.as_str() {
-            "F32" => raw
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().expect("4")) as f64)
-                .collect(),
-            "F64" => raw
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8")))
-                .collect(),
-            "F16" => raw
-                .chunks_exact(2)
-                .map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]])))
-                .collect(),
-            _ => raw
-                .chunks_exact(2)
-                .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16) as f64)
-                .collect(),
+        let Some(count) = e.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) else {
+            return Some(format!("entry {name:?}: shape {:?} overflows", e.shape));
         };
-        out.insert(name, (e.shape, values));
+        let [begin, end] = e.data_offsets;
+        if begin > end || end > data_len || count.checked_mul(width) != Some(end - begin) {
+            return Some(format!(
+                "entry {name:?}: offsets [{begin}, {end}] do not hold {count} values of {} in {data_len} data bytes",
+                e.dtype
+            ));
+        }
     }
-    Ok(out)
+    None
 }
 
 /// IEEE half precision to f64: sign, 5-bit exponent (bias 15), 10-bit mantissa.
@@ -501,6 +604,50 @@ mod tests {
         b.extend_from_slice(hdr);
         b.extend_from_slice(&[0; 8]);
         assert!(read_safetensors(&b).unwrap_err().message.contains("I64"));
+    }
+
+    #[test]
+    fn metadata_round_trips_and_the_bytes_are_reproducible() {
+        let meta = Metadata::from([
+            ("config".to_string(), r#"{"d_model":8}"#.to_string()),
+            ("vocab".to_string(), r#"["<pad>","感冒"]"#.to_string()),
+            ("seed".to_string(), "7".to_string()),
+        ]);
+        let bytes = store().to_safetensors_with(&meta);
+        // The crate keeps metadata in a hash map; the header is written in sorted order, so
+        // the same store and metadata give the same bytes, call after call.
+        for _ in 0..5 {
+            assert_eq!(store().to_safetensors_with(&meta), bytes);
+        }
+        let h = header_of(&bytes);
+        let keys: Vec<&String> = h["__metadata__"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["config", "format", "seed", "vocab", "writer"]);
+        let (map, back) = read_safetensors_with_metadata(&bytes).unwrap();
+        assert_eq!(map, store().to_map());
+        assert_eq!(back["vocab"], r#"["<pad>","感冒"]"#);
+        assert_eq!((back["format"].as_str(), back.len()), ("pt", 5));
+        // Without metadata a file still says what wrote it, as before.
+        let (_, plain) = read_safetensors_with_metadata(&store().to_safetensors()).unwrap();
+        assert_eq!(plain["writer"], "lm-playground");
+    }
+
+    #[test]
+    fn the_crate_refusals_still_name_the_tensor() {
+        // A dtype no one knows: the crate's JSON error, explained with the entry's name.
+        let e = read_safetensors(&relabel(&store().to_safetensors(), "F32", "Q32")).unwrap_err();
+        assert!(e.message.contains("entry \"a.bias\" has dtype Q32"), "{e}");
+        // A gap between two tensors' bytes (the second starts 4 bytes late) is refused: each
+        // entry alone is fine, so the message says the offsets do not cover the data.
+        let hdr = br#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#;
+        let mut b = (hdr.len() as u64).to_le_bytes().to_vec();
+        b.extend_from_slice(hdr);
+        b.extend_from_slice(&[0; 12]);
+        let e = read_safetensors(&b).unwrap_err();
+        assert!(e.message.starts_with("safetensors: "), "{e}");
+        assert!(
+            e.message.contains("entry \"b\"") && e.message.contains("no gap"),
+            "{e}"
+        );
     }
 
     /// The JSON header of safetensors bytes.

@@ -12,6 +12,16 @@
 //! The vocabulary starts with four special tokens (`<pad>`, `<unk>`, `<bos>`, `<mask>`) and then
 //! lists pieces by descending frequency in the corpus it was built from (ties by first
 //! appearance), so the same corpus always gives the same ids.
+//!
+//! An encoder–decoder reads one language and writes another (or the same language cut
+//! differently): a [`PairTokenizer`] cuts each side by its own rules into one shared vocabulary,
+//! since the model has one embedding table for both, and adds [`EOS`], the piece the decoder
+//! writes when its answer is finished.
+//!
+//! ```text
+//! source  "小明今天感冒了"  --Word, ZH_LEXICON-->           小明 / 今天 / 感冒 / 了
+//! target  "他应该多喝水"    --Word, a lexicon without 多喝水-->  他 / 应该 / 多 / 喝 / 水 / <eos>
+//! ```
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -114,6 +124,11 @@ pub const ZH_LEXICON: &[&str] = &[
     "非常",
     "有点",
     "已经",
+    "哥哥",
+    "姐姐",
+    "爷爷",
+    "奶奶",
+    "现在",
 ];
 
 /// Is `c` a CJK ideograph (the ranges Chinese text uses)?
@@ -202,6 +217,11 @@ impl Tokenizer {
     fn push(&mut self, piece: &str) {
         self.index.insert(piece.to_string(), self.vocab.len());
         self.vocab.push(piece.to_string());
+    }
+
+    /// The lexicon's words (those of more than one character), in the order given.
+    pub fn lexicon(&self) -> Vec<String> {
+        self.lexicon.iter().map(|w| w.iter().collect()).collect()
     }
 
     /// The mode.
@@ -304,6 +324,245 @@ impl Tokenizer {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Two sides, one vocabulary
+
+/// The piece a [`PairTokenizer`]'s decoder writes to end its answer; id 4, right after the
+/// four specials.
+pub const EOS: &str = "<eos>";
+
+/// How one side of a pair is cut into pieces. In JSON: `{"mode": "word", "lexicon": ["今天", …]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segmenter {
+    /// Words or characters.
+    pub mode: Mode,
+    /// The Chinese words kept whole in word mode (unused in char mode).
+    pub lexicon: Vec<String>,
+}
+
+impl Segmenter {
+    /// A segmenter of `mode` with the words of `lexicon`.
+    pub fn new(mode: Mode, lexicon: &[&str]) -> Self {
+        Segmenter {
+            mode,
+            lexicon: lexicon.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
+    fn tokenizer(&self, pieces: &[String]) -> Tokenizer {
+        let words: Vec<&str> = self.lexicon.iter().map(|w| w.as_str()).collect();
+        Tokenizer::from_vocab(pieces, self.mode, &words)
+    }
+}
+
+/// A source and a target tokenizer over one vocabulary, for an encoder–decoder whose source
+/// and target share one embedding table (as the 2017 Transformer's shared vocabulary does).
+///
+/// ```text
+/// ids:  0 <pad>  1 <unk>  2 <bos>  3 <mask>  4 <eos>  | source pieces | target pieces not yet listed
+///       each side's pieces by descending frequency, ties by first appearance
+/// decoder input  = <bos> t₁ … tₙ        decoder target = t₁ … tₙ <eos>
+/// ```
+///
+/// Each side knows which pieces it was built from: a source piece that training never showed
+/// the encoder (a new word, or a target-only piece) becomes `<unk>`, so the page can say so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairTokenizer {
+    source: Tokenizer,
+    target: Tokenizer,
+    source_rules: Segmenter,
+    target_rules: Segmenter,
+    /// Ids of the pieces the source side was built from, ascending.
+    source_ids: Vec<usize>,
+    /// Ids of the pieces the target side was built from, with [`EOS`], ascending.
+    target_ids: Vec<usize>,
+}
+
+/// The distinct pieces of `texts` cut by `t`, most frequent first (ties by first appearance).
+fn by_frequency(t: &Tokenizer, texts: &[&str]) -> Vec<String> {
+    let pieces: Vec<String> = texts.iter().flat_map(|s| t.segment(s)).collect();
+    let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (i, p) in pieces.iter().enumerate() {
+        counts.entry(p.as_str()).or_insert((0, i)).0 += 1;
+    }
+    let mut order: Vec<(&str, usize, usize)> =
+        counts.into_iter().map(|(p, (c, i))| (p, c, i)).collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+    order.into_iter().map(|(p, _, _)| p.to_string()).collect()
+}
+
+impl PairTokenizer {
+    /// The vocabulary of `pairs` (source, target), each side cut by its own rules.
+    ///
+    /// **Errors** if either side has no pieces at all, or the vocabulary would exceed
+    /// [`crate::models::MAX_VOCAB`].
+    pub fn from_pairs(
+        pairs: &[(&str, &str)],
+        source: Segmenter,
+        target: Segmenter,
+    ) -> Result<Self> {
+        let src_texts: Vec<&str> = pairs.iter().map(|p| p.0).collect();
+        let tgt_texts: Vec<&str> = pairs.iter().map(|p| p.1).collect();
+        let src = by_frequency(&source.tokenizer(&[]), &src_texts);
+        let tgt = by_frequency(&target.tokenizer(&[]), &tgt_texts);
+        if src.is_empty() || tgt.is_empty() {
+            return Err(Error::value(
+                "pair tokenizer: the pairs have no source or no target tokens",
+            ));
+        }
+        let vocab: Vec<String> = std::iter::once(EOS.to_string())
+            .chain(src.iter().cloned())
+            .chain(tgt.iter().cloned())
+            .collect();
+        Self::from_parts(&vocab, source, target, &src, &tgt)
+    }
+
+    /// The tokenizer from what [`PairTokenizer::vocab`], [`PairTokenizer::source_vocab`],
+    /// [`PairTokenizer::target_vocab`] and the two sides' rules return, as a file stores them.
+    /// `vocab` may start with the specials and [`EOS`] or leave them out; repeated pieces keep
+    /// their first id.
+    ///
+    /// **Errors** if a side's piece is not in `vocab`, or the vocabulary is too large.
+    pub fn from_parts(
+        vocab: &[String],
+        source: Segmenter,
+        target: Segmenter,
+        source_vocab: &[String],
+        target_vocab: &[String],
+    ) -> Result<Self> {
+        let rest: Vec<String> = std::iter::once(EOS.to_string())
+            .chain(
+                vocab
+                    .iter()
+                    .filter(|p| !SPECIALS.contains(&p.as_str()))
+                    .cloned(),
+            )
+            .collect();
+        if rest.len() + SPECIALS.len() > crate::models::MAX_VOCAB {
+            return Err(Error::config(format!(
+                "pair tokenizer: {} pieces is more than the largest vocabulary, {}",
+                rest.len() + SPECIALS.len(),
+                crate::models::MAX_VOCAB
+            )));
+        }
+        let src_tok = source.tokenizer(&rest);
+        let tgt_tok = target.tokenizer(&rest);
+        let ids = |side: &str, pieces: &[String]| -> Result<Vec<usize>> {
+            let mut ids = pieces
+                .iter()
+                .map(|p| {
+                    src_tok.id(p).ok_or_else(|| {
+                        Error::value(format!(
+                            "pair tokenizer: the {side} piece {p:?} is not in the vocabulary"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<usize>>>()?;
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(ids)
+        };
+        let source_ids = ids("source", source_vocab)?;
+        let mut target_ids = ids("target", target_vocab)?;
+        let eos = src_tok.id(EOS).expect("listed first");
+        if !target_ids.contains(&eos) {
+            target_ids.insert(0, eos);
+        }
+        Ok(PairTokenizer {
+            source: src_tok,
+            target: tgt_tok,
+            source_rules: source,
+            target_rules: target,
+            source_ids,
+            target_ids,
+        })
+    }
+
+    /// Number of ids, V (specials included): the model's `vocab_size`.
+    pub fn vocab_size(&self) -> usize {
+        self.source.vocab_size()
+    }
+
+    /// Every piece, by id.
+    pub fn vocab(&self) -> &[String] {
+        self.source.vocab()
+    }
+
+    /// The id of [`EOS`].
+    pub fn eos(&self) -> usize {
+        self.source.id(EOS).expect("always listed")
+    }
+
+    /// The piece of `id`.
+    pub fn piece(&self, id: usize) -> &str {
+        self.source.piece(id)
+    }
+
+    /// How the source side is cut.
+    pub fn source_rules(&self) -> &Segmenter {
+        &self.source_rules
+    }
+
+    /// How the target side is cut.
+    pub fn target_rules(&self) -> &Segmenter {
+        &self.target_rules
+    }
+
+    /// The pieces the source side was built from, by id.
+    pub fn source_vocab(&self) -> Vec<String> {
+        self.source_ids
+            .iter()
+            .map(|&i| self.piece(i).to_string())
+            .collect()
+    }
+
+    /// The pieces the target side was built from, [`EOS`] included, by id.
+    pub fn target_vocab(&self) -> Vec<String> {
+        self.target_ids
+            .iter()
+            .map(|&i| self.piece(i).to_string())
+            .collect()
+    }
+
+    /// Is `id` a piece the source side was built from?
+    pub fn is_source(&self, id: usize) -> bool {
+        self.source_ids.binary_search(&id).is_ok()
+    }
+
+    /// Is `id` a piece the target side was built from (or [`EOS`])?
+    pub fn is_target(&self, id: usize) -> bool {
+        self.target_ids.binary_search(&id).is_ok()
+    }
+
+    /// The source's pieces and ids; a piece the source side was not built from gets [`UNK`].
+    pub fn encode_source(&self, text: &str) -> (Vec<String>, Vec<usize>) {
+        let (pieces, ids) = self.source.encode(text);
+        let ids = ids
+            .into_iter()
+            .map(|id| if self.is_source(id) { id } else { UNK })
+            .collect();
+        (pieces, ids)
+    }
+
+    /// The target's pieces and ids, without [`BOS`] or [`EOS`]; a piece the target side was
+    /// not built from gets [`UNK`].
+    pub fn encode_target(&self, text: &str) -> (Vec<String>, Vec<usize>) {
+        let (pieces, ids) = self.target.encode(text);
+        let ids = ids
+            .into_iter()
+            .map(|id| if self.is_target(id) { id } else { UNK })
+            .collect();
+        (pieces, ids)
+    }
+
+    /// The text of target `ids`, up to the first [`EOS`].
+    pub fn decode_target(&self, ids: &[usize]) -> String {
+        let eos = self.eos();
+        let end = ids.iter().position(|&i| i == eos).unwrap_or(ids.len());
+        self.target.decode(&ids[..end])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +600,73 @@ mod tests {
             .unwrap_err()
             .message
             .contains("no tokens"));
+    }
+
+    /// The seed article's decoder example, cut as the encoder–decoder reads and writes it.
+    fn article_pairs() -> PairTokenizer {
+        let pairs = [
+            ("小明今天感冒了", "他应该多喝水"),
+            ("小红饿了", "她应该吃点东西"),
+            ("我今天累了", "我应该多休息"),
+        ];
+        PairTokenizer::from_pairs(
+            &pairs,
+            Segmenter::new(Mode::Word, ZH_LEXICON),
+            Segmenter::new(Mode::Word, &["应该", "东西", "休息"]),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_pair_tokenizer_keeps_words_whole_in_the_source_and_drink_alone_in_the_target() {
+        let t = article_pairs();
+        let (pieces, ids) = t.encode_source("小明今天感冒了");
+        assert_eq!(pieces, ["小明", "今天", "感冒", "了"]);
+        assert!(ids.iter().all(|&i| i != UNK && t.is_source(i)));
+        let (pieces, ids) = t.encode_target("他应该多喝水");
+        assert_eq!(pieces, ["他", "应该", "多", "喝", "水"]);
+        assert!(ids.iter().all(|&i| t.is_target(i) && !t.is_source(i)));
+        // <eos> is id 4, a target piece; decoding stops there.
+        assert_eq!((t.eos(), t.piece(4)), (4, EOS));
+        let mut with_end = ids.clone();
+        with_end.extend([t.eos(), ids[0]]);
+        assert_eq!(t.decode_target(&with_end), "他应该多喝水");
+        // Source pieces come first, by frequency (了 three times, 今天 twice, then by first
+        // appearance).
+        assert_eq!(&t.vocab()[5..8], ["了", "今天", "小明"]);
+        // 我 is on both sides and keeps one id.
+        assert_eq!(t.vocab().iter().filter(|p| *p == "我").count(), 1);
+        let me = t.encode_source("我").1[0];
+        assert!(t.is_source(me) && t.is_target(me));
+    }
+
+    #[test]
+    fn unknown_source_words_become_unk_and_the_parts_round_trip() {
+        let t = article_pairs();
+        // 发烧 is a lexicon word the pairs never showed; 应该 is only ever a target piece.
+        let (pieces, ids) = t.encode_source("小明发烧了应该");
+        assert_eq!(pieces, ["小明", "发烧", "了", "应该"]);
+        assert_eq!((ids[1], ids[3]), (UNK, UNK));
+        // What a file stores is enough to rebuild the same tokenizer.
+        let back = PairTokenizer::from_parts(
+            t.vocab(),
+            t.source_rules().clone(),
+            t.target_rules().clone(),
+            &t.source_vocab(),
+            &t.target_vocab(),
+        )
+        .unwrap();
+        assert_eq!(back, t);
+        let json = serde_json::to_string(t.target_rules()).unwrap();
+        assert_eq!(json, r#"{"mode":"word","lexicon":["应该","东西","休息"]}"#);
+        let e = PairTokenizer::from_parts(
+            t.vocab(),
+            t.source_rules().clone(),
+            t.target_rules().clone(),
+            &["感冒".into(), "咳嗽".into()],
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.message.contains("source piece \"咳嗽\""), "{e}");
     }
 }

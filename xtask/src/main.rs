@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask serve | test | build | bench`.
+//! Project tasks: `cargo xtask serve | test | build | bench | fuzz | pretrain`.
 //!
 //! - `serve [--port N] [--no-build]`: build the wasm module and serve `www/` on 127.0.0.1.
 //! - `test`: native tests, then the JS API tests in Node, then the browser tests in headless
@@ -8,6 +8,10 @@
 //!   `bench-results/bench.json`.
 //! - `fuzz [--calls N] [--seed S]`: the JS API fuzzer (`tests/js/fuzz.mjs`) for long runs;
 //!   builds the module first if it is missing or older than the sources.
+//! - `pretrain [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]`: runs the
+//!   committed training recipes (`src/recipes.rs`) natively in release mode and writes their
+//!   weights to `www/models/` (a variant's seed or steps are written only with `--out`), then
+//!   reports what each model learned.
 //!
 //! Only the standard library and `wasm-bindgen-cli-support` are used, so a fresh machine needs
 //! nothing but rustup, Node and npm (and Chromium for the browser tests).
@@ -31,8 +35,9 @@ fn main() -> ExitCode {
         Some("build") => build(&root(), BuildKind::Simd).map(|_| ()),
         Some("bench") => cmd_bench(),
         Some("fuzz") => cmd_fuzz(&args[1..]),
+        Some("pretrain") => cmd_pretrain(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <serve [--port N] [--no-build] | test | build | bench | fuzz [--calls N] [--seed S]>"
+            "usage: cargo xtask <serve [--port N] [--no-build] | test | build | bench | fuzz [--calls N] [--seed S] | pretrain [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]>"
                 .into(),
         ),
     };
@@ -323,6 +328,24 @@ fn cmd_bench() -> Res<()> {
         .env("CHROME", &chrome)
         .env("OUT_JSON", out_dir.join("bench.json"))
         .args(["bench/page.mjs"]))
+}
+
+/// `pretrain [options]`: the recipes run natively, in release mode (a debug build would take
+/// minutes instead of seconds); the options are `examples/pretrain.rs`'s.
+fn cmd_pretrain(args: &[String]) -> Res<()> {
+    run(cargo()
+        .current_dir(root())
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "lm-playground",
+            "--example",
+            "pretrain",
+            "--",
+        ])
+        .args(args))
 }
 
 /// `fuzz [--calls N] [--seed S] [--start I] [--cap-mb M] [--limit-ms T]`: runs the seeded JS API

@@ -1,0 +1,151 @@
+//! `cargo xtask pretrain`: runs the committed recipes natively and writes their weights to
+//! `www/models/`, then reports what each model learned (held-out exact matches, and where the
+//! last decoder layer's cross-attention looks while writing the article's answer).
+//!
+//! ```text
+//! cargo run --release --example pretrain -- [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]
+//! ```
+//!
+//! Without `--recipe` every recipe runs. `--seed` and `--steps` try a variant (written only
+//! with `--out`, so the shipped files are never overwritten by an experiment).
+
+use lm_playground::recipes::Recipe;
+use lm_playground::seq2seq::Seq2Seq;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The article's example in each language: the source, the token the answer writes, what the
+/// head should look at while writing it.
+fn probes(name: &str) -> (&'static str, [(&'static str, &'static str); 2]) {
+    if name.ends_with("-zh") {
+        ("小明今天感冒了", [("喝", "感冒"), ("他", "小明")])
+    } else {
+        ("Tom has a cold today", [("drink", "cold"), ("he", "Tom")])
+    }
+}
+
+/// Prints what the model does with the article's example and the held-out pairs.
+fn report(r: &Recipe, s: &Seq2Seq) -> Result<(), String> {
+    let (source, facts) = probes(r.name);
+    let g = s.generate(source, 16).map_err(|e| e.to_string())?;
+    println!("  {source} → {}", g.text);
+    let last = s.model.config.n_decoder_layers - 1;
+    for (written, at) in facts {
+        match g.step_writing(written) {
+            None => println!("  never wrote {written}"),
+            Some(step) => {
+                for (h, row) in step.cross_attn[last].iter().enumerate() {
+                    let cells: Vec<String> = g
+                        .source_tokens
+                        .iter()
+                        .zip(row)
+                        .map(|(t, w)| format!("{t} {w:.2}"))
+                        .collect();
+                    println!(
+                        "  writing {written}: layer {last} head {h}: {}",
+                        cells.join(", ")
+                    );
+                }
+                let heads = g.heads_looking_at(last, written, at);
+                println!("  writing {written}, heads looking most at {at}: {heads:?}");
+            }
+        }
+    }
+    // Beyond the one example: every source (trained on or held out) with the same who or what.
+    let mut all = r.pairs().map_err(|e| e.to_string())?;
+    all.extend(r.heldout_pairs().map_err(|e| e.to_string())?);
+    for (written, at) in facts {
+        let with: Vec<&str> = all
+            .iter()
+            .filter(|(src, tgt)| {
+                let words = |t: &str| s.tokenizer.encode_source(t).0;
+                words(src).iter().any(|w| w == at)
+                    && s.tokenizer
+                        .encode_target(tgt)
+                        .0
+                        .iter()
+                        .any(|w| w == written)
+            })
+            .map(|(src, _)| *src)
+            .collect();
+        let mut looking = 0;
+        for src in &with {
+            let g = s.generate(src, 16).map_err(|e| e.to_string())?;
+            looking += !g.heads_looking_at(last, written, at).is_empty() as usize;
+        }
+        println!(
+            "  of the {} sources with {at}, writing {written} a last-layer head looks most at {at} in {looking}",
+            with.len()
+        );
+    }
+    let held = r.heldout_pairs().map_err(|e| e.to_string())?;
+    let scored = s.exact_matches(&held).map_err(|e| e.to_string())?;
+    println!(
+        "  held-out exact matches: {}/{} = {:.1} %",
+        scored.right,
+        scored.total,
+        100.0 * scored.rate()
+    );
+    for m in scored.missed.iter().take(5) {
+        println!("    {} → {} (expected {})", m.source, m.got, m.target);
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut recipes = Recipe::all();
+    let (mut seed, mut steps, mut out, mut write) = (None, None, None, true);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--recipe" => recipes = vec![Recipe::by_name(&value()?).map_err(|e| e.to_string())?],
+            "--seed" => seed = Some(value()?.parse::<u64>().map_err(|e| e.to_string())?),
+            "--steps" => steps = Some(value()?.parse::<usize>().map_err(|e| e.to_string())?),
+            "--out" => out = Some(PathBuf::from(value()?)),
+            "--no-write" => write = false,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    let variant = seed.is_some() || steps.is_some();
+    let out = match out {
+        Some(o) => Some(o),
+        None if write && !variant => {
+            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/models"))
+        }
+        None => None,
+    };
+    for mut r in recipes {
+        if let Some(seed) = seed {
+            r = r.with_seed(seed);
+        }
+        if let Some(steps) = steps {
+            r = r.with_steps(steps);
+        }
+        let t0 = Instant::now();
+        let (s, bytes) = r.run().map_err(|e| e.to_string())?;
+        let secs = t0.elapsed().as_secs_f64();
+        let n = s.losses.len();
+        let tail = &s.losses[n.saturating_sub(50)..];
+        println!(
+            "{} seed {}: {} steps in {secs:.1} s, {} parameters, vocabulary {}, loss {:.3} → {:.4} (mean of the last {})",
+            r.name,
+            r.options.seed,
+            r.steps,
+            s.model.params.numel(),
+            s.tokenizer.vocab_size(),
+            s.losses[0],
+            tail.iter().sum::<f32>() / tail.len() as f32,
+            tail.len()
+        );
+        report(&r, &s)?;
+        if let Some(dir) = &out {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let path = dir.join(r.file_name());
+            std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("  wrote {} ({} bytes)", path.display(), bytes.len());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,724 @@
+//! An encoder–decoder that reads a sentence and writes an answer (the seed article's decoder
+//! example, 小明今天感冒了 → 他应该多喝水): its pair tokenizer, its parallel data, training on
+//! batches of pairs, greedy decoding that keeps every attention weight, and a self-describing
+//! safetensors file.
+//!
+//! ```text
+//! pair     source "小明今天感冒了"  target "他应该多喝水"
+//! batch    src     [B, S]  小明 今天 感冒 了 <pad>…       src_padding [B, S] (true at <pad>)
+//!          tgt_in  [B, T]  <bos> 他 应该 多 喝 水 <pad>…   (the answer shifted right)
+//!          targets [B, T]  他 应该 多 喝 水 <eos> −100…     (−100: no loss at padding)
+//! step     loss = cross_entropy(model(src, tgt_in), targets);  backward;  clip;  AdamW
+//! greedy   y = [<bos>];  repeat: y.push(argmax model(src, y)[last])  until <eos> or max_len
+//! ```
+//!
+//! While it writes each token, greedy decoding records what that token's query looked at in
+//! every decoder layer and head: its masked self-attention row over the tokens written so far,
+//! and its cross-attention row over the source tokens (queries from the decoder, keys and
+//! values from the encoder's output). That is what the page draws, and what the tests check:
+//! while writing 喝 a head of the last layer looks most at 感冒.
+
+use crate::error::{Error, Result};
+use crate::models::encoder_decoder::{EncoderDecoder, EncoderDecoderConfig};
+use crate::ops::softmax;
+use crate::optim::{clip_grad_norm, Optimizer, OptimizerConfig, Schedule};
+use crate::params::{read_safetensors_with_metadata, Metadata};
+use crate::rng::Rng;
+use crate::tokenizer::{PairTokenizer, Segmenter, BOS, PAD, UNK};
+use ndarray::{s, Array2, Axis};
+use serde::Serialize;
+
+/// A parallel corpus: one pair a line, `source<TAB>target`; blank lines are skipped.
+///
+/// **Errors** if a line has no tab, or an empty side, naming the line.
+pub fn parse_tsv(text: &str) -> Result<Vec<(&str, &str)>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match line.split_once('\t') {
+            Some((s, t)) if !s.trim().is_empty() && !t.trim().is_empty() => {
+                out.push((s.trim(), t.trim()))
+            }
+            _ => {
+                return Err(Error::value(format!(
+                    "parallel corpus, line {}: {line:?} is not source<TAB>target",
+                    i + 1
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How an encoder–decoder is trained, besides its sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Seq2SeqOptions {
+    /// Seed of the weights and of the batch sampler.
+    pub seed: u64,
+    /// Optimiser and base learning rate.
+    pub optimizer: OptimizerConfig,
+    /// Learning rate by step.
+    pub schedule: Schedule,
+    /// Pairs per batch, B.
+    pub batch_size: usize,
+    /// Clip the gradient's global norm to this, if set.
+    pub clip: Option<f64>,
+}
+
+impl Default for Seq2SeqOptions {
+    fn default() -> Self {
+        Seq2SeqOptions {
+            seed: 1,
+            optimizer: OptimizerConfig::adamw(3e-3),
+            schedule: Schedule::Constant,
+            batch_size: 32,
+            clip: Some(1.0),
+        }
+    }
+}
+
+/// One token the decoder wrote and what its query looked at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GenerationStep {
+    /// Its id.
+    pub id: usize,
+    /// Its piece (`<eos>` for the last step when the answer ended).
+    pub token: String,
+    /// Its probability, softmax of the last position's logits.
+    pub prob: f32,
+    /// Masked self-attention weights `[layer][head][k + 1]` of the position that wrote it, over
+    /// the decoder's inputs so far: `<bos>` and the k tokens written before it.
+    pub self_attn: Vec<Vec<Vec<f32>>>,
+    /// Cross-attention weights `[layer][head][S]` of that position over the source tokens.
+    pub cross_attn: Vec<Vec<Vec<f32>>>,
+}
+
+/// A greedy decoding and every attention weight along the way.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Generation {
+    /// The source's pieces, as the encoder read them.
+    pub source_tokens: Vec<String>,
+    /// Their ids ([`UNK`] for a piece the model was not trained on).
+    pub source_ids: Vec<usize>,
+    /// The source pieces the model does not know (each read as `<unk>`).
+    pub unknown: Vec<String>,
+    /// The answer's text (without `<eos>`).
+    pub text: String,
+    /// Every token written, the last one `<eos>` when the answer ended before the limit.
+    pub steps: Vec<GenerationStep>,
+}
+
+impl Generation {
+    /// The first step that wrote `token`.
+    pub fn step_writing(&self, token: &str) -> Option<&GenerationStep> {
+        self.steps.iter().find(|s| s.token == token)
+    }
+
+    /// The heads of cross-attention layer `layer` that, while the decoder wrote `written`,
+    /// put their largest weight on source token `source`: `(head, that weight)`, by head.
+    /// Empty if `written` was never written or `source` is not in the source.
+    pub fn heads_looking_at(&self, layer: usize, written: &str, source: &str) -> Vec<(usize, f32)> {
+        let Some(step) = self.step_writing(written) else {
+            return vec![];
+        };
+        let Some(heads) = step.cross_attn.get(layer) else {
+            return vec![];
+        };
+        heads
+            .iter()
+            .enumerate()
+            .filter_map(|(h, row)| {
+                let top = argmax(row);
+                (self.source_tokens[top] == source).then_some((h, row[top]))
+            })
+            .collect()
+    }
+}
+
+/// The index of the largest value (the first one on ties).
+fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in row.iter().enumerate() {
+        if x > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// A pair greedy decoding did not answer exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Missed<'a> {
+    /// The source.
+    pub source: &'a str,
+    /// The expected answer.
+    pub target: &'a str,
+    /// The model's answer.
+    pub got: String,
+}
+
+/// How many pairs greedy decoding answered exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExactMatches<'a> {
+    /// Answered exactly.
+    pub right: usize,
+    /// Pairs tried.
+    pub total: usize,
+    /// The others.
+    pub missed: Vec<Missed<'a>>,
+}
+
+impl ExactMatches<'_> {
+    /// The share answered exactly, from 0 to 1 (1 for no pairs).
+    pub fn rate(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            self.right as f64 / self.total as f64
+        }
+    }
+}
+
+/// Keys of a seq2seq file's `__metadata__`, each holding JSON text.
+pub mod keys {
+    /// `"encoder-decoder"`.
+    pub const MODEL: &str = "model";
+    /// The [`crate::models::encoder_decoder::EncoderDecoderConfig`], as flat JSON.
+    pub const CONFIG: &str = "config";
+    /// Every piece by id (the shared vocabulary), a JSON array.
+    pub const VOCAB: &str = "vocab";
+    /// The pieces the source side was built from.
+    pub const SOURCE_VOCAB: &str = "source_vocab";
+    /// The pieces the target side was built from, `<eos>` included.
+    pub const TARGET_VOCAB: &str = "target_vocab";
+    /// How the source is cut: `{"mode", "lexicon"}`.
+    pub const SOURCE_TOKENIZER: &str = "source_tokenizer";
+    /// How the target is cut: `{"mode", "lexicon"}`.
+    pub const TARGET_TOKENIZER: &str = "target_tokenizer";
+}
+
+/// An encoder–decoder, its tokenizer, its training pairs and its optimiser.
+#[derive(Debug, Clone)]
+pub struct Seq2Seq {
+    /// The model (f32, as the page runs it).
+    pub model: EncoderDecoder<f32>,
+    /// Source and target tokenizers over the model's vocabulary.
+    pub tokenizer: PairTokenizer,
+    /// Its optimiser.
+    pub optimizer: Optimizer<f32>,
+    /// Every training loss so far.
+    pub losses: Vec<f32>,
+    /// Training pairs as ids: source, target (without `<bos>` or `<eos>`).
+    pairs: Vec<(Vec<usize>, Vec<usize>)>,
+    rng: Rng,
+    options: Seq2SeqOptions,
+}
+
+impl Seq2Seq {
+    /// A model of `config` (its `vocab_size` is set from the tokenizer) with weights from
+    /// `options.seed`, to be trained on `pairs`.
+    ///
+    /// **Errors** if the configuration is invalid, a pair is longer than `max_len` allows, or
+    /// the batch size is 0.
+    pub fn new(
+        mut config: EncoderDecoderConfig,
+        tokenizer: PairTokenizer,
+        pairs: &[(&str, &str)],
+        options: Seq2SeqOptions,
+    ) -> Result<Self> {
+        if options.batch_size == 0 {
+            return Err(Error::config("seq2seq: the batch size must be at least 1"));
+        }
+        config.vocab_size = tokenizer.vocab_size();
+        let model = EncoderDecoder::new(config, options.seed)?;
+        let mut s = Seq2Seq {
+            model,
+            tokenizer,
+            optimizer: Optimizer::new(options.optimizer)?,
+            losses: vec![],
+            pairs: vec![],
+            rng: Rng::new(options.seed ^ 0x5E0_5E0),
+            options,
+        };
+        s.set_pairs(pairs)?;
+        Ok(s)
+    }
+
+    /// Replaces the training pairs (a pair's pieces unknown to the tokenizer become `<unk>`).
+    ///
+    /// **Errors**, naming the pair, if a source or an answer (with `<bos>`) is longer than
+    /// `max_len`, or has no tokens.
+    pub fn set_pairs(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
+        let max = self.model.config.max_len;
+        let mut out = Vec::with_capacity(pairs.len());
+        for &(s, t) in pairs {
+            let src = self.tokenizer.encode_source(s).1;
+            let tgt = self.tokenizer.encode_target(t).1;
+            if src.is_empty() || tgt.is_empty() || src.len() > max || tgt.len() + 1 > max {
+                return Err(Error::value(format!(
+                    "seq2seq: the pair {s:?} → {t:?} has {} source and {} target tokens; each needs 1 to {max} (the answer one fewer, for <bos>)",
+                    src.len(),
+                    tgt.len()
+                )));
+            }
+            out.push((src, tgt));
+        }
+        self.pairs = out;
+        Ok(())
+    }
+
+    /// Number of training pairs.
+    pub fn pair_count(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// The options it was made with.
+    pub fn options(&self) -> Seq2SeqOptions {
+        self.options
+    }
+
+    /// The batch of the pairs at `indices`: `(src [B, S], src_padding [B, S], tgt_in [B, T],
+    /// targets [B, T])`, padded as the module header shows.
+    pub fn batch(
+        &self,
+        indices: &[usize],
+    ) -> (Array2<usize>, Array2<bool>, Array2<usize>, Array2<i64>) {
+        let pairs: Vec<&(Vec<usize>, Vec<usize>)> =
+            indices.iter().map(|&i| &self.pairs[i]).collect();
+        let b = pairs.len();
+        let s_len = pairs.iter().map(|p| p.0.len()).max().unwrap_or(1);
+        let t_len = pairs.iter().map(|p| p.1.len() + 1).max().unwrap_or(1);
+        let mut src = Array2::from_elem((b, s_len), PAD);
+        let mut padding = Array2::from_elem((b, s_len), true);
+        let mut tgt_in = Array2::from_elem((b, t_len), PAD);
+        let mut targets = Array2::from_elem((b, t_len), crate::ops::cross_entropy::IGNORE_INDEX);
+        let eos = self.tokenizer.eos();
+        for (i, (s, t)) in pairs.into_iter().enumerate() {
+            for (j, &id) in s.iter().enumerate() {
+                src[[i, j]] = id;
+                padding[[i, j]] = false;
+            }
+            tgt_in[[i, 0]] = BOS;
+            for (j, &id) in t.iter().enumerate() {
+                tgt_in[[i, j + 1]] = id;
+                targets[[i, j]] = id as i64;
+            }
+            targets[[i, t.len()]] = eos as i64;
+        }
+        (src, padding, tgt_in, targets)
+    }
+
+    /// One step on `batch_size` pairs drawn at random (with replacement, from the session's
+    /// seeded generator); returns the loss before the step.
+    ///
+    /// **Errors** without training pairs, or when training diverges.
+    pub fn train_step(&mut self) -> Result<f32> {
+        let n = self.pairs.len();
+        if n == 0 {
+            return Err(Error::value(
+                "seq2seq: the model has no training pairs; give it a parallel corpus",
+            ));
+        }
+        let indices: Vec<usize> = (0..self.options.batch_size)
+            .map(|_| self.rng.below(n))
+            .collect();
+        let (src, padding, tgt_in, targets) = self.batch(&indices);
+        let m = &mut self.model;
+        m.params.zero_grad();
+        let loss = m.loss_and_backward(
+            src.view(),
+            tgt_in.view(),
+            targets.view(),
+            Some(padding.view()),
+        )?;
+        if !loss.is_finite() {
+            return Err(Error::value(format!(
+                "training diverged: the loss is {loss}; lower the learning rate and reset"
+            )));
+        }
+        if let Some(c) = self.options.clip {
+            clip_grad_norm(&mut m.params, c)?;
+        }
+        let base = self.optimizer.config.lr();
+        let lr = self.options.schedule.lr(base, self.losses.len() as u64);
+        self.optimizer.step_with_lr(&mut m.params, lr)?;
+        self.losses.push(loss);
+        Ok(loss)
+    }
+
+    /// `n` training steps; their losses.
+    pub fn train(&mut self, n: usize) -> Result<Vec<f32>> {
+        (0..n).map(|_| self.train_step()).collect()
+    }
+
+    /// Greedy decoding of `source`: at most `max_len` tokens (and at most the model's
+    /// `max_len`), stopping after `<eos>`. Unknown source pieces are read as `<unk>` and listed
+    /// in [`Generation::unknown`]; the model still answers.
+    ///
+    /// **Errors** if the source has no tokens or more than the model's `max_len`.
+    pub fn generate(&self, source: &str, max_len: usize) -> Result<Generation> {
+        let cfg = &self.model.config;
+        let (source_tokens, source_ids) = self.tokenizer.encode_source(source);
+        if source_ids.is_empty() || source_ids.len() > cfg.max_len {
+            return Err(Error::value(format!(
+                "seq2seq: the source has {} tokens; it needs 1 to {}",
+                source_ids.len(),
+                cfg.max_len
+            )));
+        }
+        let unknown = source_tokens
+            .iter()
+            .zip(&source_ids)
+            .filter(|(_, &id)| id == UNK)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let s_len = source_ids.len();
+        let src = Array2::from_shape_vec((1, s_len), source_ids.clone()).expect("1×S");
+        let eos = self.tokenizer.eos();
+        let mut written = vec![BOS];
+        let mut steps = Vec::new();
+        // Each step runs the whole model again on the tokens written so far (no key/value
+        // cache): answers are a few tokens long, and one forward path is what training checked.
+        while steps.len() < max_len.min(cfg.max_len) {
+            let k = written.len() - 1;
+            let tgt = Array2::from_shape_vec((1, k + 1), written.clone()).expect("1×T");
+            let (logits, cache) = self.model.forward(src.view(), tgt.view(), None)?;
+            let last = logits.slice(s![0, k, ..]).to_owned().insert_axis(Axis(0));
+            let probs = softmax::forward(last.view());
+            let probs = probs.row(0);
+            let id = argmax(probs.as_slice().expect("contiguous"));
+            let rows = |f: &dyn Fn(usize) -> Vec<Vec<f32>>| -> Vec<Vec<Vec<f32>>> {
+                (0..cache.decoder.len()).map(f).collect()
+            };
+            let heads = cfg.layer.n_heads;
+            let self_attn = rows(&|l| {
+                let c = cache.decoder[l].self_attention();
+                (0..heads)
+                    .map(|h| c.head(0, h).weights.row(k).to_vec())
+                    .collect()
+            });
+            let cross_attn = rows(&|l| {
+                let c = cache.decoder[l].cross_attention();
+                (0..heads)
+                    .map(|h| c.head(0, h).weights.row(k).to_vec())
+                    .collect()
+            });
+            steps.push(GenerationStep {
+                id,
+                token: self.tokenizer.piece(id).to_string(),
+                prob: probs[id],
+                self_attn,
+                cross_attn,
+            });
+            if id == eos {
+                break;
+            }
+            written.push(id);
+        }
+        Ok(Generation {
+            source_tokens,
+            source_ids,
+            unknown,
+            text: self.tokenizer.decode_target(&written[1..]),
+            steps,
+        })
+    }
+
+    /// The answer greedy decoding gives for `source` (at most the model's `max_len` tokens).
+    pub fn answer(&self, source: &str) -> Result<String> {
+        Ok(self.generate(source, self.model.config.max_len)?.text)
+    }
+
+    /// How many of `pairs` greedy decoding answers exactly (the text equal to the target, as
+    /// the target tokenizer writes it), and the pairs it missed with its answers.
+    pub fn exact_matches<'a>(&self, pairs: &[(&'a str, &'a str)]) -> Result<ExactMatches<'a>> {
+        let mut scored = ExactMatches {
+            right: 0,
+            total: pairs.len(),
+            missed: vec![],
+        };
+        for &(source, target) in pairs {
+            let want = self
+                .tokenizer
+                .decode_target(&self.tokenizer.encode_target(target).1);
+            let got = self.answer(source)?;
+            if got == want {
+                scored.right += 1;
+            } else {
+                scored.missed.push(Missed {
+                    source,
+                    target,
+                    got,
+                });
+            }
+        }
+        Ok(scored)
+    }
+
+    /// The metadata that makes a file self-describing: the model's kind and configuration, the
+    /// three vocabularies and how each side is cut (see [`keys`]).
+    pub fn metadata(&self) -> Metadata {
+        let t = &self.tokenizer;
+        Metadata::from([
+            (keys::MODEL.into(), "encoder-decoder".into()),
+            (keys::CONFIG.into(), json(&self.model.config)),
+            (keys::VOCAB.into(), json(t.vocab())),
+            (keys::SOURCE_VOCAB.into(), json(&t.source_vocab())),
+            (keys::TARGET_VOCAB.into(), json(&t.target_vocab())),
+            (keys::SOURCE_TOKENIZER.into(), json(t.source_rules())),
+            (keys::TARGET_TOKENIZER.into(), json(t.target_rules())),
+        ])
+    }
+
+    /// The weights as safetensors (F32) whose `__metadata__` is [`Seq2Seq::metadata`] plus
+    /// `extra` (a recipe's name and seed, say).
+    pub fn to_safetensors(&self, extra: &Metadata) -> Vec<u8> {
+        let mut m = self.metadata();
+        m.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.model.params.to_safetensors_with(&m)
+    }
+
+    /// A model read from a file [`Seq2Seq::to_safetensors`] wrote: the configuration and the
+    /// tokenizer from its metadata, the weights loaded strictly. It has no training pairs (see
+    /// [`Seq2Seq::set_pairs`]) and trains with `options` (its seed draws the batches).
+    ///
+    /// **Errors** naming the metadata key that is missing or unreadable, or the parameter that
+    /// does not fit the configuration.
+    pub fn from_safetensors(bytes: &[u8], options: Seq2SeqOptions) -> Result<Self> {
+        let (map, meta) = read_safetensors_with_metadata(bytes)?;
+        let field = |key: &str| -> Result<&str> {
+            meta.get(key).map(|s| s.as_str()).ok_or_else(|| {
+                Error::format(format!(
+                    "seq2seq file: __metadata__ has no {key:?} (files written by `cargo xtask pretrain` have it)"
+                ))
+            })
+        };
+        fn parse<T: serde::de::DeserializeOwned>(key: &str, text: &str) -> Result<T> {
+            serde_json::from_str(text).map_err(|e| {
+                Error::format(format!(
+                    "seq2seq file: __metadata__ {key:?} is not valid: {e}"
+                ))
+            })
+        }
+        if field(keys::MODEL)? != "encoder-decoder" {
+            return Err(Error::format(format!(
+                "seq2seq file: the model is {:?}, not \"encoder-decoder\"",
+                field(keys::MODEL)?
+            )));
+        }
+        let config: EncoderDecoderConfig = parse(keys::CONFIG, field(keys::CONFIG)?)?;
+        let vocab: Vec<String> = parse(keys::VOCAB, field(keys::VOCAB)?)?;
+        let source_vocab: Vec<String> = parse(keys::SOURCE_VOCAB, field(keys::SOURCE_VOCAB)?)?;
+        let target_vocab: Vec<String> = parse(keys::TARGET_VOCAB, field(keys::TARGET_VOCAB)?)?;
+        let source: Segmenter = parse(keys::SOURCE_TOKENIZER, field(keys::SOURCE_TOKENIZER)?)?;
+        let target: Segmenter = parse(keys::TARGET_TOKENIZER, field(keys::TARGET_TOKENIZER)?)?;
+        let tokenizer =
+            PairTokenizer::from_parts(&vocab, source, target, &source_vocab, &target_vocab)?;
+        if tokenizer.vocab_size() != config.vocab_size {
+            return Err(Error::format(format!(
+                "seq2seq file: the vocabulary has {} pieces but the config's vocab_size is {}",
+                tokenizer.vocab_size(),
+                config.vocab_size
+            )));
+        }
+        let mut s = Seq2Seq::new(config, tokenizer, &[], options)?;
+        s.model
+            .params
+            .load_map(&map)
+            .map_err(|e| e.context("seq2seq file"))?;
+        Ok(s)
+    }
+}
+
+/// JSON text of plain data, for a metadata value.
+fn json<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::LayerConfig;
+    use crate::tokenizer::{Mode, ZH_LEXICON};
+
+    const PAIRS: &str =
+        "小明今天感冒了\t他应该多喝水\n\n小红饿了\t她应该吃点东西\n我累了\t我应该多休息\n";
+
+    /// A tiny untrained session on three pairs.
+    fn tiny(seed: u64) -> Seq2Seq {
+        let pairs = parse_tsv(PAIRS).unwrap();
+        let tok = PairTokenizer::from_pairs(
+            &pairs,
+            Segmenter::new(Mode::Word, ZH_LEXICON),
+            Segmenter::new(Mode::Word, &["应该", "东西", "休息"]),
+        )
+        .unwrap();
+        let config = EncoderDecoderConfig {
+            vocab_size: 0,
+            layer: LayerConfig {
+                d_model: 8,
+                n_heads: 2,
+                d_ff: 16,
+                ..EncoderDecoderConfig::default().layer
+            },
+            n_encoder_layers: 1,
+            n_decoder_layers: 2,
+            max_len: 8,
+        };
+        let options = Seq2SeqOptions {
+            seed,
+            batch_size: 3,
+            ..Default::default()
+        };
+        Seq2Seq::new(config, tok, &pairs, options).unwrap()
+    }
+
+    #[test]
+    fn tsv_lines_are_pairs_and_a_bad_line_is_named() {
+        assert_eq!(parse_tsv(PAIRS).unwrap()[1], ("小红饿了", "她应该吃点东西"));
+        let e = parse_tsv("a\tb\nno tab here\n").unwrap_err();
+        assert!(
+            e.message.contains("line 2") && e.message.contains("no tab here"),
+            "{e}"
+        );
+        assert!(parse_tsv("a\t \n").is_err());
+    }
+
+    #[test]
+    fn a_batch_pads_the_source_and_shifts_the_answer() {
+        let s = tiny(1);
+        assert_eq!(s.model.config.vocab_size, s.tokenizer.vocab_size());
+        let (src, padding, tgt_in, targets) = s.batch(&[1, 0]);
+        let t = &s.tokenizer;
+        // 小红 / 饿 / 了 is one token shorter than 小明 / 今天 / 感冒 / 了: padded and masked.
+        assert_eq!(src.dim(), (2, 4));
+        assert_eq!(
+            (src[[0, 3]], padding[[0, 3]], padding[[0, 2]]),
+            (PAD, true, false)
+        );
+        assert_eq!(t.piece(src[[1, 2]]), "感冒");
+        // <bos> 他 应该 多 喝 水  →  他 应该 多 喝 水 <eos>
+        let row: Vec<&str> = tgt_in.row(1).iter().map(|&i| t.piece(i)).collect();
+        assert_eq!(row, ["<bos>", "他", "应该", "多", "喝", "水"]);
+        let want: Vec<i64> = ["他", "应该", "多", "喝", "水", "<eos>"]
+            .iter()
+            .map(|p| t.vocab().iter().position(|v| v == p).unwrap() as i64)
+            .collect();
+        assert_eq!(targets.row(1).to_vec(), want);
+        // 她 应该 吃 点 东西 <eos>: as long as the longest, so no −100 in this batch's last column
+        assert_eq!(targets[[0, 5]], t.eos() as i64);
+    }
+
+    #[test]
+    fn greedy_decoding_keeps_a_row_of_weights_per_layer_and_head() {
+        let mut s = tiny(3);
+        let first = s.train(30).unwrap()[0];
+        assert!(s.losses[29] < first, "{:?}", s.losses);
+        let g = s.generate("小明今天感冒了", 5).unwrap();
+        assert_eq!(g.source_tokens, ["小明", "今天", "感冒", "了"]);
+        assert!(g.unknown.is_empty());
+        assert!(!g.steps.is_empty() && g.steps.len() <= 5);
+        for (k, step) in g.steps.iter().enumerate() {
+            assert_eq!((step.self_attn.len(), step.cross_attn.len()), (2, 2));
+            for l in 0..2 {
+                for h in 0..2 {
+                    // over <bos> and the k tokens before it; over the 4 source tokens
+                    let (sa, ca) = (&step.self_attn[l][h], &step.cross_attn[l][h]);
+                    assert_eq!((sa.len(), ca.len()), (k + 1, 4));
+                    for row in [sa, ca] {
+                        let sum: f32 = row.iter().sum();
+                        assert!(
+                            (sum - 1.0).abs() < 1e-5,
+                            "step {k} layer {l} head {h}: {row:?}"
+                        );
+                    }
+                }
+            }
+            assert!(step.prob > 0.0 && step.prob <= 1.0);
+        }
+        // The text is the steps' tokens up to <eos>.
+        let written: Vec<usize> = g.steps.iter().map(|st| st.id).collect();
+        assert_eq!(g.text, s.tokenizer.decode_target(&written));
+        // An unknown word is read as <unk>, named, and the model still answers.
+        let g = s.generate("小明发烧了", 4).unwrap();
+        assert_eq!(
+            (g.unknown.clone(), g.source_ids[1]),
+            (vec!["发烧".to_string()], UNK)
+        );
+        assert!(!g.steps.is_empty());
+        assert!(s
+            .generate("", 4)
+            .unwrap_err()
+            .message
+            .contains("source has 0 tokens"));
+    }
+
+    #[test]
+    fn heads_looking_at_reads_the_argmax_of_each_head() {
+        let step = GenerationStep {
+            id: 7,
+            token: "喝".into(),
+            prob: 0.9,
+            self_attn: vec![],
+            cross_attn: vec![vec![vec![0.1, 0.2, 0.6, 0.1], vec![0.5, 0.2, 0.2, 0.1]]],
+        };
+        let g = Generation {
+            source_tokens: ["小明", "今天", "感冒", "了"].map(String::from).to_vec(),
+            source_ids: vec![5, 6, 7, 8],
+            unknown: vec![],
+            text: "喝".into(),
+            steps: vec![step],
+        };
+        assert_eq!(g.heads_looking_at(0, "喝", "感冒"), [(0, 0.6)]);
+        assert_eq!(g.heads_looking_at(0, "喝", "小明"), [(1, 0.5)]);
+        assert!(g.heads_looking_at(0, "水", "感冒").is_empty());
+        assert!(g.heads_looking_at(1, "喝", "感冒").is_empty());
+    }
+
+    #[test]
+    fn a_file_describes_its_model_and_loads_strictly() {
+        let mut s = tiny(5);
+        s.train(3).unwrap();
+        let extra = Metadata::from([("recipe".to_string(), "tiny".to_string())]);
+        let bytes = s.to_safetensors(&extra);
+        let back = Seq2Seq::from_safetensors(&bytes, Seq2SeqOptions::default()).unwrap();
+        assert_eq!(back.model.config, s.model.config);
+        assert_eq!(back.tokenizer, s.tokenizer);
+        assert_eq!(back.model.params.to_map(), s.model.params.to_map());
+        assert_eq!(
+            back.generate("小红饿了", 6).unwrap(),
+            s.generate("小红饿了", 6).unwrap()
+        );
+        assert_eq!(back.pair_count(), 0);
+        assert!(back
+            .clone()
+            .train_step()
+            .unwrap_err()
+            .message
+            .contains("no training pairs"));
+        // A missing key, a wrong kind of model and a vocabulary that does not fit are named.
+        let without = |key: &str, value: Option<&str>| {
+            let mut m = s.metadata();
+            match value {
+                Some(v) => m.insert(key.to_string(), v.to_string()),
+                None => m.remove(key),
+            };
+            let b = s.model.params.to_safetensors_with(&m);
+            Seq2Seq::from_safetensors(&b, Seq2SeqOptions::default()).unwrap_err()
+        };
+        let e = without(keys::TARGET_VOCAB, None);
+        assert!(e.message.contains("no \"target_vocab\""), "{e}");
+        let e = without(keys::MODEL, Some("decoder-only"));
+        assert!(e.message.contains("\"decoder-only\""), "{e}");
+        let e = without(keys::VOCAB, Some(r#"["<pad>"]"#));
+        assert!(e.message.contains("not in the vocabulary"), "{e}");
+        let e = without(keys::CONFIG, Some("{"));
+        assert!(e.message.contains("\"config\" is not valid"), "{e}");
+        // Plain weights without the metadata are refused, not guessed at.
+        let e = Seq2Seq::from_safetensors(&s.model.params.to_safetensors(), Default::default())
+            .unwrap_err();
+        assert!(e.message.contains("no \"model\""), "{e}");
+    }
+}
