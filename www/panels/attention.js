@@ -294,7 +294,9 @@ export default class AttentionPanel {
     this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: wmax, mask, numbers: s.nums, caption: wcap, tooltip: cellTip, highlightRow: tok, maxHeight: maxH(this.weights), maxCell, fontScale: fs });
     this.maskNote.hidden = !s.causal;
     // 5 · the weighted sum for the selected token, with the real numbers
-    this.sumCaption.textContent = this.t('att.sum.caption', { tok: labels[tok], h: head + 1 });
+    // Under the causal mask the first token sees only itself: its sum is V₁ alone. Say so, and
+    // point at a token with more to show.
+    this.sumCaption.textContent = this.t('att.sum.caption', { tok: labels[tok], h: head + 1 }) + (s.causal && tok === 0 && T > 1 ? ' ' + this.t('att.sum.first', { last: labels[T - 1] }) : '');
     const terms = [];
     for (let j = 0; j < T; j++) {
       if (mask && mask.data[tok * T + j]) continue;
