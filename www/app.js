@@ -9,6 +9,9 @@ import { PANEL_IDS, loadPanels } from './panels/index.js';
 import { el } from './dom.js';
 import { chartsIdle } from './chart.js';
 
+/** How long typing must pause before the panels redraw (ms). */
+const TYPING_MS = 120;
+
 const app = {
   state: null,
   hidden: new Set(),
@@ -19,17 +22,38 @@ const app = {
   /** How much larger than on a desk the charts' type is (embedded: grows with the frame). */
   fontScale: 1,
   frame: 0,
+  typingTimer: 0,
   pendingLight: true,
 
   t(key, vars) {
     return translate(this.state.lang, key, vars);
   },
 
-  /** Changes the state, writes the link, and redraws on the next frame. */
+  /**
+   * Changes the state, writes the link, and redraws on the next frame — or, with
+   * `render: 'typing'`, once typing pauses (TYPING_MS after the last key), so that a keystroke
+   * costs only writing the link.
+   */
   setState(patch, { push = false, render = 'full' } = {}) {
     Object.assign(this.state, patch);
     this.writeUrl(push);
+    clearTimeout(this.typingTimer);
+    this.typingTimer = 0;
+    if (render === 'typing') {
+      this.typingTimer = setTimeout(() => {
+        this.typingTimer = 0;
+        this.schedule(false);
+      }, TYPING_MS);
+      return;
+    }
     this.schedule(render === 'light');
+  },
+
+  /** Resolves once nothing is pending: no render waiting for typing to pause or for a frame,
+   * no chart waiting to be drawn (the browser tests wait on it). */
+  async idle() {
+    while (this.typingTimer || this.frame) await new Promise((r) => setTimeout(r, 10));
+    await this.chartsIdle();
   },
 
   moveStep(delta) {

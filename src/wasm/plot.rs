@@ -11,13 +11,14 @@ use super::convert::{describe, err, floats, strings, to_js, JsResult, Obj};
 use crate::args::{ArgSpec, Kind, Values};
 use crate::viz::{
     digits_for, diverging, grid_layout, legend_ticks, nice_ticks, text_em, text_on, viridis,
-    GridSpec, Rgb,
+    CellRaster, GridSpec, Rgb,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 
 type Area = DrawingArea<CanvasBackend, Shift>;
@@ -63,6 +64,27 @@ fn area(canvas: &HtmlCanvasElement) -> JsResult<Area> {
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
     Ok(root)
+}
+
+/// Puts a cell raster on the canvas (device pixels, one call).
+fn put_raster(canvas: &HtmlCanvasElement, r: &CellRaster) -> JsResult<()> {
+    if r.w == 0 || r.h == 0 {
+        return Ok(());
+    }
+    let ctx = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+        .ok_or_else(|| err("the canvas has no 2d context"))?;
+    let img = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        wasm_bindgen::Clamped(&r.rgba[..]),
+        r.w as u32,
+        r.h as u32,
+    )
+    .map_err(|_| err("drawing failed: the cells do not fit an image"))?;
+    ctx.put_image_data(&img, r.x as f64, r.y as f64)
+        .map_err(|_| err("drawing failed: the cells could not be put on the canvas"))
 }
 
 fn rgb(c: Rgb) -> RGBColor {
@@ -208,50 +230,52 @@ pub fn draw_heatmap(
     // A one-pixel gap between cells reads as a grid, but only where cells are large enough
     // to spare it: small cells (d_model 512) are drawn edge to edge so that none vanishes.
     let gap = i32::from(g.cell_w * dpr >= 6.0 && g.cell_h * dpr >= 6.0);
+    // The cells go into one RGBA buffer put on the canvas in one call (a canvas call per cell
+    // made d_model 512 with 24 tokens cost tens of milliseconds); the numbers on large cells
+    // are drawn on top.
+    let cell_box = |r: usize, c: usize| {
+        let (x0, y0) = (g.x0 + c as f64 * g.cell_w, g.y0 + r as f64 * g.cell_h);
+        let (l, t) = (px(x0), px(y0));
+        // (ends exclusive: a cell is at least one device pixel wide and tall)
+        (
+            l,
+            t,
+            (px(x0 + g.cell_w) - gap).max(l + 1),
+            (px(y0 + g.cell_h) - gap).max(t + 1),
+        )
+    };
+    let (bx0, by0, _, _) = cell_box(0, 0);
+    let (_, _, bx1, by1) = cell_box(rows.max(1) - 1, cols.max(1) - 1);
+    let mut raster = CellRaster::new(bx0, by0, bx1, by1);
+    let mut texts = vec![];
     for r in 0..rows {
         for c in 0..cols {
-            let (x0, y0) = (g.x0 + c as f64 * g.cell_w, g.y0 + r as f64 * g.cell_h);
-            let (l, t) = (px(x0), px(y0));
-            // (the canvas backend fills [x0, x1) × [y0, y1): the end is exclusive, so a cell
-            // is at least one device pixel wide and tall)
-            let rect = [
-                (l, t),
-                (
-                    (px(x0 + g.cell_w) - gap).max(l + 1),
-                    (px(y0 + g.cell_h) - gap).max(t + 1),
-                ),
-            ];
-            let blocked = mask.as_ref().is_some_and(|mk| mk[[r, c]]);
-            if blocked {
+            let (l, t, rr, b) = cell_box(r, c);
+            if mask.as_ref().is_some_and(|mk| mk[[r, c]]) {
                 // A blocked (masked) cell: pale grey with a diagonal stroke, whatever its value.
-                root.draw(&Rectangle::new(rect, RGBColor(232, 232, 232).filled()))
-                    .map_err(draw_err)?;
-                root.draw(&PathElement::new(
-                    vec![rect[0], rect[1]],
-                    RGBColor(170, 170, 170).stroke_width(1),
-                ))
-                .map_err(draw_err)?;
+                raster.blocked(l, t, rr, b);
                 continue;
             }
             let v = m[[r, c]];
             let bg = colour(v);
-            root.draw(&Rectangle::new(rect, rgb(bg).filled()))
-                .map_err(draw_err)?;
+            raster.fill(l, t, rr, b, bg);
             if numbers && g.cell_w >= 26.0 && g.cell_h >= 14.0 {
-                let cx = px(x0 + g.cell_w / 2.0);
-                let cy = px(y0 + g.cell_h / 2.0);
-                let size = (g.cell_h * 0.42)
-                    .min(g.cell_w / (digits as f64 + 2.5) * 1.6)
-                    .min(26.0 * g.font / 13.0)
-                    * dpr;
-                root.draw(&Text::new(
-                    fmt(v, digits),
-                    (cx, cy),
-                    font(size, rgb(text_on(bg)), Pos::new(HPos::Center, VPos::Center)),
-                ))
-                .map_err(draw_err)?;
+                texts.push((v, bg, (l + rr) / 2, (t + b) / 2));
             }
         }
+    }
+    put_raster(&canvas, &raster)?;
+    for (v, bg, cx, cy) in texts {
+        let size = (g.cell_h * 0.42)
+            .min(g.cell_w / (digits as f64 + 2.5) * 1.6)
+            .min(26.0 * g.font / 13.0)
+            * dpr;
+        root.draw(&Text::new(
+            fmt(v, digits),
+            (cx, cy),
+            font(size, rgb(text_on(bg)), Pos::new(HPos::Center, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
     }
     // Row labels (query tokens) and column labels (key tokens): the ones the layout chose,
     // every k-th where all would overlap.

@@ -33,10 +33,12 @@ export async function open(browser, hash = '', { width = 1280, height = 900, lan
   return { page, context, errors, offsite };
 }
 
-/** Waits two animation frames (one redraw), then for the charts drawn a moment later. */
+/** Waits for the page to be idle: a render waiting for typing to pause, two animation frames
+ * (one redraw), then the charts drawn a moment later. */
 export const settle = (page) => page.evaluate(async () => {
+  await window.lmApp?.idle?.();
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  await window.lmApp?.chartsIdle?.();
+  await window.lmApp?.idle?.();
 });
 
 /** Non-white pixels of a canvas. */

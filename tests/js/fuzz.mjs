@@ -244,13 +244,14 @@ export function installDomStub() {
   }
   class CanvasRenderingContext2D { constructor() { this.ops = 0; } }
   for (const name of ['arc', 'beginPath', 'closePath', 'fill', 'fillRect', 'fillText', 'lineTo', 'moveTo', 'restore',
-    'rotate', 'save', 'stroke', 'strokeRect', 'translate', 'clearRect', 'setLineDash', 'rect', 'clip']) {
+    'rotate', 'save', 'stroke', 'strokeRect', 'translate', 'clearRect', 'setLineDash', 'rect', 'clip', 'putImageData']) {
     CanvasRenderingContext2D.prototype[name] = function () { this.ops++; };
   }
   CanvasRenderingContext2D.prototype.measureText = function (t) { this.ops++; return { width: String(t).length * 7 }; };
   class Window { static [Symbol.hasInstance](x) { return x === globalThis; } }
+  class ImageData { constructor(data, width, height) { Object.assign(this, { data, width, height }); } }
   Object.assign(globalThis, {
-    Element, HTMLElement, HTMLCanvasElement, CanvasRenderingContext2D, Window, window: globalThis,
+    Element, HTMLElement, HTMLCanvasElement, CanvasRenderingContext2D, ImageData, Window, window: globalThis,
     document: { body: new HTMLElement(), createElement: () => new HTMLElement() },
   });
 }

@@ -131,7 +131,7 @@ export default class AttentionPanel {
     if (a.embed) this.controlsBox.open = false;
     this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.error, body);
     // Control events: each mutates the state through the one update path.
-    this.input.addEventListener('input', () => a.setState({ text: this.input.value, preset: 'custom' }));
+    this.input.addEventListener('input', () => a.setState({ text: this.input.value, preset: 'custom' }, { render: 'typing' }));
     this.preset.addEventListener('change', () => {
       const p = this.preset.value;
       if (p !== 'custom') a.setState({ preset: p, text: PRESETS[p].text, tok: 0 }, { push: true });
