@@ -89,24 +89,7 @@ impl DecoderOnlyConfig {
     }
 }
 
-impl ModelConfig for DecoderOnlyConfig {
-    const NAME: &'static str = "decoder-only model";
-    fn layer(&self) -> &LayerConfig {
-        &self.layer
-    }
-    fn vocab_size(&self) -> usize {
-        self.vocab_size
-    }
-    fn max_len(&self) -> usize {
-        self.max_len
-    }
-    fn validate(&self) -> Result<()> {
-        DecoderOnlyConfig::validate(self)
-    }
-    fn param_decls(&self) -> Vec<Decl> {
-        DecoderOnlyConfig::param_decls(self)
-    }
-}
+super::model_config!(DecoderOnlyConfig, "decoder-only model");
 
 /// The model's parameters, declared once (see [`crate::scope`]).
 #[derive(Debug, Clone)]

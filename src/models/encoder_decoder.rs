@@ -99,24 +99,7 @@ impl EncoderDecoderConfig {
     }
 }
 
-impl ModelConfig for EncoderDecoderConfig {
-    const NAME: &'static str = "encoder-decoder model";
-    fn layer(&self) -> &LayerConfig {
-        &self.layer
-    }
-    fn vocab_size(&self) -> usize {
-        self.vocab_size
-    }
-    fn max_len(&self) -> usize {
-        self.max_len
-    }
-    fn validate(&self) -> Result<()> {
-        EncoderDecoderConfig::validate(self)
-    }
-    fn param_decls(&self) -> Vec<Decl> {
-        EncoderDecoderConfig::param_decls(self)
-    }
-}
+super::model_config!(EncoderDecoderConfig, "encoder-decoder model");
 
 /// The model's parameters, declared once (see [`crate::scope`]).
 #[derive(Debug, Clone)]

@@ -86,24 +86,7 @@ impl EncoderOnlyConfig {
     }
 }
 
-impl ModelConfig for EncoderOnlyConfig {
-    const NAME: &'static str = "encoder-only model";
-    fn layer(&self) -> &LayerConfig {
-        &self.layer
-    }
-    fn vocab_size(&self) -> usize {
-        self.vocab_size
-    }
-    fn max_len(&self) -> usize {
-        self.max_len
-    }
-    fn validate(&self) -> Result<()> {
-        EncoderOnlyConfig::validate(self)
-    }
-    fn param_decls(&self) -> Vec<Decl> {
-        EncoderOnlyConfig::param_decls(self)
-    }
-}
+super::model_config!(EncoderOnlyConfig, "encoder-only model");
 
 /// The model's parameters, declared once (see [`crate::scope`]).
 #[derive(Debug, Clone)]

@@ -91,6 +91,32 @@ pub trait ModelConfig: Copy + Debug + PartialEq + Default + Serialize + Deserial
     }
 }
 
+/// Implements [`ModelConfig`] for a config with `layer`, `vocab_size` and `max_len` fields and
+/// inherent `validate` / `param_decls` methods (the three model configs are alike in this).
+macro_rules! model_config {
+    ($cfg:ty, $name:expr) => {
+        impl $crate::models::ModelConfig for $cfg {
+            const NAME: &'static str = $name;
+            fn layer(&self) -> &$crate::layers::LayerConfig {
+                &self.layer
+            }
+            fn vocab_size(&self) -> usize {
+                self.vocab_size
+            }
+            fn max_len(&self) -> usize {
+                self.max_len
+            }
+            fn validate(&self) -> $crate::error::Result<()> {
+                <$cfg>::validate(self)
+            }
+            fn param_decls(&self) -> Vec<$crate::scope::Decl> {
+                <$cfg>::param_decls(self)
+            }
+        }
+    };
+}
+pub(crate) use model_config;
+
 /// A model family: a configuration, its parameters, a forward pass to logits `[B, T, V]` and its
 /// hand-written backward. Construction, the loss and the training step are written once here.
 ///
