@@ -378,9 +378,10 @@ pub fn draw_heatmap(
 
 /// Draws the training and held-out loss curves against the step.
 ///
-/// `opts`: `{dpr, xLabel, yLabel, hover: step index or −1, heldoutEvery}`; `heldout` holds one
-/// value per `heldoutEvery` steps (NaN where not measured). Returns `{x0, x1, y0, y1, steps}`:
-/// the plotting area in CSS pixels, for mapping the pointer to a step.
+/// `opts`: `{dpr, xLabel, yLabel, hover: step index or −1, heldoutEvery, fontScale, trainLabel,
+/// heldoutLabel, refLine, refLabel}`; `heldout` holds one value per `heldoutEvery` steps (NaN
+/// where not measured). Returns `{x0, x1, y0, y1, steps, yMax}`: the plotting area in CSS
+/// pixels and the x axis's span (steps 0 … steps − 1), for mapping the pointer to a step.
 #[wasm_bindgen(js_name = drawLossCurve)]
 pub fn draw_loss_curve(
     canvas: JsValue,
@@ -440,11 +441,14 @@ pub fn draw_loss_curve(
         .map(|&t| text_em(&ytext(t)))
         .fold(1.0, f64::max)
         * fs;
+    // The x axis spans at least ten steps: before training, an axis from 0 to 1 read
+    // "0 0 0 1 1 1".
+    let x_end = (n - 1).max(10);
     let mut chart = ChartBuilder::on(&root)
         .margin((10.0 * scale * dpr) as i32)
         .x_label_area_size((fs * 2.8) as i32)
         .y_label_area_size((ylabel_w + fs * 2.2) as i32)
-        .build_cartesian_2d(0f32..(n - 1) as f32, 0f32..ymax)
+        .build_cartesian_2d(0f32..x_end as f32, 0f32..ymax)
         .map_err(draw_err)?;
     chart
         .configure_mesh()
@@ -467,7 +471,7 @@ pub fn draw_loss_curve(
         // The loss of a model that knows nothing (uniform over the vocabulary): ln V.
         chart
             .draw_series(DashedLineSeries::new(
-                [(0.0, r), ((n - 1) as f32, r)],
+                [(0.0, r), (x_end as f32, r)],
                 (6.0 * dpr) as u32,
                 (4.0 * dpr) as u32,
                 grey.stroke_width(dpr.round().max(1.0) as u32),
@@ -532,6 +536,7 @@ pub fn draw_loss_curve(
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
+            .legend_area_size((28.0 * dpr) as i32)
             .label_font(("sans-serif", fs))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
@@ -566,7 +571,8 @@ pub fn draw_loss_curve(
         ("x1", c(xr.end).into()),
         ("y0", c(yr.start).into()),
         ("y1", c(yr.end).into()),
-        ("steps", JsValue::from(n as u32)),
+        // the x axis spans steps 0 … steps − 1 (the page maps the pointer with it)
+        ("steps", JsValue::from((x_end + 1) as u32)),
         ("yMax", JsValue::from(ymax)),
     ]))
 }
