@@ -278,10 +278,7 @@ fn cmd_test(args: &[String]) -> Res<()> {
     }
     if let Some(chrome) = chrome {
         eprintln!("xtask: browser tests (headless {})", chrome.display());
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let www = root.join("www");
-        std::thread::spawn(move || serve::serve_forever(listener, www));
+        let port = serve_www(&root)?;
         run(Command::new("node")
             .current_dir(&root)
             .env("BASE_URL", format!("http://127.0.0.1:{port}/"))
@@ -289,6 +286,15 @@ fn cmd_test(args: &[String]) -> Res<()> {
             .args(["--test", "--test-concurrency=1", "tests/browser/"]))?;
     }
     Ok(())
+}
+
+/// Serves `www/` on a free loopback port in a background thread; returns the port.
+fn serve_www(root: &Path) -> Res<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let www = root.join("www");
+    std::thread::spawn(move || serve::serve_forever(listener, www));
+    Ok(port)
 }
 
 fn cmd_bench() -> Res<()> {
@@ -318,10 +324,7 @@ fn cmd_bench() -> Res<()> {
     // The page's part: keystroke cost and first heatmap in headless Chromium, served from www/
     // (the module built above).
     let chrome = find_chrome()?;
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let www = root.join("www");
-    std::thread::spawn(move || serve::serve_forever(listener, www));
+    let port = serve_www(&root)?;
     run(Command::new("node")
         .current_dir(&root)
         .env("BASE_URL", format!("http://127.0.0.1:{port}/"))
