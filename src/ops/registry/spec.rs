@@ -140,7 +140,7 @@ pub fn spec(op: &str) -> Result<OpSpec> {
 
 /// Refuses a call whose largest intermediate or whose floating-point operations would exceed
 /// the limits of [`crate::args`], from the argument shapes and `heads` alone (so before any
-/// data is copied). Shapes of the wrong rank count as empty here; [`run`] reports them.
+/// data is copied). Shapes of the wrong rank count as empty here; [`super::run`] reports them.
 pub fn check_work(
     op: &str,
     func: &str,
