@@ -28,8 +28,8 @@
 
 use super::multi_head::{self, MhaCache};
 use super::{
-    attention as attn, cross_entropy, embedding, feed_forward, layer_norm, linear, softmax,
-    Activation,
+    attention as attn, cross_entropy, embedding, expect_shape, feed_forward, layer_norm, linear,
+    softmax, Activation,
 };
 use crate::args::{ArgSpec, Values};
 use crate::error::{Error, Result};
@@ -222,15 +222,6 @@ fn whole<F: Real>(a: &Values<F>, name: &str, lo: i64, hi: i64) -> Result<Vec<i64
         .collect()
 }
 
-fn expect_same(a: &str, what: &str, got: &[usize], want: &[usize]) -> Result<()> {
-    if got != want {
-        return Err(Error::shape(format!(
-            "{a}: {what} has shape {got:?}, expected {want:?}"
-        )));
-    }
-    Ok(())
-}
-
 /// Per-head tensors of a multi-head attention cache as `[B, H, T, ·]` tensors, and the heads'
 /// concatenation `[B, T, C]`: `{q, k, v, scores, weights, concat}`.
 pub fn heads_out<F: Real>(c: &MhaCache<F>) -> Out<F> {
@@ -293,7 +284,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 return Ok(vec![("y".into(), t(y))]);
             }
             let dy = a.t2("dy")?;
-            expect_same(f, "dy", dy.shape(), y.shape())?;
+            expect_shape(f, "dy", dy.shape(), y.shape())?;
             let g = linear::backward(dy, &cache, w, b.is_some())?;
             let mut out = vec![("x".into(), t(g.dx)), ("weight".into(), t(g.dw))];
             if let Some(db) = g.db {
@@ -312,7 +303,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 return Ok(vec![("y".into(), t(y))]);
             }
             let dy = a.t2("dy")?;
-            expect_same(f, "dy", dy.shape(), y.shape())?;
+            expect_shape(f, "dy", dy.shape(), y.shape())?;
             Ok(vec![(
                 "weight".into(),
                 t(embedding::backward(dy, &ids, w.nrows())),
@@ -330,7 +321,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 ]);
             }
             let dy = a.t2("dy")?;
-            expect_same(f, "dy", dy.shape(), y.shape())?;
+            expect_shape(f, "dy", dy.shape(), y.shape())?;
             let g = layer_norm::backward(dy, &cache, w)?;
             Ok(vec![
                 ("x".into(), t(g.dx)),
@@ -349,7 +340,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 return Ok(vec![("y".into(), t(y))]);
             }
             let dy = a.t2("dy")?;
-            expect_same(f, "dy", dy.shape(), x.shape())?;
+            expect_shape(f, "dy", dy.shape(), x.shape())?;
             let dx = match spec.op {
                 "relu" => Activation::Relu.backward(dy, x),
                 "gelu" => Activation::Gelu.backward(dy, x),
@@ -363,7 +354,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             let m = attn_mask(a, "attnMask", a.flag_or("causal", false)?, tq, tk)?;
             let p = a.mask1("keyPaddingMask")?;
             if let Some(p) = &p {
-                expect_same(f, "keyPaddingMask", p.shape(), &[tk])?;
+                expect_shape(f, "keyPaddingMask", p.shape(), &[tk])?;
             }
             let mask = attn::combine_masks(tq, tk, m.as_ref().map(|m| m.view()), p)?;
             let scale = if a.has("scale") {
@@ -381,7 +372,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 ]);
             }
             let dout = a.t2("dout")?;
-            expect_same(f, "dout", dout.shape(), out.shape())?;
+            expect_shape(f, "dout", dout.shape(), out.shape())?;
             let g = attn::backward(dout, &cache)?;
             Ok(vec![
                 ("q".into(), t(g.dq)),
@@ -421,7 +412,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 ]);
             }
             let dout = a.t3("dout")?;
-            expect_same(f, "dout", dout.shape(), out.shape())?;
+            expect_shape(f, "dout", dout.shape(), out.shape())?;
             let mut g = multi_head::backward(dout, &cache, &p)?;
             // the input gradients are taken out; the parameter gradients follow by name
             let (dq, dk, dv) = (
@@ -464,7 +455,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 ]);
             }
             let dy = a.t2("dy")?;
-            expect_same(f, "dy", dy.shape(), y.shape())?;
+            expect_shape(f, "dy", dy.shape(), y.shape())?;
             let g = feed_forward::backward(dy, &cache, &p)?;
             let dx = g.dx.clone();
             let mut grads = NamedGrads::new();
@@ -496,7 +487,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 ]);
             }
             let dy = a.t3("dy")?;
-            expect_same(f, "dy", dy.shape(), y.shape())?;
+            expect_shape(f, "dy", dy.shape(), y.shape())?;
             let mut grads = NamedGrads::new();
             let dx = layer.backward(dy, &cache, &s, &mut grads)?;
             Ok(grads_out(grads, vec![("x".into(), t(dx))]))
@@ -527,7 +518,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 ]);
             }
             let dy = a.t3("dy")?;
-            expect_same(f, "dy", dy.shape(), y.shape())?;
+            expect_shape(f, "dy", dy.shape(), y.shape())?;
             let mut grads = NamedGrads::new();
             let (dx, dmem) = layer.backward(dy, &cache, &s, &mut grads)?;
             Ok(grads_out(
