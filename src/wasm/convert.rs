@@ -110,15 +110,12 @@ fn array_len(func: &str, v: &JsValue, what: &str) -> JsResult<Option<u32>> {
         return Ok(None);
     }
     let n = get(func, v, "length")?.as_f64().unwrap_or(0.0);
-    Ok(Some(n.clamp(0.0, u32::MAX as f64) as u32)).and_then(|n| {
-        if n.unwrap_or(0) as usize > MAX_ELEMENTS {
-            Err(err(format!(
-                "{func}: {what} has more than {MAX_ELEMENTS} entries"
-            )))
-        } else {
-            Ok(n)
-        }
-    })
+    if n > MAX_ELEMENTS as f64 {
+        return Err(err(format!(
+            "{func}: {what} has more than {MAX_ELEMENTS} entries"
+        )));
+    }
+    Ok(Some(n.max(0.0) as u32))
 }
 
 /// A string argument (no coercion), at most [`MAX_TEXT`] code units, checked before copying.
