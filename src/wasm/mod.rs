@@ -6,6 +6,7 @@
 //! hook installed at start-up and printed to the console; `lastPanic()` returns its message so
 //! the page can say that the module must be reloaded.
 
+pub mod backend;
 pub mod convert;
 pub mod model;
 pub mod ops;
