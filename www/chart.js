@@ -493,3 +493,80 @@ export class Bars {
     this.layout = engine.drawBars(this.canvas, labels, Float32Array.from(values), { dpr, ...opts });
   }
 }
+
+/**
+ * Attention as lines between two columns of tokens (BertViz's head view), drawn by the engine
+ * (drawAttentionLines): `draw({left, right, weights, row, height, leftTitle, rightTitle,
+ * fontScale, tip(i, j, w), alt})`. Pointing at a left token selects it (`onSelect(i)`); pointing
+ * at a right token tells its exact weight for the selected row.
+ */
+export class Lines {
+  constructor(parent, { id, onSelect }) {
+    this.onSelect = onSelect;
+    this.figure = el('figure', { class: 'chart lines', id });
+    this.caption = el('figcaption');
+    this.canvas = el('canvas', { tabindex: '0', role: 'img' });
+    this.tip = el('div', { class: 'tip', role: 'status', hidden: '' });
+    this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip));
+    parent.append(this.figure);
+    this.width = new Width(this.canvas, 220, 420);
+    this.spec = null;
+    this.layout = null;
+    this.canvas.addEventListener('pointermove', (e) => this.hover(e));
+    this.canvas.addEventListener('pointerleave', () => { this.tip.hidden = true; });
+    this.canvas.addEventListener('click', (e) => {
+      const hit = this.hit(e);
+      if (hit?.side === 'left') this.onSelect?.(hit.i);
+    });
+  }
+
+  relayout() {
+    this.width.forget();
+  }
+
+  /** The token under the pointer: {side: 'left' | 'right', i}, or null. */
+  hit(e) {
+    const L = this.layout;
+    if (!L) return null;
+    const r = this.canvas.getBoundingClientRect();
+    const x = e.clientX - r.left, y = e.clientY - r.top;
+    const near = (ys) => {
+      let best = -1;
+      ys.forEach((v, i) => { if (Math.abs(v - y) <= L.pitch / 2 && (best < 0 || Math.abs(v - y) < Math.abs(ys[best] - y))) best = i; });
+      return best;
+    };
+    if (x <= L.leftX + 8) {
+      const i = near(L.rowY);
+      return i >= 0 ? { side: 'left', i } : null;
+    }
+    if (x >= L.rightX - 8) {
+      const i = near(L.colY);
+      return i >= 0 ? { side: 'right', i } : null;
+    }
+    return null;
+  }
+
+  hover(e) {
+    const s = this.spec, hit = this.hit(e);
+    if (!s || !hit || hit.side !== 'right' || s.row < 0) {
+      this.tip.hidden = true;
+      return;
+    }
+    const [, R] = s.weights.shape;
+    this.tip.textContent = s.tip(s.row, hit.i, s.weights.data[s.row * R + hit.i]);
+    this.tip.hidden = false;
+    this.tip.style.left = `${Math.max(0, this.layout.rightX - this.tip.offsetWidth - 8)}px`;
+    this.tip.style.top = `${Math.max(0, this.layout.colY[hit.i] - this.tip.offsetHeight / 2)}px`;
+  }
+
+  draw(spec) {
+    this.spec = spec;
+    this.caption.textContent = spec.caption ?? '';
+    const w = this.width.get();
+    const dpr = sizeCanvas(this.canvas, w, spec.height);
+    this.layout = engine.drawAttentionLines(this.canvas, spec.left, spec.right, spec.weights, {
+      dpr, row: spec.row, fontScale: spec.fontScale ?? 1, leftTitle: spec.leftTitle ?? '', rightTitle: spec.rightTitle ?? '',
+    });
+    this.canvas.setAttribute('aria-label', spec.alt ?? spec.caption ?? '');
+  }
+}

@@ -51,13 +51,17 @@ function wrapInstance(m) {
   });
 }
 
+/** The exported classes. */
+const CLASSES = ['Model', 'Seq2Seq', 'MaskedLM'];
+
 /** The guarded API: attention, forward, backward, Model, engineInfo, kernelSelfTest, … */
 export const engine = {};
 
 function fill() {
   for (const [name, v] of Object.entries(raw)) {
     if (name === 'default' || name === 'initSync') continue;
-    engine[name] = name === 'Model' ? guardModel(v) : typeof v === 'function' ? guard(v) : v;
+    // (a class, Model or Seq2Seq: its constructor, static and instance methods guarded)
+    engine[name] = CLASSES.includes(name) ? guardModel(v) : typeof v === 'function' ? guard(v) : v;
   }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod convert;
+pub mod lines;
 pub mod model;
 pub mod ops;
 pub mod plot;

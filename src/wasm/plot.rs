@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 
-type Area = DrawingArea<Canvas, Shift>;
+pub(super) type Area = DrawingArea<Canvas, Shift>;
 
 /// Largest loss drawn (higher values are drawn at this height).
 const LOSS_CAP: f32 = 1e6;
@@ -29,7 +29,7 @@ const LOSS_CAP: f32 = 1e6;
 /// Most cells a heatmap draws (each is a canvas call; more would freeze the tab).
 const MAX_CELLS: usize = 65_536;
 
-fn draw_err<E: std::fmt::Debug>(e: E) -> JsError {
+pub(super) fn draw_err<E: std::fmt::Debug>(e: E) -> JsError {
     JsError::new(&format!("drawing failed: {e:?}"))
 }
 
@@ -40,7 +40,7 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> JsError {
 /// only reads its `width` and `height` and asks it for a 2D context, which an `OffscreenCanvas`
 /// has with the same drawing methods. (The backend checks that context with
 /// `instanceof CanvasRenderingContext2D`; the training worker names its own context type so.)
-fn canvas_arg(func: &str, v: &JsValue) -> JsResult<HtmlCanvasElement> {
+pub(super) fn canvas_arg(func: &str, v: &JsValue) -> JsResult<HtmlCanvasElement> {
     if let Some(c) = v.dyn_ref::<HtmlCanvasElement>() {
         return Ok(c.clone());
     }
@@ -58,17 +58,17 @@ const MAX_LABELS: usize = 4096;
 /// Most points one loss curve takes.
 const MAX_POINTS: usize = 1_000_000;
 
-fn options(func: &str, v: &JsValue, specs: &[ArgSpec]) -> JsResult<(Obj, Values<f32>)> {
+pub(super) fn options(func: &str, v: &JsValue, specs: &[ArgSpec]) -> JsResult<(Obj, Values<f32>)> {
     let obj = Obj::read(func, v, specs)?;
     let vals = obj.convert(specs, |_, _| Ok(()))?;
     Ok((obj, vals))
 }
 
-fn e(x: crate::Error) -> JsError {
+pub(super) fn e(x: crate::Error) -> JsError {
     super::convert::core_err(x)
 }
 
-fn area(canvas: &HtmlCanvasElement) -> JsResult<Area> {
+pub(super) fn area(canvas: &HtmlCanvasElement) -> JsResult<Area> {
     let backend =
         Canvas::new(canvas).ok_or_else(|| JsError::new("the canvas has no 2d context"))?;
     let root = backend.into_drawing_area();
@@ -101,11 +101,11 @@ fn rgb(c: Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
-fn font(size: f64, c: RGBColor, pos: Pos) -> TextStyle<'static> {
+pub(super) fn font(size: f64, c: RGBColor, pos: Pos) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&c).pos(pos)
 }
 
-fn fmt(v: f32, digits: usize) -> String {
+pub(super) fn fmt(v: f32, digits: usize) -> String {
     let s = format!("{v:.digits$}");
     // "-0.00" reads as a different number from "0.00"
     if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {

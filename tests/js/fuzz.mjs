@@ -489,6 +489,11 @@ const API = {
     templates: [() => ({ args: [canvasNode(), strs(['a', 'b']), f32s([0.5, 0.25]), obj({ dpr: num(1, { opt: true }), highlight: num(0, { opt: true }), percent: bool(true, { opt: true }), max: num(1, { opt: true }) }, { opt: true, wrong: ['highlighted', 'labels', 'percentage', 'min'] })] })],
     stress: [() => ({ args: [canvasNode(), strs(['a']), f32s([3.4e38]), obj({ percent: bool(false), max: num(1e-30) })], expect: 'any' })],
   },
+  drawAttentionLines: {
+    recv: 'fn', w: 3,
+    templates: [() => ({ args: [canvasNode(), strs(['he', 'drinks']), strs(['Tom', 'cold', 'x']), rt([2, 3]), obj({ dpr: num(1, { opt: true }), row: num(1, { opt: true }), numbers: bool(true, { opt: true }), fontScale: num(1.5, { opt: true }), leftTitle: str('Q', { opt: true }), rightTitle: str('K', { opt: true }) }, { opt: true, wrong: ['highlightRow', 'selected', 'title', 'labels'] })] })],
+    stress: [() => ({ args: [canvasNode(), strs(['a']), strs(['b']), raw('{shape: [1, 1], data: new Float32Array([3.4e38])}', () => ({ shape: [1, 1], data: new Float32Array([3.4e38]) })), obj({ row: num(0) })], expect: 'any' })],
+  },
   benchMatmul: {
     recv: 'fn', w: 2, templates: [() => ({ args: [int(8, 0, U32, { pos: true }), int(1, 0, U32, { pos: true })] })],
     stress: [() => ({ args: [int(2048, 0, U32, { pos: true }), int(1, 0, U32, { pos: true })], expect: 'any' })],
