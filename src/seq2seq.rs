@@ -28,6 +28,12 @@ use crate::tokenizer::{PairTokenizer, Segmenter, BOS, PAD, UNK};
 use ndarray::{s, Array2, Axis};
 use serde::Serialize;
 
+mod trace;
+mod work;
+
+pub use trace::Trace;
+pub use work::{activations, forward_flops};
+
 /// A parallel corpus: one pair a line, `source<TAB>target`; blank lines are skipped.
 ///
 /// **Errors** if a line has no tab, or an empty side, naming the line.
@@ -246,10 +252,26 @@ impl Seq2Seq {
         Ok(s)
     }
 
+    /// A model of `config` trained on `pairs`, whose vocabulary is built from the pairs, each
+    /// side cut by its own rules (see [`PairTokenizer::from_pairs`]).
+    ///
+    /// **Errors** as [`PairTokenizer::from_pairs`] and [`Seq2Seq::new`] do.
+    pub fn from_pairs(
+        config: EncoderDecoderConfig,
+        pairs: &[(&str, &str)],
+        source: Segmenter,
+        target: Segmenter,
+        options: Seq2SeqOptions,
+    ) -> Result<Self> {
+        let tokenizer = PairTokenizer::from_pairs(pairs, source, target)?;
+        Seq2Seq::new(config, tokenizer, pairs, options)
+    }
+
     /// Replaces the training pairs (a pair's pieces unknown to the tokenizer become `<unk>`).
     ///
     /// **Errors**, naming the pair, if a source or an answer (with `<bos>`) is longer than
-    /// `max_len`, or has no tokens.
+    /// `max_len`, or has no tokens; and if a batch of the longest pairs would be too much work
+    /// for one step (the pairs are then unchanged).
     pub fn set_pairs(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
         let max = self.model.config.max_len;
         let mut out = Vec::with_capacity(pairs.len());
@@ -265,8 +287,8 @@ impl Seq2Seq {
             }
             out.push((src, tgt));
         }
-        self.pairs = out;
-        Ok(())
+        let old = std::mem::replace(&mut self.pairs, out);
+        self.check_batches().inspect_err(|_| self.pairs = old)
     }
 
     /// Number of training pairs.
@@ -357,24 +379,13 @@ impl Seq2Seq {
     /// `max_len`), stopping after `<eos>`. Unknown source pieces are read as `<unk>` and listed
     /// in [`Generation::unknown`]; the model still answers.
     ///
-    /// **Errors** if the source has no tokens or more than the model's `max_len`.
+    /// **Errors** if the source has no tokens or more than the model's `max_len`, or if writing
+    /// that many tokens would be too much work for one call (the message says how many fit).
     pub fn generate(&self, source: &str, max_len: usize) -> Result<Generation> {
         let cfg = &self.model.config;
-        let (source_tokens, source_ids) = self.tokenizer.encode_source(source);
-        if source_ids.is_empty() || source_ids.len() > cfg.max_len {
-            return Err(Error::value(format!(
-                "seq2seq: the source has {} tokens; it needs 1 to {}",
-                source_ids.len(),
-                cfg.max_len
-            )));
-        }
-        let unknown = source_tokens
-            .iter()
-            .zip(&source_ids)
-            .filter(|(_, &id)| id == UNK)
-            .map(|(p, _)| p.clone())
-            .collect();
+        let (source_tokens, source_ids, unknown) = self.read_source(source)?;
         let s_len = source_ids.len();
+        self.check_greedy(s_len, max_len.min(cfg.max_len))?;
         let src = Array2::from_shape_vec((1, s_len), source_ids.clone()).expect("1×S");
         let eos = self.tokenizer.eos();
         let mut written = vec![BOS];
@@ -424,6 +435,28 @@ impl Seq2Seq {
             text: self.tokenizer.decode_target(&written[1..]),
             steps,
         })
+    }
+
+    /// The source's pieces, their ids and the pieces the model does not know (read as
+    /// `<unk>`).
+    ///
+    /// **Errors** if the source has no tokens or more than the model's `max_len`.
+    fn read_source(&self, source: &str) -> Result<(Vec<String>, Vec<usize>, Vec<String>)> {
+        let max = self.model.config.max_len;
+        let (tokens, ids) = self.tokenizer.encode_source(source);
+        if ids.is_empty() || ids.len() > max {
+            return Err(Error::value(format!(
+                "seq2seq: the source has {} tokens; it needs 1 to {max}",
+                ids.len()
+            )));
+        }
+        let unknown = tokens
+            .iter()
+            .zip(&ids)
+            .filter(|(_, &id)| id == UNK)
+            .map(|(p, _)| p.clone())
+            .collect();
+        Ok((tokens, ids, unknown))
     }
 
     /// The answer greedy decoding gives for `source` (at most the model's `max_len` tokens).
@@ -547,7 +580,7 @@ mod tests {
         "小明今天感冒了\t他应该多喝水\n\n小红饿了\t她应该吃点东西\n我累了\t我应该多休息\n";
 
     /// A tiny untrained session on three pairs.
-    fn tiny(seed: u64) -> Seq2Seq {
+    pub(super) fn tiny(seed: u64) -> Seq2Seq {
         let pairs = parse_tsv(PAIRS).unwrap();
         let tok = PairTokenizer::from_pairs(
             &pairs,
