@@ -10,6 +10,8 @@ pub mod convert;
 pub mod model;
 pub mod ops;
 pub mod plot;
+pub mod session;
+pub mod spec;
 
 use convert::JsResult;
 use std::sync::Mutex;
