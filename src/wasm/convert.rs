@@ -208,6 +208,68 @@ pub fn strings(func: &str, name: &str, v: &JsValue, max: usize) -> JsResult<Vec<
         .collect()
 }
 
+/// A parallel corpus: TSV text (`source<TAB>target` a line, parsed by
+/// [`crate::seq2seq::parse_tsv`]) or an array of `[source, target]` arrays of two strings; at
+/// most `max_chars` characters in all, counted before the text is parsed.
+pub fn pairs(
+    func: &str,
+    name: &str,
+    v: &JsValue,
+    max_chars: usize,
+) -> JsResult<Vec<(String, String)>> {
+    let too_long = |n: usize| {
+        err(format!(
+            "{func}: {name} has {n} characters or more; the limit is {max_chars}"
+        ))
+    };
+    if v.dyn_ref::<JsString>().is_some() {
+        let tsv = text(func, name, v)?;
+        let n = tsv.chars().count();
+        if n > max_chars {
+            return Err(too_long(n));
+        }
+        let list = crate::seq2seq::parse_tsv(&tsv).map_err(|e| core_err(e.context(func)))?;
+        return Ok(list
+            .into_iter()
+            .map(|(s, t)| (s.to_string(), t.to_string()))
+            .collect());
+    }
+    let wrong = || core_err(ArgSpec::opt(name, Kind::Pairs).wrong(func, &describe(v)));
+    let n = array_len(func, v, name)?.ok_or_else(wrong)?;
+    if n as usize > max_chars / 2 {
+        return Err(err(format!(
+            "{func}: {name} has {n} pairs, more than the limit of {}",
+            max_chars / 2
+        )));
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    let mut chars = 0;
+    for i in 0..n {
+        let what = format!("{name}[{i}]");
+        let pair = get_index(func, v, i, name)?;
+        if array_len(func, &pair, &what)? != Some(2) {
+            return Err(err(format!(
+                "{func}: {what} must be an array [source, target] of two strings, got {}",
+                describe(&pair)
+            )));
+        }
+        let side = |j: u32| -> JsResult<String> {
+            text(
+                func,
+                &format!("{what}[{j}]"),
+                &get_index(func, &pair, j, &what)?,
+            )
+        };
+        let (s, t) = (side(0)?, side(1)?);
+        chars += s.chars().count() + t.chars().count();
+        if chars > max_chars {
+            return Err(too_long(chars));
+        }
+        out.push((s, t));
+    }
+    Ok(out)
+}
+
 /// Numbers from a `Float32Array` or array of numbers (at most [`MAX_ELEMENTS`]); NaN allowed.
 pub fn floats(func: &str, name: &str, v: &JsValue) -> JsResult<Vec<f32>> {
     let data = Data::read(func, name, v)?;
@@ -321,8 +383,8 @@ impl Obj {
                     spec.check_text(f, &s).map_err(core_err)?;
                     vals.insert(name, Value::Text(s));
                 }
-                // nested objects and bytes are read by the caller through `raw`
-                Kind::Object | Kind::Bytes(_) => {}
+                // nested objects, bytes and pairs are read by the caller through `raw`
+                Kind::Object | Kind::Bytes(_) | Kind::Pairs => {}
             }
         }
         work(&shapes, &vals).map_err(core_err)?;

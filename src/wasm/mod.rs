@@ -10,6 +10,7 @@ pub mod convert;
 pub mod model;
 pub mod ops;
 pub mod plot;
+pub mod seq2seq;
 pub mod session;
 pub mod spec;
 
