@@ -187,6 +187,10 @@ pub fn bytes(func: &str, name: &str, v: &JsValue, max: usize) -> JsResult<Vec<u8
             "{func}: {name} holds {n} bytes, more than the limit of {max}"
         )));
     }
+    if n == 0 {
+        // (a detached array has length 0, and copying from it would throw through Rust)
+        return Ok(vec![]);
+    }
     Ok(u8s.to_vec())
 }
 
@@ -449,6 +453,10 @@ impl Data {
     }
 
     fn copy(&self, func: &str, name: &str) -> JsResult<Vec<f32>> {
+        if self.len() == 0 {
+            // (a detached array has length 0, and copying from it would throw through Rust)
+            return Ok(vec![]);
+        }
         Ok(match self {
             Data::F32(a) => a.to_vec(),
             Data::F64(a) => a.to_vec().into_iter().map(|x| x as f32).collect(),
@@ -501,6 +509,7 @@ impl Data {
 
     fn mask(&self, func: &str, name: &str, shape: &[usize]) -> JsResult<ArrayD<bool>> {
         let bools: Vec<bool> = match self {
+            _ if self.len() == 0 => vec![],
             Data::U8(a) => a.to_vec().into_iter().map(|b| b != 0).collect(),
             Data::List(v, n) => (0..*n)
                 .map(|i| {
