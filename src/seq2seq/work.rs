@@ -26,17 +26,50 @@ use crate::trainer::{check_step, steps_within};
 /// a tiny model's `train(maxStepsPerCall)` ran for 8 s instead of under one.
 pub const PER_TOKEN_LAYER: u128 = 16_000;
 
+/// The sizes a cost depends on, as `u128` so that no product overflows.
+struct Sizes {
+    c: u128,
+    f: u128,
+    h: u128,
+    v: u128,
+    le: u128,
+    ld: u128,
+    b: u128,
+    s: u128,
+    t: u128,
+}
+
+impl Sizes {
+    fn of(cfg: &EncoderDecoderConfig, b: usize, s: usize, t: usize) -> Sizes {
+        let u = |x: usize| x as u128;
+        Sizes {
+            c: u(cfg.layer.d_model),
+            f: u(cfg.layer.d_ff),
+            h: u(cfg.layer.n_heads),
+            v: u(cfg.vocab_size),
+            le: u(cfg.n_encoder_layers),
+            ld: u(cfg.n_decoder_layers),
+            b: u(b),
+            s: u(s),
+            t: u(t),
+        }
+    }
+}
+
 /// Floating-point operations of one forward pass on `b` pairs of `s` source and `t` target
 /// tokens (see the module's header).
 pub fn forward_flops(cfg: &EncoderDecoderConfig, b: usize, s: usize, t: usize) -> u128 {
-    let (c, f, h, v) = (
-        cfg.layer.d_model as u128,
-        cfg.layer.d_ff as u128,
-        cfg.layer.n_heads as u128,
-        cfg.vocab_size as u128,
-    );
-    let (le, ld) = (cfg.n_encoder_layers as u128, cfg.n_decoder_layers as u128);
-    let (b, s, t) = (b as u128, s as u128, t as u128);
+    let Sizes {
+        c,
+        f,
+        h,
+        v,
+        le,
+        ld,
+        b,
+        s,
+        t,
+    } = Sizes::of(cfg, b, s, t);
     let attend = |n: u128| n * (4 * c + 5 * h);
     let encoder = b * s * (2 * le * (4 * c * c + 2 * c * f) + le * attend(s));
     let decoder = b * t * (2 * ld * (6 * c * c + 2 * c * f) + ld * attend(t + s) + 2 * v * c);
@@ -47,14 +80,17 @@ pub fn forward_flops(cfg: &EncoderDecoderConfig, b: usize, s: usize, t: usize) -
 /// Values a training step on `b` pairs of `s` source and `t` target tokens keeps for its
 /// backward pass (about).
 pub fn activations(cfg: &EncoderDecoderConfig, b: usize, s: usize, t: usize) -> u128 {
-    let (c, f, h, v) = (
-        cfg.layer.d_model as u128,
-        cfg.layer.d_ff as u128,
-        cfg.layer.n_heads as u128,
-        cfg.vocab_size as u128,
-    );
-    let (le, ld) = (cfg.n_encoder_layers as u128, cfg.n_decoder_layers as u128);
-    let (b, s, t) = (b as u128, s as u128, t as u128);
+    let Sizes {
+        c,
+        f,
+        h,
+        v,
+        le,
+        ld,
+        b,
+        s,
+        t,
+    } = Sizes::of(cfg, b, s, t);
     let encoder = le * (b * s * (12 * c + 3 * f) + 3 * b * h * s * s);
     let decoder = ld * (b * t * (20 * c + 3 * f) + 3 * b * h * t * (t + s) + 2 * b * s * c);
     encoder + decoder + 3 * b * t * v + b * s * c
