@@ -226,8 +226,9 @@ impl Seq2Seq {
     /// A model of `config` (its `vocab_size` is set from the tokenizer) with weights from
     /// `options.seed`, to be trained on `pairs`.
     ///
-    /// **Errors** if the configuration is invalid, a pair is longer than `max_len` allows, or
-    /// the batch size is 0.
+    /// **Errors** if the configuration is invalid, a pair is longer than `max_len` allows, the
+    /// batch size is 0, or a batch of the longest pairs would be too much work for one step
+    /// (checked before the model is built).
     pub fn new(
         mut config: EncoderDecoderConfig,
         tokenizer: PairTokenizer,
@@ -238,18 +239,19 @@ impl Seq2Seq {
             return Err(Error::config("seq2seq: the batch size must be at least 1"));
         }
         config.vocab_size = tokenizer.vocab_size();
-        let model = EncoderDecoder::new(config, options.seed)?;
-        let mut s = Seq2Seq {
-            model,
+        config.validate()?;
+        // the pairs and the work of their largest batch are checked before the model exists
+        let pairs = encode_pairs(&tokenizer, config.max_len, pairs)?;
+        work::check_batches(&config, options.batch_size, &pairs)?;
+        Ok(Seq2Seq {
+            model: EncoderDecoder::new(config, options.seed)?,
             tokenizer,
             optimizer: Optimizer::new(options.optimizer)?,
             losses: vec![],
-            pairs: vec![],
+            pairs,
             rng: Rng::new(options.seed ^ 0x5E0_5E0),
             options,
-        };
-        s.set_pairs(pairs)?;
-        Ok(s)
+        })
     }
 
     /// A model of `config` trained on `pairs`, whose vocabulary is built from the pairs, each
@@ -273,22 +275,11 @@ impl Seq2Seq {
     /// `max_len`, or has no tokens; and if a batch of the longest pairs would be too much work
     /// for one step (the pairs are then unchanged).
     pub fn set_pairs(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
-        let max = self.model.config.max_len;
-        let mut out = Vec::with_capacity(pairs.len());
-        for &(s, t) in pairs {
-            let src = self.tokenizer.encode_source(s).1;
-            let tgt = self.tokenizer.encode_target(t).1;
-            if src.is_empty() || tgt.is_empty() || src.len() > max || tgt.len() + 1 > max {
-                return Err(Error::value(format!(
-                    "seq2seq: the pair {s:?} → {t:?} has {} source and {} target tokens; each needs 1 to {max} (the answer one fewer, for <bos>)",
-                    src.len(),
-                    tgt.len()
-                )));
-            }
-            out.push((src, tgt));
-        }
-        let old = std::mem::replace(&mut self.pairs, out);
-        self.check_batches().inspect_err(|_| self.pairs = old)
+        let cfg = &self.model.config;
+        let pairs = encode_pairs(&self.tokenizer, cfg.max_len, pairs)?;
+        work::check_batches(cfg, self.options.batch_size, &pairs)?;
+        self.pairs = pairs;
+        Ok(())
     }
 
     /// Number of training pairs.
@@ -563,6 +554,32 @@ impl Seq2Seq {
             .map_err(|e| e.context("seq2seq file"))?;
         Ok(s)
     }
+}
+
+/// Pairs as ids: source, target (without `<bos>` or `<eos>`); a piece unknown to the tokenizer
+/// becomes `<unk>`.
+///
+/// **Errors**, naming the pair, if a source or an answer (with `<bos>`) is longer than
+/// `max_len`, or has no tokens.
+fn encode_pairs(
+    tokenizer: &PairTokenizer,
+    max: usize,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for &(s, t) in pairs {
+        let src = tokenizer.encode_source(s).1;
+        let tgt = tokenizer.encode_target(t).1;
+        if src.is_empty() || tgt.is_empty() || src.len() > max || tgt.len() + 1 > max {
+            return Err(Error::value(format!(
+                "seq2seq: the pair {s:?} → {t:?} has {} source and {} target tokens; each needs 1 to {max} (the answer one fewer, for <bos>)",
+                src.len(),
+                tgt.len()
+            )));
+        }
+        out.push((src, tgt));
+    }
+    Ok(out)
 }
 
 /// JSON text of plain data, for a metadata value.

@@ -96,31 +96,33 @@ pub fn activations(cfg: &EncoderDecoderConfig, b: usize, s: usize, t: usize) -> 
     encoder + decoder + 3 * b * t * v + b * s * c
 }
 
+/// The longest source and the longest decoder input (answer + `<bos>`) of pairs as ids: the
+/// largest batch a step can draw is `batch_size` of those.
+fn longest(pairs: &[(Vec<usize>, Vec<usize>)]) -> (usize, usize) {
+    pairs
+        .iter()
+        .fold((0, 0), |(s, t), p| (s.max(p.0.len()), t.max(p.1.len() + 1)))
+}
+
+/// Refuses training pairs (as ids) whose largest batch of `b` would be too much for one step.
+pub(super) fn check_batches(
+    cfg: &EncoderDecoderConfig,
+    b: usize,
+    pairs: &[(Vec<usize>, Vec<usize>)],
+) -> Result<()> {
+    let (s, t) = longest(pairs);
+    check_step(
+        "seq2seq",
+        &format!("a batch of {b} pairs of up to {s} source and {t} target tokens"),
+        activations(cfg, b, s, t),
+        3 * forward_flops(cfg, b, s, t),
+    )
+}
+
 impl Seq2Seq {
-    /// The longest source and the longest decoder input (answer + `<bos>`) of the training
-    /// pairs: the largest batch a step can draw is `batch_size` of those.
-    fn longest_pair(&self) -> (usize, usize) {
-        self.pairs
-            .iter()
-            .fold((0, 0), |(s, t), p| (s.max(p.0.len()), t.max(p.1.len() + 1)))
-    }
-
-    /// Refuses training pairs whose largest batch would be too much for one step.
-    pub(super) fn check_batches(&self) -> Result<()> {
-        let (s, t) = self.longest_pair();
-        let b = self.options.batch_size;
-        let cfg = &self.model.config;
-        check_step(
-            "seq2seq",
-            &format!("a batch of {b} pairs of up to {s} source and {t} target tokens"),
-            activations(cfg, b, s, t),
-            3 * forward_flops(cfg, b, s, t),
-        )
-    }
-
     /// Most steps one call of the JS API's `train` runs on these pairs (at least 1).
     pub fn max_steps_per_call(&self) -> usize {
-        let (s, t) = self.longest_pair();
+        let (s, t) = longest(&self.pairs);
         steps_within(3 * forward_flops(&self.model.config, self.options.batch_size, s, t))
     }
 
