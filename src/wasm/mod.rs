@@ -12,6 +12,9 @@ pub mod lines;
 pub mod model;
 pub mod ops;
 pub mod plot;
+pub mod seq2seq;
+pub mod session;
+pub mod spec;
 
 use convert::JsResult;
 use std::sync::Mutex;
