@@ -24,16 +24,17 @@ export const MAX_TEXT = 200;
 
 /**
  * The encoder–decoder panel's examples: a source sentence, the model (language) that reads it,
- * and the answer token the panel opens on (the seed article's: writing 喝 while looking at 感冒).
+ * the answer token the panel opens on (`focus`) and the source token (`on`) whose head it opens
+ * on, if a head of that layer looks most at it (the seed article's: writing 喝, looking at 感冒).
  * `heldout`: a combination of who and what that the model never saw in training.
  */
 export const S2S_PRESETS = {
-  xiaoming: { text: '小明今天感冒了', model: 'zh', focus: '喝' },
-  xiaohong: { text: '小红今天感冒了', model: 'zh', focus: '她', heldout: true },
-  baba: { text: '爸爸今天饿了', model: 'zh', focus: '吃', heldout: true },
-  tom: { text: 'Tom has a cold today', model: 'en', focus: 'drink' },
-  lily: { text: 'Lily has a cold today', model: 'en', focus: 'she', heldout: true },
-  dad: { text: 'Dad is hungry today', model: 'en', focus: 'eat', heldout: true },
+  xiaoming: { text: '小明今天感冒了', model: 'zh', focus: '喝', on: '感冒' },
+  xiaohong: { text: '小红今天感冒了', model: 'zh', focus: '她', on: '小红', heldout: true },
+  baba: { text: '爸爸今天饿了', model: 'zh', focus: '吃', on: '饿', heldout: true },
+  tom: { text: 'Tom has a cold today', model: 'en', focus: 'drink', on: 'cold' },
+  lily: { text: 'Lily has a cold today', model: 'en', focus: 'she', on: 'Lily', heldout: true },
+  dad: { text: 'Dad is hungry today', model: 'en', focus: 'eat', on: 'hungry', heldout: true },
 };
 
 /** Longest source sentence of the encoder–decoder panel, in characters. */

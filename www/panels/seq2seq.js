@@ -47,15 +47,22 @@ export function defaultStep(gen, focus) {
   return best;
 }
 
-/** The head of `layer` whose cross-attention row at step `t` has the largest single weight. */
-export function defaultHead(gen, t, layer) {
+/**
+ * The head the panel opens on, at step `t` of `layer`: among the heads that look most at the
+ * source token `on` (the example's), the one with the largest weight on it; else the head with
+ * the largest single weight.
+ */
+export function defaultHead(gen, t, layer, on) {
   const rows = gen.steps[t]?.cross[layer] ?? [];
+  const j = gen.sourceTokens.indexOf(on);
   let best = 0, bestW = -1;
   rows.forEach((row, h) => {
-    const w = Math.max(...row);
+    const top = argmax(row);
+    const w = j >= 0 ? (top === j ? row[j] : -1) : row[top];
     if (w > bestW) [best, bestW] = [h, w];
   });
-  return best;
+  if (bestW >= 0) return best;
+  return rows.reduce((b, row, h) => (Math.max(...row) > Math.max(...rows[b]) ? h : b), 0);
 }
 
 export default class Seq2SeqPanel {
@@ -200,14 +207,14 @@ export default class Seq2SeqPanel {
       return;
     }
     this.data = gen;
-    const cfg = typeof m.config === 'function' ? m.config() : m.config;
-    const L = gen.steps[0]?.cross.length ?? cfg.nDecoderLayers ?? 1;
-    const H = gen.steps[0]?.cross[0]?.length ?? cfg.nHeads ?? 1;
-    this.status.textContent = this.t('s2s.status', { layers: L, heads: H, d: cfg.dModel ?? cfg.d_model ?? '' });
+    const cfg = m.config();
+    const L = cfg.n_decoder_layers, H = cfg.n_heads;
+    this.status.textContent = this.t('s2s.status', { layers: L, heads: H, d: cfg.d_model });
     const T = gen.steps.length;
-    const t = s.wtok >= 0 && s.wtok < T ? s.wtok : defaultStep(gen, S2S_PRESETS[s.spreset]?.focus);
+    const preset = S2S_PRESETS[s.spreset];
+    const t = s.wtok >= 0 && s.wtok < T ? s.wtok : defaultStep(gen, preset?.focus);
     const layer = s.layer >= 0 && s.layer < L ? s.layer : L - 1;
-    const head = s.xhead >= 0 && s.xhead < H ? s.xhead : defaultHead(gen, t, layer);
+    const head = s.xhead >= 0 && s.xhead < H ? s.xhead : defaultHead(gen, t, layer, preset?.text === s.src ? preset.on : undefined);
     fillSelect(this.layerSel, [[-1, this.t('s2s.layer.last')], ...Array.from({ length: L }, (_, i) => [i, String(i + 1)])], s.layer >= 0 ? layer : -1);
     fillSelect(this.headSel, Array.from({ length: H }, (_, i) => [i, String(i + 1)]), head);
     this.view = { gen, t, layer, head, L, H };
@@ -228,7 +235,7 @@ export default class Seq2SeqPanel {
   renderTokens() {
     const { gen, t } = this.view;
     const unknown = new Set(gen.unknown ?? []);
-    this.srcTokens.replaceChildren(...gen.sourceTokens.map((w) => el('span', { class: `token${w === '<unk>' ? ' unknown' : ''}` }, el('span', { class: 'tok-text', text: w }))));
+    this.srcTokens.replaceChildren(...gen.sourceTokens.map((w) => el('span', { class: `token${unknown.has(w) ? ' unknown' : ''}`, title: unknown.has(w) ? '<unk>' : '' }, el('span', { class: 'tok-text', text: w }))));
     this.unknown.hidden = unknown.size === 0;
     this.unknown.textContent = unknown.size ? this.t('s2s.unknown', { words: [...unknown].join('、') }) : '';
     this.outTokens.replaceChildren(...gen.steps.map((st, i) => {
@@ -271,7 +278,12 @@ export default class Seq2SeqPanel {
     const n = L * H;
     if (!this.headCharts || this.headCharts.length !== n) {
       this.grid.replaceChildren();
-      this.headCharts = Array.from({ length: n }, (_, k) => new Heatmap(this.grid, { id: `s2s-head-${Math.floor(k / H)}-${k % H}`, t: (kk, v) => this.t(kk, v), onSelect: () => this.app.setState({ layer: Math.floor(k / H), xhead: k % H }) }));
+      // A click anywhere on a small map shows that layer and head.
+      this.headCharts = Array.from({ length: n }, (_, k) => {
+        const c = new Heatmap(this.grid, { id: `s2s-head-${Math.floor(k / H)}-${k % H}`, t: (kk, v) => this.t(kk, v) });
+        c.figure.addEventListener('click', () => this.app.setState({ layer: Math.floor(k / H), xhead: k % H }));
+        return c;
+      });
     }
     this.grid.style.gridTemplateColumns = `repeat(${H}, minmax(0, 1fr))`;
     this.headCharts.forEach((c, k) => {
