@@ -71,6 +71,7 @@ export const PROPS = [
   int('wtok', -1, -1, 15),
   int('layer', -1, -1, 3),
   int('xhead', -1, -1, 7),
+  int('rtrain', 0, 0, 5000), // steps of the in-page retraining to replay
   // the learning panel
   choice('corpus', 'zh', ['zh', 'en', 'code', 'custom']),
   choice('tmode', 'word', ['word', 'char']),

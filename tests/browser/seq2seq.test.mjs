@@ -113,3 +113,29 @@ test('embedded at 960×540: every step fits the frame, in both languages', async
     await context.close();
   }
 });
+
+test('retraining in the page: the recipe from scratch, the loss falls and the head comes to look at 感冒', async () => {
+  const { page, errors, context } = await open(browser, '#panel=seq2seq&lang=zh&step=5&rtrain=400');
+  const status = () => page.$eval('#s2s-train-status', (e) => Number(e.dataset.step));
+  await page.waitForFunction(() => Number(document.querySelector('#s2s-train-status')?.dataset.step) >= 400 && document.querySelector('#s2s-play').getAttribute('aria-pressed') === 'false', null, { timeout: 90000 });
+  await settle(page);
+  assert.equal(await status(), 400, 'a link with rtrain=400 stops there');
+  assert.match(page.url(), /rtrain=400/);
+  const say = await page.$eval('#s2s-train-say', (e) => ({ text: e.textContent, src: e.dataset.source }));
+  assert.match(say.text, /他应该多喝水/, say.text);
+  // What the sentence says is what the table shows: the row of 喝.
+  const table = await weightsTable(page, '#s2s-now-cross table');
+  const cols = await page.$$eval('#s2s-now-cross table thead th', (l) => l.map((x) => x.textContent).slice(1));
+  const row = table[3];
+  assert.equal(cols[row.indexOf(Math.max(...row))], say.src);
+  const losses = await page.evaluate(() => window.lmApp.panels.seq2seq.training.losses);
+  assert.equal(losses.length, 400);
+  assert.ok(losses.slice(-20).reduce((a, b) => a + b) / 20 < 0.2 * losses[0], `loss ${losses[0]} → ${losses.at(-1)}`);
+  assert.ok((await page.evaluate(() => window.lmApp.panels.seq2seq.curve.pixels())).ink > 2000, 'the worker drew the curve');
+  // Start over: back to step 0, an untrained model that writes nonsense.
+  await page.click('#s2s-reset');
+  await page.waitForFunction(() => document.querySelector('#s2s-train-status')?.dataset.step === '0');
+  assert.doesNotMatch(page.url(), /rtrain=/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

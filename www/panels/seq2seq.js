@@ -7,13 +7,15 @@
 // what they show, computed from the same numbers.
 
 import { engine } from '../engine.js';
-import { Heatmap, Lines } from '../chart.js';
+import { Heatmap, Lines, LossCurve } from '../chart.js';
+import { TrainingClient } from '../training/client.js';
+import { FROM_WORKER } from '../training/messages.js';
 import { el, fillSelect, field } from '../dom.js';
 import { S2S_PRESETS, MAX_SOURCE, choices } from '../state.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
 
-const STEPS = 5;
+const STEPS = 6;
 
 /** The shipped weights of each model, fetched when the panel first needs them. */
 const MODEL_URL = (lang) => new URL(`../models/seq2seq-${lang}.safetensors`, import.meta.url);
@@ -140,6 +142,27 @@ export default class Seq2SeqPanel {
       return { k, chart, text };
     });
     s4.classList.add('wide');
+    // 5 · retrain it here: the recipe from its untrained start, in a worker
+    const s5 = sec(5);
+    this.playBtn = el('button', { type: 'button', class: 'primary', id: 's2s-play', 'aria-pressed': 'false', 'data-i18n': 's2s.train.play' });
+    this.resetBtn = el('button', { type: 'button', id: 's2s-reset', 'data-i18n': 's2s.train.reset' });
+    this.trainStatus = el('p', { class: 'status', id: 's2s-train-status', role: 'status' });
+    this.trainSay = el('p', { class: 'say', id: 's2s-train-say' });
+    s5.append(el('div', { class: 'row' }, this.playBtn, this.resetBtn), this.trainStatus);
+    const trainPair = el('div', { class: 'trio' });
+    s5.append(trainPair);
+    const curveBox = el('div', { class: 'curve-box' });
+    trainPair.append(curveBox);
+    this.curve = new LossCurve(curveBox, { id: 's2s-curve' });
+    const nowBox = el('div');
+    trainPair.append(nowBox);
+    nowBox.append(this.trainSay);
+    this.nowCross = new Heatmap(nowBox, { id: 's2s-now-cross', t: t1, tableAlways: true });
+    s5.classList.add('wide');
+    this.trainer = new TrainingClient((m) => this.onTrainMessage(m), new URL('../training/seq2seq-worker.js', import.meta.url));
+    this.training = { step: 0, total: 0, playing: false, losses: [], generation: null, recipe: '' };
+    this.playBtn.addEventListener('click', () => this.togglePlay());
+    this.resetBtn.addEventListener('click', () => { a.setState({ rtrain: 0 }); this.startTraining(0); });
     const body = el('div', { class: 'sections' }, ...this.stepper.sections);
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
     if (a.embed) this.controlsBox.open = false;
@@ -219,6 +242,7 @@ export default class Seq2SeqPanel {
     fillSelect(this.headSel, Array.from({ length: H }, (_, i) => [i, String(i + 1)]), head);
     this.view = { gen, t, layer, head, L, H };
     this.renderTokens();
+    this.syncTraining();
     const current = this.stepper.sections[Math.min(s.step, STEPS - 1)];
     const boxes = this.app.embed ? chartBoxes(current) : null;
     this.draw(boxes);
@@ -302,6 +326,101 @@ export default class Seq2SeqPanel {
     this.self.draw({ matrix: self, rows: out.map((w) => `→ ${w}`), cols: inputs, palette: 'viridis', min: 0, max: 1, mask, numbers: true, caption: this.t('s2s.self.caption', { layer: layer + 1, head: head + 1 }), tooltip: (r, c, v) => this.t('s2s.hover.self', { out: out[r], inp: inputs[c], value: v }), highlightRow: t, maxHeight: maxH(this.self), maxCell, fontScale: fs });
     // 4 · who may look at whom in each family, for this example
     this.drawFamilies(src, out, boxes);
+    // 5 · the model being retrained here
+    this.drawTraining(boxes);
+  }
+
+  /** Starts the worker on this model's recipe (or again, when the model or the link's step changes). */
+  syncTraining() {
+    const s = this.app.state;
+    const recipe = `seq2seq-${s.smodel}`;
+    if (this.training.recipe !== recipe) this.startTraining(s.rtrain);
+    else if (this.training.source !== s.src) {
+      this.training.source = s.src;
+      this.trainer.setPrompt(s.src);
+    }
+  }
+
+  startTraining(target) {
+    const s = this.app.state;
+    const recipe = `seq2seq-${s.smodel}`;
+    this.training = { step: 0, total: 0, playing: !!target, losses: [], generation: null, recipe, source: s.src };
+    this.trainer.init({ recipe }, s.src, target || null);
+    this.curve.attach(this.trainer);
+    this.renderTrainButtons();
+  }
+
+  togglePlay() {
+    if (this.training.playing) this.trainer.pause();
+    else this.trainer.play();
+    this.training.playing = !this.training.playing;
+    this.renderTrainButtons();
+  }
+
+  renderTrainButtons() {
+    const tr = this.training;
+    this.playBtn.setAttribute('aria-pressed', String(tr.playing));
+    this.playBtn.textContent = this.t(tr.playing ? 's2s.train.pause' : tr.step ? 's2s.train.more' : 's2s.train.play');
+    this.playBtn.disabled = !tr.playing && tr.total > 0 && tr.step >= tr.total;
+  }
+
+  onTrainMessage(m) {
+    const tr = this.training;
+    if (m.type === FROM_WORKER.CURVE) return this.curve.drawn(m.layout);
+    if (m.type === FROM_WORKER.PIXELS) return this.curve.counted(m);
+    if (m.type === FROM_WORKER.READY) tr.total = m.total;
+    else if (m.type === FROM_WORKER.ERROR) {
+      tr.playing = false;
+      this.trainStatus.textContent = m.message;
+    } else if (m.type === FROM_WORKER.PROGRESS) {
+      for (const x of m.losses) tr.losses.push(x);
+      tr.step = m.step;
+      if (m.generation) tr.generation = m.generation;
+      const was = tr.playing;
+      tr.playing = m.playing;
+      if (was && !m.playing) {
+        this.app.state.rtrain = Math.min(5000, m.step);
+        this.app.writeUrl(false);
+      }
+    }
+    this.renderTrainButtons();
+    if (!this.trainFrame) {
+      this.trainFrame = requestAnimationFrame(() => {
+        this.trainFrame = 0;
+        if (!this.root.hidden && this.view) this.drawTraining(null);
+      });
+    }
+  }
+
+  /** The retraining's loss curve and what its model's head looks at now, for the followed token. */
+  drawTraining(boxes) {
+    const tr = this.training;
+    const { layer, head } = this.view;
+    const fs = this.app.fontScale;
+    const last = tr.losses.length ? tr.losses[tr.losses.length - 1] : NaN;
+    this.trainStatus.textContent = this.t('s2s.train.status', { step: tr.step, total: tr.total || '…', loss: Number.isFinite(last) ? last.toFixed(4) : '—' });
+    this.trainStatus.dataset.step = String(tr.step);
+    this.curve.draw({
+      losses: tr.losses, heldout: [], heldoutEvery: 1_000_000,
+      height: boxes ? Math.max(80, Math.floor(boxes.get(this.curve.canvas.parentElement)?.h || 220)) : 220,
+      fontScale: fs, xLabel: this.t('learn.curve.x'), yLabel: this.t('learn.curve.y'), trainLabel: this.t('learn.curve.train'),
+      alt: this.t('learn.curve.alt', { n: tr.losses.length, loss: Number.isFinite(last) ? last.toFixed(4) : '—' }),
+      tip: (step, loss) => this.t('learn.curve.hover', { step, loss: loss.toFixed(4) }),
+    });
+    const g = tr.generation;
+    if (!g || g.error || !g.steps.length) {
+      this.trainSay.textContent = g?.error ?? '';
+      return;
+    }
+    const src = g.sourceTokens, out = g.steps.map((x) => x.token);
+    const want = this.view.gen.steps[this.view.t]?.token;
+    const t = Math.max(0, out.indexOf(want));
+    const cross = stack(g.steps, 'cross', layer, head, src.length);
+    const row = g.steps[t].cross[layer][head];
+    const j = argmax(row);
+    this.trainSay.textContent = this.t('s2s.train.say', { step: tr.step, text: out.filter((x) => x !== '<eos>').join(''), layer: layer + 1, head: head + 1, tok: out[t], src: src[j], w: row[j].toFixed(2) });
+    this.trainSay.dataset.source = src[j];
+    this.nowCross.draw({ matrix: cross, rows: out, cols: src, palette: 'viridis', min: 0, max: 1, numbers: true, caption: this.t('s2s.cross.caption', { layer: layer + 1, head: head + 1, t: out.length, s: src.length }), tooltip: (r, c, v) => this.t('s2s.hover.cross', { out: out[r], src: src[c], value: v }), highlightRow: t, maxHeight: boxes ? Math.max(60, Math.floor(boxes.get(this.nowCross.canvas.parentElement)?.h || 200)) : undefined, maxCell: this.app.embed ? 90 : 36, fontScale: fs });
   }
 
   /** The attention masks of the three families, drawn for this example's tokens. */
@@ -381,6 +500,14 @@ export const STRINGS = {
     's2s.family.dec.text': 'Trained to predict the next token. GPT, LLaMA, Qwen. Writes text one token after another.',
     's2s.family.encdec.text': 'Trained to turn a source into a target (translation, answers). The original Transformer, T5, BART. This panel’s model.',
     's2s.family.hover': '“{who}” {ok} “{whom}”',
+    's2s.s5.title': '6 · Train it yourself',
+    's2s.s5.text': 'The same recipe that made the shipped weights, from its untrained start, trained here in a worker: the same corpus, sizes, optimiser and seed. Watch the loss fall, and the cross-attention of the head shown above go from a blur to a pattern. At the recipe’s last step the model answers and attends as the shipped one (its numbers agree to about 10⁻⁵: this page’s arithmetic is WebAssembly’s, the recipe ran natively).',
+    's2s.train.play': 'Train from scratch',
+    's2s.train.more': 'Go on',
+    's2s.train.pause': 'Pause',
+    's2s.train.reset': 'Start over',
+    's2s.train.status': 'Step {step} of {total} · loss {loss}',
+    's2s.train.say': 'At step {step} it writes “{text}”. Layer {layer}, head {head}, writing “{tok}”: it looks most at “{src}” (weight {w}).',
     's2s.family.may': 'may look at',
     's2s.family.maynot': 'may not look at',
   },
@@ -436,6 +563,14 @@ export const STRINGS = {
     's2s.family.dec.text': '训练目标是预测下一个 token。GPT、LLaMA、通义千问。一个接一个地生成文字。',
     's2s.family.encdec.text': '训练目标是把输入变成输出（翻译、回答）。最初的 Transformer、T5、BART。本面板的模型就是这种。',
     's2s.family.hover': '“{who}”{ok}“{whom}”',
+    's2s.s5.title': '6 · 亲手训练',
+    's2s.s5.text': '用生成随附权重的同一个配方，从未训练的初始状态开始，在这里的后台线程中训练：同样的语料、规模、优化器和随机种子。看损失下降，看上面所选那个头的交叉注意力从一片模糊变成清晰的模式。训练到配方的最后一步，模型的回答和注意力与随附的模型相同（数值相差约 10⁻⁵：本页用 WebAssembly 计算，配方是在本机原生运行的）。',
+    's2s.train.play': '从头训练',
+    's2s.train.more': '继续',
+    's2s.train.pause': '暂停',
+    's2s.train.reset': '重新开始',
+    's2s.train.status': '第 {step} 步，共 {total} 步 · 损失 {loss}',
+    's2s.train.say': '第 {step} 步时它写出“{text}”。第 {layer} 层第 {head} 个头写“{tok}”时，最关注“{src}”（权重 {w}）。',
     's2s.family.may': '可以看',
     's2s.family.maynot': '不可以看',
   },

@@ -1,12 +1,14 @@
 // The page's side of the training worker: one method per message (training/messages.js), and
 // every message from the worker handed to `onMessage`. The worker starts on the first `init`.
+// (The learning panel's worker.js by default; the encoder–decoder panel's seq2seq-worker.js.)
 
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 
 export class TrainingClient {
   /** `onMessage(m)` receives the worker's messages, and an error message if the worker fails to run. */
-  constructor(onMessage) {
+  constructor(onMessage, script = new URL('./worker.js', import.meta.url)) {
     this.onMessage = onMessage;
+    this.script = script;
     this.worker = null;
   }
 
@@ -17,7 +19,7 @@ export class TrainingClient {
   /** Builds a fresh model from `spec` ({model, watch}) and trains it to `target` if given. */
   init(spec, prompt, target) {
     if (!this.worker) {
-      this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+      this.worker = new Worker(this.script, { type: 'module' });
       this.worker.onmessage = (e) => this.onMessage(e.data);
       this.worker.onerror = (e) => this.onMessage({ type: FROM_WORKER.ERROR, message: e.message || 'worker error' });
     }

@@ -7,7 +7,8 @@
 // share a core with training. It also draws the loss curve, on an OffscreenCanvas the page
 // hands over, so that a frame of the page's main thread stays short while it trains.
 
-import init, { Model, lastPanic, drawLossCurve } from '../pkg/lm_playground.js';
+import init, { Model, lastPanic } from '../pkg/lm_playground.js';
+import { WorkerCurve } from './curve.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 
 const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
@@ -28,48 +29,18 @@ let heldout = [];
 let rate = { t: 0, steps: 0, perSec: 0 };
 let posted = { at: -Infinity, detailAt: -Infinity }; // when progress (with details) was last posted
 let waiting = { gen: -1, timer: 0 }; // the loop of generation `gen` waits for DRAWN
-let history = { losses: new Float32Array(1024), n: 0 }; // every loss of this model, for the curve
-let curve = { canvas: null, spec: null }; // the page's OffscreenCanvas and how to draw it
-
-// The engine's charts draw with plotters' canvas backend, which checks that a 2D context is a
-// `CanvasRenderingContext2D`; a worker has none, but an OffscreenCanvas's 2D context draws with
-// the same methods.
-globalThis.CanvasRenderingContext2D ??= globalThis.OffscreenCanvasRenderingContext2D;
+const curve = new WorkerCurve(); // every loss, and the page's canvas to draw them on
 
 function remember(loss) {
   fresh.push(loss);
-  if (history.n === history.losses.length) {
-    const grown = new Float32Array(history.losses.length * 2);
-    grown.set(history.losses);
-    history.losses = grown;
-  }
-  history.losses[history.n++] = loss;
+  curve.push(loss);
 }
 
 /** Draws the loss curve on the page's canvas, if it gave one, and posts its layout. */
 function drawCurve() {
-  const { canvas, spec: c } = curve;
-  if (!canvas || !c) return;
-  const w = Math.round(c.width * c.dpr), h = Math.round(c.height * c.dpr);
-  if (canvas.width !== w || canvas.height !== h) {
-    canvas.width = w;
-    canvas.height = h;
-  }
-  const layout = drawLossCurve(canvas, history.losses.subarray(0, history.n), Float32Array.from(heldout), { ...c.opts, dpr: c.dpr });
-  post(FROM_WORKER.CURVE, { layout, steps: history.n });
-}
-
-/** The curve's non-white pixels and a digest of them (for the browser tests). */
-function curvePixels() {
-  const { canvas } = curve;
-  if (!canvas || !canvas.width) return { ink: 0, hash: '' };
-  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let ink = 0, hash = 0;
-  for (let i = 0; i < d.length; i += 4) {
-    if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) ink++;
-    hash = (Math.imul(hash, 31) + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
-  }
-  return { ink, hash: `${canvas.width}x${canvas.height}:${hash}` };
+  curve.heldout = heldout;
+  const layout = curve.draw();
+  if (layout) post(FROM_WORKER.CURVE, { layout, steps: curve.n });
 }
 
 function post(type, data = {}) {
@@ -170,7 +141,7 @@ function build() {
   if (spec.watch) watch(spec.watch);
   fresh = [];
   heldout = [];
-  history.n = 0;
+  curve.reset();
   const shapes = model.paramShapes();
   post(FROM_WORKER.READY, { vocab: model.vocab(), params: shapes, config: model.config() });
 }
@@ -220,12 +191,11 @@ self.onmessage = async (e) => {
         if (model) snapshot();
         break;
       case TO_WORKER.CURVE:
-        if (m.canvas) curve.canvas = m.canvas;
-        if (m.opts) curve.spec = { width: m.width, height: m.height, dpr: m.dpr, opts: m.opts };
+        curve.configure(m);
         drawCurve();
         break;
       case TO_WORKER.PIXELS:
-        post(FROM_WORKER.PIXELS, { id: m.id, ...curvePixels() });
+        post(FROM_WORKER.PIXELS, { id: m.id, ...curve.pixels() });
         break;
       case TO_WORKER.WATCH:
         if (!model) break;
