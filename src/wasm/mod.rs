@@ -51,7 +51,7 @@ pub fn engine_info() -> JsValue {
 }
 
 /// Runs [`crate::kernel::self_test`] on this build's kernels (simd128) and returns its report
-/// as `{path, maxError, cases, expMaxRelError, expEdgesOk, guardsOk}`.
+/// as `{path, maxError, cases, expMaxRelError, expEdgesOk, guardsOk, geluTanhMaxError}`.
 #[wasm_bindgen(js_name = kernelSelfTest)]
 pub fn kernel_self_test() -> JsValue {
     let r = crate::kernel::self_test();
@@ -62,6 +62,7 @@ pub fn kernel_self_test() -> JsValue {
         ("expMaxRelError", JsValue::from(r.exp_max_rel_error)),
         ("expEdgesOk", JsValue::from(r.exp_edges_ok)),
         ("guardsOk", JsValue::from(r.guards_ok)),
+        ("geluTanhMaxError", JsValue::from(r.gelu_tanh_max_error)),
     ])
 }
 

@@ -27,6 +27,7 @@ describe('the module', () => {
     assert.ok(st.maxError < 1e-5, `kernel error ${st.maxError}`);
     assert.ok(st.expMaxRelError < 3e-7, `vectorised exp error ${st.expMaxRelError}`);
     assert.ok(st.expEdgesOk, 'exp(−∞) = 0, exp(NaN) = NaN, exp(100) = ∞');
+    assert.ok(st.geluTanhMaxError < 1e-6, `tanh-form GELU error ${st.geluTanhMaxError}`);
     // C sits between guard values (and, at a row stride above n, with guards after each row):
     // a store outside C by the simd128 micro-kernel must be seen here, not only if it crashes.
     assert.equal(st.guardsOk, true, 'no kernel wrote outside C');
