@@ -12,6 +12,7 @@ mod common;
 use common::{assert_close, d1, d2, d3, dot, numeric_grad, rand, FD_TOL as TOL};
 use lm_playground::ops::attention::{self, causal_mask};
 use lm_playground::ops::feed_forward::{self, FfnParams};
+use lm_playground::ops::gelu::Approximate;
 use lm_playground::ops::multi_head::{self, MhaParams};
 use lm_playground::ops::{
     cross_entropy, embedding, gelu, layer_norm, linear, relu, softmax, Activation,
@@ -122,13 +123,15 @@ fn activation_and_softmax_grads() {
         &numeric_grad(&x, |v| dot(&relu::forward(d2(v)).into_dyn(), &r)),
         TOL,
     );
-    let gx = gelu::backward(d2(&r), d2(&x)).into_dyn();
-    assert_close(
-        "gelu dx",
-        &gx,
-        &numeric_grad(&x, |v| dot(&gelu::forward(d2(v)).into_dyn(), &r)),
-        TOL,
-    );
+    for form in [Approximate::None, Approximate::Tanh] {
+        let gx = gelu::backward(d2(&r), d2(&x), form).into_dyn();
+        assert_close(
+            &format!("gelu[{}] dx", form.name()),
+            &gx,
+            &numeric_grad(&x, |v| dot(&gelu::forward(d2(v), form).into_dyn(), &r)),
+            TOL,
+        );
+    }
     let y = softmax::forward(d2(&x));
     let gx = softmax::backward(d2(&r), y.view()).into_dyn();
     assert_close(
@@ -293,7 +296,7 @@ fn multi_head_grads_self_and_cross() {
 }
 
 #[test]
-fn feed_forward_grads_relu_and_gelu() {
+fn feed_forward_grads_relu_and_both_gelus() {
     let mut rng = Rng::new(8);
     let (c, f) = (4, 9);
     let p: Vec<ArrayD<f64>> = vec![
@@ -304,7 +307,7 @@ fn feed_forward_grads_relu_and_gelu() {
     ];
     let x = rand(&mut rng, &[5, c]);
     let r = rand(&mut rng, &[5, c]);
-    for act in [Activation::Relu, Activation::Gelu] {
+    for act in [Activation::Relu, Activation::Gelu, Activation::GeluTanh] {
         let run = |x: &ArrayD<f64>, p: &[ArrayD<f64>]| {
             let fp = FfnParams {
                 w1: d2(&p[0]),
@@ -323,7 +326,7 @@ fn feed_forward_grads_relu_and_gelu() {
         };
         let g = feed_forward::backward(d2(&r), &cache, &fp).unwrap();
         assert_close(
-            "ffn dx",
+            &format!("ffn[{}] dx", act.name()),
             &g.dx.into_dyn(),
             &numeric_grad(&x, |v| dot(&run(v, &p).0.into_dyn(), &r)),
             TOL,

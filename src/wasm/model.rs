@@ -53,7 +53,7 @@ fn spec_args() -> Vec<ArgSpec> {
         ArgSpec::int("nLayers", 0, MAX_LAYERS as i64),
         ArgSpec::int("dFf", 1, 4 * MAX_WIDTH as i64),
         ArgSpec::int("maxLen", 2, MAX_LEN as i64),
-        ArgSpec::choice("activation", &["gelu", "relu"]),
+        ArgSpec::choice("activation", Activation::NAMES),
         ArgSpec::flag("normFirst"),
         ArgSpec::int("batchSize", 1, 4096),
         ArgSpec::int("seqLen", 1, MAX_LEN as i64),
@@ -165,10 +165,8 @@ fn spec_from(f: &str, v: &JsValue) -> JsResult<Spec> {
         Some(t) => t.vocab_size(),
         None => a.usize_or("vocabSize", 64).map_err(e)?,
     };
-    let activation = match a.text_or("activation", "gelu").map_err(e)? {
-        "relu" => Activation::Relu,
-        _ => Activation::Gelu,
-    };
+    let activation =
+        Activation::from_name(a.text_or("activation", "gelu").map_err(e)?).unwrap_or_default();
     let d_model = a.usize_or("dModel", 64).map_err(e)?;
     let n_heads = a.usize_or("nHeads", 4).map_err(e)?;
     let n_layers = a.usize_or("nLayers", 2).map_err(e)?;
@@ -281,9 +279,10 @@ impl Model {
 #[wasm_bindgen]
 impl Model {
     /// A model from a spec: `{seed, corpus | vocab | vocabSize, tokenizer: "word"|"char",
-    /// maxVocab, dModel, nHeads, nLayers, dFf, maxLen, activation, normFirst, batchSize, seqLen,
-    /// optimizer: {kind: "sgd"|"adam"|"adamw", lr, momentum, dampening, weightDecay, nesterov,
-    /// beta1, beta2, eps}, clip, heldout}`. Weights come from `seed`.
+    /// maxVocab, dModel, nHeads, nLayers, dFf, maxLen, activation: "relu"|"gelu"|"gelu_tanh",
+    /// normFirst, batchSize, seqLen, optimizer: {kind: "sgd"|"adam"|"adamw", lr, momentum,
+    /// dampening, weightDecay, nesterov, beta1, beta2, eps}, clip, heldout}`. Weights come from
+    /// `seed`.
     #[wasm_bindgen(constructor)]
     pub fn new(spec: JsValue) -> JsResult<Model> {
         let f = "new Model";

@@ -12,8 +12,12 @@
 //! One name per concept across ops: inputs `x` (or `q`/`k`/`v` for one head,
 //! `query`/`key`/`value` for multi-head, `memory` for the encoder's output), parameters by
 //! their PyTorch `state_dict` names, options `heads`, `activation`, `normFirst`, `eps`,
-//! `scale`, `ignoreIndex`; the upstream gradient is `dy` for an output `y`, `dout` for
-//! `output`, `dloss` for `loss`.
+//! `scale`, `ignoreIndex`, `approximate`; the upstream gradient is `dy` for an output `y`,
+//! `dout` for `output`, `dloss` for `loss`.
+//!
+//! GELU's form: the `gelu` op takes `approximate: 'none' | 'tanh'` as `torch.nn.GELU` does;
+//! `ffn` and the layers, whose `activation` names a whole function, take `'gelu_tanh'` beside
+//! `'relu'` and `'gelu'` (see [`Activation`]), the word model configs store too.
 //!
 //! One rule for masks (`true` = blocked), in every op that attends:
 //!
@@ -28,8 +32,8 @@
 
 use super::multi_head::{self, MhaCache};
 use super::{
-    attention as attn, cross_entropy, embedding, expect_shape, feed_forward, layer_norm, linear,
-    softmax, Activation,
+    attention as attn, cross_entropy, embedding, expect_shape, feed_forward, gelu, layer_norm,
+    linear, relu, softmax, Activation,
 };
 use crate::args::{ArgSpec, Values};
 use crate::error::{Error, Result};
@@ -171,11 +175,34 @@ fn store<F: Real>(a: &Values<F>, decls: &[Decl]) -> Result<ParamStore<F>> {
     Ok(s)
 }
 
-fn activation<F: Real>(a: &Values<F>) -> Result<Activation> {
-    Ok(match a.text_or("activation", "relu")? {
-        "gelu" => Activation::Gelu,
-        _ => Activation::Relu,
+/// One of `words` named by the text argument `name` (`default` when absent), by `parse`; the
+/// words were checked by [`Values::check`], so an error here means `parse` and the spec
+/// disagree.
+fn word<F: Real, T>(
+    a: &Values<F>,
+    name: &str,
+    default: &str,
+    words: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T> {
+    let w = a.text_or(name, default)?;
+    parse(w).ok_or_else(|| {
+        Error::value(format!(
+            "{}: {name} is {w:?}; it must be one of {}",
+            a.func,
+            words.join(", ")
+        ))
     })
+}
+
+fn activation<F: Real>(a: &Values<F>) -> Result<Activation> {
+    word(
+        a,
+        "activation",
+        "relu",
+        Activation::NAMES,
+        Activation::from_name,
+    )
 }
 
 fn layer_config<F: Real>(a: &Values<F>, d_model: usize) -> Result<LayerConfig> {
@@ -331,9 +358,16 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
         }
         "relu" | "gelu" | "softmax" => {
             let x = a.t2("x")?;
+            let form = word(
+                a,
+                "approximate",
+                "none",
+                gelu::Approximate::NAMES,
+                gelu::Approximate::from_name,
+            )?;
             let y = match spec.op {
-                "relu" => Activation::Relu.forward(x),
-                "gelu" => Activation::Gelu.forward(x),
+                "relu" => relu::forward(x),
+                "gelu" => gelu::forward(x, form),
                 _ => softmax::forward(x),
             };
             if !backward {
@@ -342,8 +376,8 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             let dy = a.t2("dy")?;
             expect_shape(f, "dy", dy.shape(), x.shape())?;
             let dx = match spec.op {
-                "relu" => Activation::Relu.backward(dy, x),
-                "gelu" => Activation::Gelu.backward(dy, x),
+                "relu" => relu::backward(dy, x),
+                "gelu" => gelu::backward(dy, x, form),
                 _ => softmax::backward(dy, y.view()),
             };
             Ok(vec![("x".into(), t(dx))])

@@ -105,3 +105,36 @@ fn ids_must_be_whole_and_in_the_table() {
     let e = run("embedding", &a, false).unwrap_err();
     assert!(e.message.contains("ids[1] is 3"), "{}", e.message);
 }
+
+#[test]
+fn gelu_takes_torchs_approximate_and_refuses_other_words() {
+    let x = ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![-1.0, 0.5, 2.0]).unwrap();
+    let a = Values::new("forward(gelu)").with("x", Value::Tensor(x.clone()));
+    let y = |a: &Values<f64>| match &run("gelu", a, false).unwrap()[0].1 {
+        Out::Tensor(t) => t.clone(),
+        _ => panic!("y"),
+    };
+    let exact = y(&a);
+    let none = y(&a.clone().with("approximate", Value::Text("none".into())));
+    let tanh = y(&a.clone().with("approximate", Value::Text("tanh".into())));
+    assert_eq!(exact, none);
+    // the same function as the layers' activation 'gelu_tanh', 1e-4 or so from the exact form
+    let x2 = x.view().into_dimensionality().unwrap();
+    assert_eq!(tanh, Activation::GeluTanh.forward(x2).into_dyn());
+    assert!(exact
+        .iter()
+        .zip(&tanh)
+        .all(|(e, t)| e != t && (e - t).abs() < 5e-4));
+    let e = run(
+        "gelu",
+        &a.with("approximate", Value::Text("foo".into())),
+        false,
+    )
+    .unwrap_err();
+    assert!(
+        e.message
+            .contains("approximate is \"foo\"; it must be one of none, tanh"),
+        "{}",
+        e.message
+    );
+}
