@@ -166,7 +166,7 @@ pub fn bench_attention(n: JsValue, d: JsValue, reps: JsValue) -> JsResult<f32> {
     });
     let mut s = 0.0;
     for _ in 0..reps {
-        let (o, _) = crate::ops::attention::forward(q.view(), q.view(), q.view(), None, None)
+        let (o, _) = crate::ops::attention::forward(q.view(), q.view(), q.view(), None, None, None)
             .map_err(convert::core_err)?;
         s += o[[0, 0]];
     }

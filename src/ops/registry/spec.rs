@@ -92,6 +92,7 @@ pub fn spec(op: &str) -> Result<OpSpec> {
         "attention" => {
             let mut a = vec![tensor("q", 2), tensor("k", 2), tensor("v", 2)];
             a.extend(mask_args(1));
+            a.push(ArgSpec::opt("attnBias", Kind::Bias(&[2])));
             a.push(ArgSpec::number("scale"));
             ("attention", a, tensor("dout", 2))
         }
@@ -103,6 +104,7 @@ pub fn spec(op: &str) -> Result<OpSpec> {
                 ArgSpec::int("heads", 1, MAX_HEADS),
             ];
             a.extend(mask_args(2));
+            a.push(ArgSpec::opt("attnBias", Kind::Bias(&[2, 3])));
             a.extend(params(|s, c| MhaWeights::new(s, c.d_model)));
             ("mha", a, tensor("dout", 3))
         }
