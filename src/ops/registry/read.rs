@@ -1,17 +1,17 @@
 //! Reading an op's arguments into what the ops take: masks and the bias by the one rule of
-//! the module header (each shape checked before anything is combined), parameters into a
+//! the op table ([`super`]; each shape checked before anything is combined), parameters into a
 //! store, the activation, GELU's form, a layer's configuration, whole numbers.
 
-use super::super::{layer_norm, Activation};
 use crate::args::Values;
 use crate::error::{Error, Result};
 use crate::layers::{LayerConfig, MAX_WIDTH};
+use crate::ops::{layer_norm, Activation};
 use crate::params::ParamStore;
 use crate::real::Real;
 use crate::scope::Decl;
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis, Ix3};
 
-/// The one rule for combining masks (see the module header): `attnMask` `[tq, tk]` or'ed with
+/// The one rule for combining masks (see [`super`]): `attnMask` `[tq, tk]` or'ed with
 /// the causal mask when `causal`, each shape checked first.
 pub(super) fn attn_mask<F: Real>(
     a: &Values<F>,
@@ -137,6 +137,7 @@ pub(super) fn word<F: Real, T>(
     })
 }
 
+/// The feed-forward activation (`activation`, ReLU when absent, as in PyTorch's layers).
 pub(super) fn activation<F: Real>(a: &Values<F>) -> Result<Activation> {
     word(
         a,
@@ -147,6 +148,8 @@ pub(super) fn activation<F: Real>(a: &Values<F>) -> Result<Activation> {
     )
 }
 
+/// A layer's configuration from `heads`, `activation`, `normFirst`, `eps` and the shapes of
+/// `linear1.weight` (d_ff) and the input (`d_model`), validated.
 pub(super) fn layer_config<F: Real>(a: &Values<F>, d_model: usize) -> Result<LayerConfig> {
     let d_ff = a
         .tensor("linear1.weight")?
