@@ -26,7 +26,7 @@ use crate::ops::Activation;
 use crate::optim::{OptimizerConfig, Schedule};
 use crate::params::Metadata;
 use crate::seq2seq::{parse_tsv, Seq2Seq, Seq2SeqOptions};
-use crate::tokenizer::{Mode, PairTokenizer, Segmenter, ZH_LEXICON};
+use crate::tokenizer::{Mode, Segmenter, ZH_LEXICON};
 use serde::Serialize;
 
 /// The target side's lexicon for Chinese answers: whole words, except that 多喝水 is not one,
@@ -35,6 +35,18 @@ use serde::Serialize;
 pub const ZH_ANSWER_LEXICON: &[&str] = &[
     "应该", "休息", "衣服", "运动", "东西", "早点", "睡觉", "医生",
 ];
+
+/// How sources are cut in `mode`: in word mode, Chinese by [`ZH_LEXICON`] (感冒 is one token),
+/// other scripts by spaces and punctuation.
+pub fn source_segmenter(mode: Mode) -> Segmenter {
+    Segmenter::new(mode, ZH_LEXICON)
+}
+
+/// How answers are cut in `mode`: in word mode, Chinese by [`ZH_ANSWER_LEXICON`] (喝 is a token
+/// of its own), other scripts by spaces and punctuation.
+pub fn target_segmenter(mode: Mode) -> Segmenter {
+    Segmenter::new(mode, ZH_ANSWER_LEXICON)
+}
 
 /// Keys a recipe adds to a file's metadata.
 pub mod keys {
@@ -124,8 +136,8 @@ impl Recipe {
             corpus_file: "src/corpora/seq2seq_zh.tsv",
             corpus: corpus::SEQ2SEQ_ZH,
             heldout: corpus::SEQ2SEQ_ZH_HELDOUT,
-            source: Segmenter::new(Mode::Word, ZH_LEXICON),
-            target: Segmenter::new(Mode::Word, ZH_ANSWER_LEXICON),
+            source: source_segmenter(Mode::Word),
+            target: target_segmenter(Mode::Word),
             config: small_config(),
             options: options(1, steps),
             steps,
@@ -200,10 +212,13 @@ impl Recipe {
 
     /// The untrained session: tokenizer from the corpus, weights from the seed.
     pub fn session(&self) -> Result<Seq2Seq> {
-        let pairs = self.pairs()?;
-        let tokenizer =
-            PairTokenizer::from_pairs(&pairs, self.source.clone(), self.target.clone())?;
-        Seq2Seq::new(self.config, tokenizer, &pairs, self.options)
+        Seq2Seq::from_pairs(
+            self.config,
+            &self.pairs()?,
+            self.source.clone(),
+            self.target.clone(),
+            self.options,
+        )
     }
 
     /// Runs the recipe: every step, from the seed.

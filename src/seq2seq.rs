@@ -28,6 +28,12 @@ use crate::tokenizer::{PairTokenizer, Segmenter, BOS, PAD, UNK};
 use ndarray::{s, Array2, Axis};
 use serde::Serialize;
 
+mod trace;
+mod work;
+
+pub use trace::Trace;
+pub use work::{activations, forward_flops};
+
 /// A parallel corpus: one pair a line, `source<TAB>target`; blank lines are skipped.
 ///
 /// **Errors** if a line has no tab, or an empty side, naming the line.
@@ -220,8 +226,9 @@ impl Seq2Seq {
     /// A model of `config` (its `vocab_size` is set from the tokenizer) with weights from
     /// `options.seed`, to be trained on `pairs`.
     ///
-    /// **Errors** if the configuration is invalid, a pair is longer than `max_len` allows, or
-    /// the batch size is 0.
+    /// **Errors** if the configuration is invalid, a pair is longer than `max_len` allows, the
+    /// batch size is 0, or a batch of the longest pairs would be too much work for one step
+    /// (checked before the model is built).
     pub fn new(
         mut config: EncoderDecoderConfig,
         tokenizer: PairTokenizer,
@@ -232,40 +239,46 @@ impl Seq2Seq {
             return Err(Error::config("seq2seq: the batch size must be at least 1"));
         }
         config.vocab_size = tokenizer.vocab_size();
-        let model = EncoderDecoder::new(config, options.seed)?;
-        let mut s = Seq2Seq {
-            model,
+        config.validate()?;
+        // the pairs and the work of their largest batch are checked before the model exists
+        let pairs = encode_pairs(&tokenizer, config.max_len, pairs)?;
+        work::check_batches(&config, options.batch_size, &pairs)?;
+        Ok(Seq2Seq {
+            model: EncoderDecoder::new(config, options.seed)?,
             tokenizer,
             optimizer: Optimizer::new(options.optimizer)?,
             losses: vec![],
-            pairs: vec![],
+            pairs,
             rng: Rng::new(options.seed ^ 0x5E0_5E0),
             options,
-        };
-        s.set_pairs(pairs)?;
-        Ok(s)
+        })
+    }
+
+    /// A model of `config` trained on `pairs`, whose vocabulary is built from the pairs, each
+    /// side cut by its own rules (see [`PairTokenizer::from_pairs`]).
+    ///
+    /// **Errors** as [`PairTokenizer::from_pairs`] and [`Seq2Seq::new`] do.
+    pub fn from_pairs(
+        config: EncoderDecoderConfig,
+        pairs: &[(&str, &str)],
+        source: Segmenter,
+        target: Segmenter,
+        options: Seq2SeqOptions,
+    ) -> Result<Self> {
+        let tokenizer = PairTokenizer::from_pairs(pairs, source, target)?;
+        Seq2Seq::new(config, tokenizer, pairs, options)
     }
 
     /// Replaces the training pairs (a pair's pieces unknown to the tokenizer become `<unk>`).
     ///
     /// **Errors**, naming the pair, if a source or an answer (with `<bos>`) is longer than
-    /// `max_len`, or has no tokens.
+    /// `max_len`, or has no tokens; and if a batch of the longest pairs would be too much work
+    /// for one step (the pairs are then unchanged).
     pub fn set_pairs(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
-        let max = self.model.config.max_len;
-        let mut out = Vec::with_capacity(pairs.len());
-        for &(s, t) in pairs {
-            let src = self.tokenizer.encode_source(s).1;
-            let tgt = self.tokenizer.encode_target(t).1;
-            if src.is_empty() || tgt.is_empty() || src.len() > max || tgt.len() + 1 > max {
-                return Err(Error::value(format!(
-                    "seq2seq: the pair {s:?} → {t:?} has {} source and {} target tokens; each needs 1 to {max} (the answer one fewer, for <bos>)",
-                    src.len(),
-                    tgt.len()
-                )));
-            }
-            out.push((src, tgt));
-        }
-        self.pairs = out;
+        let cfg = &self.model.config;
+        let pairs = encode_pairs(&self.tokenizer, cfg.max_len, pairs)?;
+        work::check_batches(cfg, self.options.batch_size, &pairs)?;
+        self.pairs = pairs;
         Ok(())
     }
 
@@ -357,24 +370,13 @@ impl Seq2Seq {
     /// `max_len`), stopping after `<eos>`. Unknown source pieces are read as `<unk>` and listed
     /// in [`Generation::unknown`]; the model still answers.
     ///
-    /// **Errors** if the source has no tokens or more than the model's `max_len`.
+    /// **Errors** if the source has no tokens or more than the model's `max_len`, or if writing
+    /// that many tokens would be too much work for one call (the message says how many fit).
     pub fn generate(&self, source: &str, max_len: usize) -> Result<Generation> {
         let cfg = &self.model.config;
-        let (source_tokens, source_ids) = self.tokenizer.encode_source(source);
-        if source_ids.is_empty() || source_ids.len() > cfg.max_len {
-            return Err(Error::value(format!(
-                "seq2seq: the source has {} tokens; it needs 1 to {}",
-                source_ids.len(),
-                cfg.max_len
-            )));
-        }
-        let unknown = source_tokens
-            .iter()
-            .zip(&source_ids)
-            .filter(|(_, &id)| id == UNK)
-            .map(|(p, _)| p.clone())
-            .collect();
+        let (source_tokens, source_ids, unknown) = self.read_source(source)?;
         let s_len = source_ids.len();
+        self.check_greedy(s_len, max_len.min(cfg.max_len))?;
         let src = Array2::from_shape_vec((1, s_len), source_ids.clone()).expect("1×S");
         let eos = self.tokenizer.eos();
         let mut written = vec![BOS];
@@ -424,6 +426,28 @@ impl Seq2Seq {
             text: self.tokenizer.decode_target(&written[1..]),
             steps,
         })
+    }
+
+    /// The source's pieces, their ids and the pieces the model does not know (read as
+    /// `<unk>`).
+    ///
+    /// **Errors** if the source has no tokens or more than the model's `max_len`.
+    fn read_source(&self, source: &str) -> Result<(Vec<String>, Vec<usize>, Vec<String>)> {
+        let max = self.model.config.max_len;
+        let (tokens, ids) = self.tokenizer.encode_source(source);
+        if ids.is_empty() || ids.len() > max {
+            return Err(Error::value(format!(
+                "seq2seq: the source has {} tokens; it needs 1 to {max}",
+                ids.len()
+            )));
+        }
+        let unknown = tokens
+            .iter()
+            .zip(&ids)
+            .filter(|(_, &id)| id == UNK)
+            .map(|(p, _)| p.clone())
+            .collect();
+        Ok((tokens, ids, unknown))
     }
 
     /// The answer greedy decoding gives for `source` (at most the model's `max_len` tokens).
@@ -532,193 +556,36 @@ impl Seq2Seq {
     }
 }
 
+/// Pairs as ids: source, target (without `<bos>` or `<eos>`); a piece unknown to the tokenizer
+/// becomes `<unk>`.
+///
+/// **Errors**, naming the pair, if a source or an answer (with `<bos>`) is longer than
+/// `max_len`, or has no tokens.
+fn encode_pairs(
+    tokenizer: &PairTokenizer,
+    max: usize,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for &(s, t) in pairs {
+        let src = tokenizer.encode_source(s).1;
+        let tgt = tokenizer.encode_target(t).1;
+        if src.is_empty() || tgt.is_empty() || src.len() > max || tgt.len() + 1 > max {
+            return Err(Error::value(format!(
+                "seq2seq: the pair {s:?} → {t:?} has {} source and {} target tokens; each needs 1 to {max} (the answer one fewer, for <bos>)",
+                src.len(),
+                tgt.len()
+            )));
+        }
+        out.push((src, tgt));
+    }
+    Ok(out)
+}
+
 /// JSON text of plain data, for a metadata value.
 fn json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::layers::LayerConfig;
-    use crate::tokenizer::{Mode, ZH_LEXICON};
-
-    const PAIRS: &str =
-        "小明今天感冒了\t他应该多喝水\n\n小红饿了\t她应该吃点东西\n我累了\t我应该多休息\n";
-
-    /// A tiny untrained session on three pairs.
-    fn tiny(seed: u64) -> Seq2Seq {
-        let pairs = parse_tsv(PAIRS).unwrap();
-        let tok = PairTokenizer::from_pairs(
-            &pairs,
-            Segmenter::new(Mode::Word, ZH_LEXICON),
-            Segmenter::new(Mode::Word, &["应该", "东西", "休息"]),
-        )
-        .unwrap();
-        let config = EncoderDecoderConfig {
-            vocab_size: 0,
-            layer: LayerConfig {
-                d_model: 8,
-                n_heads: 2,
-                d_ff: 16,
-                ..EncoderDecoderConfig::default().layer
-            },
-            n_encoder_layers: 1,
-            n_decoder_layers: 2,
-            max_len: 8,
-        };
-        let options = Seq2SeqOptions {
-            seed,
-            batch_size: 3,
-            ..Default::default()
-        };
-        Seq2Seq::new(config, tok, &pairs, options).unwrap()
-    }
-
-    #[test]
-    fn tsv_lines_are_pairs_and_a_bad_line_is_named() {
-        assert_eq!(parse_tsv(PAIRS).unwrap()[1], ("小红饿了", "她应该吃点东西"));
-        let e = parse_tsv("a\tb\nno tab here\n").unwrap_err();
-        assert!(
-            e.message.contains("line 2") && e.message.contains("no tab here"),
-            "{e}"
-        );
-        assert!(parse_tsv("a\t \n").is_err());
-    }
-
-    #[test]
-    fn a_batch_pads_the_source_and_shifts_the_answer() {
-        let s = tiny(1);
-        assert_eq!(s.model.config.vocab_size, s.tokenizer.vocab_size());
-        let (src, padding, tgt_in, targets) = s.batch(&[1, 0]);
-        let t = &s.tokenizer;
-        // 小红 / 饿 / 了 is one token shorter than 小明 / 今天 / 感冒 / 了: padded and masked.
-        assert_eq!(src.dim(), (2, 4));
-        assert_eq!(
-            (src[[0, 3]], padding[[0, 3]], padding[[0, 2]]),
-            (PAD, true, false)
-        );
-        assert_eq!(t.piece(src[[1, 2]]), "感冒");
-        // <bos> 他 应该 多 喝 水  →  他 应该 多 喝 水 <eos>
-        let row: Vec<&str> = tgt_in.row(1).iter().map(|&i| t.piece(i)).collect();
-        assert_eq!(row, ["<bos>", "他", "应该", "多", "喝", "水"]);
-        let want: Vec<i64> = ["他", "应该", "多", "喝", "水", "<eos>"]
-            .iter()
-            .map(|p| t.vocab().iter().position(|v| v == p).unwrap() as i64)
-            .collect();
-        assert_eq!(targets.row(1).to_vec(), want);
-        // 她 应该 吃 点 东西 <eos>: as long as the longest, so no −100 in this batch's last column
-        assert_eq!(targets[[0, 5]], t.eos() as i64);
-    }
-
-    #[test]
-    fn greedy_decoding_keeps_a_row_of_weights_per_layer_and_head() {
-        let mut s = tiny(3);
-        let first = s.train(30).unwrap()[0];
-        assert!(s.losses[29] < first, "{:?}", s.losses);
-        let g = s.generate("小明今天感冒了", 5).unwrap();
-        assert_eq!(g.source_tokens, ["小明", "今天", "感冒", "了"]);
-        assert!(g.unknown.is_empty());
-        assert!(!g.steps.is_empty() && g.steps.len() <= 5);
-        for (k, step) in g.steps.iter().enumerate() {
-            assert_eq!((step.self_attn.len(), step.cross_attn.len()), (2, 2));
-            for l in 0..2 {
-                for h in 0..2 {
-                    // over <bos> and the k tokens before it; over the 4 source tokens
-                    let (sa, ca) = (&step.self_attn[l][h], &step.cross_attn[l][h]);
-                    assert_eq!((sa.len(), ca.len()), (k + 1, 4));
-                    for row in [sa, ca] {
-                        let sum: f32 = row.iter().sum();
-                        assert!(
-                            (sum - 1.0).abs() < 1e-5,
-                            "step {k} layer {l} head {h}: {row:?}"
-                        );
-                    }
-                }
-            }
-            assert!(step.prob > 0.0 && step.prob <= 1.0);
-        }
-        // The text is the steps' tokens up to <eos>.
-        let written: Vec<usize> = g.steps.iter().map(|st| st.id).collect();
-        assert_eq!(g.text, s.tokenizer.decode_target(&written));
-        // An unknown word is read as <unk>, named, and the model still answers.
-        let g = s.generate("小明发烧了", 4).unwrap();
-        assert_eq!(
-            (g.unknown.clone(), g.source_ids[1]),
-            (vec!["发烧".to_string()], UNK)
-        );
-        assert!(!g.steps.is_empty());
-        assert!(s
-            .generate("", 4)
-            .unwrap_err()
-            .message
-            .contains("source has 0 tokens"));
-    }
-
-    #[test]
-    fn heads_looking_at_reads_the_argmax_of_each_head() {
-        let step = GenerationStep {
-            id: 7,
-            token: "喝".into(),
-            prob: 0.9,
-            self_attn: vec![],
-            cross_attn: vec![vec![vec![0.1, 0.2, 0.6, 0.1], vec![0.5, 0.2, 0.2, 0.1]]],
-        };
-        let g = Generation {
-            source_tokens: ["小明", "今天", "感冒", "了"].map(String::from).to_vec(),
-            source_ids: vec![5, 6, 7, 8],
-            unknown: vec![],
-            text: "喝".into(),
-            steps: vec![step],
-        };
-        assert_eq!(g.heads_looking_at(0, "喝", "感冒"), [(0, 0.6)]);
-        assert_eq!(g.heads_looking_at(0, "喝", "小明"), [(1, 0.5)]);
-        assert!(g.heads_looking_at(0, "水", "感冒").is_empty());
-        assert!(g.heads_looking_at(1, "喝", "感冒").is_empty());
-    }
-
-    #[test]
-    fn a_file_describes_its_model_and_loads_strictly() {
-        let mut s = tiny(5);
-        s.train(3).unwrap();
-        let extra = Metadata::from([("recipe".to_string(), "tiny".to_string())]);
-        let bytes = s.to_safetensors(&extra);
-        let back = Seq2Seq::from_safetensors(&bytes, Seq2SeqOptions::default()).unwrap();
-        assert_eq!(back.model.config, s.model.config);
-        assert_eq!(back.tokenizer, s.tokenizer);
-        assert_eq!(back.model.params.to_map(), s.model.params.to_map());
-        assert_eq!(
-            back.generate("小红饿了", 6).unwrap(),
-            s.generate("小红饿了", 6).unwrap()
-        );
-        assert_eq!(back.pair_count(), 0);
-        assert!(back
-            .clone()
-            .train_step()
-            .unwrap_err()
-            .message
-            .contains("no training pairs"));
-        // A missing key, a wrong kind of model and a vocabulary that does not fit are named.
-        let without = |key: &str, value: Option<&str>| {
-            let mut m = s.metadata();
-            match value {
-                Some(v) => m.insert(key.to_string(), v.to_string()),
-                None => m.remove(key),
-            };
-            let b = s.model.params.to_safetensors_with(&m);
-            Seq2Seq::from_safetensors(&b, Seq2SeqOptions::default()).unwrap_err()
-        };
-        let e = without(keys::TARGET_VOCAB, None);
-        assert!(e.message.contains("no \"target_vocab\""), "{e}");
-        let e = without(keys::MODEL, Some("decoder-only"));
-        assert!(e.message.contains("\"decoder-only\""), "{e}");
-        let e = without(keys::VOCAB, Some(r#"["<pad>"]"#));
-        assert!(e.message.contains("not in the vocabulary"), "{e}");
-        let e = without(keys::CONFIG, Some("{"));
-        assert!(e.message.contains("\"config\" is not valid"), "{e}");
-        // Plain weights without the metadata are refused, not guessed at.
-        let e = Seq2Seq::from_safetensors(&s.model.params.to_safetensors(), Default::default())
-            .unwrap_err();
-        assert!(e.message.contains("no \"model\""), "{e}");
-    }
-}
+mod tests;

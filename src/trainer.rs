@@ -53,21 +53,46 @@ pub fn check_batch(config: &DecoderOnlyConfig, b: usize, t: usize) -> Result<()>
         + 3 * bb * config.layer.n_heads as u128 * tt * tt;
     let floats =
         per_layer * config.n_layers.max(1) as u128 + 3 * bb * tt * config.vocab_size as u128;
+    check_step(
+        "trainer",
+        &format!("a batch of {b} × {t} tokens"),
+        floats,
+        step_flops(config, b, t),
+    )
+}
+
+/// Refuses a training step on `batch` (its description in messages) that would keep more than
+/// [`MAX_ACTIVATIONS`] values or take more than [`crate::args::MAX_FLOPS`]; `who` names the
+/// session. Every kind of session checks its batches with this.
+pub fn check_step(who: &str, batch: &str, floats: u128, flops: u128) -> Result<()> {
     if floats > MAX_ACTIVATIONS as u128 {
         return Err(Error::config(format!(
-            "trainer: a batch of {b} × {t} tokens would keep about {} MB of activations; the limit is {} MB (use a smaller batch, sequence or model)",
+            "{who}: {batch} would keep about {} MB of activations; the limit is {} MB (use a smaller batch, sequence or model)",
             floats * 4 / 1_000_000,
             MAX_ACTIVATIONS * 4 / 1_000_000
         )));
     }
-    let flops = step_flops(config, b, t);
     if flops > crate::args::MAX_FLOPS {
         return Err(Error::config(format!(
-            "trainer: one step on a batch of {b} × {t} tokens would take about {flops} floating-point operations; the limit is {} (use a smaller batch, sequence or model)",
+            "{who}: one step on {batch} would take about {flops} floating-point operations; the limit is {} (use a smaller batch, sequence or model)",
             crate::args::MAX_FLOPS
         )));
     }
     Ok(())
+}
+
+/// How many steps of `per_step` floating-point operations fit in one call: within
+/// [`crate::args::MAX_FLOPS`], from 1 to [`MAX_STEPS_PER_CALL`].
+pub fn steps_within(per_step: u128) -> usize {
+    ((crate::args::MAX_FLOPS / per_step.max(1)) as usize).clamp(1, MAX_STEPS_PER_CALL)
+}
+
+/// The `k` largest entries of `p` (at least one), largest first (ties: the smaller index).
+pub fn top_k(p: &[f32], k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    order.truncate(k.max(1));
+    order
 }
 
 /// Training options besides the model's sizes.
@@ -366,13 +391,11 @@ impl Trainer {
     /// Most steps one [`Trainer::train`] call may run: [`MAX_STEPS_PER_CALL`], fewer for a
     /// model whose steps together would exceed [`crate::args::MAX_FLOPS`].
     pub fn max_steps_per_call(&self) -> usize {
-        let per_step = step_flops(
+        steps_within(step_flops(
             &self.model.config,
             self.options.batch_size,
             self.options.seq_len,
-        )
-        .max(1);
-        ((crate::args::MAX_FLOPS / per_step) as usize).clamp(1, MAX_STEPS_PER_CALL)
+        ))
     }
 
     /// `n` steps on sampled batches; their losses. More than [`Trainer::max_steps_per_call`]
@@ -442,12 +465,9 @@ impl Trainer {
     /// The `k` most probable next tokens: `(piece, id, probability)`, most probable first.
     pub fn predict_next(&self, text: &str, k: usize) -> Result<Vec<(String, usize, f32)>> {
         let p = self.next_probs(text)?;
-        let mut order: Vec<usize> = (0..p.len()).collect();
-        order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
         let tok = self.tokenizer.as_ref();
-        Ok(order
+        Ok(top_k(&p, k)
             .into_iter()
-            .take(k.max(1))
             .map(|id| {
                 (
                     tok.map(|t| t.piece(id).to_string())

@@ -71,7 +71,10 @@ async function traced(browser, n) {
   const main = new Set(events.filter((e) => e.name === 'thread_name' && e.args.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
   const onMain = events.filter((e) => main.has(`${e.pid}:${e.tid}`) && e.ph === 'X');
   const t0 = events.find((e) => e.name === 'longtasks-origin').ts - markAt * 1000;
-  console.log(`run ${n}: ${long.length} long task(s)${long.length ? ': ' + long.map((l) => `${l.ms} ms`).join(', ') : ''}`);
+  // Every main-thread task while it trained: the longest by wall time and by CPU time.
+  const tasks = onMain.filter((e) => e.name === 'ThreadControllerImpl::RunTask' && e.ts >= t0 + markAt * 1000);
+  const maxOf = (k) => Math.max(0, ...tasks.map((e) => e[k] ?? 0)) / 1000;
+  console.log(`run ${n}: ${long.length} long task(s)${long.length ? ': ' + long.map((l) => `${l.ms} ms`).join(', ') : ''}; ${tasks.length} tasks, longest ${maxOf('dur').toFixed(1)} ms wall, ${maxOf('tdur').toFixed(1)} ms CPU`);
   for (const l of long) {
     const from = t0 + l.start * 1000 - 2000, to = t0 + (l.start + l.ms) * 1000 + 2000;
     const task = onMain.filter((e) => e.name === 'ThreadControllerImpl::RunTask' && e.ts >= from && e.ts <= to).sort((a, b) => b.dur - a.dur)[0];

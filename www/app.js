@@ -52,6 +52,8 @@ const app = {
   /** Resolves once nothing is pending: no render waiting for typing to pause or for a frame,
    * no chart waiting to be drawn (the browser tests wait on it). */
   async idle() {
+    // (a panel's `pending`: a promise while it loads what it shows, e.g. trained weights)
+    for (const p of Object.values(this.panels)) await p.pending;
     while (this.typingTimer || this.frame) await new Promise((r) => setTimeout(r, 10));
     await this.chartsIdle();
   },

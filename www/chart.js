@@ -8,23 +8,27 @@ import { engine } from './engine.js';
 import { el, sizeCanvas } from './dom.js';
 import { glyphsReady, warmGlyphs } from './glyphs.js';
 
-// Charts waiting to be drawn, in the order they were asked for; drawn in slices of at most
-// ~12 ms each, one task per slice, so that no task of the page grows long.
+// Charts (and panels' other drawing jobs: anything with a `paint()`) waiting to be drawn, in the
+// order they were asked for; drawn in slices of at most ~6 ms each, one task per slice, so that
+// no task of the page grows long even when a busy machine stretches it several times over.
 const deferred = new Set();
 let sliceTimer = 0;
 const idleWaiters = [];
+const SLICE_MS = 6;
 
-function defer(chart) {
-  deferred.add(chart);
+/** Draws `job.paint()` in a later task; asking again before then draws it once. */
+export function defer(job) {
+  deferred.add(job);
   if (!sliceTimer) sliceTimer = setTimeout(drawSlice, 0);
 }
 
 function drawSlice() {
   sliceTimer = 0;
   const t0 = performance.now();
-  for (const chart of deferred) {
-    chart.paint();
-    if (performance.now() - t0 > 12) break;
+  for (const job of deferred) {
+    deferred.delete(job);
+    job.paint();
+    if (performance.now() - t0 > SLICE_MS) break;
   }
   if (deferred.size) sliceTimer = setTimeout(drawSlice, 0);
   else idleWaiters.splice(0).forEach((resolve) => resolve());
@@ -347,9 +351,55 @@ export class LossCurve {
     this.width.forget();
   }
 
+  /**
+   * Hands the drawing to a worker that holds the losses (training/worker.js): the canvas
+   * becomes its OffscreenCanvas, `worker.curve(data, transfer)` posts a TO_WORKER.CURVE message,
+   * `worker.pixels(id)` a TO_WORKER.PIXELS one, and the worker answers each drawing with its
+   * layout (`drawn`). Returns false, and keeps drawing here, where a canvas cannot be handed over.
+   */
+  attach(worker) {
+    if (this.remote || typeof this.canvas.transferControlToOffscreen !== 'function') return !!this.remote;
+    const off = this.canvas.transferControlToOffscreen();
+    this.remote = { worker, sent: '', asked: new Map(), next: 1 };
+    worker.curve({ canvas: off }, [off]);
+    this.paint();
+    return true;
+  }
+
+  /** The worker drew the curve: its layout, for the tooltip. */
+  drawn(layout) {
+    this.layout = layout;
+    if (this.hover >= 0) this.showTip();
+  }
+
+  /** Non-white pixels of the curve and a digest of them, drawn here or in the worker. */
+  pixels() {
+    if (!this.remote) {
+      const d = this.canvas.getContext('2d').getImageData(0, 0, this.canvas.width, this.canvas.height).data;
+      let ink = 0, hash = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) ink++;
+        hash = (Math.imul(hash, 31) + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
+      }
+      return Promise.resolve({ ink, hash: `${this.canvas.width}x${this.canvas.height}:${hash}` });
+    }
+    const id = this.remote.next++;
+    return new Promise((resolve) => {
+      this.remote.asked.set(id, resolve);
+      this.remote.worker.pixels(id);
+    });
+  }
+
+  /** The worker's answer to `pixels()`. */
+  counted(m) {
+    this.remote?.asked.get(m.id)?.({ ink: m.ink, hash: m.hash });
+    this.remote?.asked.delete(m.id);
+  }
+
   paint() {
     const s = this.spec;
     if (!s) return;
+    if (this.remote) return this.paintRemote(s);
     const axes = [s.xLabel, s.yLabel, s.trainLabel ?? '', s.heldoutLabel ?? '', s.refLabel ?? ''];
     if (!glyphsReady(axes)) {
       warmGlyphs(axes, { urgent: true }).then(this.repaint);
@@ -357,16 +407,43 @@ export class LossCurve {
     }
     const w = this.width.get();
     const dpr = sizeCanvas(this.canvas, w, s.height);
-    const opts = { dpr, heldoutEvery: s.heldoutEvery, hover: this.hover, xLabel: s.xLabel, yLabel: s.yLabel, fontScale: s.fontScale ?? 1 };
-    // A legend naming both curves, and the loss of a model that knows nothing (ln V) as a
-    // dashed line to read the curve against.
+    this.layout = engine.drawLossCurve(this.canvas, Float32Array.from(s.losses), Float32Array.from(s.heldout), { dpr, ...this.options(s) });
+    this.canvas.setAttribute('aria-label', s.alt);
+    this.showTip();
+  }
+
+  /** `drawLossCurve`'s options for `spec`, but the pixel ratio: a legend naming both curves,
+   * and the loss of a model that knows nothing (ln V) as a dashed line to read the curve against. */
+  options(s) {
+    const opts = { heldoutEvery: s.heldoutEvery, hover: this.hover, xLabel: s.xLabel, yLabel: s.yLabel, fontScale: s.fontScale ?? 1 };
     if (s.trainLabel) opts.trainLabel = s.trainLabel;
     if (s.heldoutLabel) opts.heldoutLabel = s.heldoutLabel;
     if (Number.isFinite(s.refLine)) Object.assign(opts, { refLine: s.refLine, refLabel: s.refLabel ?? '' });
-    this.layout = engine.drawLossCurve(this.canvas, Float32Array.from(s.losses), Float32Array.from(s.heldout), opts);
+    return opts;
+  }
+
+  /** Drawn by the worker: size the canvas's box here, and send the options when they change. */
+  paintRemote(s) {
+    const w = this.width.get();
+    const dpr = Math.min(4, Math.max(1, globalThis.devicePixelRatio || 1));
+    if (this.canvas.style.width !== `${w}px`) this.canvas.style.width = `${w}px`;
+    if (this.canvas.style.height !== `${s.height}px`) this.canvas.style.height = `${s.height}px`;
+    const data = { width: w, height: s.height, dpr, opts: this.options(s) };
+    const key = JSON.stringify(data);
+    if (key !== this.remote.sent) {
+      this.remote.sent = key;
+      this.remote.worker.curve(data, []);
+    }
     this.canvas.setAttribute('aria-label', s.alt);
-    const n = s.losses.length;
-    if (this.hover >= 0 && this.hover < n) {
+    this.showTip();
+  }
+
+  /** The tooltip of the hovered step, beside its point. */
+  showTip() {
+    const s = this.spec;
+    const n = s?.losses.length ?? 0;
+    const w = this.width.get();
+    if (this.layout && this.hover >= 0 && this.hover < n) {
       const L = this.layout;
       this.tipBox.textContent = s.tip(this.hover + 1, s.losses[this.hover]);
       this.tipBox.hidden = false;
@@ -414,5 +491,82 @@ export class Bars {
     }
     const dpr = sizeCanvas(this.canvas, this.width.get(), Math.max(40, 8 + rows * 24));
     this.layout = engine.drawBars(this.canvas, labels, Float32Array.from(values), { dpr, ...opts });
+  }
+}
+
+/**
+ * Attention as lines between two columns of tokens (BertViz's head view), drawn by the engine
+ * (drawAttentionLines): `draw({left, right, weights, row, height, leftTitle, rightTitle,
+ * fontScale, tip(i, j, w), alt})`. Pointing at a left token selects it (`onSelect(i)`); pointing
+ * at a right token tells its exact weight for the selected row.
+ */
+export class Lines {
+  constructor(parent, { id, onSelect }) {
+    this.onSelect = onSelect;
+    this.figure = el('figure', { class: 'chart lines', id });
+    this.caption = el('figcaption');
+    this.canvas = el('canvas', { tabindex: '0', role: 'img' });
+    this.tip = el('div', { class: 'tip', role: 'status', hidden: '' });
+    this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip));
+    parent.append(this.figure);
+    this.width = new Width(this.canvas, 220, 420);
+    this.spec = null;
+    this.layout = null;
+    this.canvas.addEventListener('pointermove', (e) => this.hover(e));
+    this.canvas.addEventListener('pointerleave', () => { this.tip.hidden = true; });
+    this.canvas.addEventListener('click', (e) => {
+      const hit = this.hit(e);
+      if (hit?.side === 'left') this.onSelect?.(hit.i);
+    });
+  }
+
+  relayout() {
+    this.width.forget();
+  }
+
+  /** The token under the pointer: {side: 'left' | 'right', i}, or null. */
+  hit(e) {
+    const L = this.layout;
+    if (!L) return null;
+    const r = this.canvas.getBoundingClientRect();
+    const x = e.clientX - r.left, y = e.clientY - r.top;
+    const near = (ys) => {
+      let best = -1;
+      ys.forEach((v, i) => { if (Math.abs(v - y) <= L.pitch / 2 && (best < 0 || Math.abs(v - y) < Math.abs(ys[best] - y))) best = i; });
+      return best;
+    };
+    if (x <= L.leftX + 8) {
+      const i = near(L.rowY);
+      return i >= 0 ? { side: 'left', i } : null;
+    }
+    if (x >= L.rightX - 8) {
+      const i = near(L.colY);
+      return i >= 0 ? { side: 'right', i } : null;
+    }
+    return null;
+  }
+
+  hover(e) {
+    const s = this.spec, hit = this.hit(e);
+    if (!s || !hit || hit.side !== 'right' || s.row < 0) {
+      this.tip.hidden = true;
+      return;
+    }
+    const [, R] = s.weights.shape;
+    this.tip.textContent = s.tip(s.row, hit.i, s.weights.data[s.row * R + hit.i]);
+    this.tip.hidden = false;
+    this.tip.style.left = `${Math.max(0, this.layout.rightX - this.tip.offsetWidth - 8)}px`;
+    this.tip.style.top = `${Math.max(0, this.layout.colY[hit.i] - this.tip.offsetHeight / 2)}px`;
+  }
+
+  draw(spec) {
+    this.spec = spec;
+    this.caption.textContent = spec.caption ?? '';
+    const w = this.width.get();
+    const dpr = sizeCanvas(this.canvas, w, spec.height);
+    this.layout = engine.drawAttentionLines(this.canvas, spec.left, spec.right, spec.weights, {
+      dpr, row: spec.row, fontScale: spec.fontScale ?? 1, leftTitle: spec.leftTitle ?? '', rightTitle: spec.rightTitle ?? '',
+    });
+    this.canvas.setAttribute('aria-label', spec.alt ?? spec.caption ?? '');
   }
 }

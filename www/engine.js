@@ -9,7 +9,7 @@ import init, * as raw from './pkg/lm_playground.js';
 
 let crashed = null;
 
-/** Wraps every exported function (and Model's methods) so a trap marks the engine as crashed. */
+/** Wraps every exported function (and each class's methods) so a trap marks the engine as crashed. */
 function guard(fn, self) {
   return (...args) => {
     if (crashed) throw new Error(crashed);
@@ -27,20 +27,27 @@ function guard(fn, self) {
   };
 }
 
-/** Model with guarded methods. */
-function guardModel(Model) {
-  return new Proxy(Model, {
+/** A class (Model, Seq2Seq) with guarded methods; its static constructors' results wrapped too. */
+function guardClass(Class) {
+  return new Proxy(Class, {
     construct(target, args) {
       const m = guard((...a) => new target(...a))(...args);
       return wrapInstance(m);
     },
     get(target, prop) {
       const v = target[prop];
-      if (prop === 'fromSafetensors') return (...a) => wrapInstance(guard(v, target)(...a));
-      return typeof v === 'function' ? guard(v, target) : v;
+      if (typeof v !== 'function') return v;
+      const g = guard(v, target);
+      return (...a) => {
+        const r = g(...a);
+        return r instanceof target ? wrapInstance(r) : r;
+      };
     },
   });
 }
+
+/** Is `v` one of the module's classes (wasm-bindgen gives each a `free` method)? */
+const isClass = (v) => typeof v === 'function' && typeof v.prototype?.free === 'function';
 
 function wrapInstance(m) {
   return new Proxy(m, {
@@ -57,7 +64,7 @@ export const engine = {};
 function fill() {
   for (const [name, v] of Object.entries(raw)) {
     if (name === 'default' || name === 'initSync') continue;
-    engine[name] = name === 'Model' ? guardModel(v) : typeof v === 'function' ? guard(v) : v;
+    engine[name] = isClass(v) ? guardClass(v) : typeof v === 'function' ? guard(v) : v;
   }
 }
 

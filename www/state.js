@@ -22,6 +22,23 @@ export const PRESETS = {
 
 export const MAX_TEXT = 200;
 
+/**
+ * The encoder–decoder panel's examples: a source sentence, the model (language) that reads it,
+ * and the answer token the panel opens on (the seed article's: writing 喝 while looking at 感冒).
+ * `heldout`: a combination of who and what that the model never saw in training.
+ */
+export const S2S_PRESETS = {
+  xiaoming: { text: '小明今天感冒了', model: 'zh', focus: '喝' },
+  xiaohong: { text: '小红今天感冒了', model: 'zh', focus: '她', heldout: true },
+  baba: { text: '爸爸今天饿了', model: 'zh', focus: '吃', heldout: true },
+  tom: { text: 'Tom has a cold today', model: 'en', focus: 'drink' },
+  lily: { text: 'Lily has a cold today', model: 'en', focus: 'she', heldout: true },
+  dad: { text: 'Dad is hungry today', model: 'en', focus: 'eat', heldout: true },
+};
+
+/** Longest source sentence of the encoder–decoder panel, in characters. */
+export const MAX_SOURCE = 40;
+
 const int = (key, def, min, max) => ({ key, type: 'int', def, min, max });
 const choice = (key, def, choices) => ({ key, type: 'choice', def, choices });
 const numChoice = (key, def, choices) => ({ key, type: 'numChoice', def, choices });
@@ -44,6 +61,15 @@ export const PROPS = [
   bool('nums', true),
   int('step', 0, 0, 99),
   bool('embed', false),
+  // the encoder–decoder panel: its example, source sentence and model, the answer token
+  // followed (−1: the example's), the layer and head shown (−1: the last layer; the head that
+  // looks most at one source token)
+  choice('spreset', null, [...Object.keys(S2S_PRESETS), 'custom']),
+  str('src', null, MAX_SOURCE),
+  choice('smodel', null, ['zh', 'en']),
+  int('wtok', -1, -1, 15),
+  int('layer', -1, -1, 3),
+  int('xhead', -1, -1, 7),
   // the learning panel
   choice('corpus', 'zh', ['zh', 'en', 'code', 'custom']),
   choice('tmode', 'word', ['word', 'char']),
@@ -95,8 +121,8 @@ export function clip(s, max) {
 
 /** What opens in each language: its own example sentence and its own corpus (and so prompt). */
 const LANG_DEFAULTS = {
-  zh: { preset: 'tianqi', corpus: 'zh' },
-  en: { preset: 'cat', corpus: 'en' },
+  zh: { preset: 'tianqi', corpus: 'zh', spreset: 'xiaoming', smodel: 'zh' },
+  en: { preset: 'cat', corpus: 'en', spreset: 'tom', smodel: 'en' },
 };
 
 /** The default state in `lang` (the link's language, else the browser's). */
@@ -106,6 +132,7 @@ export function defaults(lang = 'en') {
   s.lang = choices('lang').includes(lang) ? lang : 'en';
   Object.assign(s, LANG_DEFAULTS[s.lang]);
   s.text = PRESETS[s.preset].text;
+  s.src = S2S_PRESETS[s.spreset].text;
   s.prompt = null;
   s.stok = null;
   s.ctext = null;
@@ -172,6 +199,7 @@ export function parseHash(hash, lang = 'en') {
   const hidden = new Set();
   const notices = [];
   let textGiven = false;
+  let srcGiven = false;
   for (const [key, val] of pairs) {
     if (key === null) {
       notices.push({ key: 'notice.unknown', vars: { key: clip(val, 40) } });
@@ -198,6 +226,16 @@ export function parseHash(hash, lang = 'en') {
     state[key] = r.value;
     if (r.notice) notices.push(r.notice);
     if (key === 'text') textGiven = true;
+    if (key === 'src') srcGiven = true;
+  }
+  // The encoder–decoder panel's source follows its example unless the link gives one; an
+  // example also names its model.
+  const sp = S2S_PRESETS[state.spreset];
+  if (!srcGiven && sp) state.src = sp.text;
+  if (!pairs.some(([k]) => k === 'smodel') && sp) state.smodel = sp.model;
+  if (state.src.trim() === '') {
+    state.src = (sp ?? S2S_PRESETS[LANG_DEFAULTS[state.lang].spreset]).text;
+    notices.push({ key: 'notice.invalid', vars: { key: 'src', value: '', used: state.src } });
   }
   const presetText = PRESETS[state.preset]?.text ?? PRESETS.tianqi.text;
   if (!textGiven) state.text = presetText;
@@ -226,6 +264,10 @@ export function serialize(state, hidden = new Set()) {
     }
     if (p.key === 'text') {
       if (state.preset !== 'custom' && v === PRESETS[state.preset]?.text) continue;
+    } else if (p.key === 'src') {
+      if (state.spreset !== 'custom' && v === S2S_PRESETS[state.spreset]?.text) continue;
+    } else if (p.key === 'smodel') {
+      if (v === (S2S_PRESETS[state.spreset]?.model ?? def.smodel)) continue;
     } else if (v === def[p.key]) {
       continue;
     }

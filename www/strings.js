@@ -327,6 +327,11 @@ export function browserLang(nav = globalThis.navigator) {
 }
 
 /** The string `key` in `lang` with {vars} filled in; falls back to English, then the key. */
+/** Adds a panel's own strings (`{en: {…}, zh: {…}}`, exported by panels/<id>.js as STRINGS). */
+export function addStrings(table) {
+  for (const lang of Object.keys(STRINGS)) Object.assign(STRINGS[lang], table[lang] ?? {});
+}
+
 export function translate(lang, key, vars = {}) {
   const s = STRINGS[lang]?.[key] ?? STRINGS.en[key] ?? key;
   return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));

@@ -59,6 +59,9 @@ pub enum Kind {
     Object,
     /// Bytes (a `Uint8Array`) of at most this many.
     Bytes(usize),
+    /// A parallel corpus: TSV text (`source<TAB>target` lines) or a list of `[source, target]`
+    /// (read by the caller).
+    Pairs,
 }
 
 /// One declared argument.
@@ -227,6 +230,9 @@ impl ArgSpec {
             Kind::Text(w) => format!("one of {}", w.join(", ")),
             Kind::Object => "an object".into(),
             Kind::Bytes(n) => format!("a Uint8Array of at most {n} bytes"),
+            Kind::Pairs => {
+                "TSV text (source<TAB>target lines) or an array of [source, target] strings".into()
+            }
         }
     }
 

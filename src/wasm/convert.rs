@@ -19,12 +19,15 @@
 //! `{shape, data}` with a `Uint8Array` or an array of booleans.
 
 use crate::args::{check_names, check_required, numel, ArgSpec, Kind, Value, Values, MAX_ELEMENTS};
-use crate::ops::registry::{Out, Outputs};
-use js_sys::{Array, ArrayBuffer, Float32Array, JsString, Object, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Float32Array, JsString, Reflect, Uint8Array};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+mod out;
+
+pub use out::{object, out_to_js, outputs_to_js, set, string_array, tensor_to_js, to_js};
 
 /// The binding's result type: errors become JS `Error`s.
 pub type JsResult<T> = Result<T, JsError>;
@@ -187,6 +190,10 @@ pub fn bytes(func: &str, name: &str, v: &JsValue, max: usize) -> JsResult<Vec<u8
             "{func}: {name} holds {n} bytes, more than the limit of {max}"
         )));
     }
+    if n == 0 {
+        // (a detached array has length 0, and copying from it would throw through Rust)
+        return Ok(vec![]);
+    }
     Ok(u8s.to_vec())
 }
 
@@ -206,6 +213,68 @@ pub fn strings(func: &str, name: &str, v: &JsValue, max: usize) -> JsResult<Vec<
     (0..n)
         .map(|i| text(func, &format!("{name}[{i}]"), &get_index(func, v, i, name)?))
         .collect()
+}
+
+/// A parallel corpus: TSV text (`source<TAB>target` a line, parsed by
+/// [`crate::seq2seq::parse_tsv`]) or an array of `[source, target]` arrays of two strings; at
+/// most `max_chars` characters in all, counted before the text is parsed.
+pub fn pairs(
+    func: &str,
+    name: &str,
+    v: &JsValue,
+    max_chars: usize,
+) -> JsResult<Vec<(String, String)>> {
+    let too_long = |n: usize| {
+        err(format!(
+            "{func}: {name} has {n} characters or more; the limit is {max_chars}"
+        ))
+    };
+    if v.dyn_ref::<JsString>().is_some() {
+        let tsv = text(func, name, v)?;
+        let n = tsv.chars().count();
+        if n > max_chars {
+            return Err(too_long(n));
+        }
+        let list = crate::seq2seq::parse_tsv(&tsv).map_err(|e| core_err(e.context(func)))?;
+        return Ok(list
+            .into_iter()
+            .map(|(s, t)| (s.to_string(), t.to_string()))
+            .collect());
+    }
+    let wrong = || core_err(ArgSpec::opt(name, Kind::Pairs).wrong(func, &describe(v)));
+    let n = array_len(func, v, name)?.ok_or_else(wrong)?;
+    if n as usize > max_chars / 2 {
+        return Err(err(format!(
+            "{func}: {name} has {n} pairs, more than the limit of {}",
+            max_chars / 2
+        )));
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    let mut chars = 0;
+    for i in 0..n {
+        let what = format!("{name}[{i}]");
+        let pair = get_index(func, v, i, name)?;
+        if array_len(func, &pair, &what)? != Some(2) {
+            return Err(err(format!(
+                "{func}: {what} must be an array [source, target] of two strings, got {}",
+                describe(&pair)
+            )));
+        }
+        let side = |j: u32| -> JsResult<String> {
+            text(
+                func,
+                &format!("{what}[{j}]"),
+                &get_index(func, &pair, j, &what)?,
+            )
+        };
+        let (s, t) = (side(0)?, side(1)?);
+        chars += s.chars().count() + t.chars().count();
+        if chars > max_chars {
+            return Err(too_long(chars));
+        }
+        out.push((s, t));
+    }
+    Ok(out)
 }
 
 /// Numbers from a `Float32Array` or array of numbers (at most [`MAX_ELEMENTS`]); NaN allowed.
@@ -321,8 +390,8 @@ impl Obj {
                     spec.check_text(f, &s).map_err(core_err)?;
                     vals.insert(name, Value::Text(s));
                 }
-                // nested objects and bytes are read by the caller through `raw`
-                Kind::Object | Kind::Bytes(_) => {}
+                // nested objects, bytes and pairs are read by the caller through `raw`
+                Kind::Object | Kind::Bytes(_) | Kind::Pairs => {}
             }
         }
         work(&shapes, &vals).map_err(core_err)?;
@@ -393,6 +462,10 @@ impl Data {
     }
 
     fn copy(&self, func: &str, name: &str) -> JsResult<Vec<f32>> {
+        if self.len() == 0 {
+            // (a detached array has length 0, and copying from it would throw through Rust)
+            return Ok(vec![]);
+        }
         Ok(match self {
             Data::F32(a) => a.to_vec(),
             Data::F64(a) => a.to_vec().into_iter().map(|x| x as f32).collect(),
@@ -453,6 +526,7 @@ impl Data {
 
     fn mask(&self, func: &str, name: &str, shape: &[usize]) -> JsResult<ArrayD<bool>> {
         let bools: Vec<bool> = match self {
+            _ if self.len() == 0 => vec![],
             Data::U8(a) => a.to_vec().into_iter().map(|b| b != 0).collect(),
             Data::List(v, n) => (0..*n)
                 .map(|i| {
@@ -523,65 +597,4 @@ fn tensor_parts(func: &str, spec: &ArgSpec, v: &JsValue) -> JsResult<(Vec<usize>
     }
     data.check_len(func, name, &shape)?;
     Ok((shape, data))
-}
-
-/// `{shape, data: Float32Array}` for a tensor.
-pub fn tensor_to_js<D: ndarray::Dimension>(a: &ndarray::Array<f32, D>) -> JsValue {
-    let obj = Object::new();
-    let shape = Array::new();
-    for &d in a.shape() {
-        shape.push(&JsValue::from(d as u32));
-    }
-    let std = a.as_standard_layout();
-    let data = Float32Array::from(std.as_slice().expect("standard layout"));
-    set(&obj, "shape", &shape);
-    set(&obj, "data", &data);
-    obj.into()
-}
-
-/// Named outputs of the op table as a plain object (groups as nested objects).
-pub fn outputs_to_js(out: Outputs<f32>) -> JsValue {
-    let obj = Object::new();
-    for (k, v) in out {
-        set(&obj, &k, &out_to_js(v));
-    }
-    obj.into()
-}
-
-/// One output as a JS value.
-pub fn out_to_js(v: Out<f32>) -> JsValue {
-    match v {
-        Out::Tensor(t) => tensor_to_js(&t),
-        Out::Number(x) => JsValue::from(x),
-        Out::Group(g) => outputs_to_js(g),
-    }
-}
-
-/// `obj[key] = value` on a plain object we created (cannot throw).
-pub fn set(obj: &Object, key: &str, value: &JsValue) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
-}
-
-/// A plain object from (key, value) pairs.
-pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
-    let obj = Object::new();
-    for (k, v) in pairs {
-        set(&obj, k, v);
-    }
-    obj.into()
-}
-
-/// An array of strings.
-pub fn string_array<S: AsRef<str>>(items: &[S]) -> JsValue {
-    let arr = Array::new();
-    for s in items {
-        arr.push(&JsValue::from_str(s.as_ref()));
-    }
-    arr.into()
-}
-
-/// Serialises with maps as plain objects.
-pub fn to_js<T: serde::Serialize>(v: &T) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
-        .unwrap_or(JsValue::NULL)
 }

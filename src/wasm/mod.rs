@@ -6,10 +6,15 @@
 //! hook installed at start-up and printed to the console; `lastPanic()` returns its message so
 //! the page can say that the module must be reloaded.
 
+pub mod backend;
 pub mod convert;
+pub mod lines;
 pub mod model;
 pub mod ops;
 pub mod plot;
+pub mod seq2seq;
+pub mod session;
+pub mod spec;
 
 use convert::JsResult;
 use std::sync::Mutex;

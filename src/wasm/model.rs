@@ -9,72 +9,40 @@ use super::convert::{
     bytes, core_err, err, int, number, object, set, string_array, strings, tensor_to_js, text,
     to_js, JsResult, Obj,
 };
+use super::session::{
+    encoder_layers_js, ids_js, top_k_js, Live, Session, MAX_CORPUS_CHARS, MAX_WEIGHTS_BYTES,
+};
+use super::spec::{layer_args, layer_from, mode_from, training_args, training_from, Training};
 use crate::args::{ArgSpec, Kind, Values};
 use crate::layers::LayerConfig;
 use crate::models::decoder_only::DecoderOnlyConfig;
-use crate::ops::registry::heads_out;
-use crate::ops::Activation;
 use crate::optim::OptimizerConfig;
-use crate::tokenizer::{Mode, Tokenizer, ZH_LEXICON};
+use crate::tokenizer::{Tokenizer, ZH_LEXICON};
 use crate::trainer::{TrainOptions, Trainer};
 use js_sys::{Array, Float32Array, Object, Uint8Array};
 use ndarray::{Array2, Axis, Ix2};
-use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-/// Largest corpus accepted, in characters.
-pub const MAX_CORPUS_CHARS: usize = 1_000_000;
-/// Largest safetensors file accepted by `loadWeights` / `fromSafetensors`: 64 MiB.
-pub const MAX_WEIGHTS_BYTES: usize = 64 << 20;
 /// Largest number of candidates `predictNext` returns.
 pub const MAX_TOP_K: i64 = 1000;
 
-const WORDS_TOKENIZER: &[&str] = &["word", "char"];
-
 fn spec_args() -> Vec<ArgSpec> {
-    use crate::layers::MAX_WIDTH;
     use crate::models::{MAX_LAYERS, MAX_LEN, MAX_VOCAB};
-    vec![
+    let mut specs = vec![
         ArgSpec::choice("kind", &["decoder_only"]),
-        ArgSpec::opt(
-            "seed",
-            Kind::Int {
-                lo: 0,
-                hi: (1 << 53) - 1,
-            },
-        ),
         ArgSpec::choice("corpus", &[]),
         ArgSpec::opt("vocab", Kind::Object),
         ArgSpec::int("vocabSize", 1, MAX_VOCAB as i64),
-        ArgSpec::choice("tokenizer", WORDS_TOKENIZER),
+        ArgSpec::choice("tokenizer", super::spec::TOKENIZERS),
         ArgSpec::int("maxVocab", 5, MAX_VOCAB as i64),
-        ArgSpec::int("dModel", 1, MAX_WIDTH as i64),
-        ArgSpec::int("nHeads", 1, 4096),
         ArgSpec::int("nLayers", 0, MAX_LAYERS as i64),
-        ArgSpec::int("dFf", 1, 4 * MAX_WIDTH as i64),
         ArgSpec::int("maxLen", 2, MAX_LEN as i64),
-        ArgSpec::choice("activation", Activation::NAMES),
-        ArgSpec::flag("normFirst"),
-        ArgSpec::int("batchSize", 1, 4096),
         ArgSpec::int("seqLen", 1, MAX_LEN as i64),
-        ArgSpec::opt("optimizer", Kind::Object),
-        ArgSpec::number("clip"),
         ArgSpec::number("heldout"),
-    ]
-}
-
-fn optimizer_args() -> Vec<ArgSpec> {
-    vec![
-        ArgSpec::choice("kind", &["sgd", "adam", "adamw"]),
-        ArgSpec::number("lr"),
-        ArgSpec::number("momentum"),
-        ArgSpec::number("dampening"),
-        ArgSpec::number("weightDecay"),
-        ArgSpec::flag("nesterov"),
-        ArgSpec::number("beta1"),
-        ArgSpec::number("beta2"),
-        ArgSpec::number("eps"),
-    ]
+    ];
+    specs.extend(layer_args());
+    specs.extend(training_args());
+    specs
 }
 
 /// Hyper-parameters of a model as the page describes them.
@@ -85,59 +53,12 @@ struct Spec {
     corpus: Option<String>,
 }
 
-fn optimizer_from(func: &str, v: &JsValue) -> JsResult<OptimizerConfig> {
-    let f = format!("{func}: optimizer");
-    let specs = optimizer_args();
-    let a = Obj::read(&f, v, &specs)?.convert(&specs, |_, _| Ok(()))?;
-    let e = |x: crate::Result<f64>| x.map_err(core_err);
-    let kind = a.text_or("kind", "adamw").map_err(core_err)?;
-    let lr = e(a.number_or("lr", 3e-3))?;
-    let cfg = match kind {
-        "sgd" => OptimizerConfig::Sgd {
-            lr,
-            momentum: e(a.number_or("momentum", 0.0))?,
-            dampening: e(a.number_or("dampening", 0.0))?,
-            weight_decay: e(a.number_or("weightDecay", 0.0))?,
-            nesterov: a.flag_or("nesterov", false).map_err(core_err)?,
-        },
-        _ => {
-            let (beta1, beta2, eps) = (
-                e(a.number_or("beta1", 0.9))?,
-                e(a.number_or("beta2", 0.999))?,
-                e(a.number_or("eps", 1e-8))?,
-            );
-            if kind == "adam" {
-                OptimizerConfig::Adam {
-                    lr,
-                    beta1,
-                    beta2,
-                    eps,
-                    weight_decay: e(a.number_or("weightDecay", 0.0))?,
-                }
-            } else {
-                OptimizerConfig::AdamW {
-                    lr,
-                    beta1,
-                    beta2,
-                    eps,
-                    weight_decay: e(a.number_or("weightDecay", 0.01))?,
-                }
-            }
-        }
-    };
-    cfg.validate().map_err(|e| core_err(e.context(func)))?;
-    Ok(cfg)
-}
-
 fn spec_from(f: &str, v: &JsValue) -> JsResult<Spec> {
     let specs = spec_args();
     let obj = Obj::read(f, v, &specs)?;
     let a: Values<f32> = obj.convert(&specs, |_, _| Ok(()))?;
     let e = core_err;
-    let mode = match a.text_or("tokenizer", "word").map_err(e)? {
-        "char" => Mode::Char,
-        _ => Mode::Word,
-    };
+    let mode = mode_from(&a, "tokenizer")?;
     let max_vocab = a.usize_or("maxVocab", 2000).map_err(e)?;
     let corpus = a
         .has("corpus")
@@ -165,31 +86,13 @@ fn spec_from(f: &str, v: &JsValue) -> JsResult<Spec> {
         Some(t) => t.vocab_size(),
         None => a.usize_or("vocabSize", 64).map_err(e)?,
     };
-    let activation =
-        Activation::from_name(a.text_or("activation", "gelu").map_err(e)?).unwrap_or_default();
-    let d_model = a.usize_or("dModel", 64).map_err(e)?;
-    let n_heads = a.usize_or("nHeads", 4).map_err(e)?;
-    let n_layers = a.usize_or("nLayers", 2).map_err(e)?;
-    let d_ff = a.usize_or("dFf", 4 * d_model).map_err(e)?;
-    let max_len = a.usize_or("maxLen", 64).map_err(e)?;
     let config = DecoderOnlyConfig {
         vocab_size,
-        layer: LayerConfig {
-            d_model,
-            n_heads,
-            d_ff,
-            activation,
-            norm_first: a.flag_or("normFirst", true).map_err(e)?,
-            layer_norm_eps: 1e-5,
-        },
-        n_layers,
-        max_len,
+        layer: layer_from(&a, LayerConfig::default())?,
+        n_layers: a.usize_or("nLayers", 2).map_err(e)?,
+        max_len: a.usize_or("maxLen", 64).map_err(e)?,
     };
     config.validate().map_err(|x| e(x.context(f)))?;
-    let optimizer = match obj.raw("optimizer") {
-        Some(v) => optimizer_from(f, v)?,
-        None => OptimizerConfig::adamw(3e-3),
-    };
     let seq_len = a.usize_or("seqLen", config.max_len.min(32)).map_err(e)?;
     if seq_len > config.max_len {
         return Err(err(format!(
@@ -197,20 +100,25 @@ fn spec_from(f: &str, v: &JsValue) -> JsResult<Spec> {
             config.max_len
         )));
     }
-    let clip = if a.has("clip") {
-        Some(a.number_or("clip", 1.0).map_err(e)?).filter(|c| *c > 0.0)
-    } else {
-        None
-    };
-    let seed = a.int_or("seed", 42).map_err(e)? as u64;
+    let t = training_from(
+        f,
+        &obj,
+        &a,
+        Training {
+            seed: 42,
+            optimizer: OptimizerConfig::adamw(3e-3),
+            batch_size: 16,
+            clip: None,
+        },
+    )?;
     Ok(Spec {
         config,
         options: TrainOptions {
-            seed,
-            optimizer,
-            batch_size: a.usize_or("batchSize", 16).map_err(e)?,
+            seed: t.seed,
+            optimizer: t.optimizer,
+            batch_size: t.batch_size,
             seq_len,
-            clip,
+            clip: t.clip,
             heldout: a.number_or("heldout", 0.1).map_err(e)?.clamp(0.0, 0.5),
         },
         tokenizer,
@@ -244,35 +152,36 @@ fn ids_from(
     Ok(t.mapv(|x| x as i64))
 }
 
-fn top_k_js(list: Vec<(String, usize, f32)>) -> JsValue {
-    let arr = Array::new();
-    for (token, id, prob) in list {
-        arr.push(&object(&[
-            ("token", JsValue::from_str(&token)),
-            ("id", JsValue::from(id as u32)),
-            ("prob", JsValue::from(prob)),
-        ]));
-    }
-    arr.into()
-}
-
 /// A live decoder-only model with its tokenizer, data, optimiser and training record
 /// (a [`Trainer`]).
 #[wasm_bindgen]
 pub struct Model {
     config: DecoderOnlyConfig,
-    tr: RefCell<Trainer>,
+    tr: Live<Trainer>,
 }
 
 impl Model {
     /// Runs `f` on the trainer, borrowed now that the arguments are converted.
     fn with<R>(&self, func: &str, f: impl FnOnce(&mut Trainer) -> crate::Result<R>) -> JsResult<R> {
-        let mut tr = self.tr.try_borrow_mut().map_err(|_| {
-            err(format!(
-                "{func}: the model is busy (called again from inside one of its own calls)"
-            ))
-        })?;
-        f(&mut tr).map_err(|e| core_err(e.context(func)))
+        self.tr.with(func, f)
+    }
+}
+
+impl Session for Trainer {
+    fn max_steps_per_call(&self) -> usize {
+        Trainer::max_steps_per_call(self)
+    }
+    fn train(&mut self, n: usize) -> crate::Result<Vec<f32>> {
+        Trainer::train(self, n)
+    }
+    fn losses(&self) -> &[f32] {
+        &self.losses
+    }
+    fn seed(&self) -> u64 {
+        self.options().seed
+    }
+    fn weights(&self) -> Vec<u8> {
+        self.model.params.to_safetensors()
     }
 }
 
@@ -291,7 +200,7 @@ impl Model {
             .map_err(|e| core_err(e.context(f)))?;
         Ok(Model {
             config: s.config,
-            tr: RefCell::new(tr),
+            tr: Live::new(tr),
         })
     }
 
@@ -341,22 +250,13 @@ impl Model {
     /// `n` steps on random windows of the corpus; returns their losses. At most
     /// `maxStepsPerCall` steps in one call (call it in slices).
     pub fn train(&self, n: JsValue) -> JsResult<Float32Array> {
-        // (compared as u64: on wasm32 a cast to usize would wrap 2³² + 3 to 3)
-        let n = int("train", "n", &n, 0, (1 << 53) - 1)? as u64;
-        let max = self.with("train", |tr| Ok(tr.max_steps_per_call()))?;
-        if n > max as u64 {
-            return Err(err(format!(
-                "train: {n} steps in one call is more than {max} for this model; call it in slices"
-            )));
-        }
-        let losses = self.with("train", |tr| tr.train(n as usize))?;
-        Ok(Float32Array::from(losses.as_slice()))
+        self.tr.train(&n)
     }
 
     /// Most steps one `train` call accepts for this model.
     #[wasm_bindgen(getter, js_name = maxStepsPerCall)]
     pub fn max_steps_per_call(&self) -> JsResult<u32> {
-        self.with("maxStepsPerCall", |tr| Ok(tr.max_steps_per_call() as u32))
+        self.tr.max_steps_per_call()
     }
 
     /// Mean loss on held-out text (evenly spaced windows, the same every call), or NaN if none.
@@ -396,45 +296,20 @@ impl Model {
         self.with(f, |tr| {
             let (pieces, ids) = tr.encode(&t)?;
             let n = ids.len();
-            let c = tr.model.config.layer.d_model;
             let (logits, cache) = tr.model.forward(
                 Array2::from_shape_vec((1, n), ids.clone())
                     .expect("1×T")
                     .view(),
             )?;
-            let layers = Array::new();
-            let mut input = cache.embeddings.index_axis(Axis(0), 0).to_owned();
-            for l in &cache.layers {
-                let out = l
-                    .output()
-                    .clone()
-                    .into_shape_with_order((n, c))
-                    .expect("rows");
-                layers.push(&object(&[
-                    ("input", tensor_to_js(&input)),
-                    (
-                        "attention",
-                        super::convert::out_to_js(heads_out(l.attention())),
-                    ),
-                    ("afterAttention", tensor_to_js(&l.attn.output)),
-                    ("output", tensor_to_js(&out)),
-                ]));
-                input = out;
-            }
-            let idarr = Array::new();
-            for &i in &ids {
-                idarr.push(&JsValue::from(i as u32));
-            }
+            let embeddings = cache.embeddings.index_axis(Axis(0), 0).to_owned();
+            let layers = encoder_layers_js(embeddings.clone(), &cache.layers);
             let lg = logits.index_axis(Axis(0), 0).to_owned();
             let next = tr.predict_next(&t, 5)?;
             Ok(object(&[
                 ("tokens", string_array(&pieces)),
-                ("ids", idarr.into()),
-                (
-                    "embeddings",
-                    tensor_to_js(&cache.embeddings.index_axis(Axis(0), 0).to_owned()),
-                ),
-                ("layers", layers.into()),
+                ("ids", ids_js(&ids)),
+                ("embeddings", tensor_to_js(&embeddings)),
+                ("layers", layers),
                 ("logits", tensor_to_js(&lg)),
                 ("next", top_k_js(next)),
             ]))
@@ -444,8 +319,7 @@ impl Model {
     /// The weights as safetensors bytes (F32), loadable by `safetensors.torch.load_file`.
     #[wasm_bindgen(js_name = saveWeights)]
     pub fn save_weights(&self) -> JsResult<Uint8Array> {
-        let b = self.with("saveWeights", |tr| Ok(tr.model.params.to_safetensors()))?;
-        Ok(Uint8Array::from(b.as_slice()))
+        self.tr.save_weights()
     }
 
     /// Replaces the weights from safetensors bytes (at most 64 MiB); a missing, unknown or
@@ -459,18 +333,18 @@ impl Model {
     /// Steps taken.
     #[wasm_bindgen(getter)]
     pub fn step(&self) -> JsResult<u32> {
-        self.with("step", |tr| Ok(tr.step_count() as u32))
+        self.tr.step()
     }
 
     /// Every loss so far.
     pub fn losses(&self) -> JsResult<Float32Array> {
-        self.with("losses", |tr| Ok(Float32Array::from(tr.losses.as_slice())))
+        self.tr.losses()
     }
 
     /// The seed the weights and batches were drawn from.
     #[wasm_bindgen(getter)]
     pub fn seed(&self) -> JsResult<f64> {
-        self.with("seed", |tr| Ok(tr.options().seed as f64))
+        self.tr.seed()
     }
 
     /// The vocabulary (pieces by id); empty without a tokenizer.

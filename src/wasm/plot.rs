@@ -7,6 +7,7 @@
 //! The page sizes the canvas to CSS size × devicePixelRatio and passes `dpr`; everything here
 //! is drawn in device pixels, so charts are crisp on high-DPI screens.
 
+use super::backend::Canvas;
 use super::convert::{describe, err, floats, strings, to_js, JsResult, Obj};
 use crate::args::{ArgSpec, Kind, Values};
 use crate::viz::{
@@ -16,12 +17,11 @@ use crate::viz::{
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters_canvas::CanvasBackend;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 
-type Area = DrawingArea<CanvasBackend, Shift>;
+pub(super) type Area = DrawingArea<Canvas, Shift>;
 
 /// Largest loss drawn (higher values are drawn at this height).
 const LOSS_CAP: f32 = 1e6;
@@ -29,18 +29,28 @@ const LOSS_CAP: f32 = 1e6;
 /// Most cells a heatmap draws (each is a canvas call; more would freeze the tab).
 const MAX_CELLS: usize = 65_536;
 
-fn draw_err<E: std::fmt::Debug>(e: E) -> JsError {
+pub(super) fn draw_err<E: std::fmt::Debug>(e: E) -> JsError {
     JsError::new(&format!("drawing failed: {e:?}"))
 }
 
-/// The canvas argument: a real `<canvas>` element (checked without running user code).
-fn canvas_arg(func: &str, v: &JsValue) -> JsResult<HtmlCanvasElement> {
-    v.dyn_ref::<HtmlCanvasElement>().cloned().ok_or_else(|| {
-        err(format!(
-            "{func}: canvas must be a <canvas> element, got {}",
-            describe(v)
-        ))
-    })
+/// The canvas argument: a real `<canvas>` element, or an `OffscreenCanvas` (a worker draws on
+/// one a page handed over), checked without running user code.
+///
+/// An `OffscreenCanvas` is used through the `HtmlCanvasElement` type: plotters' canvas backend
+/// only reads its `width` and `height` and asks it for a 2D context, which an `OffscreenCanvas`
+/// has with the same drawing methods. (The backend checks that context with
+/// `instanceof CanvasRenderingContext2D`; the training worker names its own context type so.)
+pub(super) fn canvas_arg(func: &str, v: &JsValue) -> JsResult<HtmlCanvasElement> {
+    if let Some(c) = v.dyn_ref::<HtmlCanvasElement>() {
+        return Ok(c.clone());
+    }
+    if v.is_instance_of::<web_sys::OffscreenCanvas>() {
+        return Ok(v.clone().unchecked_into());
+    }
+    Err(err(format!(
+        "{func}: canvas must be a <canvas> element or an OffscreenCanvas, got {}",
+        describe(v)
+    )))
 }
 
 /// Most labels or bars one chart takes.
@@ -48,19 +58,19 @@ const MAX_LABELS: usize = 4096;
 /// Most points one loss curve takes.
 const MAX_POINTS: usize = 1_000_000;
 
-fn options(func: &str, v: &JsValue, specs: &[ArgSpec]) -> JsResult<(Obj, Values<f32>)> {
+pub(super) fn options(func: &str, v: &JsValue, specs: &[ArgSpec]) -> JsResult<(Obj, Values<f32>)> {
     let obj = Obj::read(func, v, specs)?;
     let vals = obj.convert(specs, |_, _| Ok(()))?;
     Ok((obj, vals))
 }
 
-fn e(x: crate::Error) -> JsError {
+pub(super) fn e(x: crate::Error) -> JsError {
     super::convert::core_err(x)
 }
 
-fn area(canvas: &HtmlCanvasElement) -> JsResult<Area> {
-    let backend = CanvasBackend::with_canvas_object(canvas.clone())
-        .ok_or_else(|| JsError::new("the canvas has no 2d context"))?;
+pub(super) fn area(canvas: &HtmlCanvasElement) -> JsResult<Area> {
+    let backend =
+        Canvas::new(canvas).ok_or_else(|| JsError::new("the canvas has no 2d context"))?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
     Ok(root)
@@ -91,11 +101,11 @@ fn rgb(c: Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
-fn font(size: f64, c: RGBColor, pos: Pos) -> TextStyle<'static> {
+pub(super) fn font(size: f64, c: RGBColor, pos: Pos) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&c).pos(pos)
 }
 
-fn fmt(v: f32, digits: usize) -> String {
+pub(super) fn fmt(v: f32, digits: usize) -> String {
     let s = format!("{v:.digits$}");
     // "-0.00" reads as a different number from "0.00"
     if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
@@ -491,15 +501,7 @@ pub fn draw_loss_curve(
     }
     let train_label = a.text_or("trainLabel", "").map_err(e)?.to_string();
     let heldout_label = a.text_or("heldoutLabel", "").map_err(e)?.to_string();
-    let swatch = move |c: RGBColor| {
-        move |(x, y): (i32, i32)| {
-            PathElement::new(
-                vec![(x, y), (x + (18.0 * dpr) as i32, y)],
-                c.stroke_width(w),
-            )
-        }
-    };
-    let series = chart
+    chart
         .draw_series(LineSeries::new(
             train
                 .iter()
@@ -509,41 +511,30 @@ pub fn draw_loss_curve(
             blue.stroke_width(w),
         ))
         .map_err(draw_err)?;
-    if !train_label.is_empty() {
-        series.label(train_label.clone()).legend(swatch(blue));
-    }
     let held: Vec<(f32, f32)> = heldout
         .iter()
         .enumerate()
         .filter(|(_, v)| v.is_finite())
         .map(|(i, &v)| (((i + 1).saturating_mul(every) - 1) as f32, clip(v)))
         .collect();
-    let held_series = chart
+    chart
         .draw_series(LineSeries::new(held.clone(), orange.stroke_width(w)))
         .map_err(draw_err)?;
-    if !heldout_label.is_empty() {
-        held_series
-            .label(heldout_label.clone())
-            .legend(swatch(orange));
-    }
     chart
         .draw_series(
             held.iter()
                 .map(|&p| Circle::new(p, (3.0 * dpr) as i32, orange.filled())),
         )
         .map_err(draw_err)?;
-    if !train_label.is_empty() || !heldout_label.is_empty() {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .legend_area_size((28.0 * dpr) as i32)
-            .label_font(("sans-serif", fs))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .margin((6.0 * dpr) as i32)
-            .draw()
-            .map_err(draw_err)?;
-    }
+    let entries: Vec<(&str, RGBColor)> = [
+        (train_label.as_str(), blue),
+        (heldout_label.as_str(), orange),
+    ]
+    .into_iter()
+    .filter(|(l, _)| !l.is_empty())
+    .collect();
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    legend(&root, &entries, (xr.end, yr.start), fs, dpr)?;
     let hover = a.number_or("hover", -1.0).map_err(e)?;
     if hover >= 0.0 && (hover as usize) < train.len() {
         let x = hover as f32;
@@ -563,7 +554,6 @@ pub fn draw_loss_curve(
                 .map_err(draw_err)?;
         }
     }
-    let (xr, yr) = chart.plotting_area().get_pixel_range();
     root.present().map_err(draw_err)?;
     let c = |v: i32| v as f64 / dpr;
     Ok(super::convert::object(&[
@@ -575,6 +565,57 @@ pub fn draw_loss_curve(
         ("steps", JsValue::from((x_end + 1) as u32)),
         ("yMax", JsValue::from(ymax)),
     ]))
+}
+
+/// A legend in the upper right corner `(right, top)` of a plot: a swatch and a label a line,
+/// on a white box with a grey border. (Measured by the canvas, not by plotters' series labels,
+/// which lay a `<span>` out in the document for each.)
+fn legend(
+    root: &Area,
+    entries: &[(&str, RGBColor)],
+    (right, top): (i32, i32),
+    fs: f64,
+    dpr: f64,
+) -> JsResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let style = ("sans-serif", fs).into_text_style(root);
+    let mut text_w = 0;
+    for (label, _) in entries {
+        text_w = text_w.max(root.estimate_text_size(label, &style).map_err(draw_err)?.0 as i32);
+    }
+    let (pad, swatch, gap) = ((6.0 * dpr) as i32, (18.0 * dpr) as i32, (6.0 * dpr) as i32);
+    let line = (fs * 1.4).ceil() as i32;
+    let (x1, y0) = (right - pad, top + pad);
+    let x0 = x1 - (pad + swatch + gap + text_w + pad);
+    let y1 = y0 + pad + line * entries.len() as i32 + pad;
+    root.draw(&Rectangle::new(
+        [(x0, y0), (x1, y1)],
+        WHITE.mix(0.85).filled(),
+    ))
+    .map_err(draw_err)?;
+    root.draw(&Rectangle::new(
+        [(x0, y0), (x1, y1)],
+        RGBColor(200, 200, 200),
+    ))
+    .map_err(draw_err)?;
+    for (i, (label, colour)) in entries.iter().enumerate() {
+        let y = y0 + pad + line * i as i32 + line / 2;
+        let x = x0 + pad;
+        root.draw(&PathElement::new(
+            vec![(x, y), (x + swatch, y)],
+            colour.stroke_width((2.0 * dpr).round() as u32),
+        ))
+        .map_err(draw_err)?;
+        root.draw(&Text::new(
+            label.to_string(),
+            (x + swatch + gap, y),
+            font(fs, BLACK, Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
+    }
+    Ok(())
 }
 
 /// Draws horizontal bars with their values written: probabilities (as percentages, scale 0–1)

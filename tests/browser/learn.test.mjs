@@ -10,7 +10,8 @@ after(async () => { await browser?.close(); });
 
 const step = (page) => page.$eval('#learn-status', (e) => Number(e.dataset.step || 0));
 const waitStep = (page, n, timeout = 60000) => page.waitForFunction((n) => Number(document.querySelector('#learn-status')?.dataset.step || 0) >= n, n, { timeout });
-const canvasHash = (page, sel) => page.$eval(sel, (c) => c.toDataURL().length + ':' + c.toDataURL().slice(-200));
+// The loss curve is drawn by the training worker on an OffscreenCanvas: its pixels are read there.
+const curvePixels = (page) => page.evaluate(() => window.lmApp.panels.learn.curve.pixels());
 
 test('training makes the loss fall, the curve moves, and pause stops the counter', async () => {
   const { page, errors, context } = await open(browser, '#panel=learn&lang=en&step=3');
@@ -21,11 +22,11 @@ test('training makes the loss fall, the curve moves, and pause stops the counter
   });
   await page.click('#learn-play');
   await waitStep(page, 30);
-  const h1 = await canvasHash(page, '#learn-curve');
+  const h1 = (await curvePixels(page)).hash;
   // One message from the worker may carry 30 steps or more (it posts every 40 ms): wait for a
   // later step than the one drawn in h1, not merely for step 60.
   await waitStep(page, Math.max(60, (await step(page)) + 1));
-  const h2 = await canvasHash(page, '#learn-curve');
+  const h2 = (await curvePixels(page)).hash;
   assert.notEqual(h1, h2, 'the curve is redrawn as it trains');
   await waitStep(page, 300);
   await page.click('#learn-play'); // pause
@@ -37,7 +38,8 @@ test('training makes the loss fall, the curve moves, and pause stops the counter
   const late = losses.slice(290, 300).reduce((a, b) => a + b) / 10;
   assert.ok(late <= 0.7 * losses[0], `loss ${losses[0]} → ${late}`);
   assert.match(page.url(), new RegExp(`train=${s1}`), 'the link records how far it trained');
-  assert.ok(await ink(page, '#learn-curve') > 3000);
+  assert.ok((await curvePixels(page)).ink > 3000);
+  assert.equal(await page.$eval('#learn-curve', (c) => c.getBoundingClientRect().height > 80), true, 'the curve has its room on the page');
   const long = await page.evaluate(() => window.__long);
   assert.deepEqual(long.filter((d) => d >= 50), [], `main-thread long tasks: ${long}`);
   await page.screenshot({ path: SHOTS + 'learn-desktop.png', fullPage: true });
@@ -194,6 +196,29 @@ test('embed mode and step-through work on the learning panel', async () => {
   assert.ok(await page.isVisible('#learn-sec-4'));
   assert.match(page.url(), /step=4/);
   await page.screenshot({ path: SHOTS + 'learn-embed-960x540.png' });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('charts measure their text on the canvas: drawing one lays nothing out in the document', async () => {
+  // plotters' default text measurement appends a <span> to the page and reads its size: a
+  // forced layout of the page per label, on the main thread, and a crash in a worker.
+  const { page, errors, context } = await open(browser, '#panel=learn&lang=zh&step=3');
+  const added = await page.evaluate(async () => {
+    const { engine } = await import('./engine.js');
+    const canvas = document.createElement('canvas');
+    canvas.width = 600;
+    canvas.height = 300;
+    let n = 0;
+    const seen = new MutationObserver((list) => { for (const r of list) n += r.addedNodes.length + r.removedNodes.length; });
+    seen.observe(document.body, { childList: true, subtree: true });
+    engine.drawLossCurve(canvas, Float32Array.of(4, 3, 2, 1.5), Float32Array.of(2.5), { dpr: 2, heldoutEvery: 2, xLabel: '步数', yLabel: '损失', trainLabel: '训练', heldoutLabel: '留出', refLine: 4.3, refLabel: 'ln 74' });
+    engine.drawBars(canvas, ['散步', '打游戏'], Float32Array.of(0.6, 0.1), { dpr: 2 });
+    await new Promise((r) => setTimeout(r, 0));
+    seen.disconnect();
+    return n;
+  });
+  assert.equal(added, 0, 'no element was added to the page to measure text');
   assert.deepEqual(errors, []);
   await context.close();
 });

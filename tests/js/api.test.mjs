@@ -359,3 +359,197 @@ describe('the page helpers', () => {
     assert.ok(Number.isFinite(benchAttention(5, 8, 2)));
   });
 });
+
+import { Seq2Seq, recipe } from '../../www/pkg/lm_playground.js';
+import { readFileSync } from 'node:fs';
+
+const shipped = (lang) => new Uint8Array(readFileSync(new URL(`../../www/models/seq2seq-${lang}.safetensors`, import.meta.url)));
+const rowSum = (r) => r.reduce((a, b) => a + b, 0);
+const argmax = (r) => r.reduce((best, x, i) => (x > r[best] ? i : best), 0);
+const PAIRS = '小明今天感冒了\t他应该多喝水\n小红饿了\t她应该吃点东西\n我今天累了\t我应该多休息\n爸爸头疼\t他应该吃药\n';
+const small = { pairs: PAIRS, dModel: 16, nHeads: 2, dFf: 32, nEncoderLayers: 1, nDecoderLayers: 2, maxLen: 10, batchSize: 4, optimizer: { kind: 'adam', lr: 0.01 } };
+
+describe('Seq2Seq', () => {
+  test('the shipped Chinese model answers the article, and its weights are what the core computes', () => {
+    const s = Seq2Seq.fromSafetensors(shipped('zh'));
+    const cfg = s.config();
+    assert.equal(cfg.n_decoder_layers, 2);
+    assert.equal(s.pairCount, 0);
+    const g = s.generate('小明今天感冒了');
+    assert.equal(g.text, '他应该多喝水');
+    assert.deepEqual(g.sourceTokens, ['小明', '今天', '感冒', '了']);
+    assert.deepEqual(g.unknown, []);
+    assert.deepEqual(g.steps.map((x) => x.token), ['他', '应该', '多', '喝', '水', '<eos>']);
+    // what the decoder read: <bos>, then every token written but the last
+    assert.deepEqual(g.targetTokens, ['<bos>', '他', '应该', '多', '喝', '水']);
+    const S = g.sourceTokens.length;
+    g.steps.forEach((st, k) => {
+      assert.equal(st.cross.length, cfg.n_decoder_layers);
+      assert.equal(st.self.length, cfg.n_decoder_layers);
+      for (let l = 0; l < cfg.n_decoder_layers; l++) {
+        assert.equal(st.cross[l].length, cfg.n_heads);
+        for (let h = 0; h < cfg.n_heads; h++) {
+          const [c, sa] = [st.cross[l][h], st.self[l][h]];
+          assert.ok(c instanceof Float32Array && sa instanceof Float32Array);
+          assert.equal(c.length, S, 'cross-attention is over the source tokens');
+          assert.equal(sa.length, k + 1, 'self-attention is over <bos> and the tokens written so far');
+          assert.ok(Math.abs(rowSum(c) - 1) < 1e-5 && Math.abs(rowSum(sa) - 1) < 1e-5);
+        }
+      }
+      // The same weights from another path: one forward pass on the prefix written so far.
+      const t = s.trace('小明今天感冒了', { target: g.steps.slice(0, k).map((x) => x.token).join('') });
+      assert.deepEqual(t.targetTokens, g.targetTokens.slice(0, k + 1));
+      for (let l = 0; l < cfg.n_decoder_layers; l++) {
+        const w = t.decoder.layers[l].crossAttention.weights;
+        assert.deepEqual(w.shape, [1, cfg.n_heads, k + 1, S]);
+        for (let h = 0; h < cfg.n_heads; h++) {
+          const row = w.data.subarray((h * (k + 1) + k) * S, (h * (k + 1) + k + 1) * S);
+          assert.deepEqual(Array.from(row), Array.from(st.cross[l][h]), `step ${k}, layer ${l}, head ${h}`);
+        }
+      }
+      assert.equal(t.next[0].token, st.token);
+      assert.ok(Math.abs(t.next[0].prob - st.prob) < 1e-6);
+    });
+    // While writing 喝, a head of the last decoder layer looks most at 感冒 (and at 小明 for 他).
+    const last = cfg.n_decoder_layers - 1;
+    const looks = (token, at) => g.steps.find((x) => x.token === token).cross[last].some((row) => g.sourceTokens[argmax(row)] === at);
+    assert.ok(looks('喝', '感冒'), 'a head looks most at 感冒 while writing 喝');
+    assert.ok(looks('他', '小明'), 'a head looks most at 小明 while writing 他');
+    // An unknown word is named, and the model still answers.
+    const u = s.generate('小明今天发烧了');
+    assert.deepEqual(u.unknown, ['发烧']);
+    assert.ok(u.text.length > 0);
+    assert.throws(() => s.trainStep(), /trainStep: seq2seq: the model has no training pairs/);
+    s.free();
+  });
+
+  test('the shipped English model answers too; maxLen cuts the answer', () => {
+    const s = Seq2Seq.fromSafetensors(shipped('en'));
+    assert.equal(s.generate('Tom has a cold today').text, 'he should drink more water');
+    const g = s.generate('Tom has a cold today', { maxLen: 2 });
+    assert.deepEqual(g.steps.map((x) => x.token), ['he', 'should']);
+    assert.deepEqual(g.targetTokens, ['<bos>', 'he']);
+    s.free();
+  });
+
+  test('trace: every layer of the encoder and the decoder, the logits and the next tokens', () => {
+    const s = Seq2Seq.fromSafetensors(shipped('zh'));
+    const { d_model: C, n_heads: H, vocab_size: V } = s.config();
+    const t = s.trace('小明今天感冒了', { target: '他应该多' });
+    assert.deepEqual(t.sourceTokens, ['小明', '今天', '感冒', '了']);
+    assert.deepEqual(t.targetTokens, ['<bos>', '他', '应该', '多']);
+    assert.equal(t.targetIds[0], 2);
+    assert.deepEqual(t.encoder.embeddings.shape, [4, C]);
+    assert.equal(t.encoder.layers.length, 2);
+    assert.deepEqual(t.encoder.layers[0].input, t.encoder.embeddings);
+    assert.deepEqual(t.encoder.layers[1].input, t.encoder.layers[0].output);
+    assert.deepEqual(t.encoder.layers[0].attention.weights.shape, [1, H, 4, 4]);
+    assert.deepEqual(t.encoder.memory.shape, [4, C]);
+    const d = t.decoder.layers[1];
+    assert.deepEqual(Object.keys(d), ['input', 'selfAttention', 'afterSelfAttention', 'crossAttention', 'afterCrossAttention', 'output']);
+    assert.deepEqual(d.selfAttention.weights.shape, [1, H, 4, 4]);
+    assert.equal(d.selfAttention.weights.data[1], 0, 'the causal mask blocks the future');
+    assert.deepEqual(d.crossAttention.weights.shape, [1, H, 4, 4]);
+    assert.deepEqual(t.logits.shape, [4, V]);
+    assert.equal(t.next[0].token, '喝');
+    assert.ok(t.next[0].prob > 0.9 && t.next.length === 5);
+    assert.deepEqual(s.trace('小明').targetTokens, ['<bos>'], 'the target defaults to empty');
+    assert.throws(() => s.trace('小明', { target: '多'.repeat(16) }), /answer so far has 16 tokens; with <bos> it may have at most 15/);
+    s.free();
+  });
+
+  test('a fresh model learns its pairs, and the same seed gives the same losses', () => {
+    const a = new Seq2Seq(small);
+    const first = a.trainStep();
+    const losses = a.train(79);
+    assert.ok(losses instanceof Float32Array && losses.length === 79);
+    assert.equal(a.step, 80);
+    assert.deepEqual(Array.from(a.losses()), [first, ...losses]);
+    const tail = losses.slice(-5).reduce((x, y) => x + y) / 5;
+    assert.ok(tail < 0.3 * first, `loss ${first} → ${tail}`);
+    assert.equal(a.generate('小明今天感冒了').text, '他应该多喝水');
+    const b = new Seq2Seq(small);
+    assert.deepEqual(Array.from(b.train(20)), Array.from(a.losses().slice(0, 20)));
+    const c = new Seq2Seq({ ...small, seed: 2 });
+    assert.notDeepEqual(Array.from(c.train(20)), Array.from(a.losses().slice(0, 20)));
+    // the same pairs as an array of [source, target]
+    const list = PAIRS.trim().split('\n').map((l) => l.split('\t'));
+    const d = new Seq2Seq({ ...small, pairs: list });
+    assert.deepEqual(Array.from(d.train(20)), Array.from(a.losses().slice(0, 20)));
+    assert.deepEqual(d.vocab(), a.vocab());
+    const v = a.vocab();
+    assert.ok(v.source.includes('感冒') && !v.source.includes('喝'));
+    assert.ok(v.target.includes('喝') && v.target.includes('<eos>') && !v.target.includes('多喝水'));
+    assert.equal(v.pieces[2], '<bos>');
+    for (const m of [a, b, c, d]) m.free();
+  });
+
+  test("activation 'gelu_tanh' reaches the encoder-decoder and its saved file", () => {
+    const t = new Seq2Seq({ ...small, activation: 'gelu_tanh' });
+    assert.equal(t.config().activation, 'gelu_tanh');
+    const r = new Seq2Seq({ ...small, activation: 'relu' });
+    assert.notDeepEqual(Array.from(t.train(3)), Array.from(r.train(3)));
+    const back = Seq2Seq.fromSafetensors(t.saveWeights(), { pairs: PAIRS });
+    assert.equal(back.config().activation, 'gelu_tanh');
+    assert.throws(() => new Seq2Seq({ ...small, activation: 'swish' }), /activation is "swish"; it must be one of relu, gelu, gelu_tanh/);
+    for (const m of [t, r, back]) m.free();
+  });
+
+  test('saveWeights round-trips through fromSafetensors to identical generations', () => {
+    const a = new Seq2Seq(small);
+    a.train(30);
+    const bytes = a.saveWeights();
+    assert.ok(bytes instanceof Uint8Array);
+    const b = Seq2Seq.fromSafetensors(bytes, { pairs: PAIRS, seed: 7 });
+    assert.deepEqual(b.config(), a.config());
+    assert.deepEqual(b.vocab(), a.vocab());
+    for (const src of ['小明今天感冒了', '爸爸饿了', '我头疼']) assert.deepEqual(b.generate(src), a.generate(src));
+    assert.deepEqual(b.trace('小红饿了', { target: '她' }), a.trace('小红饿了', { target: '她' }));
+    assert.equal(b.pairCount, 4);
+    assert.equal(b.seed, 7);
+    assert.ok(Number.isFinite(b.trainStep()));
+    a.free(); b.free();
+  });
+
+  test('a recipe: its corpus, and its untrained model, as `cargo xtask pretrain` starts it', () => {
+    const r = recipe('seq2seq-zh');
+    assert.equal(r.name, 'seq2seq-zh');
+    assert.equal(r.corpusFile, 'src/corpora/seq2seq_zh.tsv');
+    assert.equal(r.steps, 1000);
+    assert.equal(r.seed, 1);
+    assert.ok(r.pairs.split('\n').includes('小明今天感冒了\t他应该多喝水'));
+    assert.ok(r.heldout.split('\n').length > 50);
+    const fresh = Seq2Seq.fromRecipe('seq2seq-zh');
+    const trained = Seq2Seq.fromSafetensors(shipped('zh'), { pairs: r.pairs });
+    assert.deepEqual(fresh.config(), trained.config());
+    assert.deepEqual(fresh.vocab(), trained.vocab(), 'the recipe builds the shipped vocabulary');
+    assert.equal(fresh.pairCount, trained.pairCount);
+    assert.equal(fresh.seed, 1);
+    assert.equal(Seq2Seq.fromRecipe('seq2seq-zh', { seed: 3 }).seed, 3);
+    const losses = fresh.train(Math.min(20, fresh.maxStepsPerCall));
+    assert.ok(losses.at(-1) < losses[0]);
+    assert.throws(() => recipe('seq2seq-fr'), /no recipe named "seq2seq-fr" \(there are seq2seq-zh, seq2seq-en\)/);
+    fresh.free(); trained.free();
+  });
+
+  test('bad input throws clear errors, and the model still works', () => {
+    const s = new Seq2Seq(small);
+    assert.throws(() => s.generate(''), /generate: seq2seq: the source has 0 tokens; it needs 1 to 10/);
+    assert.throws(() => s.generate('小明'.repeat(11)), /the source has 11 tokens; it needs 1 to 10/);
+    assert.throws(() => s.generate('小明', { maxLen: 0 }), /maxLen is 0; it must be a whole number from 1 to 4096/);
+    assert.throws(() => s.generate('小明', { max_len: 3 }), /unknown argument "max_len"; accepted: maxLen/);
+    assert.throws(() => s.train(1e6), /call it in slices/);
+    assert.throws(() => new Seq2Seq({}), /new Seq2Seq: missing argument pairs \(TSV text/);
+    assert.throws(() => new Seq2Seq({ pairs: 'no tab' }), /line 1: "no tab" is not source<TAB>target/);
+    assert.throws(() => new Seq2Seq({ pairs: 5 }), /pairs must be TSV text \(source<TAB>target lines\) or an array of \[source, target\] strings, got the number 5/);
+    assert.throws(() => new Seq2Seq({ pairs: [['a', 'b', 'c']] }), /pairs\[0\] must be an array \[source, target\] of two strings/);
+    assert.throws(() => new Seq2Seq({ pairs: [['a', 5]] }), /pairs\[0\]\[1\] must be a string, got the number 5/);
+    assert.throws(() => new Seq2Seq({ ...small, maxLen: 4 }), /the pair "小明今天感冒了" → "他应该多喝水" has 4 source and 5 target tokens/);
+    assert.throws(() => new Seq2Seq({ ...small, dModel: 30, nHeads: 4 }), /not divisible/);
+    assert.throws(() => new Seq2Seq({ ...small, nLayers: 2 }), /unknown argument "nLayers"; accepted: pairs, sourceTokenizer/);
+    assert.throws(() => Seq2Seq.fromSafetensors(fixtureBytes('decoder_only.safetensors')), /__metadata__ has no "model"/);
+    assert.throws(() => Seq2Seq.fromSafetensors(shipped('zh'), { dModel: 8 }), /unknown argument "dModel"; accepted: pairs, seed, batchSize, optimizer, clip/);
+    assert.ok(s.train(2).every(Number.isFinite));
+    s.free();
+  });
+});

@@ -44,15 +44,18 @@ describe('1. strings must be strings (no coercion)', () => {
 });
 
 describe('2. numbers must be numbers: no valueOf, so no use after free', () => {
-  test('m.train({valueOf() { m.free(); return 1; }}) throws and the model is not freed', () => contract((h) => {
-    const m = h.makeModel();
-    let called = false;
-    h.expectError(() => m.train({ valueOf() { called = true; m.free(); return 1; } }), /number/i);
-    h.assert.equal(called, false, 'valueOf was called');
-    h.assert.equal(m.train(1).length, 1);
-    h.assert.equal(m.step, 1);
-    m.free();
-  }));
+  // (the Model of makeModel('small') and the Seq2Seq of makeModel('s2s'))
+  for (const slot of ['small', 's2s']) {
+    test(`m.train({valueOf() { m.free(); return 1; }}) throws and the model is not freed (${slot})`, () => contract(`(h) => {
+      const m = h.makeModel('${slot}');
+      let called = false;
+      h.expectError(() => m.train({ valueOf() { called = true; m.free(); return 1; } }), /number/i);
+      h.assert.equal(called, false, 'valueOf was called');
+      h.assert.equal(m.train(1).length, 1);
+      h.assert.equal(m.step, 1);
+      m.free();
+    }`));
+  }
 });
 
 describe('3. work size is checked before anything is allocated', () => {
@@ -319,6 +322,13 @@ describe('unknown argument names are rejected, naming the argument', () => {
     ['drawHeatmap(…, {color})', 'color', "(h) => () => h.lm.drawHeatmap(h.fakeCanvas(), h.Z([1, 1]), ['a'], ['b'], { color: 'red' })"],
     ['drawLossCurve(…, {xlabel})', 'xlabel', "(h) => () => h.lm.drawLossCurve(h.fakeCanvas(), new Float32Array([1]), new Float32Array(0), { xlabel: 'x' })"],
     ['drawBars(…, {highlighted})', 'highlighted', "(h) => () => h.lm.drawBars(h.fakeCanvas(), ['a'], new Float32Array([0.5]), { highlighted: 0 })"],
+    ['new Seq2Seq({d_model})', 'd_model', '(h) => () => new h.Seq2Seq({ ...h.S2S_SPEC, d_model: 8 })'],
+    ["new Seq2Seq({tokenizer}) (Model's name; here sourceTokenizer and targetTokenizer)", 'tokenizer', "(h) => () => new h.Seq2Seq({ ...h.S2S_SPEC, tokenizer: 'char' })"],
+    ['new Seq2Seq({optimizer: {learningRate}})', 'learningRate', "(h) => () => new h.Seq2Seq({ ...h.S2S_SPEC, optimizer: { kind: 'adam', learningRate: 0.1 } })"],
+    ['Seq2Seq.fromSafetensors(bytes, {nLayers}) (the sizes come from the file)', 'nLayers', '(h) => () => h.Seq2Seq.fromSafetensors(h.zhBytes(), { nLayers: 2 })'],
+    ["Seq2Seq.fromRecipe(name, {steps})", 'steps', "(h) => () => h.Seq2Seq.fromRecipe('seq2seq-zh', { steps: 10 })"],
+    ["s.generate(source, {max_len})", 'max_len', "(h) => { const s = h.makeModel('zh'); return () => s.generate('小明今天感冒了', { max_len: 3 }); }"],
+    ["s.trace(source, {prefix})", 'prefix', "(h) => { const s = h.makeModel('zh'); return () => s.trace('小明今天感冒了', { prefix: '他' }); }"],
   ];
   // Every op, forward and backward: its fixture arguments plus `foo`.
   const opCases = ['linear', 'embedding', 'layer_norm', 'relu', 'gelu', 'gelu_tanh', 'softmax', 'attention', 'attention_bias_padded', 'mha_self_causal', 'mha_cross_padded', 'mha_self_causal_bias_per_head', 'ffn_relu', 'ffn_gelu_tanh', 'encoder_layer_post_relu', 'decoder_layer_pre_gelu', 'decoder_layer_pre_gelu_tanh', 'cross_entropy'];
@@ -343,5 +353,105 @@ describe('unknown argument names are rejected, naming the argument', () => {
     const m = h.makeModel();
     m.trainStep(h.goodBatch());
     m.free();
+    const s = h.makeModel('zh');
+    s.generate('小明今天感冒了', { maxLen: 3 });
+    s.trace('小明今天感冒了', { target: '他' });
+    h.Seq2Seq.fromRecipe('seq2seq-zh', { seed: 2 }).free();
+    new h.Seq2Seq({ ...h.S2S_SPEC, sourceTokenizer: 'char', optimizer: { kind: 'adam', lr: 0.1 } }).free();
+    s.free();
+  }));
+});
+
+describe('Seq2Seq keeps the same contract', () => {
+  test('strings must be strings, pairs must be pairs (no coercion)', () => contract((h) => {
+    const s = h.makeModel('zh');
+    h.expectError(() => s.generate(42), /generate: source must be a string, got the number 42/);
+    h.expectError(() => s.generate({ toString() { return '小明'; } }), /source must be a string/);
+    h.expectError(() => s.trace(true), /trace: source must be a string/);
+    h.expectError(() => s.trace('小明', { target: 5 }), /target must be a string/);
+    h.expectError(() => new h.Seq2Seq({ pairs: [[1, 2]] }), /pairs\[0\]\[0\] must be a string/);
+    h.expectError(() => new h.Seq2Seq({ pairs: new String('a\tb') }), /pairs must be TSV text/);
+    h.expectError(() => h.Seq2Seq.fromRecipe(5), /name must be a string/);
+    h.expectError(() => h.lm.recipe(null), /name must be a string/);
+    h.assert.equal(s.generate('小明今天感冒了').text, '他应该多喝水');
+    s.free();
+  }));
+  test('a batch of long pairs too large for one step is refused before it is trained on', () => contract((h) => {
+    const before = h.mem();
+    const pairs = ('今天 '.repeat(2000) + '\t' + '好 '.repeat(2000) + '\n').repeat(2);
+    h.expectError(() => new h.Seq2Seq({ pairs, maxLen: 4096, batchSize: 4096, dModel: 64, nHeads: 1 }), /MB of activations|floating-point operations/);
+    h.assert.ok(h.mem() - before < 64 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB`);
+    // the same pairs one at a time are within the limits
+    new h.Seq2Seq({ pairs, maxLen: 4096, batchSize: 1, dModel: 8, nHeads: 1, nEncoderLayers: 1, nDecoderLayers: 1 }).free();
+  }));
+  test('greedy decoding asks for no more work than one call may do, and says how many tokens fit', () => contract((h) => {
+    const s = new h.Seq2Seq({ ...h.S2S_SPEC, maxLen: 4096 });
+    const e = h.expectError(() => s.generate('小明今天感冒了', { maxLen: 4096 }), /writing up to 4096 tokens after a source of 4 would take about \d+ floating-point operations, more than the limit of 10000000000 for one call; ask for at most \d+/);
+    const fits = Number(e.message.match(/at most (\d+)/)[1]);
+    h.assert.ok(fits > 10 && fits < 4096, `${fits} tokens fit`);
+    const [g, ms] = h.time(() => s.generate('小明今天感冒了', { maxLen: fits }));
+    h.assert.ok(!(g instanceof Error), `generate(…, {maxLen: ${fits}}) threw ${g?.message}`);
+    h.assert.ok(ms < 2000, `took ${ms} ms`);
+    s.free();
+  }, { timeoutMs: 20000 }));
+  test('train(maxStepsPerCall) returns within 2 s; more, or 2 ** 32 + 3, is an error', () => contract((h) => {
+    const s = h.Seq2Seq.fromRecipe('seq2seq-zh');
+    const max = s.maxStepsPerCall;
+    h.assert.ok(max >= 10, `maxStepsPerCall ${max}`);
+    const [r, ms] = h.time(() => s.train(max));
+    h.assert.ok(r instanceof Float32Array && r.length === max, `train(${max}) gave ${r?.message ?? r}`);
+    h.assert.ok(ms < 2000, `train(${max}) took ${ms.toFixed(0)} ms`);
+    h.expectError(() => s.train(max + 1), /call it in slices/);
+    h.expectError(() => s.train(2 ** 32 + 3));
+    for (const n of [-1, 0.5, NaN, Infinity, '3', 3n, undefined]) h.expectError(() => s.train(n));
+    h.assert.equal(s.step, max);
+    s.free();
+  }, { timeoutMs: 20000 }));
+  test('a 256 MiB file is refused before it is copied', () => contract((h) => {
+    const before = h.mem();
+    h.expectError(() => h.Seq2Seq.fromSafetensors(new Uint8Array(2 ** 28)), /more than the limit of 67108864/);
+    h.assert.ok(h.mem() - before < 16 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB`);
+  }, { timeoutMs: 30000 }));
+  test('a JS exception inside a call leaves the model usable', () => contract((h) => {
+    const s = h.makeModel('s2s');
+    h.expectError(() => s.generate('小红饿了', { get maxLen() { throw new Error('boom'); } }), /reading maxLen threw: boom/);
+    h.expectError(() => s.trace('小红饿了', new Proxy({}, { ownKeys() { throw new Error('keys'); } })), /keys/);
+    h.expectError(() => new h.Seq2Seq({ ...h.S2S_SPEC, pairs: new Proxy([['a', 'b']], { get(t, k) { if (k === '0') throw new Error('element'); return t[k]; } }) }), /element/);
+    // a detached file (length 0) is read as empty, not copied from: an Error of ours, not a
+    // TypeError thrown through the engine
+    const d = h.expectError(() => h.Seq2Seq.fromSafetensors(h.detached(8, Uint8Array)), /safetensors|bytes|header/i);
+    h.assert.equal(d.constructor, Error, d.message);
+    // a getter that trains the same model: the call converts its arguments first, so both work
+    const g = s.trace('小红饿了', { get target() { s.train(1); return '她'; } });
+    h.assert.deepEqual(g.targetTokens, ['<bos>', '她']);
+    h.assert.equal(s.step, 1);
+    for (let i = 0; i < 300; i++) {
+      const [r] = h.time(() => s.generate('小红饿了', i % 2 ? { get maxLen() { throw new Error('boom'); } } : { maxLen: -1 }));
+      h.assert.ok(r instanceof Error && !(r instanceof WebAssembly.RuntimeError), `call ${i}: ${r?.message}`);
+    }
+    h.assert.equal(s.train(1).length, 1);
+    h.assert.ok(s.generate('小红饿了').steps.length > 0);
+    s.free();
+  }));
+  test('a getter that calls s.free(): freed when the call returns, no trap, no leak', () => contract((h) => {
+    const before = h.mem();
+    for (let i = 0; i < 20; i++) {
+      const s = h.makeModel('s2s');
+      const [r] = h.time(() => s.generate('小红饿了', { get maxLen() { s.free(); return 3; } }));
+      h.assert.ok(!(r instanceof WebAssembly.RuntimeError), 'trap: ' + (r && r.message));
+      h.expectError(() => s.train(1));
+      h.expectError(() => s.free());
+    }
+    h.assert.ok(h.mem() - before < 16 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB`);
+    h.assert.equal(h.makeModel('s2s').train(1).length, 1, 'another model still trains');
+  }));
+  test('free(), then every method and getter is an Error', () => contract((h) => {
+    const calls = [(s) => s.train(1), (s) => s.trainStep(), (s) => s.generate('小明'), (s) => s.trace('小明'), (s) => s.saveWeights(),
+      (s) => s.losses(), (s) => s.vocab(), (s) => s.config(), (s) => s.step, (s) => s.seed, (s) => s.pairCount, (s) => s.maxStepsPerCall, (s) => s.free()];
+    for (const call of calls) {
+      const s = h.makeModel('s2s');
+      s.free();
+      h.expectError(() => call(s));
+    }
   }));
 });

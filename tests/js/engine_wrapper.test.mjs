@@ -11,6 +11,14 @@ test('engine.js passes errors through and turns a trap into "reload the page"', 
   const m = new engine.Model({ corpus: 'a b c a b c a b', dModel: 8, nHeads: 2, nLayers: 1, maxLen: 8 });
   assert.equal(m.train(3).length, 3);
   assert.throws(() => m.predictNext(''), /no tokens/);
+  // every class is guarded the same way, its static constructors too
+  const pairs = '小明今天感冒了\t他应该多喝水\n小红饿了\t她应该吃点东西\n';
+  const s = new engine.Seq2Seq({ pairs, dModel: 8, nHeads: 2, maxLen: 10 });
+  assert.equal(s.train(2).length, 2);
+  const back = engine.Seq2Seq.fromSafetensors(s.saveWeights(), { pairs });
+  assert.deepEqual(back.generate('小明今天感冒了'), s.generate('小明今天感冒了'));
+  assert.throws(() => back.generate(''), /source has 0 tokens/);
+  assert.equal(engine.recipe('seq2seq-zh').steps, 1000);
   assert.equal(engineCrashed(), null);
   assert.throws(() => engine.debugPanic(), /The engine stopped after an internal error \([^]*debugPanic was called[^]*\)\. Reload the page/);
   assert.match(engineCrashed(), /Reload the page/);

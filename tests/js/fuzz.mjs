@@ -156,7 +156,7 @@ function fixtures() {
     const read = (n) => JSON.parse(readFileSync(ROOT + 'tests/fixtures/' + n, 'utf8'));
     const ops = read('torch_ops.json').cases;
     const adam = read('torch_optim.json').cases.find((c) => c.name === 'adam');
-    FIX = { ops, adam, bytes: new Uint8Array(readFileSync(ROOT + 'tests/fixtures/decoder_only.safetensors')) };
+    FIX = { ops, adam, bytes: new Uint8Array(readFileSync(ROOT + 'tests/fixtures/decoder_only.safetensors')), zh: new Uint8Array(readFileSync(ROOT + 'www/models/seq2seq-zh.safetensors')) };
   }
   return FIX;
 }
@@ -211,9 +211,24 @@ export const SPECS = {
 const specCopy = (k) => structuredClone(SPECS[k]);
 /** The safetensors file PyTorch wrote for SPECS.fixture. */
 export const fixtureBytes = () => fixtures().bytes.slice();
-/** A fresh model: 'small' (trains on a corpus), 'fixture' (PyTorch's weights) or 'wide'. */
+/** A few situation → advice pairs (TSV), as the shipped encoder–decoder was trained on. */
+export const PAIRS = '小明今天感冒了\t他应该多喝水\n小红饿了\t她应该吃点东西\n我累了\t我应该多休息\n';
+/** The Seq2Seq spec the fuzzer uses: a tiny model on PAIRS. */
+export const S2S_SPEC = { pairs: PAIRS, seed: 1, dModel: 8, nHeads: 2, dFf: 16, nEncoderLayers: 1, nDecoderLayers: 1, maxLen: 10, batchSize: 3 };
+/** The shipped Chinese encoder–decoder (www/models/seq2seq-zh.safetensors). */
+export const zhBytes = () => fixtures().zh.slice();
+/** Slots that hold a Seq2Seq: 's2s' (S2S_SPEC) and 'zh' (the shipped model, trainable on PAIRS). */
+const S2S_SLOTS = ['s2s', 'zh'];
+/** The class of the model in `slot`. */
+export const classOf = (slot) => (S2S_SLOTS.includes(slot) ? 'Seq2Seq' : 'Model');
+/**
+ * A fresh model: 'small' (trains on a corpus), 'fixture' (PyTorch's weights) or 'wide'; or a
+ * Seq2Seq: 's2s' or 'zh'.
+ */
 export function makeModel(kind = 'small') {
   if (kind === 'fixture') return LM.Model.fromSafetensors(specCopy('fixture'), fixtureBytes());
+  if (kind === 's2s') return new LM.Seq2Seq(structuredClone(S2S_SPEC));
+  if (kind === 'zh') return LM.Seq2Seq.fromSafetensors(zhBytes(), { pairs: PAIRS });
   return new LM.Model(specCopy(kind));
 }
 /** A valid batch for a model made by makeModel(kind). */
@@ -411,7 +426,7 @@ const API = {
     ],
   },
   'Model.fromSafetensors': {
-    recv: 'static', w: 2,
+    recv: 'static', method: 'fromSafetensors', w: 2,
     templates: [() => ({ args: [specNode('fixture'), bytesNode('fixtureBytes()', () => fixtureBytes())] })],
   },
   trainStep: {
@@ -495,6 +510,11 @@ const API = {
     templates: [() => ({ args: [canvasNode(), strs(['a', 'b']), f32s([0.5, 0.25]), obj({ dpr: num(1, { opt: true }), highlight: num(0, { opt: true }), percent: bool(true, { opt: true }), max: num(1, { opt: true }) }, { opt: true, wrong: ['highlighted', 'labels', 'percentage', 'min'] })] })],
     stress: [() => ({ args: [canvasNode(), strs(['a']), f32s([3.4e38]), obj({ percent: bool(false), max: num(1e-30) })], expect: 'any' })],
   },
+  drawAttentionLines: {
+    recv: 'fn', w: 3,
+    templates: [() => ({ args: [canvasNode(), strs(['he', 'drinks']), strs(['Tom', 'cold', 'x']), rt([2, 3]), obj({ dpr: num(1, { opt: true }), row: num(1, { opt: true }), numbers: bool(true, { opt: true }), fontScale: num(1.5, { opt: true }), leftTitle: str('Q', { opt: true }), rightTitle: str('K', { opt: true }) }, { opt: true, wrong: ['highlightRow', 'selected', 'title', 'labels'] })] })],
+    stress: [() => ({ args: [canvasNode(), strs(['a']), strs(['b']), raw('{shape: [1, 1], data: new Float32Array([3.4e38])}', () => ({ shape: [1, 1], data: new Float32Array([3.4e38]) })), obj({ row: num(0) })], expect: 'any' })],
+  },
   benchMatmul: {
     recv: 'fn', w: 2, templates: [() => ({ args: [int(8, 0, U32, { pos: true }), int(1, 0, U32, { pos: true })] })],
     stress: [() => ({ args: [int(2048, 0, U32, { pos: true }), int(1, 0, U32, { pos: true })], expect: 'any' })],
@@ -512,32 +532,109 @@ const API = {
   kernelSelfTest: { recv: 'fn', w: 0.3, templates: [() => ({ args: [] })] },
   engineInfo: { recv: 'fn', w: 0.5, templates: [() => ({ args: [] })] },
   lastPanic: { recv: 'fn', w: 0.5, templates: [() => ({ args: [] })] },
+  maxStepsPerCall: { recv: 'prop', w: 0.5, templates: [() => ({ slot: small, args: [] })] },
+  // The encoder–decoder: class Seq2Seq, its static constructors, and recipe().
+  'new Seq2Seq': {
+    recv: 'new', cls: 'Seq2Seq', w: 3,
+    templates: [
+      () => ({ args: [specNodeOf(S2S_SPEC, 'S2S_SPEC', S2S_WRONG)] }),
+      () => ({ args: [obj({ pairs: raw(Q(PAIR_LIST), () => structuredClone(PAIR_LIST), { type: 'strs', opt: false }), sourceTokenizer: str('char', { opt: true }), targetTokenizer: str('char', { opt: true }), dModel: int(4, 1, 16384, { opt: true }), nHeads: int(2, 1, 4096, { opt: true }), dFf: int(8, 1, 65536, { opt: true }), nEncoderLayers: int(1, 0, 48, { opt: true }), nDecoderLayers: int(2, 0, 48, { opt: true }), maxLen: int(12, 2, 4096, { opt: true }), activation: str('gelu', { opt: true }), normFirst: bool(true, { opt: true }), clip: num(0.5, { opt: true }), optimizer: obj({ kind: str('sgd', { opt: true }), lr: num(0.1, { opt: true }), momentum: num(0.9, { opt: true }) }, { opt: true, wrong: OPT_WRONG }) }, { wrong: S2S_WRONG })] }),
+    ],
+    stress: [
+      // 2 pairs of 2000 + 2000 tokens, 4096 a batch: far too much for one step.
+      () => ({ args: [obj({ pairs: raw("('今天 '.repeat(2000) + '\\t' + '好 '.repeat(2000) + '\\n').repeat(2)", () => ('今天 '.repeat(2000) + '\t' + '好 '.repeat(2000) + '\n').repeat(2), { type: 'str' }), maxLen: int(4096, 2, 4096), batchSize: int(4096, 1, 4096), dModel: int(64, 1, 16384), nHeads: int(1, 1, 4096) })], expect: 'reject' }),
+      () => ({ args: [obj({ pairs: raw("S2S_SPEC.pairs.repeat(5000)", () => PAIRS.repeat(5000), { type: 'str' }), dModel: int(8, 1, 16384), nHeads: int(2, 1, 4096), maxLen: int(10, 2, 4096) })], expect: 'any' }),
+    ],
+  },
+  'Seq2Seq.fromSafetensors': {
+    recv: 'static', cls: 'Seq2Seq', method: 'fromSafetensors', w: 2,
+    templates: [() => ({ args: [bytesNode('zhBytes()', () => zhBytes()), obj({ pairs: raw('PAIRS', () => PAIRS, { type: 'str', opt: true }), seed: int(3, 0, 2 ** 53 - 1, { opt: true }), batchSize: int(4, 1, 4096, { opt: true }), clip: num(1, { opt: true }), optimizer: obj({ kind: str('adam', { opt: true }), lr: num(0.01, { opt: true }) }, { opt: true, wrong: OPT_WRONG }) }, { opt: true, wrong: ['dModel', 'nLayers', 'corpus', 'pair', 'vocab', 'maxLen'] })] })],
+  },
+  'Seq2Seq.fromRecipe': {
+    recv: 'static', cls: 'Seq2Seq', method: 'fromRecipe', w: 1,
+    templates: [() => ({ args: [str('seq2seq-en', { pos: true }), obj({ seed: int(2, 0, 2 ** 53 - 1, { opt: true }) }, { opt: true, wrong: ['steps', 'Seed', 'pairs', 'dModel'] })] })],
+  },
+  recipe: { recv: 'fn', w: 1, templates: [() => ({ args: [str('seq2seq-zh', { pos: true })] })] },
+  's2s.trainStep': { recv: 'model', cls: 'Seq2Seq', method: 'trainStep', w: 2, templates: [() => ({ slot: 's2s', args: [] }), () => ({ slot: 'zh', args: [] })] },
+  's2s.train': {
+    recv: 'model', cls: 'Seq2Seq', method: 'train', w: 2,
+    templates: [() => ({ slot: 's2s', args: [int(2, 0, 100000, { pos: true })] })],
+    stress: [() => ({ slot: 's2s', args: [int(100000, 0, 100000, { pos: true })], expect: 'reject' })],
+  },
+  generate: {
+    recv: 'model', cls: 'Seq2Seq', w: 4,
+    templates: [
+      () => ({ slot: 'zh', args: [str('小明今天感冒了', { pos: true }), obj({ maxLen: int(8, 1, 4096, { opt: true }) }, { opt: true, wrong: ['max_len', 'maxLength', 'steps', 'length', 'target'] })] }),
+      () => ({ slot: 's2s', args: [str('小红饿了', { pos: true }), obj({ maxLen: int(4, 1, 4096, { opt: true }) }, { opt: true, wrong: ['max_len', 'maxTokens'] })] }),
+    ],
+    stress: [() => ({ slot: 'zh', args: [raw("'小明'.repeat(200000)", () => '小明'.repeat(200000), { type: 'str' }), obj({ maxLen: int(4096, 1, 4096) })], expect: 'reject' })],
+  },
+  's2s.trace': {
+    recv: 'model', cls: 'Seq2Seq', method: 'trace', w: 3,
+    templates: [
+      () => ({ slot: 'zh', args: [str('小明今天感冒了', { pos: true }), obj({ target: str('他应该多', { opt: true }) }, { opt: true, wrong: ['prefix', 'targets', 'answer', 'maxLen'] })] }),
+      () => ({ slot: 's2s', args: [str('小红饿了', { pos: true }), obj({ target: str('她', { opt: true }) }, { opt: true, wrong: ['prefix'] })] }),
+    ],
+  },
+  's2s.saveWeights': { recv: 'model', cls: 'Seq2Seq', method: 'saveWeights', w: 1, templates: [() => ({ slot: 's2s', args: [] })] },
+  's2s.losses': { recv: 'model', cls: 'Seq2Seq', method: 'losses', w: 0.5, templates: [() => ({ slot: 's2s', args: [] })] },
+  's2s.vocab': { recv: 'model', cls: 'Seq2Seq', method: 'vocab', w: 0.5, templates: [() => ({ slot: 'zh', args: [] })] },
+  's2s.config': { recv: 'model', cls: 'Seq2Seq', method: 'config', w: 0.5, templates: [() => ({ slot: 'zh', args: [] })] },
+  's2s.step': { recv: 'prop', cls: 'Seq2Seq', method: 'step', w: 0.5, templates: [() => ({ slot: 's2s', args: [] })] },
+  's2s.seed': { recv: 'prop', cls: 'Seq2Seq', method: 'seed', w: 0.5, templates: [() => ({ slot: 's2s', args: [] })] },
+  's2s.pairCount': { recv: 'prop', cls: 'Seq2Seq', method: 'pairCount', w: 0.5, templates: [() => ({ slot: 'zh', args: [] })] },
+  's2s.maxStepsPerCall': { recv: 'prop', cls: 'Seq2Seq', method: 'maxStepsPerCall', w: 0.5, templates: [() => ({ slot: 's2s', args: [] })] },
+  's2s.free': { recv: 'free', cls: 'Seq2Seq', method: 'free', w: 1, templates: [() => ({ slot: 's2s', args: [] })] },
+  's2s.useAfterFree': { recv: 'freed', cls: 'Seq2Seq', w: 2, templates: [() => ({ slot: 's2s', args: [] })] },
 };
 const ATT_WRONG = ['mask', 'attn_mask', 'key_padding_mask', 'attn_bias', 'bias', 'isCausal', 'dropout'];
 const MODEL_WRONG = ['d_model', 'lr', 'n_heads', 'nHead', 'layers', 'learningRate', 'vocab_size', 'max_len', 'epochs'];
+const S2S_WRONG = ['d_model', 'nLayers', 'lr', 'corpus', 'tokenizer', 'n_heads', 'vocabSize', 'max_len', 'source_tokenizer', 'pair'];
+const OPT_WRONG = ['learningRate', 'learning_rate', 'weight_decay', 'betas'];
+const PAIR_LIST = [['小明今天感冒了', '他应该多喝水'], ['小红饿了', '她应该吃点东西']];
 const HEAT_WRONG = ['color', 'colormap', 'rows', 'labels', 'highlight'];
+
+/**
+ * What the fuzzer calls, named as the module exports them: functions by name, a class's
+ * constructor as `Class.constructor`, its methods, getters and static functions as
+ * `Class.name` (fuzz.test.mjs checks that every export is in this list).
+ */
+export function coveredNames() {
+  const names = new Set();
+  for (const [k, a] of Object.entries(API)) {
+    const cls = a.cls ?? 'Model';
+    if (a.recv === 'fn') names.add(k);
+    else if (a.recv === 'new') names.add(`${cls}.constructor`);
+    else if (a.recv !== 'freed') names.add(`${cls}.${a.method ?? k}`);
+  }
+  return names;
+}
 
 function fxTensor(caseName, key) {
   const t = opArgs(caseName)[key];
   return tensorNode(t.shape, `opArgs(${Q(caseName)}).${key}`, () => opArgs(caseName)[key]);
 }
 function specNode(kind) {
-  const s = SPECS[kind];
+  return specNodeOf(SPECS[kind], `SPECS.${kind}`, MODEL_WRONG);
+}
+/** The option nodes of a spec object `s` printed as `base` (its text fields are raw strings). */
+function specNodeOf(s, base, wrong) {
   const entries = {};
   for (const [k, v] of Object.entries(s)) {
-    const ref = `SPECS.${kind}.${k}`;
+    const ref = `${base}.${k}`;
     if (k === 'optimizer') {
       const oe = {};
       for (const [ok, ov] of Object.entries(v)) oe[ok] = typeof ov === 'string' ? str(ov, { opt: true }) : num(ov, { opt: true });
       entries[k] = obj(oe, { opt: true, base: ref, wrong: ['learningRate', 'learning_rate', 'weight_decay', 'betas'] });
-    } else if (typeof v === 'string') entries[k] = k === 'corpus' ? raw(ref, () => v, { type: 'str', opt: true }) : str(v, { opt: true });
+    } else if (typeof v === 'string') entries[k] = k === 'corpus' || k === 'pairs' ? raw(ref, () => v, { type: 'str', opt: k !== 'pairs' }) : str(v, { opt: true });
     else if (typeof v === 'boolean') entries[k] = bool(v, { opt: true });
     else entries[k] = int(v, ...(SPEC_RANGES[k] ?? [0, U32]), { opt: true });
   }
-  return obj(entries, { opt: true, base: `SPECS.${kind}`, wrong: MODEL_WRONG });
+  return obj(entries, { opt: true, base, wrong });
 }
 const SPEC_RANGES = {
   vocabSize: [1, 65536], dModel: [1, 16384], nHeads: [1, 4096], nLayers: [0, 48], dFf: [1, 65536], maxLen: [2, 4096],
+  nEncoderLayers: [0, 48], nDecoderLayers: [0, 48],
   batchSize: [1, 4096], seqLen: [1, 4096], maxVocab: [5, 65536], seed: [0, 2 ** 53 - 1],
 };
 function batchNode(kind) {
@@ -760,7 +857,9 @@ function objMutations(n, rng, ctx) {
     list.push(['methodInGetter', () => keys.length && (() => {
       const key = pickKey();
       const c = n.entries.find(([k]) => k === key)[1];
-      const [src, f] = rng.pick([['m.loadWeights(m.saveWeights())', (m) => m.loadWeights(m.saveWeights())], ['m.setLearningRate(0.5)', (m) => m.setLearningRate(0.5)], ["m.trace('今天')", (m) => m.trace('今天')], ['m.trainStep(goodBatch())', (m) => m.trainStep(goodBatch())]]);
+      const [src, f] = rng.pick(ctx.cls === 'Seq2Seq'
+        ? [['m.saveWeights()', (m) => m.saveWeights()], ["m.generate('小明今天感冒了')", (m) => m.generate('小明今天感冒了')], ["m.trace('小明', { target: '他' })", (m) => m.trace('小明', { target: '他' })], ['m.trainStep()', (m) => m.trainStep()]]
+        : [['m.loadWeights(m.saveWeights())', (m) => m.loadWeights(m.saveWeights())], ['m.setLearningRate(0.5)', (m) => m.setLearningRate(0.5)], ["m.trace('今天')", (m) => m.trace('今天')], ['m.trainStep(goodBatch())', (m) => m.trainStep(goodBatch())]]);
       return getterEntry(n, key, 'methodInGetter', (o, k) => `withGetter(${o}, ${k}, () => { ${src}; return ${srcOf(c)}; })`, (c2) => { f(c2.m); return makeOf(c, c2); });
     })()]);
   }
@@ -976,7 +1075,7 @@ export function generate(seed, index, { only } = {}) {
   const tpl = tplFn();
   let args = tpl.args;
   const recv = api.recv;
-  const ctx = { model: ['model', 'prop', 'free', 'freed'].includes(recv) };
+  const ctx = { model: ['model', 'prop', 'free', 'freed'].includes(recv), cls: api.cls ?? 'Model' };
   let expect = tpl.expect ?? (stress ? 'any' : 'ok');
   if (recv === 'freed') expect = fn === 'free' ? 'any' : 'reject';
   // Mutations: mostly one, sometimes none (a valid call must work) or two or three.
@@ -1027,13 +1126,13 @@ export function generate(seed, index, { only } = {}) {
     args = next;
     applied.push({ label: mut.label, expect: mut.expect, path: r.path.slice(1).join('.'), unknownName: mut.unknownName });
   });
-  // (a template that must be refused may no longer be once its arguments were dropped, or a
-  // tensor of it shrunk to no values at all)
-  const dropped = applied.some((a) => ['noArgs', 'dropLastArg', 'zeroDim', 'scalarShape'].includes(a.label));
-  if (applied.length) expect = applied.some((a) => a.expect === 'reject') ? 'reject' : tpl.expect === 'reject' && !dropped ? 'reject' : 'any';
-  const spec = { seed, index, fn, recv, slot: tpl.slot, args, mutations: applied, nRecords: records.length, expect, stress: !!stress, tplIndex: stress ? -1 : api.templates.indexOf(tplFn) };
+  // (a template that must be refused may no longer be once an argument was dropped or
+  // replaced — `new Model({})` is a valid model —, so a mutated call must be refused only when
+  // one of its mutations says so)
+  if (applied.length) expect = applied.some((a) => a.expect === 'reject') ? 'reject' : 'any';
+  const spec = { seed, index, fn, recv, cls: api.cls ?? 'Model', method: api.method ?? fn, slot: tpl.slot, args, mutations: applied, nRecords: records.length, expect, stress: !!stress, tplIndex: stress ? -1 : api.templates.indexOf(tplFn) };
   if (recv === 'freed') {
-    spec.freedMethod = rng.pick(FREED_METHODS)[0];
+    spec.freedMethod = rng.pick(FREED_METHODS[spec.cls])[0];
     spec.expect = spec.freedMethod === 'free()' ? 'any' : 'reject';
   }
   spec.repro = renderCall(spec);
@@ -1046,10 +1145,10 @@ export function renderCall(spec) {
   const mk = `const m = makeModel(${Q(spec.slot ?? 'small')}); `;
   switch (spec.recv) {
     case 'fn': return `${spec.fn}(${a})`;
-    case 'new': return `new Model(${a})`;
-    case 'static': return `Model.fromSafetensors(${a})`;
-    case 'model': return `${mk}m.${spec.fn}(${a})`;
-    case 'prop': return `${mk}m.${spec.fn}`;
+    case 'new': return `new ${spec.cls}(${a})`;
+    case 'static': return `${spec.cls}.${spec.method}(${a})`;
+    case 'model': return `${mk}m.${spec.method}(${a})`;
+    case 'prop': return `${mk}m.${spec.method}`;
     case 'free': return `${mk}m.free()`;
     case 'freed': return `${mk}m.free(); m.${spec.freedMethod ?? 'train(1)'}`;
     default: return '?';
@@ -1065,7 +1164,7 @@ const errText = (e) => { try { return short(e instanceof Error ? `${errName(e)}:
 class Ctx {
   constructor(lm, wasm, opts) {
     this.lm = lm; this.wasm = wasm; this.opts = opts;
-    this.models = {}; this.freed = [];
+    this.models = {}; this.freed = { Model: [], Seq2Seq: [] };
   }
   model(slot) {
     if (!this.models[slot]) this.models[slot] = makeModel(slot);
@@ -1080,9 +1179,14 @@ class Ctx {
   panic() { try { return this.lm.lastPanic() ?? null; } catch (e) { return `lastPanic() itself failed: ${errText(e)}`; } }
 }
 
-const FREED_METHODS = [['train(1)', (m) => m.train(1)], ['trainStep(goodBatch())', (m) => m.trainStep(goodBatch())], ["predictNext('今天')", (m) => m.predictNext('今天')],
-  ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step], ["param('lm_head.weight')", (m) => m.param('lm_head.weight')], ['config()', (m) => m.config()],
-  ['loadWeights(fixtureBytes())', (m) => m.loadWeights(fixtureBytes())], ['free()', (m) => m.free()], ['setLearningRate(0.1)', (m) => m.setLearningRate(0.1)]];
+const FREED_METHODS = {
+  Model: [['train(1)', (m) => m.train(1)], ['trainStep(goodBatch())', (m) => m.trainStep(goodBatch())], ["predictNext('今天')", (m) => m.predictNext('今天')],
+    ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step], ["param('lm_head.weight')", (m) => m.param('lm_head.weight')], ['config()', (m) => m.config()],
+    ['loadWeights(fixtureBytes())', (m) => m.loadWeights(fixtureBytes())], ['free()', (m) => m.free()], ['setLearningRate(0.1)', (m) => m.setLearningRate(0.1)]],
+  Seq2Seq: [['train(1)', (m) => m.train(1)], ['trainStep()', (m) => m.trainStep()], ["generate('小明今天感冒了')", (m) => m.generate('小明今天感冒了')],
+    ["trace('小明', { target: '他' })", (m) => m.trace('小明', { target: '他' })], ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step],
+    ['pairCount', (m) => m.pairCount], ['maxStepsPerCall', (m) => m.maxStepsPerCall], ['vocab()', (m) => m.vocab()], ['config()', (m) => m.config()], ['free()', (m) => m.free()]],
+};
 
 /** Runs one call and its checks; returns { outcome, err, ms, failures, fatal }. */
 function execute(spec, ctx) {
@@ -1095,8 +1199,9 @@ function execute(spec, ctx) {
   try {
     if (spec.recv === 'model' || spec.recv === 'prop' || spec.recv === 'free') m = ctx.model(spec.slot);
     if (spec.recv === 'freed') {
-      m = ctx.freed.length ? ctx.freed[ctx.freed.length - 1] : (() => { const x = makeModel('small'); x.free(); return x; })();
-      const f = FREED_METHODS.find(([name]) => name === spec.freedMethod)[1];
+      const freed = ctx.freed[spec.cls];
+      m = freed.length ? freed[freed.length - 1] : (() => { const x = makeModel(spec.slot ?? 'small'); x.free(); return x; })();
+      const f = FREED_METHODS[spec.cls].find(([name]) => name === spec.freedMethod)[1];
       invoke = () => f(m);
     }
     c.m = m;
@@ -1104,10 +1209,10 @@ function execute(spec, ctx) {
     if (!invoke) {
       invoke = {
         fn: () => lm[spec.fn](...values),
-        new: () => new lm.Model(...values),
-        static: () => lm.Model.fromSafetensors(...values),
-        model: () => m[spec.fn](...values),
-        prop: () => m[spec.fn],
+        new: () => new lm[spec.cls](...values),
+        static: () => lm[spec.cls][spec.method](...values),
+        model: () => m[spec.method](...values),
+        prop: () => m[spec.method],
         free: () => m.free(),
       }[spec.recv];
     }
@@ -1143,10 +1248,14 @@ function execute(spec, ctx) {
     }
   }
   // A model the call made is freed at once (and free must work).
-  if (!threw && result instanceof lm.Model) {
+  if (!threw && (result instanceof lm.Model || result instanceof lm.Seq2Seq)) {
     try { result.free(); } catch (e) { fail(isTrap(e) ? 'trap' : 'free-failed', `free() of the new model: ${errText(e)}`); fatal ||= isTrap(e); }
   }
-  if (spec.recv === 'free' && !threw) { ctx.freed.push(m); ctx.models[spec.slot] = null; if (ctx.freed.length > 4) ctx.freed.shift(); }
+  if (spec.recv === 'free' && !threw) {
+    const freed = ctx.freed[classOf(spec.slot)];
+    freed.push(m); ctx.models[spec.slot] = null;
+    if (freed.length > 4) freed.shift();
+  }
   // After an error (or any call that ran user code re-entering the model), a known-good call of
   // the same function still works, on the same model.
   const reentrant = spec.mutations.some((x) => /free|reenter|method/i.test(x.label));
@@ -1184,13 +1293,13 @@ function goodCheck(spec, ctx, m) {
   const c = { m, flips: [] };
   const tpl = api.templates[spec.tplIndex] ?? api.templates.find((t) => (t().slot ?? null) === (spec.slot ?? null));
   const args = () => tpl().args.map((a) => makeOf(a, c));
-  const name = `${spec.recv === 'fn' ? '' : spec.recv === 'new' ? 'new ' : spec.recv === 'static' ? 'Model.' : 'm.'}${spec.recv === 'new' ? 'Model' : spec.fn}(<valid>)`;
+  const name = `${spec.recv === 'fn' ? '' : spec.recv === 'new' ? 'new ' : spec.recv === 'static' ? `${spec.cls}.` : 'm.'}${spec.recv === 'new' ? spec.cls : spec.method}(<valid>)`;
   if (spec.recv === 'fn') steps.push([name, () => lm[spec.fn](...args())]);
-  else if (spec.recv === 'new') steps.push([name, () => new lm.Model(...args()).free()]);
-  else if (spec.recv === 'static') steps.push([name, () => lm.Model.fromSafetensors(...args()).free()]);
+  else if (spec.recv === 'new') steps.push([name, () => new lm[spec.cls](...args()).free()]);
+  else if (spec.recv === 'static') steps.push([name, () => lm[spec.cls][spec.method](...args()).free()]);
   else if (m) {
-    if (spec.recv === 'model' && tpl) steps.push([name, () => m[spec.fn](...args())]);
-    if (spec.slot === 'small') steps.push(['m.train(1)', () => { if (m.train(1).length !== 1) throw new Error('train(1) did not return one loss'); }]);
+    if (spec.recv === 'model' && tpl) steps.push([name, () => m[spec.method](...args())]);
+    if (spec.slot === 'small' || classOf(spec.slot) === 'Seq2Seq') steps.push(['m.train(1)', () => { if (m.train(1).length !== 1) throw new Error('train(1) did not return one loss'); }]);
     else steps.push([`m.trainStep(goodBatch(${Q(spec.slot)}))`, () => m.trainStep(goodBatch(spec.slot))]);
   }
   for (const [what, f] of steps) {
@@ -1419,7 +1528,7 @@ export async function runIsolated(fn, { timeoutMs = 15000, pkg = DEFAULT_PKG, mo
 async function isolateMain(lm, wasm, post) {
   const assert = (await import('node:assert/strict')).default;
   const h = {
-    lm, wasm, assert, ...HELPERS, Model: lm.Model,
+    lm, wasm, assert, ...HELPERS, Model: lm.Model, Seq2Seq: lm.Seq2Seq,
     mem: () => wasm.memory.buffer.byteLength,
     time(f) { const t0 = performance.now(); let r; try { r = f(); } catch (e) { r = e; } return [r, performance.now() - t0]; },
     expectError(f, re, { maxMs = CALL_LIMIT_MS } = {}) {
@@ -1438,7 +1547,7 @@ async function isolateMain(lm, wasm, post) {
     },
   };
   // h.run(code): evaluates a reproducer line with every export and helper in scope.
-  const scope = Object.assign(Object.create(null), lm, HELPERS, { Model: lm.Model, h });
+  const scope = Object.assign(Object.create(null), lm, HELPERS, { h });
   const sloppy = new Function('scope', 'code', 'with (scope) { return eval(code); }');
   h.run = (code) => sloppy(scope, code);
   const t0 = performance.now();
@@ -1456,7 +1565,7 @@ async function isolateMain(lm, wasm, post) {
 }
 function safeClone(v) { try { return structuredClone(v); } catch { return String(v); } }
 
-const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub };
+const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub, PAIRS, S2S_SPEC, zhBytes };
 
 // ---------------------------------------------------------------------------------------------
 // Entry points: the worker, and the command line.

@@ -16,6 +16,8 @@ import { translate } from '../../www/strings.js';
 const SEEDS = Number(process.env.FUZZ_SEEDS ?? 8);
 const PER_SEED = Number(process.env.FUZZ_HASHES ?? 2500);
 const SCHEMA_KEYS = PROPS.map((p) => p.key).sort();
+/** The texts a panel always has (never null, never blank): its sentence. */
+const ALWAYS_TEXT = ['text', 'src'];
 const PROTO_NAMES = [...Object.getOwnPropertyNames(Object.prototype), 'prototype'];
 const PROTO_BEFORE = Object.getOwnPropertyNames(Object.prototype).sort();
 
@@ -113,10 +115,10 @@ function randomState(r) {
     else if (p.type === 'number') s[p.key] = r.chance(0.5) ? p.def : p.min + r.next() * (p.max - p.min);
     else if (p.type === 'choice' || p.type === 'numChoice') s[p.key] = r.pick(p.choices);
     else if (p.type === 'bool') s[p.key] = r.chance(0.5);
-    else if (r.chance(0.3) && p.key !== 'text') s[p.key] = null;
+    else if (r.chance(0.3) && !ALWAYS_TEXT.includes(p.key)) s[p.key] = null;
     else s[p.key] = [...randomText(r, r.int(r.chance(0.2) ? p.max + 1 : 40)).replace(/[\uD800-\uDFFF]/g, '')].slice(0, p.max).join('');
   }
-  if (!s.text.trim()) s.text = 'x';
+  for (const k of ALWAYS_TEXT) if (!s[k].trim()) s[k] = 'x';
   return s;
 }
 
@@ -163,7 +165,7 @@ function checkState(state, hidden, notices, where) {
         assert.equal(typeof v, 'boolean', what);
         break;
       case 'string':
-        if (v === null && p.key !== 'text') break;
+        if (v === null && !ALWAYS_TEXT.includes(p.key)) break;
         assert.equal(typeof v, 'string', what);
         assert.ok(wellFormed(v), `${what}: no lone surrogate`);
         assert.ok(codePoints(v) <= p.max, `${what}: at most ${p.max} code points`);
@@ -172,7 +174,7 @@ function checkState(state, hidden, notices, where) {
         assert.fail(`${where}: unknown type ${p.type}`);
     }
   }
-  assert.ok(state.text.trim() !== '', `${where}: the text is never blank`);
+  for (const k of ALWAYS_TEXT) assert.ok(state[k].trim() !== '', `${where}: ${k} is never blank`);
   for (const h of hidden) assert.ok(HIDABLE.includes(h), `${where}: hidden ${h}`);
   for (const n of notices) assert.notEqual(translate(state.lang, n.key, n.vars), n.key, `${where}: notice ${n.key} has a string`);
 }

@@ -10,9 +10,14 @@
 //                          {render: 'light' | 'full'}), never the DOM of another control.
 //   panel.steps            how many steps the panel has (a Stepper with that many sections);
 //                          ←/→, PageUp/PageDown, space and `step=N` move through them.
+//   panel.pending          (optional) a promise while the panel loads what it shows (app.idle()
+//                          waits for it), e.g. trained weights fetched the first time it is shown.
 //   panel.render(light)    redraws from app.state, the only source of what is shown. `light`:
 //                          only the step changed (move the highlight, nothing else). Called at
 //                          most once per animation frame, and only while the panel is shown.
+//
+// A panel may also export STRINGS = {en: {…}, zh: {…}}: its own strings, added to strings.js's
+// table when the panels load (every key in both languages).
 //
 // What a panel may use: app.state (read), app.setState, app.t(key, vars) for its strings
 // (strings.js, zh and en), app.embed, app.fontScale (the charts' type size: 1 on the page,
@@ -23,10 +28,13 @@
 // are declared in state.js PROPS (with their ranges; a <select>'s options come from there with
 // choices(key)), its hidable controls in HIDABLE with class ui-<name>.
 
-export const PANEL_IDS = ['attention', 'learn'];
+import { addStrings } from '../strings.js';
 
-/** Loads every panel's class: {id: Panel}. */
+export const PANEL_IDS = ['attention', 'seq2seq', 'learn'];
+
+/** Loads every panel's class: {id: Panel}, and adds the panels' own strings. */
 export async function loadPanels() {
   const modules = await Promise.all(PANEL_IDS.map((id) => import(`./${id}.js`)));
+  for (const m of modules) if (m.STRINGS) addStrings(m.STRINGS);
   return Object.fromEntries(PANEL_IDS.map((id, i) => [id, modules[i].default]));
 }

@@ -5,7 +5,7 @@
 // at most once per animation frame.
 
 import { engine } from '../engine.js';
-import { Bars, LossCurve } from '../chart.js';
+import { Bars, LossCurve, chartsIdle, defer } from '../chart.js';
 import { el, fillSelect, field } from '../dom.js';
 import { choices } from '../state.js';
 import { Stepper } from '../stepper.js';
@@ -40,6 +40,13 @@ export default class LearnPanel {
     this.heldout = [];
     this.info = null;
     this.dirty = false;
+    // Drawing jobs that run in tasks of their own (see paint()).
+    this.jobs = {
+      pred: { paint: () => this.paintPredictions() },
+      norms: { paint: () => this.paintNorms() },
+      update: { paint: () => this.paintUpdate() },
+      layout: { paint: () => this.showNorms() },
+    };
     this.specKey = '';
     this.trainer = new TrainingClient((m) => this.onMessage(m));
     this.build();
@@ -279,10 +286,14 @@ export default class LearnPanel {
     }
     this.live = { lr: this.app.state.lr, prompt: this.prompt(), watch: this.watched() };
     this.trainer.init({ model: this.spec(), watch: this.live.watch }, this.live.prompt, target || null);
+    // The worker draws the loss curve itself: no frame of this thread draws it while it trains.
+    this.curve.attach(this.trainer);
     this.renderButtons();
   }
 
   onMessage(m) {
+    if (m.type === FROM_WORKER.CURVE) return this.curve.drawn(m.layout);
+    if (m.type === FROM_WORKER.PIXELS) return this.curve.counted(m);
     if (m.type === FROM_WORKER.READY) {
       this.info = m;
       this.fillWatch();
@@ -330,9 +341,10 @@ export default class LearnPanel {
       this.dirty = false;
       if (!this.root.hidden) this.draw();
       if (this.drawnDue) {
-        // Once this frame is laid out and painted, the worker may train on.
+        // Once this frame is laid out and painted, and the jobs it left are drawn, the worker
+        // may train on: the main thread never draws while the worker computes.
         this.drawnDue = false;
-        setTimeout(() => this.trainer.drawn(), 0);
+        chartsIdle().then(() => setTimeout(() => this.trainer.drawn(), 0));
       }
     });
   }
@@ -470,9 +482,8 @@ export default class LearnPanel {
     // changes: embedded, its boxes are measured again).
     const hasNorms = Object.keys(this.norms ?? {}).length > 0;
     if (hasNorms === this.normsWrap.hidden) {
-      this.normsWrap.hidden = !hasNorms;
-      this.normsEmpty.hidden = hasNorms;
-      this.fit();
+      if (this.playing) defer(this.jobs.layout);
+      else this.showNorms();
     }
     this.paint();
     // Embedded, once per full render: if the step still overflows its frame (its texts were
@@ -487,6 +498,15 @@ export default class LearnPanel {
         this.paint();
       }
     }
+  }
+
+  /** Shows the blame's bars in place of their placeholder (or back), and measures again. */
+  showNorms() {
+    const hasNorms = Object.keys(this.norms ?? {}).length > 0;
+    if (hasNorms !== this.normsWrap.hidden) return;
+    this.normsWrap.hidden = !hasNorms;
+    this.normsEmpty.hidden = hasNorms;
+    this.fit();
   }
 
   paint() {
@@ -519,35 +539,39 @@ export default class LearnPanel {
       alt: this.t('learn.curve.alt', { n, loss: Number.isFinite(last) ? last.toFixed(4) : '—' }),
       tip: (step, loss) => this.t('learn.curve.hover', { step, loss: loss.toFixed(4) }),
     });
-    // The bars and the blame change less visibly than the curve. While training, each frame
-    // redraws the curve and at most one of them, each at most every 250 ms, so no frame has
-    // to draw (and upload) every canvas at once.
+    // The bars and the blame change less visibly than the curve. While training, each of them
+    // is redrawn at most every 250 ms, each in a task of its own after this frame (see `defer`),
+    // so that no task of the main thread grows long; paused, all of them are drawn now.
     const now = performance.now();
-    const due = (k) => !this.playing || now - (this.drawnAt?.[k] ?? 0) >= 250;
     this.drawnAt ??= {};
-    let budget = this.playing ? 1 : 3;
-    if (budget && due('pred')) {
-      budget--;
-      this.drawnAt.pred = now;
-      const preds = Array.isArray(this.predictions) ? this.predictions : [];
-      if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.predictions.error }));
-      else this.predList.replaceChildren(...preds.map((p) => el('li', { 'data-token': p.token, 'data-prob': String(p.prob), text: `${p.token}: ${(p.prob * 100).toFixed(2)}%` })));
-      this.predCanvas.setAttribute('aria-label', this.t('learn.pred.alt'));
-      const rows = this.rowsFor(this.predCanvas, 8);
-      this.predBars.draw(preds.slice(0, rows).map((p) => p.token), preds.slice(0, rows).map((p) => p.prob), { percent: true, max: 1 }, rows);
+    for (const k of ['pred', 'norms', 'update']) {
+      if (!this.playing) this.jobs[k].paint();
+      else if (now - (this.drawnAt[k] ?? 0) >= 250) {
+        this.drawnAt[k] = now;
+        defer(this.jobs[k]);
+      }
     }
-    if (budget && due('norms')) {
-      budget--;
-      this.drawnAt.norms = now;
-      const norms = Object.entries(this.norms ?? {}).sort((x, y) => y[1] - x[1]).slice(0, 12);
-      const rows = this.rowsFor(this.normsCanvas, 12);
-      const shown = norms.slice(0, rows);
-      if (shown.length) this.normsBars.draw(shown.map(([k]) => k), shown.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)) }, rows);
-      this.normsCanvas.setAttribute('aria-label', this.t('learn.blame.norms'));
-      this.normsList.replaceChildren(...norms.map(([k, v]) => el('li', { text: `${k}: ${v.toExponential(3)}` })));
-    }
-    if (!budget && !due('update')) return;
-    this.drawnAt.update = now;
+  }
+
+  paintPredictions() {
+    const preds = Array.isArray(this.predictions) ? this.predictions : [];
+    if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.predictions.error }));
+    else this.predList.replaceChildren(...preds.map((p) => el('li', { 'data-token': p.token, 'data-prob': String(p.prob), text: `${p.token}: ${(p.prob * 100).toFixed(2)}%` })));
+    this.predCanvas.setAttribute('aria-label', this.t('learn.pred.alt'));
+    const rows = this.rowsFor(this.predCanvas, 8);
+    this.predBars.draw(preds.slice(0, rows).map((p) => p.token), preds.slice(0, rows).map((p) => p.prob), { percent: true, max: 1 }, rows);
+  }
+
+  paintNorms() {
+    const norms = Object.entries(this.norms ?? {}).sort((x, y) => y[1] - x[1]).slice(0, 12);
+    const rows = this.rowsFor(this.normsCanvas, 12);
+    const shown = norms.slice(0, rows);
+    if (shown.length) this.normsBars.draw(shown.map(([k]) => k), shown.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)) }, rows);
+    this.normsCanvas.setAttribute('aria-label', this.t('learn.blame.norms'));
+    this.normsList.replaceChildren(...norms.map(([k, v]) => el('li', { text: `${k}: ${v.toExponential(3)}` })));
+  }
+
+  paintUpdate() {
     const u = this.update;
     const f = (x) => (Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(6) : x.toExponential(4));
     if (!u) this.updateText.textContent = this.t('learn.blame.none');

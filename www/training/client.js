@@ -10,8 +10,8 @@ export class TrainingClient {
     this.worker = null;
   }
 
-  post(type, data = {}) {
-    this.worker?.postMessage({ type, ...data });
+  post(type, data = {}, transfer = []) {
+    this.worker?.postMessage({ type, ...data }, transfer);
   }
 
   /** Builds a fresh model from `spec` ({model, watch}) and trains it to `target` if given. */
@@ -37,6 +37,12 @@ export class TrainingClient {
   watch(name, index) { this.post(TO_WORKER.WATCH, { name, index }); }
 
   drawn() { this.post(TO_WORKER.DRAWN); }
+
+  /** The loss curve's canvas (once, transferred) and how to draw it; see TO_WORKER.CURVE. */
+  curve(data, transfer) { this.post(TO_WORKER.CURVE, data, transfer); }
+
+  /** Asks for the curve's pixel count (answered by a PIXELS message with the same `id`). */
+  pixels(id) { this.post(TO_WORKER.PIXELS, { id }); }
 
   /** True once `init` has started the worker. */
   get started() {

@@ -19,6 +19,14 @@ export const TO_WORKER = Object.freeze({
   WATCH: 'watch',
   /** The page has drawn the last progress: training goes on (it waits for this, at most 100 ms). */
   DRAWN: 'drawn',
+  /**
+   * `{canvas?, width, height, dpr, opts}`: draw the loss curve in the worker, on the
+   * OffscreenCanvas sent once (transferred) as `canvas`, at `width` × `height` CSS pixels with
+   * `drawLossCurve`'s options `opts` (labels, hover…); again after every progress.
+   */
+  CURVE: 'curve',
+  /** `{id}`: count the curve's drawn pixels (posts PIXELS). */
+  PIXELS: 'pixels',
 });
 
 /** Worker → page. */
@@ -32,4 +40,8 @@ export const FROM_WORKER = Object.freeze({
   PROGRESS: 'progress',
   /** `{message, diverged?, crashed?}`: training stopped. */
   ERROR: 'error',
+  /** `{layout, steps}`: the worker drew the curve (drawLossCurve's layout, for the page's tooltip). */
+  CURVE: 'curve',
+  /** `{id, ink, hash}`: the curve's non-white pixels and a digest of them. */
+  PIXELS: 'pixels',
 });

@@ -4,9 +4,10 @@
 // norms and the watched update at most every DETAIL_MS: each message costs the page's main
 // thread time, and the page shows no more than that. After each post it waits for the page to
 // draw it (DRAWN), so that on a machine whose other cores are busy the page's frame does not
-// share a core with training.
+// share a core with training. It also draws the loss curve, on an OffscreenCanvas the page
+// hands over, so that a frame of the page's main thread stays short while it trains.
 
-import init, { Model, lastPanic } from '../pkg/lm_playground.js';
+import init, { Model, lastPanic, drawLossCurve } from '../pkg/lm_playground.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 
 const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
@@ -27,6 +28,49 @@ let heldout = [];
 let rate = { t: 0, steps: 0, perSec: 0 };
 let posted = { at: -Infinity, detailAt: -Infinity }; // when progress (with details) was last posted
 let waiting = { gen: -1, timer: 0 }; // the loop of generation `gen` waits for DRAWN
+let history = { losses: new Float32Array(1024), n: 0 }; // every loss of this model, for the curve
+let curve = { canvas: null, spec: null }; // the page's OffscreenCanvas and how to draw it
+
+// The engine's charts draw with plotters' canvas backend, which checks that a 2D context is a
+// `CanvasRenderingContext2D`; a worker has none, but an OffscreenCanvas's 2D context draws with
+// the same methods.
+globalThis.CanvasRenderingContext2D ??= globalThis.OffscreenCanvasRenderingContext2D;
+
+function remember(loss) {
+  fresh.push(loss);
+  if (history.n === history.losses.length) {
+    const grown = new Float32Array(history.losses.length * 2);
+    grown.set(history.losses);
+    history.losses = grown;
+  }
+  history.losses[history.n++] = loss;
+}
+
+/** Draws the loss curve on the page's canvas, if it gave one, and posts its layout. */
+function drawCurve() {
+  const { canvas, spec: c } = curve;
+  if (!canvas || !c) return;
+  const w = Math.round(c.width * c.dpr), h = Math.round(c.height * c.dpr);
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const layout = drawLossCurve(canvas, history.losses.subarray(0, history.n), Float32Array.from(heldout), { ...c.opts, dpr: c.dpr });
+  post(FROM_WORKER.CURVE, { layout, steps: history.n });
+}
+
+/** The curve's non-white pixels and a digest of them (for the browser tests). */
+function curvePixels() {
+  const { canvas } = curve;
+  if (!canvas || !canvas.width) return { ink: 0, hash: '' };
+  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let ink = 0, hash = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) ink++;
+    hash = (Math.imul(hash, 31) + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) | 0;
+  }
+  return { ink, hash: `${canvas.width}x${canvas.height}:${hash}` };
+}
 
 function post(type, data = {}) {
   self.postMessage({ type, ...data });
@@ -61,6 +105,7 @@ function snapshot(details = true) {
     msg.update = model.lastUpdate();
   }
   post(FROM_WORKER.PROGRESS, msg);
+  drawCurve();
 }
 
 function slice(gen) {
@@ -69,7 +114,7 @@ function slice(gen) {
   try {
     while (performance.now() - t0 < SLICE_MS && playing) {
       if (target !== null && model.step >= target) { playing = false; break; }
-      fresh.push(model.train(1)[0]);
+      remember(model.train(1)[0]);
       if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
     }
   } catch (e) {
@@ -125,6 +170,7 @@ function build() {
   if (spec.watch) watch(spec.watch);
   fresh = [];
   heldout = [];
+  history.n = 0;
   const shapes = model.paramShapes();
   post(FROM_WORKER.READY, { vocab: model.vocab(), params: shapes, config: model.config() });
 }
@@ -159,7 +205,7 @@ self.onmessage = async (e) => {
         if (!model) break;
         playing = false;
         generation++;
-        fresh.push(model.train(1)[0]);
+        remember(model.train(1)[0]);
         if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
         snapshot();
         break;
@@ -172,6 +218,14 @@ self.onmessage = async (e) => {
       case TO_WORKER.PROMPT:
         prompt = m.text;
         if (model) snapshot();
+        break;
+      case TO_WORKER.CURVE:
+        if (m.canvas) curve.canvas = m.canvas;
+        if (m.opts) curve.spec = { width: m.width, height: m.height, dpr: m.dpr, opts: m.opts };
+        drawCurve();
+        break;
+      case TO_WORKER.PIXELS:
+        post(FROM_WORKER.PIXELS, { id: m.id, ...curvePixels() });
         break;
       case TO_WORKER.WATCH:
         if (!model) break;
