@@ -136,6 +136,7 @@ pub fn attention_demo(
         heads,
         mask.as_ref().map(|m| m.view()),
         None,
+        None,
     )?;
     let output = out.into_shape_with_order((t, c)).expect("rows");
     Ok(AttentionDemo {

@@ -5,10 +5,10 @@
 //! instead of the ~1e-3 that f32 allows).
 //!
 //! The computations whose code differs between the two types (the matrix product, the
-//! vectorised exponential, erf and GELU's two parts) are the [`Kernels`] that every [`Real`]
-//! has. They are declared here and implemented in `crate::kernel`, so that this module
-//! depends on nothing else in the crate: `f32` goes to the SIMD code on wasm32, `f64` always
-//! to the portable code.
+//! vectorised exponential, erf and the two parts of each form of GELU) are the [`Kernels`]
+//! that every [`Real`] has. They are declared here and implemented in `crate::kernel`, so
+//! that this module depends on nothing else in the crate: `f32` goes to the SIMD code on
+//! wasm32, `f64` always to the portable code.
 
 use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar, ScalarOperand};
 use num_traits::{Float, FromPrimitive};
@@ -55,6 +55,11 @@ pub trait Kernels: Sized {
     /// Forward needs Φ and backward both; computing them together shares the exponential
     /// (erf(x/√2) needs e^(−x²/2) too).
     fn gelu_parts(x: &[Self], cdf: &mut [Self], pdf: &mut [Self]);
+
+    /// The same two parts for GELU's tanh form, `torch.nn.GELU(approximate='tanh')`:
+    /// `cdf[i] = ½(1 + tanh u)` and `pdf[i]` its derivative in x, with
+    /// u = √(2/π)(x + 0.044715 x³), so that GELU is `x·cdf` and its derivative `cdf + x·pdf`.
+    fn gelu_tanh_parts(x: &[Self], cdf: &mut [Self], pdf: &mut [Self]);
 
     /// `c += a · b` with `a` `[m, k]`, `b` `[k, n]` and `c` `[m, n]` in standard layout, by this
     /// type's matrix kernel; call it through `crate::kernel::matmul_acc`, which documents it.

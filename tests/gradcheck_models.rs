@@ -39,7 +39,7 @@ fn layer_store(shapes: &[(String, Vec<usize>)], seed: u64) -> ParamStore<f64> {
 fn layer_configs() -> Vec<LayerConfig> {
     let mut v = vec![];
     for norm_first in [false, true] {
-        for activation in [Activation::Relu, Activation::Gelu] {
+        for activation in [Activation::Relu, Activation::Gelu, Activation::GeluTanh] {
             v.push(LayerConfig {
                 d_model: 6,
                 n_heads: 2,
@@ -195,7 +195,12 @@ fn encoder_decoder_model_grads() {
                 d_model: 6,
                 n_heads: 2,
                 d_ff: 8,
-                activation: Activation::Relu,
+                // post-norm with ReLU (as the 2017 paper), pre-norm with GELU's tanh form
+                activation: if norm_first {
+                    Activation::GeluTanh
+                } else {
+                    Activation::Relu
+                },
                 norm_first,
                 layer_norm_eps: 1e-5,
             },

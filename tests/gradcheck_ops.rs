@@ -12,6 +12,7 @@ mod common;
 use common::{assert_close, d1, d2, d3, dot, numeric_grad, rand, FD_TOL as TOL};
 use lm_playground::ops::attention::{self, causal_mask};
 use lm_playground::ops::feed_forward::{self, FfnParams};
+use lm_playground::ops::gelu::Approximate;
 use lm_playground::ops::multi_head::{self, MhaParams};
 use lm_playground::ops::{
     cross_entropy, embedding, gelu, layer_norm, linear, relu, softmax, Activation,
@@ -122,13 +123,15 @@ fn activation_and_softmax_grads() {
         &numeric_grad(&x, |v| dot(&relu::forward(d2(v)).into_dyn(), &r)),
         TOL,
     );
-    let gx = gelu::backward(d2(&r), d2(&x)).into_dyn();
-    assert_close(
-        "gelu dx",
-        &gx,
-        &numeric_grad(&x, |v| dot(&gelu::forward(d2(v)).into_dyn(), &r)),
-        TOL,
-    );
+    for form in [Approximate::None, Approximate::Tanh] {
+        let gx = gelu::backward(d2(&r), d2(&x), form).into_dyn();
+        assert_close(
+            &format!("gelu[{}] dx", form.name()),
+            &gx,
+            &numeric_grad(&x, |v| dot(&gelu::forward(d2(v), form).into_dyn(), &r)),
+            TOL,
+        );
+    }
     let y = softmax::forward(d2(&x));
     let gx = softmax::backward(d2(&r), y.view()).into_dyn();
     assert_close(
@@ -151,21 +154,50 @@ fn cross_entropy_grads() {
 }
 
 /// One head, with each kind of mask: none, causal, padding, cross-attention with Tq ≠ Tk, and a
-/// fully masked row (whose gradient must be exactly zero and still match).
+/// fully masked row (whose gradient must be exactly zero and still match); and with an additive
+/// bias, alone, with a causal mask, and with −∞ entries (one key of a row, and a whole row).
 #[test]
-fn attention_grads_with_every_mask() {
+fn attention_grads_with_every_mask_and_bias() {
     let mut rng = Rng::new(6);
     let mut pad = Array2::from_elem((3, 5), false);
     pad.column_mut(4).fill(true);
     let mut one_row_blocked = Array2::from_elem((3, 5), false);
     one_row_blocked.row_mut(1).fill(true);
-    let cases: Vec<(&str, usize, usize, Option<Array2<bool>>)> = vec![
-        ("none", 4, 4, None),
-        ("causal", 4, 4, Some(causal_mask(4))),
-        ("cross + padding", 3, 5, Some(pad)),
-        ("fully masked row", 3, 5, Some(one_row_blocked)),
+    let ninf = f64::NEG_INFINITY;
+    let mut blocked_by_bias = rand(&mut rng, &[3, 5]);
+    blocked_by_bias[[0, 2]] = ninf;
+    blocked_by_bias
+        .index_axis_mut(ndarray::Axis(0), 2)
+        .fill(ninf);
+    type Case = (
+        &'static str,
+        usize,
+        usize,
+        Option<Array2<bool>>,
+        Option<ArrayD<f64>>,
+    );
+    let cases: Vec<Case> = vec![
+        ("none", 4, 4, None, None),
+        ("causal", 4, 4, Some(causal_mask(4)), None),
+        ("cross + padding", 3, 5, Some(pad.clone()), None),
+        ("fully masked row", 3, 5, Some(one_row_blocked), None),
+        (
+            "bias",
+            3,
+            5,
+            None,
+            Some(rand(&mut rng, &[3, 5]).mapv(|b| 2.0 * b)),
+        ),
+        (
+            "bias + causal",
+            4,
+            4,
+            Some(causal_mask(4)),
+            Some(rand(&mut rng, &[4, 4])),
+        ),
+        ("bias −∞ + padding", 3, 5, Some(pad), Some(blocked_by_bias)),
     ];
-    for (name, tq, tk, mask) in cases {
+    for (name, tq, tk, mask, bias) in cases {
         let (q, k, v) = (
             rand(&mut rng, &[tq, 4]),
             rand(&mut rng, &[tk, 4]),
@@ -173,38 +205,52 @@ fn attention_grads_with_every_mask() {
         );
         let r = rand(&mut rng, &[tq, 3]);
         let m = mask.as_ref().map(|m| m.view());
-        let (_, cache) = attention::forward(d2(&q), d2(&k), d2(&v), m, None).unwrap();
+        let (_, cache) =
+            attention::forward(d2(&q), d2(&k), d2(&v), m, bias.as_ref().map(d2), None).unwrap();
         let g = attention::backward(d2(&r), &cache).unwrap();
-        let f = |q: &ArrayD<f64>, k: &ArrayD<f64>, v: &ArrayD<f64>| {
+        let f = |q: &ArrayD<f64>, k: &ArrayD<f64>, v: &ArrayD<f64>, b: Option<&ArrayD<f64>>| {
             dot(
-                &attention::forward(d2(q), d2(k), d2(v), m, None)
+                &attention::forward(d2(q), d2(k), d2(v), m, b.map(d2), None)
                     .unwrap()
                     .0
                     .into_dyn(),
                 &r,
             )
         };
+        let b = bias.as_ref();
         assert_close(
             &format!("attention[{name}] dq"),
             &g.dq.into_dyn(),
-            &numeric_grad(&q, |x| f(x, &k, &v)),
+            &numeric_grad(&q, |x| f(x, &k, &v, b)),
             TOL,
         );
         assert_close(
             &format!("attention[{name}] dk"),
             &g.dk.into_dyn(),
-            &numeric_grad(&k, |x| f(&q, x, &v)),
+            &numeric_grad(&k, |x| f(&q, x, &v, b)),
             TOL,
         );
         assert_close(
             &format!("attention[{name}] dv"),
             &g.dv.into_dyn(),
-            &numeric_grad(&v, |x| f(&q, &k, x)),
+            &numeric_grad(&v, |x| f(&q, &k, x, b)),
             TOL,
         );
+        if let Some(b) = b {
+            // (an entry of −∞ stays −∞ when nudged: its difference quotient is 0, as dS' there)
+            assert_close(
+                &format!("attention[{name}] dbias"),
+                &g.dscores.into_dyn(),
+                &numeric_grad(b, |x| f(&q, &k, &v, Some(x))),
+                TOL,
+            );
+        }
     }
 }
 
+/// Self-attention with a causal mask, cross-attention with key padding, and each with an
+/// additive bias: one `[1, Tq, Tk]` slice shared by every batch item and head (its gradient
+/// summed over them), or one per batch item and head `[B·H, Tq, Tk]` with a −∞ entry.
 #[test]
 fn multi_head_grads_self_and_cross() {
     let mut rng = Rng::new(7);
@@ -219,16 +265,27 @@ fn multi_head_grads_self_and_cross() {
     let mut kpm = Array2::from_elem((2, 5), false);
     kpm[[1, 4]] = true;
     kpm[[1, 3]] = true;
-    for (name, tq, tk, causal, padding) in [
-        ("self causal", 4, 4, true, false),
-        ("cross padded", 3, 5, false, true),
+    for (name, tq, tk, causal, padding, bias_slices) in [
+        ("self causal", 4, 4, true, false, 0),
+        ("cross padded", 3, 5, false, true, 0),
+        ("self causal + shared bias", 4, 4, true, false, 1),
+        ("cross padded + bias per head", 3, 5, false, true, 4),
     ] {
         let query = rand(&mut rng, &[2, tq, c]);
         let key = rand(&mut rng, &[2, tk, c]);
         let value = rand(&mut rng, &[2, tk, c]);
         let r = rand(&mut rng, &[2, tq, c]);
+        let bias = (bias_slices > 0).then(|| {
+            let mut b = rand(&mut rng, &[bias_slices, tq, tk]);
+            b[[bias_slices - 1, 0, 1]] = f64::NEG_INFINITY;
+            b
+        });
         let am = causal.then(|| causal_mask(tq));
-        let run = |q: &ArrayD<f64>, k: &ArrayD<f64>, v: &ArrayD<f64>, p: &[ArrayD<f64>]| {
+        let run = |q: &ArrayD<f64>,
+                   k: &ArrayD<f64>,
+                   v: &ArrayD<f64>,
+                   p: &[ArrayD<f64>],
+                   b: Option<&ArrayD<f64>>| {
             let prm = MhaParams {
                 in_proj_weight: d2(&p[0]),
                 in_proj_bias: d1(&p[1]),
@@ -243,10 +300,11 @@ fn multi_head_grads_self_and_cross() {
                 2,
                 am.as_ref().map(|m| m.view()),
                 padding.then(|| kpm.view()),
+                b.map(d3),
             )
             .unwrap()
         };
-        let (_, cache) = run(&query, &key, &value, &params);
+        let (_, cache) = run(&query, &key, &value, &params, bias.as_ref());
         let prm = MhaParams {
             in_proj_weight: d2(&params[0]),
             in_proj_bias: d1(&params[1]),
@@ -254,8 +312,9 @@ fn multi_head_grads_self_and_cross() {
             out_proj_bias: d1(&params[3]),
         };
         let g = multi_head::backward(d3(&r), &cache, &prm).unwrap();
+        let b = bias.as_ref();
         let f = |q: &ArrayD<f64>, k: &ArrayD<f64>, v: &ArrayD<f64>, p: &[ArrayD<f64>]| {
-            dot(&run(q, k, v, p).0.into_dyn(), &r)
+            dot(&run(q, k, v, p, b).0.into_dyn(), &r)
         };
         assert_close(
             &format!("mha[{name}] dquery"),
@@ -275,6 +334,21 @@ fn multi_head_grads_self_and_cross() {
             &numeric_grad(&value, |x| f(&query, &key, x, &params)),
             TOL,
         );
+        match (b, g.dbias) {
+            (Some(b), Some(db)) => assert_close(
+                &format!("mha[{name}] dbias"),
+                &db.into_dyn(),
+                &numeric_grad(b, |x| {
+                    dot(
+                        &run(&query, &key, &value, &params, Some(x)).0.into_dyn(),
+                        &r,
+                    )
+                }),
+                TOL,
+            ),
+            (None, None) => {}
+            _ => panic!("mha[{name}]: a bias gradient without a bias, or none for one"),
+        }
         let analytic = [
             g.in_proj_weight.into_dyn(),
             g.in_proj_bias.into_dyn(),
@@ -293,7 +367,7 @@ fn multi_head_grads_self_and_cross() {
 }
 
 #[test]
-fn feed_forward_grads_relu_and_gelu() {
+fn feed_forward_grads_relu_and_both_gelus() {
     let mut rng = Rng::new(8);
     let (c, f) = (4, 9);
     let p: Vec<ArrayD<f64>> = vec![
@@ -304,7 +378,7 @@ fn feed_forward_grads_relu_and_gelu() {
     ];
     let x = rand(&mut rng, &[5, c]);
     let r = rand(&mut rng, &[5, c]);
-    for act in [Activation::Relu, Activation::Gelu] {
+    for act in [Activation::Relu, Activation::Gelu, Activation::GeluTanh] {
         let run = |x: &ArrayD<f64>, p: &[ArrayD<f64>]| {
             let fp = FfnParams {
                 w1: d2(&p[0]),
@@ -323,7 +397,7 @@ fn feed_forward_grads_relu_and_gelu() {
         };
         let g = feed_forward::backward(d2(&r), &cache, &fp).unwrap();
         assert_close(
-            "ffn dx",
+            &format!("ffn[{}] dx", act.name()),
             &g.dx.into_dyn(),
             &numeric_grad(&x, |v| dot(&run(v, &p).0.into_dyn(), &r)),
             TOL,

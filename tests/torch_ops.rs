@@ -42,6 +42,7 @@ fn arg_name(kind: &str, name: &str) -> String {
     match (kind, name) {
         ("mha_self", "x") => "query".into(),
         (_, "mask" | "attn_mask" | "tgt_mask") => "attnMask".into(),
+        (_, "attn_bias") => "attnBias".into(),
         (_, "key_padding_mask") => "keyPaddingMask".into(),
         (_, "memory_key_padding_mask") => "memoryKeyPaddingMask".into(),
         (_, "n_heads") => "heads".into(),

@@ -27,7 +27,7 @@
 //!
 //! Beside the product, the other computations whose code differs per float type live here too
 //! (the [`Kernels`](crate::real::Kernels) of `f32` and `f64`): the vectorised exponential, erf
-//! and GELU's two parts.
+//! and the two parts of each form of GELU (erf and tanh).
 //!
 //! Files: this one has the entry points, the reference and the small-product loop;
 //! `blocked.rs` the driver and the packing; `micro.rs` the micro-kernels; `exp.rs`, `erf.rs`
@@ -44,7 +44,7 @@ mod self_test;
 
 pub use erf::{erf_f32, erf_f64};
 pub use exp::exp_slice_f32;
-pub use gelu::{gelu_parts_f32, gelu_parts_f64};
+pub use gelu::{gelu_parts_f32, gelu_parts_f64, gelu_tanh_parts_f32, gelu_tanh_parts_f64};
 pub use micro::{bench_micro_kernel, MICRO_KERNEL_FLOPS};
 pub use self_test::{self_test, SelfTestReport};
 

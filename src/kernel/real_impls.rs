@@ -4,7 +4,7 @@
 
 use super::erf::{erf_f32, erf_f64};
 use super::exp::exp_slice_f32;
-use super::gelu::{gelu_parts_f32, gelu_parts_f64};
+use super::gelu::{gelu_parts_f32, gelu_parts_f64, gelu_tanh_parts_f32, gelu_tanh_parts_f64};
 use super::{gemm_portable, matmul_acc_by, sgemm};
 use crate::real::Kernels;
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -18,6 +18,9 @@ impl Kernels for f32 {
     }
     fn gelu_parts(x: &[f32], cdf: &mut [f32], pdf: &mut [f32]) {
         gelu_parts_f32(x, cdf, pdf)
+    }
+    fn gelu_tanh_parts(x: &[f32], cdf: &mut [f32], pdf: &mut [f32]) {
+        gelu_tanh_parts_f32(x, cdf, pdf)
     }
     fn matmul_acc(c: &mut ArrayViewMut2<f32>, a: ArrayView2<f32>, b: ArrayView2<f32>) {
         matmul_acc_by(c, a, b, sgemm)
@@ -35,6 +38,9 @@ impl Kernels for f64 {
     }
     fn gelu_parts(x: &[f64], cdf: &mut [f64], pdf: &mut [f64]) {
         gelu_parts_f64(x, cdf, pdf)
+    }
+    fn gelu_tanh_parts(x: &[f64], cdf: &mut [f64], pdf: &mut [f64]) {
+        gelu_tanh_parts_f64(x, cdf, pdf)
     }
     fn matmul_acc(c: &mut ArrayViewMut2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) {
         matmul_acc_by(c, a, b, gemm_portable::<f64>)

@@ -1,6 +1,7 @@
-//! The kernel's self-test: this build's f32 product and vectorised exponential against slow,
-//! obvious references. `cargo test` runs it natively (the portable path) and the JS tests run
-//! it in wasm through `kernelSelfTest` (the simd128 path), so both paths pass the same checks.
+//! The kernel's self-test: this build's f32 product, vectorised exponential and tanh-form GELU
+//! against slow, obvious references. `cargo test` runs it natively (the portable path) and the
+//! JS tests run it in wasm through `kernelSelfTest` (the simd128 path), so both paths pass the
+//! same checks.
 //!
 //! ```text
 //! product   C₀ + A·B by sgemm and by gemm_portable  vs  C₀ + A·B by gemm_naive,
@@ -11,13 +12,19 @@
 //! exp       exp_slice_f32 vs f64's exp on [−87, 88.3]: worst relative error;
 //!           and the edges: e^(−∞) = 0 exactly, NaN stays NaN, e^100 = +∞, and e^(−100)
 //!           exactly 0 on simd128 (which flushes underflow), below f32::MIN_POSITIVE else
+//! gelu_tanh gelu_tanh_parts_f32 vs f64's tanh on [−12, 12] and at ±3.4e38: worst error of
+//!           Φ̃ = ½(1 + tanh u) and of Φ̃' (absolute), and of GELU's derivative Φ̃ + xΦ̃'
+//!           (absolute, relative to max(1, |x|)); Φ̃' exactly 0 where x² overflows
 //! ```
 //!
 //! The guards matter for the simd128 micro-kernel, which stores through raw pointers: an
 //! out-of-bounds store there is not caught by Rust's bounds checks and, without guards, shows
 //! up only if it happens to crash the heap.
 
-use super::{exp_slice_f32, gemm_naive, gemm_portable, sgemm, sgemm_path, Strided, CHECK_SHAPES};
+use super::{
+    exp_slice_f32, gelu_tanh_parts_f32, gemm_naive, gemm_portable, sgemm, sgemm_path, Strided,
+    CHECK_SHAPES,
+};
 use super::{MR, NR};
 use crate::real::Real;
 use crate::rng::Rng;
@@ -39,16 +46,21 @@ pub struct SelfTestReport {
     pub exp_edges_ok: bool,
     /// Whether every guard value around and between the rows of C was left untouched.
     pub guards_ok: bool,
+    /// Worst error of the tanh form of GELU's two parts and of its derivative against f64
+    /// (NaN if any result was NaN or the edges were wrong).
+    pub gelu_tanh_max_error: f64,
 }
 
 impl SelfTestReport {
     /// Whether every check passed, with the tolerances the tests use: kernel error below
-    /// 1e-5, exp's relative error below 3e-7 (about 2.5 ulp), the edges and the guards intact.
+    /// 1e-5, exp's relative error below 3e-7 (about 2.5 ulp), the edges and the guards intact,
+    /// tanh-form GELU within 1e-6.
     pub fn passed(&self) -> bool {
         self.max_error < 1e-5
             && self.exp_max_rel_error < 3e-7
             && self.exp_edges_ok
             && self.guards_ok
+            && self.gelu_tanh_max_error < 1e-6
     }
 }
 
@@ -96,6 +108,7 @@ pub fn self_test() -> SelfTestReport {
         exp_max_rel_error,
         exp_edges_ok,
         guards_ok,
+        gelu_tanh_max_error: check_gelu_tanh(),
     }
 }
 
@@ -151,6 +164,39 @@ fn check_exp() -> (f64, bool) {
         && edges[4] == f32::INFINITY
         && (edges[5] - std::f32::consts::E).abs() < 1e-6;
     (err, edges_ok)
+}
+
+/// The tanh form of GELU in f32 against f64's tanh: the worst error of Φ̃, of Φ̃' and of the
+/// derivative Φ̃ + xΦ̃' (relative to max(1, |x|)) on 24 002 points of [−12, 12], NaN if the
+/// edges are wrong: at ±3.4e38, where x² overflows, Φ̃ is exactly 0 or 1 and Φ̃' exactly 0, and
+/// Φ̃(0) = ½. The edges come first and the count is not a multiple of four, so on simd128 the
+/// edges go through a full vector and the last point through the padded tail.
+fn check_gelu_tanh() -> f64 {
+    let mut xs = vec![-3.4e38f32, 3.4e38, 0.0];
+    xs.extend((0..24_002).map(|i| -12.0 + i as f32 * 0.001));
+    let (mut cdf, mut pdf) = (vec![0f32; xs.len()], vec![0f32; xs.len()]);
+    gelu_tanh_parts_f32(&xs, &mut cdf, &mut pdf);
+    let edges_ok = cdf[..3] == [0.0, 1.0, 0.5] && pdf[..2] == [0.0, 0.0];
+    if !edges_ok {
+        return f64::NAN;
+    }
+    let (c0, k) = (0.797_884_560_802_865_4f64, 0.044_715f64);
+    let mut err = 0f64;
+    for ((&x, &c), &p) in xs.iter().zip(&cdf).zip(&pdf).skip(3) {
+        let x = x as f64;
+        let th = (c0 * (x + k * x * x * x)).tanh();
+        let (want_c, want_p) = (
+            0.5 * (1.0 + th),
+            0.5 * (1.0 - th * th) * c0 * (1.0 + 3.0 * k * x * x),
+        );
+        let (c, p) = (c as f64, p as f64);
+        let dy = ((c + x * p) - (want_c + x * want_p)).abs() / x.abs().max(1.0);
+        err = worse(
+            worse(worse(err, (c - want_c).abs()), (p - want_p).abs()),
+            dy,
+        );
+    }
+    err
 }
 
 /// The value every guard holds: finite, so that a stray `+=` of any nonzero number changes

@@ -151,6 +151,7 @@ impl DecoderLayer {
                     cfg.n_heads,
                     masks.memory_mask,
                     masks.memory_key_padding_mask,
+                    None,
                 )?;
                 Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
             })?;

@@ -389,7 +389,7 @@ pub(crate) fn self_attn_forward<F: Real>(
             .into_shape_with_order((b, t, cfg.d_model))
             .expect("rows");
         let (o, cache) =
-            multi_head::forward_self(x3, &sa, cfg.n_heads, attn_mask, key_padding_mask)?;
+            multi_head::forward_self(x3, &sa, cfg.n_heads, attn_mask, key_padding_mask, None)?;
         Ok((multi_head::rows(o.view()), SubCache::Attention(cache)))
     })
 }

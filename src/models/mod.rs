@@ -536,6 +536,18 @@ mod tests {
         assert_eq!(back, d);
         let bad = serde_json::from_value::<DecoderOnlyConfig>(json!({"activation": "tanh"}));
         assert!(bad.unwrap_err().to_string().contains("tanh"));
+        // GELU's tanh form is stored under the name the JS API uses for it.
+        let t: EncoderDecoderConfig =
+            serde_json::from_value(json!({"activation": "gelu_tanh"})).unwrap();
+        assert_eq!(t.layer.activation, Activation::GeluTanh);
+        assert_eq!(serde_json::to_value(t).unwrap()["activation"], "gelu_tanh");
+        for name in Activation::NAMES {
+            let a = Activation::from_name(name).unwrap();
+            assert_eq!(
+                (a.name(), serde_json::to_value(a).unwrap()),
+                (*name, json!(name))
+            );
+        }
     }
 
     /// One generic check of construction, the loss step and the save → load round trip, run

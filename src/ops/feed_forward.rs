@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! forward:   h = x W₁ᵀ + b₁          linear1.weight [F, C], linear1.bias [F], h [N, F]
-//!            a = act(h)              ReLU or GELU
+//!            a = act(h)              ReLU or GELU (erf or tanh form)
 //!            y = a W₂ᵀ + b₂          linear2.weight [C, F], linear2.bias [C], y [N, C]
 //! backward:  the three steps in reverse (linear, activation, linear).
 //! ```
@@ -39,7 +39,8 @@ pub struct FfnCache<F> {
     pub a: Array2<F>,
     /// Which activation was used.
     pub activation: Activation,
-    /// Φ(h) and φ(h) when the activation is GELU (reused by backward).
+    /// Φ̃(h) and Φ̃'(h) when the activation is a GELU (reused by backward; see
+    /// [`super::gelu::forward_with_cdf`]).
     pub cdf: Option<(Array2<F>, Array2<F>)>,
 }
 
@@ -66,13 +67,13 @@ pub fn forward<F: Real>(
 ) -> Result<(Array2<F>, FfnCache<F>)> {
     // pass 1: widen
     let h = linear::apply(x, p.w1, Some(p.b1))?;
-    // pass 2: activation (for GELU keep Φ(h) for backward)
-    let (a, cdf) = match activation {
-        Activation::Gelu => {
-            let (a, phi, pdf) = super::gelu::forward_with_cdf(h.view());
-            (a, Some((phi, pdf)))
+    // pass 2: activation (for GELU keep Φ̃(h) and Φ̃'(h) for backward)
+    let (a, cdf) = match activation.gelu_form() {
+        Some(form) => {
+            let (a, cdf, pdf) = super::gelu::forward_with_cdf(h.view(), form);
+            (a, Some((cdf, pdf)))
         }
-        Activation::Relu => (activation.forward(h.view()), None),
+        None => (activation.forward(h.view()), None),
     };
     // pass 3: narrow back
     let y = linear::apply(a.view(), p.w2, Some(p.b2))?;
@@ -98,8 +99,8 @@ pub fn backward<F: Real>(
     let g2 = linear::backward_from_input(dy, cache.a.view(), p.w2, true)?;
     // pass 2 was a = act(h)
     let dh = match &cache.cdf {
-        Some((phi, pdf)) => {
-            super::gelu::backward_with_cdf(g2.dx.view(), cache.h.view(), phi.view(), pdf.view())
+        Some((cdf, pdf)) => {
+            super::gelu::backward_with_cdf(g2.dx.view(), cache.h.view(), cdf.view(), pdf.view())
         }
         None => cache.activation.backward(g2.dx.view(), cache.h.view()),
     };

@@ -33,7 +33,9 @@ use crate::real::Real;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-/// The feed-forward activation, as `activation=` in `nn.TransformerEncoderLayer`.
+/// The feed-forward activation, as `activation=` in `nn.TransformerEncoderLayer`. It is
+/// serialised (model configs, safetensors metadata) and named in the JS API by
+/// [`Activation::name`]: `"relu"`, `"gelu"`, `"gelu_tanh"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
@@ -42,28 +44,55 @@ pub enum Activation {
     /// x·Φ(x), exact erf form
     #[default]
     Gelu,
+    /// x·½(1 + tanh(√(2/π)(x + 0.044715 x³))), GELU's tanh form, as
+    /// `activation=nn.GELU(approximate='tanh')` (GPT-2's; Hugging Face's `gelu_new`)
+    #[serde(rename = "gelu_tanh")]
+    GeluTanh,
 }
 
 impl Activation {
+    /// Every activation's name, as [`Activation::name`] gives it.
+    pub const NAMES: &'static [&'static str] = &["relu", "gelu", "gelu_tanh"];
+
+    /// The activation named `name` (one of [`Activation::NAMES`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "relu" => Some(Activation::Relu),
+            "gelu" => Some(Activation::Gelu),
+            "gelu_tanh" => Some(Activation::GeluTanh),
+            _ => None,
+        }
+    }
+
+    /// The form of GELU this activation is, if it is one.
+    pub fn gelu_form(self) -> Option<gelu::Approximate> {
+        match self {
+            Activation::Relu => None,
+            Activation::Gelu => Some(gelu::Approximate::None),
+            Activation::GeluTanh => Some(gelu::Approximate::Tanh),
+        }
+    }
+
     /// `act(x)` elementwise.
     pub fn forward<F: Real>(self, x: ArrayView2<F>) -> Array2<F> {
-        match self {
-            Activation::Relu => relu::forward(x),
-            Activation::Gelu => gelu::forward(x),
+        match self.gelu_form() {
+            None => relu::forward(x),
+            Some(form) => gelu::forward(x, form),
         }
     }
     /// `dx = dy · act'(x)` elementwise.
     pub fn backward<F: Real>(self, dy: ArrayView2<F>, x: ArrayView2<F>) -> Array2<F> {
-        match self {
-            Activation::Relu => relu::backward(dy, x),
-            Activation::Gelu => gelu::backward(dy, x),
+        match self.gelu_form() {
+            None => relu::backward(dy, x),
+            Some(form) => gelu::backward(dy, x, form),
         }
     }
-    /// The name shown on the page and used in links.
+    /// The name shown on the page, used in links, configs and the JS API.
     pub fn name(self) -> &'static str {
         match self {
             Activation::Relu => "relu",
             Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_tanh",
         }
     }
 }

@@ -6,7 +6,7 @@
 //! K = key   W_kᵀ + b_k     [B, Tk, C]
 //! V = value W_vᵀ + b_v     [B, Tk, C]
 //! head h (D = C / H) uses columns h·D … (h+1)·D − 1 of Q, K and V:
-//!   O_h = attention(Q_h, K_h, V_h, mask)                     [B, Tq, D]
+//!   O_h = attention(Q_h, K_h, V_h, mask, bias)               [B, Tq, D]
 //! concat = [O_0 | O_1 | … | O_{H−1}]                         [B, Tq, C]   (H · D = C)
 //! out = concat W_oᵀ + b_o      out_proj.weight [C, C], out_proj.bias [C]
 //! ```
@@ -21,6 +21,12 @@
 //!
 //! Each head sees only its D-column slice, so the heads can attend to different things; the
 //! output projection then mixes what they found.
+//!
+//! Masks and bias, as `attn_mask` and `key_padding_mask` of `nn.MultiheadAttention`: a boolean
+//! `attn_mask` `[Tq, Tk]` and `key_padding_mask` `[B, Tk]` (`true` = blocked, or'ed together),
+//! and an additive float bias (PyTorch's float `attn_mask`) `[1, Tq, Tk]`, shared by every batch
+//! item and head, or `[B·H, Tq, Tk]`, one per batch item b and head h at index b·H + h, added to
+//! the scores the masks leave open (see [`attention`]).
 
 use super::attention::{self, AttentionCache};
 use super::linear;
@@ -60,6 +66,9 @@ pub struct MhaGrads<F> {
     pub out_proj_weight: Array2<F>,
     /// `[C]`
     pub out_proj_bias: Array1<F>,
+    /// `[1 or B·H, Tq, Tk]`, the gradient of the additive bias (summed over batch items and
+    /// heads when it was shared), if there was one.
+    pub dbias: Option<Array3<F>>,
 }
 
 /// What backward needs and the page draws.
@@ -77,6 +86,9 @@ pub struct MhaCache<F> {
     pub inputs: MhaInputs<F>,
     /// One cache per (batch item, head), index `b·H + h`: that head's Q, K, V, scores, weights.
     pub heads_cache: Vec<AttentionCache<F>>,
+    /// How many `[Tq, Tk]` slices the additive bias had, if there was one: 1 (shared by every
+    /// batch item and head) or B·H; backward gives its gradient in that shape.
+    pub bias_slices: Option<usize>,
     /// The heads' outputs side by side, `[B·Tq, C]`.
     pub concat: Array2<F>,
 }
@@ -135,7 +147,9 @@ pub(crate) fn seq<F: Real>(x: Array2<F>, b: usize, t: usize) -> Array3<F> {
 /// Multi-head attention forward.
 ///
 /// `attn_mask` is `[Tq, Tk]` and shared by the batch; `key_padding_mask` is `[B, Tk]`; both use
-/// `true` = blocked. Returns `[B, Tq, C]`.
+/// `true` = blocked. `attn_bias` is `[1, Tq, Tk]` (shared) or `[B·H, Tq, Tk]` (per batch item
+/// and head), finite or −∞ (see the module header). Returns `[B, Tq, C]`.
+#[allow(clippy::too_many_arguments)]
 pub fn forward<F: Real>(
     query: ArrayView3<F>,
     key: ArrayView3<F>,
@@ -144,10 +158,11 @@ pub fn forward<F: Real>(
     heads: usize,
     attn_mask: Option<ArrayView2<bool>>,
     key_padding_mask: Option<ArrayView2<bool>>,
+    attn_bias: Option<ArrayView3<F>>,
 ) -> Result<(Array3<F>, MhaCache<F>)> {
     let (b, tq, c) = query.dim();
     let tk = key.dim().1;
-    check_inputs(query, key, value, p, heads, key_padding_mask)?;
+    check_inputs(query, key, value, p, heads, key_padding_mask, attn_bias)?;
     let w = p.in_proj_weight;
     let bias = p.in_proj_bias;
     let (query, key, value) = (rows(query), rows(key), rows(value));
@@ -166,8 +181,7 @@ pub fn forward<F: Real>(
         MhaInputs::Separate { query, key, value },
         p,
         (b, tq, tk, heads),
-        attn_mask,
-        key_padding_mask,
+        (attn_mask, key_padding_mask, attn_bias),
     )
 }
 
@@ -179,8 +193,9 @@ fn check_inputs<F: Real>(
     p: &MhaParams<F>,
     heads: usize,
     key_padding_mask: Option<ArrayView2<bool>>,
+    attn_bias: Option<ArrayView3<F>>,
 ) -> Result<()> {
-    let (b, _, c) = query.dim();
+    let (b, tq, c) = query.dim();
     let (bk, tk, ck) = key.dim();
     if heads == 0 || c % heads != 0 {
         return Err(Error::config(format!(
@@ -202,6 +217,16 @@ fn check_inputs<F: Real>(
             &[b, tk],
         )?;
     }
+    if let Some(a) = attn_bias {
+        let n = a.dim().0;
+        if !(a.dim().1 == tq && a.dim().2 == tk && (n == 1 || n == b * heads)) {
+            return Err(Error::shape(format!(
+                "multi_head_attention: attn_bias has shape {:?}, expected [1, {tq}, {tk}] or [{}, {tq}, {tk}] (batch·heads × queries × keys)",
+                a.shape(),
+                b * heads
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -212,9 +237,10 @@ pub fn forward_self<F: Real>(
     heads: usize,
     attn_mask: Option<ArrayView2<bool>>,
     key_padding_mask: Option<ArrayView2<bool>>,
+    attn_bias: Option<ArrayView3<F>>,
 ) -> Result<(Array3<F>, MhaCache<F>)> {
     let (b, t, c) = x.dim();
-    check_inputs(x, x, x, p, heads, key_padding_mask)?;
+    check_inputs(x, x, x, p, heads, key_padding_mask, attn_bias)?;
     let x = rows(x);
     // pass 1: [Q | K | V] = x W_inᵀ + b_in, [B·T, 3C]
     let qkv = linear::apply(x.view(), p.in_proj_weight, Some(p.in_proj_bias))?;
@@ -227,23 +253,25 @@ pub fn forward_self<F: Real>(
         MhaInputs::Shared(x),
         p,
         (b, t, t, heads),
-        attn_mask,
-        key_padding_mask,
+        (attn_mask, key_padding_mask, attn_bias),
     )
 }
 
 /// Passes 2–4, shared by [`forward`] and [`forward_self`]: attention per batch item and head
 /// on column slices of the projected Q, K, V (`[B·Tq, C]`, `[B·Tk, C]`, `[B·Tk, C]`), the
 /// heads concatenated into `[B·Tq, C]`, then the output projection. `inputs` are what the
-/// cache keeps for backward.
+/// cache keeps for backward; the masks and bias were checked by `check_inputs`.
 #[allow(clippy::type_complexity)]
 fn attend_and_project<F: Real>(
     (qp, kp, vp): (ArrayView2<F>, ArrayView2<F>, ArrayView2<F>),
     inputs: MhaInputs<F>,
     p: &MhaParams<F>,
     (b, tq, tk, heads): (usize, usize, usize, usize),
-    attn_mask: Option<ArrayView2<bool>>,
-    key_padding_mask: Option<ArrayView2<bool>>,
+    (attn_mask, key_padding_mask, attn_bias): (
+        Option<ArrayView2<bool>>,
+        Option<ArrayView2<bool>>,
+        Option<ArrayView3<F>>,
+    ),
 ) -> Result<(Array3<F>, MhaCache<F>)> {
     let c = qp.ncols();
     let d = c / heads;
@@ -258,11 +286,16 @@ fn attend_and_project<F: Real>(
         )?;
         for h in 0..heads {
             let cols = h * d..(h + 1) * d;
+            let bias = attn_bias.map(|a| {
+                let slice = if a.dim().0 == 1 { 0 } else { bi * heads + h };
+                a.index_axis_move(Axis(0), slice)
+            });
             let (o, cache) = attention::forward(
                 qp.slice(s![bi * tq..(bi + 1) * tq, cols.clone()]),
                 kp.slice(s![bi * tk..(bi + 1) * tk, cols.clone()]),
                 vp.slice(s![bi * tk..(bi + 1) * tk, cols.clone()]),
                 mask.as_ref().map(|m| m.view()),
+                bias,
                 None,
             )?;
             concat
@@ -280,6 +313,7 @@ fn attend_and_project<F: Real>(
         tk,
         inputs,
         heads_cache,
+        bias_slices: attn_bias.map(|a| a.dim().0),
         concat,
     };
     Ok((seq(out, b, tq), cache))
@@ -312,6 +346,9 @@ pub fn backward<F: Real>(
     let mut dqkv = Array2::zeros((b * tq, if shared { 3 * c } else { c }));
     let mut dk = Array2::zeros((tk_rows, c));
     let mut dv = Array2::zeros((tk_rows, c));
+    // the bias was added to every head's scores: its gradient is their dS', summed over batch
+    // items and heads (in that fixed order) when one slice was shared
+    let mut dbias = cache.bias_slices.map(|n| Array3::<F>::zeros((n, tq, tk)));
     for bi in 0..b {
         for h in 0..heads {
             let cols = h * d..(h + 1) * d;
@@ -319,6 +356,11 @@ pub fn backward<F: Real>(
                 dconcat.slice(s![bi * tq..(bi + 1) * tq, cols.clone()]),
                 cache.head(bi, h),
             )?;
+            if let Some(db) = &mut dbias {
+                let slice = if db.dim().0 == 1 { 0 } else { bi * heads + h };
+                let mut slot = db.index_axis_mut(Axis(0), slice);
+                slot += &g.dscores;
+            }
             let (qr, kr) = (bi * tq..(bi + 1) * tq, bi * tk..(bi + 1) * tk);
             dqkv.slice_mut(s![qr.clone(), cols.clone()]).assign(&g.dq);
             if shared {
@@ -347,6 +389,7 @@ pub fn backward<F: Real>(
                 in_proj_bias: g.db.expect("has bias"),
                 out_proj_weight: g_out.dw,
                 out_proj_bias: g_out.db.expect("has bias"),
+                dbias,
             });
         }
     };
@@ -379,6 +422,7 @@ pub fn backward<F: Real>(
         in_proj_bias: d_in_b,
         out_proj_weight: g_out.dw,
         out_proj_bias: g_out.db.expect("has bias"),
+        dbias,
     })
 }
 
@@ -420,16 +464,16 @@ mod tests {
             out_proj_bias: out_b.view(),
         };
         let x = Array3::from_shape_fn((1, 3, c), |(_, t, j)| ((t * c + j) as f64 * 0.37).sin());
-        let (y, cache) = forward(x.view(), x.view(), x.view(), &p, 1, None, None).unwrap();
+        let (y, cache) = forward(x.view(), x.view(), x.view(), &p, 1, None, None, None).unwrap();
         let x2 = x.index_axis(Axis(0), 0);
-        let (o, _) = attention::forward(x2, x2, x2, None, None).unwrap();
+        let (o, _) = attention::forward(x2, x2, x2, None, None, None).unwrap();
         for (a, b) in y.iter().zip(o.iter()) {
             assert!((a - b).abs() < 1e-12);
         }
         assert_eq!(cache.heads_cache.len(), 1);
         // 8 heads of 64 concatenate back to 512 columns.
         assert_eq!(8 * 64, 512);
-        let bad = forward(x.view(), x.view(), x.view(), &p, 3, None, None).unwrap_err();
+        let bad = forward(x.view(), x.view(), x.view(), &p, 3, None, None, None).unwrap_err();
         assert!(bad.message.contains("not divisible by 3"), "{bad}");
     }
 
@@ -461,10 +505,18 @@ mod tests {
             heads,
             Some(mask.view()),
             Some(kpm.view()),
+            None,
         )
         .unwrap();
-        let (y2, c2) =
-            forward_self(x.view(), &p, heads, Some(mask.view()), Some(kpm.view())).unwrap();
+        let (y2, c2) = forward_self(
+            x.view(),
+            &p,
+            heads,
+            Some(mask.view()),
+            Some(kpm.view()),
+            None,
+        )
+        .unwrap();
         assert!(matches!(c1.inputs, MhaInputs::Separate { .. }));
         assert!(matches!(c2.inputs, MhaInputs::Shared(_)));
         let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);

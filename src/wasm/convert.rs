@@ -365,7 +365,7 @@ impl Obj {
                 continue;
             };
             match spec.kind {
-                Kind::Tensor(_) | Kind::Mask(_) => {
+                Kind::Tensor(_) | Kind::Mask(_) | Kind::Bias(_) => {
                     let (shape, data) = tensor_parts(f, spec, v)?;
                     shapes.insert(name.clone(), shape.clone());
                     pending.push((spec, shape, data));
@@ -398,6 +398,12 @@ impl Obj {
         for (spec, shape, data) in pending {
             let v = match spec.kind {
                 Kind::Mask(_) => Value::Mask(data.mask(f, &spec.name, &shape)?),
+                Kind::Bias(_) => {
+                    let t = data.floats(f, &spec.name, &shape)?;
+                    spec.check_bias_values(f, t.iter().copied())
+                        .map_err(core_err)?;
+                    Value::Tensor(t)
+                }
                 _ => Value::Tensor(data.tensor(f, &spec.name, &shape)?),
             };
             vals.insert(spec.name.clone(), v);
@@ -493,7 +499,8 @@ impl Data {
         Ok(())
     }
 
-    fn tensor(&self, func: &str, name: &str, shape: &[usize]) -> JsResult<ArrayD<f32>> {
+    /// The values as a tensor of `shape`, any float allowed (the caller checks them).
+    fn floats(&self, func: &str, name: &str, shape: &[usize]) -> JsResult<ArrayD<f32>> {
         let values = self.copy(func, name)?;
         if values.len() != numel(shape) as usize {
             // a getter or a transfer changed the data after its length was checked
@@ -501,13 +508,20 @@ impl Data {
                 "{func}: {name} changed while it was being read"
             )));
         }
+        Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("length checked"))
+    }
+
+    /// The values as a tensor of `shape`, every one finite.
+    fn tensor(&self, func: &str, name: &str, shape: &[usize]) -> JsResult<ArrayD<f32>> {
+        let t = self.floats(func, name, shape)?;
+        let values = t.as_slice().expect("standard layout");
         if let Some(i) = values.iter().position(|x| !x.is_finite()) {
             return Err(err(format!(
                 "{func}: {name} has a non-finite value ({}) at flat index {i}",
                 values[i]
             )));
         }
-        Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("length checked"))
+        Ok(t)
     }
 
     fn mask(&self, func: &str, name: &str, shape: &[usize]) -> JsResult<ArrayD<bool>> {

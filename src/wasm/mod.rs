@@ -56,7 +56,7 @@ pub fn engine_info() -> JsValue {
 }
 
 /// Runs [`crate::kernel::self_test`] on this build's kernels (simd128) and returns its report
-/// as `{path, maxError, cases, expMaxRelError, expEdgesOk, guardsOk}`.
+/// as `{path, maxError, cases, expMaxRelError, expEdgesOk, guardsOk, geluTanhMaxError}`.
 #[wasm_bindgen(js_name = kernelSelfTest)]
 pub fn kernel_self_test() -> JsValue {
     let r = crate::kernel::self_test();
@@ -67,6 +67,7 @@ pub fn kernel_self_test() -> JsValue {
         ("expMaxRelError", JsValue::from(r.exp_max_rel_error)),
         ("expEdgesOk", JsValue::from(r.exp_edges_ok)),
         ("guardsOk", JsValue::from(r.guards_ok)),
+        ("geluTanhMaxError", JsValue::from(r.gelu_tanh_max_error)),
     ])
 }
 
@@ -170,7 +171,7 @@ pub fn bench_attention(n: JsValue, d: JsValue, reps: JsValue) -> JsResult<f32> {
     });
     let mut s = 0.0;
     for _ in 0..reps {
-        let (o, _) = crate::ops::attention::forward(q.view(), q.view(), q.view(), None, None)
+        let (o, _) = crate::ops::attention::forward(q.view(), q.view(), q.view(), None, None, None)
             .map_err(convert::core_err)?;
         s += o[[0, 0]];
     }

@@ -188,9 +188,10 @@ impl Session for Trainer {
 #[wasm_bindgen]
 impl Model {
     /// A model from a spec: `{seed, corpus | vocab | vocabSize, tokenizer: "word"|"char",
-    /// maxVocab, dModel, nHeads, nLayers, dFf, maxLen, activation, normFirst, batchSize, seqLen,
-    /// optimizer: {kind: "sgd"|"adam"|"adamw", lr, momentum, dampening, weightDecay, nesterov,
-    /// beta1, beta2, eps}, clip, heldout}`. Weights come from `seed`.
+    /// maxVocab, dModel, nHeads, nLayers, dFf, maxLen, activation: "relu"|"gelu"|"gelu_tanh",
+    /// normFirst, batchSize, seqLen, optimizer: {kind: "sgd"|"adam"|"adamw", lr, momentum,
+    /// dampening, weightDecay, nesterov, beta1, beta2, eps}, clip, heldout}`. Weights come from
+    /// `seed`.
     #[wasm_bindgen(constructor)]
     pub fn new(spec: JsValue) -> JsResult<Model> {
         let f = "new Model";

@@ -14,13 +14,13 @@ use crate::tokenizer::Mode;
 /// The words a tokenizer setting accepts.
 pub const TOKENIZERS: &[&str] = &["word", "char"];
 
-/// `dModel`, `nHeads`, `dFf`, `activation`, `normFirst`.
+/// `dModel`, `nHeads`, `dFf`, `activation` (`"relu"`, `"gelu"` or `"gelu_tanh"`), `normFirst`.
 pub fn layer_args() -> Vec<ArgSpec> {
     vec![
         ArgSpec::int("dModel", 1, MAX_WIDTH as i64),
         ArgSpec::int("nHeads", 1, 4096),
         ArgSpec::int("dFf", 1, 4 * MAX_WIDTH as i64),
-        ArgSpec::choice("activation", &["gelu", "relu"]),
+        ArgSpec::choice("activation", Activation::NAMES),
         ArgSpec::flag("normFirst"),
     ]
 }
@@ -28,11 +28,9 @@ pub fn layer_args() -> Vec<ArgSpec> {
 /// A layer's sizes from [`layer_args`], each missing one from `default` (`dFf`: 4 · `dModel`).
 pub fn layer_from(a: &Values<f32>, default: LayerConfig) -> JsResult<LayerConfig> {
     let e = core_err;
-    let activation = match a.text_or("activation", "").map_err(e)? {
-        "relu" => Activation::Relu,
-        "gelu" => Activation::Gelu,
-        _ => default.activation,
-    };
+    // (the word was checked against Activation::NAMES; absent, it is the model's default)
+    let activation = Activation::from_name(a.text_or("activation", "").map_err(e)?)
+        .unwrap_or(default.activation);
     let d_model = a.usize_or("dModel", default.d_model).map_err(e)?;
     Ok(LayerConfig {
         d_model,

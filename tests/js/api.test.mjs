@@ -27,6 +27,7 @@ describe('the module', () => {
     assert.ok(st.maxError < 1e-5, `kernel error ${st.maxError}`);
     assert.ok(st.expMaxRelError < 3e-7, `vectorised exp error ${st.expMaxRelError}`);
     assert.ok(st.expEdgesOk, 'exp(−∞) = 0, exp(NaN) = NaN, exp(100) = ∞');
+    assert.ok(st.geluTanhMaxError < 1e-6, `tanh-form GELU error ${st.geluTanhMaxError}`);
     // C sits between guard values (and, at a row stride above n, with guards after each row):
     // a store outside C by the simd128 micro-kernel must be seen here, not only if it crashes.
     assert.equal(st.guardsOk, true, 'no kernel wrote outside C');
@@ -75,15 +76,60 @@ describe('attention', () => {
     assert.throws(() => attention(q, k.shape && { shape: [3, 4], data: new Float32Array(12) }, { shape: [3, 4], data: new Float32Array(12) }, { causal: true }), /causal needs as many queries as keys/);
     assert.throws(() => attention(q, q, q, 'fast'), Error);
   });
+
+  test('attnBias: −∞ is a mask, a constant row changes nothing, and it matches PyTorch with the masks', () => {
+    const c = byName('attention_bias');
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => T(c.inputs[n]));
+    const blocked = [1, 4, 5, 9, 14];
+    const mask = { shape: [3, 5], data: new Uint8Array(15).map((_, i) => (blocked.includes(i) ? 1 : 0)) };
+    const bias = { shape: [3, 5], data: new Float32Array(15).map((_, i) => (blocked.includes(i) ? -Infinity : 0)) };
+    const a = attention(q, k, v, { attnMask: mask });
+    const b = attention(q, k, v, { attnBias: bias });
+    assert.deepEqual(Array.from(b.weights.data), Array.from(a.weights.data));
+    assert.deepEqual(Array.from(b.output.data), Array.from(a.output.data));
+    const plain = attention(q, k, v, {});
+    const rows = attention(q, k, v, { attnBias: { shape: [3, 5], data: new Float32Array(15).map((_, i) => [3, -7, 0.5][Math.floor(i / 5)]) } });
+    close(rows.weights, { shape: [3, 5], data: Array.from(plain.weights.data) }, 1e-6, 'a constant row bias');
+    assert.deepEqual(Array.from(rows.scores.data), Array.from(plain.scores.data), 'scores are before the bias');
+    for (const name of ['attention_bias', 'attention_bias_causal', 'attention_bias_padded']) {
+      const f = byName(name);
+      const r = attention(T(f.inputs.q), T(f.inputs.k), T(f.inputs.v), { attnBias: T(f.inputs.attn_bias), ...attnOpts(f) });
+      close(r.output, f.outputs.y, TOL, `${name} output`);
+      close(r.weights, f.outputs.weights, TOL, `${name} weights`);
+    }
+  });
 });
 
-/** The API arguments for a fixture case. */
+describe('gelu', () => {
+  test("approximate: 'tanh' is torch.nn.GELU(approximate='tanh'); 'none' is the default", () => {
+    const c = byName('gelu_tanh');
+    const x = T(c.inputs.x);
+    const tanh = forward('gelu', { x, approximate: 'tanh' });
+    close(tanh.y, c.outputs.y, TOL, 'gelu tanh');
+    const exact = forward('gelu', { x });
+    assert.deepEqual(Array.from(forward('gelu', { x, approximate: 'none' }).y.data), Array.from(exact.y.data));
+    assert.ok(exact.y.data.some((e, i) => e !== tanh.y.data[i]), 'the two forms differ');
+    close(backward('gelu', { x, approximate: 'tanh', dy: T(c.upstream) }).x, c.grads.x, TOL, 'gelu tanh dx');
+    // at 0, large x and large −x: 0, x and 0
+    const edge = forward('gelu', { x: { shape: [1, 3], data: new Float32Array([0, 30, -30]) }, approximate: 'tanh' });
+    assert.deepEqual(Array.from(edge.y.data).map((v) => v + 0), [0, 30, 0]);
+  });
+});
+
+/** The API arguments for a fixture case (its float bias `attn_bias` is `attnBias`). */
 function argsFor(c) {
   const a = {};
-  for (const [k, v] of Object.entries(c.inputs)) a[k] = T(v);
+  for (const [k, v] of Object.entries(c.inputs)) a[k === 'attn_bias' ? 'attnBias' : k] = T(v);
   for (const [k, v] of Object.entries(c.params)) a[k] = T(v);
   return a;
 }
+/** The boolean masks and flags of an attention fixture case, as the API names them. */
+const attnOpts = (c) => ({
+  ...(c.config.causal ? { causal: true } : {}),
+  ...(c.mask ? { attnMask: M(c.mask) } : {}),
+  ...(c.attn_mask ? { attnMask: M(c.attn_mask) } : {}),
+  ...(c.key_padding_mask ? { keyPaddingMask: M(c.key_padding_mask) } : {}),
+});
 
 const layerOpts = (c) => ({ heads: c.config.n_heads ?? c.config.heads, activation: c.config.activation, normFirst: c.config.norm_first });
 
@@ -93,11 +139,11 @@ describe('forward and backward match PyTorch for every op', () => {
     embedding: (c) => ['embedding', { ...argsFor(c), ids: { shape: [c.ids.length], data: Float32Array.from(c.ids) } }, 'y', 'dy'],
     layer_norm: (c) => ['layer_norm', argsFor(c), 'y', 'dy'],
     relu: (c) => ['relu', argsFor(c), 'y', 'dy'],
-    gelu: (c) => ['gelu', argsFor(c), 'y', 'dy'],
+    gelu: (c) => ['gelu', { ...argsFor(c), ...(c.config.approximate ? { approximate: c.config.approximate } : {}) }, 'y', 'dy'],
     softmax: (c) => ['softmax', argsFor(c), 'y', 'dy'],
-    attention: (c) => ['attention', { ...argsFor(c), ...(c.mask ? { attnMask: M(c.mask) } : {}) }, 'output', 'dout'],
-    mha_self: (c) => { const { x, ...rest } = argsFor(c); return ['mha', { ...rest, query: x, heads: 2, attnMask: M(c.attn_mask) }, 'output', 'dout', { x: 'query' }]; },
-    mha_cross: (c) => ['mha', { ...argsFor(c), heads: 2, keyPaddingMask: M(c.key_padding_mask) }, 'output', 'dout'],
+    attention: (c) => ['attention', { ...argsFor(c), ...attnOpts(c) }, 'output', 'dout'],
+    mha_self: (c) => { const { x, ...rest } = argsFor(c); return ['mha', { ...rest, query: x, heads: 2, ...attnOpts(c) }, 'output', 'dout', { x: 'query' }]; },
+    mha_cross: (c) => ['mha', { ...argsFor(c), heads: 2, ...attnOpts(c) }, 'output', 'dout'],
     ffn: (c) => ['ffn', { ...argsFor(c), activation: c.config.activation }, 'y', 'dy'],
     encoder_layer: (c) => ['encoder_layer', { ...argsFor(c), ...layerOpts(c), attnMask: M(c.attn_mask), keyPaddingMask: M(c.key_padding_mask) }, 'y', 'dy'],
     decoder_layer: (c) => ['decoder_layer', { ...argsFor(c), ...layerOpts(c), causal: true, memoryKeyPaddingMask: M(c.memory_key_padding_mask) }, 'y', 'dy'],
@@ -110,7 +156,7 @@ describe('forward and backward match PyTorch for every op', () => {
       close(f[outName], c.outputs.y, TOL, `${c.name} forward`);
       const g = backward(op, { ...args, [upName]: T(c.upstream) });
       for (const [name, want] of Object.entries(c.grads)) {
-        const key = rename[name] ?? name;
+        const key = rename[name] ?? (name === 'attn_bias' ? 'attnBias' : name);
         assert.ok(g[key], `${c.name}: backward returns ${key}`);
         close(g[key], want, TOL, `${c.name} d${key}`);
       }
@@ -187,6 +233,19 @@ describe('Model', () => {
     m.free(); m2.free();
   });
 
+  test("activation 'gelu_tanh' is GELU's tanh form, kept in the config and in the saved file", () => {
+    const spec = { corpus, seed: 3, dModel: 16, nHeads: 2, nLayers: 1, maxLen: 8, seqLen: 6, batchSize: 4 };
+    const t = new Model({ ...spec, activation: 'gelu_tanh' });
+    const g = new Model({ ...spec, activation: 'gelu' });
+    assert.equal(t.config().activation, 'gelu_tanh');
+    const [lt, lg] = [t.train(3), g.train(3)];
+    assert.ok(lt.every(Number.isFinite));
+    assert.notDeepEqual(lt, lg, 'same weights, another activation: another loss');
+    const back = Model.fromSafetensors({ ...spec, activation: 'gelu_tanh' }, t.saveWeights());
+    assert.equal(back.config().activation, 'gelu_tanh');
+    for (const m of [t, g, back]) m.free();
+  });
+
   test('the same seed gives the same loss curve', () => {
     const spec = { corpus, seed: 5, dModel: 16, nHeads: 2, nLayers: 1, maxLen: 8, batchSize: 4 };
     const a = new Model(spec).train(10), b = new Model(spec).train(10), c = new Model({ ...spec, seed: 6 }).train(10);
@@ -210,6 +269,7 @@ describe('Model', () => {
     assert.throws(() => new Model({ corpus, optimizer: { kind: 'rmsprop' } }), /optimizer: kind is "rmsprop"; it must be one of sgd, adam, adamw/);
     assert.throws(() => new Model({ corpus, dModel: 1e9 }), /dModel is 1000000000; it must be a whole number from 1 to 16384/);
     assert.throws(() => new Model({ corpus, dModel: 30, nHeads: 4 }), /not divisible/);
+    assert.throws(() => new Model({ corpus, activation: 'tanh' }), /activation is "tanh"; it must be one of relu, gelu, gelu_tanh/);
     assert.throws(() => new Model({ corpus: '   ' }), /no tokens/);
     assert.throws(() => new Model({ corpus: 'x'.repeat(1_000_001) }), /limit is 1000000/);
     const m = new Model({ corpus, dModel: 16, nHeads: 2, nLayers: 1, maxLen: 8 });
@@ -422,6 +482,17 @@ describe('Seq2Seq', () => {
     assert.ok(v.target.includes('喝') && v.target.includes('<eos>') && !v.target.includes('多喝水'));
     assert.equal(v.pieces[2], '<bos>');
     for (const m of [a, b, c, d]) m.free();
+  });
+
+  test("activation 'gelu_tanh' reaches the encoder-decoder and its saved file", () => {
+    const t = new Seq2Seq({ ...small, activation: 'gelu_tanh' });
+    assert.equal(t.config().activation, 'gelu_tanh');
+    const r = new Seq2Seq({ ...small, activation: 'relu' });
+    assert.notDeepEqual(Array.from(t.train(3)), Array.from(r.train(3)));
+    const back = Seq2Seq.fromSafetensors(t.saveWeights(), { pairs: PAIRS });
+    assert.equal(back.config().activation, 'gelu_tanh');
+    assert.throws(() => new Seq2Seq({ ...small, activation: 'swish' }), /activation is "swish"; it must be one of relu, gelu, gelu_tanh/);
+    for (const m of [t, r, back]) m.free();
   });
 
   test('saveWeights round-trips through fromSafetensors to identical generations', () => {

@@ -97,7 +97,7 @@ describe('3. work size is checked before anything is allocated', () => {
   }));
 });
 
-describe('4. a mask of the wrong shape is an error, not a panic', () => {
+describe('4. a mask or bias of the wrong shape, or a bad word, is an error, not a panic', () => {
   test("forward('mha', {causal: true, attnMask: [3, 3]}) on 2 positions", () => contract((h) => {
     const args = {
       query: h.Z([1, 2, 4]), heads: 2, in_proj_weight: h.Z([12, 4]), in_proj_bias: h.Z([12]),
@@ -106,6 +106,37 @@ describe('4. a mask of the wrong shape is an error, not a panic', () => {
     };
     const e = h.expectError(() => h.lm.forward('mha', args), /attnMask|mask/);
     h.assert.match(e.message, /\[3, 3\]|shape/);
+  }));
+  test("forward('gelu', {approximate}) of 'foo' or 5", () => contract((h) => {
+    const x = h.Z([2, 3]);
+    h.expectError(() => h.lm.forward('gelu', { x, approximate: 'foo' }), /approximate is "foo"; it must be one of none, tanh/);
+    h.expectError(() => h.lm.forward('gelu', { x, approximate: 5 }), /approximate must be a string, got the number 5/);
+    h.expectError(() => h.lm.backward('gelu', { x, dy: x, approximate: 'TANH' }), /approximate is "TANH"/);
+    h.assert.deepEqual(h.lm.forward('gelu', { x, approximate: 'tanh' }).y.shape, [2, 3]);
+  }));
+  test('attention(…, {attnBias}) of the wrong shape, rank, or with NaN or +Infinity', () => contract((h) => {
+    const q = h.R([2, 4]), k = h.R([3, 4]);
+    const bias = (shape, data) => ({ shape, data: Float32Array.from(data) });
+    h.expectError(() => h.lm.attention(q, k, k, { attnBias: bias([3, 2], [0, 0, 0, 0, 0, 0]) }), /attnBias has shape \[3, 2\], expected \[2, 3\]/);
+    h.expectError(() => h.lm.attention(q, k, k, { attnBias: bias([1, 2, 3], [0, 0, 0, 0, 0, 0]) }), /attnBias has shape \[1, 2, 3\] but must have 2 dimensions/);
+    h.expectError(() => h.lm.attention(q, k, k, { attnBias: bias([2, 3], [0, 0, 0, 0, NaN, 0]) }), /attnBias has NaN at flat index 4/);
+    h.expectError(() => h.lm.attention(q, k, k, { attnBias: bias([2, 3], [Infinity, 0, 0, 0, 0, 0]) }), /attnBias has Infinity at flat index 0/);
+    h.expectError(() => h.lm.attention(q, k, k, { attnBias: { shape: [2, 3], data: new Uint8Array(6) }, causal: true }), /causal needs as many queries as keys/);
+    // −Infinity is allowed: blocked; a row blocked everywhere gives zeros, not NaN
+    const r = h.lm.attention(q, k, k, { attnBias: bias([2, 3], [-Infinity, 0, 0, -Infinity, -Infinity, -Infinity]) });
+    h.assert.deepEqual(Array.from(r.weights.data.subarray(3)), [0, 0, 0]);
+    h.assert.equal(r.weights.data[0], 0);
+  }));
+  test("forward('mha', {attnBias}) of [B, Tq, Tk] where [Tq, Tk] or [B·H, Tq, Tk] is needed", () => contract((h) => {
+    const args = {
+      query: h.R([1, 2, 4]), heads: 2, in_proj_weight: h.R([12, 4]), in_proj_bias: h.Z([12]),
+      'out_proj.weight': h.R([4, 4]), 'out_proj.bias': h.Z([4]),
+    };
+    h.expectError(() => h.lm.forward('mha', { ...args, attnBias: h.Z([1, 2, 2]) }), /attnBias has shape \[1, 2, 2\], expected \[2, 2\] \(queries × keys\) or \[2, 2, 2\]/);
+    h.expectError(() => h.lm.forward('mha', { ...args, attnBias: h.Z([1, 1, 2, 2]) }), /must have 2 or 3 dimensions/);
+    h.assert.deepEqual(h.lm.forward('mha', { ...args, attnBias: h.Z([2, 2, 2]) }).output.shape, [1, 2, 4]);
+    const g = h.lm.backward('mha', { ...args, attnBias: h.Z([2, 2]), dout: h.R([1, 2, 4]) });
+    h.assert.deepEqual(g.attnBias.shape, [2, 2]);
   }));
 });
 
@@ -277,6 +308,8 @@ describe('unknown argument names are rejected, naming the argument', () => {
   // [label, the name that must appear, the call (source, run isolated)]
   const cases = [
     ['attention(q, k, v, {mask})', 'mask', '(h) => { const q = h.Z([2, 4]); return () => h.lm.attention(q, q, q, { mask: { shape: [2, 2], data: new Uint8Array(4) } }); }'],
+    ['attention(q, k, v, {attn_bias})', 'attn_bias', '(h) => { const q = h.Z([2, 4]); return () => h.lm.attention(q, q, q, { attn_bias: h.Z([2, 2]) }); }'],
+    ["forward('relu', {approximate})", 'approximate', "(h) => () => h.lm.forward('relu', { x: h.Z([2, 2]), approximate: 'tanh' })"],
     ["forward('mha', {nHeads})", 'nHeads', "(h) => () => h.lm.forward('mha', { ...h.omit(h.opArgs('mha_self_causal'), 'heads'), nHeads: 2 })"],
     ["forward('cross_entropy', {ignore_index})", 'ignore_index', "(h) => () => h.lm.forward('cross_entropy', { ...h.opArgs('cross_entropy'), ignore_index: 0 })"],
     ['new Model({d_model})', 'd_model', '(h) => () => new h.lm.Model({ d_model: 8 })'],
@@ -298,7 +331,7 @@ describe('unknown argument names are rejected, naming the argument', () => {
     ["s.trace(source, {prefix})", 'prefix', "(h) => { const s = h.makeModel('zh'); return () => s.trace('小明今天感冒了', { prefix: '他' }); }"],
   ];
   // Every op, forward and backward: its fixture arguments plus `foo`.
-  const opCases = ['linear', 'embedding', 'layer_norm', 'relu', 'gelu', 'softmax', 'attention', 'mha_self_causal', 'mha_cross_padded', 'ffn_relu', 'encoder_layer_post_relu', 'decoder_layer_pre_gelu', 'cross_entropy'];
+  const opCases = ['linear', 'embedding', 'layer_norm', 'relu', 'gelu', 'gelu_tanh', 'softmax', 'attention', 'attention_bias_padded', 'mha_self_causal', 'mha_cross_padded', 'mha_self_causal_bias_per_head', 'ffn_relu', 'ffn_gelu_tanh', 'encoder_layer_post_relu', 'decoder_layer_pre_gelu', 'decoder_layer_pre_gelu_tanh', 'cross_entropy'];
   for (const c of opCases) {
     cases.push([`forward(${c} case, {foo})`, 'foo', `(h) => () => h.lm.forward(h.opOf('${c}'), { ...h.opArgs('${c}'), foo: 1 })`]);
     cases.push([`backward(${c} case, {foo})`, 'foo', `(h) => () => h.lm.backward(h.opOf('${c}'), { ...h.opArgs('${c}'), ...h.opUpstream('${c}'), foo: 1 })`]);

@@ -165,21 +165,25 @@ const U8 = (t) => ({ shape: [...t.shape], data: Uint8Array.from(t.data.map((b) =
 
 /**
  * The arguments of `forward` for a PyTorch fixture case, with the contract's option names
- * (masks as `attnMask`, `keyPaddingMask`, `memoryKeyPaddingMask`; `heads`, `activation`,
- * `normFirst`). For `backward`, add `opUpstream(name)`.
+ * (masks as `attnMask`, `keyPaddingMask`, `memoryKeyPaddingMask`; the float bias `attn_bias` as
+ * `attnBias`; `heads`, `activation`, `normFirst`, `causal`, `approximate`). For `backward`, add
+ * `opUpstream(name)`.
  */
 export function opArgs(name) {
   const c = fixtures().ops.find((x) => x.name === name);
   if (!c) throw new Error(`no fixture case ${name}`);
   const a = {};
-  for (const [k, v] of Object.entries(c.inputs)) a[k] = F32(v);
+  for (const [k, v] of Object.entries(c.inputs)) a[k === 'attn_bias' ? 'attnBias' : k] = F32(v);
   for (const [k, v] of Object.entries(c.params)) a[k] = F32(v);
   const layer = () => ({ heads: c.config.n_heads ?? c.config.heads, activation: c.config.activation, normFirst: c.config.norm_first });
+  const causal = c.config.causal || c.name === 'attention_causal' ? { causal: true } : {};
+  const kpm = c.key_padding_mask ? { keyPaddingMask: U8(c.key_padding_mask) } : {};
   switch (c.kind) {
     case 'embedding': return { ...a, ids: { shape: [c.ids.length], data: Float32Array.from(c.ids) } };
-    case 'attention': return c.name === 'attention_causal' ? { ...a, causal: true } : a;
-    case 'mha_self': { const { x, ...rest } = a; return { ...rest, query: x, heads: 2, attnMask: U8(c.attn_mask) }; }
-    case 'mha_cross': return { ...a, heads: 2, keyPaddingMask: U8(c.key_padding_mask) };
+    case 'gelu': return c.config.approximate ? { ...a, approximate: c.config.approximate } : a;
+    case 'attention': return { ...a, ...causal, ...kpm };
+    case 'mha_self': { const { x, ...rest } = a; return { ...rest, query: x, heads: 2, ...causal, ...(c.attn_mask ? { attnMask: U8(c.attn_mask) } : {}) }; }
+    case 'mha_cross': return { ...a, heads: 2, ...kpm };
     case 'ffn': return { ...a, activation: c.config.activation };
     case 'encoder_layer': return { ...a, ...layer(), attnMask: U8(c.attn_mask), keyPaddingMask: U8(c.key_padding_mask) };
     case 'decoder_layer': return { ...a, ...layer(), causal: true, memoryKeyPaddingMask: U8(c.memory_key_padding_mask) };
@@ -362,7 +366,7 @@ function opTemplate(caseName, dir) {
     else if (v && v.data) {
       const up = dir === 'backward' && (k === 'dy' || k === 'dout');
       const r = up ? `opUpstream(${Q(caseName)})[${Q(k)}]` : ref;
-      entries[k] = tensorNode(v.shape, r, () => ({ shape: [...v.shape], data: v.data.slice() }), { opt: k === 'bias' && caseName === 'linear' });
+      entries[k] = tensorNode(v.shape, r, () => ({ shape: [...v.shape], data: v.data.slice() }), { opt: (k === 'bias' && caseName === 'linear') || k === 'attnBias' });
     } else if (typeof v === 'boolean') entries[k] = bool(v, { opt: true });
     else if (k === 'heads') entries[k] = int(v, 1, 4096, { opt: true });
     else entries[k] = str(v, { opt: true });
@@ -375,14 +379,14 @@ function opTemplate(caseName, dir) {
 function opWrongNames(op, dir) {
   const known = {
     linear: ['x', 'weight', 'bias'], embedding: ['weight', 'ids'], layer_norm: ['x', 'weight', 'bias', 'eps'],
-    relu: ['x'], gelu: ['x'], softmax: ['x'], attention: ['q', 'k', 'v', 'causal', 'attnMask', 'keyPaddingMask', 'scale', 'mask'],
-    mha: ['query', 'key', 'value', 'heads', 'causal', 'attnMask', 'keyPaddingMask'],
+    relu: ['x'], gelu: ['x', 'approximate'], softmax: ['x'], attention: ['q', 'k', 'v', 'causal', 'attnMask', 'keyPaddingMask', 'attnBias', 'scale', 'mask'],
+    mha: ['query', 'key', 'value', 'heads', 'causal', 'attnMask', 'keyPaddingMask', 'attnBias'],
     ffn: ['x', 'activation', 'heads', 'normFirst', 'eps'],
     encoder_layer: ['x', 'heads', 'activation', 'normFirst', 'eps', 'causal', 'attnMask', 'keyPaddingMask'],
     decoder_layer: ['x', 'memory', 'heads', 'activation', 'normFirst', 'eps', 'causal', 'memoryKeyPaddingMask'],
     cross_entropy: ['logits', 'targets', 'ignoreIndex', 'dloss'],
   }[op];
-  const cands = ['foo', 'nHeads', 'n_heads', 'ignore_index', 'd_model', 'attn_mask', 'key_padding_mask', 'heads', 'causal', 'eps', 'bias', 'activation', 'Weight', 'norm_first'];
+  const cands = ['foo', 'nHeads', 'n_heads', 'ignore_index', 'd_model', 'attn_mask', 'key_padding_mask', 'attn_bias', 'heads', 'causal', 'eps', 'bias', 'activation', 'approximate', 'attnBias', 'Weight', 'norm_first'];
   if (dir === 'forward') cands.push('dloss');
   return cands.filter((c) => !known.includes(c));
 }
@@ -396,6 +400,7 @@ const API = {
       () => ({ args: [...['q', 'k', 'v'].map((k) => fxTensor('attention', k)), obj({}, { opt: true, wrong: ATT_WRONG })] }),
       () => ({ args: [...['q', 'k', 'v'].map((k) => fxTensor('attention_causal', k)), obj({ causal: bool(true, { opt: true }) }, { opt: true, wrong: ATT_WRONG })] }),
       () => ({ args: [rt([3, 4]), rt([5, 4]), rt([5, 2]), obj({ attnMask: zm([3, 5]), keyPaddingMask: zm([5]), scale: num(0.5, { opt: true }) }, { opt: true, wrong: ATT_WRONG })] }),
+      () => ({ args: [rt([3, 4]), rt([5, 4]), rt([5, 2]), obj({ attnBias: rt([3, 5], { opt: true }), causal: bool(false, { opt: true }), keyPaddingMask: zm([5]) }, { opt: true, wrong: ATT_WRONG })] }),
     ],
     stress: [
       // 65536 queries × 65536 keys: 16 GiB of scores from 768 KiB of input.
@@ -411,6 +416,7 @@ const API = {
       () => ({ args: [specNode('small')] }),
       () => ({ args: [specNode('fixture')] }),
       () => ({ args: [obj({ corpus: str('abc abd abe'), tokenizer: str('char', { opt: true }), dModel: int(4, 1, 16384, { opt: true }), nHeads: int(1, 1, 4096, { opt: true }), nLayers: int(1, 0, 48, { opt: true }), maxLen: int(4, 2, 4096, { opt: true }), activation: str('relu', { opt: true }), normFirst: bool(false, { opt: true }), clip: num(1, { opt: true }), heldout: num(0.2, { opt: true }), optimizer: obj({ kind: str('sgd', { opt: true }), lr: num(0.1, { opt: true }), momentum: num(0.9, { opt: true }), nesterov: bool(true, { opt: true }) }, { opt: true, wrong: ['learningRate', 'learning_rate', 'weight_decay', 'betas'] }) }, { opt: true, wrong: MODEL_WRONG })] }),
+      () => ({ args: [obj({ corpus: str('abc abd abe'), tokenizer: str('char', { opt: true }), dModel: int(4, 1, 16384, { opt: true }), nHeads: int(2, 1, 4096, { opt: true }), nLayers: int(1, 0, 48, { opt: true }), maxLen: int(4, 2, 4096, { opt: true }), activation: str('gelu_tanh', { opt: true }) }, { opt: true, wrong: MODEL_WRONG })] }),
     ],
     stress: [
       () => ({ args: [specNode('wide')], expect: 'any' }),
@@ -581,7 +587,7 @@ const API = {
   's2s.free': { recv: 'free', cls: 'Seq2Seq', method: 'free', w: 1, templates: [() => ({ slot: 's2s', args: [] })] },
   's2s.useAfterFree': { recv: 'freed', cls: 'Seq2Seq', w: 2, templates: [() => ({ slot: 's2s', args: [] })] },
 };
-const ATT_WRONG = ['mask', 'attn_mask', 'key_padding_mask', 'isCausal', 'dropout'];
+const ATT_WRONG = ['mask', 'attn_mask', 'key_padding_mask', 'attn_bias', 'bias', 'isCausal', 'dropout'];
 const MODEL_WRONG = ['d_model', 'lr', 'n_heads', 'nHead', 'layers', 'learningRate', 'vocab_size', 'max_len', 'epochs'];
 const S2S_WRONG = ['d_model', 'nLayers', 'lr', 'corpus', 'tokenizer', 'n_heads', 'vocabSize', 'max_len', 'source_tokenizer', 'pair'];
 const OPT_WRONG = ['learningRate', 'learning_rate', 'weight_decay', 'betas'];

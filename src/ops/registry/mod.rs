@@ -12,8 +12,13 @@
 //! One name per concept across ops: inputs `x` (or `q`/`k`/`v` for one head,
 //! `query`/`key`/`value` for multi-head, `memory` for the encoder's output), parameters by
 //! their PyTorch `state_dict` names, options `heads`, `activation`, `normFirst`, `eps`,
-//! `scale`, `ignoreIndex`; the upstream gradient is `dy` for an output `y`, `dout` for
-//! `output`, `dloss` for `loss`.
+//! `scale`, `ignoreIndex`, `approximate`; the upstream gradient is `dy` for an output `y`,
+//! `dout` for `output`, `dloss` for `loss`.
+//!
+//! GELU's form: the `gelu` op takes `approximate: 'none' | 'tanh'` as `torch.nn.GELU` does;
+//! `ffn` and the layers, whose `activation` names a whole function, take `'gelu_tanh'` beside
+//! `'relu'` and `'gelu'` (see [`Activation`](crate::ops::Activation)), the word model configs
+//! store too.
 //!
 //! One rule for masks (`true` = blocked), in every op that attends:
 //!
@@ -25,24 +30,42 @@
 //! the decoder layer has the same three for its self-attention (`causal` defaults to true
 //! there) and `memoryMask` `[T, S]`, `memoryKeyPaddingMask` `[B, S]` for cross-attention.
 //! Every mask's shape is checked before masks are combined.
+//!
+//! `attention` and `mha` also take `attnBias`, an additive float bias: what PyTorch's
+//! `attn_mask` is when it holds floats (ALiBi, T5's relative positions). It is a concept of its
+//! own, so `attnMask` stays boolean everywhere. For head h of batch item b:
+//!
+//! ```text
+//! S'(b, h, i, j) = −∞                              if blocked(b, i, j)
+//!                  S(b, h, i, j) + attnBias[i, j]   (or attnBias[b·H + h, i, j])   otherwise
+//! ```
+//!
+//! so −∞ in the bias blocks a key as a mask would, and a row left with no key gets zero weights
+//! as always. Its shape is `[Tq, Tk]` (every batch item and head), or for `mha` also
+//! `[B·H, Tq, Tk]`: the two shapes `nn.MultiheadAttention` accepts. Its values are finite or
+//! −∞; NaN and +∞ are errors. The `scores` output stays Q Kᵀ · scale, before bias and masks;
+//! `backward` returns the bias's gradient under `attnBias`, in the shape it was given. The
+//! layers take no bias (yet).
 
 use super::multi_head::{self, MhaCache};
 use super::{
-    attention as attn, cross_entropy, embedding, expect_shape, feed_forward, layer_norm, linear,
-    softmax, Activation,
+    attention as attn, cross_entropy, embedding, expect_shape, feed_forward, gelu, layer_norm,
+    linear, relu, softmax,
 };
 use crate::args::{ArgSpec, Values};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::layers::decoder_layer::{DecoderLayer, DecoderMasks};
 use crate::layers::encoder_layer::EncoderLayer;
-use crate::layers::{FfnWeights, LayerConfig, MhaWeights, MAX_WIDTH};
-use crate::params::{NamedGrads, ParamStore};
+use crate::layers::{FfnWeights, MhaWeights};
+use crate::params::NamedGrads;
 use crate::real::Real;
-use crate::scope::{declare, Decl};
-use ndarray::{s, Array2, Array4, ArrayD, ArrayView2, Dimension};
+use crate::scope::declare;
+use ndarray::{s, Array2, Array4, ArrayD, Axis, Dimension};
 use std::collections::BTreeMap;
 
+mod read;
 mod spec;
+use read::{activation, attn_bias, attn_mask, kpm, layer_config, store, whole, word};
 pub use spec::{check_work, spec};
 
 /// The ops, in the order the README lists them.
@@ -99,127 +122,6 @@ pub type Outputs<F> = Vec<(String, Out<F>)>;
 
 fn t<F: Real, D: Dimension>(a: ndarray::Array<F, D>) -> Out<F> {
     Out::Tensor(a.into_dyn())
-}
-
-/// The one rule for combining masks (see the module header): `attnMask` `[tq, tk]` or'ed with
-/// the causal mask when `causal`, each shape checked first.
-fn attn_mask<F: Real>(
-    a: &Values<F>,
-    mask_name: &str,
-    causal: bool,
-    tq: usize,
-    tk: usize,
-) -> Result<Option<Array2<bool>>> {
-    let f = &a.func;
-    let m = a.mask2(mask_name)?;
-    if let Some(m) = &m {
-        if m.dim() != (tq, tk) {
-            return Err(Error::shape(format!(
-                "{f}: {mask_name} has shape {:?}, expected [{tq}, {tk}] (queries × keys)",
-                m.shape()
-            )));
-        }
-    }
-    if causal && tq != tk {
-        return Err(Error::shape(format!(
-            "{f}: causal needs as many queries as keys, got {tq} and {tk}"
-        )));
-    }
-    Ok(match (m, causal) {
-        (None, false) => None,
-        (Some(m), false) => Some(m.to_owned()),
-        (m, true) => Some(Array2::from_shape_fn((tq, tk), |(i, j)| {
-            j > i || m.is_some_and(|m| m[[i, j]])
-        })),
-    })
-}
-
-/// A `[B, Tk]` key-padding mask, its shape checked.
-fn kpm<'a, F: Real>(
-    a: &'a Values<F>,
-    name: &str,
-    b: usize,
-    tk: usize,
-) -> Result<Option<ArrayView2<'a, bool>>> {
-    let m = a.mask2(name)?;
-    if let Some(m) = &m {
-        if m.dim() != (b, tk) {
-            return Err(Error::shape(format!(
-                "{}: {name} has shape {:?}, expected [{b}, {tk}] (batch × keys)",
-                a.func,
-                m.shape()
-            )));
-        }
-    }
-    Ok(m)
-}
-
-/// The declared parameters, copied from the arguments into a store, each shape checked.
-fn store<F: Real>(a: &Values<F>, decls: &[Decl]) -> Result<ParamStore<F>> {
-    let mut s = ParamStore::new();
-    for Decl { name, shape, .. } in decls {
-        let v = a.tensor(name)?;
-        if v.shape() != shape.as_slice() {
-            return Err(Error::shape(format!(
-                "{}: {name} has shape {:?}, expected {shape:?}",
-                a.func,
-                v.shape()
-            )));
-        }
-        s.insert(name.clone(), v.to_owned());
-    }
-    Ok(s)
-}
-
-fn activation<F: Real>(a: &Values<F>) -> Result<Activation> {
-    Ok(match a.text_or("activation", "relu")? {
-        "gelu" => Activation::Gelu,
-        _ => Activation::Relu,
-    })
-}
-
-fn layer_config<F: Real>(a: &Values<F>, d_model: usize) -> Result<LayerConfig> {
-    let d_ff = a
-        .tensor("linear1.weight")?
-        .shape()
-        .first()
-        .copied()
-        .unwrap_or(0);
-    let cfg = LayerConfig {
-        d_model,
-        n_heads: a.usize_or("heads", 1)?,
-        d_ff,
-        activation: activation(a)?,
-        norm_first: a.flag_or("normFirst", false)?,
-        layer_norm_eps: a.number_or("eps", layer_norm::EPS)?,
-    };
-    if d_model > MAX_WIDTH {
-        return Err(Error::config(format!(
-            "{}: d_model {d_model} is more than {MAX_WIDTH}",
-            a.func
-        )));
-    }
-    cfg.validate().map_err(|e| e.context(&a.func))?;
-    Ok(cfg)
-}
-
-/// Whole numbers from a float tensor (ids, targets): an error naming the first that is not.
-fn whole<F: Real>(a: &Values<F>, name: &str, lo: i64, hi: i64) -> Result<Vec<i64>> {
-    let v = a.t1(name)?;
-    v.iter()
-        .enumerate()
-        .map(|(i, &x)| {
-            let x = x.f64();
-            if x.fract() == 0.0 && x >= lo as f64 && x <= hi as f64 {
-                Ok(x as i64)
-            } else {
-                Err(Error::value(format!(
-                    "{}: {name}[{i}] is {x}; it must be a whole number from {lo} to {hi}",
-                    a.func
-                )))
-            }
-        })
-        .collect()
 }
 
 /// Per-head tensors of a multi-head attention cache as `[B, H, T, ·]` tensors, and the heads'
@@ -331,9 +233,16 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
         }
         "relu" | "gelu" | "softmax" => {
             let x = a.t2("x")?;
+            let form = word(
+                a,
+                "approximate",
+                "none",
+                gelu::Approximate::NAMES,
+                gelu::Approximate::from_name,
+            )?;
             let y = match spec.op {
-                "relu" => Activation::Relu.forward(x),
-                "gelu" => Activation::Gelu.forward(x),
+                "relu" => relu::forward(x),
+                "gelu" => gelu::forward(x, form),
                 _ => softmax::forward(x),
             };
             if !backward {
@@ -342,8 +251,8 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             let dy = a.t2("dy")?;
             expect_shape(f, "dy", dy.shape(), x.shape())?;
             let dx = match spec.op {
-                "relu" => Activation::Relu.backward(dy, x),
-                "gelu" => Activation::Gelu.backward(dy, x),
+                "relu" => relu::backward(dy, x),
+                "gelu" => gelu::backward(dy, x, form),
                 _ => softmax::backward(dy, y.view()),
             };
             Ok(vec![("x".into(), t(dx))])
@@ -357,12 +266,13 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 expect_shape(f, "keyPaddingMask", p.shape(), &[tk])?;
             }
             let mask = attn::combine_masks(tq, tk, m.as_ref().map(|m| m.view()), p)?;
+            let bias = attn_bias(a, tq, tk, None)?.map(|b| b.index_axis_move(Axis(0), 0));
             let scale = if a.has("scale") {
                 Some(F::of(a.number_or("scale", 1.0)?))
             } else {
                 None
             };
-            let (out, cache) = attn::forward(q, k, v, mask.as_ref().map(|m| m.view()), scale)
+            let (out, cache) = attn::forward(q, k, v, mask.as_ref().map(|m| m.view()), bias, scale)
                 .map_err(|e| e.context(f))?;
             if !backward {
                 return Ok(vec![
@@ -374,11 +284,15 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             let dout = a.t2("dout")?;
             expect_shape(f, "dout", dout.shape(), out.shape())?;
             let g = attn::backward(dout, &cache)?;
-            Ok(vec![
+            let mut out = vec![
                 ("q".into(), t(g.dq)),
                 ("k".into(), t(g.dk)),
                 ("v".into(), t(g.dv)),
-            ])
+            ];
+            if bias.is_some() {
+                out.push(("attnBias".into(), t(g.dscores)));
+            }
+            Ok(out)
         }
         "mha" => {
             let query = a.t3("query")?;
@@ -395,6 +309,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             let p = w.load(&s)?;
             let am = attn_mask(a, "attnMask", a.flag_or("causal", false)?, tq, tk)?;
             let pm = kpm(a, "keyPaddingMask", b, tk)?;
+            let ab = attn_bias(a, tq, tk, Some(b * heads))?;
             let (out, cache) = multi_head::forward(
                 query,
                 key,
@@ -403,6 +318,7 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
                 heads,
                 am.as_ref().map(|m| m.view()),
                 pm,
+                ab,
             )
             .map_err(|e| e.context(f))?;
             if !backward {
@@ -429,6 +345,16 @@ pub fn run<F: Real>(op: &str, a: &Values<F>, backward: bool) -> Result<Outputs<F
             } else {
                 vec![("query".into(), t(&dq + &dk + &dv))]
             };
+            if let (Some(db), Some(given)) = (g.dbias.take(), ab) {
+                // in the shape it was given: [Tq, Tk] when shared
+                let db = if a.tensor("attnBias")?.ndim() == 2 {
+                    t(db.index_axis_move(Axis(0), 0))
+                } else {
+                    debug_assert_eq!(db.dim(), given.dim());
+                    t(db)
+                };
+                out.push(("attnBias".into(), db));
+            }
             let mut grads = NamedGrads::new();
             w.push_grads(&mut grads, g);
             out.extend(grads.into_iter().map(|(k, g)| (k, Out::Tensor(g))));

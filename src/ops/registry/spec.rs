@@ -7,10 +7,11 @@ use crate::error::{Error, Result};
 use crate::layers::decoder_layer::DecoderLayer;
 use crate::layers::encoder_layer::EncoderLayer;
 use crate::layers::{FfnWeights, LayerConfig, MhaWeights};
+use crate::ops::{gelu::Approximate, Activation};
 use crate::scope::{declare, Scope};
 use std::collections::BTreeMap;
 
-const ACTIVATIONS: &[&str] = &["relu", "gelu"];
+const ACTIVATIONS: &[&str] = Activation::NAMES;
 const MAX_HEADS: i64 = 4096;
 
 fn tensor(name: &str, rank: usize) -> ArgSpec {
@@ -79,11 +80,19 @@ pub fn spec(op: &str) -> Result<OpSpec> {
             dy(2),
         ),
         "relu" => ("relu", vec![tensor("x", 2)], dy(2)),
-        "gelu" => ("gelu", vec![tensor("x", 2)], dy(2)),
+        "gelu" => (
+            "gelu",
+            vec![
+                tensor("x", 2),
+                ArgSpec::choice("approximate", Approximate::NAMES),
+            ],
+            dy(2),
+        ),
         "softmax" => ("softmax", vec![tensor("x", 2)], dy(2)),
         "attention" => {
             let mut a = vec![tensor("q", 2), tensor("k", 2), tensor("v", 2)];
             a.extend(mask_args(1));
+            a.push(ArgSpec::opt("attnBias", Kind::Bias(&[2])));
             a.push(ArgSpec::number("scale"));
             ("attention", a, tensor("dout", 2))
         }
@@ -95,6 +104,7 @@ pub fn spec(op: &str) -> Result<OpSpec> {
                 ArgSpec::int("heads", 1, MAX_HEADS),
             ];
             a.extend(mask_args(2));
+            a.push(ArgSpec::opt("attnBias", Kind::Bias(&[2, 3])));
             a.extend(params(|s, c| MhaWeights::new(s, c.d_model)));
             ("mha", a, tensor("dout", 3))
         }

@@ -2,8 +2,8 @@
 //!
 //! Every function that takes named arguments (the ops of [`crate::ops::registry`], the live
 //! models, the drawing helpers) declares them as a list of [`ArgSpec`]s: a name, a [`Kind`]
-//! (tensor of a given rank, mask, whole number in a range, number, flag, one of some words)
-//! and whether it is required. A caller (the wasm binding from JS objects, a test from a
+//! (tensor of a given rank, mask, additive bias, whole number in a range, number, flag, one of
+//! some words) and whether it is required. A caller (the wasm binding from JS objects, a test from a
 //! fixture) converts its inputs into [`Values`] through the checks here:
 //!
 //! ```text
@@ -36,6 +36,9 @@ pub enum Kind {
     Tensor(usize),
     /// A boolean mask of this rank (`true` = blocked).
     Mask(usize),
+    /// An additive float bias (attention's `attnBias`) of one of these ranks, whose values are
+    /// finite or −∞ (blocked); NaN and +∞ are refused.
+    Bias(&'static [usize]),
     /// A whole number in `lo..=hi`.
     Int {
         /// Smallest accepted.
@@ -106,18 +109,28 @@ impl ArgSpec {
         Self::opt(name, Kind::Text(words))
     }
 
-    /// Checks a tensor's or mask's shape against the declared rank and the size limit
-    /// (before its data is read).
+    /// Checks a tensor's, mask's or bias's shape against the declared rank(s) and the size
+    /// limit (before its data is read).
     pub fn check_shape(&self, func: &str, shape: &[usize]) -> Result<()> {
-        let rank = match self.kind {
-            Kind::Tensor(r) | Kind::Mask(r) => r,
+        let ranks: &[usize] = match &self.kind {
+            Kind::Tensor(r) | Kind::Mask(r) => std::slice::from_ref(r),
+            Kind::Bias(rs) => rs,
             _ => return Err(self.wrong(func, "a tensor {shape, data}")),
         };
-        if shape.len() != rank {
+        if !ranks.contains(&shape.len()) {
+            let last = ranks.last().copied().unwrap_or(0);
+            let want = match ranks {
+                [r] => r.to_string(),
+                _ => ranks
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
             return Err(Error::shape(format!(
-                "{func}: {} has shape {shape:?} but must have {rank} dimension{}",
+                "{func}: {} has shape {shape:?} but must have {want} dimension{}",
                 self.name,
-                if rank == 1 { "" } else { "s" }
+                if last == 1 { "" } else { "s" }
             )));
         }
         let n = numel(shape);
@@ -128,6 +141,27 @@ impl ArgSpec {
             )));
         }
         Ok(())
+    }
+
+    /// Checks a [`Kind::Bias`]'s values: finite or −∞, an error naming the first that is not
+    /// (NaN or +∞).
+    pub fn check_bias_values<F: Real>(
+        &self,
+        func: &str,
+        values: impl IntoIterator<Item = F>,
+    ) -> Result<()> {
+        let bad = values
+            .into_iter()
+            .enumerate()
+            .find(|(_, x)| !(x.is_finite() || *x == F::neg_infinity()));
+        match bad {
+            None => Ok(()),
+            Some((i, x)) => Err(Error::value(format!(
+                "{func}: {} has {} at flat index {i}; a bias holds finite numbers, or -Infinity where blocked",
+                self.name,
+                show(x.f64())
+            ))),
+        }
     }
 
     /// Checks a number against the declared kind: whole and in range for [`Kind::Int`],
@@ -181,6 +215,13 @@ impl ArgSpec {
         match self.kind {
             Kind::Tensor(r) => format!("a {r}-D tensor {{shape, data}}"),
             Kind::Mask(r) => format!("a {r}-D boolean mask {{shape, data}}"),
+            Kind::Bias(rs) => format!(
+                "a {}-D float tensor {{shape, data}} (finite, or -Infinity where blocked)",
+                rs.iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join("- or ")
+            ),
             Kind::Int { lo, hi } => format!("a whole number from {lo} to {hi}"),
             Kind::Number { positive: true } => "a number greater than 0".into(),
             Kind::Number { positive: false } => "a finite number".into(),
@@ -361,6 +402,10 @@ impl<F: Real> Values<F> {
                         )));
                     }
                 }
+                (Some(Value::Tensor(t)), Kind::Bias(_)) => {
+                    s.check_shape(f, t.shape())?;
+                    s.check_bias_values(f, t.iter().copied())?;
+                }
                 (Some(Value::Mask(m)), Kind::Mask(_)) => s.check_shape(f, m.shape())?,
                 (Some(Value::Number(x)), Kind::Int { .. } | Kind::Number { .. }) => {
                     s.check_number(f, *x)?;
@@ -527,84 +572,4 @@ impl<F: Real> Values<F> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_names_are_refused_with_the_accepted_list() {
-        let specs = [
-            ArgSpec::flag("causal"),
-            ArgSpec::opt("attnMask", Kind::Mask(2)),
-        ];
-        let e = check_names("attention", &specs, ["mask"]).unwrap_err();
-        assert!(
-            e.message.contains("unknown argument \"mask\""),
-            "{}",
-            e.message
-        );
-        assert!(e.message.contains("causal, attnMask"), "{}", e.message);
-        assert!(check_names("attention", &specs, ["attnMask", "causal"]).is_ok());
-    }
-
-    #[test]
-    fn whole_numbers_are_checked_not_wrapped() {
-        let s = ArgSpec::int("steps", 0, 1000);
-        assert_eq!(s.check_number("train", 3.0).unwrap(), 3.0);
-        for bad in [-1.0, 4294967299.0, 2.5, f64::NAN, f64::INFINITY] {
-            let e = s.check_number("train", bad).unwrap_err();
-            assert!(e.message.contains("steps is"), "{}", e.message);
-        }
-        // −0 is kept as 0
-        assert!(s.check_number("train", -0.0).unwrap().is_sign_positive());
-    }
-
-    #[test]
-    fn shapes_are_checked_before_data() {
-        let s = ArgSpec::req("x", Kind::Tensor(2));
-        assert!(s.check_shape("f", &[2, 3]).is_ok());
-        assert!(s
-            .check_shape("f", &[6])
-            .unwrap_err()
-            .message
-            .contains("2 dimensions"));
-        let e = s.check_shape("f", &[1 << 20, 1 << 20]).unwrap_err();
-        assert!(e.message.contains("more than the limit"), "{}", e.message);
-        // overflow of the product does not wrap
-        assert_eq!(numel(&[usize::MAX, usize::MAX, 4]), u128::MAX);
-    }
-
-    #[test]
-    fn values_check_kinds_and_ranges() {
-        let specs = [
-            ArgSpec::req("x", Kind::Tensor(1)),
-            ArgSpec::int("heads", 1, 8),
-            ArgSpec::choice("activation", &["relu", "gelu"]),
-        ];
-        let ok = Values::<f32>::new("f")
-            .with("x", Value::Tensor(ArrayD::zeros(ndarray::IxDyn(&[3]))))
-            .with("heads", Value::Number(2.0));
-        assert!(ok.check(&specs).is_ok());
-        assert_eq!(ok.usize_or("heads", 1).unwrap(), 2);
-        let missing = Values::<f32>::new("f");
-        assert!(missing
-            .check(&specs)
-            .unwrap_err()
-            .message
-            .contains("missing argument x"));
-        let bad = ok.clone().with("activation", Value::Text("tanh".into()));
-        assert!(bad
-            .check(&specs)
-            .unwrap_err()
-            .message
-            .contains("one of relu, gelu"));
-        let nan = ok.with(
-            "x",
-            Value::Tensor(ArrayD::from_elem(ndarray::IxDyn(&[2]), f32::NAN)),
-        );
-        assert!(nan
-            .check(&specs)
-            .unwrap_err()
-            .message
-            .contains("non-finite"));
-    }
-}
+mod tests;
