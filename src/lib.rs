@@ -39,11 +39,13 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod causal_lm;
 pub mod corpus;
 pub mod demo;
 pub mod error;
 pub mod kernel;
 pub mod layers;
+pub mod masked_lm;
 pub mod models;
 pub mod ops;
 pub mod optim;
@@ -53,6 +55,7 @@ pub mod recipes;
 pub mod rng;
 pub mod scope;
 pub mod seq2seq;
+pub mod session;
 pub mod tokenizer;
 pub mod trainer;
 pub mod viz;
