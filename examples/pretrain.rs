@@ -13,8 +13,9 @@
 
 use lm_playground::causal_lm::CausalLm;
 use lm_playground::masked_lm::MaskedLm;
-use lm_playground::recipes::{Recipe, Session};
+use lm_playground::recipes::Recipe;
 use lm_playground::seq2seq::Seq2Seq;
+use lm_playground::session::Session;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -1,5 +1,5 @@
 //! An encoder-only model (BERT-like) that fills in masked pieces of a sentence: trained on the
-//! encoder–decoder's pairs joined into one sequence, it reads 小明今天[MASK]了，他应该多喝水
+//! encoder–decoder's pairs joined into one sequence, it reads `小明今天[MASK]了，他应该多喝水`
 //! whole — both sides of the mask — and answers 感冒.
 //!
 //! ```text

@@ -42,7 +42,7 @@ use crate::ops::Activation;
 use crate::optim::{OptimizerConfig, Schedule};
 use crate::params::Metadata;
 use crate::seq2seq::{parse_tsv, Seq2Seq};
-use crate::session::{Family, JoinedTokenizer, SessionOptions};
+use crate::session::{Family, JoinedTokenizer, Session, SessionOptions};
 use crate::tokenizer::{Mode, PairTokenizer, Segmenter, ZH_LEXICON};
 use serde::Serialize;
 
@@ -162,105 +162,6 @@ pub struct Recipe {
     pub steps: usize,
 }
 
-/// A recipe's session, of its family.
-#[derive(Debug, Clone)]
-pub enum Session {
-    /// An encoder–decoder.
-    Seq2Seq(Seq2Seq),
-    /// An encoder-only model filling in masks.
-    Masked(MaskedLm),
-    /// A decoder-only language model.
-    Causal(CausalLm),
-}
-
-impl Session {
-    /// Its family.
-    pub fn family(&self) -> Family {
-        match self {
-            Session::Seq2Seq(_) => Family::EncoderDecoder,
-            Session::Masked(_) => Family::EncoderOnly,
-            Session::Causal(_) => Family::DecoderOnly,
-        }
-    }
-
-    /// Every training loss so far.
-    pub fn losses(&self) -> &[f32] {
-        match self {
-            Session::Seq2Seq(s) => &s.losses,
-            Session::Masked(s) => &s.losses,
-            Session::Causal(s) => &s.losses,
-        }
-    }
-
-    /// The number of scalar parameters.
-    pub fn param_count(&self) -> usize {
-        match self {
-            Session::Seq2Seq(s) => s.model.params.numel(),
-            Session::Masked(s) => s.model.params.numel(),
-            Session::Causal(s) => s.model.params.numel(),
-        }
-    }
-
-    /// The vocabulary's size.
-    pub fn vocab_size(&self) -> usize {
-        match self {
-            Session::Seq2Seq(s) => s.tokenizer.vocab_size(),
-            Session::Masked(s) => s.tokenizer.vocab_size(),
-            Session::Causal(s) => s.tokenizer.vocab_size(),
-        }
-    }
-
-    /// `n` training steps; their losses.
-    pub fn train(&mut self, n: usize) -> Result<Vec<f32>> {
-        match self {
-            Session::Seq2Seq(s) => s.train(n),
-            Session::Masked(s) => s.train(n),
-            Session::Causal(s) => s.train(n),
-        }
-    }
-
-    /// The weights as safetensors with the session's metadata and `extra`.
-    pub fn to_safetensors(&self, extra: &Metadata) -> Vec<u8> {
-        match self {
-            Session::Seq2Seq(s) => s.to_safetensors(extra),
-            Session::Masked(s) => s.to_safetensors(extra),
-            Session::Causal(s) => s.to_safetensors(extra),
-        }
-    }
-
-    fn not(&self, want: Family) -> Error {
-        Error::value(format!(
-            "the session is {}, not {}",
-            self.family().name(),
-            want.name()
-        ))
-    }
-
-    /// The encoder–decoder. **Errors** for another family.
-    pub fn into_seq2seq(self) -> Result<Seq2Seq> {
-        match self {
-            Session::Seq2Seq(s) => Ok(s),
-            other => Err(other.not(Family::EncoderDecoder)),
-        }
-    }
-
-    /// The encoder-only model. **Errors** for another family.
-    pub fn into_masked(self) -> Result<MaskedLm> {
-        match self {
-            Session::Masked(s) => Ok(s),
-            other => Err(other.not(Family::EncoderOnly)),
-        }
-    }
-
-    /// The decoder-only model. **Errors** for another family.
-    pub fn into_causal(self) -> Result<CausalLm> {
-        match self {
-            Session::Causal(s) => Ok(s),
-            other => Err(other.not(Family::DecoderOnly)),
-        }
-    }
-}
-
 /// The sizes both seq2seq recipes use: small enough to train in seconds on one core, with two
 /// layers on each side so that the page has layers to choose between.
 fn small_config() -> EncoderDecoderConfig {
@@ -355,12 +256,12 @@ impl Recipe {
         }
     }
 
-    /// An encoder-only model that fills in 小明今天[MASK]了，他应该多喝水 (→ 感冒).
+    /// An encoder-only model that fills in `小明今天[MASK]了，他应该多喝水` (→ 感冒).
     pub fn masked_zh() -> Self {
         Recipe::masked("masked-zh", Language::Zh, MASKED_STEPS)
     }
 
-    /// Its English twin: Tom has a [MASK] today, he should drink more water (→ cold).
+    /// Its English twin: `Tom has a [MASK] today, he should drink more water` (→ cold).
     pub fn masked_en() -> Self {
         Recipe::masked("masked-en", Language::En, MASKED_STEPS)
     }

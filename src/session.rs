@@ -1,6 +1,7 @@
 //! What the three families' training sessions share: how a step updates the weights, how a
-//! file's `__metadata__` is read, and the tokenizer that joins a pair into one sequence for the
-//! models that read one sequence (encoder-only, decoder-only).
+//! file's `__metadata__` is read, [`Session`] (a session of any family, as a recipe trains it),
+//! and the tokenizer that joins a pair into one sequence for the models that read one sequence
+//! (encoder-only, decoder-only).
 //!
 //! ```text
 //! step     zero_grad;  loss, ∂loss/∂θ = the model's loss and backward on one batch
@@ -14,9 +15,12 @@
 //! in masked pieces; a decoder-only model ([`crate::causal_lm`]) reads it left to right and
 //! writes the answer after the separator. The same pairs train all three.
 
+use crate::causal_lm::CausalLm;
 use crate::error::{Error, Result};
+use crate::masked_lm::MaskedLm;
 use crate::optim::{clip_grad_norm, Optimizer, OptimizerConfig, Schedule};
 use crate::params::{read_safetensors_with_metadata, Metadata, ParamStore, TensorMap};
+use crate::seq2seq::Seq2Seq;
 use crate::tokenizer::{by_frequency, Segmenter, Tokenizer, EOS, UNK};
 use serde::{Deserialize, Serialize};
 
@@ -186,6 +190,108 @@ impl FileReader {
         params
             .load_map(&self.tensors)
             .map_err(|e| e.context(self.what))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Any of the three
+
+/// A session of any of the three families (what a recipe trains).
+#[derive(Debug, Clone)]
+pub enum Session {
+    /// An encoder–decoder.
+    Seq2Seq(Seq2Seq),
+    /// An encoder-only model filling in masks.
+    Masked(MaskedLm),
+    /// A decoder-only language model.
+    Causal(CausalLm),
+}
+
+impl Session {
+    /// Its family.
+    pub fn family(&self) -> Family {
+        match self {
+            Session::Seq2Seq(_) => Family::EncoderDecoder,
+            Session::Masked(_) => Family::EncoderOnly,
+            Session::Causal(_) => Family::DecoderOnly,
+        }
+    }
+
+    /// Every training loss so far.
+    pub fn losses(&self) -> &[f32] {
+        match self {
+            Session::Seq2Seq(s) => &s.losses,
+            Session::Masked(s) => &s.losses,
+            Session::Causal(s) => &s.losses,
+        }
+    }
+
+    /// The number of scalar parameters.
+    pub fn param_count(&self) -> usize {
+        match self {
+            Session::Seq2Seq(s) => s.model.params.numel(),
+            Session::Masked(s) => s.model.params.numel(),
+            Session::Causal(s) => s.model.params.numel(),
+        }
+    }
+
+    /// The vocabulary's size.
+    pub fn vocab_size(&self) -> usize {
+        match self {
+            Session::Seq2Seq(s) => s.tokenizer.vocab_size(),
+            Session::Masked(s) => s.tokenizer.vocab_size(),
+            Session::Causal(s) => s.tokenizer.vocab_size(),
+        }
+    }
+
+    /// `n` training steps; their losses.
+    pub fn train(&mut self, n: usize) -> Result<Vec<f32>> {
+        match self {
+            Session::Seq2Seq(s) => s.train(n),
+            Session::Masked(s) => s.train(n),
+            Session::Causal(s) => s.train(n),
+        }
+    }
+
+    /// The weights as safetensors with the session's metadata and `extra`.
+    pub fn to_safetensors(&self, extra: &Metadata) -> Vec<u8> {
+        match self {
+            Session::Seq2Seq(s) => s.to_safetensors(extra),
+            Session::Masked(s) => s.to_safetensors(extra),
+            Session::Causal(s) => s.to_safetensors(extra),
+        }
+    }
+
+    fn not(&self, want: Family) -> Error {
+        Error::value(format!(
+            "the session is {}, not {}",
+            self.family().name(),
+            want.name()
+        ))
+    }
+
+    /// The encoder–decoder. **Errors** for another family.
+    pub fn into_seq2seq(self) -> Result<Seq2Seq> {
+        match self {
+            Session::Seq2Seq(s) => Ok(s),
+            other => Err(other.not(Family::EncoderDecoder)),
+        }
+    }
+
+    /// The encoder-only model. **Errors** for another family.
+    pub fn into_masked(self) -> Result<MaskedLm> {
+        match self {
+            Session::Masked(s) => Ok(s),
+            other => Err(other.not(Family::EncoderOnly)),
+        }
+    }
+
+    /// The decoder-only model. **Errors** for another family.
+    pub fn into_causal(self) -> Result<CausalLm> {
+        match self {
+            Session::Causal(s) => Ok(s),
+            other => Err(other.not(Family::DecoderOnly)),
+        }
     }
 }
 

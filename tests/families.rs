@@ -16,8 +16,8 @@
 use lm_playground::causal_lm::CausalLm;
 use lm_playground::masked_lm::MaskedLm;
 use lm_playground::params::read_safetensors_with_metadata;
-use lm_playground::recipes::{keys, Recipe, Session};
-use lm_playground::session::{Family, SessionOptions};
+use lm_playground::recipes::{keys, Recipe};
+use lm_playground::session::{Family, Session, SessionOptions};
 use std::path::PathBuf;
 
 fn models_dir() -> PathBuf {
