@@ -210,6 +210,9 @@ fn main() -> Result<(), String> {
             tail.iter().sum::<f32>() / tail.len() as f32,
             tail.len()
         );
+        if let Some(loss) = r.final_loss(&s).map_err(|e| e.to_string())? {
+            println!("  final loss on the training pairs (recorded in the file): {loss}");
+        }
         report(&r, &s)?;
         if let Some(dir) = &out {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -136,24 +136,31 @@ impl CausalLm {
     /// **Errors**, naming the pair, if `<bos>` + its pieces is longer than `max_len` (the
     /// model reads every piece but the last, `<eos>`).
     pub fn set_pairs(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
+        self.sequences = self.encode_pairs(pairs)?;
+        Ok(())
+    }
+
+    /// The sequences of `pairs`, `<bos>` … `<eos>`, with where each answer starts, each checked
+    /// against `max_len`.
+    fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<(Vec<usize>, usize)>> {
         let max = self.model.config.max_len;
         let eos = self.tokenizer.eos().expect("checked in new");
-        let mut out = Vec::with_capacity(pairs.len());
-        for &(s, t) in pairs {
-            let mut ids = vec![BOS];
-            ids.extend(self.tokenizer.encode_pair(s, t));
-            ids.push(eos);
-            if ids.len() - 1 > max {
-                return Err(Error::value(format!(
-                    "causal LM: the pair {s:?} → {t:?} is {} tokens with <bos>; max_len is {max}",
-                    ids.len() - 1
-                )));
-            }
-            let answer = self.tokenizer.encode(s).1.len() + 2;
-            out.push((ids, answer));
-        }
-        self.sequences = out;
-        Ok(())
+        pairs
+            .iter()
+            .map(|&(s, t)| {
+                let mut ids = vec![BOS];
+                ids.extend(self.tokenizer.encode_pair(s, t));
+                ids.push(eos);
+                if ids.len() - 1 > max {
+                    return Err(Error::value(format!(
+                        "causal LM: the pair {s:?} → {t:?} is {} tokens with <bos>; max_len is {max}",
+                        ids.len() - 1
+                    )));
+                }
+                let answer = self.tokenizer.encode(s).1.len() + 2;
+                Ok((ids, answer))
+            })
+            .collect()
     }
 
     /// Number of training sequences.
@@ -174,18 +181,19 @@ impl CausalLm {
     /// The batch of the sequences at `indices`: `(ids [B, T], targets [B, T])`, as the module
     /// header shows.
     pub fn batch(&self, indices: &[usize]) -> (Array2<usize>, Array2<i64>) {
-        let t_len = indices
-            .iter()
-            .map(|&i| self.sequences[i].0.len() - 1)
-            .max()
-            .unwrap_or(1);
-        let mut ids = Array2::from_elem((indices.len(), t_len), PAD);
-        let mut targets = Array2::from_elem((indices.len(), t_len), IGNORE_INDEX);
-        for (b, &i) in indices.iter().enumerate() {
-            let (seq, answer) = &self.sequences[i];
+        let seqs: Vec<&(Vec<usize>, usize)> = indices.iter().map(|&i| &self.sequences[i]).collect();
+        self.shifted(&seqs)
+    }
+
+    /// `seqs` as inputs and shifted targets, padded.
+    fn shifted(&self, seqs: &[&(Vec<usize>, usize)]) -> (Array2<usize>, Array2<i64>) {
+        let t_len = seqs.iter().map(|s| s.0.len() - 1).max().unwrap_or(1);
+        let mut ids = Array2::from_elem((seqs.len(), t_len), PAD);
+        let mut targets = Array2::from_elem((seqs.len(), t_len), IGNORE_INDEX);
+        for (b, (seq, answer)) in seqs.iter().map(|s| (&s.0, s.1)).enumerate() {
             for t in 0..seq.len() - 1 {
                 ids[[b, t]] = seq[t];
-                if self.loss_on == LossOn::Sequence || t + 1 >= *answer {
+                if self.loss_on == LossOn::Sequence || t + 1 >= answer {
                     targets[[b, t]] = seq[t + 1] as i64;
                 }
             }
@@ -324,16 +332,14 @@ impl CausalLm {
     ///
     /// **Errors** if a pair is longer than `max_len` allows, or `pairs` is empty.
     pub fn eval_loss(&self, pairs: &[(&str, &str)]) -> Result<f32> {
-        let mut probe = self.clone();
-        probe.set_pairs(pairs)?;
-        let n = probe.sequences.len();
-        if n == 0 {
+        let seqs = self.encode_pairs(pairs)?;
+        if seqs.is_empty() {
             return Err(Error::value("causal LM: no pairs to score"));
         }
         let (mut total, mut count) = (0.0f64, 0usize);
-        let indices: Vec<usize> = (0..n).collect();
-        for chunk in indices.chunks(256) {
-            let (ids, targets) = probe.batch(chunk);
+        let all: Vec<&(Vec<usize>, usize)> = seqs.iter().collect();
+        for chunk in all.chunks(256) {
+            let (ids, targets) = self.shifted(chunk);
             let counted = targets.iter().filter(|&&t| t != IGNORE_INDEX).count();
             let loss = self.model.loss(ids.view(), targets.view())?;
             total += loss as f64 * counted as f64;

@@ -168,20 +168,26 @@ impl MaskedLm {
     ///
     /// **Errors**, naming the pair, if its sequence is longer than `max_len`.
     pub fn set_pairs(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
-        let max = self.model.config.max_len;
-        let mut out = Vec::with_capacity(pairs.len());
-        for &(s, t) in pairs {
-            let ids = self.tokenizer.encode_pair(s, t);
-            if ids.len() > max {
-                return Err(Error::value(format!(
-                    "masked LM: the pair {s:?} → {t:?} is {} tokens joined; max_len is {max}",
-                    ids.len()
-                )));
-            }
-            out.push(ids);
-        }
-        self.sequences = out;
+        self.sequences = self.encode_pairs(pairs)?;
         Ok(())
+    }
+
+    /// The ids of `pairs` joined, each checked against `max_len`.
+    fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Vec<usize>>> {
+        let max = self.model.config.max_len;
+        pairs
+            .iter()
+            .map(|&(s, t)| {
+                let ids = self.tokenizer.encode_pair(s, t);
+                if ids.len() > max {
+                    return Err(Error::value(format!(
+                        "masked LM: the pair {s:?} → {t:?} is {} tokens joined; max_len is {max}",
+                        ids.len()
+                    )));
+                }
+                Ok(ids)
+            })
+            .collect()
     }
 
     /// Number of training sequences.
@@ -206,7 +212,8 @@ impl MaskedLm {
         indices: &[usize],
         rng: &mut Rng,
     ) -> (Array2<usize>, Array2<bool>, Array2<i64>) {
-        let (mut ids, padding) = self.padded(indices);
+        let seqs: Vec<&[usize]> = indices.iter().map(|&i| &self.sequences[i][..]).collect();
+        let (mut ids, padding) = padded(&seqs);
         let mut targets = Array2::from_elem(ids.raw_dim(), IGNORE_INDEX);
         let first = MASK + 1; // random pieces are drawn from the ordinary pieces
         let v = self.tokenizer.vocab_size();
@@ -227,24 +234,6 @@ impl MaskedLm {
             }
         }
         (ids, padding, targets)
-    }
-
-    /// The sequences at `indices`, padded: `(ids [B, T], padding [B, T])`.
-    fn padded(&self, indices: &[usize]) -> (Array2<usize>, Array2<bool>) {
-        let t_len = indices
-            .iter()
-            .map(|&i| self.sequences[i].len())
-            .max()
-            .unwrap_or(1);
-        let mut ids = Array2::from_elem((indices.len(), t_len), PAD);
-        let mut padding = Array2::from_elem((indices.len(), t_len), true);
-        for (b, &i) in indices.iter().enumerate() {
-            for (t, &id) in self.sequences[i].iter().enumerate() {
-                ids[[b, t]] = id;
-                padding[[b, t]] = false;
-            }
-        }
-        (ids, padding)
     }
 
     /// One step on `batch_size` sequences drawn at random (with replacement) and masked, both
@@ -377,18 +366,18 @@ impl MaskedLm {
     ///
     /// **Errors** if a pair is longer than `max_len`, or `pairs` is empty.
     pub fn eval_loss(&self, pairs: &[(&str, &str)]) -> Result<f32> {
-        let mut probe = self.clone();
-        probe.set_pairs(pairs)?;
-        let rows: Vec<(usize, usize)> = (0..probe.sequences.len())
-            .flat_map(|i| (0..probe.sequences[i].len()).map(move |t| (i, t)))
+        let seqs = self.encode_pairs(pairs)?;
+        let rows: Vec<(&[usize], usize)> = seqs
+            .iter()
+            .flat_map(|s| (0..s.len()).map(move |t| (&s[..], t)))
             .collect();
         if rows.is_empty() {
             return Err(Error::value("masked LM: no pairs to score"));
         }
         let mut total = 0.0f64;
         for chunk in rows.chunks(256) {
-            let indices: Vec<usize> = chunk.iter().map(|&(i, _)| i).collect();
-            let (mut ids, padding) = probe.padded(&indices);
+            let chunk_seqs: Vec<&[usize]> = chunk.iter().map(|&(s, _)| s).collect();
+            let (mut ids, padding) = padded(&chunk_seqs);
             let mut targets = Array2::from_elem(ids.raw_dim(), IGNORE_INDEX);
             for (b, &(_, t)) in chunk.iter().enumerate() {
                 targets[[b, t]] = ids[[b, t]] as i64;
@@ -442,6 +431,20 @@ impl MaskedLm {
         file.load_into(&mut m.model.params)?;
         Ok(m)
     }
+}
+
+/// `seqs` padded: `(ids [B, T], padding [B, T])`, T the longest.
+fn padded(seqs: &[&[usize]]) -> (Array2<usize>, Array2<bool>) {
+    let t_len = seqs.iter().map(|s| s.len()).max().unwrap_or(1);
+    let mut ids = Array2::from_elem((seqs.len(), t_len), PAD);
+    let mut padding = Array2::from_elem((seqs.len(), t_len), true);
+    for (b, seq) in seqs.iter().enumerate() {
+        for (t, &id) in seq.iter().enumerate() {
+            ids[[b, t]] = id;
+            padding[[b, t]] = false;
+        }
+    }
+    (ids, padding)
 }
 
 /// The metadata key of a masked model's [`Masking`], as JSON.
@@ -503,7 +506,8 @@ mod tests {
         }
         // Padding is never chosen; a chosen position's target is the piece the sequence had.
         assert_eq!(targets[[0, 9]], IGNORE_INDEX);
-        let (clean, _) = m.padded(&[1, 0, 2]);
+        let seqs: Vec<&[usize]> = [1, 0, 2].map(|i| &m.sequences[i][..]).to_vec();
+        let (clean, _) = padded(&seqs);
         for ((b, t), &y) in targets.indexed_iter() {
             if y != IGNORE_INDEX {
                 assert_eq!(y, clean[[b, t]] as i64);
