@@ -72,6 +72,20 @@ fn report_masked(r: &Recipe, m: &MaskedLm) -> Result<(), String> {
             .collect();
         println!("  {text} → {}", c.join(", "));
     }
+    // The pronoun of every held-out pair, masked: (who, what) combinations never seen together.
+    let held = r.heldout_pairs().map_err(|e| e.to_string())?;
+    let mut right = 0;
+    for (source, target) in &held {
+        let pronoun = m.tokenizer.encode(target).0[0].clone();
+        let rest = target.strip_prefix(pronoun.as_str()).unwrap_or(target);
+        let text = format!("{source}{}[MASK]{rest}", m.tokenizer.separator());
+        let f = m.fill_mask(&text).map_err(|e| e.to_string())?;
+        right += (f.top(0) == Some(pronoun.as_str())) as usize;
+    }
+    println!(
+        "  held-out pairs whose masked pronoun it fills in right: {right}/{}",
+        held.len()
+    );
     Ok(())
 }
 
