@@ -27,8 +27,11 @@
 //! checks the shipped weights and three other seeds).
 //!
 //! The one-sequence families cut source and answer with one tokenizer ([`zh_joined_lexicon`]:
-//! 小明 and 感冒 whole, 喝 alone), C = 32, H = 2, F = 64, 2 layers, GELU, each family's usual
-//! norm placement (BERT post-norm, GPT-2 pre-norm); `tests/families.rs` checks what they learn.
+//! 小明 and 感冒 whole, 喝 alone) and have C = 32, H = 2, F = 64, 2 layers, GELU and each
+//! family's usual norm placement (BERT post-norm, GPT-2 pre-norm), with the same AdamW and
+//! schedule: 2000 steps of BERT masking for `masked-*`, 1000 steps with the loss on every piece
+//! for `causal-*`. About 21 000 parameters (≈ 89 kB files), a few seconds each on one core;
+//! `tests/families.rs` checks what they learn, for the shipped weights and three other seeds.
 
 use crate::causal_lm::{CausalLm, LossOn};
 use crate::corpus;

@@ -9,7 +9,8 @@
 //!   (妈妈今天感冒了，[MASK]… → 她).
 //! - The decoder-only model continues 小明今天感冒了， with 他应该多喝水, and answers the held-out
 //!   (who, what) combinations it never saw.
-//! - The recipes are deterministic, and a shipped file reproduces the loss it records.
+//! - The recipes are deterministic, rerunning the Chinese ones writes the shipped files byte for
+//!   byte, and a shipped file reproduces the loss it records.
 //!
 //! Run with `--nocapture` to see the measured figures.
 
@@ -320,9 +321,10 @@ fn the_recipes_are_deterministic() {
 }
 
 #[test]
-fn the_recipes_reproduce_the_shipped_files() {
-    // Bit for bit, as the seq2seq recipe does (`tests/seq2seq.rs`).
-    for r in recipes() {
+fn the_recipes_reproduce_the_shipped_chinese_files() {
+    // Bit for bit, as the seq2seq recipe does (`tests/seq2seq.rs`); the English files are
+    // checked setting for setting above (a full run of each would double this file's time).
+    for r in [Recipe::masked_zh(), Recipe::causal_zh()] {
         let (_, bytes) = r.run().unwrap();
         assert!(
             bytes == shipped(&r),
@@ -335,18 +337,19 @@ fn the_recipes_reproduce_the_shipped_files() {
 #[test]
 fn the_facts_come_from_training_three_other_seeds() {
     // Each one-sequence recipe from seeds 2, 3 and 4, shortened (see `steps`): at least two of
-    // the three must show every fact. Two threads, each a half of the twelve runs.
+    // the three must show every fact. Two threads, each every other one of the twelve runs.
     let runs: Vec<(Recipe, u64)> = recipes()
         .into_iter()
         .flat_map(|r| [2, 3, 4].map(|seed| (r.clone(), seed)))
         .collect();
     let results: Vec<(String, u64, bool)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = runs
-            .chunks(runs.len().div_ceil(2))
-            .map(|chunk| {
+        let runs = &runs;
+        let handles: Vec<_> = (0..2)
+            .map(|k| {
                 scope.spawn(move || {
-                    chunk
-                        .iter()
+                    runs.iter()
+                        .skip(k)
+                        .step_by(2)
                         .map(|(r, seed)| {
                             let r = r.clone().with_seed(*seed).with_steps(steps(r));
                             let s = r.train().unwrap();
@@ -364,11 +367,12 @@ fn the_facts_come_from_training_three_other_seeds() {
             .collect()
     });
     for r in recipes() {
-        let held: Vec<u64> = results
+        let mut held: Vec<u64> = results
             .iter()
             .filter(|(n, _, ok)| n == r.name && *ok)
             .map(|(_, s, _)| *s)
             .collect();
+        held.sort_unstable();
         println!(
             "{}: every fact holds for seeds {held:?} of [2, 3, 4]",
             r.name
@@ -381,14 +385,17 @@ fn the_facts_come_from_training_three_other_seeds() {
     }
 }
 
-/// The steps the other seeds train for: half the shipped masked recipe's 2000 and 40 % of the
-/// causal recipe's 1000. Measured when this was written: every fact held for all three seeds
-/// from 600 masked and 300 causal steps; at 400 masked steps the English pronoun facts held for
-/// one seed of three (at 300, none), and at 150 causal steps one seed answered 89 of the 96
-/// held-out pairs. So these counts keep about twice the margin.
+/// The steps the other seeds train for: a little above the fewest with which, when this was
+/// written, every fact held for all three seeds — masked-zh 400 (all held from 300), masked-en
+/// 800 (from 600; at 400 the English pronoun facts held for one seed of three), causal-zh 200
+/// (from 150), causal-en 300 (from 200; at 150 a seed answered 89 of the 96 held-out pairs).
+/// The shipped recipes train longer (2000 masked, 1000 causal steps). `cargo xtask test` runs
+/// this file in the test profile, several times slower than release, so every step counts.
 fn steps(r: &Recipe) -> usize {
-    match r.family() {
-        Family::EncoderOnly => 1000,
-        _ => 400,
+    match r.name {
+        "masked-zh" => 400,
+        "masked-en" => 800,
+        "causal-zh" => 200,
+        _ => 300,
     }
 }
