@@ -1,6 +1,8 @@
 //! `cargo xtask pretrain`: runs the committed recipes natively and writes their weights to
-//! `www/models/`, then reports what each model learned (held-out exact matches, and where the
-//! last decoder layer's cross-attention looks while writing the article's answer).
+//! `www/models/`, then reports what each model learned: for an encoder–decoder, held-out exact
+//! matches and where the last decoder layer's cross-attention looks while writing the article's
+//! answer; for an encoder-only model, what it fills in; for a decoder-only one, how it continues
+//! the article's sentence and how many held-out pairs it answers exactly.
 //!
 //! ```text
 //! cargo run --release --example pretrain -- [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]
@@ -9,8 +11,11 @@
 //! Without `--recipe` every recipe runs. `--seed` and `--steps` try a variant (written only
 //! with `--out`, so the shipped files are never overwritten by an experiment).
 
+use lm_playground::causal_lm::CausalLm;
+use lm_playground::masked_lm::MaskedLm;
 use lm_playground::recipes::Recipe;
 use lm_playground::seq2seq::Seq2Seq;
+use lm_playground::session::Session;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -24,8 +29,87 @@ fn probes(name: &str) -> (&'static str, [(&'static str, &'static str); 2]) {
     }
 }
 
+/// Prints what a model of any family learned.
+fn report(r: &Recipe, s: &Session) -> Result<(), String> {
+    match s {
+        Session::Seq2Seq(s) => report_seq2seq(r, s),
+        Session::Masked(m) => report_masked(r, m),
+        Session::Causal(c) => report_causal(r, c),
+    }
+}
+
+/// Sentences to fill in: the situation decided by the answer on the right, the pronoun by the
+/// person on the left, the person by the pronoun on the right.
+fn masked_probes(name: &str) -> &'static [&'static str] {
+    if name.ends_with("-zh") {
+        &[
+            "小明今天[MASK]了，他应该多喝水",
+            "小明今天[MASK]了，他应该多休息",
+            "小明今天[MASK]，他应该吃药",
+            "小明今天感冒了，[MASK]应该多喝水",
+            "[MASK]今天感冒了，她应该多喝水",
+            "小红今天感冒了，[MASK]应该多喝水",
+        ]
+    } else {
+        &[
+            "Tom has a [MASK] today, he should drink more water",
+            "Tom has a [MASK] today, he should take medicine",
+            "Tom is [MASK] today, he should wear more clothes",
+            "Tom has a cold today, [MASK] should drink more water",
+            "[MASK] has a cold today, she should drink more water",
+            "Lily has a cold today, [MASK] should drink more water",
+        ]
+    }
+}
+
+fn report_masked(r: &Recipe, m: &MaskedLm) -> Result<(), String> {
+    for text in masked_probes(r.name) {
+        let f = m.fill_mask_top(text, 3).map_err(|e| e.to_string())?;
+        let c: Vec<String> = f.masks[0]
+            .candidates
+            .iter()
+            .map(|c| format!("{} {:.2}", c.token, c.prob))
+            .collect();
+        println!("  {text} → {}", c.join(", "));
+    }
+    // The pronoun of every held-out pair, masked: (who, what) combinations never seen together.
+    let held = r.heldout_pairs().map_err(|e| e.to_string())?;
+    let mut right = 0;
+    for (source, target) in &held {
+        let pronoun = m.tokenizer.encode(target).0[0].clone();
+        let rest = target.strip_prefix(pronoun.as_str()).unwrap_or(target);
+        let text = format!("{source}{}[MASK]{rest}", m.tokenizer.separator());
+        let f = m.fill_mask(&text).map_err(|e| e.to_string())?;
+        right += (f.top(0) == Some(pronoun.as_str())) as usize;
+    }
+    println!(
+        "  held-out pairs whose masked pronoun it fills in right: {right}/{}",
+        held.len()
+    );
+    Ok(())
+}
+
+fn report_causal(r: &Recipe, c: &CausalLm) -> Result<(), String> {
+    let (source, _) = probes(r.name);
+    let prompt = format!("{source}{}", c.tokenizer.separator());
+    let g = c.generate(&prompt, 16).map_err(|e| e.to_string())?;
+    println!("  {prompt} → {}", g.text);
+    let held = r.heldout_pairs().map_err(|e| e.to_string())?;
+    let scored = c.exact_matches(&held).map_err(|e| e.to_string())?;
+    println!(
+        "  held-out exact matches: {}/{} = {:.1} %",
+        scored.right,
+        scored.total,
+        100.0 * scored.rate()
+    );
+    for m in scored.missed.iter().take(5) {
+        println!("    {} → {} (expected {})", m.source, m.got, m.target);
+    }
+    Ok(())
+}
+
 /// Prints what the model does with the article's example and the held-out pairs.
-fn report(r: &Recipe, s: &Seq2Seq) -> Result<(), String> {
+fn report_seq2seq(r: &Recipe, s: &Seq2Seq) -> Result<(), String> {
     let (source, facts) = probes(r.name);
     let g = s.generate(source, 16).map_err(|e| e.to_string())?;
     println!("  {source} → {}", g.text);
@@ -126,19 +210,23 @@ fn main() -> Result<(), String> {
         let t0 = Instant::now();
         let (s, bytes) = r.run().map_err(|e| e.to_string())?;
         let secs = t0.elapsed().as_secs_f64();
-        let n = s.losses.len();
-        let tail = &s.losses[n.saturating_sub(50)..];
+        let losses = s.losses();
+        let tail = &losses[losses.len().saturating_sub(50)..];
         println!(
-            "{} seed {}: {} steps in {secs:.1} s, {} parameters, vocabulary {}, loss {:.3} → {:.4} (mean of the last {})",
+            "{} ({}) seed {}: {} steps in {secs:.1} s, {} parameters, vocabulary {}, loss {:.3} → {:.4} (mean of the last {})",
             r.name,
+            r.family().name(),
             r.options.seed,
             r.steps,
-            s.model.params.numel(),
-            s.tokenizer.vocab_size(),
-            s.losses[0],
+            s.param_count(),
+            s.vocab_size(),
+            losses[0],
             tail.iter().sum::<f32>() / tail.len() as f32,
             tail.len()
         );
+        if let Some(loss) = r.final_loss(&s).map_err(|e| e.to_string())? {
+            println!("  final loss on the training pairs (recorded in the file): {loss}");
+        }
         report(&r, &s)?;
         if let Some(dir) = &out {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -13,7 +13,9 @@
 //! - [`scope`]: where each layer declares its parameters' names, shapes and initialisation once.
 //! - [`optim`]: SGD, Adam, AdamW, gradient clipping and learning-rate schedules.
 //! - [`seq2seq`]: an encoder–decoder that reads a sentence and writes an answer, with greedy
-//!   decoding that keeps every attention weight; [`recipes`]: how the shipped ones are trained.
+//!   decoding that keeps every attention weight; [`masked_lm`] (encoder-only, fills in `[MASK]`)
+//!   and [`causal_lm`] (decoder-only, continues a prompt) on the same pairs joined into one
+//!   sequence; [`session`]: what the three share; [`recipes`]: how the shipped ones are trained.
 //! - [`kernel`]: the matrix-product kernel (portable and wasm simd128).
 //!
 //! Everything is generic over [`Real`] (`f32` for the page, `f64` for gradient checks) and
@@ -39,11 +41,13 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod causal_lm;
 pub mod corpus;
 pub mod demo;
 pub mod error;
 pub mod kernel;
 pub mod layers;
+pub mod masked_lm;
 pub mod models;
 pub mod ops;
 pub mod optim;
@@ -53,6 +57,7 @@ pub mod recipes;
 pub mod rng;
 pub mod scope;
 pub mod seq2seq;
+pub mod session;
 pub mod tokenizer;
 pub mod trainer;
 pub mod viz;

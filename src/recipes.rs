@@ -1,8 +1,16 @@
 //! Recipes: the committed, deterministic ways the shipped models are trained, natively, by
-//! `cargo xtask pretrain`. A recipe names everything — the data, how each side is cut into
-//! tokens, the model's sizes, the optimiser, the schedule, the number of steps and the seed —
-//! so the same recipe gives the same weights, byte for byte, and a file says which recipe and
+//! `cargo xtask pretrain`. A recipe names everything — the data, how text is cut into tokens,
+//! the model's family and sizes, the optimiser, the schedule, the number of steps and the seed
+//! — so the same recipe gives the same weights, byte for byte, and a file says which recipe and
 //! seed made it.
+//!
+//! The three families learn from the same pairs (situation → advice), each as it is meant to:
+//!
+//! ```text
+//! seq2seq-*   encoder–decoder   source → target                 小明今天感冒了 → 他应该多喝水
+//! masked-*    encoder-only      source，target with [MASK]s      小明今天[MASK]了，他应该多喝水 → 感冒
+//! causal-*    decoder-only      <bos> source，target <eos>       小明今天感冒了， → 他应该多喝水
+//! ```
 //!
 //! ```text
 //! corpus (src/corpora/seq2seq_zh.tsv)
@@ -17,15 +25,27 @@
 //! these settings every seed tried so far answers the held-out pairs (≥ 98 % exact) and, while
 //! writing 喝, has a head of the last decoder layer that looks most at 感冒 (`tests/seq2seq.rs`
 //! checks the shipped weights and three other seeds).
+//!
+//! The one-sequence families cut source and answer with one tokenizer ([`zh_joined_lexicon`]:
+//! 小明 and 感冒 whole, 喝 alone) and have C = 32, H = 2, F = 64, 2 layers, GELU and each
+//! family's usual norm placement (BERT post-norm, GPT-2 pre-norm), with the same AdamW and
+//! schedule: 2000 steps of BERT masking for `masked-*`, 1000 steps with the loss on every piece
+//! for `causal-*`. About 21 000 parameters (≈ 89 kB files), a few seconds each on one core;
+//! `tests/families.rs` checks what they learn, for the shipped weights and three other seeds.
 
+use crate::causal_lm::{CausalLm, LossOn};
 use crate::corpus;
 use crate::error::{Error, Result};
 use crate::layers::LayerConfig;
+use crate::masked_lm::{MaskedLm, Masking};
+use crate::models::decoder_only::DecoderOnlyConfig;
 use crate::models::encoder_decoder::EncoderDecoderConfig;
+use crate::models::encoder_only::EncoderOnlyConfig;
 use crate::ops::Activation;
 use crate::optim::{OptimizerConfig, Schedule};
 use crate::params::Metadata;
-use crate::seq2seq::{parse_tsv, Seq2Seq, Seq2SeqOptions};
+use crate::seq2seq::{parse_tsv, Seq2Seq};
+use crate::session::{Family, JoinedTokenizer, Session, SessionOptions};
 use crate::tokenizer::{Mode, Segmenter, ZH_LEXICON};
 use serde::Serialize;
 
@@ -48,6 +68,24 @@ pub fn target_segmenter(mode: Mode) -> Segmenter {
     Segmenter::new(mode, ZH_ANSWER_LEXICON)
 }
 
+/// The lexicon of the one-sequence families in Chinese: [`ZH_LEXICON`] without the words that
+/// would swallow an answer's pieces (多喝水, 喝水, 多穿, 吃药), and with the answers' words
+/// ([`ZH_ANSWER_LEXICON`]), so that 小明 and 感冒 are pieces and 喝 is a piece of its own, as in
+/// the encoder–decoder's source and target.
+pub fn zh_joined_lexicon() -> Vec<&'static str> {
+    let mut words: Vec<&str> = ZH_LEXICON
+        .iter()
+        .copied()
+        .filter(|w| !["多喝水", "喝水", "多穿", "吃药"].contains(w))
+        .collect();
+    for w in ZH_ANSWER_LEXICON {
+        if !words.contains(w) {
+            words.push(w);
+        }
+    }
+    words
+}
+
 /// Keys a recipe adds to a file's metadata.
 pub mod keys {
     /// The recipe's name (`"seq2seq-zh"`).
@@ -60,9 +98,64 @@ pub mod keys {
     pub const CORPUS: &str = "corpus";
     /// Every setting of the recipe, as JSON.
     pub const SETTINGS: &str = "recipe_settings";
+    /// The trained model's mean loss on its training pairs, scored deterministically (see
+    /// [`crate::masked_lm::MaskedLm::eval_loss`], [`crate::causal_lm::CausalLm::eval_loss`]), as
+    /// decimal text. Encoder-only and decoder-only files have it (the seq2seq files, written
+    /// before it, do not).
+    pub const FINAL_LOSS: &str = "final_loss";
 }
 
-/// A committed way to train an encoder–decoder.
+/// What a recipe trains: the family, its tokenizer and its sizes. In a file's
+/// `recipe_settings` the variant's fields sit beside the recipe's (as a seq2seq recipe's
+/// `source`, `target` and `config` always have).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Architecture {
+    /// An encoder–decoder ([`Seq2Seq`]).
+    EncoderDecoder {
+        /// How sources are cut.
+        source: Segmenter,
+        /// How answers are cut.
+        target: Segmenter,
+        /// The model's sizes (its `vocab_size` comes from the tokenizer).
+        config: EncoderDecoderConfig,
+    },
+    /// An encoder-only model filling in masks ([`MaskedLm`]) on the joined pairs.
+    EncoderOnly {
+        /// How the joined pairs are cut.
+        tokenizer: Segmenter,
+        /// The piece between source and target.
+        separator: &'static str,
+        /// How training hides pieces.
+        masking: Masking,
+        /// The model's sizes (its `vocab_size` comes from the tokenizer).
+        config: EncoderOnlyConfig,
+    },
+    /// A decoder-only language model ([`CausalLm`]) on the joined pairs.
+    DecoderOnly {
+        /// How the joined pairs are cut.
+        tokenizer: Segmenter,
+        /// The piece between source and target.
+        separator: &'static str,
+        /// Which predictions the loss counts.
+        loss_on: LossOn,
+        /// The model's sizes (its `vocab_size` comes from the tokenizer).
+        config: DecoderOnlyConfig,
+    },
+}
+
+impl Architecture {
+    /// The family it belongs to.
+    pub fn family(&self) -> Family {
+        match self {
+            Architecture::EncoderDecoder { .. } => Family::EncoderDecoder,
+            Architecture::EncoderOnly { .. } => Family::EncoderOnly,
+            Architecture::DecoderOnly { .. } => Family::DecoderOnly,
+        }
+    }
+}
+
+/// A committed way to train a model of one of the three families.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recipe {
     /// Its name, which is also the file's (`seq2seq-zh` → `seq2seq-zh.safetensors`).
@@ -75,14 +168,11 @@ pub struct Recipe {
     /// Pairs never trained on, to measure what the model composes.
     #[serde(skip)]
     pub heldout: &'static str,
-    /// How sources are cut.
-    pub source: Segmenter,
-    /// How answers are cut.
-    pub target: Segmenter,
-    /// The model's sizes (its `vocab_size` comes from the tokenizer).
-    pub config: EncoderDecoderConfig,
+    /// The family, its tokenizer and its sizes.
+    #[serde(flatten)]
+    pub model: Architecture,
     /// Seed, optimiser, schedule, batch size, clipping.
-    pub options: Seq2SeqOptions,
+    pub options: SessionOptions,
     /// Training steps.
     pub steps: usize,
 }
@@ -107,8 +197,8 @@ fn small_config() -> EncoderDecoderConfig {
 }
 
 /// AdamW with a short warm-up and a cosine decay over `steps`.
-fn options(seed: u64, steps: usize) -> Seq2SeqOptions {
-    Seq2SeqOptions {
+fn options(seed: u64, steps: usize) -> SessionOptions {
+    SessionOptions {
         seed,
         optimizer: OptimizerConfig::AdamW {
             lr: 5e-3,
@@ -117,13 +207,30 @@ fn options(seed: u64, steps: usize) -> Seq2SeqOptions {
             eps: 1e-8,
             weight_decay: 0.01,
         },
-        schedule: Schedule::WarmupCosine {
-            warmup: (steps as u64 / 20).max(1),
-            total: steps as u64,
-            min_ratio: 0.1,
-        },
+        schedule: warmup_cosine(steps, 0.1),
         batch_size: 32,
         clip: Some(1.0),
+    }
+}
+
+/// 5 % of `steps` of linear warm-up, then a cosine down to `min_ratio` × the base rate.
+fn warmup_cosine(steps: usize, min_ratio: f64) -> Schedule {
+    Schedule::WarmupCosine {
+        warmup: (steps as u64 / 20).max(1),
+        total: steps as u64,
+        min_ratio,
+    }
+}
+
+/// The sizes of the one-sequence recipes: as the encoder–decoder's layers, one stack of two.
+fn one_stack_layer(norm_first: bool) -> LayerConfig {
+    LayerConfig {
+        d_model: 32,
+        n_heads: 2,
+        d_ff: 64,
+        activation: Activation::Gelu,
+        norm_first,
+        ..LayerConfig::default()
     }
 }
 
@@ -136,9 +243,11 @@ impl Recipe {
             corpus_file: "src/corpora/seq2seq_zh.tsv",
             corpus: corpus::SEQ2SEQ_ZH,
             heldout: corpus::SEQ2SEQ_ZH_HELDOUT,
-            source: source_segmenter(Mode::Word),
-            target: target_segmenter(Mode::Word),
-            config: small_config(),
+            model: Architecture::EncoderDecoder {
+                source: source_segmenter(Mode::Word),
+                target: target_segmenter(Mode::Word),
+                config: small_config(),
+            },
             options: options(1, steps),
             steps,
         }
@@ -152,9 +261,77 @@ impl Recipe {
             corpus_file: "src/corpora/seq2seq_en.tsv",
             corpus: corpus::SEQ2SEQ_EN,
             heldout: corpus::SEQ2SEQ_EN_HELDOUT,
-            source: Segmenter::new(Mode::Word, &[]),
-            target: Segmenter::new(Mode::Word, &[]),
-            config: small_config(),
+            model: Architecture::EncoderDecoder {
+                source: Segmenter::new(Mode::Word, &[]),
+                target: Segmenter::new(Mode::Word, &[]),
+                config: small_config(),
+            },
+            options: options(1, steps),
+            steps,
+        }
+    }
+
+    /// An encoder-only model that fills in `小明今天[MASK]了，他应该多喝水` (→ 感冒).
+    pub fn masked_zh() -> Self {
+        Recipe::masked("masked-zh", Language::Zh, MASKED_STEPS)
+    }
+
+    /// Its English twin: `Tom has a [MASK] today, he should drink more water` (→ cold).
+    pub fn masked_en() -> Self {
+        Recipe::masked("masked-en", Language::En, MASKED_STEPS)
+    }
+
+    /// A decoder-only model that continues 小明今天感冒了， with 他应该多喝水.
+    pub fn causal_zh() -> Self {
+        Recipe::causal("causal-zh", Language::Zh, CAUSAL_STEPS)
+    }
+
+    /// Its English twin: Tom has a cold today, → he should drink more water.
+    pub fn causal_en() -> Self {
+        Recipe::causal("causal-en", Language::En, CAUSAL_STEPS)
+    }
+
+    fn masked(name: &'static str, lang: Language, steps: usize) -> Self {
+        let (corpus_file, corpus, heldout, tokenizer, separator) = lang.joined();
+        Recipe {
+            name,
+            corpus_file,
+            corpus,
+            heldout,
+            model: Architecture::EncoderOnly {
+                tokenizer,
+                separator,
+                masking: Masking::BERT,
+                config: EncoderOnlyConfig {
+                    vocab_size: 0,
+                    layer: one_stack_layer(false),
+                    n_layers: 2,
+                    max_len: 16,
+                },
+            },
+            options: options(1, steps),
+            steps,
+        }
+    }
+
+    fn causal(name: &'static str, lang: Language, steps: usize) -> Self {
+        let (corpus_file, corpus, heldout, tokenizer, separator) = lang.joined();
+        Recipe {
+            name,
+            corpus_file,
+            corpus,
+            heldout,
+            model: Architecture::DecoderOnly {
+                tokenizer,
+                separator,
+                loss_on: LossOn::Sequence,
+                config: DecoderOnlyConfig {
+                    vocab_size: 0,
+                    layer: one_stack_layer(true),
+                    n_layers: 2,
+                    max_len: 16,
+                },
+            },
             options: options(1, steps),
             steps,
         }
@@ -162,7 +339,19 @@ impl Recipe {
 
     /// Every recipe `cargo xtask pretrain` runs.
     pub fn all() -> Vec<Recipe> {
-        vec![Recipe::seq2seq_zh(), Recipe::seq2seq_en()]
+        vec![
+            Recipe::seq2seq_zh(),
+            Recipe::seq2seq_en(),
+            Recipe::masked_zh(),
+            Recipe::masked_en(),
+            Recipe::causal_zh(),
+            Recipe::causal_en(),
+        ]
+    }
+
+    /// The family it trains.
+    pub fn family(&self) -> Family {
+        self.model.family()
     }
 
     /// The recipe called `name`.
@@ -187,10 +376,9 @@ impl Recipe {
 
     /// The same recipe shortened or lengthened to `steps` (the schedule follows).
     pub fn with_steps(mut self, steps: usize) -> Self {
-        self.options = Seq2SeqOptions {
-            schedule: options(self.options.seed, steps).schedule,
-            ..self.options
-        };
+        if let Schedule::WarmupCosine { min_ratio, .. } = self.options.schedule {
+            self.options.schedule = warmup_cosine(steps, min_ratio);
+        }
         self.steps = steps;
         self
     }
@@ -211,18 +399,40 @@ impl Recipe {
     }
 
     /// The untrained session: tokenizer from the corpus, weights from the seed.
-    pub fn session(&self) -> Result<Seq2Seq> {
-        Seq2Seq::from_pairs(
-            self.config,
-            &self.pairs()?,
-            self.source.clone(),
-            self.target.clone(),
-            self.options,
-        )
+    pub fn session(&self) -> Result<Session> {
+        let pairs = self.pairs()?;
+        let o = self.options;
+        Ok(match &self.model {
+            Architecture::EncoderDecoder {
+                source,
+                target,
+                config,
+            } => {
+                Session::Seq2Seq(Seq2Seq::from_pairs(*config, &pairs, source.clone(), target.clone(), o)?)
+            }
+            Architecture::EncoderOnly {
+                tokenizer,
+                separator,
+                masking,
+                config,
+            } => {
+                let t = JoinedTokenizer::from_pairs(&pairs, tokenizer.clone(), separator, false)?;
+                Session::Masked(MaskedLm::new(*config, t, &pairs, *masking, o)?)
+            }
+            Architecture::DecoderOnly {
+                tokenizer,
+                separator,
+                loss_on,
+                config,
+            } => {
+                let t = JoinedTokenizer::from_pairs(&pairs, tokenizer.clone(), separator, true)?;
+                Session::Causal(CausalLm::new(*config, t, &pairs, *loss_on, o)?)
+            }
+        })
     }
 
     /// Runs the recipe: every step, from the seed.
-    pub fn train(&self) -> Result<Seq2Seq> {
+    pub fn train(&self) -> Result<Session> {
         let mut s = self.session()?;
         s.train(self.steps)?;
         Ok(s)
@@ -242,10 +452,69 @@ impl Recipe {
         ])
     }
 
-    /// Runs the recipe and returns the session and its file's bytes.
-    pub fn run(&self) -> Result<(Seq2Seq, Vec<u8>)> {
+    /// The mean loss of `session` on the recipe's training pairs, scored deterministically
+    /// ([`keys::FINAL_LOSS`]); `None` for an encoder–decoder, whose files do not record it.
+    pub fn final_loss(&self, session: &Session) -> Result<Option<f32>> {
+        let pairs = self.pairs()?;
+        Ok(match session {
+            Session::Seq2Seq(_) => None,
+            Session::Masked(m) => Some(m.eval_loss(&pairs)?),
+            Session::Causal(c) => Some(c.eval_loss(&pairs)?),
+        })
+    }
+
+    /// Runs the recipe and returns the session and its file's bytes: the session's metadata,
+    /// the recipe's and, for the one-sequence families, the final loss.
+    pub fn run(&self) -> Result<(Session, Vec<u8>)> {
         let s = self.train()?;
-        let bytes = s.to_safetensors(&self.metadata());
+        let mut meta = self.metadata();
+        if let Some(loss) = self.final_loss(&s)? {
+            meta.insert(keys::FINAL_LOSS.into(), loss.to_string());
+        }
+        let bytes = s.to_safetensors(&meta);
         Ok((s, bytes))
+    }
+}
+
+/// Steps of the masked recipes.
+const MASKED_STEPS: usize = 2000;
+/// Steps of the causal recipes.
+const CAUSAL_STEPS: usize = 1000;
+
+/// The two languages of the corpus.
+#[derive(Debug, Clone, Copy)]
+enum Language {
+    Zh,
+    En,
+}
+
+impl Language {
+    /// The corpus file, the pairs, the held-out pairs, how joined pairs are cut and the
+    /// separator.
+    fn joined(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        Segmenter,
+        &'static str,
+    ) {
+        match self {
+            Language::Zh => (
+                "src/corpora/seq2seq_zh.tsv",
+                corpus::SEQ2SEQ_ZH,
+                corpus::SEQ2SEQ_ZH_HELDOUT,
+                Segmenter::new(Mode::Word, &zh_joined_lexicon()),
+                "，",
+            ),
+            Language::En => (
+                "src/corpora/seq2seq_en.tsv",
+                corpus::SEQ2SEQ_EN,
+                corpus::SEQ2SEQ_EN_HELDOUT,
+                Segmenter::new(Mode::Word, &[]),
+                ",",
+            ),
+        }
     }
 }

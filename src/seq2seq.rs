@@ -21,9 +21,10 @@
 use crate::error::{Error, Result};
 use crate::models::encoder_decoder::{EncoderDecoder, EncoderDecoderConfig};
 use crate::ops::softmax;
-use crate::optim::{clip_grad_norm, Optimizer, OptimizerConfig, Schedule};
-use crate::params::{read_safetensors_with_metadata, Metadata};
+use crate::optim::Optimizer;
+use crate::params::Metadata;
 use crate::rng::Rng;
+use crate::session::{argmax, json, update, Family, FileReader, SessionOptions};
 use crate::tokenizer::{PairTokenizer, Segmenter, BOS, PAD, UNK};
 use ndarray::{s, Array2, Axis};
 use serde::Serialize;
@@ -58,32 +59,9 @@ pub fn parse_tsv(text: &str) -> Result<Vec<(&str, &str)>> {
     Ok(out)
 }
 
-/// How an encoder–decoder is trained, besides its sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Seq2SeqOptions {
-    /// Seed of the weights and of the batch sampler.
-    pub seed: u64,
-    /// Optimiser and base learning rate.
-    pub optimizer: OptimizerConfig,
-    /// Learning rate by step.
-    pub schedule: Schedule,
-    /// Pairs per batch, B.
-    pub batch_size: usize,
-    /// Clip the gradient's global norm to this, if set.
-    pub clip: Option<f64>,
-}
-
-impl Default for Seq2SeqOptions {
-    fn default() -> Self {
-        Seq2SeqOptions {
-            seed: 1,
-            optimizer: OptimizerConfig::adamw(3e-3),
-            schedule: Schedule::Constant,
-            batch_size: 32,
-            clip: Some(1.0),
-        }
-    }
-}
+/// How an encoder–decoder is trained, besides its sizes: [`SessionOptions`], which the three
+/// families share.
+pub type Seq2SeqOptions = SessionOptions;
 
 /// One token the decoder wrote and what its query looked at.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,17 +119,6 @@ impl Generation {
             })
             .collect()
     }
-}
-
-/// The index of the largest value (the first one on ties).
-fn argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in row.iter().enumerate() {
-        if x > row[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// A pair greedy decoding did not answer exactly.
@@ -235,9 +202,7 @@ impl Seq2Seq {
         pairs: &[(&str, &str)],
         options: Seq2SeqOptions,
     ) -> Result<Self> {
-        if options.batch_size == 0 {
-            return Err(Error::config("seq2seq: the batch size must be at least 1"));
-        }
+        options.check("seq2seq")?;
         config.vocab_size = tokenizer.vocab_size();
         config.validate()?;
         // the pairs and the work of their largest batch are checked before the model exists
@@ -346,19 +311,13 @@ impl Seq2Seq {
             targets.view(),
             Some(padding.view()),
         )?;
-        if !loss.is_finite() {
-            return Err(Error::value(format!(
-                "training diverged: the loss is {loss}; lower the learning rate and reset"
-            )));
-        }
-        if let Some(c) = self.options.clip {
-            clip_grad_norm(&mut m.params, c)?;
-        }
-        let base = self.optimizer.config.lr();
-        let lr = self.options.schedule.lr(base, self.losses.len() as u64);
-        self.optimizer.step_with_lr(&mut m.params, lr)?;
-        self.losses.push(loss);
-        Ok(loss)
+        update(
+            &mut m.params,
+            &mut self.optimizer,
+            &self.options,
+            &mut self.losses,
+            loss,
+        )
     }
 
     /// `n` training steps; their losses.
@@ -486,7 +445,7 @@ impl Seq2Seq {
     pub fn metadata(&self) -> Metadata {
         let t = &self.tokenizer;
         Metadata::from([
-            (keys::MODEL.into(), "encoder-decoder".into()),
+            (keys::MODEL.into(), Family::EncoderDecoder.name().into()),
             (keys::CONFIG.into(), json(&self.model.config)),
             (keys::VOCAB.into(), json(t.vocab())),
             (keys::SOURCE_VOCAB.into(), json(&t.source_vocab())),
@@ -511,33 +470,13 @@ impl Seq2Seq {
     /// **Errors** naming the metadata key that is missing or unreadable, or the parameter that
     /// does not fit the configuration.
     pub fn from_safetensors(bytes: &[u8], options: Seq2SeqOptions) -> Result<Self> {
-        let (map, meta) = read_safetensors_with_metadata(bytes)?;
-        let field = |key: &str| -> Result<&str> {
-            meta.get(key).map(|s| s.as_str()).ok_or_else(|| {
-                Error::format(format!(
-                    "seq2seq file: __metadata__ has no {key:?} (files written by `cargo xtask pretrain` have it)"
-                ))
-            })
-        };
-        fn parse<T: serde::de::DeserializeOwned>(key: &str, text: &str) -> Result<T> {
-            serde_json::from_str(text).map_err(|e| {
-                Error::format(format!(
-                    "seq2seq file: __metadata__ {key:?} is not valid: {e}"
-                ))
-            })
-        }
-        if field(keys::MODEL)? != "encoder-decoder" {
-            return Err(Error::format(format!(
-                "seq2seq file: the model is {:?}, not \"encoder-decoder\"",
-                field(keys::MODEL)?
-            )));
-        }
-        let config: EncoderDecoderConfig = parse(keys::CONFIG, field(keys::CONFIG)?)?;
-        let vocab: Vec<String> = parse(keys::VOCAB, field(keys::VOCAB)?)?;
-        let source_vocab: Vec<String> = parse(keys::SOURCE_VOCAB, field(keys::SOURCE_VOCAB)?)?;
-        let target_vocab: Vec<String> = parse(keys::TARGET_VOCAB, field(keys::TARGET_VOCAB)?)?;
-        let source: Segmenter = parse(keys::SOURCE_TOKENIZER, field(keys::SOURCE_TOKENIZER)?)?;
-        let target: Segmenter = parse(keys::TARGET_TOKENIZER, field(keys::TARGET_TOKENIZER)?)?;
+        let file = FileReader::open(bytes, "seq2seq file", Family::EncoderDecoder)?;
+        let config: EncoderDecoderConfig = file.parse(keys::CONFIG)?;
+        let vocab: Vec<String> = file.parse(keys::VOCAB)?;
+        let source_vocab: Vec<String> = file.parse(keys::SOURCE_VOCAB)?;
+        let target_vocab: Vec<String> = file.parse(keys::TARGET_VOCAB)?;
+        let source: Segmenter = file.parse(keys::SOURCE_TOKENIZER)?;
+        let target: Segmenter = file.parse(keys::TARGET_TOKENIZER)?;
         let tokenizer =
             PairTokenizer::from_parts(&vocab, source, target, &source_vocab, &target_vocab)?;
         if tokenizer.vocab_size() != config.vocab_size {
@@ -548,10 +487,7 @@ impl Seq2Seq {
             )));
         }
         let mut s = Seq2Seq::new(config, tokenizer, &[], options)?;
-        s.model
-            .params
-            .load_map(&map)
-            .map_err(|e| e.context("seq2seq file"))?;
+        file.load_into(&mut s.model.params)?;
         Ok(s)
     }
 }
@@ -580,11 +516,6 @@ fn encode_pairs(
         out.push((src, tgt));
     }
     Ok(out)
-}
-
-/// JSON text of plain data, for a metadata value.
-fn json<T: Serialize + ?Sized>(v: &T) -> String {
-    serde_json::to_string(v).expect("plain data serialises")
 }
 
 #[cfg(test)]

@@ -349,7 +349,8 @@ impl Segmenter {
         }
     }
 
-    fn tokenizer(&self, pieces: &[String]) -> Tokenizer {
+    /// A tokenizer of these rules with exactly `pieces` (after the specials).
+    pub(crate) fn tokenizer(&self, pieces: &[String]) -> Tokenizer {
         let words: Vec<&str> = self.lexicon.iter().map(|w| w.as_str()).collect();
         Tokenizer::from_vocab(pieces, self.mode, &words)
     }
@@ -379,7 +380,7 @@ pub struct PairTokenizer {
 }
 
 /// The distinct pieces of `texts` cut by `t`, most frequent first (ties by first appearance).
-fn by_frequency(t: &Tokenizer, texts: &[&str]) -> Vec<String> {
+pub(crate) fn by_frequency(t: &Tokenizer, texts: &[&str]) -> Vec<String> {
     let pieces: Vec<String> = texts.iter().flat_map(|s| t.segment(s)).collect();
     let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
     for (i, p) in pieces.iter().enumerate() {

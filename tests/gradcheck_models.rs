@@ -243,6 +243,8 @@ fn encoder_decoder_model_grads() {
 
 #[test]
 fn encoder_only_model_grads() {
+    // The masked-token loss (−100 everywhere but the masked positions) through a key padding
+    // mask, as `MaskedLm` trains: the last token of the first sequence is padding.
     let cfg = EncoderOnlyConfig {
         vocab_size: 7,
         layer: LayerConfig {
@@ -257,23 +259,34 @@ fn encoder_only_model_grads() {
     let mut model = EncoderOnly::<f64>::new(cfg, 5).unwrap();
     let ids = ndarray::arr2(&[[1usize, 6, 6, 0], [2, 6, 5, 3]]);
     let targets = ndarray::arr2(&[[-100i64, 3, 2, -100], [-100, 1, -100, -100]]);
-    model
-        .loss_and_backward(ids.view(), targets.view(), None)
+    let mut pad = Array2::from_elem((2, 4), false);
+    pad[[0, 3]] = true;
+    for padding in [None, Some(pad.view())] {
+        model.params.zero_grad();
+        model
+            .loss_and_backward(ids.view(), targets.view(), padding)
+            .unwrap();
+        check_store_grads(
+            &format!("encoder-only loss, padding {}", padding.is_some()),
+            &model.params,
+            |s| {
+                let m = EncoderOnly {
+                    config: cfg,
+                    params: s.clone(),
+                };
+                let (logits, _) = m.forward(ids.view(), padding).unwrap();
+                let flat: Vec<i64> = targets.iter().copied().collect();
+                cross_entropy::forward(logits.to_shape((8, 7)).unwrap().view(), &flat, -100)
+                    .unwrap()
+                    .0
+            },
+            TOL,
+        );
+    }
+    // The padding changes the loss: the mask is really applied.
+    let with = model
+        .loss(ids.view(), targets.view(), Some(pad.view()))
         .unwrap();
-    check_store_grads(
-        "encoder-only loss",
-        &model.params,
-        |s| {
-            let m = EncoderOnly {
-                config: cfg,
-                params: s.clone(),
-            };
-            let (logits, _) = m.forward(ids.view(), None).unwrap();
-            let flat: Vec<i64> = targets.iter().copied().collect();
-            cross_entropy::forward(logits.to_shape((8, 7)).unwrap().view(), &flat, -100)
-                .unwrap()
-                .0
-        },
-        TOL,
-    );
+    let without = model.loss(ids.view(), targets.view(), None).unwrap();
+    assert!((with - without).abs() > 1e-6, "{with} {without}");
 }

@@ -281,6 +281,17 @@ impl<F: Real> EncoderOnly<F> {
         Model::gradients(self, dlogits, cache)
     }
 
+    /// Mean masked-token cross-entropy of the logits for `ids` against `targets` `[B, T]`
+    /// (−100 skips a position), without gradients.
+    pub fn loss(
+        &self,
+        ids: ArrayView2<usize>,
+        targets: ArrayView2<i64>,
+        padding: Option<ArrayView2<bool>>,
+    ) -> Result<F> {
+        Model::loss(self, EncoderOnlyInput { ids, padding }, targets)
+    }
+
     /// Forward, masked-token loss and backward; gradients are **added** to `self.params`.
     pub fn loss_and_backward(
         &mut self,

@@ -285,7 +285,7 @@ impl Seq2Seq {
         if a.has("seed") {
             r = r.with_seed(a.int_or("seed", 0).map_err(ctx)? as u64);
         }
-        Ok(Seq2Seq::wrap(r.session().map_err(ctx)?))
+        Ok(Seq2Seq::wrap(r.session().and_then(|s| s.into_seq2seq()).map_err(ctx)?))
     }
 
     /// One training step on `batchSize` pairs drawn at random; returns the loss.

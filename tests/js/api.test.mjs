@@ -528,7 +528,8 @@ describe('Seq2Seq', () => {
     assert.equal(Seq2Seq.fromRecipe('seq2seq-zh', { seed: 3 }).seed, 3);
     const losses = fresh.train(Math.min(20, fresh.maxStepsPerCall));
     assert.ok(losses.at(-1) < losses[0]);
-    assert.throws(() => recipe('seq2seq-fr'), /no recipe named "seq2seq-fr" \(there are seq2seq-zh, seq2seq-en\)/);
+    assert.throws(() => recipe('seq2seq-fr'), /no recipe named "seq2seq-fr" \(there are seq2seq-zh, seq2seq-en, masked-zh, masked-en, causal-zh, causal-en\)/);
+    assert.throws(() => Seq2Seq.fromRecipe('masked-zh', {}), /Seq2Seq.fromRecipe: the session is encoder-only, not encoder-decoder/);
     fresh.free(); trained.free();
   });
 
