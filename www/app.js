@@ -8,6 +8,7 @@ import { parseHash, serialize, HIDABLE } from './state.js';
 import { PANEL_IDS, loadPanels } from './panels/index.js';
 import { el } from './dom.js';
 import { chartsIdle } from './chart.js';
+import { modelsLoaded } from './models.js';
 
 /** How long typing must pause before the panels redraw (ms). */
 const TYPING_MS = 120;
@@ -52,8 +53,9 @@ const app = {
   /** Resolves once nothing is pending: no render waiting for typing to pause or for a frame,
    * no chart waiting to be drawn (the browser tests wait on it). */
   async idle() {
-    // (a panel's `pending`: a promise while it loads what it shows, e.g. trained weights)
+    // (a panel's `pending`: a promise while it loads what it shows; and the shipped models)
     for (const p of Object.values(this.panels)) await p.pending;
+    await modelsLoaded();
     while (this.typingTimer || this.frame) await new Promise((r) => setTimeout(r, 10));
     await this.chartsIdle();
   },

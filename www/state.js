@@ -72,6 +72,9 @@ export const PROPS = [
   int('layer', -1, -1, 3),
   int('xhead', -1, -1, 7),
   int('rtrain', 0, 0, 5000), // steps of the in-page retraining to replay
+  // the three families panel (its models' language is smodel): the masked text, the prompt
+  str('mtext', null, 80),
+  str('cprompt', null, 80),
   // the learning panel
   choice('corpus', 'zh', ['zh', 'en', 'code', 'custom']),
   choice('tmode', 'word', ['word', 'char']),
@@ -136,6 +139,8 @@ export function defaults(lang = 'en') {
   s.text = PRESETS[s.preset].text;
   s.src = S2S_PRESETS[s.spreset].text;
   s.prompt = null;
+  s.mtext = null;
+  s.cprompt = null;
   s.stok = null;
   s.ctext = null;
   s.watch = null;

@@ -14,11 +14,9 @@ import { el, fillSelect, field } from '../dom.js';
 import { S2S_PRESETS, MAX_SOURCE, choices } from '../state.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
+import { shippedModel } from '../models.js';
 
-const STEPS = 6;
-
-/** The shipped weights of each model, fetched when the panel first needs them. */
-const MODEL_URL = (lang) => new URL(`../models/seq2seq-${lang}.safetensors`, import.meta.url);
+const STEPS = 5;
 
 /** `[layer][head]` rows of every step, as one [T, X] matrix (row i: step i's row, padded with 0). */
 function stack(steps, key, layer, head, width) {
@@ -72,7 +70,6 @@ export default class Seq2SeqPanel {
     this.app = app;
     this.root = root;
     this.steps = STEPS;
-    this.models = {}; // lang → Seq2Seq, or a Promise while it loads, or {error}
     this.build();
   }
 
@@ -129,21 +126,8 @@ export default class Seq2SeqPanel {
     this.selfSay = el('p', { class: 'say', id: 's2s-self-say' });
     s3.append(this.selfSay);
     this.self = new Heatmap(s3, { id: 's2s-self', t: t1, onSelect: selectStep, tableAlways: true });
-    // 4 · encoder-only, decoder-only, encoder–decoder (the masks of the three families)
-    const s4 = sec(4);
-    this.families = el('div', { class: 'trio', id: 's2s-families' });
-    s4.append(this.families);
-    this.familyCharts = ['enc', 'dec', 'encdec'].map((k) => {
-      const box = el('div', { class: 'family', id: `s2s-family-${k}` });
-      this.families.append(box);
-      const chart = new Heatmap(box, { id: `s2s-mask-${k}`, t: t1 });
-      const text = el('p', { class: 'family-text' });
-      box.append(text);
-      return { k, chart, text };
-    });
-    s4.classList.add('wide');
-    // 5 · retrain it here: the recipe from its untrained start, in a worker
-    const s5 = sec(5);
+    // 4 · retrain it here: the recipe from its untrained start, in a worker
+    const s5 = sec(4);
     this.playBtn = el('button', { type: 'button', class: 'primary', id: 's2s-play', 'aria-pressed': 'false', 'data-i18n': 's2s.train.play' });
     this.resetBtn = el('button', { type: 'button', id: 's2s-reset', 'data-i18n': 's2s.train.reset' });
     this.trainStatus = el('p', { class: 'status', id: 's2s-train-status', role: 'status' });
@@ -177,26 +161,6 @@ export default class Seq2SeqPanel {
     this.headSel.addEventListener('change', () => a.setState({ xhead: +this.headSel.value }));
   }
 
-  /** The model of `lang`: loads it the first time (and renders again once it is there). */
-  model(lang) {
-    const m = this.models[lang];
-    if (m && !(m instanceof Promise)) return m;
-    if (!m) {
-      this.pending = this.models[lang] = (async () => {
-        try {
-          const res = await fetch(MODEL_URL(lang));
-          if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
-          this.models[lang] = engine.Seq2Seq.fromSafetensors(new Uint8Array(await res.arrayBuffer()));
-        } catch (e) {
-          this.models[lang] = { error: this.t('s2s.loadFailed', { msg: e.message }) };
-        }
-        this.pending = null;
-        this.app.schedule(false);
-      })();
-    }
-    return null;
-  }
-
   /** The generation for the current state, computed once per (model, source). */
   generation(m, lang, src) {
     const key = `${lang}\n${src}`;
@@ -211,14 +175,14 @@ export default class Seq2SeqPanel {
     fillSelect(this.preset, choices('spreset').map((p) => [p, this.t(`s2s.preset.${p}`)]), s.spreset);
     fillSelect(this.modelSel, choices('smodel').map((l) => [l, this.t(`s2s.model.${l}`)]), s.smodel);
     if (document.activeElement !== this.input) this.input.value = s.src;
-    const m = this.model(s.smodel);
+    const m = shippedModel('seq2seq', s.smodel, () => this.app.schedule(false));
     if (!m) {
       this.status.textContent = this.t('s2s.loading');
       return;
     }
     if (m.error) {
       this.status.textContent = '';
-      this.showError(m.error);
+      this.showError(this.t('s2s.loadFailed', { msg: m.error }));
       return;
     }
     let gen;
@@ -244,9 +208,9 @@ export default class Seq2SeqPanel {
     this.renderTokens();
     this.syncTraining();
     const current = this.stepper.sections[Math.min(s.step, STEPS - 1)];
-    const boxes = this.app.embed ? chartBoxes(current) : null;
-    this.draw(boxes);
-    if (this.app.embed && overflows(current)) this.draw(chartBoxes(current));
+    this.boxes = this.app.embed ? chartBoxes(current) : null;
+    this.draw(this.boxes);
+    if (this.app.embed && overflows(current)) this.draw((this.boxes = chartBoxes(current)));
     if (this.app.embed) for (const c of [this.cross, this.self, ...(this.headCharts ?? [])]) if (current.contains(c.figure)) centreHeatmap(c);
   }
 
@@ -324,9 +288,7 @@ export default class Seq2SeqPanel {
     const sj = argmax(srow);
     this.selfSay.textContent = this.t('s2s.self.say', { layer: layer + 1, head: head + 1, tok: step.token, n: t + 1, prev: inputs[sj], w: srow[sj].toFixed(2) });
     this.self.draw({ matrix: self, rows: out.map((w) => `→ ${w}`), cols: inputs, palette: 'viridis', min: 0, max: 1, mask, numbers: true, caption: this.t('s2s.self.caption', { layer: layer + 1, head: head + 1 }), tooltip: (r, c, v) => this.t('s2s.hover.self', { out: out[r], inp: inputs[c], value: v }), highlightRow: t, maxHeight: maxH(this.self), maxCell, fontScale: fs });
-    // 4 · who may look at whom in each family, for this example
-    this.drawFamilies(src, out, boxes);
-    // 5 · the model being retrained here
+    // 4 · the model being retrained here
     this.drawTraining(boxes);
   }
 
@@ -387,13 +349,23 @@ export default class Seq2SeqPanel {
     if (!this.trainFrame) {
       this.trainFrame = requestAnimationFrame(() => {
         this.trainFrame = 0;
-        if (!this.root.hidden && this.view) this.drawTraining(null);
+        if (this.root.hidden || !this.view) return;
+        // Embedded, in the boxes the last full render measured; measured again if the new
+        // texts made the step overflow its frame.
+        this.drawTraining(this.boxes);
+        const current = this.stepper.sections[Math.min(this.app.state.step, STEPS - 1)];
+        if (this.app.embed && overflows(current)) this.drawTraining((this.boxes = chartBoxes(current)));
       });
     }
   }
 
   /** The retraining's loss curve and what its model's head looks at now, for the followed token. */
   drawTraining(boxes) {
+    // What it writes, cut after 8 tokens (an untrained model rambles to the length limit).
+    const written = (out) => {
+      const words = out.filter((x) => x !== '<eos>');
+      return words.slice(0, 8).join(this.app.state.smodel === 'en' ? ' ' : '') + (words.length > 8 ? '…' : '');
+    };
     const tr = this.training;
     const { layer, head } = this.view;
     const fs = this.app.fontScale;
@@ -418,33 +390,11 @@ export default class Seq2SeqPanel {
     const cross = stack(g.steps, 'cross', layer, head, src.length);
     const row = g.steps[t].cross[layer][head];
     const j = argmax(row);
-    this.trainSay.textContent = this.t('s2s.train.say', { step: tr.step, text: out.filter((x) => x !== '<eos>').join(''), layer: layer + 1, head: head + 1, tok: out[t], src: src[j], w: row[j].toFixed(2) });
+    this.trainSay.textContent = this.t('s2s.train.say', { step: tr.step, text: written(out), layer: layer + 1, head: head + 1, tok: out[t], src: src[j], w: row[j].toFixed(2) });
     this.trainSay.dataset.source = src[j];
     this.nowCross.draw({ matrix: cross, rows: out, cols: src, palette: 'viridis', min: 0, max: 1, numbers: true, caption: this.t('s2s.cross.caption', { layer: layer + 1, head: head + 1, t: out.length, s: src.length }), tooltip: (r, c, v) => this.t('s2s.hover.cross', { out: out[r], src: src[c], value: v }), highlightRow: t, maxHeight: boxes ? Math.max(60, Math.floor(boxes.get(this.nowCross.canvas.parentElement)?.h || 200)) : undefined, maxCell: this.app.embed ? 90 : 36, fontScale: fs });
   }
 
-  /** The attention masks of the three families, drawn for this example's tokens. */
-  drawFamilies(src, out, boxes) {
-    const fs = this.app.fontScale;
-    const maxH = (chart) => (boxes ? Math.max(60, Math.floor(boxes.get(chart.canvas.parentElement)?.h || 260)) : undefined);
-    const joined = [...src, ...out];
-    const N = joined.length, S = src.length;
-    const allowed = {
-      // every token sees every token
-      enc: () => true,
-      // each token sees itself and the tokens before it
-      dec: (i, j) => j <= i,
-      // the source sees the source; an answer token sees the whole source and the answer so far
-      encdec: (i, j) => (i < S ? j < S : j < S || j <= i),
-    };
-    for (const { k, chart, text } of this.familyCharts) {
-      const ok = allowed[k];
-      const data = Float32Array.from({ length: N * N }, (_, x) => (ok(Math.floor(x / N), x % N) ? 1 : 0));
-      const mask = { shape: [N, N], data: Uint8Array.from(data, (v) => (v ? 0 : 1)) };
-      chart.draw({ matrix: { shape: [N, N], data }, rows: joined, cols: joined, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t(`s2s.family.${k}.caption`), tooltip: (r, c) => this.t('s2s.family.hover', { who: joined[r], whom: joined[c], ok: this.t(ok(r, c) ? 's2s.family.may' : 's2s.family.maynot') }), maxHeight: maxH(chart), maxCell: this.app.embed ? 60 : 22, fontScale: fs });
-      text.textContent = this.t(`s2s.family.${k}.text`);
-    }
-  }
 }
 
 export const STRINGS = {
@@ -476,8 +426,6 @@ export const STRINGS = {
     's2s.s2.text': 'Each decoder layer has several cross-attention heads, each with its own weights. Here is every head of every layer, as small maps: rows are the answer’s tokens, columns the source’s. Click one to show it in the other steps.',
     's2s.s3.title': '4 · Masked self-attention',
     's2s.s3.text': 'Before it reads the source, each decoder layer lets the token being written look at the decoder’s own inputs: <bos> and the tokens already written, never the ones to come (the mask, drawn as hatched cells). That is all a decoder can know of its own answer while writing it.',
-    's2s.s4.title': '5 · Three families',
-    's2s.s4.text': 'Transformers come in three shapes, told apart by who may look at whom. Encoder-only (BERT): every token sees every token; trained to fill in a hidden token. Decoder-only (GPT): each token sees only the ones before it; trained to predict the next token. Encoder–decoder (the original Transformer, T5): the source is read with full attention, the answer written with a causal mask plus cross-attention to the source. Below, each mask for this very example.',
     's2s.source': 'Source (the encoder reads it):',
     's2s.answer': 'Answer (the decoder writes it):',
     's2s.unknown': 'Not in the model’s vocabulary: {words}. They are read as <unk>; the model still answers, from the other tokens.',
@@ -493,23 +441,14 @@ export const STRINGS = {
     's2s.hover.self': 'writing “{out}” → input “{inp}”: {value}',
     's2s.self.say': 'Layer {layer}, head {head}: while writing “{tok}” (step {n}), it looks most at “{prev}” among the decoder’s inputs (weight {w}).',
     's2s.self.caption': 'Masked self-attention, layer {layer}, head {head}: rows = the token being written, columns = the decoder’s inputs',
-    's2s.family.enc.caption': 'Encoder-only (BERT): everyone sees everyone',
-    's2s.family.dec.caption': 'Decoder-only (GPT): only what came before',
-    's2s.family.encdec.caption': 'Encoder–decoder (Transformer, T5): source in full, answer causal',
-    's2s.family.enc.text': 'Trained to fill in masked tokens (今天天气真[MASK] → 好). BERT, RoBERTa. Good at understanding a whole text.',
-    's2s.family.dec.text': 'Trained to predict the next token. GPT, LLaMA, Qwen. Writes text one token after another.',
-    's2s.family.encdec.text': 'Trained to turn a source into a target (translation, answers). The original Transformer, T5, BART. This panel’s model.',
-    's2s.family.hover': '“{who}” {ok} “{whom}”',
-    's2s.s5.title': '6 · Train it yourself',
-    's2s.s5.text': 'The same recipe that made the shipped weights, from its untrained start, trained here in a worker: the same corpus, sizes, optimiser and seed. Watch the loss fall, and the cross-attention of the head shown above go from a blur to a pattern. At the recipe’s last step the model answers and attends as the shipped one (its numbers agree to about 10⁻⁵: this page’s arithmetic is WebAssembly’s, the recipe ran natively).',
+    's2s.s4.title': '5 · Train it yourself',
+    's2s.s4.text': 'The same recipe that made the shipped weights, from its untrained start, trained here in a worker: the same corpus, sizes, optimiser and seed. Watch the loss fall, and the cross-attention of the head shown above go from a blur to a pattern. At the recipe’s last step the model answers and attends as the shipped one (its numbers agree to about 10⁻⁵: this page’s arithmetic is WebAssembly’s, the recipe ran natively).',
     's2s.train.play': 'Train from scratch',
     's2s.train.more': 'Go on',
     's2s.train.pause': 'Pause',
     's2s.train.reset': 'Start over',
     's2s.train.status': 'Step {step} of {total} · loss {loss}',
     's2s.train.say': 'At step {step} it writes “{text}”. Layer {layer}, head {head}, writing “{tok}”: it looks most at “{src}” (weight {w}).',
-    's2s.family.may': 'may look at',
-    's2s.family.maynot': 'may not look at',
   },
   zh: {
     'nav.seq2seq': '编码器–解码器',
@@ -539,8 +478,6 @@ export const STRINGS = {
     's2s.s2.text': '解码器每一层都有若干个交叉注意力头，各有自己的权重。这里用小图列出每一层的每一个头：行是回答的 token，列是原句的 token。点击某个小图，其他步骤就显示它。',
     's2s.s3.title': '4 · 带掩码的自注意力',
     's2s.s3.text': '在读取原句之前，解码器的每一层先让正在写的 token 看解码器自己的输入：<bos> 和已经写出的 token，绝不看后面还没写的（这就是掩码，画成斜线格）。写回答的时候，解码器对自己的回答只知道这么多。',
-    's2s.s4.title': '5 · 三种结构',
-    's2s.s4.text': 'Transformer 有三种结构，区别在于“谁可以看谁”。只有编码器（BERT）：每个 token 都能看到所有 token，训练目标是补全被遮住的 token。只有解码器（GPT）：每个 token 只能看到它前面的，训练目标是预测下一个 token。编码器–解码器（最初的 Transformer、T5）：原句用完整的注意力读，回答用因果掩码来写，并通过交叉注意力读取原句。下面就是这个例子在三种结构下的掩码。',
     's2s.source': '原句（由编码器读取）：',
     's2s.answer': '回答（由解码器写出）：',
     's2s.unknown': '这些词不在模型的词表里：{words}。它们被当作 <unk> 读入；模型仍会根据其余的 token 作答。',
@@ -556,22 +493,13 @@ export const STRINGS = {
     's2s.hover.self': '写“{out}”时 → 输入“{inp}”：{value}',
     's2s.self.say': '第 {layer} 层第 {head} 个头：写“{tok}”（第 {n} 步）时，在解码器的输入中最关注“{prev}”（权重 {w}）。',
     's2s.self.caption': '带掩码的自注意力，第 {layer} 层第 {head} 个头：行 = 正在写的 token，列 = 解码器的输入',
-    's2s.family.enc.caption': '只有编码器（BERT）：人人都能看到所有人',
-    's2s.family.dec.caption': '只有解码器（GPT）：只能看前面的',
-    's2s.family.encdec.caption': '编码器–解码器（Transformer、T5）：原句全看，回答因果',
-    's2s.family.enc.text': '训练目标是补全被遮住的 token（今天天气真[MASK] → 好）。BERT、RoBERTa。擅长理解整段文字。',
-    's2s.family.dec.text': '训练目标是预测下一个 token。GPT、LLaMA、通义千问。一个接一个地生成文字。',
-    's2s.family.encdec.text': '训练目标是把输入变成输出（翻译、回答）。最初的 Transformer、T5、BART。本面板的模型就是这种。',
-    's2s.family.hover': '“{who}”{ok}“{whom}”',
-    's2s.s5.title': '6 · 亲手训练',
-    's2s.s5.text': '用生成随附权重的同一个配方，从未训练的初始状态开始，在这里的后台线程中训练：同样的语料、规模、优化器和随机种子。看损失下降，看上面所选那个头的交叉注意力从一片模糊变成清晰的模式。训练到配方的最后一步，模型的回答和注意力与随附的模型相同（数值相差约 10⁻⁵：本页用 WebAssembly 计算，配方是在本机原生运行的）。',
+    's2s.s4.title': '5 · 亲手训练',
+    's2s.s4.text': '用生成随附权重的同一个配方，从未训练的初始状态开始，在这里的后台线程中训练：同样的语料、规模、优化器和随机种子。看损失下降，看上面所选那个头的交叉注意力从一片模糊变成清晰的模式。训练到配方的最后一步，模型的回答和注意力与随附的模型相同（数值相差约 10⁻⁵：本页用 WebAssembly 计算，配方是在本机原生运行的）。',
     's2s.train.play': '从头训练',
     's2s.train.more': '继续',
     's2s.train.pause': '暂停',
     's2s.train.reset': '重新开始',
     's2s.train.status': '第 {step} 步，共 {total} 步 · 损失 {loss}',
     's2s.train.say': '第 {step} 步时它写出“{text}”。第 {layer} 层第 {head} 个头写“{tok}”时，最关注“{src}”（权重 {w}）。',
-    's2s.family.may': '可以看',
-    's2s.family.maynot': '不可以看',
   },
 };

@@ -1,0 +1,44 @@
+// The trained models the page ships (www/models/<kind>-<lang>.safetensors, written by
+// `cargo xtask pretrain`), fetched the first time a panel needs one and kept: one instance per
+// file, shared by the panels. Each file is self-describing (its config and vocabulary are in
+// its metadata), so `<Class>.fromSafetensors(bytes)` is all it takes.
+//
+//   const m = shippedModel('seq2seq', 'zh', onLoaded);   // the model, or null while it loads
+//   if (m?.error) …                                      // it could not be loaded: m.error says why
+
+import { engine } from './engine.js';
+
+/** The engine's class of each kind of file. */
+const CLASSES = { seq2seq: 'Seq2Seq', masked: 'MaskedLM', causal: 'CausalLM' };
+
+const cache = new Map(); // "kind-lang" → instance | {error} | Promise
+
+/**
+ * The shipped model `kind` ('seq2seq' | 'masked' | 'causal') of `lang`, or null while it loads
+ * (then `onLoaded()` is called once it is there, or failed: `{error}` with a message).
+ */
+export function shippedModel(kind, lang, onLoaded) {
+  const key = `${kind}-${lang}`;
+  const m = cache.get(key);
+  if (m && !(m instanceof Promise)) return m;
+  if (!m) {
+    cache.set(key, (async () => {
+      try {
+        const res = await fetch(new URL(`./models/${key}.safetensors`, import.meta.url));
+        if (!res.ok) throw new Error(`models/${key}.safetensors: ${res.status} ${res.statusText}`);
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        cache.set(key, engine[CLASSES[kind]].fromSafetensors(bytes));
+      } catch (e) {
+        cache.set(key, { error: e.message });
+      }
+    })().then(() => onLoaded?.()));
+  } else {
+    m.then(() => onLoaded?.());
+  }
+  return null;
+}
+
+/** Resolves once every model asked for so far has loaded (or failed). */
+export async function modelsLoaded() {
+  for (const m of [...cache.values()]) if (m instanceof Promise) await m;
+}
