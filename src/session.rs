@@ -24,6 +24,10 @@ use crate::seq2seq::Seq2Seq;
 use crate::tokenizer::{by_frequency, Segmenter, Tokenizer, EOS, UNK};
 use serde::{Deserialize, Serialize};
 
+pub mod stack;
+
+pub use stack::{Candidate, Prediction, Stack, StackTrace};
+
 /// The three model families of the seed article's module 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
