@@ -275,7 +275,7 @@ impl MaskedLm {
         let (tokens, ids) = self.encode(text);
         if !ids.contains(&MASK) {
             return Err(Error::value(format!(
-                "fill-mask: the text {text:?} has no {MASK_MARK}; write {MASK_MARK} where a word should be filled in"
+                "masked LM: the text {text:?} has no {MASK_MARK}; write {MASK_MARK} where a word should be filled in"
             )));
         }
         let t = self.trace_pieces(tokens, ids, k)?;
