@@ -1289,12 +1289,13 @@ class Ctx {
   panic() { try { return this.lm.lastPanic() ?? null; } catch (e) { return `lastPanic() itself failed: ${errText(e)}`; } }
 }
 
-const FREED_METHODS = {
+/** Calls made on a freed model, by class (for the pair classes, every method and getter); each must throw an Error. */
+export const FREED_METHODS = {
   Model: [['train(1)', (m) => m.train(1)], ['trainStep(goodBatch())', (m) => m.trainStep(goodBatch())], ["predictNext('今天')", (m) => m.predictNext('今天')],
     ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step], ["param('lm_head.weight')", (m) => m.param('lm_head.weight')], ['config()', (m) => m.config()],
     ['loadWeights(fixtureBytes())', (m) => m.loadWeights(fixtureBytes())], ['free()', (m) => m.free()], ['setLearningRate(0.1)', (m) => m.setLearningRate(0.1)]],
   Seq2Seq: [['train(1)', (m) => m.train(1)], ['trainStep()', (m) => m.trainStep()], ["generate('小明今天感冒了')", (m) => m.generate('小明今天感冒了')],
-    ["trace('小明', { target: '他' })", (m) => m.trace('小明', { target: '他' })], ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step],
+    ["trace('小明', { target: '他' })", (m) => m.trace('小明', { target: '他' })], ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step], ['seed', (m) => m.seed], ['losses()', (m) => m.losses()],
     ['pairCount', (m) => m.pairCount], ['maxStepsPerCall', (m) => m.maxStepsPerCall], ['vocab()', (m) => m.vocab()], ['config()', (m) => m.config()], ['free()', (m) => m.free()]],
   MaskedLM: [['train(1)', (m) => m.train(1)], ['trainStep()', (m) => m.trainStep()], ["fillMask('小明今天[MASK]了')", (m) => m.fillMask('小明今天[MASK]了')],
     ["trace('小明')", (m) => m.trace('小明')], ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step], ['seed', (m) => m.seed], ['losses()', (m) => m.losses()],
@@ -1681,7 +1682,7 @@ async function isolateMain(lm, wasm, post) {
 }
 function safeClone(v) { try { return structuredClone(v); } catch { return String(v); } }
 
-const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub, PAIRS, S2S_SPEC, zhBytes, LM_SPEC, maskedBytes, causalBytes };
+const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub, PAIRS, S2S_SPEC, zhBytes, LM_SPEC, maskedBytes, causalBytes, FREED_METHODS };
 
 // ---------------------------------------------------------------------------------------------
 // Entry points: the worker, and the command line.
