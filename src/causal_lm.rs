@@ -311,20 +311,19 @@ impl CausalLm {
             .chain(pieces)
             .collect();
         let ids: Vec<usize> = std::iter::once(BOS).chain(ids).collect();
-        let n = ids.len();
-        Stack::from(cfg).check_forward("causal LM", n)?;
-        let input = Array2::from_shape_vec((1, n), ids.clone()).expect("1×T");
-        let (logits, cache) = self.model.forward(input.view())?;
-        Ok(StackTrace::new(
+        let last = [ids.len() - 1];
+        StackTrace::run(
+            "causal LM",
+            Stack::from(cfg),
             &self.tokenizer,
-            tokens,
-            ids,
-            cache.embeddings,
-            cache.layers,
-            logits,
-            &[n - 1],
+            (tokens, ids),
+            &last,
             k,
-        ))
+            |x| {
+                let (logits, cache) = self.model.forward(x)?;
+                Ok((logits, cache.embeddings, cache.layers))
+            },
+        )
     }
 
     /// The answer greedy decoding writes after `source` and the separator.

@@ -306,20 +306,19 @@ impl MaskedLm {
                 "masked LM: the text has {n} tokens; the model reads 1 to {max}"
             )));
         }
-        Stack::from(&self.model.config).check_forward("masked LM", n)?;
-        let input = Array2::from_shape_vec((1, n), ids.clone()).expect("1×T");
-        let (logits, cache) = self.model.forward(input.view(), None)?;
         let masks: Vec<usize> = (0..n).filter(|&t| ids[t] == MASK).collect();
-        Ok(StackTrace::new(
+        StackTrace::run(
+            "masked LM",
+            Stack::from(&self.model.config),
             &self.tokenizer,
-            tokens,
-            ids,
-            cache.embeddings,
-            cache.layers,
-            logits,
+            (tokens, ids),
             &masks,
             k,
-        ))
+            |x| {
+                let (logits, cache) = self.model.forward(x, None)?;
+                Ok((logits, cache.embeddings, cache.layers))
+            },
+        )
     }
 
     /// The mean cross-entropy of every piece of every pair, each masked alone in its sequence

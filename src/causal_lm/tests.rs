@@ -146,29 +146,8 @@ fn a_trace_matches_greedy_decoding() {
 }
 
 #[test]
-fn work_too_large_for_one_call_is_refused_up_front() {
+fn greedy_decoding_too_long_for_one_call_is_refused_saying_how_many_tokens_fit() {
     let m = tiny(5, LossOn::Sequence);
-    let mut config = m.model.config;
-    config.max_len = 4096;
-    let long = "小明".repeat(2000);
-    let pairs = [(long.as_str(), long.as_str())];
-    let options = SessionOptions {
-        batch_size: 4096,
-        ..m.options()
-    };
-    let e = CausalLm::new(
-        config,
-        m.tokenizer.clone(),
-        &pairs,
-        LossOn::Sequence,
-        options,
-    )
-    .unwrap_err();
-    assert!(
-        e.message
-            .contains("causal LM: a batch of 4096 sequences of up to 4002 tokens"),
-        "{e}"
-    );
     assert!(m.max_steps_per_call() > 100);
     // A wide model asked to write thousands of tokens: refused, saying how many fit.
     let wide = DecoderOnlyConfig {
@@ -179,7 +158,7 @@ fn work_too_large_for_one_call_is_refused_up_front() {
             d_ff: 1024,
             ..LayerConfig::default()
         },
-        ..config
+        ..m.model.config
     };
     let w = CausalLm::new(
         wide,
@@ -195,4 +174,6 @@ fn work_too_large_for_one_call_is_refused_up_front() {
             .contains("writing up to 4000 tokens after a prompt of 2 would take"),
         "{e}"
     );
+    let fits: usize = e.message.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(w.generate("小明", fits).is_ok());
 }

@@ -23,7 +23,7 @@ use crate::models::encoder_only::EncoderOnlyConfig;
 use crate::ops::softmax;
 use crate::seq2seq::PER_TOKEN_LAYER;
 use crate::trainer::{check_step, steps_within};
-use ndarray::{Array2, Array3, Axis};
+use ndarray::{Array2, Array3, ArrayView2, Axis};
 use serde::Serialize;
 
 /// The sizes the cost of a one-stack model depends on.
@@ -167,6 +167,10 @@ pub struct Prediction {
     pub candidates: Vec<Candidate>,
 }
 
+/// What a one-stack model's forward pass gives a trace: logits `[1, T, V]`, embeddings
+/// `[1, T, C]` and every layer's cache.
+pub(crate) type Pass = (Array3<f32>, Array3<f32>, Vec<EncoderLayerCache<f32>>);
+
 /// One forward pass of a one-stack model on one sequence (batch of one), laid open.
 #[derive(Debug, Clone)]
 pub struct StackTrace {
@@ -187,20 +191,22 @@ pub struct StackTrace {
 }
 
 impl StackTrace {
-    /// The trace of a pass that read `tokens` (ids `ids`) and computed `embeddings`
-    /// `[1, T, C]`, `layers` and `logits` `[1, T, V]`, with the `k` most probable pieces at
-    /// each of `positions`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
+    /// Runs `forward` — `who`'s model, of sizes `stack` — on `read`, its pieces and their ids
+    /// (batch of one), once the work of the pass is checked, and lays the pass open with the
+    /// `k` most probable pieces at each of `positions`.
+    pub(crate) fn run(
+        who: &str,
+        stack: Stack,
         tokenizer: &JoinedTokenizer,
-        tokens: Vec<String>,
-        ids: Vec<usize>,
-        embeddings: Array3<f32>,
-        layers: Vec<EncoderLayerCache<f32>>,
-        logits: Array3<f32>,
+        read: (Vec<String>, Vec<usize>),
         positions: &[usize],
         k: usize,
-    ) -> StackTrace {
+        forward: impl FnOnce(ArrayView2<usize>) -> Result<Pass>,
+    ) -> Result<StackTrace> {
+        let (tokens, ids) = read;
+        stack.check_forward(who, ids.len())?;
+        let input = Array2::from_shape_vec((1, ids.len()), ids.clone()).expect("1×T");
+        let (logits, embeddings, layers) = forward(input.view())?;
         let logits = logits.index_axis_move(Axis(0), 0);
         let predictions = positions
             .iter()
@@ -222,7 +228,7 @@ impl StackTrace {
                 }
             })
             .collect();
-        StackTrace {
+        Ok(StackTrace {
             unknown: JoinedTokenizer::unknown(&tokens, &ids),
             tokens,
             ids,
@@ -230,7 +236,7 @@ impl StackTrace {
             layers,
             logits,
             predictions,
-        }
+        })
     }
 
     /// Every self-attention weight, `[layer][head][i][j]`: what token i looked at.

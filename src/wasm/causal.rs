@@ -4,15 +4,15 @@
 //! [`crate::causal_lm::CausalLm`]; this file converts arguments (through [`super::convert`])
 //! and results, nothing else. What every pair class shares is in [`super::session`].
 
-use super::convert::{core_err, object, string_array, text, JsResult, Obj};
+use super::convert::{core_err, object, string_array, text, JsResult};
 use super::session::{
-    candidates_js, ids_js, joined_vocab_js, pair_class, pair_session, rows_js, stack_trace_js,
+    candidates_js, ids_js, joined_vocab_js, max_len_option, pair_class, pair_session, rows_js,
+    stack_trace_js,
 };
 use super::spec::{as_refs, joined_args, joined_from};
 use crate::args::ArgSpec;
 use crate::causal_lm::{self as core, CausalGeneration, LossOn};
 use crate::models::decoder_only::DecoderOnlyConfig;
-use crate::models::MAX_LEN;
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
@@ -92,11 +92,7 @@ impl CausalLM {
     pub fn generate(&self, prompt: JsValue, options: JsValue) -> JsResult<JsValue> {
         let f = "generate";
         let p = text(f, "prompt", &prompt)?;
-        let specs = [ArgSpec::int("maxLen", 1, MAX_LEN as i64)];
-        let a = Obj::read(f, &options, &specs)?.convert(&specs, |_, _| Ok(()))?;
-        let max = a
-            .usize_or("maxLen", self.config.max_len)
-            .map_err(core_err)?;
+        let max = max_len_option(f, &options, self.config.max_len)?;
         self.s.with(f, |s| Ok(generation_js(&s.generate(&p, max)?)))
     }
 

@@ -7,7 +7,9 @@
 //! [`super::session`]).
 
 use super::convert::{self, object, string_array, tensor_to_js, text, JsResult, Obj};
-use super::session::{encoder_layers_js, ids_js, pair_class, pair_session, rows_js, top_k_js};
+use super::session::{
+    encoder_layers_js, ids_js, max_len_option, pair_class, pair_session, rows_js, top_k_js,
+};
 use super::spec::{
     as_refs, layer_args, layer_from, mode_from, options_from, pairs_arg, pairs_from, training_args,
 };
@@ -178,11 +180,7 @@ impl Seq2Seq {
     pub fn generate(&self, source: JsValue, options: JsValue) -> JsResult<JsValue> {
         let f = "generate";
         let src = text(f, "source", &source)?;
-        let specs = [ArgSpec::int("maxLen", 1, MAX_LEN as i64)];
-        let a = Obj::read(f, &options, &specs)?.convert(&specs, |_, _| Ok(()))?;
-        let max = a
-            .usize_or("maxLen", self.config.max_len)
-            .map_err(convert::core_err)?;
+        let max = max_len_option(f, &options, self.config.max_len)?;
         self.s.with(f, |s| {
             let g = s.generate(&src, max)?;
             Ok(generation_js(&g, s.tokenizer.piece(BOS)))

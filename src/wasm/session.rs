@@ -332,6 +332,18 @@ macro_rules! pair_class {
 }
 pub(crate) use pair_class;
 
+/// The `{maxLen}` of a `generate(…, options)`: a whole number from 1 to `MAX_LEN`, `default`
+/// when absent.
+pub fn max_len_option(f: &str, options: &JsValue, default: usize) -> JsResult<usize> {
+    let specs = [crate::args::ArgSpec::int(
+        "maxLen",
+        1,
+        crate::models::MAX_LEN as i64,
+    )];
+    let a = Obj::read(f, options, &specs)?.convert(&specs, |_, _| Ok(()))?;
+    a.usize_or("maxLen", default).map_err(core_err)
+}
+
 /// `[layer][head]` rows as arrays of arrays of `Float32Array`.
 pub fn rows_js(rows: &[Vec<Vec<f32>>]) -> JsValue {
     let layers = Array::new();

@@ -389,29 +389,26 @@ describe('Seq2Seq keeps the same contract', () => {
     h.assert.equal(s.generate('小明今天感冒了').text, '他应该多喝水');
     s.free();
   }));
-  test('greedy decoding asks for no more work than one call may do, and says how many tokens fit', () => contract((h) => {
-    const s = new h.Seq2Seq({ ...h.S2S_SPEC, maxLen: 4096 });
-    const e = h.expectError(() => s.generate('小明今天感冒了', { maxLen: 4096 }), /writing up to 4096 tokens after a source of 4 would take about \d+ floating-point operations, more than the limit of 10000000000 for one call; ask for at most \d+/);
-    const fits = Number(e.message.match(/at most (\d+)/)[1]);
-    h.assert.ok(fits > 10 && fits < 4096, `${fits} tokens fit`);
-    const [g, ms] = h.time(() => s.generate('小明今天感冒了', { maxLen: fits }));
-    h.assert.ok(!(g instanceof Error), `generate(…, {maxLen: ${fits}}) threw ${g?.message}`);
-    h.assert.ok(ms < 2000, `took ${ms} ms`);
-    s.free();
-  }, { timeoutMs: 20000 }));
 });
 
-describe('CausalLM keeps the same contract', () => {
-  test('greedy decoding asks for no more work than one call may do, and says how many tokens fit', () => contract((h) => {
-    const c = new h.CausalLM({ ...h.LM_SPEC, maxLen: 4096 });
-    const e = h.expectError(() => c.generate('小明今天感冒了，', { maxLen: 4096 }), /generate: causal LM: writing up to 4091 tokens after a prompt of 6 would take about \d+ floating-point operations, more than the limit of 10000000000 for one call; ask for at most \d+/);
-    const fits = Number(e.message.match(/at most (\d+)/)[1]);
-    h.assert.ok(fits > 10 && fits < 4091, `${fits} tokens fit`);
-    const [g, ms] = h.time(() => c.generate('小明今天感冒了，', { maxLen: fits }));
-    h.assert.ok(!(g instanceof Error), `generate(…, {maxLen: ${fits}}) threw ${g?.message}`);
-    h.assert.ok(ms < 2000, `took ${ms} ms`);
-    c.free();
-  }, { timeoutMs: 20000 }));
+describe('greedy decoding (Seq2Seq, CausalLM) asks for no more work than one call may do, and says how many tokens fit', () => {
+  // [class, its spec, what it writes after, what the message names, how many tokens it may write]
+  const cases = [
+    ['Seq2Seq', 'S2S_SPEC', '小明今天感冒了', 'a source of 4', 4096],
+    ['CausalLM', 'LM_SPEC', '小明今天感冒了，', 'a prompt of 6', 4091],
+  ];
+  for (const [cls, spec, text, after, most] of cases) {
+    test(cls, () => contract(`(h) => {
+      const s = new h.${cls}({ ...h.${spec}, maxLen: 4096 });
+      const e = h.expectError(() => s.generate('${text}', { maxLen: 4096 }), /writing up to ${most} tokens after ${after} would take about \\d+ floating-point operations, more than the limit of 10000000000 for one call; ask for at most \\d+/);
+      const fits = Number(e.message.match(/at most (\\d+)/)[1]);
+      h.assert.ok(fits > 10 && fits < ${most}, fits + ' tokens fit');
+      const [g, ms] = h.time(() => s.generate('${text}', { maxLen: fits }));
+      h.assert.ok(!(g instanceof Error), 'generate(…, {maxLen: ' + fits + '}) threw ' + g?.message);
+      h.assert.ok(ms < 2000, 'took ' + ms + ' ms');
+      s.free();
+    }`, { timeoutMs: 20000 }));
+  }
 });
 
 /**
