@@ -4,8 +4,10 @@
 //! [`crate::masked_lm::MaskedLm`]; this file converts arguments (through [`super::convert`])
 //! and results, nothing else. What every pair class shares is in [`super::session`].
 
-use super::convert::{core_err, err, object, text, JsResult, Obj};
-use super::session::{candidates_js, joined_vocab_js, pair_class, pair_session, stack_trace_js};
+use super::convert::{core_err, err, object, string_array, text, JsResult, Obj};
+use super::session::{
+    candidates_js, ids_js, joined_vocab_js, pair_class, pair_session, stack_trace_js,
+};
 use super::spec::{as_refs, joined_args, joined_from};
 use crate::args::ArgSpec;
 use crate::masked_lm::{self as core, FillMask, Masking};
@@ -56,9 +58,9 @@ fn fill_js(f: &FillMask) -> JsValue {
         layers.push(&arr);
     }
     object(&[
-        ("tokens", super::convert::string_array(&f.tokens)),
-        ("ids", super::session::ids_js(&f.ids)),
-        ("unknown", super::convert::string_array(&f.unknown)),
+        ("tokens", string_array(&f.tokens)),
+        ("ids", ids_js(&f.ids)),
+        ("unknown", string_array(&f.unknown)),
         ("masks", masks_js(&f.masks)),
         ("attention", layers.into()),
     ])
