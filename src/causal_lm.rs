@@ -26,7 +26,8 @@ use crate::params::Metadata;
 use crate::rng::Rng;
 use crate::seq2seq::{ExactMatches, Missed};
 use crate::session::{
-    argmax, json, keys, update, Family, FileReader, JoinedTokenizer, SessionOptions,
+    argmax, json, keys, update, Family, FileReader, JoinedTokenizer, SessionOptions, Stack,
+    StackTrace,
 };
 use crate::tokenizer::{BOS, PAD};
 use ndarray::{s, Array2, Axis};
@@ -101,7 +102,8 @@ impl CausalLm {
     /// `options.seed`, to be trained on `pairs` joined into sequences.
     ///
     /// **Errors** if the configuration is invalid, the tokenizer has no `<eos>`, a sequence is
-    /// longer than `max_len` allows, or the batch size is 0.
+    /// longer than `max_len` allows, the batch size is 0, or a batch of the longest sequences
+    /// would be too much work for one step (all checked before the model is built).
     pub fn new(
         mut config: DecoderOnlyConfig,
         tokenizer: JoinedTokenizer,
@@ -116,51 +118,40 @@ impl CausalLm {
             ));
         }
         config.vocab_size = tokenizer.vocab_size();
-        let model = DecoderOnly::new(config, options.seed)?;
-        let mut m = CausalLm {
-            model,
+        config.validate()?;
+        let sequences = encode_pairs(&tokenizer, &config, options.batch_size, pairs)?;
+        Ok(CausalLm {
+            model: DecoderOnly::new(config, options.seed)?,
             tokenizer,
             optimizer: Optimizer::new(options.optimizer)?,
             losses: vec![],
-            sequences: vec![],
+            sequences,
             rng: Rng::new(options.seed ^ 0x6_F72),
             loss_on,
             options,
-        };
-        m.set_pairs(pairs)?;
-        Ok(m)
+        })
     }
 
     /// Replaces the training pairs (pieces unknown to the tokenizer become `<unk>`).
     ///
     /// **Errors**, naming the pair, if `<bos>` + its pieces is longer than `max_len` (the
-    /// model reads every piece but the last, `<eos>`).
+    /// model reads every piece but the last, `<eos>`), or if a batch of the longest sequences
+    /// would be too much work for one step (the pairs are then unchanged).
     pub fn set_pairs(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
-        self.sequences = self.encode_pairs(pairs)?;
+        let (cfg, b) = (&self.model.config, self.options.batch_size);
+        self.sequences = encode_pairs(&self.tokenizer, cfg, b, pairs)?;
         Ok(())
     }
 
-    /// The sequences of `pairs`, `<bos>` … `<eos>`, with where each answer starts, each checked
-    /// against `max_len`.
-    fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<(Vec<usize>, usize)>> {
-        let max = self.model.config.max_len;
-        let eos = self.tokenizer.eos().expect("checked in new");
-        pairs
+    /// Most steps one call of the JS API's `train` runs on these sequences (at least 1).
+    pub fn max_steps_per_call(&self) -> usize {
+        let longest = self
+            .sequences
             .iter()
-            .map(|&(s, t)| {
-                let mut ids = vec![BOS];
-                ids.extend(self.tokenizer.encode_pair(s, t));
-                ids.push(eos);
-                if ids.len() - 1 > max {
-                    return Err(Error::value(format!(
-                        "causal LM: the pair {s:?} → {t:?} is {} tokens with <bos>; max_len is {max}",
-                        ids.len() - 1
-                    )));
-                }
-                let answer = self.tokenizer.encode(s).1.len() + 2;
-                Ok((ids, answer))
-            })
-            .collect()
+            .map(|s| s.0.len() - 1)
+            .max()
+            .unwrap_or(0);
+        Stack::from(&self.model.config).steps_per_call(self.options.batch_size, longest)
     }
 
     /// Number of training sequences.
@@ -238,7 +229,8 @@ impl CausalLm {
     /// `<bos>` alone). Unknown pieces are read as `<unk>` and listed in
     /// [`CausalGeneration::unknown`]; the model still writes.
     ///
-    /// **Errors** if `<bos>` and the prompt already fill the model's `max_len`.
+    /// **Errors** if `<bos>` and the prompt already fill the model's `max_len`, or if writing
+    /// that many pieces would be too much work for one call (the message says how many fit).
     pub fn generate(&self, prompt: &str, max_len: usize) -> Result<CausalGeneration> {
         let cfg = &self.model.config;
         let (pieces, ids) = self.tokenizer.encode(prompt);
@@ -255,6 +247,8 @@ impl CausalLm {
             .collect();
         let mut seq: Vec<usize> = std::iter::once(BOS).chain(ids).collect();
         let context_ids = seq.clone();
+        let most = max_len.min(cfg.max_len + 1 - seq.len());
+        Stack::from(cfg).check_greedy("causal LM", seq.len(), most)?;
         let eos = self.tokenizer.eos().expect("checked in new");
         let heads = cfg.layer.n_heads;
         let mut steps = Vec::new();
@@ -298,6 +292,40 @@ impl CausalLm {
         })
     }
 
+    /// One forward pass on `<bos>` + `text` laid open: the embeddings, every layer's cache, the
+    /// logits and the `k` most probable pieces after the last one.
+    ///
+    /// **Errors** if `<bos>` + the text is longer than the model's `max_len`, or if the pass
+    /// would be too much work for one call.
+    pub fn trace(&self, text: &str, k: usize) -> Result<StackTrace> {
+        let cfg = &self.model.config;
+        let (pieces, ids) = self.tokenizer.encode(text);
+        if ids.len() + 1 > cfg.max_len {
+            return Err(Error::value(format!(
+                "causal LM: the text has {} tokens; with <bos> it may have at most {}",
+                ids.len(),
+                cfg.max_len - 1
+            )));
+        }
+        let tokens: Vec<String> = std::iter::once(self.tokenizer.piece(BOS).to_string())
+            .chain(pieces)
+            .collect();
+        let ids: Vec<usize> = std::iter::once(BOS).chain(ids).collect();
+        let last = [ids.len() - 1];
+        StackTrace::run(
+            "causal LM",
+            Stack::from(cfg),
+            &self.tokenizer,
+            (tokens, ids),
+            &last,
+            k,
+            |x| {
+                let (logits, cache) = self.model.forward(x)?;
+                Ok((logits, cache.embeddings, cache.layers))
+            },
+        )
+    }
+
     /// The answer greedy decoding writes after `source` and the separator.
     pub fn answer(&self, source: &str) -> Result<String> {
         let prompt = format!("{source}{}", self.tokenizer.separator());
@@ -332,7 +360,7 @@ impl CausalLm {
     ///
     /// **Errors** if a pair is longer than `max_len` allows, or `pairs` is empty.
     pub fn eval_loss(&self, pairs: &[(&str, &str)]) -> Result<f32> {
-        let seqs = self.encode_pairs(pairs)?;
+        let seqs = encode_pairs(&self.tokenizer, &self.model.config, 1, pairs)?;
         if seqs.is_empty() {
             return Err(Error::value("causal LM: no pairs to score"));
         }
@@ -390,122 +418,40 @@ impl CausalLm {
     }
 }
 
+/// The sequences of `pairs`, `<bos>` … `<eos>`, with where each answer starts, each checked
+/// against `max_len`, and the work of a batch of `b` of the longest checked against the limits
+/// of one step.
+fn encode_pairs(
+    tokenizer: &JoinedTokenizer,
+    config: &DecoderOnlyConfig,
+    b: usize,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<(Vec<usize>, usize)>> {
+    let max = config.max_len;
+    let eos = tokenizer.eos().expect("checked in new");
+    let seqs = pairs
+        .iter()
+        .map(|&(s, t)| {
+            let mut ids = vec![BOS];
+            ids.extend(tokenizer.encode_pair(s, t));
+            ids.push(eos);
+            if ids.len() - 1 > max {
+                return Err(Error::value(format!(
+                    "causal LM: the pair {s:?} → {t:?} is {} tokens with <bos>; max_len is {max}",
+                    ids.len() - 1
+                )));
+            }
+            let answer = tokenizer.encode(s).1.len() + 2;
+            Ok((ids, answer))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let longest = seqs.iter().map(|s| s.0.len() - 1).max().unwrap_or(0);
+    Stack::from(config).check_batch("causal LM", b, longest)?;
+    Ok(seqs)
+}
+
 /// The metadata key of a causal model's [`LossOn`], as JSON.
 pub const LOSS_ON: &str = "loss_on";
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::layers::LayerConfig;
-    use crate::tokenizer::{Mode, Segmenter};
-
-    const PAIRS: &[(&str, &str)] = &[
-        ("小明今天感冒了", "他应该多喝水"),
-        ("小红饿了", "她应该吃点东西"),
-        ("我累了", "我应该多休息"),
-    ];
-
-    fn tiny(seed: u64, loss_on: LossOn) -> CausalLm {
-        let words = ["小明", "今天", "感冒", "小红", "应该", "东西", "休息"];
-        let tok =
-            JoinedTokenizer::from_pairs(PAIRS, Segmenter::new(Mode::Word, &words), "，", true)
-                .unwrap();
-        let config = DecoderOnlyConfig {
-            vocab_size: 0,
-            layer: LayerConfig {
-                d_model: 16,
-                n_heads: 2,
-                d_ff: 32,
-                ..LayerConfig::default()
-            },
-            n_layers: 2,
-            max_len: 12,
-        };
-        let options = SessionOptions {
-            seed,
-            batch_size: 3,
-            ..Default::default()
-        };
-        CausalLm::new(config, tok, PAIRS, loss_on, options).unwrap()
-    }
-
-    #[test]
-    fn a_batch_shifts_by_one_and_can_score_only_the_answer() {
-        let m = tiny(1, LossOn::Sequence);
-        let t = &m.tokenizer;
-        let (ids, targets) = m.batch(&[0, 2]);
-        // <bos> 小明 今天 感冒 了 ， 他 应该 多 喝 水 → … 水 <eos>: 11 inputs
-        assert_eq!(ids.dim(), (2, 11));
-        let row: Vec<&str> = ids.row(0).iter().map(|&i| t.piece(i)).collect();
-        assert_eq!(row[..6], ["<bos>", "小明", "今天", "感冒", "了", "，"]);
-        assert_eq!(targets[[0, 0]], ids[[0, 1]] as i64);
-        assert_eq!(targets[[0, 10]], t.eos().unwrap() as i64);
-        // 我 累 了 ， 我 应该 多 休息 <eos>: 9 inputs, then padding with no target
-        assert_eq!((ids[[1, 9]], targets[[1, 9]]), (PAD, IGNORE_INDEX));
-        assert_eq!(targets[[1, 8]], t.eos().unwrap() as i64);
-        // Answer only: nothing counted up to and including the separator's prediction.
-        let a = tiny(1, LossOn::Answer);
-        let (_, targets) = a.batch(&[0]);
-        let counted: Vec<usize> = (0..11)
-            .filter(|&k| targets[[0, k]] != IGNORE_INDEX)
-            .collect();
-        // inputs ， 他 应该 多 喝 水 (positions 5..=10) predict 他 … <eos>
-        assert_eq!(counted, (5..=10).collect::<Vec<_>>());
-        assert_eq!(t.piece(targets[[0, 5]] as usize), "他");
-    }
-
-    #[test]
-    fn greedy_decoding_keeps_a_causal_row_per_layer_and_head() {
-        let mut m = tiny(2, LossOn::Sequence);
-        let first = m.train(60).unwrap()[0];
-        assert!(m.losses[59] < first, "{:?}", m.losses);
-        let g = m.generate("小明今天感冒了，", 6).unwrap();
-        assert_eq!(g.context, ["<bos>", "小明", "今天", "感冒", "了", "，"]);
-        assert!(!g.steps.is_empty() && g.steps.len() <= 6);
-        for (k, step) in g.steps.iter().enumerate() {
-            assert_eq!(step.attention.len(), 2);
-            for head in &step.attention {
-                assert_eq!(head.len(), 2);
-                for row in head {
-                    // over the 6 context pieces and the k written before it
-                    assert_eq!(row.len(), 6 + k);
-                    assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-                }
-            }
-        }
-        let written: Vec<usize> = g.steps.iter().map(|s| s.id).collect();
-        assert_eq!(g.text, m.tokenizer.decode(&written));
-        // From <bos> alone it writes too; unknown words are named; a long prompt is refused.
-        assert!(!m.generate("", 3).unwrap().steps.is_empty());
-        assert_eq!(m.generate("小明发烧了，", 2).unwrap().unknown, ["发", "烧"]);
-        let e = m.generate(&"小明".repeat(11), 4).unwrap_err();
-        assert!(e.message.contains("at most 10"), "{e}");
-        // The generation never runs past the model's max_len.
-        let g = m.generate(&"小明".repeat(9), 20).unwrap();
-        assert!(g.context.len() + g.steps.len() <= 13, "{}", g.steps.len());
-    }
-
-    #[test]
-    fn a_file_describes_its_model_and_reproduces_its_scores() {
-        let mut m = tiny(3, LossOn::Answer);
-        m.train(5).unwrap();
-        let bytes = m.to_safetensors(&Metadata::new());
-        let back = CausalLm::from_safetensors(&bytes, SessionOptions::default()).unwrap();
-        assert_eq!(back.model.config, m.model.config);
-        assert_eq!(back.tokenizer, m.tokenizer);
-        assert_eq!(back.loss_on(), LossOn::Answer);
-        assert_eq!(
-            back.generate("小红饿了，", 8).unwrap(),
-            m.generate("小红饿了，", 8).unwrap()
-        );
-        assert_eq!(back.eval_loss(PAIRS).unwrap(), m.eval_loss(PAIRS).unwrap());
-        let mut meta = m.metadata();
-        meta.insert(crate::session::keys::SEPARATOR.into(), "\"。\"".into());
-        let e = CausalLm::from_safetensors(
-            &m.model.params.to_safetensors_with(&meta),
-            Default::default(),
-        )
-        .unwrap_err();
-        assert!(e.message.contains("separator \"。\""), "{e}");
-    }
-}
+mod tests;

@@ -22,15 +22,15 @@
 use crate::error::{Error, Result};
 use crate::models::encoder_only::{EncoderOnly, EncoderOnlyConfig};
 use crate::ops::cross_entropy::IGNORE_INDEX;
-use crate::ops::softmax;
 use crate::optim::Optimizer;
 use crate::params::Metadata;
 use crate::rng::Rng;
 use crate::session::{
-    json, keys, top_k, update, Family, FileReader, JoinedTokenizer, SessionOptions,
+    json, keys, update, Family, FileReader, JoinedTokenizer, Prediction, SessionOptions, Stack,
+    StackTrace,
 };
 use crate::tokenizer::{MASK, PAD};
-use ndarray::{s, Array2};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 /// How a masked-token model hides pieces from itself during training.
@@ -68,25 +68,9 @@ impl Masking {
 /// The `[MASK]` marker a text writes where a piece is to be filled in (`<mask>` works too).
 pub const MASK_MARK: &str = "[MASK]";
 
-/// One candidate for a masked position.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Candidate {
-    /// Its id.
-    pub id: usize,
-    /// Its piece.
-    pub token: String,
-    /// Its probability, softmax of the position's logits over the whole vocabulary.
-    pub prob: f32,
-}
-
-/// What the model puts at one masked position.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MaskFill {
-    /// The position among the tokens.
-    pub position: usize,
-    /// The most probable pieces, most probable first.
-    pub candidates: Vec<Candidate>,
-}
+/// What the model puts at one masked position: its position among the tokens and the most
+/// probable pieces, most probable first (each with its id and probability).
+pub type MaskFill = Prediction;
 
 /// A filled-in sentence and every attention weight.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,7 +122,8 @@ impl MaskedLm {
     /// `options.seed`, to be trained on `pairs` joined into sequences.
     ///
     /// **Errors** if the configuration or the masking is invalid, a sequence is longer than
-    /// `max_len`, or the batch size is 0.
+    /// `max_len`, the batch size is 0, or a batch of the longest sequences would be too much
+    /// work for one step (all checked before the model is built).
     pub fn new(
         mut config: EncoderOnlyConfig,
         tokenizer: JoinedTokenizer,
@@ -149,45 +134,35 @@ impl MaskedLm {
         options.check("masked LM")?;
         masking.check()?;
         config.vocab_size = tokenizer.vocab_size();
-        let model = EncoderOnly::new(config, options.seed)?;
-        let mut m = MaskedLm {
-            model,
+        config.validate()?;
+        let sequences = encode_pairs(&tokenizer, &config, options.batch_size, pairs)?;
+        Ok(MaskedLm {
+            model: EncoderOnly::new(config, options.seed)?,
             tokenizer,
             optimizer: Optimizer::new(options.optimizer)?,
             losses: vec![],
-            sequences: vec![],
+            sequences,
             rng: Rng::new(options.seed ^ 0xB_E27),
             masking,
             options,
-        };
-        m.set_pairs(pairs)?;
-        Ok(m)
+        })
     }
 
     /// Replaces the training pairs (pieces unknown to the tokenizer become `<unk>`).
     ///
-    /// **Errors**, naming the pair, if its sequence is longer than `max_len`.
+    /// **Errors**, naming the pair, if its sequence is longer than `max_len`, or if a batch of
+    /// the longest sequences would be too much work for one step (the pairs are then
+    /// unchanged).
     pub fn set_pairs(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
-        self.sequences = self.encode_pairs(pairs)?;
+        let (cfg, b) = (&self.model.config, self.options.batch_size);
+        self.sequences = encode_pairs(&self.tokenizer, cfg, b, pairs)?;
         Ok(())
     }
 
-    /// The ids of `pairs` joined, each checked against `max_len`.
-    fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Vec<usize>>> {
-        let max = self.model.config.max_len;
-        pairs
-            .iter()
-            .map(|&(s, t)| {
-                let ids = self.tokenizer.encode_pair(s, t);
-                if ids.len() > max {
-                    return Err(Error::value(format!(
-                        "masked LM: the pair {s:?} → {t:?} is {} tokens joined; max_len is {max}",
-                        ids.len()
-                    )));
-                }
-                Ok(ids)
-            })
-            .collect()
+    /// Most steps one call of the JS API's `train` runs on these sequences (at least 1).
+    pub fn max_steps_per_call(&self) -> usize {
+        let longest = self.sequences.iter().map(Vec::len).max().unwrap_or(0);
+        Stack::from(&self.model.config).steps_per_call(self.options.batch_size, longest)
     }
 
     /// Number of training sequences.
@@ -294,71 +269,56 @@ impl MaskedLm {
     /// keeps every attention weight. Unknown pieces are read as `<unk>` and listed in
     /// [`FillMask::unknown`]; the model still answers.
     ///
-    /// **Errors** if the text has no `[MASK]`, or more tokens than the model's `max_len`.
+    /// **Errors** if the text has no `[MASK]`, no tokens or more than the model's `max_len`,
+    /// or if the pass would be too much work for one call.
     pub fn fill_mask_top(&self, text: &str, k: usize) -> Result<FillMask> {
         let (tokens, ids) = self.encode(text);
-        let positions: Vec<usize> = (0..ids.len()).filter(|&t| ids[t] == MASK).collect();
-        if positions.is_empty() {
+        if !ids.contains(&MASK) {
             return Err(Error::value(format!(
-                "fill-mask: the text {text:?} has no {MASK_MARK}; write {MASK_MARK} where a word should be filled in"
+                "masked LM: the text {text:?} has no {MASK_MARK}; write {MASK_MARK} where a word should be filled in"
             )));
         }
-        let max = self.model.config.max_len;
-        if ids.len() > max {
-            return Err(Error::value(format!(
-                "fill-mask: the text has {} tokens; the model reads at most {max}",
-                ids.len()
-            )));
-        }
-        let t_len = ids.len();
-        let input = Array2::from_shape_vec((1, t_len), ids.clone()).expect("1×T");
-        let (logits, cache) = self.model.forward(input.view(), None)?;
-        let probs = softmax::forward(logits.slice(s![0, .., ..]));
-        let masks = positions
-            .into_iter()
-            .map(|t| {
-                let row = probs.row(t);
-                let row = row.as_slice().expect("contiguous");
-                let candidates = top_k(row, k)
-                    .into_iter()
-                    .map(|id| Candidate {
-                        id,
-                        token: self.tokenizer.piece(id).to_string(),
-                        prob: row[id],
-                    })
-                    .collect();
-                MaskFill {
-                    position: t,
-                    candidates,
-                }
-            })
-            .collect();
-        let heads = self.model.config.layer.n_heads;
-        let attention = cache
-            .layers
-            .iter()
-            .map(|layer| {
-                let a = layer.attention();
-                (0..heads)
-                    .map(|h| {
-                        a.head(0, h)
-                            .weights
-                            .rows()
-                            .into_iter()
-                            .map(|r| r.to_vec())
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
-        let unknown = JoinedTokenizer::unknown(&tokens, &ids);
+        let t = self.trace_pieces(tokens, ids, k)?;
         Ok(FillMask {
-            tokens,
-            ids,
-            unknown,
-            masks,
-            attention,
+            attention: t.attention(),
+            tokens: t.tokens,
+            ids: t.ids,
+            unknown: t.unknown,
+            masks: t.predictions,
         })
+    }
+
+    /// One forward pass on `text` (with or without `[MASK]`s) laid open: the embeddings, every
+    /// layer's cache, the logits and, at each `[MASK]`, the `k` most probable pieces.
+    ///
+    /// **Errors** if the text has no tokens or more than the model's `max_len`, or if the pass
+    /// would be too much work for one call.
+    pub fn trace(&self, text: &str, k: usize) -> Result<StackTrace> {
+        let (tokens, ids) = self.encode(text);
+        self.trace_pieces(tokens, ids, k)
+    }
+
+    fn trace_pieces(&self, tokens: Vec<String>, ids: Vec<usize>, k: usize) -> Result<StackTrace> {
+        let max = self.model.config.max_len;
+        let n = ids.len();
+        if n == 0 || n > max {
+            return Err(Error::value(format!(
+                "masked LM: the text has {n} tokens; the model reads 1 to {max}"
+            )));
+        }
+        let masks: Vec<usize> = (0..n).filter(|&t| ids[t] == MASK).collect();
+        StackTrace::run(
+            "masked LM",
+            Stack::from(&self.model.config),
+            &self.tokenizer,
+            (tokens, ids),
+            &masks,
+            k,
+            |x| {
+                let (logits, cache) = self.model.forward(x, None)?;
+                Ok((logits, cache.embeddings, cache.layers))
+            },
+        )
     }
 
     /// The mean cross-entropy of every piece of every pair, each masked alone in its sequence
@@ -366,7 +326,7 @@ impl MaskedLm {
     ///
     /// **Errors** if a pair is longer than `max_len`, or `pairs` is empty.
     pub fn eval_loss(&self, pairs: &[(&str, &str)]) -> Result<f32> {
-        let seqs = self.encode_pairs(pairs)?;
+        let seqs = encode_pairs(&self.tokenizer, &self.model.config, 1, pairs)?;
         let rows: Vec<(&[usize], usize)> = seqs
             .iter()
             .flat_map(|s| (0..s.len()).map(move |t| (&s[..], t)))
@@ -433,6 +393,33 @@ impl MaskedLm {
     }
 }
 
+/// The ids of `pairs` joined, each checked against `max_len`, and the work of a batch of `b`
+/// of the longest checked against the limits of one step.
+fn encode_pairs(
+    tokenizer: &JoinedTokenizer,
+    config: &EncoderOnlyConfig,
+    b: usize,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<Vec<usize>>> {
+    let max = config.max_len;
+    let seqs = pairs
+        .iter()
+        .map(|&(s, t)| {
+            let ids = tokenizer.encode_pair(s, t);
+            if ids.len() > max {
+                return Err(Error::value(format!(
+                    "masked LM: the pair {s:?} → {t:?} is {} tokens joined; max_len is {max}",
+                    ids.len()
+                )));
+            }
+            Ok(ids)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let longest = seqs.iter().map(Vec::len).max().unwrap_or(0);
+    Stack::from(config).check_batch("masked LM", b, longest)?;
+    Ok(seqs)
+}
+
 /// `seqs` padded: `(ids [B, T], padding [B, T])`, T the longest.
 fn padded(seqs: &[&[usize]]) -> (Array2<usize>, Array2<bool>) {
     let t_len = seqs.iter().map(|s| s.len()).max().unwrap_or(1);
@@ -451,170 +438,4 @@ fn padded(seqs: &[&[usize]]) -> (Array2<usize>, Array2<bool>) {
 pub const MASKING: &str = "masking";
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::layers::LayerConfig;
-    use crate::tokenizer::{Mode, Segmenter};
-
-    const PAIRS: &[(&str, &str)] = &[
-        ("小明今天感冒了", "他应该多喝水"),
-        ("小红饿了", "她应该吃点东西"),
-        ("我累了", "我应该多休息"),
-    ];
-
-    fn tiny(seed: u64, masking: Masking) -> MaskedLm {
-        let tok = JoinedTokenizer::from_pairs(
-            PAIRS,
-            Segmenter::new(
-                Mode::Word,
-                &["小明", "今天", "感冒", "小红", "应该", "东西", "休息"],
-            ),
-            "，",
-            false,
-        )
-        .unwrap();
-        let config = EncoderOnlyConfig {
-            vocab_size: 0,
-            layer: LayerConfig {
-                d_model: 8,
-                n_heads: 2,
-                d_ff: 16,
-                ..EncoderOnlyConfig::default().layer
-            },
-            n_layers: 2,
-            max_len: 12,
-        };
-        let options = SessionOptions {
-            seed,
-            batch_size: 3,
-            ..Default::default()
-        };
-        MaskedLm::new(config, tok, PAIRS, masking, options).unwrap()
-    }
-
-    #[test]
-    fn a_masked_batch_hides_chosen_pieces_and_scores_only_them() {
-        let m = tiny(1, Masking::BERT);
-        let mut rng = Rng::new(4);
-        let (ids, padding, targets) = m.masked_batch(&[1, 0, 2], &mut rng);
-        // 小红 饿 了 ， 她 应该 吃 点 东西 is 9 pieces, 小明 今天 感冒 了 ， 他 应该 多 喝 水 10
-        assert_eq!(ids.dim(), (3, 10));
-        assert!(padding[[0, 9]] && !padding[[0, 8]] && !padding[[1, 9]]);
-        for b in 0..3 {
-            let chosen = (0..10).filter(|&t| targets[[b, t]] != IGNORE_INDEX).count();
-            assert!(chosen >= 1, "at least one position per sequence");
-        }
-        // Padding is never chosen; a chosen position's target is the piece the sequence had.
-        assert_eq!(targets[[0, 9]], IGNORE_INDEX);
-        let seqs: Vec<&[usize]> = [1, 0, 2].map(|i| &m.sequences[i][..]).to_vec();
-        let (clean, _) = padded(&seqs);
-        for ((b, t), &y) in targets.indexed_iter() {
-            if y != IGNORE_INDEX {
-                assert_eq!(y, clean[[b, t]] as i64);
-            } else {
-                assert_eq!(ids[[b, t]], clean[[b, t]], "unchosen pieces stay");
-            }
-        }
-        // Always [MASK] at rate 1: every piece is hidden.
-        let all = Masking {
-            rate: 1.0,
-            mask: 1.0,
-            random: 0.0,
-        };
-        let (ids, _, _) = tiny(1, all).masked_batch(&[0], &mut rng);
-        assert!(ids.iter().all(|&i| i == MASK));
-        let bad = Masking {
-            rate: 0.5,
-            mask: 0.8,
-            random: 0.3,
-        };
-        let e = MaskedLm::new(m.model.config, m.tokenizer.clone(), PAIRS, bad, m.options())
-            .unwrap_err();
-        assert!(e.message.contains("mask + random"), "{e}");
-    }
-
-    #[test]
-    fn fill_mask_ranks_candidates_and_keeps_every_attention_row() {
-        let mut m = tiny(2, Masking::BERT);
-        m.train(40).unwrap();
-        // masking is random, so the loss is noisy: compare the first and last ten
-        let mean = |l: &[f32]| l.iter().sum::<f32>() / l.len() as f32;
-        assert!(
-            mean(&m.losses[30..]) < mean(&m.losses[..10]),
-            "{:?}",
-            m.losses
-        );
-        let f = m
-            .fill_mask_top("小明今天[MASK]了，<mask>应该多喝水", 3)
-            .unwrap();
-        assert_eq!(
-            f.tokens,
-            ["小明", "今天", "[MASK]", "了", "，", "[MASK]", "应该", "多", "喝", "水"]
-        );
-        assert_eq!(f.masks.len(), 2);
-        assert_eq!((f.masks[0].position, f.masks[1].position), (2, 5));
-        for fill in &f.masks {
-            assert_eq!(fill.candidates.len(), 3);
-            let p: Vec<f32> = fill.candidates.iter().map(|c| c.prob).collect();
-            assert!(p[0] >= p[1] && p[1] >= p[2] && p[2] > 0.0, "{p:?}");
-            assert_eq!(
-                fill.candidates[0].token,
-                m.tokenizer.piece(fill.candidates[0].id)
-            );
-        }
-        assert_eq!(f.attention.len(), 2);
-        for layer in &f.attention {
-            assert_eq!(layer.len(), 2);
-            for head in layer {
-                assert_eq!(head.len(), 10);
-                for row in head {
-                    assert_eq!(row.len(), 10);
-                    assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-                    // every token sees every token: no weight is exactly zero
-                    assert!(row.iter().all(|&w| w > 0.0));
-                }
-            }
-        }
-        // Unknown words are named, not refused; no mask or too long is refused.
-        let f = m.fill_mask("小明发烧了，他应该[MASK]").unwrap();
-        assert_eq!(f.unknown, ["发", "烧"]);
-        let e = m.fill_mask("小明今天感冒了").unwrap_err();
-        assert!(e.message.contains("no [MASK]"), "{e}");
-        let e = m
-            .fill_mask(&format!("{}[MASK]", "小明".repeat(12)))
-            .unwrap_err();
-        assert!(e.message.contains("at most 12"), "{e}");
-    }
-
-    #[test]
-    fn a_file_describes_its_model_and_reproduces_its_scores() {
-        let mut m = tiny(3, Masking::BERT);
-        m.train(5).unwrap();
-        let bytes = m.to_safetensors(&Metadata::new());
-        let back = MaskedLm::from_safetensors(&bytes, SessionOptions::default()).unwrap();
-        assert_eq!(back.model.config, m.model.config);
-        assert_eq!(back.tokenizer, m.tokenizer);
-        assert_eq!(back.masking(), Masking::BERT);
-        assert_eq!(back.sequence_count(), 0);
-        let text = "小红[MASK]了，她应该吃点东西";
-        assert_eq!(back.fill_mask(text).unwrap(), m.fill_mask(text).unwrap());
-        assert_eq!(back.eval_loss(PAIRS).unwrap(), m.eval_loss(PAIRS).unwrap());
-        let e = back.clone().train_step().unwrap_err();
-        assert!(e.message.contains("no training pairs"), "{e}");
-        let mut meta = m.metadata();
-        meta.remove(MASKING);
-        let e = MaskedLm::from_safetensors(
-            &m.model.params.to_safetensors_with(&meta),
-            Default::default(),
-        )
-        .unwrap_err();
-        assert!(e.message.contains("no \"masking\""), "{e}");
-        meta.insert(keys::MODEL.into(), "decoder-only".into());
-        let e = MaskedLm::from_safetensors(
-            &m.model.params.to_safetensors_with(&meta),
-            Default::default(),
-        )
-        .unwrap_err();
-        assert!(e.message.contains("not \"encoder-only\""), "{e}");
-    }
-}
+mod tests;

@@ -68,6 +68,13 @@ pub fn target_segmenter(mode: Mode) -> Segmenter {
     Segmenter::new(mode, ZH_ANSWER_LEXICON)
 }
 
+/// How a pair joined into one sequence is cut in `mode`: in word mode, Chinese by
+/// [`zh_joined_lexicon`] (小明 and 感冒 whole, 喝 alone), other scripts by spaces and
+/// punctuation.
+pub fn joined_segmenter(mode: Mode) -> Segmenter {
+    Segmenter::new(mode, &zh_joined_lexicon())
+}
+
 /// The lexicon of the one-sequence families in Chinese: [`ZH_LEXICON`] without the words that
 /// would swallow an answer's pieces (多喝水, 喝水, 多穿, 吃药), and with the answers' words
 /// ([`ZH_ANSWER_LEXICON`]), so that 小明 and 感冒 are pieces and 喝 is a piece of its own, as in
@@ -407,9 +414,13 @@ impl Recipe {
                 source,
                 target,
                 config,
-            } => {
-                Session::Seq2Seq(Seq2Seq::from_pairs(*config, &pairs, source.clone(), target.clone(), o)?)
-            }
+            } => Session::Seq2Seq(Seq2Seq::from_pairs(
+                *config,
+                &pairs,
+                source.clone(),
+                target.clone(),
+                o,
+            )?),
             Architecture::EncoderOnly {
                 tokenizer,
                 separator,
@@ -505,7 +516,7 @@ impl Language {
                 "src/corpora/seq2seq_zh.tsv",
                 corpus::SEQ2SEQ_ZH,
                 corpus::SEQ2SEQ_ZH_HELDOUT,
-                Segmenter::new(Mode::Word, &zh_joined_lexicon()),
+                joined_segmenter(Mode::Word),
                 "，",
             ),
             Language::En => (

@@ -33,7 +33,7 @@ mod trace;
 mod work;
 
 pub use trace::Trace;
-pub use work::{activations, forward_flops};
+pub use work::{activations, forward_flops, PER_TOKEN_LAYER};
 
 /// A parallel corpus: one pair a line, `source<TAB>target`; blank lines are skipped.
 ///

@@ -24,6 +24,10 @@ use crate::seq2seq::Seq2Seq;
 use crate::tokenizer::{by_frequency, Segmenter, Tokenizer, EOS, UNK};
 use serde::{Deserialize, Serialize};
 
+pub mod stack;
+
+pub use stack::{Candidate, Prediction, Stack, StackTrace};
+
 /// The three model families of the seed article's module 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -358,6 +362,17 @@ impl JoinedTokenizer {
         Self::from_parts(&vocab, rules, separator)
     }
 
+    /// The separator pairs are joined with when none is given, as the recipes join them:
+    /// `"，"` when the pairs are written in Chinese (have a CJK character), `","` otherwise.
+    pub fn default_separator(pairs: &[(&str, &str)]) -> &'static str {
+        let cjk = |t: &str| t.chars().any(crate::tokenizer::is_cjk);
+        if pairs.iter().any(|(s, t)| cjk(s) || cjk(t)) {
+            "，"
+        } else {
+            ","
+        }
+    }
+
     /// The tokenizer from what [`JoinedTokenizer::vocab`], [`JoinedTokenizer::rules`] and
     /// [`JoinedTokenizer::separator`] return, as a file stores them. `vocab` may start with the
     /// four specials or leave them out.
@@ -513,6 +528,11 @@ mod tests {
         let back = JoinedTokenizer::from_parts(t.vocab(), rules.clone(), "，").unwrap();
         assert_eq!(back, t);
         let no_eos = JoinedTokenizer::from_pairs(&pairs, rules.clone(), "，", false).unwrap();
+        assert_eq!(JoinedTokenizer::default_separator(&pairs), "，");
+        assert_eq!(
+            JoinedTokenizer::default_separator(&[("I am cold", "wear more")]),
+            ","
+        );
         assert_eq!(no_eos.eos(), None);
         assert_eq!(no_eos.vocab_size() + 1, t.vocab_size());
         // An unknown word is <unk>; a separator that is no piece is refused.

@@ -27,7 +27,7 @@ function guard(fn, self) {
   };
 }
 
-/** A class (Model, Seq2Seq) with guarded methods; its static constructors' results wrapped too. */
+/** A class (Model, Seq2Seq, MaskedLM, CausalLM) with guarded methods; its static constructors' results wrapped too. */
 function guardClass(Class) {
   return new Proxy(Class, {
     construct(target, args) {

@@ -14,15 +14,15 @@
 //! both limits are the decoder-only trainer's ([`crate::trainer::check_step`]).
 
 use super::Seq2Seq;
-use crate::args::MAX_FLOPS;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::models::encoder_decoder::EncoderDecoderConfig;
+use crate::session::stack::check_greedy;
 use crate::trainer::{check_step, steps_within};
 
 /// What each token costs in each layer besides the matrix products (layer norms, softmax
 /// rows, residual sums, allocations), in floating-point operations of the same wall time.
 /// Measured in wasm (Node 20): a step of a d_model 8 model spends about 2.5 µs per token and
-/// layer, nearly all of it here, where [`MAX_FLOPS`] is about half a second; without this term
+/// layer, nearly all of it here, where [`crate::args::MAX_FLOPS`] is about half a second; without this term
 /// a tiny model's `train(maxStepsPerCall)` ran for 8 s instead of under one.
 pub const PER_TOKEN_LAYER: u128 = 16_000;
 
@@ -138,21 +138,12 @@ impl Seq2Seq {
     }
 
     /// Refuses a greedy decoding of up to `n` tokens after a source of `s` tokens that would
-    /// take more than [`MAX_FLOPS`], naming the most tokens that would fit.
+    /// take more than [`crate::args::MAX_FLOPS`], naming the most tokens that would fit.
     pub(super) fn check_greedy(&self, s: usize, n: usize) -> Result<()> {
         let cfg = &self.model.config;
-        let (mut total, mut fits) = (0u128, 0);
-        for k in 1..=n {
-            total += forward_flops(cfg, 1, s, k);
-            if total <= MAX_FLOPS {
-                fits = k;
-            }
-        }
-        if total > MAX_FLOPS {
-            return Err(Error::config(format!(
-                "seq2seq: writing up to {n} tokens after a source of {s} would take about {total} floating-point operations, more than the limit of {MAX_FLOPS} for one call; ask for at most {fits}"
-            )));
-        }
+        check_greedy("seq2seq", &format!("a source of {s}"), n, |k| {
+            forward_flops(cfg, 1, s, k)
+        })?;
         self.check_forward(s, n)
     }
 }

@@ -7,8 +7,10 @@
 //! the page can say that the module must be reloaded.
 
 pub mod backend;
+pub mod causal;
 pub mod convert;
 pub mod lines;
+pub mod masked;
 pub mod model;
 pub mod ops;
 pub mod plot;

@@ -6,50 +6,32 @@
 //! As in `Model`, every method converts its arguments before it borrows the session (see
 //! [`super::session`]).
 
-use super::convert::{self, bytes, object, string_array, tensor_to_js, text, to_js, JsResult, Obj};
+use super::convert::{self, object, string_array, tensor_to_js, text, JsResult, Obj};
 use super::session::{
-    encoder_layers_js, ids_js, top_k_js, Live, Session, MAX_CORPUS_CHARS, MAX_WEIGHTS_BYTES,
+    encoder_layers_js, ids_js, max_len_option, pair_class, pair_session, rows_js, top_k_js,
 };
-use super::spec::{layer_args, layer_from, mode_from, training_args, training_from, Training};
-use crate::args::{ArgSpec, Kind, Values};
+use super::spec::{
+    as_refs, layer_args, layer_from, mode_from, options_from, pairs_arg, pairs_from, training_args,
+};
+use crate::args::ArgSpec;
 use crate::models::encoder_decoder::EncoderDecoderConfig;
 use crate::models::{MAX_LAYERS, MAX_LEN};
-use crate::params::Metadata;
 use crate::recipes::{source_segmenter, target_segmenter, Recipe};
-use crate::seq2seq::{self as core, Generation, Seq2SeqOptions};
+use crate::seq2seq::{self as core, Generation};
 use crate::tokenizer::BOS;
-use js_sys::{Array, Float32Array, Uint8Array};
+use js_sys::Array;
 use ndarray::Axis;
 use wasm_bindgen::prelude::*;
 
 /// How many candidates `trace` lists as `next`.
 const TRACE_TOP: usize = 5;
 
-impl Session for core::Seq2Seq {
-    fn max_steps_per_call(&self) -> usize {
-        core::Seq2Seq::max_steps_per_call(self)
-    }
-    fn train(&mut self, n: usize) -> crate::Result<Vec<f32>> {
-        core::Seq2Seq::train(self, n)
-    }
-    fn losses(&self) -> &[f32] {
-        &self.losses
-    }
-    fn seed(&self) -> u64 {
-        self.options().seed
-    }
-    fn weights(&self) -> Vec<u8> {
-        self.to_safetensors(&Metadata::new())
-    }
-}
-
-fn pairs_arg(required: bool) -> ArgSpec {
-    if required {
-        ArgSpec::req("pairs", Kind::Pairs)
-    } else {
-        ArgSpec::opt("pairs", Kind::Pairs)
-    }
-}
+pair_session!(
+    core::Seq2Seq,
+    EncoderDecoderConfig,
+    pair_count,
+    into_seq2seq
+);
 
 /// The spec of `new Seq2Seq`: its data, how each side is cut, its sizes, how it trains.
 fn spec_args() -> Vec<ArgSpec> {
@@ -64,57 +46,6 @@ fn spec_args() -> Vec<ArgSpec> {
     specs.extend(layer_args());
     specs.extend(training_args());
     specs
-}
-
-/// `seed`, `batchSize`, `optimizer`, `clip` with the core's defaults (seed 1, AdamW 3e-3,
-/// 32 pairs a batch, clip 1).
-fn options_from(func: &str, obj: &Obj, a: &Values<f32>) -> JsResult<Seq2SeqOptions> {
-    let d = Seq2SeqOptions::default();
-    let t = training_from(
-        func,
-        obj,
-        a,
-        Training {
-            seed: d.seed,
-            optimizer: d.optimizer,
-            batch_size: d.batch_size,
-            clip: d.clip,
-        },
-    )?;
-    Ok(Seq2SeqOptions {
-        seed: t.seed,
-        optimizer: t.optimizer,
-        batch_size: t.batch_size,
-        clip: t.clip,
-        ..d
-    })
-}
-
-/// The `pairs` field of `obj`, if given.
-fn pairs_from(func: &str, obj: &Obj) -> JsResult<Option<Vec<(String, String)>>> {
-    obj.raw("pairs")
-        .map(|v| convert::pairs(func, "pairs", v, MAX_CORPUS_CHARS))
-        .transpose()
-}
-
-fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs
-        .iter()
-        .map(|(s, t)| (s.as_str(), t.as_str()))
-        .collect()
-}
-
-/// `[layer][head]` rows as arrays of arrays of `Float32Array`.
-fn rows_js(rows: &[Vec<Vec<f32>>]) -> JsValue {
-    let layers = Array::new();
-    for heads in rows {
-        let arr = Array::new();
-        for row in heads {
-            arr.push(&Float32Array::from(row.as_slice()));
-        }
-        layers.push(&arr);
-    }
-    layers.into()
 }
 
 /// A greedy decoding as `generate` returns it; `bos` is the piece of `<bos>`.
@@ -199,22 +130,13 @@ fn trace_js(t: &core::Trace) -> JsValue {
     ])
 }
 
-/// A live encoder–decoder with its pair tokenizer, training pairs, optimiser and losses
-/// (a [`crate::seq2seq::Seq2Seq`]).
-#[wasm_bindgen]
-pub struct Seq2Seq {
-    config: EncoderDecoderConfig,
-    s: Live<core::Seq2Seq>,
-}
-
-impl Seq2Seq {
-    fn wrap(s: core::Seq2Seq) -> Seq2Seq {
-        Seq2Seq {
-            config: s.model.config,
-            s: Live::new(s),
-        }
-    }
-}
+pair_class!(
+    /// A live encoder–decoder with its pair tokenizer, training pairs, optimiser and losses
+    /// (a [`crate::seq2seq::Seq2Seq`]).
+    Seq2Seq,
+    core::Seq2Seq,
+    "Seq2Seq"
+);
 
 #[wasm_bindgen]
 impl Seq2Seq {
@@ -250,91 +172,6 @@ impl Seq2Seq {
         Ok(Seq2Seq::wrap(s))
     }
 
-    /// A model from a file `saveWeights` or `cargo xtask pretrain` wrote: its sizes and
-    /// vocabularies come from the file's metadata. `options`: `{pairs, seed, batchSize,
-    /// optimizer, clip}`; without `pairs` it has nothing to train on (it still answers).
-    #[wasm_bindgen(js_name = fromSafetensors)]
-    pub fn from_safetensors(bytes_v: JsValue, options: JsValue) -> JsResult<Seq2Seq> {
-        let f = "Seq2Seq.fromSafetensors";
-        let b = bytes(f, "bytes", &bytes_v, MAX_WEIGHTS_BYTES)?;
-        let mut specs = vec![pairs_arg(false)];
-        specs.extend(training_args());
-        let obj = Obj::read(f, &options, &specs)?;
-        let a = obj.convert(&specs, |_, _| Ok(()))?;
-        let pairs = pairs_from(f, &obj)?;
-        let options = options_from(f, &obj, &a)?;
-        let ctx = |x: crate::Error| convert::core_err(x.context(f));
-        let mut s = core::Seq2Seq::from_safetensors(&b, options).map_err(ctx)?;
-        if let Some(p) = pairs {
-            s.set_pairs(&as_refs(&p)).map_err(ctx)?;
-        }
-        Ok(Seq2Seq::wrap(s))
-    }
-
-    /// The untrained model of a recipe (`"seq2seq-zh"`, `"seq2seq-en"`): its corpus, sizes,
-    /// optimiser and learning-rate schedule, from its seed or `options.seed`. Training it for
-    /// `recipe(name).steps` steps is what `cargo xtask pretrain` does.
-    #[wasm_bindgen(js_name = fromRecipe)]
-    pub fn from_recipe(name: JsValue, options: JsValue) -> JsResult<Seq2Seq> {
-        let f = "Seq2Seq.fromRecipe";
-        let name = text(f, "name", &name)?;
-        let specs = [training_args().remove(0)];
-        let a = Obj::read(f, &options, &specs)?.convert(&specs, |_, _| Ok(()))?;
-        let ctx = |x: crate::Error| convert::core_err(x.context(f));
-        let mut r = Recipe::by_name(&name).map_err(ctx)?;
-        if a.has("seed") {
-            r = r.with_seed(a.int_or("seed", 0).map_err(ctx)? as u64);
-        }
-        Ok(Seq2Seq::wrap(r.session().and_then(|s| s.into_seq2seq()).map_err(ctx)?))
-    }
-
-    /// One training step on `batchSize` pairs drawn at random; returns the loss.
-    #[wasm_bindgen(js_name = trainStep)]
-    pub fn train_step(&self) -> JsResult<f32> {
-        self.s.with("trainStep", |s| s.train_step())
-    }
-
-    /// `n` training steps (at most `maxStepsPerCall`); their losses.
-    pub fn train(&self, n: JsValue) -> JsResult<Float32Array> {
-        self.s.train(&n)
-    }
-
-    /// Most steps one `train` call accepts.
-    #[wasm_bindgen(getter, js_name = maxStepsPerCall)]
-    pub fn max_steps_per_call(&self) -> JsResult<u32> {
-        self.s.max_steps_per_call()
-    }
-
-    /// Steps taken.
-    #[wasm_bindgen(getter)]
-    pub fn step(&self) -> JsResult<u32> {
-        self.s.step()
-    }
-
-    /// Every loss so far.
-    pub fn losses(&self) -> JsResult<Float32Array> {
-        self.s.losses()
-    }
-
-    /// The seed the weights and batches were drawn from.
-    #[wasm_bindgen(getter)]
-    pub fn seed(&self) -> JsResult<f64> {
-        self.s.seed()
-    }
-
-    /// How many training pairs it has.
-    #[wasm_bindgen(getter, js_name = pairCount)]
-    pub fn pair_count(&self) -> JsResult<u32> {
-        self.s.with("pairCount", |s| Ok(s.pair_count() as u32))
-    }
-
-    /// The weights as safetensors bytes whose metadata holds the config and vocabularies
-    /// (`Seq2Seq.fromSafetensors` reads them back).
-    #[wasm_bindgen(js_name = saveWeights)]
-    pub fn save_weights(&self) -> JsResult<Uint8Array> {
-        self.s.save_weights()
-    }
-
     /// Greedy decoding of `source`, at most `options.maxLen` tokens (default and limit: the
     /// model's `maxLen`). Returns `{sourceTokens, sourceIds, unknown, targetTokens, text,
     /// steps}`: each step `{token, id, prob, self, cross}` with `self[layer][head]` a
@@ -343,11 +180,7 @@ impl Seq2Seq {
     pub fn generate(&self, source: JsValue, options: JsValue) -> JsResult<JsValue> {
         let f = "generate";
         let src = text(f, "source", &source)?;
-        let specs = [ArgSpec::int("maxLen", 1, MAX_LEN as i64)];
-        let a = Obj::read(f, &options, &specs)?.convert(&specs, |_, _| Ok(()))?;
-        let max = a
-            .usize_or("maxLen", self.config.max_len)
-            .map_err(convert::core_err)?;
+        let max = max_len_option(f, &options, self.config.max_len)?;
         self.s.with(f, |s| {
             let g = s.generate(&src, max)?;
             Ok(generation_js(&g, s.tokenizer.piece(BOS)))
@@ -366,12 +199,6 @@ impl Seq2Seq {
         let target = a.text_or("target", "").map_err(convert::core_err)?;
         self.s
             .with(f, |s| Ok(trace_js(&s.trace(&src, target, TRACE_TOP)?)))
-    }
-
-    /// The model's sizes: `{vocab_size, d_model, n_heads, d_ff, activation, norm_first,
-    /// layer_norm_eps, n_encoder_layers, n_decoder_layers, max_len}`.
-    pub fn config(&self) -> JsValue {
-        to_js(&self.config)
     }
 
     /// The vocabulary: `{pieces, source, target}` — every piece by id, and the pieces each side

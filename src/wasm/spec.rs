@@ -1,15 +1,22 @@
-//! The spec entries every live model class shares (`Model`, `Seq2Seq`, and the classes to
-//! come), one name per concept: a layer's sizes (`dModel`, `nHeads`, `dFf`, `activation`,
-//! `normFirst`), how a model trains (`seed`, `batchSize`, `optimizer`, `clip`) and how text is
-//! cut (`"word"` or `"char"`). A class declares its own entries beside these and reads all of
-//! them from one [`Obj`], so an unknown name is refused with the whole list.
+//! The spec entries every live model class shares (`Model`, `Seq2Seq`, `MaskedLM`,
+//! `CausalLM`), one name per concept: a layer's sizes (`dModel`, `nHeads`, `dFf`,
+//! `activation`, `normFirst`), how a model trains (`seed`, `batchSize`, `optimizer`, `clip`),
+//! how text is cut (`"word"` or `"char"`), the training pairs (`pairs`), and what the two
+//! one-sequence classes share (`tokenizer`, `separator`, `nLayers`, `maxLen`). A class declares
+//! its own entries beside these and reads all of them from one [`Obj`], so an unknown name is
+//! refused with the whole list.
 
-use super::convert::{core_err, JsResult, Obj};
+use super::convert::{self, core_err, JsResult, Obj};
+use super::session::MAX_CORPUS_CHARS;
 use crate::args::{ArgSpec, Kind, Values};
 use crate::layers::{LayerConfig, MAX_WIDTH};
+use crate::models::{MAX_LAYERS, MAX_LEN};
 use crate::ops::Activation;
 use crate::optim::OptimizerConfig;
+use crate::recipes::joined_segmenter;
+use crate::session::{JoinedTokenizer, SessionOptions};
 use crate::tokenizer::Mode;
+use wasm_bindgen::JsValue;
 
 /// The words a tokenizer setting accepts.
 pub const TOKENIZERS: &[&str] = &["word", "char"];
@@ -101,6 +108,124 @@ pub fn mode_from(a: &Values<f32>, name: &str) -> JsResult<Mode> {
     Ok(match a.text_or(name, "word").map_err(core_err)? {
         "char" => Mode::Char,
         _ => Mode::Word,
+    })
+}
+
+/// `pairs`: TSV text (`source<TAB>target` a line) or an array of `[source, target]`; required
+/// in a spec, optional when a model is read from a file.
+pub fn pairs_arg(required: bool) -> ArgSpec {
+    if required {
+        ArgSpec::req("pairs", Kind::Pairs)
+    } else {
+        ArgSpec::opt("pairs", Kind::Pairs)
+    }
+}
+
+/// The `pairs` field of `obj`, if given (at most [`MAX_CORPUS_CHARS`] characters).
+pub fn pairs_from(func: &str, obj: &Obj) -> JsResult<Option<Vec<(String, String)>>> {
+    obj.raw("pairs")
+        .map(|v| convert::pairs(func, "pairs", v, MAX_CORPUS_CHARS))
+        .transpose()
+}
+
+/// Pairs as the core takes them.
+pub fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(s, t)| (s.as_str(), t.as_str()))
+        .collect()
+}
+
+/// `seed`, `batchSize`, `optimizer`, `clip` of a session on pairs, with the core's defaults
+/// (seed 1, AdamW 3e-3, 32 pairs a batch, clip 1, a constant learning rate).
+pub fn options_from(func: &str, obj: &Obj, a: &Values<f32>) -> JsResult<SessionOptions> {
+    let d = SessionOptions::default();
+    let t = training_from(
+        func,
+        obj,
+        a,
+        Training {
+            seed: d.seed,
+            optimizer: d.optimizer,
+            batch_size: d.batch_size,
+            clip: d.clip,
+        },
+    )?;
+    Ok(SessionOptions {
+        seed: t.seed,
+        optimizer: t.optimizer,
+        batch_size: t.batch_size,
+        clip: t.clip,
+        ..d
+    })
+}
+
+/// The spec of a one-sequence class (`MaskedLM`, `CausalLM`): `pairs` (required), `tokenizer`,
+/// `separator`, `nLayers`, `maxLen`, the layer's sizes and how it trains; the class adds its
+/// own entries (`extra`).
+pub fn joined_args(extra: Vec<ArgSpec>) -> Vec<ArgSpec> {
+    let mut specs = vec![
+        pairs_arg(true),
+        ArgSpec::choice("tokenizer", TOKENIZERS),
+        ArgSpec::choice("separator", &[]),
+        ArgSpec::int("nLayers", 0, MAX_LAYERS as i64),
+        ArgSpec::int("maxLen", 2, MAX_LEN as i64),
+    ];
+    specs.extend(layer_args());
+    specs.extend(training_args());
+    specs.extend(extra);
+    specs
+}
+
+/// A one-sequence class's spec, read: its tokenizer, pairs, sizes and training options, and
+/// every value (for the class's own entries).
+pub struct Joined {
+    /// One vocabulary for the joined pairs, cut as `tokenizer` says (in words, Chinese by the
+    /// joined lexicon: 感冒 whole, 喝 alone), joined by `separator` (default `"，"` for Chinese
+    /// pairs, `","` otherwise).
+    pub tokenizer: JoinedTokenizer,
+    /// The training pairs.
+    pub pairs: Vec<(String, String)>,
+    /// Every layer's sizes.
+    pub layer: LayerConfig,
+    /// Layers.
+    pub n_layers: usize,
+    /// Longest sequence.
+    pub max_len: usize,
+    /// How it trains.
+    pub options: SessionOptions,
+    /// Every value of the spec.
+    pub values: Values<f32>,
+}
+
+/// Reads the spec `v` of a one-sequence class against `specs` ([`joined_args`]); sizes not
+/// given are `default`'s (`layer`, `n_layers`, `max_len`); `eos`: the vocabulary has `<eos>`.
+pub fn joined_from(
+    func: &str,
+    v: &JsValue,
+    specs: &[ArgSpec],
+    default: (LayerConfig, usize, usize),
+    eos: bool,
+) -> JsResult<Joined> {
+    let obj = Obj::read(func, v, specs)?;
+    let a = obj.convert(specs, |_, _| Ok(()))?;
+    let pairs = pairs_from(func, &obj)?.unwrap_or_default();
+    let e = core_err;
+    let refs = as_refs(&pairs);
+    let separator = a
+        .text_or("separator", JoinedTokenizer::default_separator(&refs))
+        .map_err(e)?;
+    let rules = joined_segmenter(mode_from(&a, "tokenizer")?);
+    let tokenizer = JoinedTokenizer::from_pairs(&refs, rules, separator, eos)
+        .map_err(|x| e(x.context(func)))?;
+    Ok(Joined {
+        tokenizer,
+        layer: layer_from(&a, default.0)?,
+        n_layers: a.usize_or("nLayers", default.1).map_err(e)?,
+        max_len: a.usize_or("maxLen", default.2).map_err(e)?,
+        options: options_from(func, &obj, &a)?,
+        pairs,
+        values: a,
     })
 }
 

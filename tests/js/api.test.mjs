@@ -368,6 +368,40 @@ const rowSum = (r) => r.reduce((a, b) => a + b, 0);
 const argmax = (r) => r.reduce((best, x, i) => (x > r[best] ? i : best), 0);
 const PAIRS = '小明今天感冒了\t他应该多喝水\n小红饿了\t她应该吃点东西\n我今天累了\t我应该多休息\n爸爸头疼\t他应该吃药\n';
 const small = { pairs: PAIRS, dModel: 16, nHeads: 2, dFf: 32, nEncoderLayers: 1, nDecoderLayers: 2, maxLen: 10, batchSize: 4, optimizer: { kind: 'adam', lr: 0.01 } };
+const mean = (x) => x.reduce((a, b) => a + b, 0) / x.length;
+
+/**
+ * Trains a fresh `new Class(spec)` (a class trained on pairs) for `n` steps, one `trainStep`
+ * and then `train(n − 1)`, and checks what each such class promises: every loss is recorded,
+ * the loss falls (the mean of the last ten steps below 0.3 × the first ten's), the same seed
+ * replays the losses, another seed does not, and the pairs as an array of [source, target] give
+ * the same losses and vocabulary. Returns the trained model.
+ */
+function learnsAndReplays(Class, spec, n) {
+  const a = new Class(spec);
+  const first = a.trainStep();
+  const losses = a.train(n - 1);
+  assert.ok(losses instanceof Float32Array && losses.length === n - 1);
+  assert.equal(a.step, n);
+  assert.deepEqual(Array.from(a.losses()), [first, ...losses]);
+  const [head, tail] = [mean(a.losses().slice(0, 10)), mean(losses.slice(-10))];
+  assert.ok(tail < 0.3 * head, `loss ${head} → ${tail}`);
+  const start = Array.from(a.losses().slice(0, 20));
+  const again = (s) => {
+    const m = new Class(s);
+    const l = Array.from(m.train(20));
+    const v = m.vocab();
+    m.free();
+    return [l, v];
+  };
+  const same = again(spec);
+  assert.deepEqual(same[0], start, 'the same seed');
+  assert.notDeepEqual(again({ ...spec, seed: 2 })[0], start, 'another seed');
+  const list = again({ ...spec, pairs: spec.pairs.trim().split('\n').map((l) => l.split('\t')) });
+  assert.deepEqual(list[0], start, 'the pairs as an array');
+  assert.deepEqual(list[1], a.vocab());
+  return a;
+}
 
 describe('Seq2Seq', () => {
   test('the shipped Chinese model answers the article, and its weights are what the core computes', () => {
@@ -459,29 +493,13 @@ describe('Seq2Seq', () => {
   });
 
   test('a fresh model learns its pairs, and the same seed gives the same losses', () => {
-    const a = new Seq2Seq(small);
-    const first = a.trainStep();
-    const losses = a.train(79);
-    assert.ok(losses instanceof Float32Array && losses.length === 79);
-    assert.equal(a.step, 80);
-    assert.deepEqual(Array.from(a.losses()), [first, ...losses]);
-    const tail = losses.slice(-5).reduce((x, y) => x + y) / 5;
-    assert.ok(tail < 0.3 * first, `loss ${first} → ${tail}`);
+    const a = learnsAndReplays(Seq2Seq, small, 80);
     assert.equal(a.generate('小明今天感冒了').text, '他应该多喝水');
-    const b = new Seq2Seq(small);
-    assert.deepEqual(Array.from(b.train(20)), Array.from(a.losses().slice(0, 20)));
-    const c = new Seq2Seq({ ...small, seed: 2 });
-    assert.notDeepEqual(Array.from(c.train(20)), Array.from(a.losses().slice(0, 20)));
-    // the same pairs as an array of [source, target]
-    const list = PAIRS.trim().split('\n').map((l) => l.split('\t'));
-    const d = new Seq2Seq({ ...small, pairs: list });
-    assert.deepEqual(Array.from(d.train(20)), Array.from(a.losses().slice(0, 20)));
-    assert.deepEqual(d.vocab(), a.vocab());
     const v = a.vocab();
     assert.ok(v.source.includes('感冒') && !v.source.includes('喝'));
     assert.ok(v.target.includes('喝') && v.target.includes('<eos>') && !v.target.includes('多喝水'));
     assert.equal(v.pieces[2], '<bos>');
-    for (const m of [a, b, c, d]) m.free();
+    a.free();
   });
 
   test("activation 'gelu_tanh' reaches the encoder-decoder and its saved file", () => {
@@ -552,5 +570,278 @@ describe('Seq2Seq', () => {
     assert.throws(() => Seq2Seq.fromSafetensors(shipped('zh'), { dModel: 8 }), /unknown argument "dModel"; accepted: pairs, seed, batchSize, optimizer, clip/);
     assert.ok(s.train(2).every(Number.isFinite));
     s.free();
+  });
+});
+
+import { MaskedLM, CausalLM } from '../../www/pkg/lm_playground.js';
+
+const family = (name) => new Uint8Array(readFileSync(new URL(`../../www/models/${name}.safetensors`, import.meta.url)));
+/** The T × T rows of one head's Float32Array, row-major. */
+const rowsOf = (w, T) => Array.from({ length: T }, (_, i) => w.subarray(i * T, (i + 1) * T));
+/** The same spec sizes for both one-sequence classes: one stack of 2 layers. */
+const oneStack = { pairs: PAIRS, dModel: 16, nHeads: 2, dFf: 32, nLayers: 2, maxLen: 12, batchSize: 4, optimizer: { kind: 'adam', lr: 0.01 } };
+
+/** Candidates as fillMask gives them: probabilities in (0, 1], most probable first, summing to at most 1. */
+function checkCandidates(cands, k) {
+  assert.equal(cands.length, k);
+  for (const c of cands) assert.ok(c.prob > 0 && c.prob <= 1 && typeof c.token === 'string' && Number.isInteger(c.id), JSON.stringify(c));
+  for (let i = 1; i < k; i++) assert.ok(cands[i - 1].prob >= cands[i].prob, 'sorted, most probable first');
+  assert.ok(cands.reduce((s, c) => s + c.prob, 0) <= 1 + 1e-6);
+}
+
+describe('MaskedLM', () => {
+  test('the shipped Chinese model fills 小明今天[MASK]了 from the right context, with every attention row', () => {
+    const m = MaskedLM.fromSafetensors(family('masked-zh'));
+    const { n_layers: L, n_heads: H } = m.config();
+    assert.equal(m.pairCount, 0);
+    const f = m.fillMask('小明今天[MASK]了，他应该多喝水');
+    assert.deepEqual(f.tokens, ['小明', '今天', '[MASK]', '了', '，', '他', '应该', '多', '喝', '水']);
+    assert.equal(f.ids[2], 3, '[MASK] is id 3');
+    assert.deepEqual(f.unknown, []);
+    assert.equal(f.masks.length, 1);
+    assert.equal(f.masks[0].position, 2);
+    checkCandidates(f.masks[0].candidates, 5);
+    assert.equal(f.masks[0].candidates[0].token, '感冒');
+    // The same left side with other advice on the right: another answer.
+    const other = m.fillMask('小明今天[MASK]了，他应该吃药').masks[0].candidates[0].token;
+    assert.notEqual(other, '感冒', 'the right context decides');
+    assert.equal(m.fillMask('小明今天[MASK]，他应该吃药').masks[0].candidates[0].token, '头疼');
+    // attention[layer][head]: T × T, row-major; every row sums to 1, and every token sees every token.
+    const T = f.tokens.length;
+    assert.equal(f.attention.length, L);
+    for (const heads of f.attention) {
+      assert.equal(heads.length, H);
+      for (const w of heads) {
+        assert.ok(w instanceof Float32Array && w.length === T * T);
+        for (const row of rowsOf(w, T)) {
+          assert.ok(Math.abs(rowSum(row) - 1) < 1e-5);
+          assert.ok(row.every((x) => x > 0), 'no causal mask');
+        }
+      }
+    }
+    // Two masks, top 3; <mask> works too; an unknown word is named and the model still answers.
+    const two = m.fillMask('小明今天[MASK]了，<mask>应该多喝水', { top: 3 });
+    assert.deepEqual(two.masks.map((x) => x.position), [2, 5]);
+    for (const x of two.masks) checkCandidates(x.candidates, 3);
+    assert.equal(two.masks[1].candidates[0].token, '他');
+    const u = m.fillMask('小明发烧了，[MASK]应该多喝水');
+    assert.deepEqual(u.unknown, ['发烧']);
+    assert.equal(u.masks[0].candidates.length, 5);
+    assert.throws(() => m.fillMask('小明今天感冒了'), /fillMask: masked LM: the text "小明今天感冒了" has no \[MASK\]/);
+    assert.throws(() => m.fillMask('小明'.repeat(16) + '[MASK]'), /the text has 17 tokens; the model reads 1 to 16/);
+    assert.throws(() => m.fillMask('[MASK]', { top: 0 }), /top is 0; it must be a whole number from 1 to 1000/);
+    assert.throws(() => m.fillMask('[MASK]', { topK: 3 }), /unknown argument "topK"; accepted: top/);
+    assert.throws(() => m.trainStep(), /trainStep: masked LM: the model has no training pairs/);
+    m.free();
+  });
+
+  test('the shipped English model fills its twin', () => {
+    const m = MaskedLM.fromSafetensors(family('masked-en'));
+    const top = (t) => m.fillMask(t).masks[0].candidates[0].token;
+    assert.equal(top('Tom has a [MASK] today, he should drink more water'), 'cold');
+    assert.equal(top('Tom has a [MASK] today, he should take medicine'), 'headache');
+    assert.equal(m.vocab().separator, ',');
+    m.free();
+  });
+
+  test('trace: the embeddings, every layer, the logits and the masks, as fillMask computed them', () => {
+    const m = MaskedLM.fromSafetensors(family('masked-zh'));
+    const { d_model: C, n_heads: H, vocab_size: V } = m.config();
+    const text = '小明今天[MASK]了，他应该多喝水';
+    const t = m.trace(text);
+    const f = m.fillMask(text);
+    assert.deepEqual(Object.keys(t), ['tokens', 'ids', 'unknown', 'embeddings', 'layers', 'logits', 'masks']);
+    assert.deepEqual(t.tokens, f.tokens);
+    assert.deepEqual(t.embeddings.shape, [10, C]);
+    assert.equal(t.layers.length, 2);
+    assert.deepEqual(Object.keys(t.layers[0]), ['input', 'attention', 'afterAttention', 'output']);
+    assert.deepEqual(t.layers[0].input, t.embeddings);
+    assert.deepEqual(t.layers[1].input, t.layers[0].output);
+    for (let l = 0; l < 2; l++) {
+      const w = t.layers[l].attention.weights;
+      assert.deepEqual(w.shape, [1, H, 10, 10]);
+      for (let h = 0; h < H; h++) assert.deepEqual(Array.from(w.data.subarray(h * 100, (h + 1) * 100)), Array.from(f.attention[l][h]));
+    }
+    assert.deepEqual(t.logits.shape, [10, V]);
+    assert.deepEqual(t.masks, f.masks);
+    assert.deepEqual(m.trace('小明今天感冒了').masks, [], 'a trace needs no mask');
+    assert.throws(() => m.trace(''), /trace: masked LM: the text has 0 tokens; the model reads 1 to 16/);
+    m.free();
+  });
+
+  test('a fresh model learns its pairs, and the same seed gives the same losses', () => {
+    // (masking is random, so the loss is noisy: learnsAndReplays compares means of ten steps)
+    const a = learnsAndReplays(MaskedLM, oneStack, 150);
+    assert.equal(a.fillMask('小明今天[MASK]了，他应该多喝水').masks[0].candidates[0].token, '感冒');
+    const r = new MaskedLM({ ...oneStack, maskRate: 0.5 });
+    assert.notDeepEqual(Array.from(r.train(20)), Array.from(a.losses().slice(0, 20)), 'another masking rate');
+    assert.equal(a.pairCount, 4);
+    const v = a.vocab();
+    assert.equal(v.separator, '，');
+    assert.deepEqual(v.pieces.slice(0, 4), ['<pad>', '<unk>', '<bos>', '<mask>']);
+    assert.ok(v.pieces.includes('感冒') && v.pieces.includes('喝') && !v.pieces.includes('<eos>'));
+    assert.deepEqual(a.config(), { vocab_size: v.pieces.length, d_model: 16, n_heads: 2, d_ff: 32, activation: 'gelu', norm_first: false, layer_norm_eps: 1e-5, n_layers: 2, max_len: 12 });
+    for (const m of [a, r]) m.free();
+  });
+
+  test('saveWeights round-trips through fromSafetensors to identical fills and traces', () => {
+    const a = new MaskedLM({ ...oneStack, maskRate: 0.3 });
+    a.train(30);
+    const bytes = a.saveWeights();
+    assert.ok(bytes instanceof Uint8Array);
+    const b = MaskedLM.fromSafetensors(bytes, { pairs: PAIRS, seed: 7 });
+    assert.deepEqual(b.config(), a.config());
+    assert.deepEqual(b.vocab(), a.vocab());
+    for (const t of ['小明今天[MASK]了，他应该多喝水', '[MASK]饿了，她应该吃点东西']) assert.deepEqual(b.fillMask(t), a.fillMask(t));
+    assert.deepEqual(b.trace('我今天[MASK]了'), a.trace('我今天[MASK]了'));
+    assert.equal(b.pairCount, 4);
+    assert.equal(b.seed, 7);
+    assert.ok(Number.isFinite(b.trainStep()));
+    a.free(); b.free();
+  });
+
+  test('fromRecipe builds the shipped vocabulary and sizes, and refuses another family', () => {
+    const r = recipe('masked-zh');
+    assert.equal(r.steps, 2000);
+    const fresh = MaskedLM.fromRecipe('masked-zh');
+    const shipped = MaskedLM.fromSafetensors(family('masked-zh'), { pairs: r.pairs });
+    assert.deepEqual(fresh.config(), shipped.config());
+    assert.deepEqual(fresh.vocab(), shipped.vocab(), 'the recipe builds the shipped vocabulary');
+    assert.equal(fresh.pairCount, shipped.pairCount);
+    assert.equal(fresh.seed, 1);
+    assert.equal(MaskedLM.fromRecipe('masked-en', { seed: 3 }).seed, 3);
+    assert.ok(fresh.maxStepsPerCall >= 10);
+    assert.throws(() => MaskedLM.fromRecipe('causal-zh'), /MaskedLM.fromRecipe: the session is decoder-only, not encoder-only/);
+    assert.throws(() => MaskedLM.fromRecipe('masked-fr'), /no recipe named "masked-fr"/);
+    fresh.free(); shipped.free();
+  });
+
+  test('bad input throws clear errors, and the model still works', () => {
+    const m = new MaskedLM(oneStack);
+    assert.throws(() => new MaskedLM({}), /new MaskedLM: missing argument pairs/);
+    assert.throws(() => new MaskedLM({ ...oneStack, nEncoderLayers: 2 }), /unknown argument "nEncoderLayers"; accepted: pairs, tokenizer, separator, nLayers, maxLen, dModel, nHeads, dFf, activation, normFirst, seed, batchSize, optimizer, clip, maskRate/);
+    assert.throws(() => new MaskedLM({ ...oneStack, maskRate: 1.5 }), /new MaskedLM: maskRate is 1.5; it must be a number from 0 to 1/);
+    assert.throws(() => new MaskedLM({ ...oneStack, maxLen: 6 }), /the pair "小明今天感冒了" → "他应该多喝水" is 10 tokens joined; max_len is 6/);
+    assert.throws(() => new MaskedLM({ ...oneStack, separator: '然后' }), /the separator "然后" is not one piece of the vocabulary/);
+    assert.throws(() => new MaskedLM({ ...oneStack, tokenizer: 'bpe' }), /tokenizer is "bpe"; it must be one of word, char/);
+    assert.throws(() => MaskedLM.fromSafetensors(family('causal-zh')), /MaskedLM.fromSafetensors: masked LM file: the model is "decoder-only", not "encoder-only"/);
+    assert.throws(() => MaskedLM.fromSafetensors(family('masked-zh'), { maskRate: 0.2 }), /unknown argument "maskRate"; accepted: pairs, seed, batchSize, optimizer, clip/);
+    assert.throws(() => m.train(1e6), /call it in slices/);
+    assert.ok(m.train(2).every(Number.isFinite));
+    m.free();
+  });
+});
+
+describe('CausalLM', () => {
+  test('the shipped Chinese model continues 小明今天感冒了， with 他应该多喝水, each token seeing only those before it', () => {
+    const c = CausalLM.fromSafetensors(family('causal-zh'));
+    const { n_layers: L, n_heads: H } = c.config();
+    const g = c.generate('小明今天感冒了，');
+    assert.equal(g.text, '他应该多喝水');
+    assert.deepEqual(g.context, ['<bos>', '小明', '今天', '感冒', '了', '，']);
+    assert.deepEqual(g.contextIds.slice(0, 1), [2]);
+    assert.deepEqual(g.unknown, []);
+    assert.deepEqual(g.steps.map((s) => s.token), ['他', '应该', '多', '喝', '水', '<eos>']);
+    g.steps.forEach((st, k) => {
+      assert.ok(st.prob > 0 && st.prob <= 1);
+      assert.equal(st.attention.length, L);
+      for (const heads of st.attention) {
+        assert.equal(heads.length, H);
+        for (const row of heads) {
+          assert.ok(row instanceof Float32Array);
+          assert.equal(row.length, g.context.length + k, 'over the context and the tokens written before it');
+          assert.ok(Math.abs(rowSum(row) - 1) < 1e-5);
+        }
+      }
+      // The same weights from another path: one forward pass on what was read so far.
+      const t = c.trace('小明今天感冒了，' + g.steps.slice(0, k).map((s) => s.token).join(''));
+      const T = g.context.length + k;
+      assert.equal(t.tokens.length, T);
+      assert.equal(t.next[0].token, st.token);
+      assert.ok(Math.abs(t.next[0].prob - st.prob) < 1e-6);
+      for (let l = 0; l < L; l++) {
+        const w = t.layers[l].attention.weights;
+        for (let h = 0; h < H; h++) {
+          const last = w.data.subarray((h * T + T - 1) * T, (h * T + T) * T);
+          assert.deepEqual(Array.from(last), Array.from(st.attention[l][h]), `step ${k}, layer ${l}, head ${h}`);
+        }
+      }
+    });
+    assert.deepEqual(c.generate('小明今天感冒了，', { maxLen: 2 }).steps.map((s) => s.token), ['他', '应该']);
+    const u = c.generate('小明发烧了，');
+    assert.deepEqual(u.unknown, ['发烧']);
+    assert.ok(u.steps.length > 0);
+    assert.ok(c.generate('').steps.length > 0, 'from <bos> alone it writes a situation');
+    assert.throws(() => c.generate('小明'.repeat(15)), /generate: causal LM: the prompt has 15 tokens; with <bos> and room to write it needs at most 14/);
+    assert.throws(() => c.generate('小明', { maxLen: 0 }), /maxLen is 0; it must be a whole number from 1 to 4096/);
+    assert.throws(() => c.generate('小明', { max_len: 3 }), /unknown argument "max_len"; accepted: maxLen/);
+    assert.throws(() => c.trainStep(), /trainStep: causal LM: the model has no training pairs/);
+    c.free();
+  });
+
+  test('the shipped English model continues its twin', () => {
+    const c = CausalLM.fromSafetensors(family('causal-en'));
+    assert.equal(c.generate('Tom has a cold today,').text, 'he should drink more water');
+    c.free();
+  });
+
+  test('trace: the embeddings, every causal layer, the logits and the next tokens', () => {
+    const c = CausalLM.fromSafetensors(family('causal-zh'));
+    const { d_model: C, n_heads: H, vocab_size: V } = c.config();
+    const t = c.trace('小明今天感冒了，他应该多');
+    assert.deepEqual(Object.keys(t), ['tokens', 'ids', 'unknown', 'embeddings', 'layers', 'logits', 'next']);
+    assert.deepEqual(t.tokens, ['<bos>', '小明', '今天', '感冒', '了', '，', '他', '应该', '多']);
+    assert.deepEqual(t.embeddings.shape, [9, C]);
+    assert.deepEqual(t.layers[0].input, t.embeddings);
+    assert.deepEqual(t.layers[1].input, t.layers[0].output);
+    const w = t.layers[1].attention.weights;
+    assert.deepEqual(w.shape, [1, H, 9, 9]);
+    assert.equal(w.data[1], 0, 'the causal mask blocks the future');
+    assert.deepEqual(t.logits.shape, [9, V]);
+    assert.equal(t.next[0].token, '喝');
+    assert.equal(t.next.length, 5);
+    assert.deepEqual(c.trace('').tokens, ['<bos>']);
+    assert.throws(() => c.trace('小明'.repeat(16)), /trace: causal LM: the text has 16 tokens; with <bos> it may have at most 15/);
+    c.free();
+  });
+
+  test('a fresh model learns its pairs, the same seed gives the same losses, and its file round-trips', () => {
+    const a = learnsAndReplays(CausalLM, oneStack, 100);
+    assert.equal(a.generate('小明今天感冒了，').text, '他应该多喝水');
+    const ans = new CausalLM({ ...oneStack, lossOn: 'answer' });
+    assert.notDeepEqual(Array.from(ans.train(20)), Array.from(a.losses().slice(0, 20)), 'the loss on the answer only');
+    const v = a.vocab();
+    assert.equal(v.pieces[4], '<eos>');
+    assert.equal(v.separator, '，');
+    assert.equal(a.config().norm_first, true, 'pre-norm, as GPT-2');
+    const back = CausalLM.fromSafetensors(a.saveWeights(), { pairs: PAIRS, seed: 5 });
+    assert.deepEqual(back.config(), a.config());
+    assert.deepEqual(back.vocab(), v);
+    for (const p of ['小明今天感冒了，', '爸爸头疼，', '']) assert.deepEqual(back.generate(p), a.generate(p));
+    assert.deepEqual(back.trace('小红饿了，她'), a.trace('小红饿了，她'));
+    assert.equal(back.pairCount, 4);
+    assert.equal(back.seed, 5);
+    assert.ok(Number.isFinite(back.trainStep()));
+    for (const m of [a, ans, back]) m.free();
+  });
+
+  test('English pairs are joined with ","; fromRecipe builds the shipped vocabulary; bad input is refused', () => {
+    const e = new CausalLM({ pairs: 'Tom is cold\the should wear more\n', dModel: 8, nHeads: 2 });
+    assert.equal(e.vocab().separator, ',');
+    assert.ok(e.vocab().pieces.includes('Tom'));
+    const fresh = CausalLM.fromRecipe('causal-zh');
+    const shipped = CausalLM.fromSafetensors(family('causal-zh'), { pairs: recipe('causal-zh').pairs });
+    assert.deepEqual(fresh.config(), shipped.config());
+    assert.deepEqual(fresh.vocab(), shipped.vocab(), 'the recipe builds the shipped vocabulary');
+    assert.equal(fresh.pairCount, shipped.pairCount);
+    assert.ok(fresh.train(Math.min(10, fresh.maxStepsPerCall)).every(Number.isFinite));
+    assert.throws(() => CausalLM.fromRecipe('masked-zh'), /CausalLM.fromRecipe: the session is encoder-only, not decoder-only/);
+    assert.throws(() => new CausalLM({ ...oneStack, lossOn: 'target' }), /lossOn is "target"; it must be one of sequence, answer/);
+    assert.throws(() => new CausalLM({ ...oneStack, maskRate: 0.1 }), /unknown argument "maskRate"; accepted: pairs, tokenizer, separator, nLayers, maxLen, dModel, nHeads, dFf, activation, normFirst, seed, batchSize, optimizer, clip, lossOn/);
+    assert.throws(() => new CausalLM({ ...oneStack, maxLen: 10 }), /the pair "小明今天感冒了" → "他应该多喝水" is 11 tokens with <bos>; max_len is 10/);
+    assert.throws(() => CausalLM.fromSafetensors(family('seq2seq-zh')), /causal LM file: the model is "encoder-decoder", not "decoder-only"/);
+    assert.throws(() => e.train(1e6), /call it in slices/);
+    assert.ok(e.train(2).every(Number.isFinite));
+    for (const m of [e, fresh, shipped]) m.free();
   });
 });

@@ -44,8 +44,8 @@ describe('1. strings must be strings (no coercion)', () => {
 });
 
 describe('2. numbers must be numbers: no valueOf, so no use after free', () => {
-  // (the Model of makeModel('small') and the Seq2Seq of makeModel('s2s'))
-  for (const slot of ['small', 's2s']) {
+  // (the Model of makeModel('small'), and the fresh Seq2Seq, MaskedLM and CausalLM)
+  for (const slot of ['small', 's2s', 'mlm', 'clm']) {
     test(`m.train({valueOf() { m.free(); return 1; }}) throws and the model is not freed (${slot})`, () => contract(`(h) => {
       const m = h.makeModel('${slot}');
       let called = false;
@@ -329,6 +329,13 @@ describe('unknown argument names are rejected, naming the argument', () => {
     ["Seq2Seq.fromRecipe(name, {steps})", 'steps', "(h) => () => h.Seq2Seq.fromRecipe('seq2seq-zh', { steps: 10 })"],
     ["s.generate(source, {max_len})", 'max_len', "(h) => { const s = h.makeModel('zh'); return () => s.generate('小明今天感冒了', { max_len: 3 }); }"],
     ["s.trace(source, {prefix})", 'prefix', "(h) => { const s = h.makeModel('zh'); return () => s.trace('小明今天感冒了', { prefix: '他' }); }"],
+    ['new MaskedLM({nEncoderLayers}) (the one stack has nLayers)', 'nEncoderLayers', '(h) => () => new h.MaskedLM({ ...h.LM_SPEC, nEncoderLayers: 1 })'],
+    ["new MaskedLM({lossOn}) (CausalLM's)", 'lossOn', "(h) => () => new h.MaskedLM({ ...h.LM_SPEC, lossOn: 'answer' })"],
+    ["new CausalLM({maskRate}) (MaskedLM's)", 'maskRate', '(h) => () => new h.CausalLM({ ...h.LM_SPEC, maskRate: 0.2 })'],
+    ['MaskedLM.fromSafetensors(bytes, {maskRate}) (the masking comes from the file)', 'maskRate', '(h) => () => h.MaskedLM.fromSafetensors(h.maskedBytes(), { maskRate: 0.2 })'],
+    ['CausalLM.fromRecipe(name, {steps})', 'steps', "(h) => () => h.CausalLM.fromRecipe('causal-zh', { steps: 10 })"],
+    ['m.fillMask(text, {topK})', 'topK', "(h) => { const m = h.makeModel('mzh'); return () => m.fillMask('小明今天[MASK]了', { topK: 3 }); }"],
+    ['c.generate(prompt, {max_len})', 'max_len', "(h) => { const c = h.makeModel('czh'); return () => c.generate('小明今天感冒了，', { max_len: 3 }); }"],
   ];
   // Every op, forward and backward: its fixture arguments plus `foo`.
   const opCases = ['linear', 'embedding', 'layer_norm', 'relu', 'gelu', 'gelu_tanh', 'softmax', 'attention', 'attention_bias_padded', 'mha_self_causal', 'mha_cross_padded', 'mha_self_causal_bias_per_head', 'ffn_relu', 'ffn_gelu_tanh', 'encoder_layer_post_relu', 'decoder_layer_pre_gelu', 'decoder_layer_pre_gelu_tanh', 'cross_entropy'];
@@ -359,6 +366,15 @@ describe('unknown argument names are rejected, naming the argument', () => {
     h.Seq2Seq.fromRecipe('seq2seq-zh', { seed: 2 }).free();
     new h.Seq2Seq({ ...h.S2S_SPEC, sourceTokenizer: 'char', optimizer: { kind: 'adam', lr: 0.1 } }).free();
     s.free();
+    new h.MaskedLM({ ...h.LM_SPEC, nLayers: 1, maskRate: 0.2 }).free();
+    new h.CausalLM({ ...h.LM_SPEC, lossOn: 'answer' }).free();
+    h.MaskedLM.fromSafetensors(h.maskedBytes(), { seed: 2 }).free();
+    h.CausalLM.fromRecipe('causal-zh', { seed: 2 }).free();
+    const ml = h.makeModel('mzh');
+    ml.fillMask('小明今天[MASK]了', { top: 3 });
+    const cl = h.makeModel('czh');
+    cl.generate('小明今天感冒了，', { maxLen: 3 });
+    ml.free(); cl.free();
   }));
 });
 
@@ -369,89 +385,134 @@ describe('Seq2Seq keeps the same contract', () => {
     h.expectError(() => s.generate({ toString() { return '小明'; } }), /source must be a string/);
     h.expectError(() => s.trace(true), /trace: source must be a string/);
     h.expectError(() => s.trace('小明', { target: 5 }), /target must be a string/);
-    h.expectError(() => new h.Seq2Seq({ pairs: [[1, 2]] }), /pairs\[0\]\[0\] must be a string/);
-    h.expectError(() => new h.Seq2Seq({ pairs: new String('a\tb') }), /pairs must be TSV text/);
-    h.expectError(() => h.Seq2Seq.fromRecipe(5), /name must be a string/);
     h.expectError(() => h.lm.recipe(null), /name must be a string/);
     h.assert.equal(s.generate('小明今天感冒了').text, '他应该多喝水');
     s.free();
   }));
-  test('a batch of long pairs too large for one step is refused before it is trained on', () => contract((h) => {
-    const before = h.mem();
-    const pairs = ('今天 '.repeat(2000) + '\t' + '好 '.repeat(2000) + '\n').repeat(2);
-    h.expectError(() => new h.Seq2Seq({ pairs, maxLen: 4096, batchSize: 4096, dModel: 64, nHeads: 1 }), /MB of activations|floating-point operations/);
-    h.assert.ok(h.mem() - before < 64 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB`);
-    // the same pairs one at a time are within the limits
-    new h.Seq2Seq({ pairs, maxLen: 4096, batchSize: 1, dModel: 8, nHeads: 1, nEncoderLayers: 1, nDecoderLayers: 1 }).free();
-  }));
-  test('greedy decoding asks for no more work than one call may do, and says how many tokens fit', () => contract((h) => {
-    const s = new h.Seq2Seq({ ...h.S2S_SPEC, maxLen: 4096 });
-    const e = h.expectError(() => s.generate('小明今天感冒了', { maxLen: 4096 }), /writing up to 4096 tokens after a source of 4 would take about \d+ floating-point operations, more than the limit of 10000000000 for one call; ask for at most \d+/);
-    const fits = Number(e.message.match(/at most (\d+)/)[1]);
-    h.assert.ok(fits > 10 && fits < 4096, `${fits} tokens fit`);
-    const [g, ms] = h.time(() => s.generate('小明今天感冒了', { maxLen: fits }));
-    h.assert.ok(!(g instanceof Error), `generate(…, {maxLen: ${fits}}) threw ${g?.message}`);
-    h.assert.ok(ms < 2000, `took ${ms} ms`);
-    s.free();
-  }, { timeoutMs: 20000 }));
-  test('train(maxStepsPerCall) returns within 2 s; more, or 2 ** 32 + 3, is an error', () => contract((h) => {
-    const s = h.Seq2Seq.fromRecipe('seq2seq-zh');
-    const max = s.maxStepsPerCall;
-    h.assert.ok(max >= 10, `maxStepsPerCall ${max}`);
-    const [r, ms] = h.time(() => s.train(max));
-    h.assert.ok(r instanceof Float32Array && r.length === max, `train(${max}) gave ${r?.message ?? r}`);
-    h.assert.ok(ms < 2000, `train(${max}) took ${ms.toFixed(0)} ms`);
-    h.expectError(() => s.train(max + 1), /call it in slices/);
-    h.expectError(() => s.train(2 ** 32 + 3));
-    for (const n of [-1, 0.5, NaN, Infinity, '3', 3n, undefined]) h.expectError(() => s.train(n));
-    h.assert.equal(s.step, max);
-    s.free();
-  }, { timeoutMs: 20000 }));
-  test('a 256 MiB file is refused before it is copied', () => contract((h) => {
-    const before = h.mem();
-    h.expectError(() => h.Seq2Seq.fromSafetensors(new Uint8Array(2 ** 28)), /more than the limit of 67108864/);
-    h.assert.ok(h.mem() - before < 16 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB`);
-  }, { timeoutMs: 30000 }));
-  test('a JS exception inside a call leaves the model usable', () => contract((h) => {
-    const s = h.makeModel('s2s');
-    h.expectError(() => s.generate('小红饿了', { get maxLen() { throw new Error('boom'); } }), /reading maxLen threw: boom/);
-    h.expectError(() => s.trace('小红饿了', new Proxy({}, { ownKeys() { throw new Error('keys'); } })), /keys/);
-    h.expectError(() => new h.Seq2Seq({ ...h.S2S_SPEC, pairs: new Proxy([['a', 'b']], { get(t, k) { if (k === '0') throw new Error('element'); return t[k]; } }) }), /element/);
-    // a detached file (length 0) is read as empty, not copied from: an Error of ours, not a
-    // TypeError thrown through the engine
-    const d = h.expectError(() => h.Seq2Seq.fromSafetensors(h.detached(8, Uint8Array)), /safetensors|bytes|header/i);
-    h.assert.equal(d.constructor, Error, d.message);
-    // a getter that trains the same model: the call converts its arguments first, so both work
-    const g = s.trace('小红饿了', { get target() { s.train(1); return '她'; } });
-    h.assert.deepEqual(g.targetTokens, ['<bos>', '她']);
-    h.assert.equal(s.step, 1);
-    for (let i = 0; i < 300; i++) {
-      const [r] = h.time(() => s.generate('小红饿了', i % 2 ? { get maxLen() { throw new Error('boom'); } } : { maxLen: -1 }));
-      h.assert.ok(r instanceof Error && !(r instanceof WebAssembly.RuntimeError), `call ${i}: ${r?.message}`);
-    }
-    h.assert.equal(s.train(1).length, 1);
-    h.assert.ok(s.generate('小红饿了').steps.length > 0);
-    s.free();
-  }));
-  test('a getter that calls s.free(): freed when the call returns, no trap, no leak', () => contract((h) => {
-    const before = h.mem();
-    for (let i = 0; i < 20; i++) {
-      const s = h.makeModel('s2s');
-      const [r] = h.time(() => s.generate('小红饿了', { get maxLen() { s.free(); return 3; } }));
-      h.assert.ok(!(r instanceof WebAssembly.RuntimeError), 'trap: ' + (r && r.message));
-      h.expectError(() => s.train(1));
-      h.expectError(() => s.free());
-    }
-    h.assert.ok(h.mem() - before < 16 * 2 ** 20, `wasm memory grew by ${(h.mem() - before) / 2 ** 20} MiB`);
-    h.assert.equal(h.makeModel('s2s').train(1).length, 1, 'another model still trains');
-  }));
-  test('free(), then every method and getter is an Error', () => contract((h) => {
-    const calls = [(s) => s.train(1), (s) => s.trainStep(), (s) => s.generate('小明'), (s) => s.trace('小明'), (s) => s.saveWeights(),
-      (s) => s.losses(), (s) => s.vocab(), (s) => s.config(), (s) => s.step, (s) => s.seed, (s) => s.pairCount, (s) => s.maxStepsPerCall, (s) => s.free()];
-    for (const call of calls) {
-      const s = h.makeModel('s2s');
-      s.free();
-      h.expectError(() => call(s));
-    }
-  }));
 });
+
+describe('greedy decoding (Seq2Seq, CausalLM) asks for no more work than one call may do, and says how many tokens fit', () => {
+  // [class, its spec, what it writes after, what the message names, how many tokens it may write]
+  const cases = [
+    ['Seq2Seq', 'S2S_SPEC', '小明今天感冒了', 'a source of 4', 4096],
+    ['CausalLM', 'LM_SPEC', '小明今天感冒了，', 'a prompt of 6', 4091],
+  ];
+  for (const [cls, spec, text, after, most] of cases) {
+    test(cls, () => contract(`(h) => {
+      const s = new h.${cls}({ ...h.${spec}, maxLen: 4096 });
+      const e = h.expectError(() => s.generate('${text}', { maxLen: 4096 }), /writing up to ${most} tokens after ${after} would take about \\d+ floating-point operations, more than the limit of 10000000000 for one call; ask for at most \\d+/);
+      const fits = Number(e.message.match(/at most (\\d+)/)[1]);
+      h.assert.ok(fits > 10 && fits < ${most}, fits + ' tokens fit');
+      const [g, ms] = h.time(() => s.generate('${text}', { maxLen: fits }));
+      h.assert.ok(!(g instanceof Error), 'generate(…, {maxLen: ' + fits + '}) threw ' + g?.message);
+      h.assert.ok(ms < 2000, 'took ' + ms + ' ms');
+      s.free();
+    }`, { timeoutMs: 20000 }));
+  }
+});
+
+/**
+ * The classes trained on pairs, for the contract cases they share: the slots of a fresh model
+ * and of the shipped one (fuzz.mjs, makeModel), a recipe of their family, the layer counts of a
+ * one-layer model, and a call of their own, `s[own](text, {[num]: …})`.
+ */
+const PAIR_CLASSES = [
+  { cls: 'Seq2Seq', fresh: 's2s', shipped: 'zh', recipe: 'seq2seq-zh', layers: 'nEncoderLayers: 1, nDecoderLayers: 1', own: 'generate', text: '小红饿了', num: 'maxLen' },
+  { cls: 'MaskedLM', fresh: 'mlm', shipped: 'mzh', recipe: 'masked-zh', layers: 'nLayers: 1', own: 'fillMask', text: '小红[MASK]了', num: 'top' },
+  { cls: 'CausalLM', fresh: 'clm', shipped: 'czh', recipe: 'causal-zh', layers: 'nLayers: 1', own: 'generate', text: '小红饿了，', num: 'maxLen' },
+];
+
+for (const { cls, fresh, shipped, recipe, layers, own, text, num } of PAIR_CLASSES) {
+  const T = JSON.stringify(text);
+  describe(`${cls}: the contract of the classes trained on pairs`, () => {
+    test('strings must be strings, pairs must be pairs, numbers must be numbers (no coercion)', () => contract(`(h) => {
+      const s = h.makeModel('${shipped}');
+      h.expectError(() => s.${own}(42), /${own}: \\w+ must be a string, got the number 42/);
+      h.expectError(() => s.${own}({ toString() { return ${T}; } }), /must be a string/);
+      h.expectError(() => s.trace(true), /trace: \\w+ must be a string/);
+      h.expectError(() => s.${own}(${T}, { ${num}: '3' }), /${num} must be a whole number/);
+      h.expectError(() => new h.${cls}({ pairs: [[1, 2]] }), /pairs\\[0\\]\\[0\\] must be a string/);
+      h.expectError(() => new h.${cls}({ pairs: new String('a\\tb') }), /pairs must be TSV text/);
+      h.expectError(() => h.${cls}.fromRecipe(5), /name must be a string/);
+      h.expectError(() => h.${cls}.fromSafetensors('bytes'), /bytes must be a Uint8Array/);
+      h.assert.equal(s.train(1).length, 1);
+      s.${own}(${T});
+      s.free();
+    }`));
+    test('a batch of long pairs too large for one step is refused before the model is built', () => contract(`(h) => {
+      const before = h.mem();
+      const pairs = ('今天 '.repeat(2000) + '\\t' + '好 '.repeat(2000) + '\\n').repeat(2);
+      h.expectError(() => new h.${cls}({ pairs, maxLen: 4096, batchSize: 4096, dModel: 64, nHeads: 1 }), /MB of activations|floating-point operations/);
+      h.assert.ok(h.mem() - before < 64 * 2 ** 20, 'wasm memory grew by ' + (h.mem() - before) / 2 ** 20 + ' MiB');
+      // the same pairs one at a time are within the limits
+      new h.${cls}({ pairs, maxLen: 4096, batchSize: 1, dModel: 8, nHeads: 1, dFf: 8, ${layers} }).free();
+    }`));
+    test('train(maxStepsPerCall) returns within 2 s; more, or 2 ** 32 + 3, is an error', () => contract(`(h) => {
+      const s = h.${cls}.fromRecipe('${recipe}');
+      const max = s.maxStepsPerCall;
+      h.assert.ok(max >= 10, 'maxStepsPerCall ' + max);
+      const [r, ms] = h.time(() => s.train(max));
+      h.assert.ok(r instanceof Float32Array && r.length === max, 'train(' + max + ') gave ' + (r?.message ?? r));
+      h.assert.ok(ms < 2000, 'train(' + max + ') took ' + ms.toFixed(0) + ' ms');
+      h.expectError(() => s.train(max + 1), /call it in slices/);
+      h.expectError(() => s.train(2 ** 32 + 3));
+      for (const n of [-1, 0.5, NaN, Infinity, '3', 3n, undefined]) h.expectError(() => s.train(n));
+      h.assert.equal(s.step, max);
+      s.free();
+    }`, { timeoutMs: 20000 }));
+    test('a 256 MiB file, or a text of 400 000 characters, is refused without growing memory', () => contract(`(h) => {
+      const before = h.mem();
+      h.expectError(() => h.${cls}.fromSafetensors(new Uint8Array(2 ** 28)), /more than the limit of 67108864/);
+      h.assert.ok(h.mem() - before < 16 * 2 ** 20, 'wasm memory grew by ' + (h.mem() - before) / 2 ** 20 + ' MiB');
+      const s = h.makeModel('${shipped}');
+      const long = '小明'.repeat(200000) + '[MASK]';
+      const m0 = h.mem();
+      h.expectError(() => s.${own}(long), /has 20000[13] tokens/);
+      h.expectError(() => s.trace(long), /has 20000[13] tokens/);
+      h.assert.ok(h.mem() - m0 < 64 * 2 ** 20, 'wasm memory grew by ' + (h.mem() - m0) / 2 ** 20 + ' MiB');
+      h.assert.equal(s.train(1).length, 1);
+      s.free();
+    }`, { timeoutMs: 30000 }));
+    test('a JS exception inside a call leaves the model usable', () => contract(`(h) => {
+      const s = h.makeModel('${fresh}');
+      h.expectError(() => s.${own}(${T}, { get ${num}() { throw new Error('boom'); } }), /reading ${num} threw: boom/);
+      h.expectError(() => s.${own}(${T}, new Proxy({}, { ownKeys() { throw new Error('keys'); } })), /keys/);
+      h.expectError(() => new h.${cls}({ pairs: new Proxy([['a', 'b']], { get(t, k) { if (k === '0') throw new Error('element'); return t[k]; } }) }), /element/);
+      // a detached file (length 0) is read as empty, not copied from: an Error of ours, not a
+      // TypeError thrown through the engine
+      const d = h.expectError(() => h.${cls}.fromSafetensors(h.detached(8, Uint8Array)), /safetensors|bytes|header/i);
+      h.assert.equal(d.constructor, Error, d.message);
+      // a getter that trains the same model: the call converts its arguments first, so both work
+      s.${own}(${T}, { get ${num}() { s.train(1); return 2; } });
+      h.assert.equal(s.step, 1);
+      for (let i = 0; i < 300; i++) {
+        const [r] = h.time(() => s.${own}(${T}, i % 2 ? { get ${num}() { throw new Error('boom'); } } : { ${num}: -1 }));
+        h.assert.ok(r instanceof Error && !(r instanceof WebAssembly.RuntimeError), 'call ' + i + ': ' + r?.message);
+      }
+      h.assert.equal(s.train(1).length, 1);
+      s.${own}(${T});
+      s.free();
+    }`));
+    test('a getter that calls s.free(): freed when the call returns, no trap, no leak', () => contract(`(h) => {
+      const before = h.mem();
+      for (let i = 0; i < 20; i++) {
+        const s = h.makeModel('${fresh}');
+        const [r] = h.time(() => s.${own}(${T}, { get ${num}() { s.free(); return 3; } }));
+        h.assert.ok(!(r instanceof WebAssembly.RuntimeError), 'trap: ' + (r && r.message));
+        h.expectError(() => s.train(1));
+        h.expectError(() => s.free());
+      }
+      h.assert.ok(h.mem() - before < 16 * 2 ** 20, 'wasm memory grew by ' + (h.mem() - before) / 2 ** 20 + ' MiB');
+      h.assert.equal(h.makeModel('${fresh}').train(1).length, 1, 'another model still trains');
+    }`));
+    test('free(), then every method and getter is an Error', () => contract(`(h) => {
+      const calls = h.FREED_METHODS['${cls}'];
+      h.assert.ok(calls.length >= 13);
+      for (const [what, call] of calls) {
+        const s = h.makeModel('${fresh}');
+        s.free();
+        try { h.expectError(() => call(s)); } catch (e) { throw new Error(what + ' after free(): ' + e.message); }
+      }
+    }`));
+  });
+}

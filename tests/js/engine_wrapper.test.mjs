@@ -19,6 +19,12 @@ test('engine.js passes errors through and turns a trap into "reload the page"', 
   assert.deepEqual(back.generate('小明今天感冒了'), s.generate('小明今天感冒了'));
   assert.throws(() => back.generate(''), /source has 0 tokens/);
   assert.equal(engine.recipe('seq2seq-zh').steps, 1000);
+  const c = new engine.CausalLM({ pairs, dModel: 8, nHeads: 2, maxLen: 16 });
+  assert.equal(c.train(2).length, 2);
+  assert.throws(() => c.generate('小明'.repeat(20)), /the prompt has 20 tokens/);
+  const ml = engine.MaskedLM.fromRecipe('masked-zh');
+  assert.equal(ml.fillMask('小明今天[MASK]了').masks.length, 1);
+  assert.throws(() => ml.fillMask('小明'), /has no \[MASK\]/);
   assert.equal(engineCrashed(), null);
   assert.throws(() => engine.debugPanic(), /The engine stopped after an internal error \([^]*debugPanic was called[^]*\)\. Reload the page/);
   assert.match(engineCrashed(), /Reload the page/);

@@ -156,7 +156,8 @@ function fixtures() {
     const read = (n) => JSON.parse(readFileSync(ROOT + 'tests/fixtures/' + n, 'utf8'));
     const ops = read('torch_ops.json').cases;
     const adam = read('torch_optim.json').cases.find((c) => c.name === 'adam');
-    FIX = { ops, adam, bytes: new Uint8Array(readFileSync(ROOT + 'tests/fixtures/decoder_only.safetensors')), zh: new Uint8Array(readFileSync(ROOT + 'www/models/seq2seq-zh.safetensors')) };
+    const model = (n) => new Uint8Array(readFileSync(ROOT + `www/models/${n}.safetensors`));
+    FIX = { ops, adam, bytes: new Uint8Array(readFileSync(ROOT + 'tests/fixtures/decoder_only.safetensors')), zh: model('seq2seq-zh'), masked: model('masked-zh'), causal: model('causal-zh') };
   }
   return FIX;
 }
@@ -217,18 +218,34 @@ export const PAIRS = '小明今天感冒了\t他应该多喝水\n小红饿了\t�
 export const S2S_SPEC = { pairs: PAIRS, seed: 1, dModel: 8, nHeads: 2, dFf: 16, nEncoderLayers: 1, nDecoderLayers: 1, maxLen: 10, batchSize: 3 };
 /** The shipped Chinese encoder–decoder (www/models/seq2seq-zh.safetensors). */
 export const zhBytes = () => fixtures().zh.slice();
-/** Slots that hold a Seq2Seq: 's2s' (S2S_SPEC) and 'zh' (the shipped model, trainable on PAIRS). */
-const S2S_SLOTS = ['s2s', 'zh'];
-/** The class of the model in `slot`. */
-export const classOf = (slot) => (S2S_SLOTS.includes(slot) ? 'Seq2Seq' : 'Model');
+/** The MaskedLM and CausalLM spec the fuzzer uses: a tiny one-stack model on PAIRS. */
+export const LM_SPEC = { pairs: PAIRS, seed: 1, dModel: 8, nHeads: 2, dFf: 16, nLayers: 1, maxLen: 12, batchSize: 3 };
+/** The shipped Chinese encoder-only and decoder-only models (www/models/{masked,causal}-zh.safetensors). */
+export const maskedBytes = () => fixtures().masked.slice();
+export const causalBytes = () => fixtures().causal.slice();
 /**
- * A fresh model: 'small' (trains on a corpus), 'fixture' (PyTorch's weights) or 'wide'; or a
- * Seq2Seq: 's2s' or 'zh'.
+ * The slots of the classes trained on pairs: a fresh tiny model ('s2s', 'mlm', 'clm') and the
+ * shipped Chinese one trainable on PAIRS ('zh', 'mzh', 'czh'), by class.
+ */
+const PAIR_SLOTS = {
+  s2s: ['Seq2Seq', () => new LM.Seq2Seq(structuredClone(S2S_SPEC))],
+  zh: ['Seq2Seq', () => LM.Seq2Seq.fromSafetensors(zhBytes(), { pairs: PAIRS })],
+  mlm: ['MaskedLM', () => new LM.MaskedLM(structuredClone(LM_SPEC))],
+  mzh: ['MaskedLM', () => LM.MaskedLM.fromSafetensors(maskedBytes(), { pairs: PAIRS })],
+  clm: ['CausalLM', () => new LM.CausalLM(structuredClone(LM_SPEC))],
+  czh: ['CausalLM', () => LM.CausalLM.fromSafetensors(causalBytes(), { pairs: PAIRS })],
+};
+/** The model classes. */
+export const CLASSES = ['Model', 'Seq2Seq', 'MaskedLM', 'CausalLM'];
+/** The class of the model in `slot`. */
+export const classOf = (slot) => PAIR_SLOTS[slot]?.[0] ?? 'Model';
+/**
+ * A fresh model: 'small' (trains on a corpus), 'fixture' (PyTorch's weights) or 'wide'; a
+ * Seq2Seq: 's2s' or 'zh'; a MaskedLM: 'mlm' or 'mzh'; a CausalLM: 'clm' or 'czh'.
  */
 export function makeModel(kind = 'small') {
   if (kind === 'fixture') return LM.Model.fromSafetensors(specCopy('fixture'), fixtureBytes());
-  if (kind === 's2s') return new LM.Seq2Seq(structuredClone(S2S_SPEC));
-  if (kind === 'zh') return LM.Seq2Seq.fromSafetensors(zhBytes(), { pairs: PAIRS });
+  if (PAIR_SLOTS[kind]) return PAIR_SLOTS[kind][1]();
   return new LM.Model(specCopy(kind));
 }
 /** A valid batch for a model made by makeModel(kind). */
@@ -298,7 +315,8 @@ export async function loadForRepro(pkg = DEFAULT_PKG) {
 // `make(ctx)` (a fresh value; ctx.m is the model the call is made on). Typed nodes also say
 // what they stand for, which decides the expectation of a mutation:
 //   str, num, int (lo, hi), bool, tensor / mask (shape), obj (entries), canvas, bytes,
-//   f32s (a Float32Array argument), strs (an array of strings).
+//   f32s (a Float32Array argument), strs (an array of strings), pairs (TSV text or a list of
+//   [source, target]).
 // `opt`: may be null/undefined. `pos`: positional (not inside an options object).
 
 const numSrc = (v) => (Object.is(v, -0) ? '-0' : typeof v === 'bigint' ? `${v}n` : String(v));
@@ -540,27 +558,12 @@ const API = {
       () => ({ args: [specNodeOf(S2S_SPEC, 'S2S_SPEC', S2S_WRONG)] }),
       () => ({ args: [obj({ pairs: raw(Q(PAIR_LIST), () => structuredClone(PAIR_LIST), { type: 'strs', opt: false }), sourceTokenizer: str('char', { opt: true }), targetTokenizer: str('char', { opt: true }), dModel: int(4, 1, 16384, { opt: true }), nHeads: int(2, 1, 4096, { opt: true }), dFf: int(8, 1, 65536, { opt: true }), nEncoderLayers: int(1, 0, 48, { opt: true }), nDecoderLayers: int(2, 0, 48, { opt: true }), maxLen: int(12, 2, 4096, { opt: true }), activation: str('gelu', { opt: true }), normFirst: bool(true, { opt: true }), clip: num(0.5, { opt: true }), optimizer: obj({ kind: str('sgd', { opt: true }), lr: num(0.1, { opt: true }), momentum: num(0.9, { opt: true }) }, { opt: true, wrong: OPT_WRONG }) }, { wrong: S2S_WRONG })] }),
     ],
-    stress: [
-      // 2 pairs of 2000 + 2000 tokens, 4096 a batch: far too much for one step.
-      () => ({ args: [obj({ pairs: raw("('今天 '.repeat(2000) + '\\t' + '好 '.repeat(2000) + '\\n').repeat(2)", () => ('今天 '.repeat(2000) + '\t' + '好 '.repeat(2000) + '\n').repeat(2), { type: 'str' }), maxLen: int(4096, 2, 4096), batchSize: int(4096, 1, 4096), dModel: int(64, 1, 16384), nHeads: int(1, 1, 4096) })], expect: 'reject' }),
-      () => ({ args: [obj({ pairs: raw("S2S_SPEC.pairs.repeat(5000)", () => PAIRS.repeat(5000), { type: 'str' }), dModel: int(8, 1, 16384), nHeads: int(2, 1, 4096), maxLen: int(10, 2, 4096) })], expect: 'any' }),
-    ],
+    stress: pairStress(10),
   },
-  'Seq2Seq.fromSafetensors': {
-    recv: 'static', cls: 'Seq2Seq', method: 'fromSafetensors', w: 2,
-    templates: [() => ({ args: [bytesNode('zhBytes()', () => zhBytes()), obj({ pairs: raw('PAIRS', () => PAIRS, { type: 'str', opt: true }), seed: int(3, 0, 2 ** 53 - 1, { opt: true }), batchSize: int(4, 1, 4096, { opt: true }), clip: num(1, { opt: true }), optimizer: obj({ kind: str('adam', { opt: true }), lr: num(0.01, { opt: true }) }, { opt: true, wrong: OPT_WRONG }) }, { opt: true, wrong: ['dModel', 'nLayers', 'corpus', 'pair', 'vocab', 'maxLen'] })] })],
-  },
-  'Seq2Seq.fromRecipe': {
-    recv: 'static', cls: 'Seq2Seq', method: 'fromRecipe', w: 1,
-    templates: [() => ({ args: [str('seq2seq-en', { pos: true }), obj({ seed: int(2, 0, 2 ** 53 - 1, { opt: true }) }, { opt: true, wrong: ['steps', 'Seed', 'pairs', 'dModel'] })] })],
-  },
-  recipe: { recv: 'fn', w: 1, templates: [() => ({ args: [str('seq2seq-zh', { pos: true })] })] },
-  's2s.trainStep': { recv: 'model', cls: 'Seq2Seq', method: 'trainStep', w: 2, templates: [() => ({ slot: 's2s', args: [] }), () => ({ slot: 'zh', args: [] })] },
-  's2s.train': {
-    recv: 'model', cls: 'Seq2Seq', method: 'train', w: 2,
-    templates: [() => ({ slot: 's2s', args: [int(2, 0, 100000, { pos: true })] })],
-    stress: [() => ({ slot: 's2s', args: [int(100000, 0, 100000, { pos: true })], expect: 'reject' })],
-  },
+  'Seq2Seq.fromSafetensors': fromFile('Seq2Seq', 'zhBytes()', zhBytes),
+  'Seq2Seq.fromRecipe': fromRecipe('Seq2Seq', 'seq2seq-en'),
+  recipe: { recv: 'fn', w: 1, templates: [() => ({ args: [str('seq2seq-zh', { pos: true })] }), () => ({ args: [str('masked-en', { pos: true })] })] },
+  ...pairMembers('s2s', 'Seq2Seq', 'zh'),
   generate: {
     recv: 'model', cls: 'Seq2Seq', w: 4,
     templates: [
@@ -576,20 +579,120 @@ const API = {
       () => ({ slot: 's2s', args: [str('小红饿了', { pos: true }), obj({ target: str('她', { opt: true }) }, { opt: true, wrong: ['prefix'] })] }),
     ],
   },
-  's2s.saveWeights': { recv: 'model', cls: 'Seq2Seq', method: 'saveWeights', w: 1, templates: [() => ({ slot: 's2s', args: [] })] },
-  's2s.losses': { recv: 'model', cls: 'Seq2Seq', method: 'losses', w: 0.5, templates: [() => ({ slot: 's2s', args: [] })] },
-  's2s.vocab': { recv: 'model', cls: 'Seq2Seq', method: 'vocab', w: 0.5, templates: [() => ({ slot: 'zh', args: [] })] },
-  's2s.config': { recv: 'model', cls: 'Seq2Seq', method: 'config', w: 0.5, templates: [() => ({ slot: 'zh', args: [] })] },
-  's2s.step': { recv: 'prop', cls: 'Seq2Seq', method: 'step', w: 0.5, templates: [() => ({ slot: 's2s', args: [] })] },
-  's2s.seed': { recv: 'prop', cls: 'Seq2Seq', method: 'seed', w: 0.5, templates: [() => ({ slot: 's2s', args: [] })] },
-  's2s.pairCount': { recv: 'prop', cls: 'Seq2Seq', method: 'pairCount', w: 0.5, templates: [() => ({ slot: 'zh', args: [] })] },
-  's2s.maxStepsPerCall': { recv: 'prop', cls: 'Seq2Seq', method: 'maxStepsPerCall', w: 0.5, templates: [() => ({ slot: 's2s', args: [] })] },
-  's2s.free': { recv: 'free', cls: 'Seq2Seq', method: 'free', w: 1, templates: [() => ({ slot: 's2s', args: [] })] },
-  's2s.useAfterFree': { recv: 'freed', cls: 'Seq2Seq', w: 2, templates: [() => ({ slot: 's2s', args: [] })] },
+  // The encoder-only model: class MaskedLM.
+  'new MaskedLM': {
+    recv: 'new', cls: 'MaskedLM', w: 2,
+    templates: [
+      () => ({ args: [specNodeOf(LM_SPEC, 'LM_SPEC', MLM_WRONG)] }),
+      () => ({ args: [obj({ ...oneStackEntries(), maskRate: num(0.3, { opt: true }) }, { wrong: MLM_WRONG })] }),
+    ],
+    stress: pairStress(12),
+  },
+  'MaskedLM.fromSafetensors': fromFile('MaskedLM', 'maskedBytes()', maskedBytes),
+  'MaskedLM.fromRecipe': fromRecipe('MaskedLM', 'masked-en'),
+  ...pairMembers('mlm', 'MaskedLM', 'mzh'),
+  fillMask: {
+    recv: 'model', cls: 'MaskedLM', w: 3,
+    templates: [
+      () => ({ slot: 'mzh', args: [str('小明今天[MASK]了，他应该多喝水', { pos: true }), obj({ top: int(3, 1, 1000, { opt: true }) }, { opt: true, wrong: ['topK', 'k', 'maxLen', 'candidates'] })] }),
+      () => ({ slot: 'mlm', args: [str('小红[MASK]了，<mask>应该吃点东西', { pos: true }), obj({ top: int(1, 1, 1000, { opt: true }) }, { opt: true, wrong: ['top_k'] })] }),
+    ],
+    stress: [() => ({ slot: 'mzh', args: [raw("'小明'.repeat(200000) + '[MASK]'", () => '小明'.repeat(200000) + '[MASK]', { type: 'str' }), obj({ top: int(1000, 1, 1000) })], expect: 'reject' })],
+  },
+  'mlm.trace': {
+    recv: 'model', cls: 'MaskedLM', method: 'trace', w: 2,
+    templates: [() => ({ slot: 'mzh', args: [str('小明今天[MASK]了，他应该多喝水', { pos: true })] }), () => ({ slot: 'mlm', args: [str('我累了', { pos: true })] })],
+    stress: [() => ({ slot: 'mzh', args: [raw("'今天'.repeat(300000)", () => '今天'.repeat(300000), { type: 'str' })], expect: 'reject' })],
+  },
+  // The decoder-only model: class CausalLM.
+  'new CausalLM': {
+    recv: 'new', cls: 'CausalLM', w: 2,
+    templates: [
+      () => ({ args: [specNodeOf(LM_SPEC, 'LM_SPEC', CLM_WRONG)] }),
+      () => ({ args: [obj({ ...oneStackEntries(), lossOn: str('answer', { opt: true }) }, { wrong: CLM_WRONG })] }),
+    ],
+    stress: pairStress(12),
+  },
+  'CausalLM.fromSafetensors': fromFile('CausalLM', 'causalBytes()', causalBytes),
+  'CausalLM.fromRecipe': fromRecipe('CausalLM', 'causal-en'),
+  ...pairMembers('clm', 'CausalLM', 'czh'),
+  'clm.generate': {
+    recv: 'model', cls: 'CausalLM', method: 'generate', w: 3,
+    templates: [
+      () => ({ slot: 'czh', args: [str('小明今天感冒了，', { pos: true }), obj({ maxLen: int(6, 1, 4096, { opt: true }) }, { opt: true, wrong: ['max_len', 'maxLength', 'steps', 'top'] })] }),
+      () => ({ slot: 'clm', args: [str('', { pos: true }), obj({ maxLen: int(3, 1, 4096, { opt: true }) }, { opt: true, wrong: ['maxTokens'] })] }),
+    ],
+    stress: [() => ({ slot: 'czh', args: [raw("'小明'.repeat(200000)", () => '小明'.repeat(200000), { type: 'str' }), obj({ maxLen: int(4096, 1, 4096) })], expect: 'reject' })],
+  },
+  'clm.trace': {
+    recv: 'model', cls: 'CausalLM', method: 'trace', w: 2,
+    templates: [() => ({ slot: 'czh', args: [str('小明今天感冒了，他应该多', { pos: true })] }), () => ({ slot: 'clm', args: [str('', { pos: true })] })],
+    stress: [() => ({ slot: 'czh', args: [raw("'a '.repeat(400000)", () => 'a '.repeat(400000), { type: 'str' })], expect: 'reject' })],
+  },
 };
 const ATT_WRONG = ['mask', 'attn_mask', 'key_padding_mask', 'attn_bias', 'bias', 'isCausal', 'dropout'];
 const MODEL_WRONG = ['d_model', 'lr', 'n_heads', 'nHead', 'layers', 'learningRate', 'vocab_size', 'max_len', 'epochs'];
 const S2S_WRONG = ['d_model', 'nLayers', 'lr', 'corpus', 'tokenizer', 'n_heads', 'vocabSize', 'max_len', 'source_tokenizer', 'pair'];
+const MLM_WRONG = ['d_model', 'nEncoderLayers', 'lr', 'corpus', 'sourceTokenizer', 'n_heads', 'vocabSize', 'max_len', 'mask_rate', 'masking', 'lossOn'];
+const CLM_WRONG = ['d_model', 'nDecoderLayers', 'lr', 'corpus', 'targetTokenizer', 'n_heads', 'vocabSize', 'max_len', 'loss_on', 'maskRate'];
+
+/**
+ * The members every class trained on pairs shares, called the same way: `trainStep`, `train`,
+ * `saveWeights`, `losses`, `vocab`, `config`, the getters, `free`, and use after free; on the
+ * fresh model of slot `prefix` (or the shipped one in `shipped`).
+ */
+function pairMembers(prefix, cls, shipped) {
+  const member = (method, recv, w, slot = prefix, more = {}) => ({ recv, cls, method, w, templates: [() => ({ slot, args: [] })], ...more });
+  return {
+    [`${prefix}.trainStep`]: { ...member('trainStep', 'model', 2), templates: [() => ({ slot: prefix, args: [] }), () => ({ slot: shipped, args: [] })] },
+    [`${prefix}.train`]: {
+      recv: 'model', cls, method: 'train', w: 2,
+      templates: [() => ({ slot: prefix, args: [int(2, 0, 100000, { pos: true })] })],
+      stress: [() => ({ slot: prefix, args: [int(100000, 0, 100000, { pos: true })], expect: 'reject' })],
+    },
+    [`${prefix}.saveWeights`]: member('saveWeights', 'model', 1),
+    [`${prefix}.losses`]: member('losses', 'model', 0.5),
+    [`${prefix}.vocab`]: member('vocab', 'model', 0.5, shipped),
+    [`${prefix}.config`]: member('config', 'model', 0.5, shipped),
+    [`${prefix}.step`]: member('step', 'prop', 0.5),
+    [`${prefix}.seed`]: member('seed', 'prop', 0.5),
+    [`${prefix}.pairCount`]: member('pairCount', 'prop', 0.5, shipped),
+    [`${prefix}.maxStepsPerCall`]: member('maxStepsPerCall', 'prop', 0.5),
+    [`${prefix}.free`]: member('free', 'free', 1),
+    [`${prefix}.useAfterFree`]: { recv: 'freed', cls, w: 2, templates: [() => ({ slot: prefix, args: [] })] },
+  };
+}
+/** `Class.fromSafetensors(bytes, {pairs, seed, batchSize, clip, optimizer})` of a pair class. */
+function fromFile(cls, src, bytes) {
+  return {
+    recv: 'static', cls, method: 'fromSafetensors', w: 2,
+    templates: [() => ({ args: [bytesNode(src, () => bytes()), obj({ pairs: raw('PAIRS', () => PAIRS, { type: 'pairs', opt: true }), seed: int(3, 0, 2 ** 53 - 1, { opt: true }), batchSize: int(4, 1, 4096, { opt: true }), clip: num(1, { opt: true }), optimizer: obj({ kind: str('adam', { opt: true }), lr: num(0.01, { opt: true }) }, { opt: true, wrong: OPT_WRONG }) }, { opt: true, wrong: ['dModel', 'nLayers', 'corpus', 'pair', 'vocab', 'maxLen', 'maskRate'] })] })],
+  };
+}
+/** `Class.fromRecipe(name, {seed})` of a pair class, on a recipe of its family. */
+function fromRecipe(cls, name) {
+  return {
+    recv: 'static', cls, method: 'fromRecipe', w: 1,
+    templates: [() => ({ args: [str(name, { pos: true }), obj({ seed: int(2, 0, 2 ** 53 - 1, { opt: true }) }, { opt: true, wrong: ['steps', 'Seed', 'pairs', 'dModel'] })] })],
+  };
+}
+/** The spec entries MaskedLM and CausalLM share, other than LM_SPEC's: pairs as a list, in characters. */
+function oneStackEntries() {
+  return {
+    pairs: raw(Q(PAIR_LIST), () => structuredClone(PAIR_LIST), { type: 'strs', opt: false }), tokenizer: str('char', { opt: true }), separator: str('，', { opt: true }),
+    dModel: int(4, 1, 16384, { opt: true }), nHeads: int(2, 1, 4096, { opt: true }), dFf: int(8, 1, 65536, { opt: true }), nLayers: int(2, 0, 48, { opt: true }), maxLen: int(16, 2, 4096, { opt: true }),
+    activation: str('gelu_tanh', { opt: true }), normFirst: bool(true, { opt: true }), clip: num(0.5, { opt: true }), seed: int(5, 0, 2 ** 53 - 1, { opt: true }),
+    optimizer: obj({ kind: str('sgd', { opt: true }), lr: num(0.1, { opt: true }), momentum: num(0.9, { opt: true }) }, { opt: true, wrong: OPT_WRONG }),
+  };
+}
+/** Specs of a pair class asking for too much (a batch of long pairs), or many pairs (of at most `maxLen` tokens). */
+function pairStress(maxLen) {
+  return [
+    // 2 pairs of 2000 + 2000 tokens, 4096 a batch: far too much for one step.
+    () => ({ args: [obj({ pairs: raw("('今天 '.repeat(2000) + '\\t' + '好 '.repeat(2000) + '\\n').repeat(2)", () => ('今天 '.repeat(2000) + '\t' + '好 '.repeat(2000) + '\n').repeat(2), { type: 'str' }), maxLen: int(4096, 2, 4096), batchSize: int(4096, 1, 4096), dModel: int(64, 1, 16384), nHeads: int(1, 1, 4096) })], expect: 'reject' }),
+    () => ({ args: [obj({ pairs: raw('PAIRS.repeat(5000)', () => PAIRS.repeat(5000), { type: 'str' }), dModel: int(8, 1, 16384), nHeads: int(2, 1, 4096), maxLen: int(maxLen, 2, 4096) })], expect: 'any' }),
+  ];
+}
 const OPT_WRONG = ['learningRate', 'learning_rate', 'weight_decay', 'betas'];
 const PAIR_LIST = [['小明今天感冒了', '他应该多喝水'], ['小红饿了', '她应该吃点东西']];
 const HEAT_WRONG = ['color', 'colormap', 'rows', 'labels', 'highlight'];
@@ -626,7 +729,7 @@ function specNodeOf(s, base, wrong) {
       const oe = {};
       for (const [ok, ov] of Object.entries(v)) oe[ok] = typeof ov === 'string' ? str(ov, { opt: true }) : num(ov, { opt: true });
       entries[k] = obj(oe, { opt: true, base: ref, wrong: ['learningRate', 'learning_rate', 'weight_decay', 'betas'] });
-    } else if (typeof v === 'string') entries[k] = k === 'corpus' || k === 'pairs' ? raw(ref, () => v, { type: 'str', opt: k !== 'pairs' }) : str(v, { opt: true });
+    } else if (typeof v === 'string') entries[k] = k === 'pairs' ? raw(ref, () => v, { type: 'pairs', opt: false }) : k === 'corpus' ? raw(ref, () => v, { type: 'str', opt: true }) : str(v, { opt: true });
     else if (typeof v === 'boolean') entries[k] = bool(v, { opt: true });
     else entries[k] = int(v, ...(SPEC_RANGES[k] ?? [0, U32]), { opt: true });
   }
@@ -703,6 +806,7 @@ function wrongExpect(n, tag) {
   if (tag === 'nullish') return n.opt || (n.type === 'bool' && n.pos) ? 'any' : 'reject';
   switch (n.type) {
     case 'str': return tag === 'string' ? 'any' : 'reject';
+    case 'pairs': return tag === 'string' || tag === 'array' ? 'any' : 'reject'; // (TSV text, or a list of pairs: [] is none)
     case 'num': return tag === 'number' ? 'any' : 'reject';
     case 'int': return 'reject'; // (numbers are handled by intExpect below)
     case 'bool': return n.pos || tag === 'boolean' ? 'any' : 'reject';
@@ -857,9 +961,7 @@ function objMutations(n, rng, ctx) {
     list.push(['methodInGetter', () => keys.length && (() => {
       const key = pickKey();
       const c = n.entries.find(([k]) => k === key)[1];
-      const [src, f] = rng.pick(ctx.cls === 'Seq2Seq'
-        ? [['m.saveWeights()', (m) => m.saveWeights()], ["m.generate('小明今天感冒了')", (m) => m.generate('小明今天感冒了')], ["m.trace('小明', { target: '他' })", (m) => m.trace('小明', { target: '他' })], ['m.trainStep()', (m) => m.trainStep()]]
-        : [['m.loadWeights(m.saveWeights())', (m) => m.loadWeights(m.saveWeights())], ['m.setLearningRate(0.5)', (m) => m.setLearningRate(0.5)], ["m.trace('今天')", (m) => m.trace('今天')], ['m.trainStep(goodBatch())', (m) => m.trainStep(goodBatch())]]);
+      const [src, f] = rng.pick(METHODS_IN_GETTER[ctx.cls]);
       return getterEntry(n, key, 'methodInGetter', (o, k) => `withGetter(${o}, ${k}, () => { ${src}; return ${srcOf(c)}; })`, (c2) => { f(c2.m); return makeOf(c, c2); });
     })()]);
   }
@@ -867,6 +969,14 @@ function objMutations(n, rng, ctx) {
   const r = f();
   return r ? { label, ...r } : null;
 }
+
+/** Calls of another method of the same model, made from inside a getter, by class. */
+const METHODS_IN_GETTER = {
+  Model: [['m.loadWeights(m.saveWeights())', (m) => m.loadWeights(m.saveWeights())], ['m.setLearningRate(0.5)', (m) => m.setLearningRate(0.5)], ["m.trace('今天')", (m) => m.trace('今天')], ['m.trainStep(goodBatch())', (m) => m.trainStep(goodBatch())]],
+  Seq2Seq: [['m.saveWeights()', (m) => m.saveWeights()], ["m.generate('小明今天感冒了')", (m) => m.generate('小明今天感冒了')], ["m.trace('小明', { target: '他' })", (m) => m.trace('小明', { target: '他' })], ['m.trainStep()', (m) => m.trainStep()]],
+  MaskedLM: [['m.saveWeights()', (m) => m.saveWeights()], ["m.fillMask('小明今天[MASK]了')", (m) => m.fillMask('小明今天[MASK]了')], ["m.trace('小明')", (m) => m.trace('小明')], ['m.trainStep()', (m) => m.trainStep()]],
+  CausalLM: [['m.saveWeights()', (m) => m.saveWeights()], ["m.generate('小明今天感冒了，')", (m) => m.generate('小明今天感冒了，')], ["m.trace('小明')", (m) => m.trace('小明')], ['m.trainStep()', (m) => m.trainStep()]],
+};
 
 function bigVariant(c) {
   // Same rank, first dimension scaled up (data consistent): small when checked, big when used.
@@ -1164,7 +1274,7 @@ const errText = (e) => { try { return short(e instanceof Error ? `${errName(e)}:
 class Ctx {
   constructor(lm, wasm, opts) {
     this.lm = lm; this.wasm = wasm; this.opts = opts;
-    this.models = {}; this.freed = { Model: [], Seq2Seq: [] };
+    this.models = {}; this.freed = Object.fromEntries(CLASSES.map((k) => [k, []]));
   }
   model(slot) {
     if (!this.models[slot]) this.models[slot] = makeModel(slot);
@@ -1179,12 +1289,19 @@ class Ctx {
   panic() { try { return this.lm.lastPanic() ?? null; } catch (e) { return `lastPanic() itself failed: ${errText(e)}`; } }
 }
 
-const FREED_METHODS = {
+/** Calls made on a freed model, by class (for the pair classes, every method and getter); each must throw an Error. */
+export const FREED_METHODS = {
   Model: [['train(1)', (m) => m.train(1)], ['trainStep(goodBatch())', (m) => m.trainStep(goodBatch())], ["predictNext('今天')", (m) => m.predictNext('今天')],
     ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step], ["param('lm_head.weight')", (m) => m.param('lm_head.weight')], ['config()', (m) => m.config()],
     ['loadWeights(fixtureBytes())', (m) => m.loadWeights(fixtureBytes())], ['free()', (m) => m.free()], ['setLearningRate(0.1)', (m) => m.setLearningRate(0.1)]],
   Seq2Seq: [['train(1)', (m) => m.train(1)], ['trainStep()', (m) => m.trainStep()], ["generate('小明今天感冒了')", (m) => m.generate('小明今天感冒了')],
-    ["trace('小明', { target: '他' })", (m) => m.trace('小明', { target: '他' })], ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step],
+    ["trace('小明', { target: '他' })", (m) => m.trace('小明', { target: '他' })], ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step], ['seed', (m) => m.seed], ['losses()', (m) => m.losses()],
+    ['pairCount', (m) => m.pairCount], ['maxStepsPerCall', (m) => m.maxStepsPerCall], ['vocab()', (m) => m.vocab()], ['config()', (m) => m.config()], ['free()', (m) => m.free()]],
+  MaskedLM: [['train(1)', (m) => m.train(1)], ['trainStep()', (m) => m.trainStep()], ["fillMask('小明今天[MASK]了')", (m) => m.fillMask('小明今天[MASK]了')],
+    ["trace('小明')", (m) => m.trace('小明')], ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step], ['seed', (m) => m.seed], ['losses()', (m) => m.losses()],
+    ['pairCount', (m) => m.pairCount], ['maxStepsPerCall', (m) => m.maxStepsPerCall], ['vocab()', (m) => m.vocab()], ['config()', (m) => m.config()], ['free()', (m) => m.free()]],
+  CausalLM: [['train(1)', (m) => m.train(1)], ['trainStep()', (m) => m.trainStep()], ["generate('小明今天感冒了，')", (m) => m.generate('小明今天感冒了，')],
+    ["trace('小明')", (m) => m.trace('小明')], ['saveWeights()', (m) => m.saveWeights()], ['step', (m) => m.step], ['seed', (m) => m.seed], ['losses()', (m) => m.losses()],
     ['pairCount', (m) => m.pairCount], ['maxStepsPerCall', (m) => m.maxStepsPerCall], ['vocab()', (m) => m.vocab()], ['config()', (m) => m.config()], ['free()', (m) => m.free()]],
 };
 
@@ -1248,7 +1365,7 @@ function execute(spec, ctx) {
     }
   }
   // A model the call made is freed at once (and free must work).
-  if (!threw && (result instanceof lm.Model || result instanceof lm.Seq2Seq)) {
+  if (!threw && CLASSES.some((k) => result instanceof lm[k])) {
     try { result.free(); } catch (e) { fail(isTrap(e) ? 'trap' : 'free-failed', `free() of the new model: ${errText(e)}`); fatal ||= isTrap(e); }
   }
   if (spec.recv === 'free' && !threw) {
@@ -1299,7 +1416,7 @@ function goodCheck(spec, ctx, m) {
   else if (spec.recv === 'static') steps.push([name, () => lm[spec.cls][spec.method](...args()).free()]);
   else if (m) {
     if (spec.recv === 'model' && tpl) steps.push([name, () => m[spec.method](...args())]);
-    if (spec.slot === 'small' || classOf(spec.slot) === 'Seq2Seq') steps.push(['m.train(1)', () => { if (m.train(1).length !== 1) throw new Error('train(1) did not return one loss'); }]);
+    if (spec.slot === 'small' || classOf(spec.slot) !== 'Model') steps.push(['m.train(1)', () => { if (m.train(1).length !== 1) throw new Error('train(1) did not return one loss'); }]);
     else steps.push([`m.trainStep(goodBatch(${Q(spec.slot)}))`, () => m.trainStep(goodBatch(spec.slot))]);
   }
   for (const [what, f] of steps) {
@@ -1528,7 +1645,7 @@ export async function runIsolated(fn, { timeoutMs = 15000, pkg = DEFAULT_PKG, mo
 async function isolateMain(lm, wasm, post) {
   const assert = (await import('node:assert/strict')).default;
   const h = {
-    lm, wasm, assert, ...HELPERS, Model: lm.Model, Seq2Seq: lm.Seq2Seq,
+    lm, wasm, assert, ...HELPERS, Model: lm.Model, Seq2Seq: lm.Seq2Seq, MaskedLM: lm.MaskedLM, CausalLM: lm.CausalLM,
     mem: () => wasm.memory.buffer.byteLength,
     time(f) { const t0 = performance.now(); let r; try { r = f(); } catch (e) { r = e; } return [r, performance.now() - t0]; },
     expectError(f, re, { maxMs = CALL_LIMIT_MS } = {}) {
@@ -1565,7 +1682,7 @@ async function isolateMain(lm, wasm, post) {
 }
 function safeClone(v) { try { return structuredClone(v); } catch { return String(v); } }
 
-const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub, PAIRS, S2S_SPEC, zhBytes };
+const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub, PAIRS, S2S_SPEC, zhBytes, LM_SPEC, maskedBytes, causalBytes, FREED_METHODS };
 
 // ---------------------------------------------------------------------------------------------
 // Entry points: the worker, and the command line.
