@@ -75,8 +75,12 @@ async function traced(browser, n) {
   const tasks = onMain.filter((e) => e.name === 'ThreadControllerImpl::RunTask' && e.ts >= t0 + markAt * 1000);
   const maxOf = (k) => Math.max(0, ...tasks.map((e) => e[k] ?? 0)) / 1000;
   console.log(`run ${n}: ${long.length} long task(s)${long.length ? ': ' + long.map((l) => `${l.ms} ms`).join(', ') : ''}; ${tasks.length} tasks, longest ${maxOf('dur').toFixed(1)} ms wall, ${maxOf('tdur').toFixed(1)} ms CPU`);
-  for (const l of long) {
-    const from = t0 + l.start * 1000 - 2000, to = t0 + (l.start + l.ms) * 1000 + 2000;
+  // The long tasks, and the task with the most CPU time if it took 20 ms or more.
+  const busiest = tasks.reduce((a, e) => ((e.tdur ?? 0) > (a?.tdur ?? 0) ? e : a), null);
+  const shown = long.map((l) => ({ ...l, from: t0 + l.start * 1000 - 2000, to: t0 + (l.start + l.ms) * 1000 + 2000 }));
+  if (busiest && busiest.tdur >= 20000) shown.push({ ms: +(busiest.dur / 1000).toFixed(1), start: (busiest.ts - t0) / 1000, from: busiest.ts - 2000, to: busiest.ts + busiest.dur + 2000, busiest: true });
+  for (const l of shown) {
+    const { from, to } = l;
     const task = onMain.filter((e) => e.name === 'ThreadControllerImpl::RunTask' && e.ts >= from && e.ts <= to).sort((a, b) => b.dur - a.dur)[0];
     const inside = onMain.filter((e) => e.ts >= from && e.ts + e.dur <= to);
     const parts = new Map();
@@ -91,7 +95,7 @@ async function traced(browser, n) {
       parts.set(key, p);
     }
     const top = [...parts].sort((a, b) => b[1].ms - a[1].ms).slice(0, 6).map(([k, p]) => `${k} ${p.ms.toFixed(1)} ms${p.n > 1 ? ` (${p.n}×)` : ''}`);
-    console.log(`  ${l.ms} ms at ${l.start.toFixed(0)} ms: main-thread CPU ${task ? (task.tdur / 1000).toFixed(1) : '?'} ms of ${task ? (task.dur / 1000).toFixed(1) : '?'} ms; ${top.join(', ')}`);
+    console.log(`  ${l.busiest ? '(busiest) ' : ''}${l.ms} ms at ${l.start.toFixed(0)} ms: main-thread CPU ${task ? (task.tdur / 1000).toFixed(1) : '?'} ms of ${task ? (task.dur / 1000).toFixed(1) : '?'} ms; ${top.join(', ')}`);
   }
   return long.length;
 }

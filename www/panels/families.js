@@ -67,7 +67,7 @@ export default class FamiliesPanel {
     this.maskCharts = ['enc', 'dec', 'encdec'].map((k) => {
       const box = el('div', { class: 'family', id: `fam-${k}` });
       this.masks.append(box);
-      const chart = new Heatmap(box, { id: `fam-mask-${k}`, t: t1 });
+      const chart = new Heatmap(box, { id: `fam-mask-${k}`, t: t1, tableAlways: true });
       const text = el('p', { class: 'family-text', 'data-i18n': `fam.${k}.text` });
       box.append(text);
       return { k, chart };
