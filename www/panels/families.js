@@ -137,9 +137,9 @@ export default class FamiliesPanel {
     if (ms.loading || ms.error) return;
     const current = this.stepper.sections[Math.min(s.step, STEPS - 1)];
     const draw = (boxes) => {
-      const fill = this.drawMasked(ms.masked, mtext, ex, boxes);
-      this.drawMasks(fill, ex, boxes);
-      this.drawCausal(ms.causal, cprompt, boxes);
+      this.drawMasked(ms.masked, mtext, ex, boxes);
+      const written = this.drawCausal(ms.causal, cprompt, boxes);
+      this.drawMasks(written, ex, boxes);
       this.drawSeq2Seq(ms.seq2seq, ex);
     };
     draw(this.app.embed ? chartBoxes(current) : null);
@@ -190,10 +190,10 @@ export default class FamiliesPanel {
     return r;
   }
 
-  /** Step 1: who may look at whom, drawn for the masked example's tokens. */
-  drawMasks(fill, ex, boxes) {
+  /** Step 1: who may look at whom, drawn for the decoder-only example's text (prompt and continuation). */
+  drawMasks(g, ex, boxes) {
     const fs = this.app.fontScale;
-    const tokens = fill?.tokens ?? [];
+    const tokens = g ? [...g.context, ...g.steps.map((x) => x.token)].filter((x) => x !== '<bos>' && x !== '<eos>') : [];
     const N = tokens.length;
     if (!N) return;
     const sep = tokens.indexOf(ex.separator);
@@ -211,7 +211,7 @@ export default class FamiliesPanel {
     }
   }
 
-  /** Step 3: the decoder-only model continues the prompt, each token looking only left. */
+  /** Step 3: the decoder-only model continues the prompt, each token looking only left; returns its generation (or null). */
   drawCausal(m, prompt, boxes) {
     const fs = this.app.fontScale;
     let g;
@@ -223,10 +223,10 @@ export default class FamiliesPanel {
       this.cError.hidden = false;
       this.cSay.textContent = '';
       this.cOut.replaceChildren();
-      return;
+      return null;
     }
     this.cOut.replaceChildren(...g.steps.map((st) => el('span', { class: 'token', 'data-token': st.token, 'data-prob': String(st.prob), title: `${(st.prob * 100).toFixed(1)}%` }, el('span', { class: 'tok-text', text: st.token }), el('span', { class: 'tok-id', text: `${(st.prob * 100).toFixed(0)}%` }))));
-    if (!g.steps.length) return;
+    if (!g.steps.length) return g;
     // Rows: the query of each written token (over the context and the tokens before it).
     const ctx = g.context;
     const all = [...ctx, ...g.steps.map((s) => s.token)];
@@ -246,6 +246,7 @@ export default class FamiliesPanel {
     this.cSay.textContent = this.t('fam.c.say', { text: g.text, layer: L, head: head + 1, tok: g.steps[step].token, look: all[j], w: row[j].toFixed(2) }) + (g.unknown?.length ? ' ' + this.t('fam.unknown', { words: g.unknown.join(' ') }) : '');
     this.cSay.dataset.look = all[j];
     this.cAtt.draw({ matrix: { shape: [R, N], data }, rows: g.steps.map((s) => `→ ${s.token}`), cols: all, palette: 'viridis', min: 0, max: 1, mask: { shape: [R, N], data: mask }, numbers: N <= 14, caption: this.t('fam.c.att', { layer: L, head: head + 1 }), tooltip: (a, b, v) => this.t('fam.hover', { who: g.steps[a].token, whom: all[b], value: v }), highlightRow: step, maxHeight: this.maxH(this.cAtt, boxes, 300), maxCell: this.app.embed ? 60 : 30, fontScale: fs });
+    return g;
   }
 
   /** Step 4: the encoder–decoder answers the example's source; the panel of its own shows more. */
@@ -268,7 +269,7 @@ export const STRINGS = {
   en: {
     'nav.families': 'Three families',
     'fam.title': 'Encoder-only, decoder-only, encoder–decoder',
-    'fam.intro': 'Every transformer is built from the same blocks; what sets the three families apart is who may look at whom, and so what they are trained to do. Three small models of this project, one per family, trained on the same few hundred situations and advice by `cargo xtask pretrain`, show it live.',
+    'fam.intro': 'Every transformer is built from the same blocks; what sets the three families apart is who may look at whom, and so what they are trained to do. Three small models of this project, one per family, trained by our own engine on the same few hundred situations and advice, show it live.',
     'fam.loading': 'Loading the three trained models…',
     'fam.loadFailed': 'A trained model could not be loaded: {msg}',
     'fam.s0.title': '1 · Who may look at whom',
@@ -303,7 +304,7 @@ export const STRINGS = {
   zh: {
     'nav.families': '三种结构',
     'fam.title': '只有编码器、只有解码器、编码器–解码器',
-    'fam.intro': '所有 Transformer 都由同样的模块搭成；三种结构的区别在于“谁可以看谁”，因此训练的目标也不同。本项目用 `cargo xtask pretrain` 在同一批几百条“情况 → 建议”上训练了三个小模型，每种结构一个，在这里现场演示。',
+    'fam.intro': '所有 Transformer 都由同样的模块搭成；三种结构的区别在于“谁可以看谁”，因此训练的目标也不同。本项目用自己的引擎在同一批几百条“情况 → 建议”上训练了三个小模型，每种结构一个，在这里现场演示。',
     'fam.loading': '正在加载三个训练好的模型…',
     'fam.loadFailed': '无法加载训练好的模型：{msg}',
     'fam.s0.title': '1 · 谁可以看谁',
