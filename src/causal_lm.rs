@@ -26,8 +26,8 @@ use crate::params::Metadata;
 use crate::rng::Rng;
 use crate::seq2seq::{ExactMatches, Missed};
 use crate::session::{
-    argmax, json, keys, update, Family, FileReader, JoinedTokenizer, SessionOptions, Stack,
-    StackTrace,
+    argmax, json, keys, safetensors_with_extra, update, Family, FileReader, JoinedTokenizer,
+    SessionOptions, Stack, StackTrace,
 };
 use crate::tokenizer::{BOS, PAD};
 use ndarray::{s, Array2, Axis};
@@ -389,9 +389,7 @@ impl CausalLm {
     /// The weights as safetensors (F32) whose `__metadata__` is [`CausalLm::metadata`] plus
     /// `extra` (a recipe's name and seed, say).
     pub fn to_safetensors(&self, extra: &Metadata) -> Vec<u8> {
-        let mut m = self.metadata();
-        m.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.model.params.to_safetensors_with(&m)
+        safetensors_with_extra(&self.model.params, self.metadata(), extra)
     }
 
     /// A model read from a file [`CausalLm::to_safetensors`] wrote: configuration, tokenizer
@@ -405,13 +403,7 @@ impl CausalLm {
         let config: DecoderOnlyConfig = file.parse(keys::CONFIG)?;
         let loss_on: LossOn = file.parse(LOSS_ON)?;
         let tokenizer = JoinedTokenizer::from_file(&file)?;
-        if tokenizer.vocab_size() != config.vocab_size {
-            return Err(Error::format(format!(
-                "causal LM file: the vocabulary has {} pieces but the config's vocab_size is {}",
-                tokenizer.vocab_size(),
-                config.vocab_size
-            )));
-        }
+        file.check_vocab(tokenizer.vocab_size(), config.vocab_size)?;
         let mut m = CausalLm::new(config, tokenizer, &[], loss_on, options)?;
         file.load_into(&mut m.model.params)?;
         Ok(m)

@@ -26,8 +26,8 @@ use crate::optim::Optimizer;
 use crate::params::Metadata;
 use crate::rng::Rng;
 use crate::session::{
-    json, keys, update, Family, FileReader, JoinedTokenizer, Prediction, SessionOptions, Stack,
-    StackTrace,
+    json, keys, safetensors_with_extra, update, Family, FileReader, JoinedTokenizer, Prediction,
+    SessionOptions, Stack, StackTrace,
 };
 use crate::tokenizer::{MASK, PAD};
 use ndarray::Array2;
@@ -364,9 +364,7 @@ impl MaskedLm {
     /// The weights as safetensors (F32) whose `__metadata__` is [`MaskedLm::metadata`] plus
     /// `extra` (a recipe's name and seed, say).
     pub fn to_safetensors(&self, extra: &Metadata) -> Vec<u8> {
-        let mut m = self.metadata();
-        m.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.model.params.to_safetensors_with(&m)
+        safetensors_with_extra(&self.model.params, self.metadata(), extra)
     }
 
     /// A model read from a file [`MaskedLm::to_safetensors`] wrote: configuration, tokenizer
@@ -380,13 +378,7 @@ impl MaskedLm {
         let config: EncoderOnlyConfig = file.parse(keys::CONFIG)?;
         let masking: Masking = file.parse(MASKING)?;
         let tokenizer = JoinedTokenizer::from_file(&file)?;
-        if tokenizer.vocab_size() != config.vocab_size {
-            return Err(Error::format(format!(
-                "masked LM file: the vocabulary has {} pieces but the config's vocab_size is {}",
-                tokenizer.vocab_size(),
-                config.vocab_size
-            )));
-        }
+        file.check_vocab(tokenizer.vocab_size(), config.vocab_size)?;
         let mut m = MaskedLm::new(config, tokenizer, &[], masking, options)?;
         file.load_into(&mut m.model.params)?;
         Ok(m)

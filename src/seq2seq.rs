@@ -24,7 +24,9 @@ use crate::ops::softmax;
 use crate::optim::Optimizer;
 use crate::params::Metadata;
 use crate::rng::Rng;
-use crate::session::{argmax, json, update, Family, FileReader, SessionOptions};
+use crate::session::{
+    argmax, json, safetensors_with_extra, update, Family, FileReader, SessionOptions,
+};
 use crate::tokenizer::{PairTokenizer, Segmenter, BOS, PAD, UNK};
 use ndarray::{s, Array2, Axis};
 use serde::Serialize;
@@ -458,9 +460,7 @@ impl Seq2Seq {
     /// The weights as safetensors (F32) whose `__metadata__` is [`Seq2Seq::metadata`] plus
     /// `extra` (a recipe's name and seed, say).
     pub fn to_safetensors(&self, extra: &Metadata) -> Vec<u8> {
-        let mut m = self.metadata();
-        m.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.model.params.to_safetensors_with(&m)
+        safetensors_with_extra(&self.model.params, self.metadata(), extra)
     }
 
     /// A model read from a file [`Seq2Seq::to_safetensors`] wrote: the configuration and the
@@ -479,13 +479,7 @@ impl Seq2Seq {
         let target: Segmenter = file.parse(keys::TARGET_TOKENIZER)?;
         let tokenizer =
             PairTokenizer::from_parts(&vocab, source, target, &source_vocab, &target_vocab)?;
-        if tokenizer.vocab_size() != config.vocab_size {
-            return Err(Error::format(format!(
-                "seq2seq file: the vocabulary has {} pieces but the config's vocab_size is {}",
-                tokenizer.vocab_size(),
-                config.vocab_size
-            )));
-        }
+        file.check_vocab(tokenizer.vocab_size(), config.vocab_size)?;
         let mut s = Seq2Seq::new(config, tokenizer, &[], options)?;
         file.load_into(&mut s.model.params)?;
         Ok(s)

@@ -140,6 +140,17 @@ pub(crate) fn json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
 }
 
+/// `params` as safetensors (F32) whose `__metadata__` is `meta` plus `extra` (a recipe's name
+/// and seed, say; `extra` wins on a shared key).
+pub(crate) fn safetensors_with_extra(
+    params: &ParamStore<f32>,
+    mut meta: Metadata,
+    extra: &Metadata,
+) -> Vec<u8> {
+    meta.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    params.to_safetensors_with(&meta)
+}
+
 /// A file's weights and `__metadata__`, read with messages that name the file's kind.
 pub(crate) struct FileReader {
     /// The file's kind in messages (`"seq2seq file"`).
@@ -187,6 +198,18 @@ impl FileReader {
                 self.what
             ))
         })
+    }
+
+    /// **Errors** if the file's vocabulary (`vocab` pieces) does not match its config's
+    /// `vocab_size`.
+    pub fn check_vocab(&self, vocab: usize, vocab_size: usize) -> Result<()> {
+        if vocab != vocab_size {
+            return Err(Error::format(format!(
+                "{}: the vocabulary has {vocab} pieces but the config's vocab_size is {vocab_size}",
+                self.what
+            )));
+        }
+        Ok(())
     }
 
     /// Loads the tensors into `params`, strictly.
