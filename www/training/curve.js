@@ -3,6 +3,7 @@
 // training workers, so that the page's main thread never draws a curve while a model trains.
 
 import { drawLossCurve } from '../pkg/lm_playground.js';
+import { TO_WORKER, FROM_WORKER } from './messages.js';
 
 // The engine's charts draw with plotters' canvas backend, which checks that a 2D context is a
 // `CanvasRenderingContext2D`; a worker has none, but an OffscreenCanvas's 2D context draws with
@@ -10,7 +11,9 @@ import { drawLossCurve } from '../pkg/lm_playground.js';
 globalThis.CanvasRenderingContext2D ??= globalThis.OffscreenCanvasRenderingContext2D;
 
 export class WorkerCurve {
-  constructor() {
+  /** `post(type, data)` sends the worker's messages to the page. */
+  constructor(post) {
+    this.post = post;
     this.losses = new Float32Array(1024);
     this.n = 0;
     this.heldout = [];
@@ -39,16 +42,30 @@ export class WorkerCurve {
     if (m.opts) this.spec = { width: m.width, height: m.height, dpr: m.dpr, opts: m.opts };
   }
 
-  /** Draws the curve, if the page gave a canvas; returns the layout (for the page's tooltip) or null. */
+  /** Draws the curve, if the page gave a canvas, and posts its layout (for the page's tooltip). */
   draw() {
     const { canvas, spec: c } = this;
-    if (!canvas || !c) return null;
+    if (!canvas || !c) return;
     const w = Math.round(c.width * c.dpr), h = Math.round(c.height * c.dpr);
     if (canvas.width !== w || canvas.height !== h) {
       canvas.width = w;
       canvas.height = h;
     }
-    return drawLossCurve(canvas, this.losses.subarray(0, this.n), Float32Array.from(this.heldout), { ...c.opts, dpr: c.dpr });
+    const layout = drawLossCurve(canvas, this.losses.subarray(0, this.n), Float32Array.from(this.heldout), { ...c.opts, dpr: c.dpr });
+    this.post(FROM_WORKER.CURVE, { layout, steps: this.n });
+  }
+
+  /** Answers the page's TO_WORKER.CURVE and TO_WORKER.PIXELS messages; false for any other. */
+  handle(m) {
+    if (m.type === TO_WORKER.CURVE) {
+      this.configure(m);
+      this.draw();
+    } else if (m.type === TO_WORKER.PIXELS) {
+      this.post(FROM_WORKER.PIXELS, { id: m.id, ...this.pixels() });
+    } else {
+      return false;
+    }
+    return true;
   }
 
   /** Non-white pixels of the curve and a digest of them (for the browser tests). */

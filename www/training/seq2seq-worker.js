@@ -24,7 +24,7 @@ let target = null;
 let generation = 0;
 let fresh = [];
 let posted = { at: -Infinity, detailAt: -Infinity };
-const curve = new WorkerCurve();
+const curve = new WorkerCurve(post);
 
 function post(type, data = {}) {
   self.postMessage({ type, ...data });
@@ -57,8 +57,7 @@ function snapshot(details = true) {
     msg.generation = written();
   }
   post(FROM_WORKER.PROGRESS, msg);
-  const layout = curve.draw();
-  if (layout) post(FROM_WORKER.CURVE, { layout, steps: curve.n });
+  curve.draw();
 }
 
 function slice(gen) {
@@ -93,6 +92,7 @@ self.onmessage = async (e) => {
   await ready;
   const m = e.data;
   try {
+    if (curve.handle(m)) return;
     switch (m.type) {
       case TO_WORKER.INIT: {
         name = m.spec.recipe;
@@ -124,15 +124,6 @@ self.onmessage = async (e) => {
       case TO_WORKER.PROMPT:
         source = m.text;
         if (model) snapshot();
-        break;
-      case TO_WORKER.CURVE: {
-        curve.configure(m);
-        const layout = curve.draw();
-        if (layout) post(FROM_WORKER.CURVE, { layout, steps: curve.n });
-        break;
-      }
-      case TO_WORKER.PIXELS:
-        post(FROM_WORKER.PIXELS, { id: m.id, ...curve.pixels() });
         break;
       case TO_WORKER.DRAWN:
         break; // (this worker does not wait for the page: it posts little)

@@ -25,22 +25,14 @@ let target = null; // stop at this step (a link's train=N)
 let prompt = '';
 let generation = 0; // stale loops stop when this changes
 let fresh = []; // losses not yet posted
-let heldout = [];
 let rate = { t: 0, steps: 0, perSec: 0 };
 let posted = { at: -Infinity, detailAt: -Infinity }; // when progress (with details) was last posted
 let waiting = { gen: -1, timer: 0 }; // the loop of generation `gen` waits for DRAWN
-const curve = new WorkerCurve(); // every loss, and the page's canvas to draw them on
+const curve = new WorkerCurve(post); // every loss and held-out loss, and the page's canvas to draw them on
 
 function remember(loss) {
   fresh.push(loss);
   curve.push(loss);
-}
-
-/** Draws the loss curve on the page's canvas, if it gave one, and posts its layout. */
-function drawCurve() {
-  curve.heldout = heldout;
-  const layout = curve.draw();
-  if (layout) post(FROM_WORKER.CURVE, { layout, steps: curve.n });
 }
 
 function post(type, data = {}) {
@@ -68,7 +60,7 @@ function snapshot(details = true) {
   posted.at = now;
   const losses = fresh;
   fresh = [];
-  const msg = { step: model.step, losses, heldout: heldout.slice(), stepsPerSec: rate.perSec, playing, target };
+  const msg = { step: model.step, losses, heldout: curve.heldout.slice(), stepsPerSec: rate.perSec, playing, target };
   if (details || now - posted.detailAt >= DETAIL_MS) {
     posted.detailAt = now;
     try { msg.predictions = model.predictNext(prompt, 8); } catch (e) { msg.predictions = { error: e.message }; }
@@ -76,7 +68,7 @@ function snapshot(details = true) {
     msg.update = model.lastUpdate();
   }
   post(FROM_WORKER.PROGRESS, msg);
-  drawCurve();
+  curve.draw();
 }
 
 function slice(gen) {
@@ -86,7 +78,7 @@ function slice(gen) {
     while (performance.now() - t0 < SLICE_MS && playing) {
       if (target !== null && model.step >= target) { playing = false; break; }
       remember(model.train(1)[0]);
-      if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
+      if (model.step % HELDOUT_EVERY === 0) curve.heldout.push(model.evalLoss());
     }
   } catch (e) {
     fail(e);
@@ -140,7 +132,6 @@ function build() {
   model = new Model(spec.model);
   if (spec.watch) watch(spec.watch);
   fresh = [];
-  heldout = [];
   curve.reset();
   const shapes = model.paramShapes();
   post(FROM_WORKER.READY, { vocab: model.vocab(), params: shapes, config: model.config() });
@@ -150,6 +141,7 @@ self.onmessage = async (e) => {
   await ready;
   const m = e.data;
   try {
+    if (curve.handle(m)) return;
     switch (m.type) {
       case TO_WORKER.INIT:
         spec = m.spec;
@@ -177,7 +169,7 @@ self.onmessage = async (e) => {
         playing = false;
         generation++;
         remember(model.train(1)[0]);
-        if (model.step % HELDOUT_EVERY === 0) heldout.push(model.evalLoss());
+        if (model.step % HELDOUT_EVERY === 0) curve.heldout.push(model.evalLoss());
         snapshot();
         break;
       case TO_WORKER.DRAWN:
@@ -189,13 +181,6 @@ self.onmessage = async (e) => {
       case TO_WORKER.PROMPT:
         prompt = m.text;
         if (model) snapshot();
-        break;
-      case TO_WORKER.CURVE:
-        curve.configure(m);
-        drawCurve();
-        break;
-      case TO_WORKER.PIXELS:
-        post(FROM_WORKER.PIXELS, { id: m.id, ...curve.pixels() });
         break;
       case TO_WORKER.WATCH:
         if (!model) break;
