@@ -17,6 +17,8 @@ import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
 import { shippedModel } from '../models.js';
 
 const STEPS = 5;
+/** The step that retrains the model in a worker. */
+const RETRAIN_STEP = 4;
 
 /** `[layer][head]` rows of every step, as one [T, X] matrix (row i: step i's row, padded with 0). */
 function stack(steps, key, layer, head, width) {
@@ -171,7 +173,10 @@ export default class Seq2SeqPanel {
   render(light = false) {
     const s = this.app.state;
     this.stepper.render(s.step);
-    if (light) return;
+    if (light) {
+      if (this.view) this.syncTraining(); // (arriving at the retraining step starts its worker)
+      return;
+    }
     fillSelect(this.preset, choices('spreset').map((p) => [p, this.t(`s2s.preset.${p}`)]), s.spreset);
     fillSelect(this.modelSel, choices('smodel').map((l) => [l, this.t(`s2s.model.${l}`)]), s.smodel);
     if (document.activeElement !== this.input) this.input.value = s.src;
@@ -296,6 +301,9 @@ export default class Seq2SeqPanel {
   syncTraining() {
     const s = this.app.state;
     const recipe = `seq2seq-${s.smodel}`;
+    // The worker (and its copy of the engine) starts only when the retraining step is shown,
+    // a link asks to replay one, or Train is pressed (togglePlay): not with the panel.
+    if (!this.training.recipe && s.step !== RETRAIN_STEP && !s.rtrain) return;
     if (this.training.recipe !== recipe) this.startTraining(s.rtrain);
     else if (this.training.source !== s.src) {
       this.training.source = s.src;
@@ -309,10 +317,20 @@ export default class Seq2SeqPanel {
     this.training = { step: 0, total: 0, playing: !!target, losses: [], generation: null, recipe, source: s.src };
     this.trainer.init({ recipe }, s.src, target || null);
     this.curve.attach(this.trainer);
+    // Until the worker's model has written something and it is drawn, the step is not
+    // settled (app.idle() waits on `pending`).
+    this.pending = new Promise((resolve) => {
+      this.started = () => {
+        this.started = null;
+        this.pending = null;
+        resolve();
+      };
+    });
     this.renderTrainButtons();
   }
 
   togglePlay() {
+    if (!this.training.recipe) this.startTraining(0);
     if (this.training.playing) this.trainer.pause();
     else this.trainer.play();
     this.training.playing = !this.training.playing;
@@ -334,6 +352,7 @@ export default class Seq2SeqPanel {
     else if (m.type === FROM_WORKER.ERROR) {
       tr.playing = false;
       this.trainStatus.textContent = m.message;
+      this.started?.(); // (nothing more will come to wait for)
     } else if (m.type === FROM_WORKER.PROGRESS) {
       for (const x of m.losses) tr.losses.push(x);
       tr.step = m.step;
@@ -355,6 +374,7 @@ export default class Seq2SeqPanel {
         this.drawTraining(this.boxes);
         const current = this.stepper.sections[Math.min(this.app.state.step, STEPS - 1)];
         if (this.app.embed && overflows(current)) this.drawTraining((this.boxes = chartBoxes(current)));
+        if (this.training.generation) this.started?.();
       });
     }
   }
@@ -372,6 +392,8 @@ export default class Seq2SeqPanel {
     const last = tr.losses.length ? tr.losses[tr.losses.length - 1] : NaN;
     this.trainStatus.textContent = this.t('s2s.train.status', { step: tr.step, total: tr.total || '…', loss: Number.isFinite(last) ? last.toFixed(4) : '—' });
     this.trainStatus.dataset.step = String(tr.step);
+    // (no curve before the worker that draws it: a canvas drawn here could not be handed over)
+    if (!tr.recipe) return;
     this.curve.draw({
       losses: tr.losses, heldout: [], heldoutEvery: 1_000_000,
       height: boxes ? Math.max(80, Math.floor(boxes.get(this.curve.canvas.parentElement)?.h || 220)) : 220,
