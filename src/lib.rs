@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod block;
 pub mod causal_lm;
 pub mod corpus;
 pub mod demo;

@@ -162,7 +162,11 @@ pub struct Model {
 
 impl Model {
     /// Runs `f` on the trainer, borrowed now that the arguments are converted.
-    fn with<R>(&self, func: &str, f: impl FnOnce(&mut Trainer) -> crate::Result<R>) -> JsResult<R> {
+    pub(super) fn with<R>(
+        &self,
+        func: &str,
+        f: impl FnOnce(&mut Trainer) -> crate::Result<R>,
+    ) -> JsResult<R> {
         self.tr.with(func, f)
     }
 }
