@@ -75,6 +75,18 @@ export const PROPS = [
   // the three families panel (its models' language is smodel): the masked text, the prompt
   str('mtext', null, 80),
   str('cprompt', null, 80),
+  // the layer panel: its sentence, the token followed (−1: the last), trained or untrained
+  // weights (and their seed), the layer shown, the other norm placement, the next token's
+  // temperature, top-k and the seed of its draw
+  str('ltext', null, 80),
+  int('ltok', -1, -1, 15),
+  choice('lweights', 'trained', ['trained', 'random']),
+  int('lseed', 1, 0, 2147483647),
+  int('blayer', 0, 0, 7),
+  bool('lswap', false),
+  num('temp', 1, 0.05, 10),
+  numChoice('topk', 0, [0, 1, 3, 5, 10, 20, 50]),
+  int('sseed', 1, 0, 2147483647),
   // the learning panel
   choice('corpus', 'zh', ['zh', 'en', 'code', 'custom']),
   choice('tmode', 'word', ['word', 'char']),
@@ -99,7 +111,7 @@ export function choices(key) {
 }
 
 /** Controls that a classroom link can hide (`<name>_hide=1`); each has class ui-<name>. */
-export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch'];
+export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch', 'ltext', 'lweights', 'lseed', 'blayer', 'lswap', 'temp', 'topk', 'sample'];
 
 /**
  * `s` with every lone surrogate (half of an emoji, e.g. from cutting a string) replaced by

@@ -1,0 +1,588 @@
+// The layer panel (the seed article's module 3, after attention): the rest of one transformer
+// layer — residual, LayerNorm, feed-forward network, the second residual and LayerNorm, pre-
+// versus post-norm — then the whole stack: every layer's heads, one token followed through
+// the layers, and the next token at the top with temperature and top-k. Every number comes
+// from the engine (model.traceLayers, nextToken, forward); this file lays them out.
+//
+// The model is the shipped 4-layer decoder-only one (`cargo xtask pretrain`, recipe
+// stack-<lang>), or the same model before training (its weights drawn from a seed), so the
+// difference training makes can be seen on the same sentence.
+
+import { engine } from '../engine.js';
+import { Bars, Heatmap } from '../chart.js';
+import { el, fillSelect, field } from '../dom.js';
+import { Stepper } from '../stepper.js';
+import { chartBoxes, centreHeatmap, gridColumns, overflows } from '../fit.js';
+import { shippedModel } from '../models.js';
+import { serialize, choices } from '../state.js';
+import { SIZES } from './learn.js';
+import { layerDiagram, activationCurve } from '../figures.js';
+
+const STEPS = 9;
+/** Each language's sentence: the article's "today the weather is nice, good for going to …". */
+export const LAYER_TEXTS = { zh: '今天天气真好，适合去', en: 'the weather is nice today , a good day for a' };
+const SUB = '₀₁₂₃₄₅₆₇₈₉';
+const sub = (n) => String(n).split('').map((d) => SUB[+d]).join('');
+const fmt = (v) => (Math.abs(v) < 0.005 ? '0.00' : v.toFixed(2));
+const signed = (v) => (v < 0 ? `(${fmt(v)})` : fmt(v));
+
+/** Row `t` of a [T, X] tensor as a [1, X] tensor. */
+const row = (m, t) => ({ shape: [1, m.shape[1]], data: m.data.subarray(t * m.shape[1], (t + 1) * m.shape[1]) });
+/** Rows stacked: [[1, X] …] → [n, X]. */
+function stack(rows) {
+  const X = rows[0].shape[1];
+  const data = new Float32Array(rows.length * X);
+  rows.forEach((r, i) => data.set(r.data, i * X));
+  return { shape: [rows.length, X], data };
+}
+/** Head h of a [1, H, T, T] tensor as [T, T]. */
+function head(t, h) {
+  const [, , T, X] = t.shape;
+  return { shape: [T, X], data: t.data.subarray(h * T * X, (h + 1) * T * X) };
+}
+
+export default class LayerPanel {
+  constructor(app, root) {
+    this.app = app;
+    this.root = root;
+    this.steps = STEPS;
+    this.random = null; // {key, model}: the untrained model of the current language and seed
+    this.build();
+  }
+
+  t(key, vars) {
+    return this.app.t(key, vars);
+  }
+
+  build() {
+    const a = this.app;
+    const t1 = (k, v) => this.t(k, v);
+    const intro = el('section', { class: 'intro article' }, el('h2', { 'data-i18n': 'lay.title' }), el('p', { 'data-i18n': 'lay.intro' }));
+    this.input = el('input', { id: 'lay-text', type: 'text', maxlength: '80', autocomplete: 'off', spellcheck: 'false' });
+    this.weightsSel = el('select', { id: 'lay-weights' });
+    this.layerSel = el('select', { id: 'lay-layer' });
+    this.seed = el('input', { id: 'lay-seed', type: 'number', min: '0', max: '2147483647', step: '1' });
+    const controls = el('div', { class: 'controls', role: 'group', 'data-i18n-aria': 'ctl.settings' },
+      field('ltext', 'lay-text', 'ctl.text', this.input),
+      field('lweights', 'lay-weights', 'lay.ctl.weights', this.weightsSel),
+      field('lseed', 'lay-seed', 'ctl.seed', this.seed),
+      field('blayer', 'lay-layer', 'lay.ctl.layer', this.layerSel));
+    this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
+    if (a.embed) this.controlsBox.open = false;
+    this.stepper = new Stepper(a, { count: STEPS, keys: 'lay', ids: 'lay-' });
+    this.status = el('p', { class: 'muted', id: 'lay-status', role: 'status' });
+    this.error = el('p', { class: 'error', role: 'alert', hidden: '' });
+    const sec = (i) => this.stepper.section(i);
+    const chart = (parent, id, opts = {}) => new Heatmap(parent, { id, t: t1, ...opts });
+    const selectTok = (r) => a.setState({ ltok: r });
+    // 0 · the layer as a diagram whose boxes are links to their steps; the tokens
+    const s0 = sec(0);
+    this.weightsNote = el('p', { class: 'say', id: 'lay-weights-note' });
+    this.tokens = el('div', { class: 'tokens', id: 'lay-tokens', role: 'group' });
+    this.diagram = el('div', { class: 'layer-diagram', id: 'lay-diagram' });
+    s0.append(this.weightsNote, this.tokens, this.diagram);
+    // 1 · first residual
+    const s1 = sec(1);
+    this.res1Formula = el('p', { class: 'formula', id: 'lay-res1-formula' });
+    s1.append(this.res1Formula);
+    this.res1 = chart(s1, 'lay-res1', { tableAlways: true });
+    // 2 · LayerNorm of r₁
+    const s2 = sec(2);
+    this.lnFormula = el('p', { class: 'formula', id: 'lay-ln-formula' });
+    s2.append(this.lnFormula);
+    this.ln = chart(s2, 'lay-ln', { tableAlways: true });
+    // 3 · FFN: up, activation, down
+    const s3 = sec(3);
+    this.ffnShapes = el('p', { class: 'formula', id: 'lay-ffn-shapes' });
+    this.up = chart(s3, 'lay-up', { onSelect: selectTok });
+    this.curve = el('figure', { class: 'chart curve', id: 'lay-act' });
+    this.curveSay = el('p', { class: 'say', id: 'lay-act-say' });
+    s3.insertBefore(this.ffnShapes, this.up.figure);
+    s3.append(this.curve, this.curveSay);
+    this.down = chart(s3, 'lay-down', { onSelect: selectTok });
+    s3.classList.add('wide');
+    // 4 · second residual and the layer's output
+    const s4 = sec(4);
+    this.res2Formula = el('p', { class: 'formula', id: 'lay-res2-formula' });
+    s4.append(this.res2Formula);
+    this.res2 = chart(s4, 'lay-res2', { tableAlways: true });
+    // 5 · pre-norm versus post-norm
+    const s5 = sec(5);
+    this.swap = el('input', { id: 'lay-swap', type: 'checkbox' });
+    this.normSay = el('p', { class: 'say', id: 'lay-norm-say' });
+    this.normDiagrams = el('div', { class: 'pair', id: 'lay-norm-diagrams' });
+    s5.append(el('div', { class: 'field check ui-lswap' }, this.swap, el('label', { for: 'lay-swap', 'data-i18n': 'lay.ctl.swap' })), this.normDiagrams, this.normSay);
+    this.normCmp = chart(s5, 'lay-norm-cmp', { tableAlways: true });
+    // 6 · the stack: every layer's heads
+    const s6 = sec(6);
+    this.grid = el('div', { class: 'grid-heads stack-grid', id: 'lay-grid' });
+    s6.append(this.grid);
+    s6.classList.add('wide');
+    // 7 · one token through the layers
+    const s7 = sec(7);
+    this.pathSay = el('p', { class: 'say', id: 'lay-path-say' });
+    this.pathTable = el('table', { class: 'numbers', id: 'lay-path-table' });
+    s7.append(this.pathSay, this.pathTable);
+    this.path = chart(s7, 'lay-path');
+    // 8 · the output: logits → softmax(z/τ) over the top k → the next token
+    const s8 = sec(8);
+    this.temp = el('input', { id: 'lay-temp', type: 'range', min: '0.1', max: '3', step: '0.05' });
+    this.tempOut = el('output', { for: 'lay-temp', id: 'lay-temp-out' });
+    this.topk = el('select', { id: 'lay-topk' });
+    this.redraw = el('button', { type: 'button', id: 'lay-sample', 'data-i18n': 'lay.ctl.sample' });
+    const outControls = el('div', { class: 'controls row' },
+      el('div', { class: 'field ui-temp' }, el('label', { for: 'lay-temp', 'data-i18n': 'lay.ctl.temp' }), el('div', { class: 'row' }, this.temp, this.tempOut)),
+      field('topk', 'lay-topk', 'lay.ctl.topk', this.topk),
+      el('div', { class: 'field ui-sample' }, el('span', { text: ' ' }), this.redraw));
+    this.outSay = el('p', { class: 'say', id: 'lay-out-say' });
+    this.barsCanvas = el('canvas', { id: 'lay-out-bars', role: 'img' });
+    this.bars = new Bars(this.barsCanvas);
+    this.outList = el('ol', { class: 'bars-list', id: 'lay-out-list' });
+    s8.append(outControls, this.outSay, el('div', { class: 'bars-box' }, el('div', { class: 'canvas-wrap' }, this.barsCanvas)), this.outList);
+    const body = el('div', { class: 'sections' }, ...this.stepper.sections);
+    this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.status, this.error, body);
+    // Every control changes the state through the one update path.
+    this.input.addEventListener('input', () => a.setState({ ltext: this.input.value, ltok: -1 }, { render: 'typing' }));
+    this.weightsSel.addEventListener('change', () => a.setState({ lweights: this.weightsSel.value }));
+    this.layerSel.addEventListener('change', () => a.setState({ blayer: +this.layerSel.value }));
+    this.seed.addEventListener('change', () => {
+      const v = Math.floor(Number(this.seed.value));
+      if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ lseed: v });
+      else this.seed.value = String(a.state.lseed);
+    });
+    this.swap.addEventListener('change', () => a.setState({ lswap: this.swap.checked }));
+    this.temp.addEventListener('input', () => a.setState({ temp: +this.temp.value }));
+    this.topk.addEventListener('change', () => a.setState({ topk: +this.topk.value }));
+    this.redraw.addEventListener('click', () => a.setState({ sseed: (a.state.sseed + 1) % 2147483648 }));
+  }
+
+  /** The model the state asks for: the shipped one, or the same before training. */
+  model() {
+    const s = this.app.state;
+    const lang = s.lang;
+    if (s.lweights === 'random') {
+      const key = `${lang}-${s.lseed}`;
+      if (this.random?.key !== key) {
+        this.random?.model.free();
+        this.random = null;
+        const model = new engine.Model({ corpus: engine.builtinCorpus(lang), tokenizer: 'word', maxVocab: 2000, ...SIZES.deep, activation: 'gelu', normFirst: true, seed: s.lseed });
+        this.random = { key, model };
+      }
+      return this.random.model;
+    }
+    return shippedModel('stack', lang, () => this.app.schedule(false));
+  }
+
+  render(light = false) {
+    const s = this.app.state;
+    this.stepper.render(s.step);
+    if (light) return;
+    const text = s.ltext ?? LAYER_TEXTS[s.lang];
+    if (document.activeElement !== this.input) this.input.value = text;
+    fillSelect(this.weightsSel, choices('lweights').map((w) => [w, this.t(`lay.weights.${w}`)]), s.lweights);
+    this.seed.value = String(s.lseed);
+    this.seed.disabled = s.lweights !== 'random';
+    this.swap.checked = s.lswap;
+    this.temp.value = String(s.temp);
+    this.tempOut.textContent = s.temp.toFixed(2);
+    fillSelect(this.topk, choices('topk').map((k) => [k, k === 0 ? this.t('lay.topk.all') : String(k)]), s.topk);
+    let m;
+    try {
+      m = this.model();
+    } catch (e) {
+      return this.fail(e.message);
+    }
+    this.status.textContent = !m ? this.t('lay.loading') : m.error ? this.t('lay.loadFailed', { msg: m.error }) : '';
+    if (!m || m.error) return;
+    const cfg = m.config();
+    const L = cfg.n_layers;
+    const layer = Math.min(s.blayer, L - 1);
+    fillSelect(this.layerSel, Array.from({ length: L }, (_, l) => [l, String(l + 1)]), layer);
+    // `own`: the model as trained; `alt`: the shown layer with its norms moved (the layers
+    // above read its output). The switch in the pre/post-norm step makes `alt` the one shown.
+    let own, alt;
+    try {
+      own = m.traceLayers(text, {});
+      alt = m.traceLayers(text, { layer, normFirst: !cfg.norm_first });
+    } catch (e) {
+      return this.fail(e.message);
+    }
+    this.error.hidden = true;
+    this.data = { r: s.lswap ? alt : own, own, alt, cfg, layer, text };
+    const current = this.stepper.sections[Math.min(s.step, STEPS - 1)];
+    if (!this.app.embed) return this.draw(null);
+    this.draw(chartBoxes(current));
+    if (overflows(current)) this.draw(chartBoxes(current));
+    for (const c of this.charts()) if (current.contains(c.figure)) centreHeatmap(c);
+  }
+
+  fail(msg) {
+    this.error.textContent = msg;
+    this.error.hidden = false;
+  }
+
+  charts() {
+    return [this.res1, this.ln, this.up, this.down, this.res2, this.normCmp, this.path, ...(this.headCharts ?? [])];
+  }
+
+  /** Draws every step from this.data; `boxes` (embedded) maps a chart's box to its size. */
+  draw(boxes) {
+    const s = this.app.state;
+    const { r, own, alt, cfg, layer, text } = this.data;
+    const T = r.tokens.length, C = cfg.d_model, F = cfg.d_ff, L = cfg.n_layers, H = cfg.n_heads;
+    const tok = s.ltok < 0 ? T - 1 : Math.min(s.ltok, T - 1);
+    const b = r.layers[layer];
+    const fs = this.app.fontScale;
+    const budget = Math.max(100, window.innerHeight - 110);
+    const maxH = (c) => (this.app.embed ? Math.max(60, Math.floor(boxes?.get(c.canvas.parentElement)?.h || budget)) : undefined);
+    const maxCell = this.app.embed ? 140 : 40;
+    const w = r.tokens[tok];
+    const tp = { tok: w, l: layer + 1, n: tok + 1, t: T, c: C, f: F };
+    const vecTip = (labels) => (r0, c0, v) => this.t('hover.vec', { row: labels[r0], col: c0, value: v });
+    const rowsChart = (c, labels, mats, caption) => c.draw({ matrix: stack(mats), rows: labels, cols: [], palette: 'diverging', square: false, numbers: false, caption, tooltip: vecTip(labels), maxHeight: maxH(c), maxCell, fontScale: fs });
+    // 0 · weights, tokens, diagram
+    const trained = s.lweights !== 'random';
+    this.weightsNote.textContent = trained
+      ? this.t('lay.weights.trainedNote', { l: L, h: H, c: C }) + (r.unknown.length ? ' ' + this.t('lay.unknown', { list: r.unknown.join(' ') }) : '')
+      : this.t('lay.weights.randomNote', { seed: s.lseed });
+    if (s.lswap) this.weightsNote.textContent += ' ' + this.t('lay.swapped', { l: layer + 1, alt: this.t(b.normFirst ? 'lay.normName.pre' : 'lay.normName.post') });
+    this.tokens.replaceChildren(...r.tokens.map((p, i) => {
+      const btn = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i) }, el('span', { class: 'tok-text', text: p }), el('span', { class: 'tok-id', text: sub(i + 1) }));
+      btn.addEventListener('click', (e) => { e.stopPropagation(); this.app.setState({ ltok: i }); });
+      return btn;
+    }));
+    const link = (step) => serialize({ ...s, step }, this.app.hidden);
+    const attLink = serialize({ ...s, panel: 'attention', step: 4 }, this.app.hidden);
+    this.diagram.replaceChildren(layerDiagram(b.normFirst, { t: (k, v) => this.t(k, v), link, attLink, c: C, f: F, l: L }));
+    // 1 · r₁ = x + a
+    const x = row(b.input, tok), att = row(b.attnOut, tok), r1 = row(b.residual1, tok);
+    const terms = (n, f) => Array.from({ length: Math.min(3, n) }, (_, j) => f(j)).join('; ') + (n > 3 ? '; …' : '');
+    this.res1Formula.textContent = this.t('lay.res1.formula', tp) + ' ' + terms(C, (j) => `${fmt(x.data[j])} + ${signed(att.data[j])} = ${fmt(r1.data[j])}`);
+    rowsChart(this.res1, [this.t('lay.row.x'), this.t('lay.row.attn'), this.t('lay.row.r1')], [x, att, r1], this.t('lay.res1.caption', tp));
+    // 2 · the LayerNorm that reads r₁ (post-norm: LN₁ → the FFN; pre-norm: LN₂ → the FFN)
+    const n = b.normFirst ? b.norm2 : b.norm1;
+    const mu = n.mean.data[tok], v2 = n.var.data[tok];
+    const z = row(n.input, tok), xh = row(n.normalized, tok), y = row(n.output, tok);
+    const g = { shape: [1, C], data: n.gamma.data }, be = { shape: [1, C], data: n.beta.data };
+    this.lnFormula.textContent = this.t('lay.ln.formula', { ...tp, name: n.name, mu: mu.toFixed(3), var: v2.toFixed(3), eps: n.eps, z0: fmt(z.data[0]), x0: fmt(xh.data[0]), g0: fmt(g.data[0]), b0: signed(be.data[0]), y0: fmt(y.data[0]) });
+    rowsChart(this.ln, [this.t('lay.row.z'), this.t('lay.row.xhat'), 'γ', 'β', this.t('lay.row.y')], [z, xh, g, be, y], this.t('lay.ln.caption', { ...tp, name: n.name }));
+    // 3 · FFN
+    this.ffnShapes.textContent = this.t('lay.ffn.shapes', tp);
+    this.up.draw({ matrix: b.up, rows: r.tokens, cols: [], palette: 'diverging', square: false, caption: this.t('lay.up.caption', tp), tooltip: vecTip(r.tokens), highlightRow: tok, maxHeight: maxH(this.up), maxCell, fontScale: fs });
+    const u = row(b.up, tok).data, gu = row(b.act, tok).data;
+    this.drawCurve(b.activation, u, gu, w, fs);
+    this.down.draw({ matrix: b.down, rows: r.tokens, cols: [], palette: 'diverging', square: false, caption: this.t('lay.down.caption', tp), tooltip: vecTip(r.tokens), highlightRow: tok, maxHeight: maxH(this.down), maxCell, fontScale: fs });
+    // 4 · second residual (and, post-norm, LN₂): the layer's output
+    const hIn = row(b.ffnInput, tok), f = row(b.down, tok), r2 = row(b.residual2, tok), out = row(b.output, tok);
+    const base = b.normFirst ? row(b.residual1, tok) : hIn;
+    this.res2Formula.textContent = this.t(b.normFirst ? 'lay.res2.pre' : 'lay.res2.post', tp) + ' ' + terms(C, (j) => `${fmt(base.data[j])} + ${signed(f.data[j])} = ${fmt(r2.data[j])}`);
+    const res2Rows = b.normFirst ? [this.t('lay.row.r1'), this.t('lay.row.ffn'), this.t('lay.row.out')] : [this.t('lay.row.h'), this.t('lay.row.ffn'), this.t('lay.row.r2'), this.t('lay.row.out')];
+    rowsChart(this.res2, res2Rows, b.normFirst ? [base, f, out] : [base, f, r2, out], this.t('lay.res2.caption', tp));
+    // 5 · the other placement on the same input
+    this.drawNorms(own, alt, layer, tok, tp, rowsChart);
+    // 6 · every layer's heads
+    this.drawGrid(r, L, H, tok, maxH, fs);
+    // 7 · the token through the layers
+    this.drawPath(r, tok, tp, rowsChart);
+    // 8 · the next token
+    this.drawOutput(r, s, text);
+  }
+
+  /** The activation's curve (computed by the engine) with this token's F entries on it. */
+  drawCurve(activation, u, g, w, fs) {
+    let lo = Math.min(-3, ...u), hi = Math.max(3, ...u);
+    const N = 121;
+    const xs = Float32Array.from({ length: N }, (_, i) => lo + ((hi - lo) * i) / (N - 1));
+    const op = activation === 'relu' ? 'relu' : 'gelu';
+    const args = { x: { shape: [1, N], data: xs } };
+    if (activation === 'gelu_tanh') args.approximate = 'tanh';
+    const ys = engine.forward(op, args).y.data;
+    const neg = u.filter((v) => v < 0).length;
+    const gmin = Math.min(0, ...Array.from(g).filter((_, j) => u[j] < 0));
+    const name = this.t(`lay.act.${activation}`);
+    this.curve.replaceChildren(...activationCurve({ xs, ys, u, g, lo, hi, fs, caption: this.t('lay.act.caption', { act: name, tok: w, f: u.length }) }));
+    this.curveSay.textContent = this.t(activation === 'relu' ? 'lay.act.sayRelu' : 'lay.act.sayGelu', { tok: w, f: u.length, neg, gmin: gmin.toFixed(2) });
+  }
+
+  drawNorms(own, alt, layer, tok, tp, rowsChart) {
+    const a = own.layers[layer], b = alt.layers[layer];
+    const na = a.normFirst ? 'pre' : 'post', nb = b.normFirst ? 'pre' : 'post';
+    this.normDiagrams.replaceChildren(...[a, b].map((x) => layerDiagram(x.normFirst, { t: (k, v) => this.t(k, v), compact: true })));
+    const ya = row(a.output, tok), yb = row(b.output, tok);
+    const diff = { shape: [1, ya.shape[1]], data: yb.data.map((v, j) => v - ya.data[j]) };
+    // The lengths are the engine's (each trace's path measures the layer's output).
+    const pa = own.path[layer + 1][tok], pb = alt.path[layer + 1][tok];
+    const top = (tr) => { const T = tr.tokens.length, V = tr.logits.shape[1]; return this.tokenName(engine.nextToken(tr.logits.data.subarray((T - 1) * V, T * V), { topK: 1 }).pick); };
+    const [topA, topB] = [top(own), top(alt)];
+    const vars = { ...tp, own: this.t(`lay.normName.${na}`), alt: this.t(`lay.normName.${nb}`), na: pa.norm.toFixed(2), nb: pb.norm.toFixed(2), topA, topB };
+    this.normSay.textContent = this.t('lay.norm.say', vars) + (this.app.state.lang === 'zh' ? '' : ' ') + this.t(topA === topB ? 'lay.norm.topSame' : 'lay.norm.topChanged', vars);
+    rowsChart(this.normCmp, [this.t(`lay.row.out.${na}`), this.t(`lay.row.out.${nb}`), this.t('lay.row.diff')], [ya, yb, diff], this.t('lay.norm.caption', tp));
+  }
+
+  /** A vocabulary entry's text (the model's vocabulary, read once per model). */
+  tokenName(id) {
+    const m = this.model();
+    if (this.vocabOf !== m) {
+      this.vocabOf = m;
+      this.vocab = m.vocab();
+    }
+    return this.vocab[id] ?? `#${id}`;
+  }
+
+  drawGrid(r, L, H, tok, maxH, fs) {
+    const n = L * H;
+    if (!this.headCharts || this.headCharts.length !== n) {
+      this.grid.replaceChildren();
+      this.headCharts = Array.from({ length: n }, (_, i) => new Heatmap(this.grid, { id: `lay-head-${Math.floor(i / H)}-${i % H}`, t: (k, v) => this.t(k, v), onSelect: () => this.openHead(Math.floor(i / H), i % H) }));
+    }
+    const T = r.tokens.length;
+    const cols = gridColumns(n, T, { w: this.grid.clientWidth || 800, minW: 150 });
+    this.grid.style.gridTemplateColumns = `repeat(${Math.max(H, Math.min(cols, H))}, minmax(0, 1fr))`;
+    const mask = { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) };
+    const tip = (r0, c0, v) => this.t('hover.cell', { row: r.tokens[r0], col: r.tokens[c0], value: v });
+    for (let l = 0; l < L; l++) {
+      const wts = r.layers[l].attention.weights;
+      let pats = [];
+      try { pats = engine.headPatterns ? engine.headPatterns(wts) : []; } catch { pats = []; }
+      for (let h = 0; h < H; h++) {
+        const c = this.headCharts[l * H + h];
+        const p = pats[h];
+        const what = p ? this.t(`lay.pattern.${p.kind}`, { s: p.strength.toFixed(2) }) : '';
+        c.draw({ matrix: head(wts, h), rows: r.tokens, cols: r.tokens, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('lay.grid.caption', { l: l + 1, h: h + 1 }) + (what ? ` · ${what}` : ''), tooltip: tip, highlightRow: tok, maxHeight: maxH(c), maxCell: 24, fontScale: fs });
+      }
+    }
+  }
+
+  /** The stack grid's click: that layer and head. */
+  openHead(l, h) {
+    this.app.setState({ blayer: l, head: h, step: 1 }, { push: true });
+  }
+
+  drawPath(r, tok, tp, rowsChart) {
+    const L = r.layers.length;
+    const vecs = [row(r.embeddings, tok), ...r.layers.map((b) => row(b.output, tok))];
+    const labels = [this.t('lay.row.emb'), ...r.layers.map((_, l) => this.t('lay.row.after', { l: l + 1 }))];
+    rowsChart(this.path, labels, vecs, this.t('lay.path.caption', tp));
+    const head = el('tr', {}, ...['lay.path.depth', 'lay.path.norm', 'lay.path.cos', 'lay.path.added'].map((k) => el('th', { text: this.t(k) })));
+    const body = r.path.map((p, l) => el('tr', {}, el('th', { text: labels[l] }), el('td', { text: p[tok].norm.toFixed(2) }), el('td', { text: l ? p[tok].cosPrev.toFixed(2) : '—' }), el('td', { text: l ? p[tok].added.toFixed(2) : '—' })));
+    this.pathTable.replaceChildren(head, ...body);
+    let most = 1;
+    for (let l = 1; l <= L; l++) if (r.path[l][tok].added > r.path[most][tok].added) most = l;
+    this.pathSay.textContent = this.t('lay.path.say', { ...tp, most, first: r.path[1][tok].cosPrev.toFixed(2), last: r.path[L][tok].cosPrev.toFixed(2) });
+  }
+
+  drawOutput(r, s, text) {
+    const T = r.tokens.length, V = r.logits.shape[1];
+    const z = r.logits.data.slice((T - 1) * V, T * V);
+    const nt = engine.nextToken(z, { temperature: s.temp, topK: s.topk, seed: s.sseed });
+    const shown = nt.kept.slice(0, 10);
+    const names = shown.map((id) => this.tokenName(id));
+    const picked = this.tokenName(nt.pick);
+    this.bars.draw(names.map((n, i) => (shown[i] === nt.pick ? `✓ ${n}` : n)), shown.map((id) => nt.probs[id]), { percent: true, max: Math.max(1e-6, ...shown.map((id) => nt.probs[id])) }, 10);
+    this.outList.replaceChildren(...shown.map((id, i) => el('li', { text: `${names[i]} ${(100 * nt.probs[id]).toFixed(1)}% (z = ${z[id].toFixed(2)})` })));
+    this.outSay.textContent = this.t('lay.out.say', { text, last: r.tokens[T - 1], pick: picked, p: (100 * nt.probs[nt.pick]).toFixed(1), u: nt.u.toFixed(2), temp: s.temp.toFixed(2), k: s.topk || this.t('lay.topk.all'), v: V });
+  }
+}
+
+export const STRINGS = {
+  en: {
+    'nav.layer': 'Layer & stack',
+    'lay.title': 'The whole layer, then the whole stack',
+    'lay.intro': 'Attention is only the first half of a transformer layer. Here a sentence goes through all of it — the residual connection, LayerNorm, the feed-forward network, the second residual — and then through every layer of a 4-layer model, up to the probabilities of the next token. The model is real: trained by this project’s engine on the page’s corpus, shipped with the page; switch to its untrained weights to see what training changed.',
+    'lay.ctl.weights': 'Weights',
+    'lay.ctl.layer': 'Layer',
+    'lay.ctl.swap': 'Trace this layer with the other norm placement',
+    'lay.ctl.temp': 'Temperature τ',
+    'lay.ctl.topk': 'Top-k',
+    'lay.ctl.sample': 'Draw again',
+    'lay.weights.trained': 'trained (shipped model)',
+    'lay.weights.random': 'untrained (random, from the seed)',
+    'lay.weights.trainedNote': 'Trained weights: {l} layers, {h} heads, vectors of {c} numbers, learned from the corpus by the recipe in this project — the patterns below were learned.',
+    'lay.weights.randomNote': 'Untrained weights: the same model before any training, every weight drawn from seed {seed}. Any pattern below is chance.',
+    'lay.unknown': 'The model never saw: {list} (read as <unk>).',
+    'lay.loading': 'Loading the trained model…',
+    'lay.loadFailed': 'The trained model could not be loaded: {msg}',
+    'lay.topk.all': 'all',
+    'lay.s0.title': 'One layer',
+    'lay.s0.text': 'Each box is one step of the layer, in the order the numbers flow; click a box to open its step. Choose the token to follow: every step shows its numbers.',
+    'lay.s1.title': 'Residual',
+    'lay.s1.text': 'The attention output is not used alone: it is added, number by number, to the vector that went in. The layer only has to learn a correction, and the original information always gets through.',
+    'lay.s2.title': 'LayerNorm',
+    'lay.s2.text': 'LayerNorm rescales each token’s vector on its own: subtract its mean, divide by its standard deviation, then stretch by γ and shift by β (both learned). It keeps the numbers in a steady range from layer to layer.',
+    'lay.s3.title': 'Feed-forward network',
+    'lay.s3.text': 'Each token then goes alone through two linear maps with an activation between them: up to 4× the width, bend (negative inputs are cut or damped), back down. This is where most of a layer’s weights are.',
+    'lay.s4.title': 'Second residual',
+    'lay.s4.text': 'The FFN’s output is added to its input, as after attention. The result is the layer’s output: the next layer’s input.',
+    'lay.s5.title': 'Pre-norm or post-norm',
+    'lay.s5.text': 'The original Transformer normalises after each residual (post-norm); GPT-2 and most models since normalise before each sublayer (pre-norm), which trains more stably in deep stacks. The same weights give different outputs when the norms move.',
+    'lay.s6.title': 'The stack',
+    'lay.s6.text': 'A model stacks layers, each with its own heads. Every head of every layer, on the same sentence: click one to open that layer with that head.',
+    'lay.s7.title': 'One token through the layers',
+    'lay.s7.text': 'Follow one token up the stack: each layer adds something to its vector (the residual stream) rather than replacing it.',
+    'lay.s8.title': 'The next token',
+    'lay.s8.text': 'At the top, the last token’s vector is normalised and multiplied by the unembedding: one score per word of the vocabulary. Softmax turns scores into probabilities; temperature sharpens or flattens them, top-k keeps only the k best, and one word is drawn.',
+    'lay.box.in': 'Input x',
+    'lay.box.attn': 'Multi-head self-attention',
+    'lay.box.add1': 'Add (residual)',
+    'lay.box.ln1post': 'LayerNorm',
+    'lay.box.ln1pre': 'LayerNorm₁',
+    'lay.box.ln2pre': 'LayerNorm₂',
+    'lay.box.ln2post': 'LayerNorm',
+    'lay.box.ffn': 'Feed-forward',
+    'lay.box.add2pre': 'Add (residual)',
+    'lay.box.add2post': 'Add (residual)',
+    'lay.box.out': 'Output → next layer',
+    'lay.box.stack': '× {l} layers',
+    'lay.row.x': 'x (input)',
+    'lay.row.attn': 'a (attention)',
+    'lay.row.r1': 'r₁ = x + a',
+    'lay.row.z': 'z (input)',
+    'lay.row.xhat': '(z − μ)/σ',
+    'lay.row.y': 'γ·x̂ + β',
+    'lay.row.h': 'h (FFN input)',
+    'lay.row.ffn': 'f (FFN output)',
+    'lay.row.r2': 'r₂',
+    'lay.row.out': 'output y',
+    'lay.row.out.pre': 'y, pre-norm',
+    'lay.row.out.post': 'y, post-norm',
+    'lay.row.diff': 'difference',
+    'lay.row.emb': 'embedding',
+    'lay.row.after': 'after layer {l}',
+    'lay.res1.formula': 'Layer {l}, “{tok}”: r₁ = x + a, entry by entry:',
+    'lay.res1.caption': '“{tok}” in layer {l}: input, attention output and their sum ({c} numbers each)',
+    'lay.ln.formula': '{name}, “{tok}”: μ = {mu}, σ² = {var}; x̂ = (z − μ)/√(σ² + {eps}); y = γ·x̂ + β. Entry 0: z = {z0} → x̂ = {x0} → {g0} × {x0} + {b0} = {y0}',
+    'lay.ln.caption': '{name} on “{tok}”: input, normalised, γ, β and output',
+    'lay.ffn.shapes': '[{t}, {c}] → up-projection W₁ → [{t}, {f}] → activation → [{t}, {f}] → down-projection W₂ → [{t}, {c}]',
+    'lay.up.caption': 'After W₁: {f} numbers per token (before the activation)',
+    'lay.down.caption': 'After W₂: back to {c} numbers per token',
+    'lay.act.relu': 'ReLU',
+    'lay.act.gelu': 'GELU',
+    'lay.act.gelu_tanh': 'GELU (tanh)',
+    'lay.act.caption': '{act}, with the {f} values of “{tok}” on it',
+    'lay.act.sayRelu': 'Of the {f} values of “{tok}”, {neg} were negative: ReLU set them to 0.',
+    'lay.act.sayGelu': 'Of the {f} values of “{tok}”, {neg} were negative: GELU multiplies each value by Φ(value), less than one half for every negative one, so they all come out between {gmin} and 0; ReLU would have set them to exactly 0.',
+    'lay.res2.post': 'Layer {l}, “{tok}”: r₂ = h + f, then y = LayerNorm(r₂):',
+    'lay.res2.pre': 'Layer {l}, “{tok}”: y = r₁ + f (pre-norm: no norm here; the next layer normalises first):',
+    'lay.res2.caption': '“{tok}” in layer {l}: the second residual and the layer’s output',
+    'lay.norm.pre': 'Pre-norm',
+    'lay.norm.post': 'Post-norm',
+    'lay.norm.say': 'This model was trained with {own}. The same weights on the same input with {alt} in layer {l} give “{tok}” another output: its length goes from {na} to {nb}.',
+    'lay.norm.topSame': 'The most probable next token stays “{topA}”.',
+    'lay.norm.topChanged': 'The most probable next token changes from “{topA}” to “{topB}”.',
+    'lay.normName.pre': 'pre-norm',
+    'lay.normName.post': 'post-norm',
+    'lay.swapped': 'Layer {l} is traced with {alt} (the switch in the pre/post-norm step), not as it was trained.',
+    'lay.norm.caption': 'Layer {l}, “{tok}”: the output with each placement and their difference',
+    'lay.grid.caption': 'L{l} H{h}',
+    'lay.pattern.previous': 'previous token {s}',
+    'lay.pattern.current': 'itself {s}',
+    'lay.pattern.first': 'first token {s}',
+    'lay.path.caption': '“{tok}” after each layer ({c} numbers)',
+    'lay.path.depth': 'depth',
+    'lay.path.norm': 'length ‖x‖',
+    'lay.path.cos': 'cosine with the layer below',
+    'lay.path.added': 'length of what the layer added',
+    'lay.path.say': 'Layer {most} adds the most to “{tok}”. The cosine with the vector below is {first} after layer 1 and {last} after the last: each layer adjusts the vector rather than replacing it.',
+    'lay.out.say': 'After “{text}”, with τ = {temp} and top-k = {k} (of {v} tokens): drawn “{pick}” ({p}%, u = {u}).',
+  },
+  zh: {
+    'nav.layer': '整层与堆叠',
+    'lay.title': '完整的一层，再到整个堆叠',
+    'lay.intro': '注意力只是 Transformer 一层的前半部分。这里让一句话走完整层——残差连接、LayerNorm、前馈网络、第二个残差——再穿过一个 4 层模型的每一层，直到下一个词的概率。模型是真的：由本项目的引擎在页面自带的语料上训练，随页面发布；切换到未训练的权重，就能看出训练改变了什么。',
+    'lay.ctl.weights': '权重',
+    'lay.ctl.layer': '层',
+    'lay.ctl.swap': '用另一种归一化位置计算这一层',
+    'lay.ctl.temp': '温度 τ',
+    'lay.ctl.topk': 'Top-k',
+    'lay.ctl.sample': '再抽一次',
+    'lay.weights.trained': '训练过的（随页面发布的模型）',
+    'lay.weights.random': '未训练（由种子随机生成）',
+    'lay.weights.trainedNote': '训练过的权重：{l} 层，{h} 个头，每个向量 {c} 个数，由本项目的配方在语料上学到——下面的模式是学出来的。',
+    'lay.weights.randomNote': '未训练的权重：同一个模型在训练之前，每个权重都由种子 {seed} 抽出。下面出现的任何模式都只是巧合。',
+    'lay.unknown': '模型没见过：{list}（按 <unk> 读入）。',
+    'lay.loading': '正在加载训练好的模型…',
+    'lay.loadFailed': '训练好的模型加载失败：{msg}',
+    'lay.topk.all': '全部',
+    'lay.s0.title': '一层',
+    'lay.s0.text': '每个方框是这一层的一步，按数据流动的顺序排列；点方框就打开那一步。选一个要跟踪的词：每一步都显示它的数值。',
+    'lay.s1.title': '残差',
+    'lay.s1.text': '注意力的输出不单独使用：它被逐个数加到进入这一层的向量上。这样这一层只需学一个修正量，原来的信息也总能传过去。',
+    'lay.s2.title': 'LayerNorm',
+    'lay.s2.text': 'LayerNorm 对每个词的向量单独缩放：减去它的均值，除以它的标准差，再乘以 γ、加上 β（两者都是学出来的）。它让数值在一层又一层之间保持稳定的范围。',
+    'lay.s3.title': '前馈网络',
+    'lay.s3.text': '接着每个词各自经过两个线性变换，中间夹一个激活函数：先升到 4 倍宽度，再弯折（负的输入被截断或压小），再降回原宽度。一层里的大部分权重都在这里。',
+    'lay.s4.title': '第二个残差',
+    'lay.s4.text': '前馈网络的输出加回它的输入，和注意力之后一样。结果就是这一层的输出，也就是下一层的输入。',
+    'lay.s5.title': '前置还是后置归一化',
+    'lay.s5.text': '最初的 Transformer 在每个残差之后做归一化（后置，post-norm）；GPT-2 及之后的大多数模型在每个子层之前做归一化（前置，pre-norm），层数多时训练更稳定。归一化的位置一变，同样的权重就给出不同的输出。',
+    'lay.s6.title': '堆叠',
+    'lay.s6.text': '模型把许多层叠起来，每层都有自己的头。同一句话上每一层的每一个头：点一个就打开那一层的那个头。',
+    'lay.s7.title': '一个词穿过各层',
+    'lay.s7.text': '跟着一个词往上走：每一层都是往它的向量上加一点东西（残差流），而不是把它换掉。',
+    'lay.s8.title': '下一个词',
+    'lay.s8.text': '在最顶上，最后一个词的向量先归一化，再乘以输出矩阵：词表里每个词得到一个分数。softmax 把分数变成概率；温度让分布更尖或更平，top-k 只留下最好的 k 个，然后抽出一个词。',
+    'lay.box.in': '输入 x',
+    'lay.box.attn': '多头自注意力',
+    'lay.box.add1': '相加（残差）',
+    'lay.box.ln1post': 'LayerNorm',
+    'lay.box.ln1pre': 'LayerNorm₁',
+    'lay.box.ln2pre': 'LayerNorm₂',
+    'lay.box.ln2post': 'LayerNorm',
+    'lay.box.ffn': '前馈网络',
+    'lay.box.add2pre': '相加（残差）',
+    'lay.box.add2post': '相加（残差）',
+    'lay.box.out': '输出 → 下一层',
+    'lay.box.stack': '× {l} 层',
+    'lay.row.x': 'x（输入）',
+    'lay.row.attn': 'a（注意力）',
+    'lay.row.r1': 'r₁ = x + a',
+    'lay.row.z': 'z（输入）',
+    'lay.row.xhat': '(z − μ)/σ',
+    'lay.row.y': 'γ·x̂ + β',
+    'lay.row.h': 'h（前馈输入）',
+    'lay.row.ffn': 'f（前馈输出）',
+    'lay.row.r2': 'r₂',
+    'lay.row.out': '输出 y',
+    'lay.row.out.pre': 'y，前置归一化',
+    'lay.row.out.post': 'y，后置归一化',
+    'lay.row.diff': '差',
+    'lay.row.emb': '词向量',
+    'lay.row.after': '第 {l} 层之后',
+    'lay.res1.formula': '第 {l} 层，“{tok}”：r₁ = x + a，逐个相加：',
+    'lay.res1.caption': '“{tok}”在第 {l} 层：输入、注意力输出和它们的和（各 {c} 个数）',
+    'lay.ln.formula': '{name}，“{tok}”：μ = {mu}，σ² = {var}；x̂ = (z − μ)/√(σ² + {eps})；y = γ·x̂ + β。第 0 个数：z = {z0} → x̂ = {x0} → {g0} × {x0} + {b0} = {y0}',
+    'lay.ln.caption': '{name} 作用于“{tok}”：输入、归一化后、γ、β 和输出',
+    'lay.ffn.shapes': '[{t}, {c}] → 升维 W₁ → [{t}, {f}] → 激活 → [{t}, {f}] → 降维 W₂ → [{t}, {c}]',
+    'lay.up.caption': '经过 W₁：每个词 {f} 个数（激活之前）',
+    'lay.down.caption': '经过 W₂：每个词回到 {c} 个数',
+    'lay.act.relu': 'ReLU',
+    'lay.act.gelu': 'GELU',
+    'lay.act.gelu_tanh': 'GELU（tanh 近似）',
+    'lay.act.caption': '{act}，以及“{tok}”的 {f} 个值',
+    'lay.act.sayRelu': '“{tok}”的 {f} 个值里有 {neg} 个是负的：ReLU 把它们变成了 0。',
+    'lay.act.sayGelu': '“{tok}”的 {f} 个值里有 {neg} 个是负的：GELU 把每个值乘以 Φ(值)，负值对应的 Φ 都小于一半，所以它们都落在 {gmin} 和 0 之间；ReLU 则会把它们直接变成 0。',
+    'lay.res2.post': '第 {l} 层，“{tok}”：r₂ = h + f，再 y = LayerNorm(r₂)：',
+    'lay.res2.pre': '第 {l} 层，“{tok}”：y = r₁ + f（前置归一化：这里不归一化，下一层先归一化）：',
+    'lay.res2.caption': '“{tok}”在第 {l} 层：第二个残差和这一层的输出',
+    'lay.norm.pre': '前置归一化',
+    'lay.norm.post': '后置归一化',
+    'lay.norm.say': '这个模型是用{own}训练的。同样的权重、同样的输入，第 {l} 层改用{alt}，“{tok}”的输出就不同了：长度从 {na} 变成 {nb}。',
+    'lay.norm.topSame': '最可能的下一个词仍是“{topA}”。',
+    'lay.norm.topChanged': '最可能的下一个词从“{topA}”变成“{topB}”。',
+    'lay.normName.pre': '前置归一化',
+    'lay.normName.post': '后置归一化',
+    'lay.swapped': '第 {l} 层按{alt}计算（见“前置还是后置归一化”一步的开关），不是训练时的方式。',
+    'lay.norm.caption': '第 {l} 层，“{tok}”：两种位置下的输出和它们的差',
+    'lay.grid.caption': '第{l}层 头{h}',
+    'lay.pattern.previous': '看前一个词 {s}',
+    'lay.pattern.current': '看自己 {s}',
+    'lay.pattern.first': '看第一个词 {s}',
+    'lay.path.caption': '“{tok}”在每一层之后（{c} 个数）',
+    'lay.path.depth': '深度',
+    'lay.path.norm': '长度 ‖x‖',
+    'lay.path.cos': '与下一层向量的余弦',
+    'lay.path.added': '这一层加上的量的长度',
+    'lay.path.say': '第 {most} 层给“{tok}”加的最多。与下面一层向量的余弦：第 1 层之后是 {first}，最后一层之后是 {last}：每一层是在调整这个向量，而不是替换它。',
+    'lay.out.say': '在“{text}”之后，τ = {temp}，top-k = {k}（共 {v} 个词）：抽到“{pick}”（{p}%，u = {u}）。',
+  },
+};
