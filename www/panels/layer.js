@@ -12,7 +12,7 @@ import { engine } from '../engine.js';
 import { Bars, Heatmap } from '../chart.js';
 import { el, fillSelect, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
-import { chartBoxes, centreHeatmap, gridColumns, overflows } from '../fit.js';
+import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
 import { shippedModel } from '../models.js';
 import { serialize, choices } from '../state.js';
 import { SIZES } from './learn.js';
@@ -94,12 +94,14 @@ export default class LayerPanel {
     // 3 · FFN: up, activation, down
     const s3 = sec(3);
     this.ffnShapes = el('p', { class: 'formula', id: 'lay-ffn-shapes' });
-    this.up = chart(s3, 'lay-up', { onSelect: selectTok });
+    const ffnRow = el('div', { class: 'trio ffn-row' });
+    s3.append(this.ffnShapes, ffnRow);
+    this.up = chart(ffnRow, 'lay-up', { onSelect: selectTok });
     this.curve = el('figure', { class: 'chart curve', id: 'lay-act' });
+    ffnRow.append(this.curve);
+    this.down = chart(ffnRow, 'lay-down', { onSelect: selectTok });
     this.curveSay = el('p', { class: 'say', id: 'lay-act-say' });
-    s3.insertBefore(this.ffnShapes, this.up.figure);
-    s3.append(this.curve, this.curveSay);
-    this.down = chart(s3, 'lay-down', { onSelect: selectTok });
+    s3.append(this.curveSay);
     s3.classList.add('wide');
     // 4 · second residual and the layer's output
     const s4 = sec(4);
@@ -336,8 +338,10 @@ export default class LayerPanel {
       this.headCharts = Array.from({ length: n }, (_, i) => new Heatmap(this.grid, { id: `lay-head-${Math.floor(i / H)}-${i % H}`, t: (k, v) => this.t(k, v), onSelect: () => this.openHead(Math.floor(i / H), i % H) }));
     }
     const T = r.tokens.length;
-    const cols = gridColumns(n, T, { w: this.grid.clientWidth || 800, minW: 150 });
-    this.grid.style.gridTemplateColumns = `repeat(${Math.max(H, Math.min(cols, H))}, minmax(0, 1fr))`;
+    // One layer a row; embedded in a wide frame, two layers a row (the maps get taller).
+    const g = this.grid;
+    const cols = this.app.embed && g.clientWidth > 1.4 * g.clientHeight ? 2 * H : H;
+    g.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
     const mask = { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) };
     const tip = (r0, c0, v) => this.t('hover.cell', { row: r.tokens[r0], col: r.tokens[c0], value: v });
     for (let l = 0; l < L; l++) {
