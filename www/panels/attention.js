@@ -179,9 +179,9 @@ export default class AttentionPanel {
     fillSelect(this.preset, choices('preset').map((p) => [p, this.t(`preset.${p}`)]), s.preset);
     // The article's example has d_model 4 and one head, set by hand: shown as such; choosing
     // another size leaves it.
-    const byHand = this.t('att.article.byHand');
-    fillSelect(this.dSel, [...(article ? [['article', `4 (${byHand})`]] : []), ...choices('d').map((d) => [d, String(d)])], article ? 'article' : s.d);
-    fillSelect(this.hSel, choices('h').map((h) => [h, h === 1 && article ? `1 (${byHand})` : String(h)]), article ? 1 : s.h);
+    const byHand = (n) => this.t('att.article.byHand', { n });
+    fillSelect(this.dSel, [...(article ? [['article', byHand(4)]] : []), ...choices('d').map((d) => [d, String(d)])], article ? 'article' : s.d);
+    fillSelect(this.hSel, choices('h').map((h) => [h, h === 1 && article ? byHand(1) : String(h)]), article ? 1 : s.h);
     const H = article ? 1 : s.h;
     fillSelect(this.headSel, Array.from({ length: H }, (_, i) => [i, String(i + 1)]), Math.min(s.head, H - 1));
   }
