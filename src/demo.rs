@@ -115,6 +115,96 @@ pub fn attention_demo(
     let in_proj_weight = Array2::from_shape_fn((3 * c, c), |_| rng.uniform_in(-a, a) as f32);
     let b = 1.0 / (c as f64).sqrt();
     let out_proj_weight = Array2::from_shape_fn((c, c), |_| rng.uniform_in(-b, b) as f32);
+    run(
+        tokens,
+        truncated,
+        token_vectors,
+        positions,
+        embeddings,
+        in_proj_weight,
+        out_proj_weight,
+        heads,
+        causal,
+    )
+}
+
+/// The tokens of the article's example, in order.
+pub const ARTICLE_TOKENS: [&str; 3] = ["你", "是", "谁"];
+/// d_model of the article's example.
+pub const ARTICLE_D_MODEL: usize = 4;
+
+/// The hand-set vectors of 你, 是 and 谁, `[3, 4]`, chosen so that with Q = K = V = x (identity
+/// projections, one head, d_k = 4, √d_k = 2) the weights of 你 over 你, 是, 谁 are exactly the
+/// article's [0.1, 0.7, 0.2]:
+///
+/// ```text
+/// x(你) = (2,        1, 0, 0)    q(你)·k(你) / 2 = (2·2 + 1·1) / 2     = 2.5
+/// x(是) = (2.5 + ln 7, 0, 1, 0)  q(你)·k(是) / 2 = 2·(2.5 + ln 7) / 2 = 2.5 + ln 7
+/// x(谁) = (2.5 + ln 2, 0, 0, 1)  q(你)·k(谁) / 2 = 2·(2.5 + ln 2) / 2 = 2.5 + ln 2
+/// softmax = e^2.5 · (1, 7, 2) / (e^2.5 · 10) = (0.1, 0.7, 0.2)
+/// ```
+///
+/// The last three numbers mark each word, so 你's output, 0.1·x(你) + 0.7·x(是) + 0.2·x(谁),
+/// carries its three weights in plain sight: (…, 0.1, 0.7, 0.2).
+pub fn article_vectors() -> Array2<f32> {
+    let (l7, l2) = (7f64.ln(), 2f64.ln());
+    let rows: [[f64; 4]; 3] = [
+        [2.0, 1.0, 0.0, 0.0],
+        [2.5 + l7, 0.0, 1.0, 0.0],
+        [2.5 + l2, 0.0, 0.0, 1.0],
+    ];
+    Array2::from_shape_fn((3, ARTICLE_D_MODEL), |(i, j)| rows[i][j] as f32)
+}
+
+/// The seed article's example, 你是谁, with everything set by hand to reproduce its numbers:
+/// the vectors of [`article_vectors`] (no positional encoding), d_model 4, one head, and
+/// identity matrices for W_Q, W_K, W_V and the output projection. The engine computes the rest
+/// as for any sentence. `text` must be the three tokens 你, 是, 谁.
+pub fn article_demo(text: &str, causal: bool) -> Result<AttentionDemo> {
+    let tok = Tokenizer::from_vocab(&[], Mode::Word, ZH_LEXICON);
+    let tokens = tok.segment(text);
+    if tokens != ARTICLE_TOKENS {
+        return Err(Error::value(format!(
+            "the article's example is 你是谁 (the tokens 你, 是, 谁), its vectors set by hand; got {} token(s): {}",
+            tokens.len(),
+            tokens.join(" ")
+        )));
+    }
+    let c = ARTICLE_D_MODEL;
+    let token_vectors = article_vectors();
+    let positions = Array2::zeros((3, c));
+    let embeddings = token_vectors.clone();
+    let eye = Array2::<f32>::eye(c);
+    let in_proj_weight =
+        ndarray::concatenate(ndarray::Axis(0), &[eye.view(), eye.view(), eye.view()])
+            .expect("same widths");
+    run(
+        tokens,
+        false,
+        token_vectors,
+        positions,
+        embeddings,
+        in_proj_weight,
+        eye,
+        1,
+        causal,
+    )
+}
+
+/// One multi-head self-attention layer (zero biases) over `embeddings`.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    tokens: Vec<String>,
+    truncated: bool,
+    token_vectors: Array2<f32>,
+    positions: Array2<f32>,
+    embeddings: Array2<f32>,
+    in_proj_weight: Array2<f32>,
+    out_proj_weight: Array2<f32>,
+    heads: usize,
+    causal: bool,
+) -> Result<AttentionDemo> {
+    let (t, c) = embeddings.dim();
     let in_b = Array1::zeros(3 * c);
     let out_b = Array1::zeros(c);
     let p = MhaParams {
@@ -201,5 +291,41 @@ mod tests {
             .contains("divisible"));
         let long = attention_demo(&"a ".repeat(40), 8, 2, 1, false).unwrap();
         assert!(long.truncated && long.tokens.len() == MAX_TOKENS);
+    }
+
+    #[test]
+    fn the_article_example_gives_exactly_its_weights() {
+        // By hand (see article_vectors): with Q = K = V = x and √d_k = √4 = 2, the scores of 你
+        // are x(你)·x(j) / 2 = (2.5, 2.5 + ln 7, 2.5 + ln 2); softmax divides e^2.5·(1, 7, 2) by
+        // their sum e^2.5·10, so the weights are (0.1, 0.7, 0.2).
+        let d = article_demo("你是谁", false).unwrap();
+        assert_eq!(d.tokens, ARTICLE_TOKENS);
+        let h = d.cache.head(0, 0);
+        let (l7, l2) = (7f32.ln(), 2f32.ln());
+        for (j, want) in [2.5, 2.5 + l7, 2.5 + l2].iter().enumerate() {
+            assert!((h.scores[[0, j]] - want).abs() < 1e-6, "score {j}");
+        }
+        for (j, want) in [0.1f32, 0.7, 0.2].iter().enumerate() {
+            assert!(
+                (h.weights[[0, j]] - want).abs() < 1e-6,
+                "weight {j}: {}",
+                h.weights[[0, j]]
+            );
+        }
+        // Identity projections: Q = K = V = x, and the output is the weighted sum itself,
+        // 0.1·x(你) + 0.7·x(是) + 0.2·x(谁) = (0.2 + 0.7(2.5 + ln 7) + 0.2(2.5 + ln 2), 0.1, 0.7, 0.2).
+        assert_eq!(h.v, d.embeddings);
+        assert_eq!(d.positions, Array2::<f32>::zeros((3, 4)));
+        let first = 0.2 + 0.7 * (2.5 + l7) + 0.2 * (2.5 + l2);
+        for (j, want) in [first, 0.1, 0.7, 0.2].iter().enumerate() {
+            assert!((d.output[[0, j]] - want).abs() < 1e-5, "output {j}");
+            assert!((d.cache.concat[[0, j]] - want).abs() < 1e-5, "concat {j}");
+        }
+        // Only 你是谁 has hand-set vectors.
+        assert!(article_demo("你是谁呀", false).is_err());
+        assert!(article_demo("谁是你", false).is_err());
+        // The causal mask still applies: 你 can only look at itself.
+        let m = article_demo("你 是 谁", true).unwrap();
+        assert_eq!(m.cache.head(0, 0).weights[[0, 0]], 1.0);
     }
 }

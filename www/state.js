@@ -11,11 +11,18 @@ import { PANEL_IDS } from './panels/index.js';
 
 export const SCHEMA_VERSION = 1;
 
-/** The presets: worked examples that open with one link. */
+/**
+ * The presets: worked examples that open with one link. `article`: the seed article's own
+ * numbers (engine.attentionDemo's `article` option: hand-set vectors, d_model 4, one head), so
+ * d, h and seed do not apply; `d`, `h`: the sizes the preset opens with. Changing what a preset
+ * fixes leaves it for `base`, the plain preset with the same text.
+ */
 export const PRESETS = {
   nishishui: { text: '你是谁', lang: 'zh' },
+  article: { text: '你是谁', lang: 'zh', article: true, base: 'nishishui' },
   tianqi: { text: '今天天气真好', lang: 'zh' },
   xiaoming: { text: '小明今天感冒了，他应该多喝水', lang: 'zh' },
+  heads8: { text: '小明今天感冒了，他应该多喝水', lang: 'zh', d: 512, h: 8, base: 'xiaoming' },
   cat: { text: 'The cat sat on the mat', lang: 'en' },
   bank: { text: 'She sat by the river bank', lang: 'en' },
 };
@@ -256,6 +263,14 @@ export function parseHash(hash, lang = 'en') {
     state.src = (sp ?? S2S_PRESETS[LANG_DEFAULTS[state.lang].spreset]).text;
     notices.push({ key: 'notice.invalid', vars: { key: 'src', value: '', used: state.src } });
   }
+  // A preset with its own sizes opens with them unless the link gives others, and then it is
+  // its plain preset with those sizes.
+  const sized = PRESETS[state.preset];
+  if (sized?.d) {
+    if (!pairs.some(([k]) => k === 'd')) state.d = sized.d;
+    if (!pairs.some(([k]) => k === 'h')) state.h = sized.h;
+    if (state.d !== sized.d || state.h !== sized.h) state.preset = sized.base;
+  }
   const presetText = PRESETS[state.preset]?.text ?? PRESETS.tianqi.text;
   if (!textGiven) state.text = presetText;
   if (state.text.trim() === '') {
@@ -287,6 +302,8 @@ export function serialize(state, hidden = new Set()) {
       if (state.spreset !== 'custom' && v === S2S_PRESETS[state.spreset]?.text) continue;
     } else if (p.key === 'smodel') {
       if (v === (S2S_PRESETS[state.spreset]?.model ?? def.smodel)) continue;
+    } else if ((p.key === 'd' || p.key === 'h') && PRESETS[state.preset]?.[p.key]) {
+      if (v === PRESETS[state.preset][p.key]) continue;
     } else if (v === def[p.key]) {
       continue;
     }

@@ -184,7 +184,10 @@ pub fn bench_attention(n: JsValue, d: JsValue, reps: JsValue) -> JsResult<f32> {
 /// The attention panel's computation (see [`crate::demo`]): `text` through one multi-head
 /// self-attention layer with weights drawn from `seed`.
 ///
-/// `opts`: `{dModel, heads, seed, causal}`. Returns `{tokens, truncated, tokenVectors,
+/// `opts`: `{dModel, heads, seed, causal, article}`. `article: true` computes the seed
+/// article's 你是谁 example instead (see [`crate::demo::article_demo`]): hand-set vectors,
+/// d_model 4, one head, identity projections, no positions; the text must be 你是谁, and
+/// `dModel`, `heads` and `seed` may not be given with it. Returns `{tokens, truncated, tokenVectors,
 /// positions, embeddings [T, C], heads: {q, k, v [1, H, T, D], scores, weights [1, H, T, T],
 /// concat [1, T, C]}, output [T, C], inProjWeight [3C, C], outProjWeight [C, C]}`.
 #[wasm_bindgen(js_name = attentionDemo)]
@@ -205,16 +208,27 @@ pub fn attention_demo(text: JsValue, opts: JsValue) -> convert::JsResult<JsValue
         ArgSpec::int("heads", 1, crate::demo::MAX_HEADS as i64),
         ArgSpec::int("seed", 0, u32::MAX as i64),
         ArgSpec::flag("causal"),
+        ArgSpec::flag("article"),
     ];
     let a = convert::Obj::read(f, &opts, &specs)?.convert(&specs, |_, _| Ok(()))?;
     let e = convert::core_err;
-    let d = crate::demo::attention_demo(
-        &text,
-        a.usize_or("dModel", 16).map_err(e)?,
-        a.usize_or("heads", 2).map_err(e)?,
-        a.int_or("seed", 1).map_err(e)? as u64,
-        a.flag_or("causal", false).map_err(e)?,
-    )
+    let causal = a.flag_or("causal", false).map_err(e)?;
+    let d = if a.flag_or("article", false).map_err(e)? {
+        if let Some(name) = ["dModel", "heads", "seed"].into_iter().find(|n| a.has(n)) {
+            return Err(convert::err(format!(
+                "{f}: {name} may not be given with article: true (the article's example has d_model 4, 1 head and vectors set by hand)"
+            )));
+        }
+        crate::demo::article_demo(&text, causal)
+    } else {
+        crate::demo::attention_demo(
+            &text,
+            a.usize_or("dModel", 16).map_err(e)?,
+            a.usize_or("heads", 2).map_err(e)?,
+            a.int_or("seed", 1).map_err(e)? as u64,
+            causal,
+        )
+    }
     .map_err(e)?;
     use convert::tensor_to_js as t;
     Ok(convert::object(&[

@@ -320,19 +320,22 @@ pub fn draw_heatmap(
         }
         Ok(())
     };
-    // Column groups (a head's d_k columns in a concatenation): white separators between them.
+    // Column groups (a head's d_k columns in a concatenation): separators between them, a dark
+    // line on a white band, so that they show among pale cells too (d_model 512: cells of a
+    // pixel or two, many near white).
     let group = a.usize_or("colGroup", 0).map_err(e)?;
     if group > 0 && group < cols {
+        let (y0, y1) = (px(g.y0), px(g.y0 + rows as f64 * g.cell_h));
+        let half = |w: f64| ((w * dpr / 2.0).round() as i32).max(1);
         for c in (group..cols).step_by(group) {
             let x = px(g.x0 + c as f64 * g.cell_w);
-            root.draw(&Rectangle::new(
-                [
-                    (x - dpr.round() as i32, px(g.y0)),
-                    (x + dpr.round() as i32, px(g.y0 + rows as f64 * g.cell_h)),
-                ],
-                WHITE.filled(),
-            ))
-            .map_err(draw_err)?;
+            for (colour, w) in [(WHITE, 4.0), (RGBColor(40, 40, 40), 1.5)] {
+                root.draw(&Rectangle::new(
+                    [(x - half(w), y0), (x + half(w), y1)],
+                    colour.filled(),
+                ))
+                .map_err(draw_err)?;
+            }
         }
     }
     if let Some(r) = Some(a.number_or("highlightRow", -1.0).map_err(e)?)

@@ -319,6 +319,30 @@ describe('the page helpers', () => {
     assert.throws(() => attentionDemo('   ', {}), /no tokens/);
   });
 
+  test('attentionDemo({article: true}): the seed article’s 你/是/谁 from hand-set vectors gives 你 the weights 0.1, 0.7, 0.2', () => {
+    const near = (got, want, tol) => want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) <= tol, `${Array.from(got)} ≈ ${want}`));
+    const a = attentionDemo('你是谁', { article: true });
+    assert.deepEqual(a.tokens, ['你', '是', '谁']);
+    assert.deepEqual(a.embeddings.shape, [3, 4]);
+    assert.deepEqual(a.heads.weights.shape, [1, 1, 3, 3]);
+    near(a.embeddings.data, [2, 1, 0, 0, 2.5 + Math.log(7), 0, 1, 0, 2.5 + Math.log(2), 0, 0, 1], 1e-6);
+    assert.deepEqual(Array.from(a.positions.data), new Array(12).fill(0), 'no positions');
+    // identity projections: W_Q = W_K = W_V = I, so Q = K = V = x; W_o = I
+    const eye = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+    assert.deepEqual(Array.from(a.inProjWeight.data), [...eye, ...eye, ...eye]);
+    assert.deepEqual(Array.from(a.outProjWeight.data), eye);
+    near(a.heads.weights.data.subarray(0, 3), [0.1, 0.7, 0.2], 1e-6);
+    // 0.1·x(你) + 0.7·x(是) + 0.2·x(谁)
+    near(a.output.data.subarray(0, 4), [0.2 + 0.7 * (2.5 + Math.log(7)) + 0.2 * (2.5 + Math.log(2)), 0.1, 0.7, 0.2], 1e-5);
+    // the causal mask still applies; only 你是谁 has hand-set vectors; sizes and seed do not apply
+    assert.equal(attentionDemo('你 是 谁', { article: true, causal: true }).heads.weights.data[0], 1);
+    assert.throws(() => attentionDemo('今天天气', { article: true }), /the article's example is 你是谁/);
+    assert.throws(() => attentionDemo('你是谁', { article: true, dModel: 16 }), /attentionDemo: dModel may not be given with article: true/);
+    assert.throws(() => attentionDemo('你是谁', { article: true, seed: 3 }), /seed may not be given/);
+    // article: false is the usual random layer
+    assert.deepEqual(attentionDemo('你是谁', { article: false, dModel: 8, heads: 2 }).embeddings.shape, [3, 8]);
+  });
+
   test('corpusStats and builtinCorpus: after 天 comes 气', () => {
     const zh = builtinCorpus('zh');
     assert.ok(zh.split('\n').length > 300);

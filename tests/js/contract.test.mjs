@@ -107,6 +107,12 @@ describe('4. a mask or bias of the wrong shape, or a bad word, is an error, not 
     const e = h.expectError(() => h.lm.forward('mha', args), /attnMask|mask/);
     h.assert.match(e.message, /\[3, 3\]|shape/);
   }));
+  test("attentionDemo(text, {article}) of 'yes' or 1, or with a size", () => contract((h) => {
+    h.expectError(() => h.lm.attentionDemo('你是谁', { article: 'yes' }), /attentionDemo: article must be true or false, got the string "yes"/);
+    h.expectError(() => h.lm.attentionDemo('你是谁', { article: 1 }), /attentionDemo: article must be true or false, got the number 1/);
+    h.expectError(() => h.lm.attentionDemo('你是谁', { article: true, heads: 1 }), /heads may not be given with article: true/);
+    h.assert.equal(h.lm.attentionDemo('你是谁', { article: true }).tokens.length, 3);
+  }));
   test("forward('gelu', {approximate}) of 'foo' or 5", () => contract((h) => {
     const x = h.Z([2, 3]);
     h.expectError(() => h.lm.forward('gelu', { x, approximate: 'foo' }), /approximate is "foo"; it must be one of none, tanh/);

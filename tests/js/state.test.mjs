@@ -21,6 +21,24 @@ test('a preset link carries no text, and the preset text is restored', () => {
   assert.equal(parseHash('#preset=nishishui').state.text, '你是谁');
 });
 
+test('the article and heads8 presets: their links are short and round-trip; heads8 brings its sizes', () => {
+  const a = parseHash('#preset=article&lang=en');
+  assert.equal(a.state.preset, 'article');
+  assert.equal(a.state.text, '你是谁');
+  assert.deepEqual(a.notices, []);
+  assert.equal(serialize(a.state), '#v=1&lang=en&preset=article');
+  const h = parseHash('#preset=heads8&lang=zh');
+  assert.equal(h.state.preset, 'heads8');
+  assert.equal(h.state.d, 512);
+  assert.equal(h.state.h, 8);
+  assert.equal(serialize(h.state), '#v=1&lang=zh&preset=heads8');
+  assert.deepEqual(parseHash(serialize(h.state)).state, h.state);
+  // Other sizes in the link: the plain preset with the same text, with those sizes.
+  const other = parseHash('#preset=heads8&h=4&lang=zh').state;
+  assert.deepEqual([other.preset, other.d, other.h, other.text], ['xiaoming', 512, 4, PRESETS.heads8.text]);
+  assert.equal(serialize(other), '#v=1&lang=zh&preset=xiaoming&d=512&h=4');
+});
+
 test('bad links are repaired with notices, never thrown', () => {
   const { state, notices } = parseHash('#v=1&d=1000000000&h=3&seed=-5&causal=maybe&zzz=1&step=abc&text=' + 'x'.repeat(500) + '&%E0%A4%A=1&lr=NaN', 'en');
   assert.equal(state.d, 512);

@@ -5,7 +5,7 @@
 import { engine } from '../engine.js';
 import { Heatmap } from '../chart.js';
 import { el, fillSelect, field, check } from '../dom.js';
-import { PRESETS, choices } from '../state.js';
+import { PRESETS, PROPS_BY_KEY, choices } from '../state.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, gridColumns, overflows } from '../fit.js';
 
@@ -52,7 +52,7 @@ export default class AttentionPanel {
     this.root.replaceChildren();
     const intro = el('section', { class: 'intro article' },
       el('h2', { 'data-i18n': 'att.title' }),
-      el('p', { 'data-i18n': 'att.intro' }));
+      this.intro = el('p', { id: 'att-intro' }));
     // Controls
     this.input = el('input', { id: 'att-text', type: 'text', maxlength: '200', autocomplete: 'off', spellcheck: 'false' });
     this.preset = el('select', { id: 'att-preset' });
@@ -63,6 +63,8 @@ export default class AttentionPanel {
     this.causal = el('input', { id: 'att-causal', type: 'checkbox' });
     this.nums = el('input', { id: 'att-nums', type: 'checkbox' });
     this.headSel = el('select', { id: 'att-head' });
+    // In the article's example d, h and seed do not apply: said beside them.
+    this.handNote = el('p', { class: 'hand-note', id: 'att-controls-note', hidden: '' });
     // Which tokens a long text lost: said under the box (below it, so the box never moves
     // while typing) and under the tokens.
     this.dropNote = el('p', { class: 'trunc-note', id: 'att-text-dropped', hidden: '' });
@@ -76,7 +78,8 @@ export default class AttentionPanel {
       el('div', { class: 'field ui-seed' }, el('label', { for: 'att-seed', 'data-i18n': 'ctl.seed' }), el('div', { class: 'row' }, this.seed, this.reseed)),
       field('head', 'att-head', 'ctl.head', this.headSel),
       check('causal', 'att-causal', 'ctl.causal', this.causal),
-      check('nums', 'att-nums', 'ctl.nums', this.nums));
+      check('nums', 'att-nums', 'ctl.nums', this.nums),
+      this.handNote);
     // Step navigation and one section per step
     this.stepper = new Stepper(a, { count: this.steps, keys: 'att', ids: '' });
     this.error = el('p', { class: 'error', role: 'alert', hidden: '' });
@@ -110,7 +113,9 @@ export default class AttentionPanel {
     this.sumTokens = el('div', { class: 'tokens small', id: 'sum-tokens', role: 'group' });
     this.sumCaption = el('p', { class: 'sum-caption', id: 'sum-caption' });
     this.formula = el('p', { class: 'formula', id: 'formula' });
-    s5.append(this.sumTokens, this.sumCaption, this.formula);
+    // The same sum with the vectors' numbers, in the article's example (d_k = 4).
+    this.formulaNums = el('p', { class: 'formula', id: 'formula-numbers', hidden: '' });
+    s5.append(this.sumTokens, this.sumCaption, this.formula, this.formulaNums);
     this.sumWeights = chart(s5, 'chart-sum-weights');
     this.sumV = chart(s5, 'chart-sum-v', selectRow);
     this.result = chart(s5, 'chart-result');
@@ -134,17 +139,31 @@ export default class AttentionPanel {
     this.input.addEventListener('input', () => a.setState({ text: this.input.value, preset: 'custom' }, { render: 'typing' }));
     this.preset.addEventListener('change', () => {
       const p = this.preset.value;
-      if (p !== 'custom') a.setState({ preset: p, text: PRESETS[p].text, tok: 0 }, { push: true });
+      if (p === 'custom') return;
+      const patch = { preset: p, text: PRESETS[p].text, tok: 0 };
+      // A preset with its own sizes sets them; the article's example sets its own vectors, so
+      // d, h and seed go back to their defaults (what leaving it starts from) and the mask off.
+      if (PRESETS[p].d) Object.assign(patch, { d: PRESETS[p].d, h: PRESETS[p].h, head: 0 });
+      if (PRESETS[p].article) Object.assign(patch, { d: PROPS_BY_KEY.d.def, h: PROPS_BY_KEY.h.def, seed: PROPS_BY_KEY.seed.def, head: 0, causal: false });
+      a.setState(patch, { push: true });
     });
-    this.dSel.addEventListener('change', () => a.setState({ d: +this.dSel.value }));
-    this.hSel.addEventListener('change', () => a.setState({ h: +this.hSel.value, head: Math.min(this.app.state.head, +this.hSel.value - 1) }));
+    // Changing a size leaves a preset that fixes the sizes (the article's, heads8) for its plain
+    // preset with the same text; changing the seed leaves the article's example.
+    const leave = (what) => {
+      const p = PRESETS[this.app.state.preset];
+      return p && (p.article || (what !== 'seed' && p.d)) ? { preset: p.base } : {};
+    };
+    this.dSel.addEventListener('change', () => {
+      if (this.dSel.value !== 'article') a.setState({ d: +this.dSel.value, ...leave('d') });
+    });
+    this.hSel.addEventListener('change', () => a.setState({ h: +this.hSel.value, head: Math.min(this.app.state.head, +this.hSel.value - 1), ...leave('h') }));
     this.headSel.addEventListener('change', () => a.setState({ head: +this.headSel.value }));
     this.seed.addEventListener('change', () => {
       const v = Math.floor(Number(this.seed.value));
-      if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ seed: v });
-      else this.seed.value = String(this.app.state.seed);
+      if (this.seed.value !== '' && Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ seed: v, ...leave('seed') });
+      else this.seed.value = this.article() ? '' : String(this.app.state.seed);
     });
-    this.reseed.addEventListener('click', () => a.setState({ seed: 1 + Math.floor(Math.random() * 999999) }));
+    this.reseed.addEventListener('click', () => a.setState({ seed: 1 + Math.floor(Math.random() * 999999), ...leave('seed') }));
     // With the causal mask the first token can only look at itself (a trivial "1.00 × V₁"):
     // switching the mask on moves the followed token to the last one, which sees them all.
     this.causal.addEventListener('change', () => a.setState(this.causal.checked && this.app.state.tok === 0
@@ -156,25 +175,47 @@ export default class AttentionPanel {
   /** Fills the option lists (in the current language). */
   fillOptions() {
     const s = this.app.state;
+    const article = this.article();
     fillSelect(this.preset, choices('preset').map((p) => [p, this.t(`preset.${p}`)]), s.preset);
-    fillSelect(this.dSel, choices('d').map((d) => [d, String(d)]), s.d);
-    fillSelect(this.hSel, choices('h').map((h) => [h, String(h)]), s.h);
-    fillSelect(this.headSel, Array.from({ length: s.h }, (_, i) => [i, String(i + 1)]), Math.min(s.head, s.h - 1));
+    // The article's example has d_model 4 and one head, set by hand: shown as such; choosing
+    // another size leaves it.
+    const byHand = (n) => this.t('att.article.byHand', { n });
+    fillSelect(this.dSel, [...(article ? [['article', byHand(4)]] : []), ...choices('d').map((d) => [d, String(d)])], article ? 'article' : s.d);
+    fillSelect(this.hSel, choices('h').map((h) => [h, h === 1 && article ? byHand(1) : String(h)]), article ? 1 : s.h);
+    const H = article ? 1 : s.h;
+    fillSelect(this.headSel, Array.from({ length: H }, (_, i) => [i, String(i + 1)]), Math.min(s.head, H - 1));
+  }
+
+  /** True in the article's example (hand-set vectors: d, h and seed do not apply). */
+  article() {
+    return !!PRESETS[this.app.state.preset]?.article;
+  }
+
+  /** In the article's example the step's text says that its numbers were set by hand. */
+  noteStep() {
+    if (!this.article()) return;
+    this.stepper.text.append(' ', el('span', { class: 'hand-note', id: 'article-note', text: this.t('att.article.note') }));
   }
 
   /** Redraws from the state. `light` only moves the step highlight. */
   render(light = false) {
     const s = this.app.state;
     this.stepper.render(s.step);
+    this.noteStep();
     if (light) return;
+    const article = this.article();
     this.fillOptions();
+    this.intro.textContent = this.t(article ? 'att.intro.article' : 'att.intro');
+    this.handNote.textContent = article ? this.t('att.article.controls') : '';
+    this.handNote.hidden = !article;
     if (document.activeElement !== this.input) this.input.value = s.text;
-    this.seed.value = String(s.seed);
+    this.seed.value = article ? '' : String(s.seed);
+    this.seed.placeholder = article ? '—' : '';
     this.causal.checked = s.causal;
     this.nums.checked = s.nums;
     let r;
     try {
-      r = engine.attentionDemo(s.text, { dModel: s.d, heads: s.h, seed: s.seed, causal: s.causal });
+      r = engine.attentionDemo(s.text, article ? { article: true, causal: s.causal } : { dModel: s.d, heads: s.h, seed: s.seed, causal: s.causal });
       this.error.hidden = true;
     } catch (e) {
       this.error.textContent = e.message;
@@ -182,7 +223,13 @@ export default class AttentionPanel {
       return;
     }
     this.data = r;
-    const T = r.tokens.length, C = s.d, H = s.h, D = C / H;
+    // The article's example writes its weighted sum out with the numbers; embedded, that line
+    // stands for the chart of the V rows (the frame has no room for both).
+    this.formulaNums.hidden = !article;
+    this.sumV.figure.hidden = article && this.app.embed;
+    this.stepper.sections[5].classList.toggle('hand-set', article);
+    // The sizes are the result's: the article's example has its own.
+    const T = r.tokens.length, C = r.embeddings.shape[1], H = r.heads.weights.shape[1], D = C / H;
     const head = Math.min(s.head, H - 1);
     const tok = Math.min(s.tok, T - 1);
     const labels = r.tokens;
@@ -259,7 +306,8 @@ export default class AttentionPanel {
   /** Draws every chart; `boxes` (embedded) maps each chart's canvas box to the size it may take. */
   draw(r, boxes) {
     const s = this.app.state;
-    const T = r.tokens.length, C = s.d, H = s.h, D = C / H;
+    // The sizes are the result's: the article's example has its own.
+    const T = r.tokens.length, C = r.embeddings.shape[1], H = r.heads.weights.shape[1], D = C / H;
     const head = Math.min(s.head, H - 1);
     const tok = Math.min(s.tok, T - 1);
     const labels = r.tokens;
@@ -270,13 +318,15 @@ export default class AttentionPanel {
     const maxCell = this.app.embed ? 140 : 48;
     const vecTip = (r0, c0, v) => this.t('hover.vec', { row: labels[r0], col: c0, value: v });
     const cellTip = (r0, c0, v) => this.t('hover.cell', { row: labels[r0], col: labels[c0], value: v });
-    const numsVec = s.nums && C <= 16;
+    // The article's example always shows its numbers: they are the point of it.
+    const numsVec = (s.nums || this.article()) && C <= 16;
     // 1 · vectors
-    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t('att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.vectors), maxCell, fontScale: fs });
+    const article = this.article();
+    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t(article ? 'att.vectors.article' : 'att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.vectors), maxCell, fontScale: fs });
     // 2 · Q, K, V of the selected head
     const hq = headSlice(r.heads.q, head), hk = headSlice(r.heads.k, head), hv = headSlice(r.heads.v, head);
     const dcols = D <= 16 ? Array.from({ length: D }, (_, j) => String(j)) : [];
-    const numsD = s.nums && D <= 8;
+    const numsD = (s.nums || this.article()) && D <= 8;
     // Q, K and V stand one under the other, each the card's full width: cells large enough
     // for their numbers (the step that carries the article's 你/是/谁 example).
     const qkvCell = this.app.embed ? maxCell : 40;
@@ -303,6 +353,18 @@ export default class AttentionPanel {
       terms.push(`${hw.data[tok * T + j].toFixed(2)} × V${sub(j + 1)}(${labels[j]})`);
     }
     this.formula.textContent = terms.join(' + ');
+    // The article's example writes the sum out with the numbers: weight × V row, then the result.
+
+    if (article) {
+      const vec = (data) => `[${Array.from(data, (x) => x.toFixed(2)).join(', ')}]`;
+      const numTerms = [];
+      for (let j = 0; j < T; j++) {
+        if (mask && mask.data[tok * T + j]) continue;
+        numTerms.push(`${hw.data[tok * T + j].toFixed(2)} × ${vec(hv.data.subarray(j * D, j * D + D))}`);
+      }
+      const res = r.heads.concat.data.subarray(tok * C + head * D, tok * C + head * D + D);
+      this.formulaNums.textContent = `= ${numTerms.join(' + ')} = ${vec(res)}`;
+    }
     const wrow = { shape: [1, T], data: hw.data.slice(tok * T, tok * T + T) };
     const rowMask = mask ? { shape: [1, T], data: mask.data.slice(tok * T, tok * T + T) } : undefined;
     this.sumWeights.draw({ matrix: wrow, rows: [labels[tok]], cols: labels, palette: 'viridis', min: 0, max: 1, mask: rowMask, numbers: true, caption: this.t('att.sum.weights', { tok: labels[tok] }), tooltip: (r0, c0, v) => this.t('hover.cell', { row: labels[tok], col: labels[c0], value: v }), maxHeight: maxH(this.sumWeights), maxCell: this.app.embed ? maxCell : 64, fontScale: fs });
@@ -316,7 +378,7 @@ export default class AttentionPanel {
       c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(c), maxCell, fontScale: fs });
     });
     // 7 · concatenation and output projection, with the shapes written out
-    this.shapes.textContent = this.t('att.concat.shapes', { h: H, d: D, c: C, t: T });
+    this.shapes.textContent = this.t(H === 1 ? 'att.concat.shapes1' : 'att.concat.shapes', { h: H, d: D, c: C, t: T });
     this.concat.draw({ matrix: concat, rows: labels, cols: [], palette: 'diverging', square: C <= 32, colGroup: H > 1 ? D : 0, caption: this.t('att.concat.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.concat), maxCell, fontScale: fs });
     this.output.draw({ matrix: r.output, rows: labels, cols: [], palette: 'diverging', square: C <= 32, caption: this.t('att.out.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.output), maxCell, fontScale: fs });
   }
