@@ -470,6 +470,11 @@ const API = {
     stress: [() => ({ slot: small, args: [raw(`'今天'.repeat(500000)`, () => '今天'.repeat(500000)), int(U32, 0, U32, { pos: true, opt: true })], expect: 'any' })],
   },
   nextProbs: { recv: 'model', w: 2, templates: [() => ({ slot: small, args: [str('今天', { pos: true })] })] },
+  traceLayers: {
+    recv: 'model', w: 3,
+    templates: [() => ({ slot: small, args: [str('今天天气真好', { pos: true }), obj({ layer: int(0, 0, 64, { opt: true }), normFirst: bool(false, { opt: true }) }, { opt: true, wrong: ['norm_first', 'layers', 'l', 'swap'] })] })],
+    stress: [() => ({ slot: small, args: [raw(`'今天'.repeat(500000)`, () => '今天'.repeat(500000)), obj({})], expect: 'any' })],
+  },
   trace: { recv: 'model', w: 3, templates: [() => ({ slot: small, args: [str('今天天气真好', { pos: true })] })] },
   saveWeights: { recv: 'model', w: 1, templates: [() => ({ slot: small, args: [] })] },
   loadWeights: {
@@ -499,6 +504,11 @@ const API = {
     stress: [() => ({ args: [raw(`'今天 天气 '.repeat(150000)`, () => '今天 天气 '.repeat(150000)), obj({ top: int(1000, 1, 1000), window: int(50, 1, 50) })], expect: 'any' })],
   },
   builtinCorpus: { recv: 'fn', w: 1, templates: [() => ({ args: [str('en', { pos: true })] })] },
+  nextToken: {
+    recv: 'fn', w: 3,
+    templates: [() => ({ args: [raw('R([12]).data', () => R([12]).data), obj({ temperature: num(0.7, { opt: true }), topK: int(3, 0, 1 << 20, { opt: true }), seed: int(5, 0, U32, { opt: true }) }, { opt: true, wrong: ['top_k', 'k', 'temp', 'tau', 'Seed'] })] })],
+    stress: [() => ({ args: [raw('R([1 << 16]).data', () => R([1 << 16]).data), obj({ topK: int(1 << 20, 0, 1 << 20) })], expect: 'any' })],
+  },
   attentionDemo: {
     recv: 'fn', w: 3,
     templates: [() => ({ args: [str('今天天气真好', { pos: true }), obj({ dModel: int(16, 1, 512, { opt: true }), heads: int(4, 1, 8, { opt: true }), seed: int(3, 0, U32, { opt: true }), causal: bool(true, { opt: true }) }, { opt: true, wrong: ['d_model', 'nHeads', 'n_heads', 'd', 'h'] })] })],
