@@ -24,6 +24,7 @@ export const PRESETS = {
   xiaoming: { text: '小明今天感冒了，他应该多喝水', lang: 'zh' },
   heads8: { text: '小明今天感冒了，他应该多喝水', lang: 'zh', d: 512, h: 8, base: 'xiaoming' },
   cat: { text: 'The cat sat on the mat', lang: 'en' },
+  weather: { text: 'the weather is nice today', lang: 'en' },
   bank: { text: 'She sat by the river bank', lang: 'en' },
 };
 
@@ -66,6 +67,10 @@ export const PROPS = [
   numChoice('h', 2, [1, 2, 4, 8]),
   int('seed', 1, 0, 2147483647),
   bool('causal', false),
+  // the attention panel's weights: the shipped model's layer `alayer` (trained), seeded random,
+  // or trained when the model knows every token of the text (auto)
+  choice('aw', 'auto', ['auto', 'trained', 'random']),
+  int('alayer', 0, 0, 7),
   bool('nums', true),
   int('step', 0, 0, 99),
   bool('embed', false),
@@ -118,7 +123,7 @@ export function choices(key) {
 }
 
 /** Controls that a classroom link can hide (`<name>_hide=1`); each has class ui-<name>. */
-export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch', 'ltext', 'lweights', 'lseed', 'blayer', 'lswap', 'temp', 'topk', 'sample'];
+export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch', 'aw', 'alayer', 'ltext', 'lweights', 'lseed', 'blayer', 'lswap', 'temp', 'topk', 'sample'];
 
 /**
  * `s` with every lone surrogate (half of an emoji, e.g. from cutting a string) replaced by

@@ -7,6 +7,7 @@ import { Heatmap } from '../chart.js';
 import { el, fillSelect, field, check } from '../dom.js';
 import { PRESETS, PROPS_BY_KEY, choices } from '../state.js';
 import { Stepper } from '../stepper.js';
+import { shippedModel } from '../models.js';
 import { chartBoxes, centreHeatmap, gridColumns, overflows } from '../fit.js';
 
 const STEPS = 8;
@@ -63,6 +64,9 @@ export default class AttentionPanel {
     this.causal = el('input', { id: 'att-causal', type: 'checkbox' });
     this.nums = el('input', { id: 'att-nums', type: 'checkbox' });
     this.headSel = el('select', { id: 'att-head' });
+    // Trained (the shipped 4-layer model, one of its layers) or seeded random weights.
+    this.wSel = el('select', { id: 'att-weights' });
+    this.layerSel = el('select', { id: 'att-layer' });
     // In the article's example d, h and seed do not apply: said beside them.
     this.handNote = el('p', { class: 'hand-note', id: 'att-controls-note', hidden: '' });
     // Which tokens a long text lost: said under the box (below it, so the box never moves
@@ -73,6 +77,8 @@ export default class AttentionPanel {
     const controls = el('div', { class: 'controls', role: 'group', 'data-i18n-aria': 'ctl.settings' },
       textField,
       field('preset', 'att-preset', 'ctl.preset', this.preset),
+      field('aw', 'att-weights', 'att.ctl.weights', this.wSel),
+      field('alayer', 'att-layer', 'att.ctl.layer', this.layerSel),
       field('d', 'att-d', 'ctl.dModel', this.dSel),
       field('h', 'att-h', 'ctl.heads', this.hSel),
       el('div', { class: 'field ui-seed' }, el('label', { for: 'att-seed', 'data-i18n': 'ctl.seed' }), el('div', { class: 'row' }, this.seed, this.reseed)),
@@ -83,6 +89,9 @@ export default class AttentionPanel {
     // Step navigation and one section per step
     this.stepper = new Stepper(a, { count: this.steps, keys: 'att', ids: '' });
     this.error = el('p', { class: 'error', role: 'alert', hidden: '' });
+    // Which weights are shown, and (trained) what the selected head does, from its numbers.
+    this.weightsNote = el('p', { class: 'say weights-note', id: 'att-weights-note' });
+    this.patternSay = el('p', { class: 'say', id: 'att-pattern' });
     const sec = (i) => this.stepper.section(i);
     const s0 = sec(0);
     this.tokenCount = el('p', { class: 'muted', id: 'token-count' });
@@ -107,7 +116,7 @@ export default class AttentionPanel {
     const s4 = sec(4);
     this.weights = chart(s4, 'chart-weights', selectRow, true);
     this.maskNote = el('p', { class: 'muted', 'data-i18n': 'att.mask.legend' });
-    s4.append(this.maskNote);
+    s4.append(this.maskNote, this.patternSay);
     const s5 = sec(5);
     // The token to follow can be chosen right here, as the step's text says.
     this.sumTokens = el('div', { class: 'tokens small', id: 'sum-tokens', role: 'group' });
@@ -134,7 +143,7 @@ export default class AttentionPanel {
     // In embed mode the controls fold away behind "Settings", so a small frame shows the chart.
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
     if (a.embed) this.controlsBox.open = false;
-    this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.error, body);
+    this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.weightsNote, this.error, body);
     // Control events: each mutates the state through the one update path.
     this.input.addEventListener('input', () => a.setState({ text: this.input.value, preset: 'custom' }, { render: 'typing' }));
     this.preset.addEventListener('change', () => {
@@ -158,6 +167,8 @@ export default class AttentionPanel {
     });
     this.hSel.addEventListener('change', () => a.setState({ h: +this.hSel.value, head: Math.min(this.app.state.head, +this.hSel.value - 1), ...leave('h') }));
     this.headSel.addEventListener('change', () => a.setState({ head: +this.headSel.value }));
+    this.wSel.addEventListener('change', () => a.setState({ aw: this.wSel.value }));
+    this.layerSel.addEventListener('change', () => a.setState({ alayer: +this.layerSel.value }));
     this.seed.addEventListener('change', () => {
       const v = Math.floor(Number(this.seed.value));
       if (this.seed.value !== '' && Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ seed: v, ...leave('seed') });
@@ -177,6 +188,18 @@ export default class AttentionPanel {
     const s = this.app.state;
     const article = this.article();
     fillSelect(this.preset, choices('preset').map((p) => [p, this.t(`preset.${p}`)]), s.preset);
+    fillSelect(this.wSel, choices('aw').map((w) => [w, this.t(`att.weights.${w}`)]), s.aw);
+    const tr = this.trained;
+    this.layerSel.closest('.field').hidden = !tr;
+    for (const c of [this.dSel, this.hSel, this.seed, this.reseed, this.causal]) c.disabled = !!tr;
+    if (tr) {
+      // The trained model has its own sizes and was trained with the causal mask.
+      fillSelect(this.layerSel, Array.from({ length: tr.L }, (_, l) => [l, String(l + 1)]), tr.l);
+      fillSelect(this.dSel, [['trained', this.t('att.trained.size', { n: tr.C })]], 'trained');
+      fillSelect(this.hSel, [['trained', this.t('att.trained.size', { n: tr.H })]], 'trained');
+      fillSelect(this.headSel, Array.from({ length: tr.H }, (_, i) => [i, String(i + 1)]), Math.min(s.head, tr.H - 1));
+      return;
+    }
     // The article's example has d_model 4 and one head, set by hand: shown as such; choosing
     // another size leaves it.
     const byHand = (n) => this.t('att.article.byHand', { n });
@@ -184,6 +207,46 @@ export default class AttentionPanel {
     fillSelect(this.hSel, choices('h').map((h) => [h, h === 1 && article ? byHand(1) : String(h)]), article ? 1 : s.h);
     const H = article ? 1 : s.h;
     fillSelect(this.headSel, Array.from({ length: H }, (_, i) => [i, String(i + 1)]), Math.min(s.head, H - 1));
+  }
+
+  /**
+   * What the panel shows: `{r}` computed here, `{loading}`, `{error}`, and a `note` on the
+   * weights. Trained weights are layer `alayer` of the shipped 4-layer model of the page's
+   * language (`aw=trained`, or `auto` when the model knows every token of the text); its
+   * attention reads LayerNorm₁ of the layer's input (pre-norm), which step 1 shows.
+   */
+  source() {
+    const s = this.app.state;
+    const random = (note) => ({ note: this.article() ? '' : note ?? this.t('att.weights.randomNote', { seed: s.seed }) });
+    if (this.article() || s.aw === 'random') return random();
+    const m = shippedModel('stack', s.lang, () => this.app.schedule(false));
+    if (!m) return { loading: true, note: this.t('att.trained.loading') };
+    if (m.error) return s.aw === 'trained' ? { error: this.t('att.trained.failed', { msg: m.error }) } : random();
+    let tr;
+    try {
+      tr = m.traceLayers(s.text, {});
+    } catch (e) {
+      return s.aw === 'trained' ? { error: e.message } : random();
+    }
+    if (s.aw === 'auto' && tr.unknown.length) return random(this.t('att.weights.unknownNote', { list: tr.unknown.join(' '), seed: s.seed }));
+    const L = tr.layers.length, l = Math.min(s.alayer, L - 1), b = tr.layers[l];
+    const [, H] = b.attention.weights.shape, C = b.input.shape[1];
+    const r = {
+      tokens: tr.tokens, truncated: false, trained: true, causal: true,
+      embeddings: b.normFirst ? b.norm1.output : b.input, heads: b.attention, output: b.attnOut,
+      patterns: engine.headPatterns(b.attention.weights),
+    };
+    const note = this.t('att.weights.trainedNote', { l: l + 1, L, c: C, h: H }) + (tr.unknown.length ? ' ' + this.t('att.weights.unknown', { list: tr.unknown.join(' ') }) : '');
+    return { r, note, trained: { l, L, C, H } };
+  }
+
+  /** What the selected head of a trained layer does, from its weights (engine.headPatterns). */
+  patternText(r, head) {
+    if (!r.trained) return '';
+    const l = this.trained.l + 1, p = r.patterns?.[head];
+    return p
+      ? this.t('att.pattern.say', { l, h: head + 1, what: this.t(`att.pattern.${p.kind}`, { s: p.strength.toFixed(2) }) })
+      : this.t('att.pattern.none', { l, h: head + 1 });
   }
 
   /** True in the article's example (hand-set vectors: d, h and seed do not apply). */
@@ -204,18 +267,24 @@ export default class AttentionPanel {
     this.noteStep();
     if (light) return;
     const article = this.article();
+    const src = this.source();
+    this.trained = src.trained ?? null;
     this.fillOptions();
+    this.weightsNote.textContent = src.note ?? '';
+    this.weightsNote.hidden = !src.note;
     this.intro.textContent = this.t(article ? 'att.intro.article' : 'att.intro');
     this.handNote.textContent = article ? this.t('att.article.controls') : '';
     this.handNote.hidden = !article;
     if (document.activeElement !== this.input) this.input.value = s.text;
     this.seed.value = article ? '' : String(s.seed);
     this.seed.placeholder = article ? '—' : '';
-    this.causal.checked = s.causal;
+    this.causal.checked = s.causal || !!this.trained;
     this.nums.checked = s.nums;
-    let r;
+    let r = src.r;
+    if (src.loading) return;
     try {
-      r = engine.attentionDemo(s.text, article ? { article: true, causal: s.causal } : { dModel: s.d, heads: s.h, seed: s.seed, causal: s.causal });
+      if (src.error) throw new Error(src.error);
+      r ??= engine.attentionDemo(s.text, article ? { article: true, causal: s.causal } : { dModel: s.d, heads: s.h, seed: s.seed, causal: s.causal });
       this.error.hidden = true;
     } catch (e) {
       this.error.textContent = e.message;
@@ -322,7 +391,7 @@ export default class AttentionPanel {
     const numsVec = (s.nums || this.article()) && C <= 16;
     // 1 · vectors
     const article = this.article();
-    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t(article ? 'att.vectors.article' : 'att.vectors.caption', { t: T, c: C }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.vectors), maxCell, fontScale: fs });
+    this.vectors.draw({ matrix: r.embeddings, rows: labels, cols: C <= 16 ? Array.from({ length: C }, (_, j) => String(j)) : [], palette: 'diverging', square: C <= 32, numbers: numsVec, caption: this.t(article ? 'att.vectors.article' : r.trained ? 'att.vectors.trained' : 'att.vectors.caption', { t: T, c: C, l: (this.trained?.l ?? 0) + 1 }), tooltip: vecTip, highlightRow: tok, maxHeight: maxH(this.vectors), maxCell, fontScale: fs });
     // 2 · Q, K, V of the selected head
     const hq = headSlice(r.heads.q, head), hk = headSlice(r.heads.k, head), hv = headSlice(r.heads.v, head);
     const dcols = D <= 16 ? Array.from({ length: D }, (_, j) => String(j)) : [];
@@ -334,7 +403,8 @@ export default class AttentionPanel {
     this.k.draw({ matrix: hk, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.k', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH(this.k), maxCell: qkvCell, fontScale: fs });
     this.v.draw({ matrix: hv, rows: labels, cols: dcols, palette: 'diverging', square: D <= 32, numbers: numsD, caption: this.t('att.v', { t: T, d: D }), tooltip: vecTip, highlightRow: tok, legend: false, maxHeight: maxH(this.v), maxCell: qkvCell, fontScale: fs });
     // 3 · scores, 4 · weights (with the mask drawn)
-    const mask = s.causal ? { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) } : undefined;
+    const causal = s.causal || !!r.trained;
+    const mask = causal ? { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) } : undefined;
     const hs = headSlice(r.heads.scores, head), hw = headSlice(r.heads.weights, head);
     this.scores.draw({ matrix: hs, rows: labels, cols: labels, palette: 'diverging', mask, numbers: s.nums, caption: this.t('att.scores.caption', { h: head + 1, d: D, t: T }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(this.scores), maxCell, fontScale: fs });
     // With many tokens each weight is small (about 1/T): on a fixed 0–1 scale the map would be
@@ -342,11 +412,13 @@ export default class AttentionPanel {
     const wmax = T > 8 ? Math.max(1e-6, ...hw.data) : 1;
     const wcap = this.t('att.weights.caption', { h: head + 1 }) + (wmax < 1 ? this.t('att.weights.scale', { max: wmax.toFixed(2) }) : '');
     this.weights.draw({ matrix: hw, rows: labels, cols: labels, palette: 'viridis', min: 0, max: wmax, mask, numbers: s.nums, caption: wcap, tooltip: cellTip, highlightRow: tok, maxHeight: maxH(this.weights), maxCell, fontScale: fs });
-    this.maskNote.hidden = !s.causal;
+    this.maskNote.hidden = !causal;
+    this.patternSay.textContent = this.patternText(r, head);
+    this.patternSay.hidden = !r.trained;
     // 5 · the weighted sum for the selected token, with the real numbers
     // Under the causal mask the first token sees only itself: its sum is V₁ alone. Say so, and
     // point at a token with more to show.
-    this.sumCaption.textContent = this.t('att.sum.caption', { tok: labels[tok], h: head + 1 }) + (s.causal && tok === 0 && T > 1 ? ' ' + this.t('att.sum.first', { last: labels[T - 1] }) : '');
+    this.sumCaption.textContent = this.t('att.sum.caption', { tok: labels[tok], h: head + 1 }) + (causal && tok === 0 && T > 1 ? ' ' + this.t('att.sum.first', { last: labels[T - 1] }) : '');
     const terms = [];
     for (let j = 0; j < T; j++) {
       if (mask && mask.data[tok * T + j]) continue;
@@ -375,7 +447,7 @@ export default class AttentionPanel {
     // 6 · every head's weights as small multiples
     this.headCharts.forEach((c, h) => {
       c.figure.classList.toggle('selected', h === head);
-      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(c), maxCell, fontScale: fs });
+      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }) + (r.patterns?.[h] ? ` · ${this.t(`att.pattern.${r.patterns[h].kind}`, { s: r.patterns[h].strength.toFixed(2) })}` : ''), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(c), maxCell, fontScale: fs });
     });
     // 7 · concatenation and output projection, with the shapes written out
     this.shapes.textContent = this.t(H === 1 ? 'att.concat.shapes1' : 'att.concat.shapes', { h: H, d: D, c: C, t: T });

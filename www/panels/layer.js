@@ -357,9 +357,14 @@ export default class LayerPanel {
     }
   }
 
-  /** The stack grid's click: that layer and head. */
+  /** The stack grid's click: the attention panel on that layer and head of the same model. */
   openHead(l, h) {
-    this.app.setState({ blayer: l, head: h, step: 1 }, { push: true });
+    const s = this.app.state;
+    const text = this.data?.text ?? LAYER_TEXTS[s.lang];
+    const T = this.data?.r.tokens.length ?? 1;
+    // The attention panel draws the shipped model's layers; the untrained model's layer opens here.
+    if (s.lweights === 'random') return this.app.setState({ blayer: l, head: h, step: 1 }, { push: true });
+    this.app.setState({ panel: 'attention', aw: 'trained', alayer: l, head: h, step: 4, text, preset: 'custom', tok: s.ltok < 0 ? T - 1 : s.ltok }, { push: true });
   }
 
   drawPath(r, tok, tp, rowsChart) {
