@@ -287,7 +287,7 @@ export default class LayerPanel {
     // 7 · the token through the layers
     this.drawPath(r, tok, tp, rowsChart);
     // 8 · the next token
-    this.drawOutput(r, s, text);
+    this.drawOutput(r, s, text, boxes);
   }
 
   /** The activation's curve (computed by the engine) with this token's F entries on it. */
@@ -380,14 +380,17 @@ export default class LayerPanel {
     this.pathSay.textContent = this.t('lay.path.say', { ...tp, most, first: r.path[1][tok].cosPrev.toFixed(2), last: r.path[L][tok].cosPrev.toFixed(2) });
   }
 
-  drawOutput(r, s, text) {
+  drawOutput(r, s, text, boxes) {
     const T = r.tokens.length, V = r.logits.shape[1];
     const z = r.logits.data.slice((T - 1) * V, T * V);
     const nt = engine.nextToken(z, { temperature: s.temp, topK: s.topk, seed: s.sseed });
-    const shown = nt.kept.slice(0, 10);
+    // Ten candidates, or as many bars (24 px each) as an embedded frame has room for.
+    const room = boxes?.get(this.barsCanvas.parentElement)?.h;
+    const n = room ? Math.max(3, Math.min(10, Math.floor((room - 8) / 24))) : 10;
+    const shown = nt.kept.slice(0, n);
     const names = shown.map((id) => this.tokenName(id));
     const picked = this.tokenName(nt.pick);
-    this.bars.draw(names.map((n, i) => (shown[i] === nt.pick ? `✓ ${n}` : n)), shown.map((id) => nt.probs[id]), { percent: true, max: Math.max(1e-6, ...shown.map((id) => nt.probs[id])) }, 10);
+    this.bars.draw(names.map((n, i) => (shown[i] === nt.pick ? `✓ ${n}` : n)), shown.map((id) => nt.probs[id]), { percent: true, max: Math.max(1e-6, ...shown.map((id) => nt.probs[id])) }, n);
     this.outList.replaceChildren(...shown.map((id, i) => el('li', { text: `${names[i]} ${(100 * nt.probs[id]).toFixed(1)}% (z = ${z[id].toFixed(2)})` })));
     this.outSay.textContent = this.t('lay.out.say', { text, last: r.tokens[T - 1], pick: picked, p: (100 * nt.probs[nt.pick]).toFixed(1), u: nt.u.toFixed(2), temp: s.temp.toFixed(2), k: s.topk || this.t('lay.topk.all'), v: V });
   }
