@@ -157,7 +157,7 @@ function fixtures() {
     const ops = read('torch_ops.json').cases;
     const adam = read('torch_optim.json').cases.find((c) => c.name === 'adam');
     const model = (n) => new Uint8Array(readFileSync(ROOT + `www/models/${n}.safetensors`));
-    FIX = { ops, adam, bytes: new Uint8Array(readFileSync(ROOT + 'tests/fixtures/decoder_only.safetensors')), zh: model('seq2seq-zh'), masked: model('masked-zh'), causal: model('causal-zh') };
+    FIX = { ops, adam, bytes: new Uint8Array(readFileSync(ROOT + 'tests/fixtures/decoder_only.safetensors')), zh: model('seq2seq-zh'), masked: model('masked-zh'), causal: model('causal-zh'), stack: model('stack-zh') };
   }
   return FIX;
 }
@@ -223,6 +223,8 @@ export const LM_SPEC = { pairs: PAIRS, seed: 1, dModel: 8, nHeads: 2, dFf: 16, n
 /** The shipped Chinese encoder-only and decoder-only models (www/models/{masked,causal}-zh.safetensors). */
 export const maskedBytes = () => fixtures().masked.slice();
 export const causalBytes = () => fixtures().causal.slice();
+/** The shipped decoder-only model on running text (www/models/stack-zh.safetensors). */
+export const stackBytes = () => fixtures().stack.slice();
 /**
  * The slots of the classes trained on pairs: a fresh tiny model ('s2s', 'mlm', 'clm') and the
  * shipped Chinese one trainable on PAIRS ('zh', 'mzh', 'czh'), by class.
@@ -447,6 +449,10 @@ const API = {
     recv: 'static', method: 'fromSafetensors', w: 2,
     templates: [() => ({ args: [specNode('fixture'), bytesNode('fixtureBytes()', () => fixtureBytes())] })],
   },
+  'Model.fromFile': {
+    recv: 'static', method: 'fromFile', w: 1,
+    templates: [() => ({ args: [bytesNode('stackBytes()', () => stackBytes())] })],
+  },
   trainStep: {
     recv: 'model', w: 6,
     templates: [
@@ -499,6 +505,13 @@ const API = {
     stress: [() => ({ args: [raw(`'今天 天气 '.repeat(150000)`, () => '今天 天气 '.repeat(150000)), obj({ top: int(1000, 1, 1000), window: int(50, 1, 50) })], expect: 'any' })],
   },
   builtinCorpus: { recv: 'fn', w: 1, templates: [() => ({ args: [str('en', { pos: true })] })] },
+  headPatterns: {
+    recv: 'fn', w: 2,
+    templates: [
+      () => ({ args: [rt([2, 3, 3]), obj({ causal: bool(false, { opt: true }) }, { opt: true, wrong: ['mask', 'threshold', 'Causal', 'weights'] })] }),
+      () => ({ args: [rt([1, 2, 4, 4])] }),
+    ],
+  },
   attentionDemo: {
     recv: 'fn', w: 3,
     templates: [() => ({ args: [str('今天天气真好', { pos: true }), obj({ dModel: int(16, 1, 512, { opt: true }), heads: int(4, 1, 8, { opt: true }), seed: int(3, 0, U32, { opt: true }), causal: bool(true, { opt: true }) }, { opt: true, wrong: ['d_model', 'nHeads', 'n_heads', 'd', 'h'] })] })],
@@ -1682,7 +1695,7 @@ async function isolateMain(lm, wasm, post) {
 }
 function safeClone(v) { try { return structuredClone(v); } catch { return String(v); } }
 
-const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub, PAIRS, S2S_SPEC, zhBytes, LM_SPEC, maskedBytes, causalBytes, FREED_METHODS };
+const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub, PAIRS, S2S_SPEC, zhBytes, LM_SPEC, maskedBytes, causalBytes, stackBytes, FREED_METHODS };
 
 // ---------------------------------------------------------------------------------------------
 // Entry points: the worker, and the command line.
