@@ -153,3 +153,70 @@ fn shipped_models_go_for_a_walk() {
         }
     }
 }
+
+/// The largest strength of each kind (Previous, Current, First) over every head and both of
+/// the language's sentences.
+fn strongest(t: &Trainer, r: &TextRecipe) -> [f32; 3] {
+    let mut best = [0f32; 3];
+    for s in sentences(r) {
+        let (_, layers) = t.attention(s).unwrap();
+        for w in &layers {
+            for a in w.outer_iter() {
+                let s = lm_playground::heads::strengths(a, true).unwrap();
+                for (b, (_, x)) in best.iter_mut().zip(s) {
+                    *b = b.max(x);
+                }
+            }
+        }
+    }
+    best
+}
+
+/// In Chinese, every seed tried (1 to 6, measured with `--nocapture`) gives a trained model
+/// with at least one clear head on the two sentences — most often one that looks at the first
+/// token, sometimes one that looks at the previous token. Checked here for the shipped file and
+/// two other seeds of the full recipe.
+#[test]
+fn chinese_models_have_a_clear_head_for_every_seed() {
+    let r = TextRecipe::stack_zh();
+    let (_, shipped) = TextRecipe::load(&shipped(&r)).unwrap();
+    let mut models = vec![(1, shipped)];
+    for seed in [2, 3] {
+        models.push((seed, r.clone().with_seed(seed).train().unwrap()));
+    }
+    for (seed, t) in &models {
+        let clear: Vec<_> = sentences(&r)
+            .iter()
+            .flat_map(|s| clear_heads(t, s))
+            .collect();
+        println!("stack-zh seed {seed}: clear heads (layer, head, pattern) {clear:?}");
+        assert!(!clear.is_empty(), "seed {seed}: no clear head");
+    }
+}
+
+/// In English the claim above does NOT hold: of seeds 1 to 6 only seed 5 has a head over the
+/// threshold (first token, 0.61); the others' strongest heads reach 0.34–0.47 (measured with
+/// the full recipe). What does hold for every seed tried, and is checked here, is weaker:
+/// training makes the strongest previous-token head stronger than the untrained model's.
+#[test]
+fn english_models_grow_previous_token_heads_but_not_always_clear_ones() {
+    for seed in [1, 2] {
+        let r = TextRecipe::stack_en().with_seed(seed);
+        let before = strongest(&r.trainer().unwrap(), &r);
+        let t = r.train().unwrap();
+        let after = strongest(&t, &r);
+        let clear: Vec<_> = sentences(&r)
+            .iter()
+            .flat_map(|s| clear_heads(&t, s))
+            .collect();
+        println!(
+            "stack-en seed {seed}: strongest (previous, current, first) before {before:?}, after {after:?}; clear heads {clear:?}"
+        );
+        assert!(
+            after[0] > before[0] + 0.05,
+            "seed {seed}: previous-token strength {} → {}",
+            before[0],
+            after[0]
+        );
+    }
+}
