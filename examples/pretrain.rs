@@ -8,14 +8,19 @@
 //! cargo run --release --example pretrain -- [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]
 //! ```
 //!
+//! The `stack-*` recipes (a decoder-only model on running text, the learning panel's training)
+//! report their next-token predictions and every head's pattern ([`lm_playground::heads`]).
+//!
 //! Without `--recipe` every recipe runs. `--seed` and `--steps` try a variant (written only
 //! with `--out`, so the shipped files are never overwritten by an experiment).
 
 use lm_playground::causal_lm::CausalLm;
+use lm_playground::heads::head_pattern;
 use lm_playground::masked_lm::MaskedLm;
-use lm_playground::recipes::Recipe;
+use lm_playground::recipes::{Recipe, TextRecipe};
 use lm_playground::seq2seq::Seq2Seq;
 use lm_playground::session::Session;
+use lm_playground::trainer::Trainer;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -176,15 +181,119 @@ fn report_seq2seq(r: &Recipe, s: &Seq2Seq) -> Result<(), String> {
     Ok(())
 }
 
+/// Prompts and sentences of a `stack-*` recipe's language: what should come next, and the
+/// sentences whose heads are described.
+fn text_probes(
+    zh: bool,
+) -> (
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+) {
+    if zh {
+        (
+            &[
+                ("今天天气真好，适合去", "散步"),
+                ("小明今天感冒了，他应该多", "喝水"),
+            ],
+            &["今天天气真好，适合去散步", "小明今天感冒了，他应该多喝水"],
+        )
+    } else {
+        (
+            &[("the weather is nice today , a good day for a", "walk")],
+            &[
+                "the weather is nice today , a good day for a walk",
+                "Tom has a cold today , so he should drink more water",
+            ],
+        )
+    }
+}
+
+/// Prints what a model trained on running text predicts and every head's pattern.
+fn report_text(r: &TextRecipe, t: &Trainer) -> Result<(), String> {
+    let e = |e: lm_playground::Error| e.to_string();
+    let (prompts, sentences) = text_probes(r.corpus == "zh");
+    for (prompt, want) in prompts {
+        let top = t.predict_next(prompt, 3).map_err(e)?;
+        let c: Vec<String> = top.iter().map(|(p, _, q)| format!("{p} {q:.2}")).collect();
+        println!("  {prompt} → {} (want {want})", c.join(", "));
+    }
+    for s in sentences {
+        let (pieces, layers) = t.attention(s).map_err(e)?;
+        println!("  {}", pieces.join(" "));
+        for (l, w) in layers.iter().enumerate() {
+            let mut cells = vec![];
+            for a in w.outer_iter() {
+                cells.push(match head_pattern(a, true).map_err(e)? {
+                    Some(p) => format!("{} {:.2}", p.kind.name(), p.strength),
+                    None => "—".into(),
+                });
+            }
+            println!("    layer {l}: {}", cells.join(" | "));
+        }
+    }
+    Ok(())
+}
+
+/// Runs one recipe of running text as `main` runs the others.
+fn run_text(
+    mut r: TextRecipe,
+    seed: Option<u64>,
+    steps: Option<usize>,
+    out: &Option<PathBuf>,
+) -> Result<(), String> {
+    if let Some(seed) = seed {
+        r = r.with_seed(seed);
+    }
+    if let Some(steps) = steps {
+        r = r.with_steps(steps);
+    }
+    let t0 = Instant::now();
+    let (t, bytes) = r.run().map_err(|e| e.to_string())?;
+    let secs = t0.elapsed().as_secs_f64();
+    let tail = &t.losses[t.losses.len().saturating_sub(50)..];
+    println!(
+        "{} (decoder-only on running text) seed {}: {} steps in {secs:.1} s, {} parameters, vocabulary {}, loss {:.3} → {:.4} (mean of the last {}); held-out loss (recorded in the file) {}",
+        r.name,
+        r.options.seed,
+        r.steps,
+        t.model.params.numel(),
+        t.model.config.vocab_size,
+        t.losses[0],
+        tail.iter().sum::<f32>() / tail.len() as f32,
+        tail.len(),
+        t.eval_loss().map_err(|e| e.to_string())?
+    );
+    report_text(&r, &t)?;
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = dir.join(r.file_name());
+        std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("  wrote {} ({} bytes)", path.display(), bytes.len());
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut recipes = Recipe::all();
+    let mut texts = TextRecipe::all();
     let (mut seed, mut steps, mut out, mut write) = (None, None, None, true);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
         match a.as_str() {
-            "--recipe" => recipes = vec![Recipe::by_name(&value()?).map_err(|e| e.to_string())?],
+            "--recipe" => {
+                let name = value()?;
+                match TextRecipe::by_name(&name) {
+                    Some(t) => (recipes, texts) = (vec![], vec![t]),
+                    None => {
+                        let r = Recipe::by_name(&name).map_err(|e| {
+                            format!("{e}, and the recipes of running text stack-zh, stack-en")
+                        })?;
+                        (recipes, texts) = (vec![r], vec![]);
+                    }
+                }
+            }
             "--seed" => seed = Some(value()?.parse::<u64>().map_err(|e| e.to_string())?),
             "--steps" => steps = Some(value()?.parse::<usize>().map_err(|e| e.to_string())?),
             "--out" => out = Some(PathBuf::from(value()?)),
@@ -234,6 +343,9 @@ fn main() -> Result<(), String> {
             std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
             println!("  wrote {} ({} bytes)", path.display(), bytes.len());
         }
+    }
+    for r in texts {
+        run_text(r, seed, steps, &out)?;
     }
     Ok(())
 }

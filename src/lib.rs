@@ -16,6 +16,8 @@
 //!   decoding that keeps every attention weight; [`masked_lm`] (encoder-only, fills in `[MASK]`)
 //!   and [`causal_lm`] (decoder-only, continues a prompt) on the same pairs joined into one
 //!   sequence; [`session`]: what the three share; [`recipes`]: how the shipped ones are trained.
+//! - [`heads`]: what an attention head does (previous token, itself, the first token), read
+//!   from its weights.
 //! - [`kernel`]: the matrix-product kernel (portable and wasm simd128).
 //!
 //! Everything is generic over [`Real`] (`f32` for the page, `f64` for gradient checks) and
@@ -46,6 +48,7 @@ pub mod causal_lm;
 pub mod corpus;
 pub mod demo;
 pub mod error;
+pub mod heads;
 pub mod kernel;
 pub mod layers;
 pub mod masked_lm;

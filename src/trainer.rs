@@ -14,9 +14,11 @@ use crate::error::{Error, Result};
 use crate::models::decoder_only::{DecoderOnly, DecoderOnlyConfig};
 use crate::ops::softmax;
 use crate::optim::{clip_grad_norm, Optimizer, OptimizerConfig};
+use crate::params::Metadata;
 use crate::rng::Rng;
-use crate::tokenizer::Tokenizer;
+use crate::tokenizer::{Mode, Tokenizer, ZH_LEXICON};
 use ndarray::{Array2, Axis};
+use serde::{Deserialize, Serialize};
 
 /// Most activation values one training step may keep (f32): 200 MB.
 pub const MAX_ACTIVATIONS: usize = 50_000_000;
@@ -95,8 +97,19 @@ pub fn top_k(p: &[f32], k: usize) -> Vec<usize> {
     order
 }
 
+/// The tokenizer of a training text, as the learning panel and the `Model` of the JS API build
+/// it: the pieces of `corpus` cut in `mode` (in word mode Chinese by [`ZH_LEXICON`], other
+/// scripts by spaces and punctuation), the `max_vocab − 4` most frequent after the specials.
+/// The recipes of running text ([`crate::recipes::TextRecipe`]) use it too, so the page can
+/// retrain what they trained.
+///
+/// **Errors** as [`Tokenizer::from_corpus`].
+pub fn text_tokenizer(corpus: &str, mode: Mode, max_vocab: usize) -> Result<Tokenizer> {
+    Tokenizer::from_corpus(corpus, mode, ZH_LEXICON, max_vocab)
+}
+
 /// Training options besides the model's sizes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
     /// Seed of the weights and of the batch sampler.
     pub seed: u64,
@@ -431,6 +444,11 @@ impl Trainer {
         self.model.loss(ids.view(), targets.view())
     }
 
+    /// The weights as safetensors (F32) with `meta` as `__metadata__`.
+    pub fn to_safetensors(&self, meta: &Metadata) -> Vec<u8> {
+        self.model.params.to_safetensors_with(meta)
+    }
+
     /// Tokens and ids of `text`, keeping the last max_len tokens (the context window).
     pub fn encode(&self, text: &str) -> Result<(Vec<String>, Vec<usize>)> {
         let t = self.tokenizer.as_ref().ok_or_else(|| {
@@ -460,6 +478,28 @@ impl Trainer {
             .to_owned()
             .insert_axis(Axis(0));
         Ok(softmax::forward(row.view()).row(0).to_vec())
+    }
+
+    /// Every layer's attention weights on `text`: its pieces (the last max_len) and, per layer,
+    /// `[H, T, T]` (row i: what token i looked at; causal, so zero right of the diagonal).
+    pub fn attention(&self, text: &str) -> Result<(Vec<String>, Vec<ndarray::Array3<f32>>)> {
+        let (pieces, ids) = self.encode(text)?;
+        let t = ids.len();
+        let (_, cache) = self
+            .model
+            .forward(Array2::from_shape_vec((1, t), ids).expect("1×T").view())?;
+        let layers = cache
+            .layers
+            .iter()
+            .map(|l| {
+                let heads: Vec<_> = l.attention().heads_cache[..self.model.config.layer.n_heads]
+                    .iter()
+                    .map(|h| h.weights.view())
+                    .collect();
+                ndarray::stack(Axis(0), &heads).expect("equal shapes")
+            })
+            .collect();
+        Ok((pieces, layers))
     }
 
     /// The `k` most probable next tokens: `(piece, id, probability)`, most probable first.

@@ -1,20 +1,26 @@
 // The trained models the page ships (www/models/<kind>-<lang>.safetensors, written by
 // `cargo xtask pretrain`), fetched the first time a panel needs one and kept: one instance per
 // file, shared by the panels. Each file is self-describing (its config and vocabulary are in
-// its metadata), so `<Class>.fromSafetensors(bytes)` is all it takes.
+// its metadata), so `<Class>.fromSafetensors(bytes)` is all it takes — or, for the decoder-only
+// model trained on running text (`stack`, the learning panel's `deep` size), `Model.fromFile(bytes)`.
 //
 //   const m = shippedModel('seq2seq', 'zh', onLoaded);   // the model, or null while it loads
 //   if (m?.error) …                                      // it could not be loaded: m.error says why
 
 import { engine } from './engine.js';
 
-/** The engine's class of each kind of file. */
-const CLASSES = { seq2seq: 'Seq2Seq', masked: 'MaskedLM', causal: 'CausalLM' };
+/** How each kind of file becomes a model: the engine's class and its static constructor. */
+const CLASSES = {
+  seq2seq: ['Seq2Seq', 'fromSafetensors'],
+  masked: ['MaskedLM', 'fromSafetensors'],
+  causal: ['CausalLM', 'fromSafetensors'],
+  stack: ['Model', 'fromFile'],
+};
 
 const cache = new Map(); // "kind-lang" → instance | {error} | Promise
 
 /**
- * The shipped model `kind` ('seq2seq' | 'masked' | 'causal') of `lang`, or null while it loads
+ * The shipped model `kind` ('seq2seq' | 'masked' | 'causal' | 'stack') of `lang`, or null while it loads
  * (then `onLoaded()` is called once it is there, or failed: `{error}` with a message).
  */
 export function shippedModel(kind, lang, onLoaded) {
@@ -27,7 +33,8 @@ export function shippedModel(kind, lang, onLoaded) {
         const res = await fetch(new URL(`./models/${key}.safetensors`, import.meta.url));
         if (!res.ok) throw new Error(`models/${key}.safetensors: ${res.status} ${res.statusText}`);
         const bytes = new Uint8Array(await res.arrayBuffer());
-        cache.set(key, engine[CLASSES[kind]].fromSafetensors(bytes));
+        const [cls, from] = CLASSES[kind];
+        cache.set(key, engine[cls][from](bytes));
       } catch (e) {
         cache.set(key, { error: e.message });
       }

@@ -102,7 +102,7 @@ export const PROPS = [
   // the learning panel
   choice('corpus', 'zh', ['zh', 'en', 'code', 'custom']),
   choice('tmode', 'word', ['word', 'char']),
-  choice('size', 'tiny', ['tiny', 'small']),
+  choice('size', 'tiny', ['tiny', 'small', 'deep']),
   choice('opt', 'adam', ['sgd', 'adam']),
   num('lr', 0.01, 0.00001, 1),
   numChoice('batch', 16, [1, 2, 4, 8, 16, 32, 64]),

@@ -34,6 +34,9 @@ pub const MAX_FLOPS: u128 = 10_000_000_000;
 pub enum Kind {
     /// A tensor of this rank (values finite).
     Tensor(usize),
+    /// A tensor of one of these ranks (values finite), for a function that takes a batch
+    /// dimension or not (`headPatterns`: `[H, T, T]` or `[1, H, T, T]`).
+    Tensors(&'static [usize]),
     /// A boolean mask of this rank (`true` = blocked).
     Mask(usize),
     /// An additive float bias (attention's `attnBias`) of one of these ranks, whose values are
@@ -114,7 +117,7 @@ impl ArgSpec {
     pub fn check_shape(&self, func: &str, shape: &[usize]) -> Result<()> {
         let ranks: &[usize] = match &self.kind {
             Kind::Tensor(r) | Kind::Mask(r) => std::slice::from_ref(r),
-            Kind::Bias(rs) => rs,
+            Kind::Tensors(rs) | Kind::Bias(rs) => rs,
             _ => return Err(self.wrong(func, "a tensor {shape, data}")),
         };
         if !ranks.contains(&shape.len()) {
@@ -214,6 +217,13 @@ impl ArgSpec {
     pub fn describe(&self) -> String {
         match self.kind {
             Kind::Tensor(r) => format!("a {r}-D tensor {{shape, data}}"),
+            Kind::Tensors(rs) => format!(
+                "a {}-D tensor {{shape, data}}",
+                rs.iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join("- or ")
+            ),
             Kind::Mask(r) => format!("a {r}-D boolean mask {{shape, data}}"),
             Kind::Bias(rs) => format!(
                 "a {}-D float tensor {{shape, data}} (finite, or -Infinity where blocked)",
@@ -393,7 +403,7 @@ impl<F: Real> Values<F> {
         for s in specs {
             match (self.map.get(&s.name), s.kind) {
                 (None, _) => {}
-                (Some(Value::Tensor(t)), Kind::Tensor(_)) => {
+                (Some(Value::Tensor(t)), Kind::Tensor(_) | Kind::Tensors(_)) => {
                     s.check_shape(f, t.shape())?;
                     if let Some(i) = t.iter().position(|x| !x.is_finite()) {
                         return Err(Error::value(format!(

@@ -365,7 +365,7 @@ impl Obj {
                 continue;
             };
             match spec.kind {
-                Kind::Tensor(_) | Kind::Mask(_) | Kind::Bias(_) => {
+                Kind::Tensor(_) | Kind::Tensors(_) | Kind::Mask(_) | Kind::Bias(_) => {
                     let (shape, data) = tensor_parts(f, spec, v)?;
                     shapes.insert(name.clone(), shape.clone());
                     pending.push((spec, shape, data));

@@ -256,6 +256,58 @@ pub fn builtin_corpus(name: JsValue) -> convert::JsResult<String> {
         .map_err(convert::core_err)
 }
 
+/// What each attention head does, from its weights (see [`crate::heads`]): `weights` `[H, T,
+/// T]` or `[1, H, T, T]` (as `trace` gives them; row i: what token i looked at), `opts`
+/// `{causal}` (default true: a decoder's heads; false also looks for heads reading the next
+/// token). Returns one entry per head: `{kind: "previous" | "current" | "first" | "next",
+/// strength}` when the head puts on average at least half of each row on that position, else
+/// `null`.
+#[wasm_bindgen(js_name = headPatterns)]
+pub fn head_patterns(weights: JsValue, opts: JsValue) -> convert::JsResult<JsValue> {
+    use crate::args::{ArgSpec, Kind};
+    let f = "headPatterns";
+    let specs = [
+        ArgSpec::req("weights", Kind::Tensors(&[3, 4])),
+        ArgSpec::flag("causal"),
+    ];
+    let obj = convert::Obj::positional(f, vec![("weights", weights)]).merge(convert::Obj::read(
+        f,
+        &opts,
+        &specs[1..],
+    )?);
+    let a = obj.convert(&specs, |shapes, _| {
+        let s = &shapes["weights"];
+        let square = s[s.len() - 1] == s[s.len() - 2];
+        if !square || (s.len() == 4 && s[0] != 1) {
+            return Err(crate::Error::shape(format!(
+                "{f}: weights have shape {s:?} but must be [H, T, T] or [1, H, T, T]"
+            )));
+        }
+        Ok(())
+    })?;
+    let e = convert::core_err;
+    let causal = a.flag_or("causal", true).map_err(e)?;
+    let w = a.tensor("weights").map_err(e)?;
+    let s = w.shape().to_vec();
+    let (h, t) = (s[s.len() - 3], s[s.len() - 1]);
+    let w = w
+        .to_shape((h, t, t))
+        .map_err(|_| convert::err(format!("{f}: weights of shape {s:?}")))?;
+    let out = js_sys::Array::new();
+    for head in w.outer_iter() {
+        out.push(
+            &match crate::heads::head_pattern(head, causal).map_err(e)? {
+                Some(p) => convert::object(&[
+                    ("kind", JsValue::from_str(p.kind.name())),
+                    ("strength", JsValue::from(p.strength)),
+                ]),
+                None => JsValue::NULL,
+            },
+        );
+    }
+    Ok(out.into())
+}
+
 /// Statistics of a corpus (see [`crate::corpus`]): `opts` `{tokenizer: "word" | "char", token,
 /// window, top}`. Returns `{tokens, distinct, counts, next, cooc, found}` where the lists are
 /// `[{token, count}]`, most frequent first; `next` and `cooc` are about `token`.

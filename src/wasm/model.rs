@@ -72,10 +72,7 @@ fn spec_from(f: &str, v: &JsValue) -> JsResult<Spec> {
                 "{f}: the corpus has {n} characters; the limit is {MAX_CORPUS_CHARS}"
             )));
         }
-        Some(
-            Tokenizer::from_corpus(corpus, mode, ZH_LEXICON, max_vocab)
-                .map_err(|x| e(x.context(f)))?,
-        )
+        Some(crate::trainer::text_tokenizer(corpus, mode, max_vocab).map_err(|x| e(x.context(f)))?)
     } else if let Some(v) = obj.raw("vocab") {
         let list = strings(f, "vocab", v, crate::models::MAX_VOCAB)?;
         Some(Tokenizer::from_vocab(&list, mode, ZH_LEXICON))
@@ -217,6 +214,23 @@ impl Model {
             tr.model.params.load_safetensors(&b)
         })?;
         Ok(m)
+    }
+
+    /// The model a self-describing file holds, from the file alone: the file a text recipe
+    /// wrote (`cargo xtask pretrain`, `www/models/stack-*.safetensors`), whose `__metadata__`
+    /// has the config, the vocabulary and tokenizer, the recipe's built-in corpus and its
+    /// training options (see [`crate::recipes::TextRecipe::load`]). It can be traced, asked and
+    /// trained on at once (its optimiser starts afresh). A file without that metadata (what
+    /// `saveWeights` writes) is refused with an error naming the missing key.
+    #[wasm_bindgen(js_name = fromFile)]
+    pub fn from_file(bytes_v: JsValue) -> JsResult<Model> {
+        let f = "Model.fromFile";
+        let b = bytes(f, "bytes", &bytes_v, MAX_WEIGHTS_BYTES)?;
+        let (_, tr) = crate::recipes::TextRecipe::load(&b).map_err(|e| core_err(e.context(f)))?;
+        Ok(Model {
+            config: tr.model.config,
+            tr: Live::new(tr),
+        })
     }
 
     /// One training step on `{ids: [B, T], targets: [B, T]}` (targets −100 are ignored); returns

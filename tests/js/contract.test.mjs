@@ -522,3 +522,19 @@ for (const { cls, fresh, shipped, recipe, layers, own, text, num } of PAIR_CLASS
     }`));
   });
 }
+
+describe('Model.fromFile refuses a file that does not describe itself, naming what is missing', () => {
+  test('weights without metadata, another family\'s file, not bytes: an Error, never a trap', () => contract((h) => {
+    const m = h.makeModel();
+    h.expectError(() => h.lm.Model.fromFile(m.saveWeights()), /Model\.fromFile: model file: __metadata__ has no "model"/);
+    h.expectError(() => h.lm.Model.fromFile(h.causalBytes()), /Model\.fromFile: model file: __metadata__ "recipe_settings" is not valid/);
+    h.expectError(() => h.lm.Model.fromFile(h.stackBytes().slice(0, 100)), /Model\.fromFile/);
+    h.expectError(() => h.lm.Model.fromFile('stack-zh'), /Model\.fromFile: bytes/);
+    h.expectError(() => h.lm.Model.fromFile(), /Model\.fromFile: bytes/);
+    h.assert.equal(m.train(1).length, 1);
+    const f = h.lm.Model.fromFile(h.stackBytes());
+    h.assert.equal(f.train(1).length, 1);
+    f.free();
+    m.free();
+  }));
+});

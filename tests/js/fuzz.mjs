@@ -157,7 +157,7 @@ function fixtures() {
     const ops = read('torch_ops.json').cases;
     const adam = read('torch_optim.json').cases.find((c) => c.name === 'adam');
     const model = (n) => new Uint8Array(readFileSync(ROOT + `www/models/${n}.safetensors`));
-    FIX = { ops, adam, bytes: new Uint8Array(readFileSync(ROOT + 'tests/fixtures/decoder_only.safetensors')), zh: model('seq2seq-zh'), masked: model('masked-zh'), causal: model('causal-zh') };
+    FIX = { ops, adam, bytes: new Uint8Array(readFileSync(ROOT + 'tests/fixtures/decoder_only.safetensors')), zh: model('seq2seq-zh'), masked: model('masked-zh'), causal: model('causal-zh'), stack: model('stack-zh') };
   }
   return FIX;
 }
@@ -223,6 +223,8 @@ export const LM_SPEC = { pairs: PAIRS, seed: 1, dModel: 8, nHeads: 2, dFf: 16, n
 /** The shipped Chinese encoder-only and decoder-only models (www/models/{masked,causal}-zh.safetensors). */
 export const maskedBytes = () => fixtures().masked.slice();
 export const causalBytes = () => fixtures().causal.slice();
+/** The shipped decoder-only model on running text (www/models/stack-zh.safetensors). */
+export const stackBytes = () => fixtures().stack.slice();
 /**
  * The slots of the classes trained on pairs: a fresh tiny model ('s2s', 'mlm', 'clm') and the
  * shipped Chinese one trainable on PAIRS ('zh', 'mzh', 'czh'), by class.
@@ -447,6 +449,10 @@ const API = {
     recv: 'static', method: 'fromSafetensors', w: 2,
     templates: [() => ({ args: [specNode('fixture'), bytesNode('fixtureBytes()', () => fixtureBytes())] })],
   },
+  'Model.fromFile': {
+    recv: 'static', method: 'fromFile', w: 1,
+    templates: [() => ({ args: [bytesNode('stackBytes()', () => stackBytes())] })],
+  },
   trainStep: {
     recv: 'model', w: 6,
     templates: [
@@ -508,6 +514,13 @@ const API = {
     recv: 'fn', w: 3,
     templates: [() => ({ args: [raw('R([12]).data', () => R([12]).data), obj({ temperature: num(0.7, { opt: true }), topK: int(3, 0, 1 << 20, { opt: true }), seed: int(5, 0, U32, { opt: true }) }, { opt: true, wrong: ['top_k', 'k', 'temp', 'tau', 'Seed'] })] })],
     stress: [() => ({ args: [raw('R([1 << 16]).data', () => R([1 << 16]).data), obj({ topK: int(1 << 20, 0, 1 << 20) })], expect: 'any' })],
+  },
+  headPatterns: {
+    recv: 'fn', w: 2,
+    templates: [
+      () => ({ args: [rt([2, 3, 3]), obj({ causal: bool(false, { opt: true }) }, { opt: true, wrong: ['mask', 'threshold', 'Causal', 'weights'] })] }),
+      () => ({ args: [rt([1, 2, 4, 4])] }),
+    ],
   },
   attentionDemo: {
     recv: 'fn', w: 3,
@@ -1692,7 +1705,7 @@ async function isolateMain(lm, wasm, post) {
 }
 function safeClone(v) { try { return structuredClone(v); } catch { return String(v); } }
 
-const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub, PAIRS, S2S_SPEC, zhBytes, LM_SPEC, maskedBytes, causalBytes, FREED_METHODS };
+const HELPERS = { Z, T, Zm, R, detached, detach, withGetter, corrupt, throwingIter, flip, omit, lyingLength, shared, opArgs, opUpstream, opOf, SPECS, makeModel, goodBatch, fixtureBytes, fakeCanvas, installDomStub, PAIRS, S2S_SPEC, zhBytes, LM_SPEC, maskedBytes, causalBytes, stackBytes, FREED_METHODS };
 
 // ---------------------------------------------------------------------------------------------
 // Entry points: the worker, and the command line.

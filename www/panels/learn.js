@@ -20,6 +20,8 @@ const STEPS = 6;
 export const SIZES = {
   tiny: { dModel: 32, nHeads: 2, nLayers: 1, dFf: 64, maxLen: 16, seqLen: 16 },
   small: { dModel: 64, nHeads: 4, nLayers: 2, dFf: 128, maxLen: 24, seqLen: 24 },
+  // The shipped `stack-*` models' sizes (src/recipes.rs TextRecipe): with the panel's default
+  // options, `#panel=learn&corpus=zh&size=deep&train=1000` retrains stack-zh step for step.
   deep: { dModel: 32, nHeads: 4, nLayers: 4, dFf: 128, maxLen: 16, seqLen: 16 },
 };
 const PROMPTS = { zh: '今天天气真好，适合去', en: 'the weather is nice today , a good day for', code: 'for i in range(10)', custom: '' };
