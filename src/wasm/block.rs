@@ -51,7 +51,8 @@ impl Model {
     /// panel draws it. `opts`: `{layer, normFirst}` traces layer `layer` with its norms placed
     /// the other way (to compare; the layers above read its output).
     ///
-    /// Returns `{tokens, ids, unknown, embeddings [T, C], layers: [{normFirst, activation,
+    /// Returns `{tokens, ids, unknown, dropped (tokens left out in front: the model reads at
+    /// most maxLen), embeddings [T, C], layers: [{normFirst, activation,
     /// input, attention: {q, k, v, scores, weights, concat}, attnOut, residual1, norm1: {name,
     /// input, mean [T], var [T], eps, normalized, gamma [C], beta [C], output}, ffnInput,
     /// up [T, F], act [T, F], down, residual2, norm2, output}], finalNorm, logits [T, V],
@@ -83,6 +84,8 @@ impl Model {
                 }
             }
             let (pieces, ids) = tr.encode(&txt)?;
+            // Trainer::encode keeps the last max_len tokens: how many it left out in front.
+            let all = tr.tokenizer.as_ref().map_or(ids.len(), |t| t.encode(&txt).1.len());
             let m = block::trace_decoder_only(&tr.model, &ids, alt)?;
             let unknown: Vec<String> = pieces
                 .iter()
@@ -102,6 +105,7 @@ impl Model {
                 ("tokens", string_array(&pieces)),
                 ("ids", ids_js(&ids)),
                 ("unknown", string_array(&unknown)),
+                ("dropped", JsValue::from((all - ids.len()) as u32)),
                 ("embeddings", t(&m.embeddings)),
                 ("layers", layers.into()),
                 ("finalNorm", norm_js(&m.final_norm)),

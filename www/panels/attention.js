@@ -218,7 +218,8 @@ export default class AttentionPanel {
   source() {
     const s = this.app.state;
     const random = (note) => ({ note: this.article() ? '' : note ?? this.t('att.weights.randomNote', { seed: s.seed }) });
-    if (this.article() || s.aw === 'random') return random();
+    // The article's example and a preset with its own sizes (heads8) are seeded, whatever `aw`.
+    if (this.article() || PRESETS[s.preset]?.d || s.aw === 'random') return random();
     const m = shippedModel('stack', s.lang, () => this.app.schedule(false));
     if (!m) return { loading: true, note: this.t('att.trained.loading') };
     if (m.error) return s.aw === 'trained' ? { error: this.t('att.trained.failed', { msg: m.error }) } : random();
@@ -228,7 +229,9 @@ export default class AttentionPanel {
     } catch (e) {
       return s.aw === 'trained' ? { error: e.message } : random();
     }
+    // Auto: trained only for a text the model knows and reads whole (its context is short).
     if (s.aw === 'auto' && tr.unknown.length) return random(this.t('att.weights.unknownNote', { list: tr.unknown.join(' '), seed: s.seed }));
+    if (s.aw === 'auto' && tr.dropped) return random(this.t('att.weights.longNote', { n: tr.tokens.length, seed: s.seed }));
     const L = tr.layers.length, l = Math.min(s.alayer, L - 1), b = tr.layers[l];
     const [, H] = b.attention.weights.shape, C = b.input.shape[1];
     const r = {
@@ -236,7 +239,7 @@ export default class AttentionPanel {
       embeddings: b.normFirst ? b.norm1.output : b.input, heads: b.attention, output: b.attnOut,
       patterns: engine.headPatterns(b.attention.weights),
     };
-    const note = this.t('att.weights.trainedNote', { l: l + 1, L, c: C, h: H }) + (tr.unknown.length ? ' ' + this.t('att.weights.unknown', { list: tr.unknown.join(' ') }) : '');
+    const note = this.t('att.weights.trainedNote', { l: l + 1, L, c: C, h: H }) + (tr.unknown.length ? ' ' + this.t('att.weights.unknown', { list: tr.unknown.join(' ') }) : '') + (tr.dropped ? ' ' + this.t('att.weights.cut', { n: tr.tokens.length, k: tr.dropped }) : '');
     return { r, note, trained: { l, L, C, H } };
   }
 

@@ -247,6 +247,7 @@ export default class LayerPanel {
     this.weightsNote.textContent = trained
       ? this.t('lay.weights.trainedNote', { l: L, h: H, c: C }) + (r.unknown.length ? ' ' + this.t('lay.unknown', { list: r.unknown.join(' ') }) : '')
       : this.t('lay.weights.randomNote', { seed: s.lseed });
+    if (r.dropped) this.weightsNote.textContent += ' ' + this.t('att.weights.cut', { n: T, k: r.dropped });
     if (s.lswap) this.weightsNote.textContent += ' ' + this.t('lay.swapped', { l: layer + 1, alt: this.t(b.normFirst ? 'lay.normName.pre' : 'lay.normName.post') });
     this.tokens.replaceChildren(...r.tokens.map((p, i) => {
       const btn = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i) }, el('span', { class: 'tok-text', text: p }), el('span', { class: 'tok-id', text: sub(i + 1) }));
@@ -346,8 +347,7 @@ export default class LayerPanel {
     const tip = (r0, c0, v) => this.t('hover.cell', { row: r.tokens[r0], col: r.tokens[c0], value: v });
     for (let l = 0; l < L; l++) {
       const wts = r.layers[l].attention.weights;
-      let pats = [];
-      try { pats = engine.headPatterns ? engine.headPatterns(wts) : []; } catch { pats = []; }
+      const pats = engine.headPatterns(wts);
       for (let h = 0; h < H; h++) {
         const c = this.headCharts[l * H + h];
         const p = pats[h];
