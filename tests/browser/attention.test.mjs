@@ -187,3 +187,47 @@ test('readable at 375 px wide', async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('trained weights: the sentence on the selected head is measured on the weights drawn', async () => {
+  const { page, errors, context } = await open(browser, '#lang=zh&preset=tianqi&step=4');
+  assert.equal(await page.inputValue('#att-weights'), 'auto');
+  assert.match(await page.textContent('#att-weights-note'), /训练过的权重/);
+  assert.match(await page.$eval('#att-d', (s) => s.selectedOptions[0].textContent), /^32/);
+  assert.ok(await page.isChecked('#att-causal'), 'trained with the causal mask');
+  // For every head of every layer: a named pattern is the mean of the weights the table shows.
+  let named = 0;
+  for (let l = 0; l < 4; l++) {
+    for (let h = 0; h < 4; h++) {
+      await page.evaluate(({ l, h }) => window.lmApp.setState({ alayer: l, head: h }), { l, h });
+      await settle(page);
+      const w = await weightsTable(page);
+      const say = await page.textContent('#att-pattern');
+      const m = /(看前一个词|看它自己|看第一个词)（平均 ([\d.]+)）/.exec(say);
+      const rows = w.slice(1);
+      const mean = (f) => rows.reduce((a, r, i) => a + f(r, i + 1), 0) / rows.length;
+      const means = { 看前一个词: mean((r, i) => r[i - 1]), 看它自己: mean((r, i) => r[i]), 看第一个词: mean((r) => r[0]) };
+      if (m) {
+        named++;
+        assert.ok(Math.abs(means[m[1]] - Number(m[2])) < 0.006, `${say} vs ${JSON.stringify(means)}`);
+      } else {
+        assert.ok(Object.values(means).every((v) => v < 0.5), `no pattern named, none ≥ 0.5: ${JSON.stringify(means)}`);
+      }
+    }
+  }
+  assert.ok(named >= 1, 'the trained model has at least one clear head on this sentence');
+  // Random weights on the same sentence: said so, and the sizes are the panel's again.
+  await page.selectOption('#att-weights', { value: 'random' });
+  await settle(page);
+  assert.match(await page.textContent('#att-weights-note'), /随机权重/);
+  assert.equal(await page.inputValue('#att-d'), '16');
+  assert.equal(await page.textContent('#att-pattern'), '');
+  // English: the preset the model knows opens trained; the cat is read with random weights.
+  const en = await open(browser, '#lang=en&preset=weather');
+  assert.match(await en.page.textContent('#att-weights-note'), /^Trained weights/);
+  await en.context.close();
+  const cat = await open(browser, '#lang=en&preset=cat');
+  assert.match(await cat.page.textContent('#att-weights-note'), /does not know/);
+  await cat.context.close();
+  assert.deepEqual(errors, []);
+  await context.close();
+});

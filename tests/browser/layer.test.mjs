@@ -144,13 +144,41 @@ test('the stack grid shows every layer’s heads; a click opens that layer and h
   const { page, errors, context } = await open(browser, '#panel=layer&lang=zh&lweights=random&step=6');
   assert.equal(await page.$$eval('#lay-grid figure', (l) => l.length), 16, '4 layers × 4 heads');
   for (const id of ['#lay-head-0-0', '#lay-head-3-3']) assert.ok(await ink(page, `${id} canvas`) > 300, id);
+  await page.$eval('#lay-head-2-1 details', (d) => { d.open = true; });
   const w = await weightsTable(page, '#lay-head-2-1 table');
+  assert.equal(w.length, 7, 'the table of a head (filled when opened)');
   w.forEach((r, i) => r.forEach((v, j) => j > i && assert.equal(v, 0, 'causal')));
   // Untrained, a click opens that layer here (the attention panel draws the shipped model).
   await page.click('#lay-head-2-1 canvas');
   await settle(page);
   const s = await page.evaluate(() => window.lmApp.state);
   assert.deepEqual([s.panel, s.blayer, s.head], ['layer', 2, 1]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('trained weights: the shipped model writes 散步 after 今天天气真好，适合去, and the stack grid opens that layer and head in the attention panel', async () => {
+  const { page, errors, context } = await open(browser, '#panel=layer&lang=zh&step=8');
+  const first = await page.$eval('#lay-out-list li', (l) => l.textContent);
+  assert.match(first, /^散步 /, first);
+  assert.match(await page.textContent('#lay-weights-note'), /训练过的权重/);
+  // The grid's captions name a head's pattern only where its weights show one.
+  await page.evaluate(() => window.lmApp.setState({ step: 6 }));
+  await settle(page);
+  const captions = await page.$$eval('#lay-grid figcaption', (l) => l.map((x) => x.textContent));
+  assert.equal(captions.length, 16);
+  const named = captions.findIndex((c) => /看前一个词|看自己|看第一个词/.test(c));
+  assert.ok(named >= 0, captions.join(' | '));
+  const [l, h] = [Math.floor(named / 4), named % 4];
+  await page.$eval(`#lay-head-${l}-${h} details`, (d) => { d.open = true; });
+  const grid = await weightsTable(page, `#lay-head-${l}-${h} table`);
+  assert.equal(grid.length, 7);
+  await page.click(`#lay-head-${l}-${h} canvas`);
+  await page.waitForFunction(() => window.lmApp.state.panel === 'attention');
+  await settle(page);
+  const s = await page.evaluate(() => window.lmApp.state);
+  assert.deepEqual([s.aw, s.alayer, s.head, s.step], ['trained', l, h, 4]);
+  assert.deepEqual(await weightsTable(page), grid, 'the same head’s weights');
   assert.deepEqual(errors, []);
   await context.close();
 });

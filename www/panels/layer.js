@@ -118,6 +118,8 @@ export default class LayerPanel {
     // 6 · the stack: every layer's heads
     const s6 = sec(6);
     this.grid = el('div', { class: 'grid-heads stack-grid', id: 'lay-grid' });
+    // A click on a head opens it elsewhere: the section's own click (select this step) must not follow.
+    this.grid.addEventListener('click', (e) => e.stopPropagation());
     s6.append(this.grid);
     s6.classList.add('wide');
     // 7 · one token through the layers
