@@ -85,7 +85,10 @@ impl Model {
             }
             let (pieces, ids) = tr.encode(&txt)?;
             // Trainer::encode keeps the last max_len tokens: how many it left out in front.
-            let all = tr.tokenizer.as_ref().map_or(ids.len(), |t| t.encode(&txt).1.len());
+            let all = tr
+                .tokenizer
+                .as_ref()
+                .map_or(ids.len(), |t| t.encode(&txt).1.len());
             let m = block::trace_decoder_only(&tr.model, &ids, alt)?;
             let unknown: Vec<String> = pieces
                 .iter()

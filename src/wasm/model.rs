@@ -155,6 +155,8 @@ fn ids_from(
 pub struct Model {
     config: DecoderOnlyConfig,
     tr: Live<Trainer>,
+    /// The recipe that trained it, for a model read with `fromFile`.
+    recipe: Option<crate::recipes::TextRecipe>,
 }
 
 impl Model {
@@ -202,6 +204,7 @@ impl Model {
         Ok(Model {
             config: s.config,
             tr: Live::new(tr),
+            recipe: None,
         })
     }
 
@@ -226,11 +229,20 @@ impl Model {
     pub fn from_file(bytes_v: JsValue) -> JsResult<Model> {
         let f = "Model.fromFile";
         let b = bytes(f, "bytes", &bytes_v, MAX_WEIGHTS_BYTES)?;
-        let (_, tr) = crate::recipes::TextRecipe::load(&b).map_err(|e| core_err(e.context(f)))?;
+        let (recipe, tr) =
+            crate::recipes::TextRecipe::load(&b).map_err(|e| core_err(e.context(f)))?;
         Ok(Model {
             config: tr.model.config,
             tr: Live::new(tr),
+            recipe: Some(recipe),
         })
+    }
+
+    /// The recipe that trained a model read with `fromFile`, as its file records it (`{name,
+    /// corpus, tokenizer, max_vocab, config, options: {seed, optimizer, batch_size, …}, steps}`),
+    /// or null for any other model.
+    pub fn recipe(&self) -> JsValue {
+        self.recipe.as_ref().map_or(JsValue::NULL, to_js)
     }
 
     /// One training step on `{ids: [B, T], targets: [B, T]}` (targets −100 are ignored); returns

@@ -162,6 +162,10 @@ test('trained weights: the shipped model writes 散步 after 今天天气真好�
   const first = await page.$eval('#lay-out-list li', (l) => l.textContent);
   assert.match(first, /^散步 /, first);
   assert.match(await page.textContent('#lay-weights-note'), /训练过的权重/);
+  // The recipe that trained it, and the learning panel's link that trains the same model here.
+  assert.match(await page.textContent('#lay-recipe'), /stack-zh.*1000/);
+  const retrain = await page.getAttribute('#lay-retrain', 'href');
+  for (const kv of ['panel=learn', 'size=deep', 'train=1000']) assert.ok(retrain.includes(kv), `${kv} in ${retrain}`);
   // The grid's captions name a head's pattern only where its weights show one.
   await page.evaluate(() => window.lmApp.setState({ step: 6 }));
   await settle(page);

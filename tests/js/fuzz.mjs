@@ -475,6 +475,7 @@ const API = {
     templates: [() => ({ slot: small, args: [str('今天天气真好，适合去', { pos: true }), int(3, 0, U32, { pos: true, opt: true })] })],
     stress: [() => ({ slot: small, args: [raw(`'今天'.repeat(500000)`, () => '今天'.repeat(500000)), int(U32, 0, U32, { pos: true, opt: true })], expect: 'any' })],
   },
+  modelRecipe: { recv: 'model', method: 'recipe', w: 1, templates: [() => ({ slot: small, args: [] })] },
   nextProbs: { recv: 'model', w: 2, templates: [() => ({ slot: small, args: [str('今天', { pos: true })] })] },
   traceLayers: {
     recv: 'model', w: 3,

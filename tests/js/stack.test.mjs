@@ -53,6 +53,9 @@ for (const lang of ['zh', 'en']) {
       { seed: spec.seed, kind: spec.optimizer.kind, lr: spec.optimizer.lr, batch: spec.batchSize, seqLen: spec.seqLen, clip: spec.clip, heldout: spec.heldout, tokenizer: spec.tokenizer, maxVocab: spec.maxVocab },
       { seed: o.seed, kind: o.optimizer.kind, lr: o.optimizer.lr, batch: o.batch_size, seqLen: o.seq_len, clip: o.clip, heldout: o.heldout, tokenizer: settings.tokenizer, maxVocab: settings.max_vocab });
     assert.equal(f.seed, o.seed);
+    // The file's model says which recipe made it; a model built from a spec has none.
+    assert.deepEqual(f.recipe(), settings);
+    assert.equal(m.recipe(), null);
     // The shipped weights in the panel's model score the recorded held-out loss.
     const recorded = Number(meta.final_loss);
     m.loadWeights(bytes);

@@ -10,7 +10,7 @@
 // FUZZ_SEEDS=n and FUZZ_HASHES=n (per seed) run more; a failure names its seed and its hash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHash, serialize, PROPS, HIDABLE } from '../../www/state.js';
+import { parseHash, serialize, PROPS, HIDABLE, PRESETS } from '../../www/state.js';
 import { translate } from '../../www/strings.js';
 
 const SEEDS = Number(process.env.FUZZ_SEEDS ?? 8);
@@ -119,6 +119,10 @@ function randomState(r) {
     else s[p.key] = [...randomText(r, r.int(r.chance(0.2) ? p.max + 1 : 40)).replace(/[\uD800-\uDFFF]/g, '')].slice(0, p.max).join('');
   }
   for (const k of ALWAYS_TEXT) if (!s[k].trim()) s[k] = 'x';
+  // A preset with its own sizes (heads8) has them: another size is its plain preset (the app
+  // never holds heads8 with other sizes; the link would read back as the plain one).
+  const sized = PRESETS[s.preset];
+  if (sized?.d) Object.assign(s, { d: sized.d, h: sized.h });
   return s;
 }
 

@@ -80,7 +80,10 @@ export default class LayerPanel {
     this.weightsNote = el('p', { class: 'say', id: 'lay-weights-note' });
     this.tokens = el('div', { class: 'tokens', id: 'lay-tokens', role: 'group' });
     this.diagram = el('div', { class: 'layer-diagram', id: 'lay-diagram' });
-    s0.append(this.weightsNote, this.tokens, this.diagram);
+    // Which recipe trained the shipped model, and the learning panel's link that retrains it.
+    this.recipeSay = el('p', { class: 'muted', id: 'lay-recipe' });
+    this.retrain = el('a', { id: 'lay-retrain' });
+    s0.append(this.weightsNote, this.tokens, this.diagram, el('p', { class: 'recipe-line' }, this.recipeSay, ' ', this.retrain));
     // 1 · first residual
     const s1 = sec(1);
     this.res1Formula = el('p', { class: 'formula', id: 'lay-res1-formula' });
@@ -256,6 +259,7 @@ export default class LayerPanel {
       btn.addEventListener('click', (e) => { e.stopPropagation(); this.app.setState({ ltok: i }); });
       return btn;
     }));
+    this.drawRecipe(s);
     const link = (step) => serialize({ ...s, step }, this.app.hidden);
     const attLink = serialize({ ...s, panel: 'attention', step: 4 }, this.app.hidden);
     this.diagram.replaceChildren(layerDiagram(b.normFirst, { t: (k, v) => this.t(k, v), link, attLink, c: C, f: F, l: L }));
@@ -291,6 +295,21 @@ export default class LayerPanel {
     this.drawPath(r, tok, tp, rowsChart);
     // 8 · the next token
     this.drawOutput(r, s, text, boxes);
+  }
+
+  /**
+   * The recipe the shipped model records (Model.recipe) and the learning panel's link that
+   * trains the same model with the same settings and seed in this page.
+   */
+  drawRecipe(s) {
+    const rec = s.lweights === 'random' ? null : this.model()?.recipe?.();
+    this.recipeSay.parentElement.hidden = !rec;
+    if (!rec) return;
+    const o = rec.options;
+    this.recipeSay.textContent = this.t('lay.recipe', { name: rec.name, steps: rec.steps, seed: o.seed, corpus: this.t(`lay.corpus.${rec.corpus}`) });
+    this.retrain.textContent = this.t('lay.retrain');
+    const lr = o.optimizer.lr;
+    this.retrain.href = serialize({ ...s, panel: 'learn', corpus: rec.corpus, tmode: rec.tokenizer, size: 'deep', opt: 'adam', lr, batch: o.batch_size, tseed: o.seed, train: rec.steps, step: 3, prompt: null }, this.app.hidden);
   }
 
   /** The activation's curve (computed by the engine) with this token's F entries on it. */
@@ -414,6 +433,11 @@ export const STRINGS = {
     'lay.weights.trainedNote': 'Trained weights: {l} layers, {h} heads, vectors of {c} numbers, learned from the corpus by the recipe in this project — the patterns below were learned.',
     'lay.weights.randomNote': 'Untrained weights: the same model before any training, every weight drawn from seed {seed}. Any pattern below is chance.',
     'lay.unknown': 'The model never saw: {list} (read as <unk>).',
+    'lay.recipe': 'Trained by the recipe {name}: {steps} steps from seed {seed} on the {corpus}, by this page’s own engine.',
+    'lay.retrain': 'Train it yourself in the learning panel →',
+    'lay.corpus.zh': 'Chinese corpus',
+    'lay.corpus.en': 'English corpus',
+    'lay.corpus.code': 'code corpus',
     'lay.loading': 'Loading the trained model…',
     'lay.loadFailed': 'The trained model could not be loaded: {msg}',
     'lay.topk.all': 'all',
@@ -514,6 +538,11 @@ export const STRINGS = {
     'lay.weights.trainedNote': '训练过的权重：{l} 层，{h} 个头，每个向量 {c} 个数，由本项目的配方在语料上学到——下面的模式是学出来的。',
     'lay.weights.randomNote': '未训练的权重：同一个模型在训练之前，每个权重都由种子 {seed} 抽出。下面出现的任何模式都只是巧合。',
     'lay.unknown': '模型没见过：{list}（按 <unk> 读入）。',
+    'lay.recipe': '由配方 {name} 训练：在{corpus}上从种子 {seed} 开始训练 {steps} 步，用的就是本页的引擎。',
+    'lay.retrain': '在学习面板里自己训练它 →',
+    'lay.corpus.zh': '中文语料',
+    'lay.corpus.en': '英文语料',
+    'lay.corpus.code': '代码语料',
     'lay.loading': '正在加载训练好的模型…',
     'lay.loadFailed': '训练好的模型加载失败：{msg}',
     'lay.topk.all': '全部',
