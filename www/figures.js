@@ -43,21 +43,21 @@ export function layerDiagram(normFirst, { t, link, attLink, c, f, l, compact = f
  * An activation's curve (`xs`, `ys`, computed by the engine) with one token's entries drawn
  * on it: (u_j, g_j), the ones whose input was negative in another colour.
  */
-export function activationCurve({ xs, ys, u, g, lo, hi, fs = 1, caption }) {
-  const W = 480, H = 260, pad = { l: 44, r: 12, t: 12, b: 30 };
+export function activationCurve({ xs, ys, u, g, lo, hi, caption }) {
+  const W = 480, H = 270, pad = { l: 48, r: 14, t: 14, b: 36 };
   let ylo = Math.min(-0.5, ...ys, ...g), yhi = Math.max(1, ...ys, ...g);
   const X = (x) => pad.l + ((x - lo) / (hi - lo)) * (W - pad.l - pad.r);
   const Y = (y) => H - pad.b - ((y - ylo) / (yhi - ylo)) * (H - pad.t - pad.b);
   const s = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'curve-svg', 'aria-label': caption });
-  const font = 13 * Math.min(1.6, fs);
+  const font = 19; // in the viewBox: the figure scales with its box, type with it
   // axes through 0
   s.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: Y(0), y2: Y(0), class: 'axis' }));
   s.append(svg('line', { x1: X(0), x2: X(0), y1: pad.t, y2: H - pad.b, class: 'axis' }));
-  for (const v of [Math.ceil(lo), 0, Math.floor(hi)]) s.append(svg('text', { x: X(v), y: H - 8, 'text-anchor': 'middle', 'font-size': font, class: 'tick' }, String(v)));
+  for (const v of [Math.ceil(lo), 0, Math.floor(hi)]) s.append(svg('text', { x: X(v), y: H - 10, 'text-anchor': 'middle', 'font-size': font, class: 'tick' }, String(v)));
   for (const v of [0, Math.floor(yhi)]) s.append(svg('text', { x: pad.l - 6, y: Y(v) + 4, 'text-anchor': 'end', 'font-size': font, class: 'tick' }, String(v)));
   s.append(svg('polyline', { points: Array.from(xs, (x, i) => `${X(x).toFixed(1)},${Y(ys[i]).toFixed(1)}`).join(' '), class: 'curve' }));
   for (let j = 0; j < u.length; j++) {
-    const dot = svg('circle', { cx: X(u[j]).toFixed(1), cy: Y(g[j]).toFixed(1), r: 4, class: u[j] < 0 ? 'dot cut' : 'dot kept' });
+    const dot = svg('circle', { cx: X(u[j]).toFixed(1), cy: Y(g[j]).toFixed(1), r: 5, class: u[j] < 0 ? 'dot cut' : 'dot kept' });
     dot.append(svg('title', {}, `u${j} = ${u[j].toFixed(3)} → ${g[j].toFixed(3)}`));
     s.append(dot);
   }

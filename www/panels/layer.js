@@ -279,7 +279,7 @@ export default class LayerPanel {
     this.ffnShapes.textContent = this.t('lay.ffn.shapes', tp);
     this.up.draw({ matrix: b.up, rows: r.tokens, cols: [], palette: 'diverging', square: false, caption: this.t('lay.up.caption', tp), tooltip: vecTip(r.tokens), highlightRow: tok, maxHeight: maxH(this.up), maxCell, fontScale: fs });
     const u = row(b.up, tok).data, gu = row(b.act, tok).data;
-    this.drawCurve(b.activation, u, gu, w, fs);
+    this.drawCurve(b.activation, u, gu, w);
     this.down.draw({ matrix: b.down, rows: r.tokens, cols: [], palette: 'diverging', square: false, caption: this.t('lay.down.caption', tp), tooltip: vecTip(r.tokens), highlightRow: tok, maxHeight: maxH(this.down), maxCell, fontScale: fs });
     // 4 · second residual (and, post-norm, LN₂): the layer's output
     const hIn = row(b.ffnInput, tok), f = row(b.down, tok), r2 = row(b.residual2, tok), out = row(b.output, tok);
@@ -313,8 +313,8 @@ export default class LayerPanel {
   }
 
   /** The activation's curve (computed by the engine) with this token's F entries on it. */
-  drawCurve(activation, u, g, w, fs) {
-    let lo = Math.min(-3, ...u), hi = Math.max(3, ...u);
+  drawCurve(activation, u, g, w) {
+    const lo = Math.min(-3, ...u), hi = Math.max(3, ...u);
     const N = 121;
     const xs = Float32Array.from({ length: N }, (_, i) => lo + ((hi - lo) * i) / (N - 1));
     const op = activation === 'relu' ? 'relu' : 'gelu';
@@ -324,7 +324,7 @@ export default class LayerPanel {
     const neg = u.filter((v) => v < 0).length;
     const gmin = Math.min(0, ...Array.from(g).filter((_, j) => u[j] < 0));
     const name = this.t(`lay.act.${activation}`);
-    this.curve.replaceChildren(...activationCurve({ xs, ys, u, g, lo, hi, fs, caption: this.t('lay.act.caption', { act: name, tok: w, f: u.length }) }));
+    this.curve.replaceChildren(...activationCurve({ xs, ys, u, g, lo, hi, caption: this.t('lay.act.caption', { act: name, tok: w, f: u.length }) }));
     this.curveSay.textContent = this.t(activation === 'relu' ? 'lay.act.sayRelu' : 'lay.act.sayGelu', { tok: w, f: u.length, neg, gmin: gmin.toFixed(2) });
   }
 
