@@ -62,6 +62,7 @@ pub mod rng;
 pub mod scope;
 pub mod seq2seq;
 pub mod session;
+pub mod space;
 pub mod tokenizer;
 pub mod trainer;
 pub mod viz;

@@ -17,6 +17,7 @@ pub mod ops;
 pub mod plot;
 pub mod seq2seq;
 pub mod session;
+pub mod space;
 pub mod spec;
 
 use convert::JsResult;

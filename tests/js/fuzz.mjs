@@ -516,6 +516,17 @@ const API = {
     templates: [() => ({ args: [raw('R([12]).data', () => R([12]).data), obj({ temperature: num(0.7, { opt: true }), topK: int(3, 0, 1 << 20, { opt: true }), seed: int(5, 0, U32, { opt: true }) }, { opt: true, wrong: ['top_k', 'k', 'temp', 'tau', 'Seed'] })] })],
     stress: [() => ({ args: [raw('R([1 << 16]).data', () => R([1 << 16]).data), obj({ topK: int(1 << 20, 0, 1 << 20) })], expect: 'any' })],
   },
+  space: {
+    recv: 'fn', w: 4,
+    templates: [
+      () => ({ args: [str('map', { pos: true }), obj({ e: rt([6, 4]), axes: int(2, 1, 3, { opt: true }) }, { wrong: ['k', 'E', 'dims'] })] }),
+      () => ({ args: [str('nearest', { pos: true }), obj({ e: rt([6, 4]), row: int(2, 0, U32), k: int(3, 1, 1000, { opt: true }), exclude: zm([6]) }, { wrong: ['K', 'among', 'index'] })] }),
+      () => ({ args: [str('cosine', { pos: true }), obj({ e: rt([6, 4]), a: int(1, 0, U32), b: int(4, 0, U32) }, { wrong: ['c', 'row'] })] }),
+      () => ({ args: [str('axis', { pos: true }), obj({ e: rt([6, 4]), a: int(0, 0, U32), b: int(5, 0, U32) }, { wrong: ['from', 'to'] })] }),
+      () => ({ args: [str('analogy', { pos: true }), obj({ e: rt([6, 4]), a: int(0, 0, U32), b: int(1, 0, U32), c: int(2, 0, U32), k: int(2, 1, 1000, { opt: true }) }, { wrong: ['d', 'row'] })] }),
+    ],
+    stress: [() => ({ args: [str('map'), obj({ e: rt([4096, 512]), axes: int(3, 1, 3) })], expect: 'any' })],
+  },
   headPatterns: {
     recv: 'fn', w: 2,
     templates: [
