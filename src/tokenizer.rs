@@ -155,6 +155,7 @@ pub const ZH_CORPUS_WORDS: &[&str] = &[
     "暖和",
     "凉快",
     "可爱",
+    "周一",
 ];
 
 /// The lexicon of running text: [`ZH_LEXICON`] and then [`ZH_CORPUS_WORDS`]. The learning

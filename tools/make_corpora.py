@@ -55,7 +55,7 @@ ZH_CATEGORIES = {
     "place": ["公园", "学校", "超市", "图书馆", "散步", "爬山", "跑步", "游泳"],
     "feeling": ["高兴", "难过", "开心", "伤心", "生气"],
     "temperature": ["热", "冷", "暖和", "凉快"],
-    "time": ["今天", "明天", "昨天", "周末", "早上", "晚上"],
+    "time": ["今天", "明天", "周末", "周一", "早上", "晚上"],
 }
 
 
@@ -63,7 +63,7 @@ def zh():
     g = Gen("zh")
     pick, choice = g.pick, g.choice
     c = ZH_CATEGORIES
-    days = [("今天", 6), ("明天", 3), ("周末", 3), ("昨天", 2), ("早上", 2), ("晚上", 2)]
+    days = [("今天", 6), ("明天", 3), ("周末", 3), ("周一", 2), ("早上", 2), ("晚上", 2)]
     people = [("小明", "他"), ("小红", "她"), ("爸爸", "他"), ("妈妈", "她")]
     lines = []
     for _ in range(1000):
@@ -169,7 +169,7 @@ EN_CATEGORIES = {
     "place": ["park", "school", "shop", "library", "walk", "hike", "run", "swim"],
     "feeling": ["happy", "sad", "glad", "upset", "angry"],
     "temperature": ["hot", "cold", "warm", "cool"],
-    "time": ["today", "tomorrow", "yesterday", "weekend", "morning", "evening"],
+    "time": ["today", "tomorrow", "weekend", "Monday", "morning", "evening"],
 }
 
 
@@ -177,13 +177,13 @@ def en():
     g = Gen("en")
     pick, choice = g.pick, g.choice
     c = EN_CATEGORIES
-    days = [("today", 6), ("tomorrow", 3), ("this weekend", 3), ("yesterday", 2),
+    days = [("today", 6), ("tomorrow", 3), ("this weekend", 3), ("on Monday", 2),
             ("this morning", 2), ("this evening", 2)]
     people = [("Tom", "he"), ("Mary", "she"), ("my dad", "he"), ("my mom", "she")]
     lines = []
     for _ in range(900):
         kind = pick([
-            ("walk", 6), ("rain", 3), ("ill", 4), ("life", 2), ("animal", 4), ("weather", 4),
+            ("walk", 6), ("rain", 3), ("ill", 4), ("life", 1), ("animal", 6), ("weather", 4),
             ("food", 4), ("place", 4), ("feeling", 4), ("temperature", 4),
         ])
         d = pick(days)
