@@ -13,12 +13,42 @@
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 
-/// Chinese daily life: weather and outings (散步), illness and advice (感冒 → 多喝水).
+/// Chinese daily life: weather and outings (散步), illness and advice (感冒 → 多喝水), and
+/// sentences in which the words of a category stand in the same places ([`categories`]).
 pub const ZH: &str = include_str!("corpora/zh.txt");
 /// The English equivalents.
 pub const EN: &str = include_str!("corpora/en.txt");
 /// Short Python-like code: `for i in range(n):` and friends.
 pub const CODE: &str = include_str!("corpora/code.txt");
+
+/// Words of the Chinese corpus by category, `word<TAB>category` a line (猫 → animal), written by
+/// `tools/make_corpora.py` with the corpus: the words of one category stand in the same places
+/// in [`ZH`] (我家的猫很可爱 / 我家的狗很可爱).
+pub const CATEGORIES_ZH: &str = include_str!("corpora/categories_zh.tsv");
+/// The same for [`EN`] (cat → animal).
+pub const CATEGORIES_EN: &str = include_str!("corpora/categories_en.tsv");
+
+/// The word → category table of the built-in corpus `lang` (`zh` or `en`), in file order:
+/// `(word, category)` with categories `animal`, `weather`, `food`, `place`, `feeling`,
+/// `temperature` and `time`. Every word is one token of the word tokenizer on that corpus.
+///
+/// **Errors** for another name (only the two running-text corpora have categories).
+pub fn categories(lang: &str) -> Result<Vec<(&'static str, &'static str)>> {
+    let table = match lang {
+        "zh" => CATEGORIES_ZH,
+        "en" => CATEGORIES_EN,
+        other => {
+            return Err(Error::value(format!(
+                "no word categories for the corpus {other:?} (there are zh and en)"
+            )))
+        }
+    };
+    Ok(table
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_once('\t').expect("word<TAB>category"))
+        .collect())
+}
 
 /// Situation → advice pairs for the encoder–decoder, `source<TAB>target` a line
 /// (小明今天感冒了 → 他应该多喝水), written by `tools/make_seq2seq.py`.
@@ -109,7 +139,7 @@ pub fn cooccurrence(ids: &[usize], id: usize, window: usize) -> Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenizer::{Mode, Tokenizer, ZH_LEXICON};
+    use crate::tokenizer::{Mode, Tokenizer};
 
     #[test]
     fn counts_by_hand() {
@@ -129,7 +159,7 @@ mod tests {
         let tian = t.id("天").unwrap();
         assert_eq!(t.piece(next_counts(&ids, tian)[0].0), "气");
         // Words: after 适合 去 comes 散步 more often than anything else; 感冒 sits near 多喝水.
-        let w = Tokenizer::from_corpus(ZH, Mode::Word, ZH_LEXICON, 5000).unwrap();
+        let w = crate::trainer::text_tokenizer(ZH, Mode::Word, 5000).unwrap();
         let ids = w.encode(ZH).1;
         let qu = w.id("去").unwrap();
         let after: Vec<&str> = next_counts(&ids, qu)
@@ -153,5 +183,45 @@ mod tests {
             .message
             .contains("limit"));
         assert!(builtin("fr").is_err());
+    }
+
+    /// Every categorised word is one token of the word tokenizer the learning panel builds on
+    /// its corpus, and occurs there several times; each category has at least three words.
+    #[test]
+    fn categorised_words_are_tokens_of_their_corpus() {
+        for (lang, text) in [("zh", ZH), ("en", EN)] {
+            let table = categories(lang).unwrap();
+            let t = crate::trainer::text_tokenizer(text, Mode::Word, 2000).unwrap();
+            let ids = t.encode(text).1;
+            let counts: HashMap<usize, usize> = token_counts(&ids).into_iter().collect();
+            for (word, cat) in &table {
+                assert_eq!(
+                    t.segment(word),
+                    vec![word.to_string()],
+                    "{lang}: {word} ({cat})"
+                );
+                let id = t
+                    .id(word)
+                    .unwrap_or_else(|| panic!("{lang}: {word} not in the vocabulary"));
+                assert!(
+                    counts.get(&id).copied().unwrap_or(0) >= 5,
+                    "{lang}: {word} is rare"
+                );
+            }
+            for cat in [
+                "animal",
+                "weather",
+                "food",
+                "place",
+                "feeling",
+                "temperature",
+                "time",
+            ] {
+                let n = table.iter().filter(|(_, c)| *c == cat).count();
+                assert!(n >= 3, "{lang}: {n} words of {cat}");
+            }
+            assert!(text.len() <= 40_000, "{lang}: {} bytes", text.len());
+        }
+        assert!(categories("code").is_err());
     }
 }

@@ -131,6 +131,39 @@ pub const ZH_LEXICON: &[&str] = &[
     "现在",
 ];
 
+/// Words the built-in running-text corpus adds to [`ZH_LEXICON`] for its word categories
+/// (src/corpora/categories_zh.tsv: 兔子, 苹果, 牛奶, 高兴, 难过 …), so that each is one token.
+/// They are kept apart so that the models trained on pairs, whose files record the lexicon
+/// they were cut with, stay as they were.
+pub const ZH_CORPUS_WORDS: &[&str] = &[
+    "熊猫",
+    "兔子",
+    "阴天",
+    "下雪",
+    "刮风",
+    "苹果",
+    "面包",
+    "牛奶",
+    "超市",
+    "图书馆",
+    "游泳",
+    "高兴",
+    "难过",
+    "开心",
+    "伤心",
+    "生气",
+    "暖和",
+    "凉快",
+    "可爱",
+    "周一",
+];
+
+/// The lexicon of running text: [`ZH_LEXICON`] and then [`ZH_CORPUS_WORDS`]. The learning
+/// panel's tokenizer ([`crate::trainer::text_tokenizer`]) and its statistics cut with it.
+pub fn text_lexicon() -> Vec<&'static str> {
+    ZH_LEXICON.iter().chain(ZH_CORPUS_WORDS).copied().collect()
+}
+
 /// Is `c` a CJK ideograph (the ranges Chinese text uses)?
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)

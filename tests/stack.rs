@@ -7,7 +7,8 @@
 //! - A shipped file describes itself (every metadata key, the recipe's settings), loads from
 //!   its bytes alone and reproduces the held-out loss it records.
 //! - The shipped models put 散步 first after 今天天气真好，适合去 (walk after the English twin).
-//! - Trained heads have patterns [`lm_playground::heads`] can name, for several seeds.
+//! - Trained heads have patterns [`lm_playground::heads`] can name, for several seeds, and the
+//!   shipped Chinese model has one on the sentences the page opens it on.
 //!
 //! Run with `--nocapture` to see the measured figures.
 
@@ -154,6 +155,21 @@ fn shipped_models_go_for_a_walk() {
     }
 }
 
+/// The browser tests of the attention and layer panels open the shipped Chinese model on the
+/// attention panel's preset 今天天气真好 and on the layer panel's sentence 今天天气真好，适合去
+/// (www/panels/layer.js `LAYER_TEXTS`) and expect at least one head they can name: checked
+/// here natively. (Not a law of training: of seeds 1 to 6, all have one on the layer panel's
+/// sentence with the present corpus; with a 900-line draft of it seed 1 had none.)
+#[test]
+fn shipped_chinese_model_has_a_clear_head_where_the_page_opens_it() {
+    let (_, t) = TextRecipe::load(&shipped(&TextRecipe::stack_zh())).unwrap();
+    for s in ["今天天气真好", "今天天气真好，适合去"] {
+        let clear = clear_heads(&t, s);
+        println!("stack-zh {s}: clear heads {clear:?}");
+        assert!(!clear.is_empty(), "{s}: no clear head");
+    }
+}
+
 /// The largest strength of each kind (Previous, Current, First) over every head and both of
 /// the language's sentences.
 fn strongest(t: &Trainer, r: &TextRecipe) -> [f32; 3] {
@@ -172,10 +188,10 @@ fn strongest(t: &Trainer, r: &TextRecipe) -> [f32; 3] {
     best
 }
 
-/// In Chinese, every seed tried (1 to 6, measured with `--nocapture`) gives a trained model
-/// with at least one clear head on the two sentences — most often one that looks at the first
-/// token, sometimes one that looks at the previous token. Checked here for the shipped file and
-/// two other seeds of the full recipe.
+/// In Chinese, every seed tried (1 to 6, full recipe, measured with `--nocapture`) gives a
+/// trained model with at least one clear head on the two sentences — for each of these seeds
+/// both kinds occur, heads that look at the previous token and heads that look at the first.
+/// Checked here for the shipped file and two other seeds of the full recipe.
 #[test]
 fn chinese_models_have_a_clear_head_for_every_seed() {
     let r = TextRecipe::stack_zh();
@@ -194,9 +210,10 @@ fn chinese_models_have_a_clear_head_for_every_seed() {
     }
 }
 
-/// In English the claim above does NOT hold: of seeds 1 to 6 only seed 5 has a head over the
-/// threshold (first token, 0.61); the others' strongest heads reach 0.34–0.47 (measured with
-/// the full recipe). What does hold for every seed tried, and is checked here, is weaker:
+/// In English the claim above does NOT hold: of seeds 1 to 6 only seeds 3 and 4 (previous
+/// token, 0.52 and 0.55) and 6 (first token, 0.59) have a head over the threshold; the others'
+/// strongest heads, the shipped model's (seed 1) among them, reach 0.40–0.47 (measured with the
+/// full recipe). What does hold for every seed tried, and is checked here, is weaker:
 /// training makes the strongest previous-token head stronger than the untrained model's.
 #[test]
 fn english_models_grow_previous_token_heads_but_not_always_clear_ones() {

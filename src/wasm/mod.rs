@@ -315,7 +315,7 @@ pub fn head_patterns(weights: JsValue, opts: JsValue) -> convert::JsResult<JsVal
 #[wasm_bindgen(js_name = corpusStats)]
 pub fn corpus_stats(text: JsValue, opts: JsValue) -> convert::JsResult<JsValue> {
     use crate::args::ArgSpec;
-    use crate::tokenizer::{Mode, Tokenizer, ZH_LEXICON};
+    use crate::tokenizer::{text_lexicon, Mode, Tokenizer};
     let f = "corpusStats";
     let text = convert::text(f, "text", &text)?;
     let specs = [
@@ -333,8 +333,8 @@ pub fn corpus_stats(text: JsValue, opts: JsValue) -> convert::JsResult<JsValue> 
     };
     let top = a.usize_or("top", 12).map_err(e)?;
     let window = a.usize_or("window", 3).map_err(e)?;
-    let tok =
-        Tokenizer::from_corpus(&text, mode, ZH_LEXICON, crate::models::MAX_VOCAB).map_err(e)?;
+    let tok = Tokenizer::from_corpus(&text, mode, &text_lexicon(), crate::models::MAX_VOCAB)
+        .map_err(e)?;
     let ids = tok.encode(&text).1;
     let list = |c: crate::corpus::Counts| {
         let arr = js_sys::Array::new();

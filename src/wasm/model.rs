@@ -17,7 +17,7 @@ use crate::args::{ArgSpec, Kind, Values};
 use crate::layers::LayerConfig;
 use crate::models::decoder_only::DecoderOnlyConfig;
 use crate::optim::OptimizerConfig;
-use crate::tokenizer::{Tokenizer, ZH_LEXICON};
+use crate::tokenizer::{text_lexicon, Tokenizer};
 use crate::trainer::{TrainOptions, Trainer};
 use js_sys::{Array, Float32Array, Object, Uint8Array};
 use ndarray::{Array2, Axis, Ix2};
@@ -75,7 +75,7 @@ fn spec_from(f: &str, v: &JsValue) -> JsResult<Spec> {
         Some(crate::trainer::text_tokenizer(corpus, mode, max_vocab).map_err(|x| e(x.context(f)))?)
     } else if let Some(v) = obj.raw("vocab") {
         let list = strings(f, "vocab", v, crate::models::MAX_VOCAB)?;
-        Some(Tokenizer::from_vocab(&list, mode, ZH_LEXICON))
+        Some(Tokenizer::from_vocab(&list, mode, &text_lexicon()))
     } else {
         None
     };
