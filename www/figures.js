@@ -63,3 +63,162 @@ export function activationCurve({ xs, ys, u, g, lo, hi, caption }) {
   }
   return [el('figcaption', { text: caption }), s];
 }
+
+/** Colours of the map's categories (colour-blind safe, readable on white); grey: no category. */
+export const CATEGORY_COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#882255', '#332288'];
+export const NO_CATEGORY = '#9a9a9a';
+
+/**
+ * A map of points with labels (the embeddings' PCA map), in SVG: `draw({points: [{row, x, y,
+ * label, colour, strong}], caption, selected})` places them (the same elements move when
+ * called again, so a map that changes while training moves smoothly); the wheel zooms, a drag
+ * pans, a double click resets; pointing at a point shows its word and coordinates (`tip(p)`),
+ * clicking it calls `onPick(row)`.
+ */
+export class MapView {
+  constructor(parent, { id, onPick, tip }) {
+    this.onPick = onPick;
+    this.tipText = tip;
+    this.figure = el('figure', { class: 'chart map', id });
+    this.caption = el('figcaption');
+    this.svg = svg('svg', { class: 'map-svg', role: 'img', viewBox: '0 0 100 100', preserveAspectRatio: 'xMidYMid meet' });
+    this.tip = el('div', { class: 'tip map-tip', role: 'status', hidden: '' });
+    this.figure.append(this.caption, el('div', { class: 'map-wrap' }, this.svg, this.tip));
+    parent.append(this.figure);
+    this.nodes = new Map(); // row → {g, dot, text}
+    this.view = null; // {x, y, w, h} of the zoomed view; null: fit the points
+    this.svg.addEventListener('wheel', (e) => this.zoom(e), { passive: false });
+    this.svg.addEventListener('pointerdown', (e) => this.dragStart(e));
+    this.svg.addEventListener('dblclick', () => { this.view = null; this.layout(); });
+  }
+
+  /** The bounds of the points, padded. */
+  bounds() {
+    const ps = this.points ?? [];
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (const p of ps) { x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, -p.y); y1 = Math.max(y1, -p.y); }
+    if (!ps.length) return { x: -1, y: -1, w: 2, h: 2 };
+    const w = Math.max(1e-6, x1 - x0), h = Math.max(1e-6, y1 - y0);
+    return { x: x0 - 0.12 * w, y: y0 - 0.08 * h, w: 1.24 * w, h: 1.16 * h };
+  }
+
+  draw({ points, caption, selected = -1 }) {
+    this.points = points;
+    this.caption.textContent = caption;
+    this.svg.setAttribute('aria-label', caption);
+    const seen = new Set();
+    for (const p of points) {
+      seen.add(p.row);
+      let n = this.nodes.get(p.row);
+      if (!n) {
+        const g = svg('g', { class: 'pt', 'data-row': p.row, tabindex: '-1' });
+        const dot = svg('circle', { r: 1 });
+        const text = svg('text', {});
+        g.append(dot, text);
+        g.addEventListener('pointerenter', () => this.showTip(p.row));
+        g.addEventListener('pointerleave', () => { this.tip.hidden = true; });
+        g.addEventListener('click', (e) => { e.stopPropagation(); this.onPick?.(p.row); });
+        this.svg.append(g);
+        n = { g, dot, text };
+        this.nodes.set(p.row, n);
+      }
+      n.p = p;
+      n.dot.setAttribute('fill', p.colour);
+      n.text.textContent = p.label;
+      n.text.setAttribute('fill', p.strong ? p.colour : NO_CATEGORY);
+      n.g.classList.toggle('selected', p.row === selected);
+      n.g.classList.toggle('weak', !p.strong);
+    }
+    for (const [row, n] of this.nodes) if (!seen.has(row)) { n.g.remove(); this.nodes.delete(row); }
+    this.layout();
+  }
+
+  /** Places every point in the current view (sizes in view units, so zooming keeps them legible). */
+  layout() {
+    const v = this.view ?? this.bounds();
+    this.svg.setAttribute('viewBox', `${v.x} ${v.y} ${v.w} ${v.h}`);
+    // view units per CSS pixel ('meet': the axis that fills the box sets the scale)
+    const px = 1 / Math.min((this.svg.clientWidth || 600) / v.w, (this.svg.clientHeight || 400) / v.h);
+    const r = 5 * px, font = 16 * px;
+    for (const n of this.nodes.values()) {
+      const { x, y } = n.p;
+      n.dot.setAttribute('cx', x);
+      n.dot.setAttribute('cy', -y);
+      n.dot.setAttribute('r', n.g.classList.contains('selected') ? 2 * r : r);
+      n.text.setAttribute('x', x + 1.6 * r);
+      n.text.setAttribute('y', -y + 0.35 * font);
+      n.text.setAttribute('font-size', n.g.classList.contains('selected') ? 1.4 * font : font);
+    }
+  }
+
+  showTip(row) {
+    const n = this.nodes.get(row);
+    if (!n) return;
+    this.tip.textContent = this.tipText(n.p);
+    this.tip.hidden = false;
+    const r = n.dot.getBoundingClientRect(), box = this.svg.getBoundingClientRect();
+    this.tip.style.left = `${Math.max(0, Math.min(box.width - this.tip.offsetWidth, r.left - box.left + 10))}px`;
+    this.tip.style.top = `${Math.max(0, r.top - box.top - this.tip.offsetHeight - 6)}px`;
+  }
+
+  zoom(e) {
+    e.preventDefault();
+    const v = this.view ?? this.bounds();
+    const box = this.svg.getBoundingClientRect();
+    const f = e.deltaY > 0 ? 1.2 : 1 / 1.2;
+    const cx = v.x + ((e.clientX - box.left) / box.width) * v.w, cy = v.y + ((e.clientY - box.top) / box.height) * v.h;
+    this.view = { x: cx - (cx - v.x) * f, y: cy - (cy - v.y) * f, w: v.w * f, h: v.h * f };
+    this.layout();
+  }
+
+  dragStart(e) {
+    if (e.target.closest('.pt')) return;
+    const v0 = this.view ?? this.bounds();
+    const box = this.svg.getBoundingClientRect();
+    const x0 = e.clientX, y0 = e.clientY;
+    const move = (m) => {
+      const k = Math.max(v0.w / box.width, v0.h / box.height);
+      this.view = { ...v0, x: v0.x - (m.clientX - x0) * k, y: v0.y - (m.clientY - y0) * k };
+      this.layout();
+    };
+    const up = () => { window.removeEventListener('pointermove', move); window.removeEventListener('pointerup', up); };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+  }
+}
+
+/**
+ * Words on a line (a custom axis through two words): `items` [{t, label, colour}] placed by t
+ * (0 at the first word, 1 at the second), staggered in rows so labels do not overlap.
+ */
+export function numberLine(items, { caption, from, to }) {
+  const W = 1000, rowH = 26, pad = 60;
+  const ts = items.map((i) => i.t);
+  const lo = Math.min(0, ...ts), hi = Math.max(1, ...ts);
+  const X = (t) => pad + ((t - lo) / (hi - lo)) * (W - 2 * pad);
+  const sorted = [...items].sort((a, b) => a.t - b.t);
+  const rows = []; // the right end of the last label in each row
+  const placed = sorted.map((it) => {
+    const x = X(it.t), w = 14 * [...it.label].reduce((a, ch) => a + (ch.charCodeAt(0) < 128 ? 0.62 : 1.05), 0) + 8;
+    let r = rows.findIndex((end) => end < x - w / 2);
+    if (r < 0) { r = rows.length; rows.push(-Infinity); }
+    rows[r] = x + w / 2;
+    return { ...it, x, r };
+  });
+  const H = 40 + rows.length * rowH + 30;
+  const s = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'line-svg', role: 'img', 'aria-label': caption });
+  const axisY = H - 30;
+  s.append(svg('line', { x1: pad / 2, x2: W - pad / 2, y1: axisY, y2: axisY, class: 'axis' }));
+  for (const [t, name] of [[0, from], [1, to]]) {
+    s.append(svg('line', { x1: X(t), x2: X(t), y1: axisY - 6, y2: axisY + 6, class: 'axis' }));
+    s.append(svg('text', { x: X(t), y: H - 6, 'text-anchor': 'middle', 'font-size': 16, class: 'tick' }, `${name} (${t})`));
+  }
+  for (const p of placed) {
+    const y = axisY - 14 - p.r * rowH;
+    s.append(svg('line', { x1: p.x, x2: p.x, y1: y + 4, y2: axisY, stroke: p.colour, 'stroke-opacity': 0.35 }));
+    const tx = svg('text', { x: p.x, y, 'text-anchor': 'middle', 'font-size': 15, fill: p.colour }, p.label);
+    tx.append(svg('title', {}, `${p.label}: ${p.t.toFixed(2)}`));
+    s.append(tx);
+  }
+  return [el('figcaption', { text: caption }), s];
+}

@@ -57,7 +57,7 @@ const num = (key, def, min, max) => ({ key, type: 'number', def, min, max });
 
 /** Every property, in link order. `def: null` means "computed" (see defaults()). */
 export const PROPS = [
-  choice('panel', PANEL_IDS[0], PANEL_IDS),
+  choice('panel', 'attention', PANEL_IDS), // tabs in the article's order; the page opens on attention
   choice('lang', null, ['zh', 'en']),
   choice('preset', 'tianqi', [...Object.keys(PRESETS), 'custom']),
   str('text', null, MAX_TEXT),
@@ -99,6 +99,17 @@ export const PROPS = [
   num('temp', 1, 0.05, 10),
   numChoice('topk', 0, [0, 1, 3, 5, 10, 20, 50]),
   int('sseed', 1, 0, 2147483647),
+  // the vectors panel: the word followed and the one compared, the axis (and analogy) words,
+  // trained or untrained vectors, the map's axes, the live training's step
+  str('vword', null, 20),
+  str('vword2', null, 20),
+  str('va', null, 20),
+  str('vb', null, 20),
+  str('vc', null, 20),
+  choice('vweights', 'trained', ['trained', 'random']),
+  choice('vaxes', '12', ['12', '13', '23']),
+  bool('vgroups', true),
+  int('vtrain', 0, 0, 5000),
   // the learning panel
   choice('corpus', 'zh', ['zh', 'en', 'code', 'custom']),
   choice('tmode', 'word', ['word', 'char']),
@@ -123,7 +134,7 @@ export function choices(key) {
 }
 
 /** Controls that a classroom link can hide (`<name>_hide=1`); each has class ui-<name>. */
-export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch', 'aw', 'alayer', 'ltext', 'lweights', 'lseed', 'blayer', 'lswap', 'temp', 'topk', 'sample'];
+export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch', 'aw', 'alayer', 'vword', 'vweights', 'vaxes', 'ltext', 'lweights', 'lseed', 'blayer', 'lswap', 'temp', 'topk', 'sample'];
 
 /**
  * `s` with every lone surrogate (half of an emoji, e.g. from cutting a string) replaced by

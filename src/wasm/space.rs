@@ -178,3 +178,21 @@ pub fn space(op: JsValue, args: JsValue) -> JsResult<JsValue> {
     };
     run().map_err(|x| e(x.context(&f)))
 }
+
+/// The word groups of a built-in corpus (`zh` or `en`): `[[word, group], …]`, the groups being
+/// `animal`, `weather`, `food`, `place`, `feeling`, `temperature` and `time` (what the
+/// vectors panel colours its map by). Every word is a token of the word tokenizer on it.
+#[wasm_bindgen(js_name = wordCategories)]
+pub fn word_categories(lang: JsValue) -> JsResult<JsValue> {
+    let f = "wordCategories";
+    let lang = convert::text(f, "lang", &lang)?;
+    let list = crate::corpus::categories(&lang).map_err(|e| convert::core_err(e.context(f)))?;
+    let out = Array::new();
+    for (w, c) in list {
+        let pair = Array::new();
+        pair.push(&JsValue::from_str(w));
+        pair.push(&JsValue::from_str(c));
+        out.push(&pair);
+    }
+    Ok(out.into())
+}

@@ -527,6 +527,7 @@ const API = {
     ],
     stress: [() => ({ args: [str('map'), obj({ e: rt([4096, 512]), axes: int(3, 1, 3) })], expect: 'any' })],
   },
+  wordCategories: { recv: 'fn', w: 1, templates: [() => ({ args: [str('zh', { pos: true })] }), () => ({ args: [str('en', { pos: true })] })] },
   headPatterns: {
     recv: 'fn', w: 2,
     templates: [

@@ -50,3 +50,11 @@ test('bad questions are errors that name them', () => {
   bad('axis', { e: E, a: 0, b: 0 }, /same vector/);
   bad('analogy', { e: E, a: 0, b: 1 }, /c/);
 });
+
+test('the word groups of the built-in corpora', () => {
+  const zh = lm.wordCategories('zh');
+  assert.ok(zh.some(([w, c]) => w === '猫' && c === 'animal'));
+  assert.ok(lm.wordCategories('en').some(([w, c]) => w === 'cold' && c === 'temperature'));
+  assert.throws(() => lm.wordCategories('code'), /no word categories for the corpus "code"/);
+  assert.throws(() => lm.wordCategories(7), /lang/);
+});
