@@ -41,7 +41,7 @@ export function chartsIdle() {
 
 /**
  * A heatmap: canvas + tooltip + a table as its text alternative.
- * `draw({matrix, rows, cols, palette, mask, numbers, highlightRow, title, square, maxHeight,
+ * `draw({matrix, rows, cols, palette, mask, numbers, highlightRow, title, square, maxHeight, minCell, minHeight,
  * fontScale, tooltip(r, c, v), alt})` redraws it.
  */
 export class Heatmap {
@@ -113,7 +113,7 @@ export class Heatmap {
     if (spec.square !== false) {
       let cell = Math.min(spec.maxCell ?? 48, (width - labelW - (spec.legend === false ? 10 : 60)) / cols);
       if (spec.maxHeight) cell = Math.min(cell, (spec.maxHeight - top - 10) / rows);
-      cell = Math.max(8, cell);
+      cell = Math.max(spec.minCell ?? 8, cell);
       height = Math.ceil(top + rows * cell + 10);
     } else {
       // Stretched cells (long vectors): rows as tall as the free height allows, never thinner
@@ -121,7 +121,7 @@ export class Heatmap {
       const free = spec.maxHeight ? (spec.maxHeight - top - 10) / rows : 22;
       height = Math.ceil(top + rows * Math.max(10, Math.min(spec.maxCell ?? 40, free)) + 10);
     }
-    if (spec.maxHeight) height = Math.max(60, Math.min(height, spec.maxHeight));
+    if (spec.maxHeight) height = Math.max(spec.minHeight ?? 60, Math.min(height, spec.maxHeight));
     const dpr = sizeCanvas(this.canvas, width, height);
     this.drawnWidth = Math.floor(this.figure.clientWidth || 0);
     const opts = { dpr, palette: spec.palette ?? 'viridis', numbers: !!spec.numbers, digits: spec.digits ?? 2, title: spec.title ?? '', legend: spec.legend ?? true, square: spec.square !== false };

@@ -34,7 +34,7 @@ test('typing a sentence changes the tokens; the text is kept in the link', async
   // Empty text: an error message, the input keeps what was typed, nothing crashes.
   await page.fill('#att-text', '   ');
   await settle(page);
-  assert.ok(await page.isVisible('.panel .error'));
+  assert.ok(await page.isVisible('#panel-attention .error'));
   assert.equal(await page.inputValue('#att-text'), '   ');
   await page.fill('#att-text', '你是谁');
   await settle(page);

@@ -273,7 +273,8 @@ export default class AttentionPanel {
     const src = this.source();
     this.trained = src.trained ?? null;
     this.fillOptions();
-    this.weightsNote.textContent = src.note ?? '';
+    // Embedded (a slide), the note is one short line: which weights, nothing more.
+    this.weightsNote.textContent = this.app.embed && src.note ? this.t(src.trained ? 'att.weights.trainedShort' : 'att.weights.randomShort', { l: (src.trained?.l ?? 0) + 1, L: src.trained?.L, seed: s.seed }) : src.note ?? '';
     this.weightsNote.hidden = !src.note;
     this.intro.textContent = this.t(article ? 'att.intro.article' : 'att.intro');
     this.handNote.textContent = article ? this.t('att.article.controls') : '';
@@ -450,7 +451,7 @@ export default class AttentionPanel {
     // 6 · every head's weights as small multiples
     this.headCharts.forEach((c, h) => {
       c.figure.classList.toggle('selected', h === head);
-      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }) + (r.patterns?.[h] ? ` · ${this.t(`att.pattern.${r.patterns[h].kind}`, { s: r.patterns[h].strength.toFixed(2) })}` : ''), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(c), maxCell, fontScale: fs });
+      c.draw({ matrix: headSlice(r.heads.weights, h), rows: labels, cols: labels, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('att.heads.caption', { h: h + 1 }) + (r.patterns?.[h] ? ` · ${this.t(`att.heads.${r.patterns[h].kind}`, { s: r.patterns[h].strength.toFixed(2) })}` : ''), tooltip: cellTip, highlightRow: tok, maxHeight: maxH(c), maxCell, fontScale: fs });
     });
     // 7 · concatenation and output projection, with the shapes written out
     this.shapes.textContent = this.t(H === 1 ? 'att.concat.shapes1' : 'att.concat.shapes', { h: H, d: D, c: C, t: T });

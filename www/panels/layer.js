@@ -218,8 +218,9 @@ export default class LayerPanel {
     this.data = { r: s.lswap ? alt : own, own, alt, cfg, layer, text };
     const current = this.stepper.sections[Math.min(s.step, STEPS - 1)];
     if (!this.app.embed) return this.draw(null);
-    this.draw(chartBoxes(current));
-    if (overflows(current)) this.draw(chartBoxes(current));
+    const prepare = () => this.layoutGrid(cfg.n_heads);
+    this.draw(chartBoxes(current, prepare));
+    if (overflows(current)) this.draw(chartBoxes(current, prepare));
     for (const c of this.charts()) if (current.contains(c.figure)) centreHeatmap(c);
   }
 
@@ -241,7 +242,7 @@ export default class LayerPanel {
     const b = r.layers[layer];
     const fs = this.app.fontScale;
     const budget = Math.max(100, window.innerHeight - 110);
-    const maxH = (c) => (this.app.embed ? Math.max(60, Math.floor(boxes?.get(c.canvas.parentElement)?.h || budget)) : undefined);
+    const maxH = (c) => (this.app.embed ? Math.max(window.innerHeight <= 420 ? 24 : 60, Math.floor(boxes?.get(c.canvas.parentElement)?.h || budget)) : undefined);
     const maxCell = this.app.embed ? 140 : 40;
     const w = r.tokens[tok];
     const tp = { tok: w, l: layer + 1, n: tok + 1, t: T, c: C, f: F };
@@ -360,10 +361,8 @@ export default class LayerPanel {
       this.headCharts = Array.from({ length: n }, (_, i) => new Heatmap(this.grid, { id: `lay-head-${Math.floor(i / H)}-${i % H}`, t: (k, v) => this.t(k, v), onSelect: () => this.openHead(Math.floor(i / H), i % H) }));
     }
     const T = r.tokens.length;
-    // One layer a row; embedded in a wide frame, two layers a row (the maps get taller).
-    const g = this.grid;
-    const cols = this.app.embed && g.clientWidth > 1.4 * g.clientHeight ? 2 * H : H;
-    g.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
+    const tiny = this.app.embed && window.innerHeight <= 420;
+    this.layoutGrid(H);
     const mask = { shape: [T, T], data: Uint8Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)) };
     const tip = (r0, c0, v) => this.t('hover.cell', { row: r.tokens[r0], col: r.tokens[c0], value: v });
     for (let l = 0; l < L; l++) {
@@ -373,9 +372,18 @@ export default class LayerPanel {
         const c = this.headCharts[l * H + h];
         const p = pats[h];
         const what = p ? this.t(`lay.pattern.${p.kind}`, { s: p.strength.toFixed(2) }) : '';
-        c.draw({ matrix: head(wts, h), rows: r.tokens, cols: r.tokens, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: this.t('lay.grid.caption', { l: l + 1, h: h + 1 }) + (what ? ` · ${what}` : ''), tooltip: tip, highlightRow: tok, maxHeight: maxH(c), maxCell: 24, fontScale: fs });
+        // In a small frame (≤ 420 px high) the thumbnails go without labels and patterns
+        // (pointing at a cell still names its tokens).
+        c.draw({ matrix: head(wts, h), rows: tiny ? [] : r.tokens, cols: tiny ? [] : r.tokens, palette: 'viridis', min: 0, max: 1, mask, legend: false, caption: tiny ? `L${l + 1}H${h + 1}` : this.t('lay.grid.caption', { l: l + 1, h: h + 1 }) + (what ? ` · ${what}` : ''), tooltip: tip, highlightRow: tok, maxHeight: maxH(c), maxCell: 24, minCell: tiny ? 3 : 8, minHeight: tiny ? 24 : 60, fontScale: fs });
       }
     }
+  }
+
+  /** The grid's columns: one layer a row; embedded in a wide frame, two (the maps get taller). */
+  layoutGrid(H) {
+    const g = this.grid;
+    const wide = this.app.embed && window.innerHeight > 420 && g.clientWidth > 1.4 * g.clientHeight;
+    g.style.gridTemplateColumns = `repeat(${wide ? 2 * H : H}, minmax(0, 1fr))`;
   }
 
   /** The stack grid's click: the attention panel on that layer and head of the same model. */
