@@ -150,18 +150,18 @@ fn stage2<F: Real>(
 fn check_example<F: Real>(model: &DecoderOnly<F>, ids: &[usize], target: usize) -> Result<()> {
     let cfg = &model.config;
     if ids.is_empty() {
-        return Err(Error::value("blame: the prompt has no tokens"));
+        return Err(Error::value("the prompt has no tokens"));
     }
     if ids.len() > cfg.max_len {
         return Err(Error::value(format!(
-            "blame: the prompt has {} tokens; the model reads at most {}",
+            "the prompt has {} tokens; the model reads at most {}",
             ids.len(),
             cfg.max_len
         )));
     }
     if let Some(&bad) = ids.iter().chain([&target]).find(|&&i| i >= cfg.vocab_size) {
         return Err(Error::value(format!(
-            "blame: token id {bad} is outside the vocabulary of {}",
+            "token id {bad} is outside the vocabulary of {}",
             cfg.vocab_size
         )));
     }
@@ -305,7 +305,7 @@ pub struct WeightUpdate {
 fn check_lr(what: &str, lr: f64) -> Result<()> {
     if !(lr.is_finite() && lr >= 0.0) {
         return Err(Error::value(format!(
-            "blame: {what} is {}; a learning rate must be a finite number ≥ 0",
+            "{what} is {}; a learning rate must be a finite number ≥ 0",
             crate::args::show(lr)
         )));
     }
@@ -336,14 +336,25 @@ pub fn sgd_step<F: Real>(
     Ok(m)
 }
 
-/// The weight with the largest |gradient| (ties: the first in name order, then flat index).
+/// The weight with the largest |gradient| (ties: the first in name order, then flat index),
+/// among all of them or those of the tensor `only`.
+///
+/// **Errors**: `only` is not a parameter's name.
 pub fn largest_gradient<F: Real>(
     model: &DecoderOnly<F>,
     grads: &NamedGrads<F>,
+    only: Option<&str>,
 ) -> Result<(String, usize)> {
+    if let Some(n) = only {
+        model.params.get(n)?;
+    }
     let m = summed(model, grads)?;
     let mut best: Option<(String, usize, f64)> = None;
-    for (n, p) in m.params.iter() {
+    for (n, p) in m
+        .params
+        .iter()
+        .filter(|(n, _)| only.is_none_or(|o| o == *n))
+    {
         for (i, g) in p.grad.iter().enumerate() {
             let a = g.f64().abs();
             if best.as_ref().is_none_or(|b| a > b.2) {
@@ -351,7 +362,7 @@ pub fn largest_gradient<F: Real>(
             }
         }
     }
-    let (n, i, _) = best.ok_or_else(|| Error::value("blame: the model has no weights"))?;
+    let (n, i, _) = best.ok_or_else(|| Error::value("the model has no weights"))?;
     Ok((n, i))
 }
 
@@ -367,7 +378,7 @@ pub fn weight_update<F: Real>(
     let p = before.params.get(name)?;
     if index >= p.len() {
         return Err(Error::value(format!(
-            "blame: {name:?} has {} values; index {index} is out of range",
+            "{name:?} has {} values; index {index} is out of range",
             p.len()
         )));
     }
@@ -414,7 +425,7 @@ pub fn step_size_curve<F: Real>(
 pub fn check_lrs(lrs: &[f64]) -> Result<()> {
     if lrs.is_empty() || lrs.len() > MAX_STEP_SIZES {
         return Err(Error::value(format!(
-            "blame: lrs has {} values; give 1 to {MAX_STEP_SIZES} learning rates",
+            "lrs has {} values; give 1 to {MAX_STEP_SIZES} learning rates",
             lrs.len()
         )));
     }
@@ -431,7 +442,7 @@ pub fn check_work<F: Real>(model: &DecoderOnly<F>, tokens: usize, forwards: usiz
     let total = step + (forwards as u128) * step.div_ceil(3);
     if total > crate::args::MAX_FLOPS {
         return Err(Error::value(format!(
-            "blame: {forwards} forward passes of {tokens} tokens would take about {total} floating-point operations, more than the limit of {} for one call; give fewer learning rates or a shorter prompt",
+            "{forwards} forward passes of {tokens} tokens would take about {total} floating-point operations, more than the limit of {} for one call; give fewer learning rates or a shorter prompt",
             crate::args::MAX_FLOPS
         )));
     }
@@ -472,24 +483,26 @@ pub struct Example {
 /// without a tokenizer.
 pub fn example(tr: &Trainer, prompt: &str, target: &str) -> Result<Example> {
     let tok = tr.tokenizer.as_ref().ok_or_else(|| {
-        Error::value("blame: this model has no tokenizer; create it with a corpus or a vocabulary")
+        Error::value("this model has no tokenizer; create it with a corpus or a vocabulary")
     })?;
     if prompt.trim().is_empty() {
         return Err(Error::value(
-            "blame: the prompt is empty; type the words the model reads before the target",
+            "the prompt is empty; type the words the model reads before the target",
         ));
     }
     let t = target.trim();
     if t.is_empty() {
         return Err(Error::value(
-            "blame: the target is empty; give the one token that should come next",
+            "the target is empty; give the one token that should come next",
         ));
     }
     let id = tok.id(t).ok_or_else(|| {
         let (pieces, ids) = tok.encode(t);
-        let cut: Vec<String> = pieces
+        let more = pieces.len().saturating_sub(8);
+        let mut cut: Vec<String> = pieces
             .iter()
             .zip(&ids)
+            .take(8)
             .map(|(p, &i)| {
                 if i == crate::tokenizer::UNK {
                     format!("{p:?} (unknown)")
@@ -498,13 +511,21 @@ pub fn example(tr: &Trainer, prompt: &str, target: &str) -> Result<Example> {
                 }
             })
             .collect();
+        if more > 0 {
+            cut.push(format!("{more} more"));
+        }
+        let t: String = if t.chars().count() > 40 {
+            t.chars().take(40).chain("…".chars()).collect()
+        } else {
+            t.to_string()
+        };
         Error::value(format!(
-            "blame: the target {t:?} is not one token of the vocabulary (it is cut into {}); give one token the model knows",
+            "the target {t:?} is not one token of the vocabulary (it is cut into {}); give one token the model knows",
             if cut.is_empty() { "nothing".to_string() } else { cut.join(" + ") }
         ))
     })?;
     let all = tok.encode(prompt).1.len();
-    let (pieces, ids) = tr.encode(prompt).map_err(|e| e.context("blame: prompt"))?;
+    let (pieces, ids) = tr.encode(prompt).map_err(|e| e.context("prompt"))?;
     Ok(Example {
         dropped: all - ids.len(),
         pieces,

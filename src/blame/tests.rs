@@ -35,7 +35,7 @@ fn blame_one_sgd_step_with_a_small_rate_lowers_the_loss_and_raises_p_target() {
             assert!(loss < b.loss, "{lang} η {lr}: {} → {loss}", b.loss);
             assert!(p[ex.target] > p0, "{lang} η {lr}: {p0} → {}", p[ex.target]);
             // The chosen weight's update is new = old − η·grad, in f32.
-            let (name, index) = largest_gradient(m, &b.grads).unwrap();
+            let (name, index) = largest_gradient(m, &b.grads, None).unwrap();
             let u = weight_update(m, &after, &b.grads, lr, &name, index).unwrap();
             assert_eq!(
                 u.new as f32,
@@ -187,6 +187,10 @@ fn blame_bad_input_is_named() {
     let e = weight_update(m, m, &b.grads, 0.1, "lm_head.weight", 1 << 30).unwrap_err();
     assert!(e.message.contains("out of range"), "{e}");
     assert!(weight_update(m, m, &b.grads, 0.1, "nope", 0).is_err());
+    assert!(largest_gradient(m, &b.grads, Some("nope")).is_err());
+    let (n, i) = largest_gradient(m, &b.grads, Some("ln_f.bias")).unwrap();
+    assert_eq!(n, "ln_f.bias");
+    assert!(i < m.config.layer.d_model);
     assert!(blame(m, &[], ex.target).is_err());
     assert!(blame(m, &ex.ids, 1 << 20)
         .unwrap_err()
