@@ -43,6 +43,7 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod blame;
 pub mod block;
 pub mod causal_lm;
 pub mod corpus;

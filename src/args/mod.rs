@@ -257,7 +257,7 @@ impl ArgSpec {
 }
 
 /// A number for messages: `NaN`, `Infinity`, `-0` shown as JS would.
-fn show(x: f64) -> String {
+pub fn show(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {

@@ -122,6 +122,19 @@ impl EncoderLayer {
         store: &ParamStore<F>,
         grads: &mut NamedGrads<F>,
     ) -> Result<Array3<F>> {
+        Ok(self.backward_split(dy, cache, store, grads)?.0)
+    }
+
+    /// [`EncoderLayer::backward`], also returning the gradient between the two sublayers
+    /// `[B, T, C]`: of the feed-forward sublayer's input (r₁ = x + a with pre-norm, LN₁(r₁)
+    /// with post-norm), the residual stream after attention and before the FFN.
+    pub fn backward_split<F: Real>(
+        &self,
+        dy: ArrayView3<F>,
+        cache: &EncoderLayerCache<F>,
+        store: &ParamStore<F>,
+        grads: &mut NamedGrads<F>,
+    ) -> Result<(Array3<F>, Array3<F>)> {
         let cfg = &self.cfg;
         let (b, t) = (cache.batch, cache.seq);
         let dy = multi_head::rows(dy);
@@ -146,7 +159,7 @@ impl EncoderLayer {
             cfg,
             grads,
         )?;
-        Ok(multi_head::seq(dx, b, t))
+        Ok((multi_head::seq(dx, b, t), multi_head::seq(dh, b, t)))
     }
 }
 

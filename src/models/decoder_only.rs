@@ -15,8 +15,8 @@
 //! `lm_head.weight` `[V, C]` (no bias). The PyTorch twin is in `tests/fixtures/make_fixtures.py`.
 
 use super::{
-    check_ids, check_size, stack, stack_backward, stack_forward, validate_common, Embeddings,
-    Model, ModelConfig,
+    check_ids, check_size, stack, stack_backward_recorded, stack_forward, validate_common,
+    Embeddings, LayerBlame, Model, ModelConfig,
 };
 use crate::error::{Error, Result};
 use crate::layers::encoder_layer::{EncoderLayer, EncoderLayerCache};
@@ -208,6 +208,35 @@ impl<F: Real> Model<F> for DecoderOnly<F> {
         dlogits: ArrayView3<F>,
         cache: &DecoderOnlyCache<F>,
     ) -> Result<NamedGrads<F>> {
+        Ok(self.gradients_recorded(dlogits, cache, false)?.0)
+    }
+}
+
+/// What the backward pass sends down the residual stream, stage by stage, recorded by
+/// [`DecoderOnly::gradients_recorded`] (L is the loss whose `dlogits` were given).
+#[derive(Debug, Clone)]
+pub struct BackwardRecord<F> {
+    /// ∂L/∂h, h = ln_f's output (lm_head's input), `[B·T, C]`.
+    pub hidden: Array2<F>,
+    /// ∂L/∂x_L, ln_f's input (the last layer's output), `[B, T, C]`.
+    pub top: Array3<F>,
+    /// Around each layer, bottom first.
+    pub layers: Vec<LayerBlame<F>>,
+    /// ∂L/∂x₀, x₀ = tok_emb[ids] + pos_emb, `[B, T, C]`.
+    pub embeddings: Array3<F>,
+}
+
+impl<F: Real> DecoderOnly<F> {
+    /// The named gradients of every parameter given `dlogits` (as [`Model::gradients`], which
+    /// calls this with `record` false), and when `record`, the gradient of the residual stream
+    /// at every stage of the way down ([`BackwardRecord`]). Recording does not change the
+    /// gradients, bit for bit.
+    pub fn gradients_recorded(
+        &self,
+        dlogits: ArrayView3<F>,
+        cache: &DecoderOnlyCache<F>,
+        record: bool,
+    ) -> Result<(NamedGrads<F>, Option<BackwardRecord<F>>)> {
         let cfg = &self.config;
         let (b, t) = cache.ids.dim();
         if dlogits.dim() != (b, t, cfg.vocab_size) {
@@ -231,11 +260,26 @@ impl<F: Real> Model<F> for DecoderOnly<F> {
         let dx = dx
             .into_shape_with_order((b, t, cfg.layer.d_model))
             .expect("rows");
-        let dx0 = stack_backward(dx, &cache.layers, s, &w.layers, &mut grads)?;
+        let mut layers = vec![];
+        let top = record.then(|| dx.clone());
+        let dx0 = stack_backward_recorded(
+            dx,
+            &cache.layers,
+            s,
+            &w.layers,
+            &mut grads,
+            record.then_some(&mut layers),
+        )?;
         // pass 1 was the embeddings
         w.embeddings
             .backward(dx0.view(), cache.ids.view(), &mut grads);
-        Ok(grads)
+        let rec = top.map(|top| BackwardRecord {
+            hidden: dh,
+            top,
+            layers,
+            embeddings: dx0,
+        });
+        Ok((grads, rec))
     }
 }
 

@@ -390,14 +390,54 @@ pub(crate) fn stack_forward<F: Real>(
 
 /// Backward of [`stack_forward`], walking the layers in reverse.
 pub(crate) fn stack_backward<F: Real>(
-    mut dx: Array3<F>,
+    dx: Array3<F>,
     caches: &[EncoderLayerCache<F>],
     store: &ParamStore<F>,
     layers: &[EncoderLayer],
     grads: &mut NamedGrads<F>,
 ) -> Result<Array3<F>> {
+    stack_backward_recorded(dx, caches, store, layers, grads, None)
+}
+
+/// The gradient of the residual stream around one layer of a stack, each `[B, T, C]`, as
+/// [`stack_backward_recorded`] records it.
+#[derive(Debug, Clone)]
+pub struct LayerBlame<F> {
+    /// ∂L/∂(the layer's output).
+    pub output: Array3<F>,
+    /// ∂L/∂(the stream between its attention and its feed-forward sublayer), see
+    /// [`EncoderLayer::backward_split`].
+    pub mid: Array3<F>,
+    /// ∂L/∂(the layer's input).
+    pub input: Array3<F>,
+}
+
+/// [`stack_backward`], and when `record` is given, the gradient around every layer pushed to
+/// it (bottom layer first once the walk is done). The gradients it computes are the same,
+/// bit for bit, with or without a recorder.
+pub(crate) fn stack_backward_recorded<F: Real>(
+    mut dx: Array3<F>,
+    caches: &[EncoderLayerCache<F>],
+    store: &ParamStore<F>,
+    layers: &[EncoderLayer],
+    grads: &mut NamedGrads<F>,
+    record: Option<&mut Vec<LayerBlame<F>>>,
+) -> Result<Array3<F>> {
+    let mut walked = vec![];
     for (layer, c) in layers.iter().zip(caches).rev() {
-        dx = layer.backward(dx.view(), c, store, grads)?;
+        let (din, mid) = layer.backward_split(dx.view(), c, store, grads)?;
+        if record.is_some() {
+            walked.push(LayerBlame {
+                output: dx,
+                mid,
+                input: din.clone(),
+            });
+        }
+        dx = din;
+    }
+    if let Some(r) = record {
+        walked.reverse();
+        r.extend(walked);
     }
     Ok(dx)
 }

@@ -283,6 +283,42 @@ pub fn floats(func: &str, name: &str, v: &JsValue) -> JsResult<Vec<f32>> {
     data.copy(func, name)
 }
 
+/// 1 to `max` numbers from a `Float64Array`, `Float32Array` or array of numbers, as f64
+/// (NaN and infinities pass; the caller checks them). The length is checked before anything
+/// is copied.
+pub fn numbers(func: &str, name: &str, v: &JsValue, max: usize) -> JsResult<Vec<f64>> {
+    let data = Data::read(func, name, v)?;
+    let n = data.len();
+    if n == 0 || n > max {
+        return Err(err(format!(
+            "{func}: {name} has {n} values; give 1 to {max}"
+        )));
+    }
+    let out: Vec<f64> = match &data {
+        Data::F64(a) => a.to_vec(),
+        Data::List(arr, n) => {
+            let mut out = Vec::with_capacity(*n as usize);
+            for i in 0..*n {
+                let x = get_index(func, arr, i, name)?;
+                out.push(x.as_f64().ok_or_else(|| {
+                    err(format!(
+                        "{func}: {name}[{i}] is {}, not a number",
+                        describe(&x)
+                    ))
+                })?);
+            }
+            out
+        }
+        _ => data.copy(func, name)?.into_iter().map(f64::from).collect(),
+    };
+    if out.len() != n {
+        return Err(err(format!(
+            "{func}: {name} changed while it was being read"
+        )));
+    }
+    Ok(out)
+}
+
 /// One object's fields, each read once, names checked against the declarations.
 pub struct Obj {
     /// The function's name, for messages.

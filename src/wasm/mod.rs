@@ -7,6 +7,7 @@
 //! the page can say that the module must be reloaded.
 
 pub mod backend;
+pub mod blame;
 pub mod block;
 pub mod causal;
 pub mod convert;

@@ -483,6 +483,22 @@ const API = {
     stress: [() => ({ slot: small, args: [raw(`'今天'.repeat(500000)`, () => '今天'.repeat(500000)), obj({})], expect: 'any' })],
   },
   trace: { recv: 'model', w: 3, templates: [() => ({ slot: small, args: [str('今天天气真好', { pos: true })] })] },
+  blame: {
+    recv: 'model', w: 3,
+    templates: [
+      () => ({ slot: small, args: [str('今天天气真好，适合去', { pos: true }), str('散步', { pos: true }), obj({ top: int(3, 1, 1000, { opt: true }), lr: num(0.1, { opt: true }), weight: str('lm_head.weight', { opt: true }), apply: bool(false, { opt: true }) }, { opt: true, wrong: ['eta', 'learningRate', 'k', 'topK', 'name', 'lrs'] })] }),
+      () => ({ slot: small, args: [str('今天天气真好，适合去', { pos: true }), str('散步', { pos: true }), obj({ weight: str('layers.0.linear1.weight', { opt: false }), index: int(5, 0, 4000000, { opt: true }), lr: num(0.01, { opt: true }), apply: bool(true, { opt: true }) }, { wrong: ['Weight', 'idx', 'param'] })] }),
+    ],
+    stress: [() => ({ slot: small, args: [raw(`'今天'.repeat(500000)`, () => '今天'.repeat(500000)), raw(`'a '.repeat(400000)`, () => 'a '.repeat(400000)), obj({})], expect: 'reject' })],
+  },
+  stepSize: {
+    recv: 'model', w: 2,
+    templates: [() => ({ slot: small, args: [str('今天天气真好，适合去', { pos: true }), str('散步', { pos: true }), obj({ lrs: raw('Float32Array.of(0, 0.1, 1)', () => Float32Array.of(0, 0.1, 1), { type: 'f32s', opt: false }) }, { wrong: ['lr', 'etas', 'steps', 'rates'] })] })],
+    stress: [
+      () => ({ slot: small, args: [str('今天天气真好，适合去'), str('散步'), obj({ lrs: raw('new Array(1e6).fill(0.1)', () => new Array(1e6).fill(0.1), { type: 'f32s' }) })], expect: 'reject' }),
+      () => ({ slot: small, args: [str('今天天气真好，适合去'), str('散步'), obj({ lrs: raw('new Float64Array(256).fill(1)', () => new Float64Array(256).fill(1), { type: 'f32s' }) })], expect: 'any' }),
+    ],
+  },
   saveWeights: { recv: 'model', w: 1, templates: [() => ({ slot: small, args: [] })] },
   loadWeights: {
     recv: 'model', w: 4,
