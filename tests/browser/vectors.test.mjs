@@ -68,6 +68,10 @@ test('the map changes while the recipe trains, and the step is in the link', asy
   assert.match(await page.textContent('#vec-live-say'), /第 40 步/);
   const at40 = await points(page, '#vec-live-map');
   assert.match(page.url(), /vtrain=40/);
+  // The same link replays the same training: the same map at step 40.
+  const again = await open(browser, page.url().slice(page.url().indexOf('#')));
+  assert.deepEqual(await points(again.page, '#vec-live-map'), at40);
+  await again.context.close();
   const start = await open(browser, '#panel=vectors&lang=zh&step=2&vtrain=1');
   const at1 = await points(start.page, '#vec-live-map');
   await start.context.close();
