@@ -520,6 +520,29 @@ impl Trainer {
     }
 }
 
+/// The learning panel's `tiny` model on `text` (www/panels/learn.js `SIZES.tiny` and `spec()`:
+/// word tokens, at most 2000 pieces, C = 32, 2 heads, F = 64, 1 layer, context 16, with the
+/// default options — Adam 0.01, B = 16, T = 16, clip 1 — from `seed`).
+pub fn learning_panel_tiny(text: &str, seed: u64) -> Result<Trainer> {
+    let tok = text_tokenizer(text, Mode::Word, 2000)?;
+    let cfg = DecoderOnlyConfig {
+        vocab_size: tok.vocab_size(),
+        layer: crate::layers::LayerConfig {
+            d_model: 32,
+            n_heads: 2,
+            d_ff: 64,
+            ..Default::default()
+        },
+        n_layers: 1,
+        max_len: 16,
+    };
+    let opts = TrainOptions {
+        seed,
+        ..Default::default()
+    };
+    Trainer::new(cfg, Some(tok), Some(text), opts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,20 +554,7 @@ mod tests {
     /// 散步 first after 今天天气真好，适合去, well ahead of 打游戏.
     #[test]
     fn tiny_model_learns_the_walk() {
-        let tok = text_tokenizer(corpus::ZH, Mode::Word, 2000).unwrap();
-        let cfg = DecoderOnlyConfig {
-            vocab_size: tok.vocab_size(),
-            layer: LayerConfig {
-                d_model: 32,
-                n_heads: 2,
-                d_ff: 64,
-                ..Default::default()
-            },
-            n_layers: 1,
-            max_len: 16,
-        };
-        let mut tr =
-            Trainer::new(cfg, Some(tok), Some(corpus::ZH), TrainOptions::default()).unwrap();
+        let mut tr = learning_panel_tiny(corpus::ZH, 1).unwrap();
         let prompt = "今天天气真好，适合去";
         let before = tr.next_probs(prompt).unwrap();
         let v = before.len() as f32;
@@ -574,23 +584,7 @@ mod tests {
     /// The learning panel's `tiny` size with its default options (www/panels/learn.js `SIZES`
     /// and `spec()`: word tokens, at most 2000 pieces, Adam 0.01, B = 16, T = 16, clip 1).
     fn tiny(text: &str, seed: u64) -> Trainer {
-        let tok = text_tokenizer(text, Mode::Word, 2000).unwrap();
-        let cfg = DecoderOnlyConfig {
-            vocab_size: tok.vocab_size(),
-            layer: LayerConfig {
-                d_model: 32,
-                n_heads: 2,
-                d_ff: 64,
-                ..Default::default()
-            },
-            n_layers: 1,
-            max_len: 16,
-        };
-        let opts = TrainOptions {
-            seed,
-            ..Default::default()
-        };
-        Trainer::new(cfg, Some(tok), Some(text), opts).unwrap()
+        learning_panel_tiny(text, seed).unwrap()
     }
 
     /// Greedy continuation of `prompt` by the `tiny` model after 400 steps on `text` gives the

@@ -5,31 +5,12 @@
 
 use lm_playground::blame::{example, next_loss, EXAMPLES};
 use lm_playground::corpus;
-use lm_playground::layers::LayerConfig;
-use lm_playground::models::decoder_only::DecoderOnlyConfig;
 use lm_playground::recipes::TextRecipe;
-use lm_playground::tokenizer::Mode;
-use lm_playground::trainer::{text_tokenizer, top_k, TrainOptions, Trainer};
+use lm_playground::trainer::{top_k, Trainer};
 
 /// The learning panel's `tiny` size with its default options.
 fn tiny(seed: u64) -> Trainer {
-    let tok = text_tokenizer(corpus::ZH, Mode::Word, 2000).unwrap();
-    let cfg = DecoderOnlyConfig {
-        vocab_size: tok.vocab_size(),
-        layer: LayerConfig {
-            d_model: 32,
-            n_heads: 2,
-            d_ff: 64,
-            ..Default::default()
-        },
-        n_layers: 1,
-        max_len: 16,
-    };
-    let opts = TrainOptions {
-        seed,
-        ..Default::default()
-    };
-    Trainer::new(cfg, Some(tok), Some(corpus::ZH), opts).unwrap()
+    lm_playground::trainer::learning_panel_tiny(corpus::ZH, seed).unwrap()
 }
 
 #[test]
