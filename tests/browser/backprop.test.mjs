@@ -126,16 +126,32 @@ test('en: swim taught first, walk after steps; an unknown target names the probl
   await context.close();
 });
 
-test('every step fits an embedded 960×540 frame, zh and en', async () => {
-  for (const lang of ['zh', 'en']) {
-    const { page, context } = await open(browser, `#panel=backprop&lang=${lang}&embed=1`, { width: 960, height: 540 });
-    for (let step = 0; step < 7; step++) {
-      await page.evaluate((s) => window.lmApp.setState({ step: s }), step);
-      await settle(page);
-      const fit = await page.$eval('#panel-backprop .step-section.current', (s) => ({ sh: s.scrollHeight, ch: s.clientHeight, doc: document.documentElement.scrollHeight }));
-      assert.ok(fit.sh <= fit.ch + 1 && fit.doc <= 541, `${lang} step ${step}: ${JSON.stringify(fit)}`);
-      if (step === 3 || step === 6) await page.screenshot({ path: `${SHOTS}backprop-embed-${lang}-${step}.png` });
+test('every step fits an embedded frame (960×540, 1280×720), zh and en', async () => {
+  for (const [w, h] of [[960, 540], [1280, 720]]) {
+    for (const lang of ['zh', 'en']) {
+      const { page, context } = await open(browser, `#panel=backprop&lang=${lang}&embed=1`, { width: w, height: h });
+      for (let step = 0; step < 7; step++) {
+        await page.evaluate((s) => window.lmApp.setState({ step: s }), step);
+        await settle(page);
+        // What the step shows (its visible elements, the screen-reader table aside) is inside the frame.
+        const fit = await page.evaluate(() => {
+          const d = document.documentElement, sec = document.querySelector('#panel-backprop .step-section.current');
+          let bottom = 0, right = 0;
+          for (const e of [sec, ...sec.querySelectorAll('*')]) {
+            if (e.closest('.sr-only')) continue;
+            const r = e.getBoundingClientRect();
+            if (!r.width || !r.height) continue;
+            bottom = Math.max(bottom, r.bottom);
+            right = Math.max(right, r.right);
+          }
+          return { scrollW: d.scrollWidth, scrollH: d.scrollHeight, bottom, right, w: innerWidth, h: innerHeight };
+        });
+        const where = `${lang} ${w}×${h} step ${step}: ${JSON.stringify(fit)}`;
+        assert.ok(fit.scrollW <= fit.w && fit.scrollH <= fit.h, where);
+        assert.ok(fit.bottom <= fit.h + 1 && fit.right <= fit.w + 1, where);
+        if (w === 960 && (step === 0 || step === 3 || step === 6)) await page.screenshot({ path: `${SHOTS}backprop-embed-${lang}-${step}.png` });
+      }
+      await context.close();
     }
-    await context.close();
   }
 });
