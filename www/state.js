@@ -123,6 +123,13 @@ export const PROPS = [
   str('stok', null, 40),
   str('ctext', null, 2000),
   str('watch', null, 80),
+  // the backpropagation panel: its prompt, right answer and the wrong answer taught first
+  // (empty: the language's example), the SGD learning rate, the steps taken towards the answer
+  str('bprompt', null, 80),
+  str('btarget', null, 20),
+  str('bwrong', null, 20),
+  numChoice('blr', 0.001, [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]),
+  int('bsteps', 0, 0, 200),
 ];
 /** The properties by key, in an object without a prototype: `constructor`, `__proto__` and
  * the other names of Object.prototype are not properties. */
@@ -134,7 +141,7 @@ export function choices(key) {
 }
 
 /** Controls that a classroom link can hide (`<name>_hide=1`); each has class ui-<name>. */
-export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch', 'aw', 'alayer', 'vword', 'vweights', 'vaxes', 'ltext', 'lweights', 'lseed', 'blayer', 'lswap', 'temp', 'topk', 'sample'];
+export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch', 'aw', 'alayer', 'vword', 'vweights', 'vaxes', 'ltext', 'lweights', 'lseed', 'blayer', 'lswap', 'temp', 'topk', 'sample', 'bprompt', 'btarget', 'bwrong', 'blr', 'bstep'];
 
 /**
  * `s` with every lone surrogate (half of an emoji, e.g. from cutting a string) replaced by

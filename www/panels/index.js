@@ -30,7 +30,7 @@
 
 import { addStrings } from '../strings.js';
 
-export const PANEL_IDS = ['vectors', 'attention', 'layer', 'seq2seq', 'families', 'learn'];
+export const PANEL_IDS = ['vectors', 'attention', 'layer', 'seq2seq', 'families', 'learn', 'backprop'];
 
 /** Loads every panel's class: {id: Panel}, and adds the panels' own strings. */
 export async function loadPanels() {

@@ -1,0 +1,396 @@
+// The backpropagation panel (the seed article's module 4): one training example followed from
+// a wrong answer to the fix. The shipped stack model of the page's language is taught the
+// wrong answer honestly (plain-SGD steps of η = 0.01 on this one example, towards the wrong
+// token, until it is first); then the loss, the blame at the output (p − y), the blame flowing
+// back stage by stage, one weight's update written out, steps that fix the answer, and the
+// loss along the gradient for a range of step sizes. Every number is the engine's
+// (model.blame, model.stepSize); this file lays them out.
+
+import { engine } from '../engine.js';
+import { Bars } from '../chart.js';
+import { el, fillSelect, field } from '../dom.js';
+import { Stepper } from '../stepper.js';
+import { chartBoxes } from '../fit.js';
+import { choices } from '../state.js';
+
+const STEPS = 7;
+/** Each language's example: the prompt, the answer the corpus gives and the wrong answer taught. */
+export const BP_EXAMPLES = {
+  zh: { prompt: '今天天气真好，适合去', target: '散步', wrong: '打游戏' },
+  en: { prompt: 'the weather is nice today , a good day for a', target: 'walk', wrong: 'swim' },
+};
+/** The wrong answer is taught with this learning rate, for at most this many steps. */
+export const WRONG_LR = 0.01;
+const WRONG_MAX = 100;
+/** The step-size curve's learning rates: log-spaced from 10⁻⁴ to 10². */
+export const STEP_LRS = Array.from({ length: 49 }, (_, i) => 10 ** (-4 + (6 * i) / 48));
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs = {}, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+const SUP = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };
+const pct = (p) => `${(100 * p).toFixed(1)}%`;
+const f4 = (v) => v.toFixed(4);
+
+export default class BackpropPanel {
+  constructor(app, root) {
+    this.app = app;
+    this.root = root;
+    this.steps = STEPS;
+    this.bytes = {}; // lang → Uint8Array of models/stack-<lang>.safetensors (or {error})
+    this.run = null; // {key, model, wrongSteps, wrongProbs, history, steps}
+    this.build();
+  }
+
+  t(key, vars) {
+    return this.app.t(key, vars);
+  }
+
+  build() {
+    const a = this.app;
+    const intro = el('section', { class: 'intro article' }, el('h2', { 'data-i18n': 'bp.title' }), el('p', { 'data-i18n': 'bp.intro' }));
+    this.prompt = el('input', { id: 'bp-prompt', type: 'text', maxlength: '80', autocomplete: 'off', spellcheck: 'false' });
+    this.target = el('input', { id: 'bp-target', type: 'text', maxlength: '20', autocomplete: 'off', spellcheck: 'false' });
+    this.wrong = el('input', { id: 'bp-wrong', type: 'text', maxlength: '20', autocomplete: 'off', spellcheck: 'false' });
+    this.lr = el('select', { id: 'bp-lr' });
+    const controls = el('div', { class: 'controls', role: 'group', 'data-i18n-aria': 'ctl.settings' },
+      field('bprompt', 'bp-prompt', 'bp.ctl.prompt', this.prompt),
+      field('btarget', 'bp-target', 'bp.ctl.target', this.target),
+      field('bwrong', 'bp-wrong', 'bp.ctl.wrong', this.wrong),
+      field('blr', 'bp-lr', 'bp.ctl.lr', this.lr));
+    this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
+    if (a.embed) this.controlsBox.open = false;
+    this.stepper = new Stepper(a, { count: STEPS, keys: 'bp', ids: 'bp-' });
+    this.status = el('p', { class: 'muted', id: 'bp-status', role: 'status' });
+    this.error = el('p', { class: 'error', id: 'bp-error', role: 'alert', hidden: '' });
+    const sec = (i) => this.stepper.section(i);
+    // 0 · the wrong answer
+    const s0 = sec(0);
+    this.wrongSay = el('p', { class: 'say', id: 'bp-wrong-say' });
+    this.barsCanvas = el('canvas', { id: 'bp-bars', role: 'img' });
+    this.bars = new Bars(this.barsCanvas);
+    this.barsList = el('ol', { class: 'bars-list', id: 'bp-bars-list' });
+    s0.append(this.wrongSay, el('div', { class: 'bars-box' }, el('div', { class: 'canvas-wrap' }, this.barsCanvas)), this.barsList);
+    // 1 · the loss
+    const s1 = sec(1);
+    this.lossFormula = el('p', { class: 'formula', id: 'bp-loss' });
+    s1.append(this.lossFormula);
+    // 2 · p − y
+    const s2 = sec(2);
+    this.dlogitsSay = el('p', { class: 'say', id: 'bp-dlogits-say' });
+    this.dlogits = el('table', { class: 'numbers', id: 'bp-dlogits' });
+    s2.append(this.dlogitsSay, this.dlogits);
+    // 3 · the flow back
+    const s3 = sec(3);
+    this.flow = el('figure', { class: 'chart bp-flow', id: 'bp-flow' });
+    this.inputsSay = el('p', { class: 'say', id: 'bp-inputs-say' });
+    this.inputs = el('div', { class: 'tokens', id: 'bp-inputs' });
+    s3.append(this.flow, this.inputsSay, this.inputs);
+    s3.classList.add('wide');
+    // 4 · the update
+    const s4 = sec(4);
+    this.updateFormula = el('p', { class: 'formula', id: 'bp-update' });
+    this.adamSay = el('p', { class: 'muted', id: 'bp-adam' });
+    s4.append(this.updateFormula, this.adamSay);
+    // 5 · forward again, and steps
+    const s5 = sec(5);
+    this.stepBtn = el('button', { type: 'button', id: 'bp-step', class: 'ui-bstep', 'data-i18n': 'bp.ctl.step' });
+    this.resetBtn = el('button', { type: 'button', id: 'bp-reset', class: 'ui-bstep', 'data-i18n': 'bp.ctl.reset' });
+    this.afterTable = el('table', { class: 'numbers', id: 'bp-after' });
+    this.stepsSay = el('p', { class: 'say', id: 'bp-steps-say' });
+    this.history = el('figure', { class: 'chart bp-history', id: 'bp-history' });
+    s5.append(el('div', { class: 'controls row' }, this.stepBtn, ' ', this.resetBtn), this.afterTable, this.stepsSay, this.history);
+    // 6 · step size
+    const s6 = sec(6);
+    this.sizeSay = el('p', { class: 'say', id: 'bp-size-say' });
+    this.sizeCurve = el('figure', { class: 'chart bp-size', id: 'bp-size' });
+    s6.append(this.sizeSay, this.sizeCurve);
+    const body = el('div', { class: 'sections' }, ...this.stepper.sections);
+    this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.status, this.error, body);
+    const text = (input, key) => input.addEventListener('input', () => a.setState({ [key]: input.value, bsteps: 0 }, { render: 'typing' }));
+    text(this.prompt, 'bprompt');
+    text(this.target, 'btarget');
+    text(this.wrong, 'bwrong');
+    this.lr.addEventListener('change', () => a.setState({ blr: +this.lr.value, bsteps: 0 }));
+    this.stepBtn.addEventListener('click', (e) => { e.stopPropagation(); a.setState({ bsteps: Math.min(200, a.state.bsteps + 1) }); });
+    this.resetBtn.addEventListener('click', (e) => { e.stopPropagation(); a.setState({ bsteps: 0 }); });
+  }
+
+  /** The example the state asks for (the language's own where a field is left empty). */
+  example() {
+    const s = this.app.state, d = BP_EXAMPLES[s.lang];
+    const pick = (v, def) => (v == null || v.trim() === '' ? def : v.trim());
+    return { prompt: pick(s.bprompt, d.prompt), target: pick(s.btarget, d.target), wrong: pick(s.bwrong, d.wrong) };
+  }
+
+  /** The shipped model file of `lang`, fetched once; null while it loads. */
+  file(lang) {
+    const b = this.bytes[lang];
+    if (b) return b;
+    if (!this.pending) {
+      this.pending = (async () => {
+        try {
+          const res = await fetch(new URL(`../models/stack-${lang}.safetensors`, import.meta.url));
+          if (!res.ok) throw new Error(`models/stack-${lang}.safetensors: ${res.status} ${res.statusText}`);
+          this.bytes[lang] = new Uint8Array(await res.arrayBuffer());
+        } catch (e) {
+          this.bytes[lang] = { error: e.message };
+        }
+        this.pending = null;
+        this.app.schedule(false);
+      })();
+    }
+    return null;
+  }
+
+  /**
+   * The panel's own copy of the shipped model: taught the wrong answer (plain SGD, η = 0.01,
+   * until it is first), then `steps` SGD steps of η = `lr` towards the target. Kept between
+   * renders; a step more applies one more step, anything else starts again from the file.
+   */
+  model(bytes, ex, lr, steps) {
+    const key = `${this.app.state.lang}|${ex.prompt}|${ex.target}|${ex.wrong}|${lr}`;
+    if (this.run?.key !== key || this.run.steps > steps) {
+      this.run?.model.free();
+      this.run = null;
+      const model = engine.Model.fromFile(bytes);
+      const run = { key, model, steps: 0, history: [] };
+      try {
+        // Both tokens must be known before anything is taught (blame throws the engine's message).
+        model.blame(ex.prompt, ex.target, { lr: 0, top: 1 });
+        let b = model.blame(ex.prompt, ex.wrong, { lr: WRONG_LR, top: 1 });
+        let n = 0;
+        while (b.top[0].token !== ex.wrong && n < WRONG_MAX) {
+          b = model.blame(ex.prompt, ex.wrong, { lr: WRONG_LR, top: 1, apply: true });
+          n++;
+          b = model.blame(ex.prompt, ex.wrong, { lr: WRONG_LR, top: 1 });
+        }
+        run.wrongSteps = n;
+        run.wrongFirst = b.top[0].token === ex.wrong;
+        run.wrongProbs = model.blame(ex.prompt, ex.target, { lr: 0, top: 1 }).probs.slice();
+      } catch (e) {
+        model.free();
+        throw e;
+      }
+      this.run = run;
+    }
+    const run = this.run;
+    while (run.steps < steps) {
+      const b = run.model.blame(ex.prompt, ex.target, { lr, top: 1, apply: true });
+      run.history.push(b.loss);
+      run.steps++;
+    }
+    return run;
+  }
+
+  render(light = false) {
+    const s = this.app.state;
+    this.stepper.render(s.step);
+    if (light) return;
+    const ex = this.example();
+    if (document.activeElement !== this.prompt) this.prompt.value = ex.prompt;
+    if (document.activeElement !== this.target) this.target.value = ex.target;
+    if (document.activeElement !== this.wrong) this.wrong.value = ex.wrong;
+    fillSelect(this.lr, choices('blr').map((v) => [v, String(v)]), s.blr);
+    const bytes = this.file(s.lang);
+    this.status.textContent = !bytes ? this.t('bp.loading') : bytes.error ? this.t('bp.loadFailed', { msg: bytes.error }) : '';
+    if (!bytes || bytes.error) return;
+    let run, b, size, vocab;
+    try {
+      run = this.model(bytes, ex, s.blr, s.bsteps);
+      b = run.model.blame(ex.prompt, ex.target, { lr: s.blr, top: 10 });
+      size = run.model.stepSize(ex.prompt, ex.target, { lrs: STEP_LRS });
+      vocab = run.model.vocab();
+    } catch (e) {
+      this.error.textContent = e.message;
+      this.error.hidden = false;
+      this.root.querySelector('.sections').hidden = true;
+      return;
+    }
+    this.error.hidden = true;
+    this.root.querySelector('.sections').hidden = false;
+    const wrongId = vocab.indexOf(ex.wrong);
+    const current = this.stepper.sections[Math.min(s.step, STEPS - 1)];
+    const boxes = this.app.embed ? chartBoxes(current) : null;
+    const vars = { target: ex.target, wrong: ex.wrong, prompt: ex.prompt, n: run.wrongSteps, k: s.bsteps, lr: s.blr, eta: WRONG_LR };
+    this.drawWrong(run, vocab, ex, vars, boxes);
+    // 1 · L = −log P(target)
+    const pT = b.probs[b.target.id];
+    this.lossFormula.textContent = this.t('bp.loss.formula', { ...vars, p: f4(pT), loss: f4(b.loss) }) + (s.bsteps ? ' ' + this.t('bp.loss.after', vars) : '');
+    this.drawDlogits(b, vars);
+    this.drawFlow(b, vars);
+    // 4 · the update of the weight with the largest gradient
+    const u = b.step.update;
+    this.updateFormula.textContent = this.t('bp.update.formula', { name: u.name, index: u.index, old: u.old.toFixed(6), lr: u.lr, grad: u.grad.toFixed(6), new: u.new.toFixed(6) });
+    this.updateFormula.dataset.old = String(u.old);
+    this.updateFormula.dataset.grad = String(u.grad);
+    this.updateFormula.dataset.lr = String(u.lr);
+    this.updateFormula.dataset.new = String(u.new);
+    this.adamSay.textContent = this.t('bp.adam', vars);
+    this.drawAfter(b, run, wrongId, ex, vars);
+    this.drawSize(size, b.loss, s.blr, vars);
+  }
+
+  /** 0 · how the wrong answer was made, and the probabilities it leaves. */
+  drawWrong(run, vocab, ex, vars, boxes) {
+    const p = run.wrongProbs;
+    const ids = Array.from(p.keys()).sort((x, y) => p[y] - p[x]);
+    const room = boxes?.get(this.barsCanvas.parentElement)?.h;
+    const n = room ? Math.max(3, Math.min(8, Math.floor((room - 8) / 24))) : 8;
+    const shown = ids.slice(0, n);
+    const tId = vocab.indexOf(ex.target);
+    if (!shown.includes(tId)) shown[shown.length - 1] = tId;
+    const names = shown.map((i) => vocab[i]);
+    this.bars.draw(names, shown.map((i) => p[i]), { percent: true, max: Math.max(1e-6, ...shown.map((i) => p[i])) }, shown.length);
+    this.barsList.replaceChildren(...shown.map((i) => el('li', { 'data-token': vocab[i], 'data-prob': String(p[i]), text: `${vocab[i]} ${pct(p[i])}` })));
+    const key = run.wrongSteps === 0 ? 'bp.wrong.already' : run.wrongFirst ? 'bp.wrong.say' : 'bp.wrong.notFirst';
+    this.wrongSay.textContent = this.t(key, { ...vars, max: WRONG_MAX, pw: pct(p[vocab.indexOf(ex.wrong)]), pt: pct(p[tId]) });
+  }
+
+  /** 2 · ∂L/∂logits = p − y for the top candidates (and the target). */
+  drawDlogits(b, vars) {
+    const ids = b.top.map((x) => x.id);
+    if (!ids.includes(b.target.id)) ids.push(b.target.id);
+    const vocab = this.run.model.vocab();
+    const most = Math.max(...ids.map((i) => Math.abs(b.dlogits[i])), 1e-9);
+    const head = el('tr', {}, ...['bp.dl.token', 'bp.dl.p', 'bp.dl.y', 'bp.dl.g', 'bp.dl.bar'].map((k) => el('th', { text: this.t(k) })));
+    const rows = ids.map((i) => {
+      const g = b.dlogits[i], y = i === b.target.id ? 1 : 0;
+      const w = (50 * Math.abs(g)) / most;
+      const bar = el('span', { class: `bp-bar ${g < 0 ? 'neg' : 'pos'}` });
+      bar.style.width = `${w}%`;
+      bar.style.marginLeft = g < 0 ? `${50 - w}%` : '50%';
+      return el('tr', { 'data-id': String(i) }, el('th', { text: vocab[i] }), el('td', { text: b.probs[i].toFixed(4) }), el('td', { text: String(y) }),
+        el('td', { class: 'bp-g', 'data-value': String(g), text: (g >= 0 ? '+' : '') + g.toFixed(4) }), el('td', { class: 'bp-bar-cell' }, bar));
+    });
+    this.dlogits.replaceChildren(head, ...rows);
+    this.dlogitsSay.textContent = this.t('bp.dl.say', { ...vars, gt: b.dlogits[b.target.id].toFixed(4), top: vocab[b.top[0].id], gtop: b.dlogits[b.top[0].id].toFixed(4) });
+  }
+
+  /** A stage's name as the page says it: where in the model the blame is measured. */
+  stageName(st) {
+    if (st.name === 'logits') return this.t('bp.stage.logits');
+    if (st.name === 'ln_f.output') return this.t('bp.stage.lnf');
+    if (st.name === 'embeddings') return this.t('bp.stage.emb');
+    const l = Number(st.name.split('.')[1]) + 1;
+    return this.t(st.name.endsWith('.mid') ? 'bp.stage.mid' : 'bp.stage.out', { l });
+  }
+
+  /** What the blame crosses between stage i and stage i + 1. */
+  crossing(stages, i) {
+    const a = stages[i].name, b = stages[i + 1].name;
+    if (a === 'logits') return this.t('bp.cross.head');
+    if (a === 'ln_f.output') return this.t('bp.cross.lnf');
+    const l = Number(a.split('.')[1]) + 1;
+    return this.t(a.endsWith('.output') ? 'bp.cross.ffn' : 'bp.cross.attn', { l, to: b });
+  }
+
+  /** 3 · the blame from the loss down to the embeddings, each band as wide as its norm. */
+  drawFlow(b, vars) {
+    const st = b.stages;
+    const max = Math.max(...st.map((x) => x.norm), 1e-12);
+    const W = 640, rowH = 24, gap = 18, top = 6, mid = 400, maxW = 220;
+    const H = top * 2 + st.length * rowH + (st.length - 1) * gap;
+    const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'flow-svg', 'aria-label': this.t('bp.flow.caption') });
+    const wOf = (x) => Math.max(1, (maxW * x.norm) / max);
+    st.forEach((x, i) => {
+      const y = top + i * (rowH + gap);
+      const w = wOf(x);
+      const r = svg('rect', { x: (mid - w / 2).toFixed(2), y, width: w.toFixed(2), height: rowH, class: 'bp-band', 'data-stage': x.name, 'data-norm': String(x.norm), rx: 3 });
+      r.append(svg('title', {}, `${x.name}: ‖g‖ = ${x.norm.toFixed(4)}`));
+      g.append(r);
+      g.append(svg('text', { x: 4, y: y + rowH / 2 + 6, 'font-size': 16, class: 'tick' }, this.stageName(x)));
+      g.append(svg('text', { x: mid + maxW / 2 + 12, y: y + rowH / 2 + 6, 'font-size': 16, class: 'tick' }, x.norm.toFixed(3)));
+      if (i + 1 < st.length) {
+        const w2 = wOf(st[i + 1]), y2 = y + rowH + gap;
+        g.append(svg('polygon', { points: `${mid - w / 2},${y + rowH} ${mid + w / 2},${y + rowH} ${mid + w2 / 2},${y2} ${mid - w2 / 2},${y2}`, class: 'bp-link' }));
+        g.append(svg('text', { x: 24, y: y + rowH + gap / 2 + 5, 'font-size': 13, class: 'cross' }, '↓ ' + this.crossing(st, i)));
+      }
+    });
+    this.flow.replaceChildren(el('figcaption', { text: this.t('bp.flow.caption') }), g);
+    const most = b.inputs[b.mostBlamed];
+    this.inputsSay.textContent = this.t('bp.inputs.say', { ...vars, tok: most.token, pos: most.position + 1, norm: most.norm.toFixed(4) });
+    const hiNorm = Math.max(...b.inputs.map((x) => x.norm), 1e-12);
+    this.inputs.replaceChildren(...b.inputs.map((x, i) => {
+      const tok = el('span', { class: 'token', 'data-norm': String(x.norm), 'aria-pressed': String(i === b.mostBlamed) }, el('span', { class: 'tok-text', text: x.token }), el('span', { class: 'tok-id', text: x.norm.toFixed(3) }));
+      tok.style.borderBottom = `${Math.max(1, Math.round((8 * x.norm) / hiNorm))}px solid #D55E00`;
+      return tok;
+    }));
+  }
+
+  /** 5 · before and after one step; the steps taken and the loss after each. */
+  drawAfter(b, run, wrongId, ex, vars) {
+    const st = b.step;
+    const p2 = (id) => st.top.find((x) => x.id === id)?.prob;
+    const pw = b.probs[wrongId];
+    const head = el('tr', {}, el('th', {}), el('th', { text: this.t('bp.after.before') }), el('th', { text: this.t('bp.after.after') }));
+    const row = (label, x, y, id) => el('tr', { id }, el('th', { text: label }), el('td', { text: x }), el('td', { text: y }));
+    // P(wrong) after the step: from the step's top list, or (if it fell out of it) not shown.
+    const wrongAfter = wrongId === st.previousTop.id ? st.previousTop.after : p2(wrongId);
+    this.afterTable.replaceChildren(head,
+      row(`P(${ex.target})`, pct(st.target.before), pct(st.target.after), 'bp-after-target'),
+      row(`P(${ex.wrong})`, wrongId < 0 ? '—' : pct(pw), wrongAfter == null ? '—' : pct(wrongAfter), 'bp-after-wrong'),
+      row('L', f4(st.loss.before), f4(st.loss.after), 'bp-after-loss'));
+    const first = b.top[0].token;
+    this.stepsSay.textContent = this.t(first === ex.target ? 'bp.steps.fixed' : 'bp.steps.notYet', { ...vars, first, p: pct(b.top[0].prob) });
+    this.stepsSay.dataset.first = first;
+    // The loss of this example after each step taken (step 0: the wrong-answer state).
+    const losses = [...run.history, b.loss];
+    const W = 480, H = 160, pad = { l: 44, r: 12, t: 10, b: 28 };
+    const hi = Math.max(...losses, 1e-6);
+    const X = (i) => pad.l + (losses.length > 1 ? (i / (losses.length - 1)) * (W - pad.l - pad.r) : (W - pad.l - pad.r) / 2);
+    const Y = (v) => H - pad.b - (v / hi) * (H - pad.t - pad.b);
+    const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'curve-svg', 'aria-label': this.t('bp.history.caption') });
+    g.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: Y(0), y2: Y(0), class: 'axis' }));
+    g.append(svg('line', { x1: pad.l, x2: pad.l, y1: pad.t, y2: Y(0), class: 'axis' }));
+    g.append(svg('text', { x: pad.l - 6, y: Y(hi) + 5, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, hi.toFixed(2)));
+    g.append(svg('text', { x: pad.l - 6, y: Y(0) + 5, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, '0'));
+    g.append(svg('text', { x: W - pad.r, y: H - 6, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, String(losses.length - 1)));
+    if (losses.length > 1) g.append(svg('polyline', { points: losses.map((v, i) => `${X(i).toFixed(1)},${Y(v).toFixed(1)}`).join(' '), class: 'curve' }));
+    losses.forEach((v, i) => {
+      const d = svg('circle', { cx: X(i).toFixed(1), cy: Y(v).toFixed(1), r: 4, class: 'dot kept' });
+      d.append(svg('title', {}, `${i}: L = ${f4(v)}`));
+      g.append(d);
+    });
+    this.history.replaceChildren(el('figcaption', { text: this.t('bp.history.caption', vars) }), g);
+  }
+
+  /** 6 · L(θ − η·g) for log-spaced η, the chosen η and the lowest loss marked. */
+  drawSize(size, l0, lr, vars) {
+    const { lrs, losses, best } = size;
+    const W = 560, H = 220, pad = { l: 50, r: 28, t: 14, b: 40 };
+    const fin = Array.from(losses).filter(Number.isFinite);
+    // Losses above twice the loss without a step are drawn at the top edge (overshooting).
+    const lo = Math.min(0, ...fin), hi = Math.min(Math.max(...fin, 1e-6), 2 * Math.max(l0, 0.05));
+    const lx = (v) => Math.log10(v);
+    const x0 = lx(lrs[0]), x1 = lx(lrs[lrs.length - 1]);
+    const X = (v) => pad.l + ((lx(v) - x0) / (x1 - x0)) * (W - pad.l - pad.r);
+    const Y = (v) => H - pad.b - ((Math.min(v, hi) - lo) / (hi - lo)) * (H - pad.t - pad.b);
+    const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'curve-svg', 'aria-label': this.t('bp.size.caption') });
+    g.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b, class: 'axis' }));
+    g.append(svg('line', { x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b, class: 'axis' }));
+    for (let e = Math.ceil(x0); e <= x1; e++) g.append(svg('text', { x: X(10 ** e), y: H - 18, 'text-anchor': 'middle', 'font-size': 14, class: 'tick' }, `10${String(e).split('').map((c) => SUP[c]).join('')}`));
+    g.append(svg('text', { x: (W + pad.l) / 2, y: H - 2, 'text-anchor': 'middle', 'font-size': 14, class: 'tick' }, this.t('bp.size.axis')));
+    g.append(svg('text', { x: pad.l - 6, y: Y(hi) + 5, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, hi.toFixed(1)));
+    g.append(svg('text', { x: pad.l - 6, y: Y(lo) + 5, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, lo.toFixed(0)));
+    g.append(svg('polyline', { points: Array.from(lrs, (v, i) => `${X(v).toFixed(1)},${Y(losses[i]).toFixed(1)}`).join(' '), class: 'curve' }));
+    const bx = X(best.lr), by = Y(best.loss);
+    g.append(svg('circle', { cx: bx.toFixed(1), cy: by.toFixed(1), r: 6, class: 'dot bp-best', id: 'bp-size-best', 'data-index': String(best.index), 'data-lr': String(best.lr), 'data-loss': String(best.loss) }));
+    g.append(svg('line', { x1: X(lr), x2: X(lr), y1: pad.t, y2: H - pad.b, class: 'bp-chosen', id: 'bp-size-chosen', 'data-lr': String(lr) }));
+    g.append(svg('text', { x: X(lr) + 4, y: pad.t + 12, 'font-size': 14, class: 'tick' }, `η = ${lr}`));
+    const data = el('div', { class: 'sr-only' }, el('table', { id: 'bp-size-table' }, ...Array.from(lrs, (v, i) => el('tr', {}, el('td', { text: String(v) }), el('td', { text: String(losses[i]) })))));
+    this.sizeCurve.replaceChildren(el('figcaption', { text: this.t('bp.size.caption') }), g, data);
+    // The largest loss beyond the best η: an overshoot if it is above the loss without a step.
+    let over = -1;
+    for (let i = best.index + 1; i < losses.length; i++) if (over < 0 || losses[i] > losses[over]) over = i;
+    const sp = this.app.state.lang === 'zh' ? '' : ' ';
+    this.sizeSay.textContent = this.t('bp.size.say', { ...vars, best: best.lr.toPrecision(2), lbest: f4(best.loss), l0: f4(l0) })
+      + (over >= 0 && losses[over] > l0 ? sp + this.t('bp.size.over', { big: lrs[over].toPrecision(2), lbig: losses[over].toFixed(1) }) : '');
+  }
+}
+
+export { STRINGS } from './backprop.strings.js';
