@@ -14,6 +14,7 @@ const PANELS = [
   { panel: 'attention', steps: 8, ids: '' },
   { panel: 'layer', steps: 9, ids: 'lay-' },
   { panel: 'vectors', steps: 7, ids: 'vec-' },
+  { panel: 'backprop', steps: 7, ids: 'bp-' },
   { panel: 'learn', steps: 6, ids: 'learn-' },
 ];
 const SIZES = [[480, 270], [960, 540], [1280, 720]];

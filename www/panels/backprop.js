@@ -253,7 +253,8 @@ export default class BackpropPanel {
 
   /** 2 · ∂L/∂logits = p − y for the top candidates (and the target). */
   drawDlogits(b, vars) {
-    const ids = b.top.map((x) => x.id);
+    // In a small frame (≤ 420 px high) the three most probable and the target.
+    const ids = b.top.map((x) => x.id).slice(0, this.app.embed && window.innerHeight <= 420 ? 3 : undefined);
     if (!ids.includes(b.target.id)) ids.push(b.target.id);
     const vocab = this.run.model.vocab();
     const most = Math.max(...ids.map((i) => Math.abs(b.dlogits[i])), 1e-9);
