@@ -130,6 +130,7 @@ export const PROPS = [
   str('bwrong', null, 20),
   numChoice('blr', 0.001, [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]),
   int('bsteps', 0, 0, 200),
+  str('bweight', null, 80), // the tensor whose largest-gradient entry is written out (null: the model's largest)
 ];
 /** The properties by key, in an object without a prototype: `constructor`, `__proto__` and
  * the other names of Object.prototype are not properties. */
@@ -141,7 +142,7 @@ export function choices(key) {
 }
 
 /** Controls that a classroom link can hide (`<name>_hide=1`); each has class ui-<name>. */
-export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch', 'aw', 'alayer', 'vword', 'vweights', 'vaxes', 'ltext', 'lweights', 'lseed', 'blayer', 'lswap', 'temp', 'topk', 'sample', 'bprompt', 'btarget', 'bwrong', 'blr', 'bstep'];
+export const HIDABLE = ['text', 'preset', 'd', 'h', 'seed', 'causal', 'nums', 'head', 'steps', 'lang', 'share', 'corpus', 'tmode', 'size', 'opt', 'lr', 'batch', 'tseed', 'play', 'prompt', 'watch', 'aw', 'alayer', 'vword', 'vweights', 'vaxes', 'ltext', 'lweights', 'lseed', 'blayer', 'lswap', 'temp', 'topk', 'sample', 'bprompt', 'btarget', 'bwrong', 'blr', 'bstep', 'bweight'];
 
 /**
  * `s` with every lone surrogate (half of an emoji, e.g. from cutting a string) replaced by

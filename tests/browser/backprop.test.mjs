@@ -117,6 +117,18 @@ test('en: swim taught first, walk after steps; an unknown target names the probl
   const say = await page.textContent('#bp-wrong-say');
   assert.ok(/taught the wrong answer “swim” by \d+ plain-SGD steps of η = 0\.01 on this one example/.test(say), say);
   await page.screenshot({ path: `${SHOTS}backprop-en-step5.png`, fullPage: true });
+  // The learner picks the tensor: its entry with the largest gradient is written out.
+  await page.selectOption('#bp-weight', { value: 'tok_emb.weight' });
+  await settle(page);
+  assert.match(page.url(), /bweight=tok_emb\.weight/);
+  const d = await page.$eval('#bp-update', (p) => ({ ...p.dataset, text: p.textContent }));
+  assert.match(d.text, /^tok_emb\.weight\[\d+\]/, d.text);
+  assert.ok(Math.abs(Number(d.new) - (Number(d.old) - Number(d.lr) * Number(d.grad))) < 1e-6, JSON.stringify(d));
+  // A name that is not a tensor of the model (a malformed link) falls back to the largest.
+  const bad = await open(browser, '#panel=backprop&lang=en&step=4&bweight=nope');
+  assert.ok(await bad.page.isHidden('#bp-error'));
+  assert.ok((await bad.page.textContent('#bp-update')).length > 10);
+  await bad.context.close();
   await page.fill('#bp-target', 'xyzzyq');
   await settle(page);
   const err = await page.textContent('#bp-error');

@@ -95,7 +95,9 @@ export default class BackpropPanel {
     const s4 = sec(4);
     this.updateFormula = el('p', { class: 'formula', id: 'bp-update' });
     this.adamSay = el('p', { class: 'muted', id: 'bp-adam' });
-    s4.append(this.updateFormula, this.adamSay);
+    this.weightSel = el('select', { id: 'bp-weight' });
+    this.weightSel.addEventListener('change', () => a.setState({ bweight: this.weightSel.value || null }));
+    s4.append(field('bweight', 'bp-weight', 'bp.ctl.weight', this.weightSel), this.updateFormula, this.adamSay);
     // 5 · forward again, and steps
     const s5 = sec(5);
     this.stepBtn = el('button', { type: 'button', id: 'bp-step', class: 'ui-bstep', 'data-i18n': 'bp.ctl.step' });
@@ -202,7 +204,9 @@ export default class BackpropPanel {
     let run, b, size, vocab;
     try {
       run = this.model(bytes, ex, s.blr, s.bsteps);
-      b = run.model.blame(ex.prompt, ex.target, { lr: s.blr, top: 10 });
+      // The weight written out: the entry with the largest gradient, anywhere or in the tensor picked.
+      const picked = s.bweight && run.model.paramShapes().some((x) => x.name === s.bweight) ? { weight: s.bweight } : {};
+      b = run.model.blame(ex.prompt, ex.target, { lr: s.blr, top: 10, ...picked });
       size = run.model.stepSize(ex.prompt, ex.target, { lrs: STEP_LRS });
       vocab = run.model.vocab();
     } catch (e) {
@@ -224,6 +228,7 @@ export default class BackpropPanel {
     this.drawDlogits(b, vars);
     this.drawFlow(b, vars);
     // 4 · the update of the weight with the largest gradient
+    fillSelect(this.weightSel, [['', this.t('bp.weight.largest')], ...b.params.map((x) => [x.name, `${x.name} (‖∂L/∂W‖ = ${x.norm.toPrecision(3)})`])], s.bweight ?? '');
     const u = b.step.update;
     this.updateFormula.textContent = this.t('bp.update.formula', { name: u.name, index: u.index, old: u.old.toFixed(6), lr: u.lr, grad: u.grad.toFixed(6), new: u.new.toFixed(6) });
     this.updateFormula.dataset.old = String(u.old);
