@@ -37,6 +37,7 @@ use crate::ops::{feed_forward, Activation};
 use crate::params::ParamStore;
 use crate::rng::Rng;
 use crate::scope::Scope;
+use crate::space::cosine_parts;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 /// A LayerNorm applied to T rows, with every number of its formula.
@@ -224,36 +225,25 @@ pub struct ModelTrace {
     pub path: Vec<Vec<PathPoint>>,
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
-}
-
 /// [`PathPoint`]s of every row of `cur` against `prev` (`None` at the bottom).
 fn path_points(cur: &Array2<f32>, prev: Option<&Array2<f32>>) -> Vec<PathPoint> {
     cur.outer_iter()
         .enumerate()
-        .map(|(t, row)| {
-            let r = row.as_slice().expect("standard layout");
-            let norm = dot(r, r).sqrt();
-            let (cos_prev, added) = match prev {
-                None => (1.0, 0.0),
-                Some(p) => {
-                    let q = p.row(t);
-                    let q = q.as_slice().expect("standard layout");
-                    let nq = dot(q, q).sqrt();
-                    let cos = if norm > 0.0 && nq > 0.0 {
-                        dot(r, q) / (norm * nq)
-                    } else {
-                        0.0
-                    };
-                    let d: Vec<f32> = r.iter().zip(q).map(|(&a, &b)| a - b).collect();
-                    (cos, dot(&d, &d).sqrt())
+        .map(|(t, row)| match prev {
+            None => PathPoint {
+                norm: cosine_parts(row, row).2 as f32,
+                cos_prev: 1.0,
+                added: 0.0,
+            },
+            Some(p) => {
+                let q = p.row(t);
+                let (cos_prev, _, norm, _) = cosine_parts(row, q);
+                let d = &row - &q;
+                PathPoint {
+                    norm: norm as f32,
+                    cos_prev,
+                    added: cosine_parts(d.view(), d.view()).2 as f32,
                 }
-            };
-            PathPoint {
-                norm: norm as f32,
-                cos_prev: cos_prev as f32,
-                added: added as f32,
             }
         })
         .collect()

@@ -148,19 +148,27 @@ pub fn pca(e: ArrayView2<f32>, k: usize) -> Result<Map> {
     })
 }
 
-/// cos(a, b); 0 when either is the zero vector.
-pub fn cosine(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f32 {
+/// The cosine written out: `(cos(a, b), a·b, ‖a‖, ‖b‖)`, summed in f64; cos is 0 when either
+/// is the zero vector.
+pub fn cosine_parts(a: ArrayView1<f32>, b: ArrayView1<f32>) -> (f32, f64, f64, f64) {
     let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
     for (&x, &y) in a.iter().zip(b) {
         ab += x as f64 * y as f64;
         aa += x as f64 * x as f64;
         bb += y as f64 * y as f64;
     }
-    if aa == 0.0 || bb == 0.0 {
+    let (na, nb) = (aa.sqrt(), bb.sqrt());
+    let cos = if aa == 0.0 || bb == 0.0 {
         0.0
     } else {
-        (ab / (aa.sqrt() * bb.sqrt())) as f32
-    }
+        (ab / (na * nb)) as f32
+    };
+    (cos, ab, na, nb)
+}
+
+/// cos(a, b); 0 when either is the zero vector.
+pub fn cosine(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f32 {
+    cosine_parts(a, b).0
 }
 
 /// The `k` rows nearest to `q` by cosine among `among` (every row if `None`), leaving out

@@ -8,6 +8,7 @@
 //   if (m?.error) …                                      // it could not be loaded: m.error says why
 
 import { engine } from './engine.js';
+import { deepSpec } from './panels/learn.js';
 
 /** How each kind of file becomes a model: the engine's class and its static constructor. */
 const CLASSES = {
@@ -48,4 +49,20 @@ export function shippedModel(kind, lang, onLoaded) {
 /** Resolves once every model asked for so far has loaded (or failed). */
 export async function modelsLoaded() {
   for (const m of [...cache.values()]) if (m instanceof Promise) await m;
+}
+
+let untrained = null; // {key, model}: the last untrained stack model asked for
+
+/**
+ * The shipped stack model of `lang` before training — the recipe's `deep` model with weights
+ * from `seed` — kept while the same one is asked for again (the previous one is freed).
+ */
+export function untrainedStack(lang, seed = 1) {
+  const key = `${lang}-${seed}`;
+  if (untrained?.key !== key) {
+    untrained?.model.free();
+    untrained = null; // (if building the next one throws, no freed model is handed out)
+    untrained = { key, model: new engine.Model(deepSpec(lang, seed)) };
+  }
+  return untrained.model;
 }

@@ -123,18 +123,12 @@ pub fn space(op: JsValue, args: JsValue) -> JsResult<JsValue> {
             }
             "cosine" => {
                 let (i, j) = (row_of(&f, &a, "a", m)?, row_of(&f, &a, "b", m)?);
-                let (x, y) = (m.row(i), m.row(j));
-                let dot = |p: ndarray::ArrayView1<f32>, q: ndarray::ArrayView1<f32>| {
-                    p.iter()
-                        .zip(q)
-                        .map(|(&u, &v)| u as f64 * v as f64)
-                        .sum::<f64>()
-                };
+                let (cos, dot, na, nb) = space::cosine_parts(m.row(i), m.row(j));
                 object(&[
-                    ("cos", JsValue::from(space::cosine(x, y))),
-                    ("dot", JsValue::from(dot(x, y))),
-                    ("normA", JsValue::from(dot(x, x).sqrt())),
-                    ("normB", JsValue::from(dot(y, y).sqrt())),
+                    ("cos", JsValue::from(cos)),
+                    ("dot", JsValue::from(dot)),
+                    ("normA", JsValue::from(na)),
+                    ("normB", JsValue::from(nb)),
                 ])
             }
             "axis" => {

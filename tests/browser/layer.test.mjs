@@ -17,8 +17,8 @@ after(async () => { await browser?.close(); });
  */
 const apiLayer = (page, text, l, seed, lang) => page.evaluate(async ({ text, l, seed, lang }) => {
   const { engine } = await import('./engine.js');
-  const { SIZES } = await import('./panels/learn.js');
-  const m = new engine.Model({ corpus: engine.builtinCorpus(lang), tokenizer: 'word', maxVocab: 2000, ...SIZES.deep, activation: 'gelu', normFirst: true, seed });
+  const { deepSpec } = await import('./panels/learn.js');
+  const m = new engine.Model(deepSpec(lang, seed));
   const tr = m.traceLayers(text, {});
   const cfg = m.config();
   const x = tr.layers[l].input;
@@ -73,8 +73,8 @@ test('the other norm placement: post-norm output of the same layer agrees with f
   const cmp = await weightsTable(page, '#lay-norm-cmp table');
   const api = await page.evaluate(async () => {
     const { engine } = await import('./engine.js');
-    const { SIZES } = await import('./panels/learn.js');
-    const m = new engine.Model({ corpus: engine.builtinCorpus('en'), tokenizer: 'word', maxVocab: 2000, ...SIZES.deep, activation: 'gelu', normFirst: true, seed: 1 });
+    const { deepSpec } = await import('./panels/learn.js');
+    const m = new engine.Model(deepSpec('en', 1));
     const x = m.traceLayers('the weather is nice today , a good day for a', {}).layers[0].input;
     const args = { x: { shape: [1, ...x.shape], data: x.data }, heads: 4, activation: 'gelu', normFirst: false, causal: true };
     for (const n of ['self_attn.in_proj_weight', 'self_attn.in_proj_bias', 'self_attn.out_proj.weight', 'self_attn.out_proj.bias', 'linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias', 'norm1.weight', 'norm1.bias', 'norm2.weight', 'norm2.bias']) args[n] = m.param(`layers.0.${n}`);

@@ -13,9 +13,8 @@ import { Bars, Heatmap } from '../chart.js';
 import { el, fillSelect, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
-import { shippedModel } from '../models.js';
+import { shippedModel, untrainedStack } from '../models.js';
 import { serialize, choices } from '../state.js';
-import { SIZES } from './learn.js';
 import { layerDiagram, activationCurve } from '../figures.js';
 
 const STEPS = 9;
@@ -46,7 +45,6 @@ export default class LayerPanel {
     this.app = app;
     this.root = root;
     this.steps = STEPS;
-    this.random = null; // {key, model}: the untrained model of the current language and seed
     this.build();
   }
 
@@ -167,16 +165,7 @@ export default class LayerPanel {
   model() {
     const s = this.app.state;
     const lang = s.lang;
-    if (s.lweights === 'random') {
-      const key = `${lang}-${s.lseed}`;
-      if (this.random?.key !== key) {
-        this.random?.model.free();
-        this.random = null;
-        const model = new engine.Model({ corpus: engine.builtinCorpus(lang), tokenizer: 'word', maxVocab: 2000, ...SIZES.deep, activation: 'gelu', normFirst: true, seed: s.lseed });
-        this.random = { key, model };
-      }
-      return this.random.model;
-    }
+    if (s.lweights === 'random') return untrainedStack(lang, s.lseed);
     return shippedModel('stack', lang, () => this.app.schedule(false));
   }
 

@@ -24,6 +24,14 @@ export const SIZES = {
   // options, `#panel=learn&corpus=zh&size=deep&train=1000` retrains stack-zh step for step.
   deep: { dModel: 32, nHeads: 4, nLayers: 4, dFf: 128, maxLen: 16, seqLen: 16 },
 };
+/**
+ * The spec of the recipe stack-<lang> before training (its weights from `seed`): the `deep`
+ * size on the language's built-in corpus with this panel's default options — the model the
+ * layer and vectors panels show untrained, and train in the page.
+ */
+export function deepSpec(lang, seed = 1) {
+  return { corpus: engine.builtinCorpus(lang), tokenizer: 'word', maxVocab: 2000, ...SIZES.deep, activation: 'gelu', normFirst: true, seed };
+}
 const PROMPTS = { zh: '今天天气真好，适合去', en: 'the weather is nice today , a good day for', code: 'for i in range(10)', custom: '' };
 const STATS_TOKEN = { zh: { word: '去', char: '天' }, en: { word: 'a', char: 'a' }, code: { word: ')', char: ')' }, custom: { word: '', char: '' } };
 const CUSTOM_KEY = 'lm-playground.corpus';

@@ -9,9 +9,9 @@ import { Bars, Heatmap } from '../chart.js';
 import { el, fillSelect, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
-import { shippedModel } from '../models.js';
+import { shippedModel, untrainedStack } from '../models.js';
 import { choices } from '../state.js';
-import { SIZES } from './learn.js';
+import { deepSpec } from './learn.js';
 import { MapView, numberLine, CATEGORY_COLOURS, NO_CATEGORY } from '../figures.js';
 import { TrainingClient } from '../training/client.js';
 import { FROM_WORKER } from '../training/messages.js';
@@ -30,7 +30,6 @@ export default class VectorsPanel {
     this.app = app;
     this.root = root;
     this.steps = STEPS;
-    this.untrained = null; // {lang, model}
     this.live = { key: '', e: null, step: 0, loss: null, playing: false, total: 0 };
     this.trainer = new TrainingClient((m) => this.onMessage(m), new URL('../training/vectors-worker.js', import.meta.url));
     this.build();
@@ -126,19 +125,8 @@ export default class VectorsPanel {
   /** The shipped model (or, `vweights=random`, the same recipe before training). */
   model() {
     const s = this.app.state;
-    if (s.vweights === 'random') {
-      if (this.untrained?.lang !== s.lang) {
-        this.untrained?.model.free();
-        this.untrained = { lang: s.lang, model: new engine.Model(this.spec(s.lang)) };
-      }
-      return this.untrained.model;
-    }
+    if (s.vweights === 'random') return untrainedStack(s.lang);
     return shippedModel('stack', s.lang, () => this.app.schedule(false));
-  }
-
-  /** The recipe stack-<lang> at step 0: the learning panel's `deep` model, seed 1. */
-  spec(lang) {
-    return { corpus: engine.builtinCorpus(lang), tokenizer: 'word', maxVocab: 2000, ...SIZES.deep, activation: 'gelu', normFirst: true, seed: 1 };
   }
 
   /** The row of word `w` in the vocabulary, or an error naming it. */
@@ -241,13 +229,7 @@ export default class VectorsPanel {
     const first = Array.from(trained.slice(0, 4), (v) => fmt(v)).join(', ');
     this.vecSay.textContent = this.t('vec.vector.say', { w: word, c: C, first });
     let other = null;
-    if (this.app.state.vweights !== 'random') {
-      if (this.untrained?.lang !== s.lang) {
-        this.untrained?.model.free();
-        this.untrained = { lang: s.lang, model: new engine.Model(this.spec(s.lang)) };
-      }
-      other = rowOf(this.untrained.model.param('tok_emb.weight'));
-    }
+    if (this.app.state.vweights !== 'random') other = rowOf(untrainedStack(s.lang).param('tok_emb.weight'));
     const rows = other ? [this.t('vec.vector.trained'), this.t('vec.vector.untrained')] : [this.t('vec.vector.untrained')];
     const data = new Float32Array(rows.length * C);
     data.set(trained, 0);
@@ -330,7 +312,7 @@ export default class VectorsPanel {
     this.live = { key, e: null, step: 0, loss: null, playing: false, total: steps };
     // A link's step is replayed on open: the panel is pending (app.idle) until it is reached.
     if (target > 0) this.pending = new Promise((resolve) => { this.settle = resolve; });
-    this.trainer.init({ model: this.spec(s.lang), steps }, null, target || null);
+    this.trainer.init({ model: deepSpec(s.lang), steps }, null, target || null);
   }
 
   toggleLive() {

@@ -10,6 +10,7 @@
 import init, { Model, lastPanic } from '../pkg/lm_playground.js';
 import { WorkerCurve } from './curve.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
+import { post, failure } from './loop.js';
 
 const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
 const HELDOUT_EVERY = 25;
@@ -35,19 +36,9 @@ function remember(loss) {
   curve.push(loss);
 }
 
-function post(type, data = {}) {
-  self.postMessage({ type, ...data });
-}
-
 function fail(e) {
   playing = false;
-  if (e instanceof WebAssembly.RuntimeError) {
-    let detail = e.message;
-    try { detail = lastPanic() ?? detail; } catch { /* gone */ }
-    post(FROM_WORKER.ERROR, { message: `The engine stopped after an internal error (${detail}). Reload the page.`, crashed: true });
-  } else {
-    post(FROM_WORKER.ERROR, { message: e.message, diverged: /diverged/.test(e.message) });
-  }
+  post(FROM_WORKER.ERROR, failure(e, lastPanic));
 }
 
 /**

@@ -1,0 +1,82 @@
+// What the training workers share: posting to the page, the error message of a failure, and
+// (seq2seq-worker.js, vectors-worker.js) the loop that trains in slices of ~12 ms so the worker
+// hears "pause" quickly, stops at a target step, and posts its progress at most every `postMs`.
+// (worker.js, the learning panel's, has its own loop: it also waits for the page to draw.)
+
+/** Posts `{type, …data}` to the page. */
+export function post(type, data = {}) {
+  self.postMessage({ type, ...data });
+}
+
+/**
+ * The ERROR message's fields for `e`: a wasm trap names the engine's panic (`lastPanic()`) and
+ * says the page must be reloaded (`crashed`); any other error its message (`diverged` when
+ * training diverged).
+ */
+export function failure(e, lastPanic) {
+  if (e instanceof WebAssembly.RuntimeError) {
+    let detail = e.message;
+    try { detail = lastPanic() ?? detail; } catch { /* gone */ }
+    return { message: `The engine stopped after an internal error (${detail}). Reload the page.`, crashed: true };
+  }
+  return { message: e.message, diverged: /diverged/.test(e.message) };
+}
+
+/**
+ * Trains in slices: `train()` takes one step, `step()` tells the model's step count, `report(details)`
+ * posts the progress (`details`: all of it; false: only what changes at every post), `onError(e)`
+ * handles a failed step (the loop has stopped). `playing`, `target` (stop there; null: at
+ * `total`) and `total` are the loop's state, which the progress reports.
+ */
+export class Loop {
+  constructor({ train, step, report, onError, postMs, sliceMs = 12 }) {
+    Object.assign(this, { train, step, report, onError, postMs, sliceMs });
+    this.playing = false;
+    this.target = null;
+    this.total = 0;
+    this.generation = 0; // a stale slice stops when this changes
+    this.postedAt = -Infinity;
+  }
+
+  /** Posts the progress now. */
+  post(details = true) {
+    this.postedAt = performance.now();
+    this.report(details);
+  }
+
+  /** Stops training (a slice under way returns). */
+  stop() {
+    this.playing = false;
+    this.generation++;
+  }
+
+  /** Trains until `target` (or `total`), or until stopped. */
+  start() {
+    this.playing = true;
+    const gen = ++this.generation;
+    setTimeout(() => this.slice(gen), 0);
+  }
+
+  slice(gen) {
+    if (gen !== this.generation || !this.playing) return;
+    const t0 = performance.now();
+    try {
+      while (performance.now() - t0 < this.sliceMs && this.playing) {
+        if (this.step() >= (this.target ?? this.total)) {
+          this.playing = false;
+          break;
+        }
+        this.train();
+      }
+    } catch (e) {
+      this.playing = false;
+      this.onError(e);
+      return;
+    }
+    if (!this.playing) this.post();
+    else {
+      if (performance.now() - this.postedAt >= this.postMs) this.post(false);
+      setTimeout(() => this.slice(gen), 0);
+    }
+  }
+}
