@@ -6,7 +6,8 @@ import { el } from './dom.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-function svg(tag, attrs = {}, text) {
+/** An SVG element `<tag attrs…>text</tag>`. */
+export function svg(tag, attrs = {}, text) {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   if (text !== undefined) e.textContent = text;

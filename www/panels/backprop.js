@@ -12,6 +12,7 @@ import { el, fillSelect, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes } from '../fit.js';
 import { choices } from '../state.js';
+import { svg } from '../figures.js';
 
 const STEPS = 7;
 /** Each language's example: the prompt, the answer the corpus gives and the wrong answer taught. */
@@ -25,13 +26,6 @@ const WRONG_MAX = 100;
 /** The step-size curve's learning rates: log-spaced from 10⁻⁴ to 10². */
 export const STEP_LRS = Array.from({ length: 49 }, (_, i) => 10 ** (-4 + (6 * i) / 48));
 
-const SVG = 'http://www.w3.org/2000/svg';
-function svg(tag, attrs = {}, text) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 const SUP = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };
 const pct = (p) => `${(100 * p).toFixed(1)}%`;
 const f4 = (v) => v.toFixed(4);

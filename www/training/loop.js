@@ -3,6 +3,8 @@
 // hears "pause" quickly, stops at a target step, and posts its progress at most every `postMs`.
 // (worker.js, the learning panel's, has its own loop: it also waits for the page to draw.)
 
+import { TO_WORKER } from './messages.js';
+
 /** Posts `{type, …data}` to the page. */
 export function post(type, data = {}) {
   self.postMessage({ type, ...data });
@@ -55,6 +57,23 @@ export class Loop {
     this.playing = true;
     const gen = ++this.generation;
     setTimeout(() => this.slice(gen), 0);
+  }
+
+  /**
+   * The page's PLAY (train on, to the end) and PAUSE (stop and post): true when `m` was one of
+   * them (with no model yet, ignored).
+   */
+  handle(m, hasModel) {
+    if (m.type !== TO_WORKER.PLAY && m.type !== TO_WORKER.PAUSE) return false;
+    if (!hasModel) return true;
+    if (m.type === TO_WORKER.PLAY) {
+      this.target = null;
+      this.start();
+    } else {
+      this.stop();
+      this.post();
+    }
+    return true;
   }
 
   slice(gen) {

@@ -70,6 +70,7 @@ self.onmessage = async (e) => {
   const m = e.data;
   try {
     if (curve.handle(m)) return;
+    if (loop.handle(m, !!model)) return;
     switch (m.type) {
       case TO_WORKER.INIT: {
         name = m.spec.recipe;
@@ -86,16 +87,6 @@ self.onmessage = async (e) => {
         if (loop.target) loop.start();
         break;
       }
-      case TO_WORKER.PLAY:
-        if (!model) break;
-        loop.target = null;
-        loop.start();
-        break;
-      case TO_WORKER.PAUSE:
-        if (!model) break;
-        loop.stop();
-        loop.post();
-        break;
       case TO_WORKER.PROMPT:
         source = m.text;
         if (model) loop.post();

@@ -33,6 +33,7 @@ self.onmessage = async (ev) => {
   await ready;
   const m = ev.data;
   try {
+    if (loop.handle(m, !!model)) return;
     switch (m.type) {
       case TO_WORKER.INIT:
         loop.stop();
@@ -43,16 +44,6 @@ self.onmessage = async (ev) => {
         post(FROM_WORKER.READY, { vocab: model.vocab(), total: loop.total });
         loop.post();
         if (loop.target) loop.start();
-        break;
-      case TO_WORKER.PLAY:
-        if (!model) break;
-        loop.target = null;
-        loop.start();
-        break;
-      case TO_WORKER.PAUSE:
-        if (!model) break;
-        loop.stop();
-        loop.post();
         break;
       case TO_WORKER.DRAWN:
         break;
