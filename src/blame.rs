@@ -46,7 +46,7 @@ pub const MAX_STEP_SIZES: usize = 256;
 pub struct Stage {
     /// What the gradient is of: `"logits"`, `"ln_f.output"` (lm_head's input),
     /// `"layers.{l}.output"`, `"layers.{l}.mid"` (between layer l's attention and its FFN) or
-    /// `"embeddings"` (tok_emb[ids] + pos_emb).
+    /// `"embeddings"` (`tok_emb[ids] + pos_emb`).
     pub name: String,
     /// `"logits"`, `"final_norm"`, `"layer_output"`, `"layer_mid"` or `"embeddings"`.
     pub kind: &'static str,
@@ -54,7 +54,7 @@ pub struct Stage {
     pub layer: Option<usize>,
     /// ‖∂L/∂s‖ over every position (Frobenius norm).
     pub norm: f64,
-    /// ‖∂L/∂s[t]‖ per position t of the prompt.
+    /// `‖∂L/∂s[t]‖` per position t of the prompt.
     pub per_token: Vec<f64>,
 }
 
@@ -77,10 +77,10 @@ pub struct TokenBlame {
     pub position: usize,
     /// Its token id.
     pub id: usize,
-    /// ‖∂L/∂x₀[t]‖: the gradient reaching its embedding vector at this position (what flows
+    /// `‖∂L/∂x₀[t]‖`: the gradient reaching its embedding vector at this position (what flows
     /// into its row of tok_emb, and into row t of pos_emb).
     pub norm: f64,
-    /// ‖∂L/∂tok_emb[id]‖: its row of the token table (the sum over the positions where the
+    /// `‖∂L/∂tok_emb[id]‖`: its row of the token table (the sum over the positions where the
     /// same token occurs).
     pub row_norm: f64,
 }
@@ -94,7 +94,7 @@ pub struct Blame<F> {
     pub target: usize,
     /// p: the probability of every token after the prompt, `[V]`.
     pub probs: Vec<F>,
-    /// L = −log p[target].
+    /// `L = −log p[target]`.
     pub loss: F,
     /// ∂L/∂z = p − y at the last position, `[V]`, from the engine's cross-entropy backward.
     pub dlogits: Vec<F>,
@@ -168,7 +168,7 @@ fn check_example<F: Real>(model: &DecoderOnly<F>, ids: &[usize], target: usize) 
     Ok(())
 }
 
-/// The next-token probabilities after `ids` and L = −log p[target] (no gradients).
+/// The next-token probabilities after `ids` and `L = −log p[target]` (no gradients).
 pub fn next_loss<F: Real>(
     model: &DecoderOnly<F>,
     ids: &[usize],

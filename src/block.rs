@@ -17,9 +17,9 @@
 //! LN(z) = γ ⊙ (z − μ) / √(σ² + ε) + β,   μ = mean of z's C entries, σ² their (biased) variance
 //! ```
 //!
-//! The stack (a decoder-only model, [`trace_decoder_only`]): x₀ = tok_emb[ids] + pos_emb,
+//! The stack (a decoder-only model, [`trace_decoder_only`]): `x₀ = tok_emb[ids] + pos_emb`,
 //! x_l = Layer_l(x_{l−1}), logits = ln_f(x_L) · lm_headᵀ `[T, V]`. A token t is followed
-//! through it by [`PathPoint`]: ‖x_l[t]‖, cos(x_l[t], x_{l−1}[t]) and ‖x_l[t] − x_{l−1}[t]‖
+//! through it by [`PathPoint`]: `‖x_l[t]‖`, `cos(x_l[t], x_{l−1}[t])` and `‖x_l[t] − x_{l−1}[t]‖`
 //! (what the layer added to the residual stream). At the top, [`next_token`]:
 //!
 //! ```text
@@ -202,18 +202,18 @@ pub fn trace_layer(
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PathPoint {
-    /// ‖x_l[t]‖.
+    /// `‖x_l[t]‖`.
     pub norm: f32,
-    /// cos(x_l[t], x_{l−1}[t]); 1 at l = 0 (nothing before).
+    /// `cos(x_l[t], x_{l−1}[t])`; 1 at l = 0 (nothing before).
     pub cos_prev: f32,
-    /// ‖x_l[t] − x_{l−1}[t]‖, what layer l added to the residual stream; 0 at l = 0.
+    /// `‖x_l[t] − x_{l−1}[t]‖`, what layer l added to the residual stream; 0 at l = 0.
     pub added: f32,
 }
 
 /// A decoder-only model's forward pass on one sequence, every layer laid open.
 #[derive(Debug, Clone)]
 pub struct ModelTrace {
-    /// x₀ = tok_emb[ids] + pos_emb `[T, C]`.
+    /// `x₀ = tok_emb[ids] + pos_emb`, `[T, C]`.
     pub embeddings: Array2<f32>,
     /// One trace per layer; layer l's input is layer l−1's output.
     pub layers: Vec<BlockTrace>,

@@ -222,7 +222,7 @@ pub struct BackwardRecord<F> {
     pub top: Array3<F>,
     /// Around each layer, bottom first.
     pub layers: Vec<LayerBlame<F>>,
-    /// ∂L/∂x₀, x₀ = tok_emb[ids] + pos_emb, `[B, T, C]`.
+    /// ∂L/∂x₀, `x₀ = tok_emb[ids] + pos_emb`, `[B, T, C]`.
     pub embeddings: Array3<F>,
 }
 

@@ -400,7 +400,7 @@ pub(crate) fn stack_backward<F: Real>(
 }
 
 /// The gradient of the residual stream around one layer of a stack, each `[B, T, C]`, as
-/// [`stack_backward_recorded`] records it.
+/// `stack_backward_recorded` records it.
 #[derive(Debug, Clone)]
 pub struct LayerBlame<F> {
     /// ∂L/∂(the layer's output).
