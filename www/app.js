@@ -9,6 +9,7 @@ import { PANEL_IDS, loadPanels } from './panels/index.js';
 import { el } from './dom.js';
 import { chartsIdle } from './chart.js';
 import { modelsLoaded } from './models.js';
+import { pageAddress } from './assets.js';
 
 /** How long typing must pause before the panels redraw (ms). */
 const TYPING_MS = 120;
@@ -141,7 +142,7 @@ const app = {
 
   shareUrl(extra = {}, hidden = this.hidden) {
     const s = { ...this.state, ...extra };
-    return location.origin + location.pathname + serialize(s, hidden);
+    return pageAddress() + serialize(s, hidden);
   },
 
   updateShareLinks() {
@@ -154,6 +155,7 @@ const app = {
 function translateDom() {
   document.querySelectorAll('[data-i18n]').forEach((e) => (e.textContent = app.t(e.dataset.i18n)));
   document.querySelectorAll('[data-i18n-aria]').forEach((e) => e.setAttribute('aria-label', app.t(e.dataset.i18nAria)));
+  document.querySelectorAll('[data-i18n-title]').forEach((e) => (e.title = app.t(e.dataset.i18nTitle)));
 }
 
 function showFatal(msg) {
@@ -173,6 +175,26 @@ async function copy(text, okKey) {
   } catch {
     input.select();
     status.textContent = app.t('share.copyFailed');
+  }
+}
+
+/** "Download this lesson": the offline file (lesson.js) on the current view, with its progress said. */
+async function saveLesson() {
+  const button = document.getElementById('download-lesson');
+  const status = document.getElementById('share-status');
+  document.getElementById('share-out').hidden = false;
+  document.getElementById('share-url').value = app.shareUrl();
+  status.textContent = app.t('share.lessonMaking');
+  button.disabled = true;
+  try {
+    const { downloadLesson } = await import('./lesson.js');
+    const name = `lm-playground-${app.state.panel}.html`;
+    const size = await downloadLesson({ hash: serialize(app.state, app.hidden), lang: app.state.lang, title: `${app.t('app.title')} — ${app.t(`nav.${app.state.panel}`)}`, filename: name });
+    status.textContent = app.t('share.lessonDone', { name, size: (size / 1e6).toFixed(1) });
+  } catch (e) {
+    status.textContent = app.t('share.lessonFailed', { msg: e.message });
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -240,6 +262,7 @@ function setupChrome() {
   document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => app.setState({ panel: b.dataset.panel, step: 0 }, { push: true })));
   document.getElementById('copy-link').addEventListener('click', () => copy(app.shareUrl(), 'share.copied'));
   document.getElementById('copy-embed').addEventListener('click', () => copy(embedCode(), 'share.embedCopied'));
+  document.getElementById('download-lesson').addEventListener('click', saveLesson);
   buildClassroom();
   // The presenter keys move through the steps wherever the focus is (a clicked chart too),
   // except where the key is the user's: typing in a field, choosing in a list, or space on a

@@ -6,6 +6,7 @@
 //   const { weights } = engine.attention(q, k, v, { causal: true });
 
 import init, * as raw from './pkg/lm_playground.js';
+import { wasmSource } from './assets.js';
 
 let crashed = null;
 
@@ -68,9 +69,9 @@ function fill() {
   }
 }
 
-/** Loads the module in a browser (fetches pkg/lm_playground_bg.wasm next to this file). */
+/** Loads the module in a browser (pkg/lm_playground_bg.wasm, see assets.js). */
 export async function loadEngine(source) {
-  await init({ module_or_path: source ?? new URL('./pkg/lm_playground_bg.wasm', import.meta.url) });
+  await init({ module_or_path: source ?? wasmSource() });
   fill();
   return engine;
 }

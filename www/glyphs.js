@@ -13,6 +13,8 @@
 //
 // Characters below U+0080 are in every page font and are never waited for.
 
+import { startWorker } from './assets.js';
+
 const CHUNK = 32; // characters per worker request, so urgent ones do not wait long behind others
 
 let worker;
@@ -26,7 +28,7 @@ const locale = () => globalThis.document?.documentElement.lang || 'en';
 function ask(text, lang, urgent) {
   if (worker === undefined) {
     try {
-      worker = new Worker(new URL('./glyph-worker.js', import.meta.url));
+      worker = startWorker('glyph-worker.js');
       worker.onmessage = (e) => {
         replies.get(e.data.id)?.();
         replies.delete(e.data.id);

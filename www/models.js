@@ -8,6 +8,7 @@
 //   if (m?.error) …                                      // it could not be loaded: m.error says why
 
 import { engine } from './engine.js';
+import { asset } from './assets.js';
 import { deepSpec } from './panels/learn.js';
 
 /** How each kind of file becomes a model: the engine's class and its static constructor. */
@@ -31,9 +32,7 @@ export function shippedModel(kind, lang, onLoaded) {
   if (!m) {
     cache.set(key, (async () => {
       try {
-        const res = await fetch(new URL(`./models/${key}.safetensors`, import.meta.url));
-        if (!res.ok) throw new Error(`models/${key}.safetensors: ${res.status} ${res.statusText}`);
-        const bytes = new Uint8Array(await res.arrayBuffer());
+        const bytes = await modelBytes(key);
         const [cls, from] = CLASSES[kind];
         cache.set(key, engine[cls][from](bytes));
       } catch (e) {
@@ -44,6 +43,14 @@ export function shippedModel(kind, lang, onLoaded) {
     m.then(() => onLoaded?.());
   }
   return null;
+}
+
+/** The bytes of the shipped file `models/<key>.safetensors` (key: "stack-zh", …); throws naming it. */
+export async function modelBytes(key) {
+  const path = `models/${key}.safetensors`;
+  const res = await fetch(asset(path));
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${res.statusText}`);
+  return new Uint8Array(await res.arrayBuffer());
 }
 
 /** Resolves once every model asked for so far has loaded (or failed). */

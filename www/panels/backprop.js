@@ -13,6 +13,7 @@ import { Stepper } from '../stepper.js';
 import { chartBoxes } from '../fit.js';
 import { choices } from '../state.js';
 import { svg } from '../figures.js';
+import { modelBytes } from '../models.js';
 
 const STEPS = 7;
 /** Each language's example: the prompt, the answer the corpus gives and the wrong answer taught. */
@@ -130,9 +131,7 @@ export default class BackpropPanel {
     if (!this.pending) {
       this.pending = (async () => {
         try {
-          const res = await fetch(new URL(`../models/stack-${lang}.safetensors`, import.meta.url));
-          if (!res.ok) throw new Error(`models/stack-${lang}.safetensors: ${res.status} ${res.statusText}`);
-          this.bytes[lang] = new Uint8Array(await res.arrayBuffer());
+          this.bytes[lang] = await modelBytes(`stack-${lang}`);
         } catch (e) {
           this.bytes[lang] = { error: e.message };
         }

@@ -29,12 +29,13 @@
 // choices(key)), its hidable controls in HIDABLE with class ui-<name>.
 
 import { addStrings } from '../strings.js';
+import { asset } from '../assets.js';
 
 export const PANEL_IDS = ['vectors', 'attention', 'layer', 'seq2seq', 'families', 'learn', 'backprop'];
 
 /** Loads every panel's class: {id: Panel}, and adds the panels' own strings. */
 export async function loadPanels() {
-  const modules = await Promise.all(PANEL_IDS.map((id) => import(`./${id}.js`)));
+  const modules = await Promise.all(PANEL_IDS.map((id) => import(asset(`panels/${id}.js`))));
   for (const m of modules) if (m.STRINGS) addStrings(m.STRINGS);
   return Object.fromEntries(PANEL_IDS.map((id, i) => [id, modules[i].default]));
 }

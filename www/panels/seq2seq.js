@@ -145,7 +145,7 @@ export default class Seq2SeqPanel {
     nowBox.append(this.trainSay);
     this.nowCross = new Heatmap(nowBox, { id: 's2s-now-cross', t: t1, tableAlways: true });
     s5.classList.add('wide');
-    this.trainer = new TrainingClient((m) => this.onTrainMessage(m), new URL('../training/seq2seq-worker.js', import.meta.url));
+    this.trainer = new TrainingClient((m) => this.onTrainMessage(m), 'training/seq2seq-worker.js');
     this.training = { step: 0, total: 0, playing: false, losses: [], generation: null, recipe: '' };
     this.playBtn.addEventListener('click', () => this.togglePlay());
     this.resetBtn.addEventListener('click', () => { a.setState({ rtrain: 0 }); this.startTraining(0); });

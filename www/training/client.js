@@ -3,10 +3,14 @@
 // (The learning panel's worker.js by default; the encoder–decoder panel's seq2seq-worker.js.)
 
 import { TO_WORKER, FROM_WORKER } from './messages.js';
+import { startWorker } from '../assets.js';
 
 export class TrainingClient {
-  /** `onMessage(m)` receives the worker's messages, and an error message if the worker fails to run. */
-  constructor(onMessage, script = new URL('./worker.js', import.meta.url)) {
+  /**
+   * `onMessage(m)` receives the worker's messages, and an error message if the worker fails to
+   * run; `script` is the worker's path in www/.
+   */
+  constructor(onMessage, script = 'training/worker.js') {
     this.onMessage = onMessage;
     this.script = script;
     this.worker = null;
@@ -19,7 +23,7 @@ export class TrainingClient {
   /** Builds a fresh model from `spec` ({model, watch}) and trains it to `target` if given. */
   init(spec, prompt, target) {
     if (!this.worker) {
-      this.worker = new Worker(this.script, { type: 'module' });
+      this.worker = startWorker(this.script, { type: 'module' });
       this.worker.onmessage = (e) => this.onMessage(e.data);
       this.worker.onerror = (e) => this.onMessage({ type: FROM_WORKER.ERROR, message: e.message || 'worker error' });
     }

@@ -7,11 +7,12 @@
 // spec is `{recipe}`, PROMPT's text the source sentence).
 
 import init, { Seq2Seq, recipe, lastPanic } from '../pkg/lm_playground.js';
+import { wasmSource } from '../assets.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { WorkerCurve } from './curve.js';
 import { Loop, post, failure } from './loop.js';
 
-const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
+const ready = init({ module_or_path: wasmSource() });
 const POST_MS = 40;
 const DETAIL_MS = 250;
 

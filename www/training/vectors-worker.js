@@ -7,10 +7,11 @@
 // train to that step and stop).
 
 import init, { Model, lastPanic } from '../pkg/lm_playground.js';
+import { wasmSource } from '../assets.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { Loop, post, failure } from './loop.js';
 
-const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
+const ready = init({ module_or_path: wasmSource() });
 const MAP_MS = 120;
 
 let model = null;

@@ -8,11 +8,12 @@
 // hands over, so that a frame of the page's main thread stays short while it trains.
 
 import init, { Model, lastPanic } from '../pkg/lm_playground.js';
+import { wasmSource } from '../assets.js';
 import { WorkerCurve } from './curve.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { post, failure } from './loop.js';
 
-const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
+const ready = init({ module_or_path: wasmSource() });
 const HELDOUT_EVERY = 25;
 const SLICE_MS = 12;
 const POST_MS = 40;
