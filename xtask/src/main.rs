@@ -4,6 +4,8 @@
 //! - `test`: native tests, then the JS API tests in Node, then the browser tests in headless
 //!   Chromium (playwright-core). Fails, naming what is missing, rather than skipping.
 //! - `build`: only build `www/pkg/` (the wasm module and its JS glue).
+//! - `dist [--out DIR]`: build, then write the static site to `dist/` (or DIR): www/ with the
+//!   module and the shipped weights, relative paths only, for any static host and sub-path.
 //! - `bench`: matmul, attention and training-step benchmarks; prints a table and writes
 //!   `bench-results/bench.json`.
 //! - `fuzz [--calls N] [--seed S]`: the JS API fuzzer (`tests/js/fuzz.mjs`) for long runs;
@@ -33,11 +35,12 @@ fn main() -> ExitCode {
         Some("serve") => cmd_serve(&args[1..]),
         Some("test") => cmd_test(&args[1..]),
         Some("build") => build(&root(), BuildKind::Simd).map(|_| ()),
+        Some("dist") => cmd_dist(&args[1..]).map(|_| ()),
         Some("bench") => cmd_bench(),
         Some("fuzz") => cmd_fuzz(&args[1..]),
         Some("pretrain") => cmd_pretrain(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <serve [--port N] [--no-build] | test | build | bench | fuzz [--calls N] [--seed S] | pretrain [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]>"
+            "usage: cargo xtask <serve [--port N] [--no-build] | test | build | dist [--out DIR] | bench | fuzz [--calls N] [--seed S] | pretrain [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]>"
                 .into(),
         ),
     };
@@ -192,7 +195,7 @@ fn cmd_serve(args: &[String]) -> Res<()> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (try --port)"))?;
     println!("LM Playground: http://127.0.0.1:{port}/  (Ctrl-C to stop)");
-    serve::serve_forever(listener, root.join("www"));
+    serve::serve_forever(listener, root.join("www"), "/");
     Ok(())
 }
 
@@ -279,9 +282,14 @@ fn cmd_test(args: &[String]) -> Res<()> {
     if let Some(chrome) = chrome {
         eprintln!("xtask: browser tests (headless {})", chrome.display());
         let port = serve_www(&root)?;
+        // The published site too: dist/ written to target/, served under a sub-path.
+        let dist = root.join("target").join("dist-test");
+        write_dist(&root.join("www"), &dist)?;
+        let dist_port = serve_dir(dist, DIST_PREFIX)?;
         run(Command::new("node")
             .current_dir(&root)
             .env("BASE_URL", format!("http://127.0.0.1:{port}/"))
+            .env("DIST_URL", format!("http://127.0.0.1:{dist_port}{DIST_PREFIX}"))
             .env("CHROME", &chrome)
             .args(["--test", "--test-concurrency=1", "tests/browser/"]))?;
     }
@@ -290,11 +298,76 @@ fn cmd_test(args: &[String]) -> Res<()> {
 
 /// Serves `www/` on a free loopback port in a background thread; returns the port.
 fn serve_www(root: &Path) -> Res<u16> {
+    serve_dir(root.join("www"), "/")
+}
+
+/// Serves `dir` at URL path `prefix` on a free loopback port in a background thread; returns the port.
+fn serve_dir(dir: PathBuf, prefix: &'static str) -> Res<u16> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let www = root.join("www");
-    std::thread::spawn(move || serve::serve_forever(listener, www));
+    std::thread::spawn(move || serve::serve_forever(listener, dir, prefix));
     Ok(port)
+}
+
+/// The sub-path the browser tests serve `dist/` under, as a project's GitHub Pages site is.
+const DIST_PREFIX: &str = "/lm-playground/";
+
+/// `dist [--out DIR]`: builds the module and writes the static site — www/ without the glue's
+/// TypeScript declarations — ready for any static host, at any sub-path (every path in the page
+/// is relative). Returns the folder written.
+fn cmd_dist(args: &[String]) -> Res<PathBuf> {
+    let root = root();
+    let mut out = root.join("dist");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => out = PathBuf::from(it.next().ok_or("--out needs a folder")?),
+            other => return Err(format!("dist: unknown option {other} (options: --out DIR)")),
+        }
+    }
+    build(&root, BuildKind::Simd)?;
+    write_dist(&root.join("www"), &out)?;
+    let size: u64 = dir_files(&out)?.iter().map(|(_, len)| len).sum();
+    eprintln!("xtask: wrote {} ({:.1} MB): upload it to any static host", out.display(), size as f64 / 1e6);
+    Ok(out)
+}
+
+/// Copies the site from `www` to `out` (emptied first), leaving out what a host need not serve.
+fn write_dist(www: &Path, out: &Path) -> Res<()> {
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    for (rel, _) in dir_files(www)? {
+        let name = rel.to_string_lossy();
+        if name.ends_with(".d.ts") || name.starts_with('.') || name.contains("/.") {
+            continue;
+        }
+        let to = out.join(&rel);
+        std::fs::create_dir_all(to.parent().expect("a file has a folder")).map_err(|e| e.to_string())?;
+        std::fs::copy(www.join(&rel), &to).map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    // GitHub Pages: serve the files as they are (no Jekyll).
+    std::fs::write(out.join(".nojekyll"), "").map_err(|e| e.to_string())
+}
+
+/// Every file under `dir`: (path relative to `dir`, size), sorted.
+fn dir_files(dir: &Path) -> Res<Vec<(PathBuf, u64)>> {
+    fn walk(base: &Path, d: &Path, out: &mut Vec<(PathBuf, u64)>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                walk(base, &p, out)?;
+            } else {
+                let len = p.metadata()?.len();
+                out.push((p.strip_prefix(base).expect("under base").to_path_buf(), len));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out).map_err(|e| format!("{}: {e}", dir.display()))?;
+    out.sort();
+    Ok(out)
 }
 
 fn cmd_bench() -> Res<()> {

@@ -57,7 +57,10 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn handle(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
+/// Answers one request for a file under `root`, the site living at URL path `prefix` (e.g. "/" or
+/// "/lm-playground/": anything outside it is not found, and the prefix without its slash is
+/// redirected, as static hosts do).
+fn handle(mut stream: TcpStream, root: &Path, prefix: &str) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request = String::new();
     reader.read_line(&mut request)?;
@@ -91,7 +94,11 @@ fn handle(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
             false,
         );
     }
-    match resolve(root, target).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
+    if prefix.len() > 1 && target == prefix.trim_end_matches('/') {
+        write!(stream, "HTTP/1.1 301 Moved Permanently\r\nLocation: {prefix}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return stream.flush();
+    }
+    match inside(prefix, target).and_then(|rest| resolve(root, rest)).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
         Some((p, body)) => respond(&mut stream, "200 OK", mime(&p), &body, method == "HEAD"),
         None => respond(
             &mut stream,
@@ -103,12 +110,22 @@ fn handle(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Serves `root` until the process ends, one thread per connection.
-pub fn serve_forever(listener: TcpListener, root: PathBuf) {
+/// The part of the request path `target` below the site's `prefix` ("/x" for "/lm-playground/x"),
+/// or None when the request is outside it.
+fn inside<'a>(prefix: &str, target: &'a str) -> Option<&'a str> {
+    target
+        .strip_prefix(prefix.trim_end_matches('/'))
+        .filter(|rest| rest.starts_with('/'))
+}
+
+/// Serves `root` at the URL path `prefix` ("/" for the whole host) until the process ends, one
+/// thread per connection.
+pub fn serve_forever(listener: TcpListener, root: PathBuf, prefix: &str) {
+    let prefix: std::sync::Arc<str> = prefix.into();
     for stream in listener.incoming().flatten() {
-        let root = root.clone();
+        let (root, prefix) = (root.clone(), prefix.clone());
         std::thread::spawn(move || {
-            let _ = handle(stream, &root);
+            let _ = handle(stream, &root, &prefix);
         });
     }
 }
@@ -131,5 +148,14 @@ mod tests {
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/a/%2e%2e/%2e%2e/etc"), None);
         assert_eq!(mime(Path::new("x.wasm")), "application/wasm");
+    }
+
+    #[test]
+    fn a_site_under_a_sub_path_sees_only_its_own_requests() {
+        assert_eq!(inside("/", "/pkg/a.js"), Some("/pkg/a.js"));
+        assert_eq!(inside("/lm/", "/lm/pkg/a.js"), Some("/pkg/a.js"));
+        assert_eq!(inside("/lm/", "/lm/"), Some("/"));
+        assert_eq!(inside("/lm/", "/pkg/a.js"), None);
+        assert_eq!(inside("/lm/", "/lmx/a.js"), None);
     }
 }
