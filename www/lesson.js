@@ -10,8 +10,8 @@
 //   <script id=lm-lesson type=application/json>   {hash, home, body, workers, binaries}:
 //                      each worker as one data: URL whose imports are data: URLs themselves
 //                      (a worker has no import map; module workers from blob: URLs are refused
-//                      in a file:// page, from data: URLs they run), the module and the shipped
-//                      weights gzipped in base64
+//                      in a file:// page, from data: URLs they run), gzipped in base64 like the
+//                      module and the shipped weights
 //   <script type=module>   BOOT: unpacks the binaries into blob: URLs, compiles the module
 //                      once (workers are sent it: assets.js), sets globalThis.LM_OFFLINE,
 //                      puts the link state in the address bar and imports lm:app.js.
@@ -37,8 +37,9 @@ async function gunzip(b64) {
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
-const urls = { ...data.workers };
+const urls = {};
 for (const p of data.modules) urls[p] = 'lm:' + p;
+await Promise.all(Object.entries(data.workers).map(async ([p, gz]) => { urls[p] = new TextDecoder().decode(await gunzip(gz)); }));
 let wasm = null;
 await Promise.all(Object.entries(data.binaries).map(async ([p, b]) => {
   const bytes = await gunzip(b.gz);
@@ -135,7 +136,7 @@ async function parts() {
   for (const p of pageModules) imports[`lm:${p}`] = jsUrl(rewriteImports(sources.get(p), p, (d) => `lm:${d}`));
   // A worker's modules: data: URLs all the way down (depth 2 here, so the nesting stays small).
   const workerUrl = (p) => jsUrl(rewriteImports(sources.get(p), p, workerUrl));
-  const workers = Object.fromEntries(WORKERS.map((p) => [p, workerUrl(p)]));
+  const workers = Object.fromEntries(await Promise.all(WORKERS.map(async (p) => [p, base64(await gzip(utf8(workerUrl(p))))])));
   const binaries = {};
   await Promise.all([WASM, ...MODELS].map(async (p) => {
     const res = await fetch(new URL(p, document.baseURI));
