@@ -31,7 +31,7 @@ test('the lesson file opens offline from file://, draws every panel, trains in i
   await context.close();
 
   // Offline: no server, no network.
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, offline: true });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, offline: true, acceptDownloads: true });
   const lesson = await ctx.newPage();
   const requests = [], errors = [];
   lesson.on('request', (r) => requests.push(r.url()));
@@ -74,6 +74,23 @@ test('the lesson file opens offline from file://, draws every panel, trains in i
     w.postMessage({ id: 1, text: '你好', lang: 'zh-CN' });
   }));
   assert.equal(glyphs, 'ok');
+
+  // A lesson saves another lesson, on another view, with no host either.
+  await lesson.evaluate(() => { location.hash = '#panel=layer&lang=zh&step=8'; });
+  await settle(lesson);
+  const ctx2 = await browser.newContext({ acceptDownloads: true, offline: true });
+  const [again] = await Promise.all([lesson.waitForEvent('download'), lesson.click('#download-lesson')]);
+  const file2 = SHOTS + 'lesson-again.html';
+  await again.saveAs(file2);
+  const second = await ctx2.newPage();
+  const errors2 = [];
+  second.on('pageerror', (e) => errors2.push(String(e)));
+  await second.goto('file://' + file2);
+  await second.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+  assert.match(second.url(), /panel=layer/);
+  assert.equal(await second.evaluate(() => window.lmApp.shareUrl().split('#')[0]), BASE, 'still pointing at the host');
+  assert.deepEqual(errors2, []);
+  await ctx2.close();
 
   const outside = requests.filter((u) => !/^(file|data|blob):/.test(u));
   assert.deepEqual(outside, [], 'no request leaves the file');
