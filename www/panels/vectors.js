@@ -139,6 +139,8 @@ export default class VectorsPanel {
   render(light = false) {
     const s = this.app.state;
     this.stepper.render(s.step);
+    // (reached by the step buttons, a light render: the live step's worker starts all the same)
+    if (light && s.step === 2 && this.vocab) this.startLive(s.vtrain);
     if (light) return;
     const d = VECTOR_WORDS[s.lang];
     const words = { vword: s.vword ?? d.vword, vword2: s.vword2 ?? d.vword2, va: s.va ?? d.va, vb: s.vb ?? d.vb, vc: s.vc ?? d.vc };
@@ -316,8 +318,10 @@ export default class VectorsPanel {
   }
 
   toggleLive() {
-    if (this.live.playing) this.trainer.pause();
-    else this.trainer.play();
+    if (this.live.playing) return this.trainer.pause();
+    // (a worker that was never started would not hear it)
+    this.startLive(this.app.state.vtrain);
+    this.trainer.play();
   }
 
   onMessage(m) {
