@@ -220,7 +220,12 @@ export default class VectorsPanel {
   }
 
   drawLegend() {
-    this.legend.replaceChildren(...this.categories.map((c, i) => el('span', { class: 'key' }, el('span', { class: 'swatch', style: `background:${CATEGORY_COLOURS[i % CATEGORY_COLOURS.length]}` }), this.t(`vec.cat.${c}`))));
+    this.legend.replaceChildren(...this.categories.map((c, i) => {
+      // (the colour through the CSSOM: a style attribute is refused by the page's policy)
+      const swatch = el('span', { class: 'swatch' });
+      swatch.style.background = CATEGORY_COLOURS[i % CATEGORY_COLOURS.length];
+      return el('span', { class: 'key' }, swatch, this.t(`vec.cat.${c}`));
+    }));
   }
 
   drawVector(word, s) {
