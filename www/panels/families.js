@@ -79,7 +79,7 @@ export default class FamiliesPanel {
     this.mSay = el('p', { class: 'say', id: 'fam-m-say' });
     this.mList = el('ol', { class: 'bars-list', id: 'fam-m-list' });
     const barsBox = el('div', { class: 'bars-box' });
-    this.mCanvas = el('canvas', { id: 'fam-m-bars', role: 'img' });
+    this.mCanvas = el('canvas', { id: 'fam-m-bars' });
     barsBox.append(el('div', { class: 'canvas-wrap' }, this.mCanvas));
     this.mBars = new Bars(this.mCanvas);
     this.mError = el('p', { class: 'error', role: 'alert', hidden: '' });
@@ -167,8 +167,7 @@ export default class FamiliesPanel {
     const first = r.masks[0];
     const cands = first.candidates;
     this.mList.replaceChildren(...cands.map((c) => el('li', { 'data-token': c.token, 'data-prob': String(c.prob), text: `${c.token}: ${(c.prob * 100).toFixed(1)}%` })));
-    this.mCanvas.setAttribute('aria-label', this.t('fam.m.bars'));
-    this.mBars.draw(cands.map((c) => c.token), cands.map((c) => c.prob), { percent: true, max: 1 }, cands.length);
+    this.mBars.draw(cands.map((c) => c.token), cands.map((c) => c.prob), { percent: true, max: 1, alt: this.t('fam.m.bars') }, cands.length);
     // The [MASK]'s row of attention in the last layer: how much of it reads the right side,
     // which a decoder-only model could not see.
     const T = r.tokens.length, L = r.attention.length, H = r.attention[0].length;

@@ -95,7 +95,7 @@ export default class VectorsPanel {
     // 3 · near and far
     const s3 = sec(3);
     this.nearSay = el('p', { class: 'say', id: 'vec-near-say' });
-    this.barsCanvas = el('canvas', { id: 'vec-near-bars', role: 'img' });
+    this.barsCanvas = el('canvas', { id: 'vec-near-bars' });
     this.bars = new Bars(this.barsCanvas);
     this.nearList = el('ol', { class: 'bars-list', id: 'vec-near-list' });
     this.cosSay = el('p', { class: 'formula', id: 'vec-cos' });
@@ -253,7 +253,7 @@ export default class VectorsPanel {
     const r = this.row(word);
     const near = engine.space('nearest', { e: this.e, row: r, k: 8, exclude: this.exclude() });
     const names = near.map((n) => this.vocab[n.row]);
-    this.bars.draw(names, near.map((n) => Math.max(0, n.cos)), { percent: false, max: 1 }, 8);
+    this.bars.draw(names, near.map((n) => Math.max(0, n.cos)), { percent: false, max: 1, alt: this.t('vec.near.alt', { w: word }) }, 8);
     this.nearList.replaceChildren(...near.map((n, i) => el('li', { text: `${names[i]} ${fmt(n.cos, 3)}` })));
     const catW = this.catOf(word);
     const same = catW ? near.slice(0, 3).filter((n) => this.catOf(this.vocab[n.row]) === catW).length : 0;
