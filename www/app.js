@@ -2,8 +2,8 @@
 // state through app.setState, which writes the link (history.replaceState) and schedules one
 // redraw per animation frame.
 
-import { loadEngine, engineCrashed } from './engine.js';
-import { translate, browserLang } from './strings.js';
+import { loadEngine, engineCrash } from './engine.js';
+import { translate, errorText, browserLang } from './strings.js';
 import { parseHash, serialize, HIDABLE } from './state.js';
 import { PANEL_IDS, loadPanels } from './panels/index.js';
 import { el, focusScrollers } from './dom.js';
@@ -28,6 +28,11 @@ const app = {
 
   t(key, vars) {
     return translate(this.state.lang, key, vars);
+  },
+
+  /** An error in the page's language (strings.js errorText): what a panel shows of it. */
+  errorText(e) {
+    return errorText(this.state.lang, e);
   },
 
   /**
@@ -95,7 +100,7 @@ const app = {
   },
 
   render(light = false) {
-    if (engineCrashed()) return showFatal(engineCrashed());
+    if (engineCrash()) return showFatal(this.errorText(engineCrash()));
     const s = this.state;
     document.documentElement.lang = s.lang === 'zh' ? 'zh-CN' : 'en';
     document.title = this.t('app.title');
@@ -123,7 +128,7 @@ const app = {
       try {
         panel.render(light);
       } catch (e) {
-        if (engineCrashed()) return showFatal(engineCrashed());
+        if (engineCrash()) return showFatal(this.errorText(engineCrash()));
         throw e;
       }
       // Embedded, a long formula or step text scrolls in its box (style.css): by keyboard too.

@@ -13,6 +13,7 @@ import { Stepper } from '../stepper.js';
 import { chartBoxes } from '../fit.js';
 import { choices } from '../state.js';
 import { svg } from '../figures.js';
+import { fetchModelFile } from '../models.js';
 
 const STEPS = 7;
 /** Each language's example: the prompt, the answer the corpus gives and the wrong answer taught. */
@@ -130,11 +131,9 @@ export default class BackpropPanel {
     if (!this.pending) {
       this.pending = (async () => {
         try {
-          const res = await fetch(new URL(`../models/stack-${lang}.safetensors`, import.meta.url));
-          if (!res.ok) throw new Error(`models/stack-${lang}.safetensors: ${res.status} ${res.statusText}`);
-          this.bytes[lang] = new Uint8Array(await res.arrayBuffer());
+          this.bytes[lang] = await fetchModelFile(`stack-${lang}`);
         } catch (e) {
-          this.bytes[lang] = { error: e.message };
+          this.bytes[lang] = { error: e };
         }
         this.pending = null;
         this.app.schedule(false);
@@ -193,7 +192,7 @@ export default class BackpropPanel {
     if (document.activeElement !== this.wrong) this.wrong.value = ex.wrong;
     fillSelect(this.lr, choices('blr').map((v) => [v, String(v)]), s.blr);
     const bytes = this.file(s.lang);
-    this.status.textContent = !bytes ? this.t('bp.loading') : bytes.error ? this.t('bp.loadFailed', { msg: bytes.error }) : '';
+    this.status.textContent = !bytes ? this.t('bp.loading') : bytes.error ? this.t('bp.loadFailed', { msg: this.app.errorText(bytes.error) }) : '';
     if (!bytes || bytes.error) return;
     let run, b, size, vocab;
     try {
@@ -204,7 +203,7 @@ export default class BackpropPanel {
       size = run.model.stepSize(ex.prompt, ex.target, { lrs: STEP_LRS });
       vocab = run.model.vocab();
     } catch (e) {
-      this.error.textContent = e.message;
+      this.error.textContent = this.app.errorText(e);
       this.error.hidden = false;
       this.root.querySelector('.sections').hidden = true;
       return;

@@ -116,7 +116,7 @@ export default class FamiliesPanel {
     const ms = { masked: shippedModel('masked', lang, again), causal: shippedModel('causal', lang, again), seq2seq: shippedModel('seq2seq', lang, again) };
     if (Object.values(ms).some((m) => !m)) return { loading: true };
     const bad = Object.values(ms).find((m) => m.error);
-    return bad ? { error: this.t('fam.loadFailed', { msg: bad.error }) } : ms;
+    return bad ? { error: this.t('fam.loadFailed', { msg: this.app.errorText(bad.error) }) } : ms;
   }
 
   render(light = false) {
@@ -159,7 +159,7 @@ export default class FamiliesPanel {
       r = m.fillMask(text, { top: 5 });
       this.mError.hidden = true;
     } catch (e) {
-      this.mError.textContent = e.message;
+      this.mError.textContent = this.app.errorText(e);
       this.mError.hidden = false;
       this.mSay.textContent = '';
       return null;
@@ -218,7 +218,7 @@ export default class FamiliesPanel {
       g = m.generate(prompt, {});
       this.cError.hidden = true;
     } catch (e) {
-      this.cError.textContent = e.message;
+      this.cError.textContent = this.app.errorText(e);
       this.cError.hidden = false;
       this.cSay.textContent = '';
       this.cOut.replaceChildren();
@@ -254,7 +254,7 @@ export default class FamiliesPanel {
     try {
       g = m.generate(ex.source, {});
     } catch (e) {
-      this.eSay.textContent = e.message;
+      this.eSay.textContent = this.app.errorText(e);
       return;
     }
     this.eOut.replaceChildren(...g.steps.map((st) => el('span', { class: 'token', 'data-token': st.token }, el('span', { class: 'tok-text', text: st.token }))));

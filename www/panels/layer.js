@@ -186,9 +186,9 @@ export default class LayerPanel {
     try {
       m = this.model();
     } catch (e) {
-      return this.fail(e.message);
+      return this.fail(this.app.errorText(e));
     }
-    this.status.textContent = !m ? this.t('lay.loading') : m.error ? this.t('lay.loadFailed', { msg: m.error }) : '';
+    this.status.textContent = !m ? this.t('lay.loading') : m.error ? this.t('lay.loadFailed', { msg: this.app.errorText(m.error) }) : '';
     if (!m || m.error) return;
     const cfg = m.config();
     const L = cfg.n_layers;
@@ -201,7 +201,7 @@ export default class LayerPanel {
       own = m.traceLayers(text, {});
       alt = m.traceLayers(text, { layer, normFirst: !cfg.norm_first });
     } catch (e) {
-      return this.fail(e.message);
+      return this.fail(this.app.errorText(e));
     }
     this.error.hidden = true;
     this.data = { r: s.lswap ? alt : own, own, alt, cfg, layer, text };

@@ -290,7 +290,7 @@ export default class LearnPanel {
     this.playing = !!target;
     this.target = target || null;
     if (!text.trim()) {
-      this.showError(this.t('learn.corpus.empty'));
+      this.showError(() => this.t('learn.corpus.empty'));
       this.failed = true;
       this.renderButtons();
       return;
@@ -335,13 +335,16 @@ export default class LearnPanel {
     } else if (m.type === FROM_WORKER.ERROR) {
       this.failed = true;
       this.playing = false;
-      this.showError(m.diverged ? `${this.t('learn.diverged', { msg: m.message })} ${this.t('learn.resetHint')}` : m.message);
+      // (a diverged run with its code is said whole by its string; one without, by its message)
+      this.showError(() => (m.diverged ? `${m.code ? this.app.errorText(m) : this.t('learn.diverged', { msg: m.message })} ${this.t('learn.resetHint')}` : this.app.errorText(m)));
     }
     this.schedule();
   }
 
-  showError(msg) {
-    this.errorBox.textContent = msg;
+  /** Shows an error; `say()` gives its text, in the page's language (again at each full render). */
+  showError(say) {
+    this.errorSay = say;
+    this.errorBox.textContent = say();
     this.errorBox.hidden = false;
   }
 
@@ -437,6 +440,7 @@ export default class LearnPanel {
     // (embedded, the preview fills the frame's height: more lines)
     this.preview.textContent = text.split('\n').slice(0, this.app.embed ? 60 : 12).join('\n');
     this.renderStats(text);
+    if (!this.errorBox.hidden && this.errorSay) this.errorBox.textContent = this.errorSay();
     this.showWatch();
     this.showModelInfo();
     // Every text of the step is in place: measure the charts' room (embedded), then draw.
@@ -462,7 +466,7 @@ export default class LearnPanel {
     try {
       st = engine.corpusStats(text, { tokenizer: s.tmode, token: tok, window: 3, top: 10 });
     } catch (e) {
-      this.statsSummary.textContent = e.message;
+      this.statsSummary.textContent = this.app.errorText(e);
       return;
     }
     this.statsSummary.textContent = this.t('learn.stats.summary', { tokens: st.tokens, distinct: st.distinct });
@@ -566,7 +570,7 @@ export default class LearnPanel {
 
   paintPredictions() {
     const preds = Array.isArray(this.predictions) ? this.predictions : [];
-    if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.predictions.error }));
+    if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.app.errorText(this.predictions.error) }));
     else this.predList.replaceChildren(...preds.map((p) => el('li', { 'data-token': p.token, 'data-prob': String(p.prob), text: `${p.token}: ${(p.prob * 100).toFixed(2)}%` })));
     const rows = this.rowsFor(this.predCanvas, 8);
     this.predBars.draw(preds.slice(0, rows).map((p) => p.token), preds.slice(0, rows).map((p) => p.prob), { percent: true, max: 1, alt: this.t('learn.pred.alt') }, rows);

@@ -152,9 +152,9 @@ export default class VectorsPanel {
     try {
       m = this.model();
     } catch (e) {
-      return this.fail(e.message);
+      return this.fail(this.app.errorText(e));
     }
-    this.status.textContent = !m ? this.t('vec.loading') : m.error ? this.t('vec.loadFailed', { msg: m.error }) : '';
+    this.status.textContent = !m ? this.t('vec.loading') : m.error ? this.t('vec.loadFailed', { msg: this.app.errorText(m.error) }) : '';
     if (!m || m.error) return;
     this.vocab = m.vocab();
     this.e = m.param('tok_emb.weight');
@@ -164,7 +164,7 @@ export default class VectorsPanel {
     this.words.replaceChildren(...this.vocab.filter((w) => !SPECIAL.test(w)).map((w) => el('option', { value: w })));
     this.error.hidden = true;
     const errors = [];
-    const guard = (f) => { try { f(); } catch (e) { errors.push(e.message); } };
+    const guard = (f) => { try { f(); } catch (e) { errors.push(this.app.errorText(e)); } };
     guard(() => this.drawVector(words.vword, s));
     guard(() => this.drawMap(this.map, this.mapOf(this.e, s), words.vword, s, this.t(s.vweights === 'random' ? 'vec.map.captionRandom' : 'vec.map.caption')));
     this.drawLegend();
@@ -173,6 +173,8 @@ export default class VectorsPanel {
     guard(() => this.drawAxis(words.va, words.vb, words.vc));
     guard(() => this.drawOpposites(s, d));
     this.drawExport();
+    // (the live training's failure, said again in the page's language)
+    if (this.live.error) errors.push(this.app.errorText(this.live.error));
     if (errors.length) this.fail([...new Set(errors)].join(' '));
   }
 
@@ -330,7 +332,10 @@ export default class VectorsPanel {
   }
 
   onMessage(m) {
-    if (m.type === FROM_WORKER.ERROR) return this.fail(m.message);
+    if (m.type === FROM_WORKER.ERROR) {
+      this.live.error = m;
+      return this.fail(this.app.errorText(m));
+    }
     if (m.type !== FROM_WORKER.PROGRESS) return;
     Object.assign(this.live, { e: m.e, step: m.step, loss: m.loss, playing: m.playing, total: m.total });
     // Paused (or at a link's step): that step goes into the link.

@@ -3,6 +3,7 @@
 // (The learning panel's worker.js by default; the encoder–decoder panel's seq2seq-worker.js.)
 
 import { TO_WORKER, FROM_WORKER } from './messages.js';
+import { codedError, errorInfo } from '../errors.js';
 
 export class TrainingClient {
   /** `onMessage(m)` receives the worker's messages, and an error message if the worker fails to run. */
@@ -21,7 +22,10 @@ export class TrainingClient {
     if (!this.worker) {
       this.worker = new Worker(this.script, { type: 'module' });
       this.worker.onmessage = (e) => this.onMessage(e.data);
-      this.worker.onerror = (e) => this.onMessage({ type: FROM_WORKER.ERROR, message: e.message || 'worker error' });
+      this.worker.onerror = (e) => {
+        const detail = e.message || 'worker error';
+        this.onMessage({ type: FROM_WORKER.ERROR, ...errorInfo(codedError('worker.failed', { detail }, detail)) });
+      };
     }
     this.post(TO_WORKER.INIT, { spec, prompt, target });
   }

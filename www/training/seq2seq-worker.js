@@ -10,6 +10,7 @@ import init, { Seq2Seq, recipe, lastPanic } from '../pkg/lm_playground.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { WorkerCurve } from './curve.js';
 import { Loop, post, failure } from './loop.js';
+import { errorInfo } from '../errors.js';
 
 const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
 const POST_MS = 40;
@@ -48,7 +49,7 @@ function written() {
     const g = model.generate(source, {});
     return { sourceTokens: g.sourceTokens, steps: g.steps.map((s) => ({ token: s.token, cross: s.cross })) };
   } catch (e) {
-    return { error: e.message };
+    return { error: errorInfo(e) };
   }
 }
 

@@ -11,6 +11,7 @@ import init, { Model, lastPanic } from '../pkg/lm_playground.js';
 import { WorkerCurve } from './curve.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { post, failure } from './loop.js';
+import { errorInfo } from '../errors.js';
 
 const ready = init({ module_or_path: new URL('../pkg/lm_playground_bg.wasm', import.meta.url) });
 const HELDOUT_EVERY = 25;
@@ -54,7 +55,7 @@ function snapshot(details = true) {
   const msg = { step: model.step, losses, heldout: curve.heldout.slice(), stepsPerSec: rate.perSec, playing, target };
   if (details || now - posted.detailAt >= DETAIL_MS) {
     posted.detailAt = now;
-    try { msg.predictions = model.predictNext(prompt, 8); } catch (e) { msg.predictions = { error: e.message }; }
+    try { msg.predictions = model.predictNext(prompt, 8); } catch (e) { msg.predictions = { error: errorInfo(e) }; }
     msg.gradNorms = model.gradNorms();
     msg.update = model.lastUpdate();
   }
