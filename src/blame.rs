@@ -18,7 +18,7 @@
 //! uses, not a second computation. [`blame`] works on a model in `f32` (the page's) or `f64`
 //! (the gradient checks', against central differences).
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::models::decoder_only::{BackwardRecord, DecoderOnly};
 use crate::models::sequence_loss;
 use crate::ops::cross_entropy::IGNORE_INDEX;
@@ -150,14 +150,17 @@ fn stage2<F: Real>(
 fn check_example<F: Real>(model: &DecoderOnly<F>, ids: &[usize], target: usize) -> Result<()> {
     let cfg = &model.config;
     if ids.is_empty() {
-        return Err(Error::value("the prompt has no tokens"));
+        return Err(Error::value("the prompt has no tokens").with_code(Code::PromptEmpty));
     }
     if ids.len() > cfg.max_len {
         return Err(Error::value(format!(
             "the prompt has {} tokens; the model reads at most {}",
             ids.len(),
             cfg.max_len
-        )));
+        ))
+        .with_code(Code::PromptTooLong)
+        .with_param("n", ids.len())
+        .with_param("max", cfg.max_len));
     }
     if let Some(&bad) = ids.iter().chain([&target]).find(|&&i| i >= cfg.vocab_size) {
         return Err(Error::value(format!(
@@ -307,7 +310,9 @@ fn check_lr(what: &str, lr: f64) -> Result<()> {
         return Err(Error::value(format!(
             "{what} is {}; a learning rate must be a finite number ≥ 0",
             crate::args::show(lr)
-        )));
+        ))
+        .with_code(Code::LearningRate)
+        .with_param("lr", crate::args::show(lr)));
     }
     Ok(())
 }
@@ -488,13 +493,15 @@ pub fn example(tr: &Trainer, prompt: &str, target: &str) -> Result<Example> {
     if prompt.trim().is_empty() {
         return Err(Error::value(
             "the prompt is empty; type the words the model reads before the target",
-        ));
+        )
+        .with_code(Code::PromptEmpty));
     }
     let t = target.trim();
     if t.is_empty() {
-        return Err(Error::value(
-            "the target is empty; give the one token that should come next",
-        ));
+        return Err(
+            Error::value("the target is empty; give the one token that should come next")
+                .with_code(Code::TargetEmpty),
+        );
     }
     let id = tok.id(t).ok_or_else(|| {
         let (pieces, ids) = tok.encode(t);
@@ -519,10 +526,15 @@ pub fn example(tr: &Trainer, prompt: &str, target: &str) -> Result<Example> {
         } else {
             t.to_string()
         };
+        // (for the translations: the pieces as written, without the English words)
+        let written: Vec<String> = pieces.iter().take(8).map(|p| format!("“{p}”")).collect();
         Error::value(format!(
             "the target {t:?} is not one token of the vocabulary (it is cut into {}); give one token the model knows",
             if cut.is_empty() { "nothing".to_string() } else { cut.join(" + ") }
         ))
+        .with_code(Code::TargetNotOneToken)
+        .with_param("target", &t)
+        .with_param("pieces", format!("{}{}", written.join(" + "), if more > 0 { " + …" } else { "" }))
     })?;
     let all = tok.encode(prompt).1.len();
     let (pieces, ids) = tr.encode(prompt).map_err(|e| e.context("prompt"))?;

@@ -17,7 +17,7 @@
 //! every piece ([`LossOn::Sequence`]), as a language model is pretrained: the model learns the
 //! situations too, and can write one from `<bos>` alone.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::models::decoder_only::{DecoderOnly, DecoderOnlyConfig};
 use crate::ops::cross_entropy::IGNORE_INDEX;
 use crate::ops::softmax;
@@ -239,7 +239,10 @@ impl CausalLm {
                 "causal LM: the prompt has {} tokens; with <bos> and room to write it needs at most {}",
                 ids.len(),
                 cfg.max_len.saturating_sub(2)
-            )));
+            ))
+            .with_code(Code::PromptTooLong)
+            .with_param("n", ids.len())
+            .with_param("max", cfg.max_len.saturating_sub(2)));
         }
         let unknown = JoinedTokenizer::unknown(&pieces, &ids);
         let context: Vec<String> = std::iter::once(self.tokenizer.piece(BOS).to_string())

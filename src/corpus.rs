@@ -10,7 +10,7 @@
 //! regularities (and longer-range ones): the statistics view shows them counted directly.
 //! The corpora are written for this project by `tools/make_corpora.py`.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use std::collections::HashMap;
 
 /// Chinese daily life: weather and outings (散步), illness and advice (感冒 → 多喝水), and
@@ -79,12 +79,13 @@ pub fn builtin(name: &str) -> Result<&'static str> {
 pub fn check_user_corpus(text: &str) -> Result<()> {
     let n = text.chars().count();
     if text.trim().is_empty() {
-        return Err(Error::value(
-            "the corpus is empty: paste some text to learn from",
-        ));
+        return Err(
+            Error::value("the corpus is empty: paste some text to learn from")
+                .with_code(Code::CorpusEmpty),
+        );
     }
     if n > MAX_CHARS {
-        return Err(Error::value(format!("the corpus has {n} characters; the limit is {MAX_CHARS} (your text is kept, but only the first {MAX_CHARS} characters are used)")));
+        return Err(Error::value(format!("the corpus has {n} characters; the limit is {MAX_CHARS} (your text is kept, but only the first {MAX_CHARS} characters are used)")).with_code(Code::CorpusTooLong).with_param("n", n).with_param("max", MAX_CHARS));
     }
     Ok(())
 }

@@ -14,7 +14,7 @@
 //! The weights (`in_proj_weight` [3C, C], `out_proj.weight` [C, C], zero biases) depend only on
 //! the seed and the sizes, never on the text, so a shared link reproduces them exactly.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::ops::attention::causal_mask;
 use crate::ops::multi_head::{self, MhaCache, MhaParams};
 use crate::rng::Rng;
@@ -97,7 +97,9 @@ pub fn attention_demo(
     let tok = Tokenizer::from_vocab(&[], Mode::Word, ZH_LEXICON);
     let mut tokens = tok.segment(text);
     if tokens.is_empty() {
-        return Err(Error::value("the text has no tokens; type a sentence"));
+        return Err(
+            Error::value("the text has no tokens; type a sentence").with_code(Code::TextNoTokens)
+        );
     }
     let truncated = tokens.len() > MAX_TOKENS;
     tokens.truncate(MAX_TOKENS);

@@ -19,7 +19,7 @@
 //! predict a piece from both sides; [`MaskedLm::eval_loss`] scores a trained model
 //! deterministically by masking every piece of every pair alone, in turn.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::models::encoder_only::{EncoderOnly, EncoderOnlyConfig};
 use crate::ops::cross_entropy::IGNORE_INDEX;
 use crate::optim::Optimizer;
@@ -276,7 +276,9 @@ impl MaskedLm {
         if !ids.contains(&MASK) {
             return Err(Error::value(format!(
                 "masked LM: the text {text:?} has no {MASK_MARK}; write {MASK_MARK} where a word should be filled in"
-            )));
+            ))
+            .with_code(Code::MaskMissing)
+            .with_param("text", text));
         }
         let t = self.trace_pieces(tokens, ids, k)?;
         Ok(FillMask {
@@ -304,7 +306,10 @@ impl MaskedLm {
         if n == 0 || n > max {
             return Err(Error::value(format!(
                 "masked LM: the text has {n} tokens; the model reads 1 to {max}"
-            )));
+            ))
+            .with_code(Code::TextLength)
+            .with_param("n", n)
+            .with_param("max", max));
         }
         let masks: Vec<usize> = (0..n).filter(|&t| ids[t] == MASK).collect();
         StackTrace::run(

@@ -16,7 +16,7 @@
 //! The plain rule the seed article teaches, `new = old − learning rate × gradient`, is SGD
 //! with μ = 0 and λ = 0. Parameters are visited in sorted-name order; state is kept per name.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::params::{ParamStore, TensorMap};
 use crate::real::Real;
 use ndarray::{ArrayD, IxDyn, Zip};
@@ -167,7 +167,9 @@ pub fn check_lr(lr: f64) -> Result<()> {
     } else {
         Err(Error::config(format!(
             "optimizer: learning rate {lr} must be a finite number ≥ 0"
-        )))
+        ))
+        .with_code(Code::LearningRate)
+        .with_param("lr", lr))
     }
 }
 
@@ -212,7 +214,7 @@ impl<F: Real> Optimizer<F> {
         check_lr(lr)?;
         for (name, p) in params.iter() {
             if let Some((i, _)) = crate::ops::first_non_finite(p.grad.view()) {
-                return Err(Error::value(format!("optimizer: the gradient of {name:?} is not finite at flat index {i}; training has diverged")));
+                return Err(Error::value(format!("optimizer: the gradient of {name:?} is not finite at flat index {i}; training has diverged")).with_code(Code::Diverged));
             }
         }
         self.steps += 1;

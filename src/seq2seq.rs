@@ -18,7 +18,7 @@
 //! values from the encoder's output). That is what the page draws, and what the tests check:
 //! while writing 喝 a head of the last layer looks most at 感冒.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::models::encoder_decoder::{EncoderDecoder, EncoderDecoderConfig};
 use crate::ops::softmax;
 use crate::optim::Optimizer;
@@ -400,7 +400,10 @@ impl Seq2Seq {
             return Err(Error::value(format!(
                 "seq2seq: the source has {} tokens; it needs 1 to {max}",
                 ids.len()
-            )));
+            ))
+            .with_code(Code::SourceLength)
+            .with_param("n", ids.len())
+            .with_param("max", max));
         }
         let unknown = tokens
             .iter()

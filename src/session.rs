@@ -16,7 +16,7 @@
 //! writes the answer after the separator. The same pairs train all three.
 
 use crate::causal_lm::CausalLm;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::masked_lm::MaskedLm;
 use crate::optim::{clip_grad_norm, Optimizer, OptimizerConfig, Schedule};
 use crate::params::{read_safetensors_with_metadata, Metadata, ParamStore, TensorMap};
@@ -104,7 +104,8 @@ pub(crate) fn update(
     if !loss.is_finite() {
         return Err(Error::value(format!(
             "training diverged: the loss is {loss}; lower the learning rate and reset"
-        )));
+        ))
+        .with_code(Code::Diverged));
     }
     if let Some(c) = options.clip {
         clip_grad_norm(params, c)?;

@@ -23,7 +23,7 @@
 //! target  "他应该多喝水"    --Word, a lexicon without 多喝水-->  他 / 应该 / 多 / 喝 / 水 / <eos>
 //! ```
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -199,7 +199,8 @@ impl Tokenizer {
         if pieces.is_empty() {
             return Err(Error::value(
                 "tokenizer: the corpus has no tokens (it is empty or only spaces)",
-            ));
+            )
+            .with_code(Code::CorpusEmpty));
         }
         let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
         for (i, p) in pieces.iter().enumerate() {

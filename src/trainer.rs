@@ -10,7 +10,7 @@
 //!
 //! The page's learning panel and the `Model` of the JS API are thin wrappers around this.
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::models::decoder_only::{DecoderOnly, DecoderOnlyConfig};
 use crate::ops::softmax;
 use crate::optim::{clip_grad_norm, Optimizer, OptimizerConfig};
@@ -306,7 +306,8 @@ impl Trainer {
             return Err(Error::value(format!(
                 "training diverged: the loss is {loss} (it started at {}); lower the learning rate and reset",
                 first.map(|f| f.to_string()).unwrap_or_else(|| "—".into())
-            )));
+            ))
+            .with_code(Code::Diverged));
         }
         self.grad_norms = m
             .params
@@ -456,7 +457,8 @@ impl Trainer {
         })?;
         let (mut pieces, mut ids) = t.encode(text);
         if ids.is_empty() {
-            return Err(Error::value("the text has no tokens; type a few words"));
+            return Err(Error::value("the text has no tokens; type a few words")
+                .with_code(Code::TextNoTokens));
         }
         let max = self.model.config.max_len;
         if ids.len() > max {

@@ -2,11 +2,11 @@
 // state through app.setState, which writes the link (history.replaceState) and schedules one
 // redraw per animation frame.
 
-import { loadEngine, engineCrashed } from './engine.js';
-import { translate, browserLang } from './strings.js';
+import { loadEngine, engineCrash } from './engine.js';
+import { translate, errorText, browserLang } from './strings.js';
 import { parseHash, serialize, HIDABLE } from './state.js';
 import { PANEL_IDS, loadPanels } from './panels/index.js';
-import { el } from './dom.js';
+import { el, focusScrollers } from './dom.js';
 import { chartsIdle } from './chart.js';
 import { modelsLoaded } from './models.js';
 import { pageAddress } from './assets.js';
@@ -29,6 +29,11 @@ const app = {
 
   t(key, vars) {
     return translate(this.state.lang, key, vars);
+  },
+
+  /** An error in the page's language (strings.js errorText): what a panel shows of it. */
+  errorText(e) {
+    return errorText(this.state.lang, e);
   },
 
   /**
@@ -96,12 +101,19 @@ const app = {
   },
 
   render(light = false) {
-    if (engineCrashed()) return showFatal(engineCrashed());
+    if (engineCrash()) return showFatal(this.errorText(engineCrash()));
     const s = this.state;
     document.documentElement.lang = s.lang === 'zh' ? 'zh-CN' : 'en';
     document.title = this.t('app.title');
+    // The switch is named by what it shows, the other language's name, in that language (so a
+    // screen reader says it as written); "Language" is its description.
+    const toggle = document.getElementById('lang-toggle');
+    toggle.lang = s.lang === 'zh' ? 'en' : 'zh-CN';
+    toggle.title = this.t('lang.label');
     for (const [name, panel] of Object.entries(this.panels)) panel.root.hidden = name !== s.panel;
-    document.querySelectorAll('.tab').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.panel === s.panel)));
+    // The tabs are the page's navigation (each opens a link of its own): the current one is
+    // marked as the page shown.
+    document.querySelectorAll('.tab').forEach((b) => (b.dataset.panel === s.panel ? b.setAttribute('aria-current', 'page') : b.removeAttribute('aria-current')));
     // Embedded, the root font grows with the frame (style.css); the charts' type follows it.
     this.fontScale = this.embed ? Math.min(2, Math.max(1, parseFloat(getComputedStyle(document.documentElement).fontSize) / 13)) : 1;
     // The texts and hidden controls are in place before the panel draws (embedded, it sizes
@@ -117,9 +129,11 @@ const app = {
       try {
         panel.render(light);
       } catch (e) {
-        if (engineCrashed()) return showFatal(engineCrashed());
+        if (engineCrash()) return showFatal(this.errorText(engineCrash()));
         throw e;
       }
+      // Embedded, a long formula or step text scrolls in its box (style.css): by keyboard too.
+      if (this.embed) focusScrollers(panel.root.querySelectorAll('.formula, .step-text'));
     }
     chrome();
   },

@@ -5,7 +5,7 @@
 // characters up off the main thread (they draw while a model trains).
 
 import { engine } from './engine.js';
-import { el, sizeCanvas } from './dom.js';
+import { el, sizeCanvas, focusScrollers } from './dom.js';
 import { glyphsReady, warmGlyphs } from './glyphs.js';
 
 // Charts (and panels' other drawing jobs: anything with a `paint()`) waiting to be drawn, in the
@@ -40,6 +40,20 @@ export function chartsIdle() {
 }
 
 /**
+ * Names a chart's canvas: an image (role img) named `name`, or, with no name (nothing drawn
+ * yet), a plain canvas that assistive technology passes over.
+ */
+export function imageName(canvas, name) {
+  if (name) {
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', name);
+  } else {
+    canvas.removeAttribute('role');
+    canvas.removeAttribute('aria-label');
+  }
+}
+
+/**
  * A heatmap: canvas + tooltip + a table as its text alternative.
  * `draw({matrix, rows, cols, palette, mask, numbers, highlightRow, title, square, maxHeight, minCell, minHeight,
  * fontScale, tooltip(r, c, v), alt})` redraws it.
@@ -51,10 +65,11 @@ export class Heatmap {
     this.tableAlways = tableAlways;
     this.figure = el('figure', { class: 'chart', id });
     this.caption = el('figcaption');
-    this.canvas = el('canvas', { tabindex: '0', role: 'img' });
+    // (an image, with its name, once there is something to draw: see label())
+    this.canvas = el('canvas', { tabindex: '0' });
     this.tip = el('div', { class: 'tip', role: 'status', hidden: '' });
     this.details = el('details', { class: 'alt' });
-    this.summary = el('summary');
+    this.summary = el('summary', { 'data-i18n': 'table.show', text: t('table.show') });
     this.table = el('table');
     this.details.append(this.summary, this.table);
     this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip), this.details);
@@ -71,10 +86,16 @@ export class Heatmap {
     // move a cursor over the cells.
     this.canvas.addEventListener('pointerdown', () => { this.clicked = true; });
     this.canvas.addEventListener('blur', () => { this.clicked = false; this.hideTip(); });
-    this.details.addEventListener('toggle', () => this.details.open && this.fillTable());
+    this.details.addEventListener('toggle', () => {
+      if (!this.details.open) return;
+      this.fillTable();
+      // (a wide matrix's table scrolls sideways: by keyboard too)
+      focusScrollers([this.table]);
+    });
   }
 
   draw(spec) {
+    this.label(spec);
     // In an embedded slide only the current step shows: a chart in a hidden step is drawn when
     // its step is shown (the embed renders on every step), not on every keystroke.
     if (this.hiddenInEmbed()) {
@@ -92,6 +113,13 @@ export class Heatmap {
       return;
     }
     this.paint();
+  }
+
+  /** The chart's caption and its canvas's name (an image of the matrix), set at once, even
+   * when the drawing itself waits. */
+  label(spec) {
+    this.caption.textContent = spec.caption ?? '';
+    imageName(this.canvas, spec.alt ?? spec.caption);
   }
 
   offscreen() {
@@ -133,11 +161,10 @@ export class Heatmap {
     if (spec.colGroup) opts.colGroup = spec.colGroup;
     if (spec.fontScale) opts.fontScale = spec.fontScale;
     this.layout = engine.drawHeatmap(this.canvas, spec.matrix, spec.rows, spec.cols, opts);
-    this.canvas.setAttribute('aria-label', spec.alt ?? spec.caption ?? '');
-    this.caption.textContent = spec.caption ?? '';
     this.summary.textContent = this.t('table.show');
     this.tableDirty = true;
     if (this.tableAlways || this.details.open) this.fillTable();
+    if (this.details.open) focusScrollers([this.table]);
     if (this.cursor) this.showTip(...this.cursor);
   }
 
@@ -307,7 +334,7 @@ function framePainter(paint) {
  */
 export class LossCurve {
   constructor(parent, { id }) {
-    this.canvas = el('canvas', { id, tabindex: '0', role: 'img' });
+    this.canvas = el('canvas', { id, tabindex: '0' });
     this.tipBox = el('div', { class: 'tip', hidden: '' });
     parent.append(el('div', { class: 'canvas-wrap' }, this.canvas, this.tipBox));
     this.width = new Width(this.canvas, 240, 500);
@@ -344,6 +371,7 @@ export class LossCurve {
 
   draw(spec) {
     this.spec = spec;
+    imageName(this.canvas, spec.alt);
     this.paint();
   }
 
@@ -408,7 +436,6 @@ export class LossCurve {
     const w = this.width.get();
     const dpr = sizeCanvas(this.canvas, w, s.height);
     this.layout = engine.drawLossCurve(this.canvas, Float32Array.from(s.losses), Float32Array.from(s.heldout), { dpr, ...this.options(s) });
-    this.canvas.setAttribute('aria-label', s.alt);
     this.showTip();
   }
 
@@ -434,7 +461,6 @@ export class LossCurve {
       this.remote.sent = key;
       this.remote.worker.curve(data, []);
     }
-    this.canvas.setAttribute('aria-label', s.alt);
     this.showTip();
   }
 
@@ -462,8 +488,9 @@ export class LossCurve {
 
 /**
  * Horizontal bars with their values written, in a canvas whose height is fixed by `rows`, so
- * new data never shifts the page. `draw(labels, values, {percent, max}, rows)`; `relayout()`
- * after the page's layout changed.
+ * new data never shifts the page. `draw(labels, values, {percent, max, alt}, rows)`; `relayout()`
+ * after the page's layout changed. The canvas is an image named `alt` followed by every bar's
+ * label and value (`alt`: what the bars are, in the page's language).
  */
 export class Bars {
   constructor(canvas) {
@@ -473,8 +500,11 @@ export class Bars {
     this.repaint = framePainter(() => this.paint());
   }
 
-  draw(labels, values, opts, rows = labels.length) {
+  draw(labels, values, { alt, ...opts }, rows = labels.length) {
     this.args = { labels, values, opts, rows };
+    const value = (v) => (opts.percent ? `${(100 * v).toFixed(1)}%` : Number.isInteger(v) ? String(v) : v.toPrecision(3));
+    const list = labels.map((l, i) => `${l} ${value(values[i])}`).join(', ');
+    imageName(this.canvas, alt && list ? `${alt}: ${list}` : alt || list);
     this.paint();
   }
 
@@ -505,7 +535,7 @@ export class Lines {
     this.onSelect = onSelect;
     this.figure = el('figure', { class: 'chart lines', id });
     this.caption = el('figcaption');
-    this.canvas = el('canvas', { tabindex: '0', role: 'img' });
+    this.canvas = el('canvas', { tabindex: '0' });
     this.tip = el('div', { class: 'tip', role: 'status', hidden: '' });
     this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip));
     parent.append(this.figure);
@@ -567,6 +597,6 @@ export class Lines {
     this.layout = engine.drawAttentionLines(this.canvas, spec.left, spec.right, spec.weights, {
       dpr, row: spec.row, fontScale: spec.fontScale ?? 1, leftTitle: spec.leftTitle ?? '', rightTitle: spec.rightTitle ?? '',
     });
-    this.canvas.setAttribute('aria-label', spec.alt ?? spec.caption ?? '');
+    imageName(this.canvas, spec.alt ?? spec.caption);
   }
 }

@@ -34,6 +34,18 @@ export function sizeCanvas(canvas, cssW, cssH) {
 }
 
 /**
+ * Makes each of `elements` whose content overflows its box (it scrolls) reachable by the
+ * keyboard, so that what it hides can be scrolled to without a mouse; the others are left
+ * out of the tab order.
+ */
+export function focusScrollers(elements) {
+  for (const e of elements) {
+    if (e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1) e.tabIndex = 0;
+    else e.removeAttribute('tabindex');
+  }
+}
+
+/**
  * A labelled control, label above: `<div class="field ui-<cls>"><label for=id>…</label>control</div>`.
  * `cls` names it for classroom links (`<cls>_hide=1`); `key` is the label's string.
  */

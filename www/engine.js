@@ -7,21 +7,22 @@
 
 import init, * as raw from './pkg/lm_playground.js';
 import { wasmSource } from './assets.js';
+import { codedError } from './errors.js';
 
-let crashed = null;
+let crashed = null; // the crash: an Error with code engine.crashed (said in the page's language)
 
 /** Wraps every exported function (and each class's methods) so a trap marks the engine as crashed. */
 function guard(fn, self) {
   return (...args) => {
-    if (crashed) throw new Error(crashed);
+    if (crashed) throw crashed;
     try {
       return fn.apply(self, args);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {
         let detail = e.message;
         try { detail = raw.lastPanic() ?? detail; } catch { /* the module is gone */ }
-        crashed = `The engine stopped after an internal error (${detail}). Reload the page to continue; your settings are kept in the link.`;
-        throw new Error(crashed);
+        crashed = codedError('engine.crashed', { detail }, `The engine stopped after an internal error (${detail}). Reload the page to continue; your settings are kept in the link.`);
+        throw crashed;
       }
       throw e;
     }
@@ -83,7 +84,12 @@ export function loadEngineSync(bytes) {
   return engine;
 }
 
-/** The crash message, or null while the engine is healthy. */
+/** The crash message (English), or null while the engine is healthy. */
 export function engineCrashed() {
+  return crashed?.message ?? null;
+}
+
+/** The crash as an Error with its code and detail (strings.js errorText says it), or null. */
+export function engineCrash() {
   return crashed;
 }

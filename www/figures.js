@@ -82,7 +82,8 @@ export class MapView {
     this.tipText = tip;
     this.figure = el('figure', { class: 'chart map', id });
     this.caption = el('figcaption');
-    this.svg = svg('svg', { class: 'map-svg', role: 'img', viewBox: '0 0 100 100', preserveAspectRatio: 'xMidYMid meet' });
+    // (an image, named by its caption, once it has points: see draw())
+    this.svg = svg('svg', { class: 'map-svg', viewBox: '0 0 100 100', preserveAspectRatio: 'xMidYMid meet' });
     this.tip = el('div', { class: 'tip map-tip', role: 'status', hidden: '' });
     this.figure.append(this.caption, el('div', { class: 'map-wrap' }, this.svg, this.tip));
     parent.append(this.figure);
@@ -106,6 +107,7 @@ export class MapView {
   draw({ points, caption, selected = -1 }) {
     this.points = points;
     this.caption.textContent = caption;
+    this.svg.setAttribute('role', 'img');
     this.svg.setAttribute('aria-label', caption);
     const seen = new Set();
     for (const p of points) {

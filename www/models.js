@@ -5,10 +5,11 @@
 // model trained on running text (`stack`, the learning panel's `deep` size), `Model.fromFile(bytes)`.
 //
 //   const m = shippedModel('seq2seq', 'zh', onLoaded);   // the model, or null while it loads
-//   if (m?.error) …                                      // it could not be loaded: m.error says why
+//   if (m?.error) app.errorText(m.error)                 // it could not be loaded: why, in the page's language
 
 import { engine } from './engine.js';
 import { asset } from './assets.js';
+import { codedError, errorInfo } from './errors.js';
 import { deepSpec } from './panels/learn.js';
 
 /** How each kind of file becomes a model: the engine's class and its static constructor. */
@@ -22,8 +23,28 @@ const CLASSES = {
 const cache = new Map(); // "kind-lang" → instance | {error} | Promise
 
 /**
+ * The bytes of the shipped file `models/<name>.safetensors`; a failed download throws an error
+ * with code file.fetch (errors.js) naming the file and the HTTP status or the network's reason.
+ */
+export async function fetchModelFile(name) {
+  const file = `models/${name}.safetensors`;
+  let res;
+  try {
+    res = await fetch(asset(file));
+  } catch (e) {
+    throw codedError('file.fetch', { file, status: e.message }, `${file}: ${e.message}`);
+  }
+  if (!res.ok) {
+    const status = `${res.status} ${res.statusText}`.trim();
+    throw codedError('file.fetch', { file, status }, `${file}: ${status}`);
+  }
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/**
  * The shipped model `kind` ('seq2seq' | 'masked' | 'causal' | 'stack') of `lang`, or null while it loads
- * (then `onLoaded()` is called once it is there, or failed: `{error}` with a message).
+ * (then `onLoaded()` is called once it is there, or failed: `{error}`, errors.js's errorInfo of
+ * why, which app.errorText says in the page's language).
  */
 export function shippedModel(kind, lang, onLoaded) {
   const key = `${kind}-${lang}`;
@@ -32,25 +53,17 @@ export function shippedModel(kind, lang, onLoaded) {
   if (!m) {
     cache.set(key, (async () => {
       try {
-        const bytes = await modelBytes(key);
+        const bytes = await fetchModelFile(key);
         const [cls, from] = CLASSES[kind];
         cache.set(key, engine[cls][from](bytes));
       } catch (e) {
-        cache.set(key, { error: e.message });
+        cache.set(key, { error: errorInfo(e) });
       }
     })().then(() => onLoaded?.()));
   } else {
     m.then(() => onLoaded?.());
   }
   return null;
-}
-
-/** The bytes of the shipped file `models/<key>.safetensors` (key: "stack-zh", …); throws naming it. */
-export async function modelBytes(key) {
-  const path = `models/${key}.safetensors`;
-  const res = await fetch(asset(path));
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${res.statusText}`);
-  return new Uint8Array(await res.arrayBuffer());
 }
 
 /** Resolves once every model asked for so far has loaded (or failed). */

@@ -1,5 +1,6 @@
 // Every string the page shows, in Simplified Chinese and English. Keys are used by
-// data-i18n="key" (text), data-i18n-aria="key" (aria-label) and t('key', {vars}) in code.
+// data-i18n="key" (text), data-i18n-aria="key" (aria-label) and t('key', {vars}) in code;
+// `err.<code>`: an error with that code (errors.js), by errorText(lang, e).
 
 export const STRINGS = {
   en: {
@@ -25,6 +26,22 @@ export const STRINGS = {
     'classroom.copy': 'Copy classroom link',
     'loading': 'Loading the engine…',
     'engine.failed': 'The engine could not start: {msg}',
+    'err.text.noTokens': 'The text has no tokens: type a few words.',
+    'err.text.length': 'The text has {n} tokens; the model reads 1 to {max}.',
+    'err.mask.missing': 'The text has no [MASK]: write [MASK] where a word should be filled in.',
+    'err.source.length': 'The sentence has {n} tokens; the model reads 1 to {max}.',
+    'err.prompt.empty': 'The prompt is empty: type the words the model reads first.',
+    'err.prompt.tooLong': 'The prompt has {n} tokens; the model can read at most {max} and still write after them.',
+    'err.target.empty': 'The target is empty: give the one token that should come next.',
+    'err.target.notOneToken': '“{target}” is not one token of the vocabulary (it is cut into {pieces}): give one token the model knows.',
+    'err.corpus.empty': 'The corpus is empty: paste some text to learn from.',
+    'err.corpus.tooLong': 'The corpus has {n} characters; only the first {max} are used.',
+    'err.lr.invalid': 'The learning rate {lr} is not valid: it must be a number ≥ 0.',
+    'err.train.diverged': 'Training diverged: the loss is no longer a finite number, or grew far past where it started; the learning rate is too large.',
+    'err.file.unreadable': 'The model file cannot be read: {detail}',
+    'err.file.fetch': 'Could not download {file} ({status}).',
+    'err.engine.crashed': 'The engine stopped after an internal error ({detail}). Reload the page to continue; your settings are kept in the link.',
+    'err.worker.failed': 'The training could not run in the background ({detail}); reload the page.',
     'notice.title': 'Notice',
     'notice.dismiss': 'Dismiss',
     'notice.clamped': '{key} = {value} is out of range; using {used}.',
@@ -223,6 +240,22 @@ export const STRINGS = {
     'classroom.copy': '复制课堂链接',
     'loading': '正在加载计算引擎…',
     'engine.failed': '计算引擎无法启动：{msg}',
+    'err.text.noTokens': '这段文字里没有词元：请输入几个词。',
+    'err.text.length': '这段文字有 {n} 个词元，模型只能读 1 到 {max} 个。',
+    'err.mask.missing': '文字里没有 [MASK]：请在要填词的地方写上 [MASK]。',
+    'err.source.length': '这句话有 {n} 个词元，模型只能读 1 到 {max} 个。',
+    'err.prompt.empty': '提示语是空的：请输入模型先读的词。',
+    'err.prompt.tooLong': '提示语有 {n} 个词元；模型最多读 {max} 个，才有地方接着写。',
+    'err.target.empty': '目标是空的：请给出下一个应该出现的词元。',
+    'err.target.notOneToken': '“{target}”不是词表里的一个词元（它被切成 {pieces}）：请给一个模型认识的词元。',
+    'err.corpus.empty': '语料是空的：请粘贴一些文本。',
+    'err.corpus.tooLong': '语料有 {n} 个字符，只使用前 {max} 个。',
+    'err.lr.invalid': '学习率 {lr} 无效：它必须是大于或等于 0 的数。',
+    'err.train.diverged': '训练发散了：损失不再是有限的数，或者远远超过了开始时的值；学习率太大了。',
+    'err.file.unreadable': '模型文件无法读取：{detail}',
+    'err.file.fetch': '无法下载 {file}（{status}）。',
+    'err.engine.crashed': '计算引擎遇到内部错误后停止了（{detail}）。请重新加载页面继续；你的设置都保存在链接里。',
+    'err.worker.failed': '后台训练无法运行（{detail}）；请重新加载页面。',
     'notice.title': '提示',
     'notice.dismiss': '关闭',
     'notice.clamped': '{key} = {value} 超出范围，已改用 {used}。',
@@ -406,13 +439,27 @@ export function browserLang(nav = globalThis.navigator) {
   return langs.some((l) => /^zh\b/i.test(l)) ? 'zh' : 'en';
 }
 
-/** The string `key` in `lang` with {vars} filled in; falls back to English, then the key. */
 /** Adds a panel's own strings (`{en: {…}, zh: {…}}`, exported by panels/<id>.js as STRINGS). */
 export function addStrings(table) {
   for (const lang of Object.keys(STRINGS)) Object.assign(STRINGS[lang], table[lang] ?? {});
 }
 
+/** The string `key` in `lang` with {vars} filled in; falls back to English, then the key. */
 export function translate(lang, key, vars = {}) {
-  const s = STRINGS[lang]?.[key] ?? STRINGS.en[key] ?? key;
-  return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+  return fill(STRINGS[lang]?.[key] ?? STRINGS.en[key] ?? key, vars);
+}
+
+const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+
+/**
+ * The error `e` in `lang`: one with a code (errors.js: the engine's or the page's) as the
+ * string `err.<code>` filled with its params, if the page has that string in `lang`; any other
+ * as its message, as written (the engine's English). `e`: an Error, errors.js's errorInfo of
+ * one, or a string (already said).
+ */
+export function errorText(lang, e) {
+  if (e === null || e === undefined) return '';
+  if (typeof e === 'string') return e;
+  const s = typeof e.code === 'string' ? STRINGS[lang]?.[`err.${e.code}`] : undefined;
+  return s === undefined ? String(e.message ?? e) : fill(s, e.params ?? {});
 }

@@ -32,9 +32,27 @@ pub use out::{object, out_to_js, outputs_to_js, set, string_array, tensor_to_js,
 /// The binding's result type: errors become JS `Error`s.
 pub type JsResult<T> = Result<T, JsError>;
 
-/// A core error as a JS `Error` with the same message.
+/// A core error as a JS `Error` with the same message; an error with a [`crate::Code`] has it
+/// as `code` (its name, `"text.noTokens"`) and the values its message names as `params` (an
+/// object of strings), which the page translates.
 pub fn core_err(e: crate::Error) -> JsError {
-    JsError::new(&e.message)
+    let js = JsError::new(&e.message);
+    match e.code {
+        Some(code) => with_code(js, code, &e.params),
+        None => js,
+    }
+}
+
+/// `js` with `code` and `params` set on it (the same JS object: a `JsError` is a handle).
+pub fn with_code(js: JsError, code: crate::Code, params: &[(&str, String)]) -> JsError {
+    let obj: JsValue = js.clone().into();
+    let p = js_sys::Object::new();
+    for (k, v) in params {
+        set(&p, k, &JsValue::from_str(v));
+    }
+    let _ = Reflect::set(&obj, &"code".into(), &JsValue::from_str(code.name()));
+    let _ = Reflect::set(&obj, &"params".into(), &p);
+    js
 }
 
 /// An error with this message.

@@ -45,6 +45,13 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.lock().ok().and_then(|g| g.clone())
 }
 
+/// The names of the engine's error codes ([`crate::Code`]): what a thrown `Error`'s `code` can
+/// be, for an error a person can cause (its `params` name the values in its message).
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> JsValue {
+    convert::string_array(&crate::Code::ALL.map(|c| c.name()))
+}
+
 /// Panics on purpose, so that tests can check how a panic is reported.
 #[wasm_bindgen(js_name = debugPanic)]
 pub fn debug_panic() {

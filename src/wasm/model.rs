@@ -6,8 +6,8 @@
 //! the model in the middle of a call nor leave it borrowed.
 
 use super::convert::{
-    bytes, core_err, err, int, number, object, set, string_array, strings, tensor_to_js, text,
-    to_js, JsResult, Obj,
+    bytes, core_err, describe, err, int, number, object, set, string_array, strings, tensor_to_js,
+    text, to_js, JsResult, Obj,
 };
 use super::session::{
     encoder_layers_js, ids_js, top_k_js, Live, Session, MAX_CORPUS_CHARS, MAX_WEIGHTS_BYTES,
@@ -214,7 +214,10 @@ impl Model {
         let b = super::convert::bytes("Model.fromSafetensors", "bytes", &bytes, MAX_WEIGHTS_BYTES)?;
         let m = Model::new(spec)?;
         m.with("Model.fromSafetensors", |tr| {
-            tr.model.params.load_safetensors(&b)
+            tr.model
+                .params
+                .load_safetensors(&b)
+                .map_err(crate::Error::unreadable_file)
         })?;
         Ok(m)
     }
@@ -229,8 +232,8 @@ impl Model {
     pub fn from_file(bytes_v: JsValue) -> JsResult<Model> {
         let f = "Model.fromFile";
         let b = bytes(f, "bytes", &bytes_v, MAX_WEIGHTS_BYTES)?;
-        let (recipe, tr) =
-            crate::recipes::TextRecipe::load(&b).map_err(|e| core_err(e.context(f)))?;
+        let (recipe, tr) = crate::recipes::TextRecipe::load(&b)
+            .map_err(|e| core_err(e.unreadable_file().context(f)))?;
         Ok(Model {
             config: tr.model.config,
             tr: Live::new(tr),
@@ -454,7 +457,14 @@ impl Model {
     /// Sets the learning rate of the optimiser (a NaN or negative rate is an error).
     #[wasm_bindgen(js_name = setLearningRate)]
     pub fn set_learning_rate(&self, lr: JsValue) -> JsResult<()> {
-        let x = number("setLearningRate", "lr", &lr)?;
+        // (a NaN is refused here, as a learning rate the page translates, like a negative one)
+        let x = number("setLearningRate", "lr", &lr).map_err(|e| {
+            let shown = lr
+                .as_f64()
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| describe(&lr));
+            super::convert::with_code(e, crate::Code::LearningRate, &[("lr", shown)])
+        })?;
         self.with("setLearningRate", |tr| tr.set_lr(x))
     }
 }

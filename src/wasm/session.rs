@@ -192,7 +192,7 @@ pub fn load<T: PairSession>(f: &str, bytes_v: &JsValue, options: &JsValue) -> Js
     let pairs = pairs_from(f, &obj)?;
     let options = options_from(f, &obj, &a)?;
     let ctx = |x: crate::Error| core_err(x.context(f));
-    let mut s = T::from_file(&b, options).map_err(ctx)?;
+    let mut s = T::from_file(&b, options).map_err(|e| ctx(e.unreadable_file()))?;
     if let Some(p) = pairs {
         s.set_pairs(&as_refs(&p)).map_err(ctx)?;
     }

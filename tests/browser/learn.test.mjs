@@ -204,6 +204,10 @@ test('charts measure their text on the canvas: drawing one lays nothing out in t
   // plotters' default text measurement appends a <span> to the page and reads its size: a
   // forced layout of the page per label, on the main thread, and a crash in a worker.
   const { page, errors, context } = await open(browser, '#panel=learn&lang=zh&step=3');
+  // (the worker's first report fills the lists: on a busy machine it may come after the page
+  // is idle, and must not be counted)
+  await page.waitForSelector('#learn-pred-list li', { state: 'attached' });
+  await settle(page);
   const added = await page.evaluate(async () => {
     const { engine } = await import('./engine.js');
     const canvas = document.createElement('canvas');

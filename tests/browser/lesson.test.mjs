@@ -94,6 +94,7 @@ test('the lesson file opens offline from file://, draws every panel, trains in i
 
   const outside = requests.filter((u) => !/^(file|data|blob):/.test(u));
   assert.deepEqual(outside, [], 'no request leaves the file');
-  assert.deepEqual(errors.filter((e) => !/Content Security Policy/.test(e)), []); // (the CSP's own check lands with the page's CSP)
+  assert.deepEqual(await lesson.evaluate(() => window.__csp), [], 'no Content-Security-Policy violation');
+  assert.deepEqual(errors, []);
   await ctx.close();
 });

@@ -1,7 +1,8 @@
 // www/engine.js: a crash (wasm trap) becomes one clear message; ordinary errors pass through.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadEngineSync, engineCrashed } from '../../www/engine.js';
+import { loadEngineSync, engineCrashed, engineCrash } from '../../www/engine.js';
+import { errorText } from '../../www/strings.js';
 import { wasmBytes } from './helpers.mjs';
 
 test('engine.js passes errors through and turns a trap into "reload the page"', () => {
@@ -28,5 +29,9 @@ test('engine.js passes errors through and turns a trap into "reload the page"', 
   assert.equal(engineCrashed(), null);
   assert.throws(() => engine.debugPanic(), /The engine stopped after an internal error \([^]*debugPanic was called[^]*\)\. Reload the page/);
   assert.match(engineCrashed(), /Reload the page/);
+  // the crash has its code and detail: the page says it in its language
+  assert.equal(engineCrash().code, 'engine.crashed');
+  assert.match(engineCrash().params.detail, /debugPanic was called/);
+  assert.match(errorText('zh', engineCrash()), /^计算引擎遇到内部错误后停止了（[^]*debugPanic was called[^]*）。请重新加载页面/);
   assert.throws(() => engine.attention(), /Reload the page/);
 });

@@ -602,6 +602,7 @@ const API = {
   kernelSelfTest: { recv: 'fn', w: 0.3, templates: [() => ({ args: [] })] },
   engineInfo: { recv: 'fn', w: 0.5, templates: [() => ({ args: [] })] },
   lastPanic: { recv: 'fn', w: 0.5, templates: [() => ({ args: [] })] },
+  errorCodes: { recv: 'fn', w: 0.3, templates: [() => ({ args: [] })] },
   maxStepsPerCall: { recv: 'prop', w: 0.5, templates: [() => ({ slot: small, args: [] })] },
   // The encoder–decoder: class Seq2Seq, its static constructors, and recipe().
   'new Seq2Seq': {

@@ -222,12 +222,12 @@ export default class AttentionPanel {
     if (this.article() || PRESETS[s.preset]?.d || s.aw === 'random') return random();
     const m = shippedModel('stack', s.lang, () => this.app.schedule(false));
     if (!m) return { loading: true, note: this.t('att.trained.loading') };
-    if (m.error) return s.aw === 'trained' ? { error: this.t('att.trained.failed', { msg: m.error }) } : random();
+    if (m.error) return s.aw === 'trained' ? { error: new Error(this.t('att.trained.failed', { msg: this.app.errorText(m.error) })) } : random();
     let tr;
     try {
       tr = m.traceLayers(s.text, {});
     } catch (e) {
-      return s.aw === 'trained' ? { error: e.message } : random();
+      return s.aw === 'trained' ? { error: e } : random();
     }
     // Auto: trained only for a text the model knows and reads whole (its context is short).
     if (s.aw === 'auto' && tr.unknown.length) return random(this.t('att.weights.unknownNote', { list: tr.unknown.join(' '), seed: s.seed }));
@@ -287,11 +287,11 @@ export default class AttentionPanel {
     let r = src.r;
     if (src.loading) return;
     try {
-      if (src.error) throw new Error(src.error);
+      if (src.error) throw src.error;
       r ??= engine.attentionDemo(s.text, article ? { article: true, causal: s.causal } : { dModel: s.d, heads: s.h, seed: s.seed, causal: s.causal });
       this.error.hidden = true;
     } catch (e) {
-      this.error.textContent = e.message;
+      this.error.textContent = this.app.errorText(e);
       this.error.hidden = false;
       return;
     }

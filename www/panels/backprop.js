@@ -13,7 +13,7 @@ import { Stepper } from '../stepper.js';
 import { chartBoxes } from '../fit.js';
 import { choices } from '../state.js';
 import { svg } from '../figures.js';
-import { modelBytes } from '../models.js';
+import { fetchModelFile } from '../models.js';
 
 const STEPS = 7;
 /** Each language's example: the prompt, the answer the corpus gives and the wrong answer taught. */
@@ -66,7 +66,7 @@ export default class BackpropPanel {
     // 0 · the wrong answer
     const s0 = sec(0);
     this.wrongSay = el('p', { class: 'say', id: 'bp-wrong-say' });
-    this.barsCanvas = el('canvas', { id: 'bp-bars', role: 'img' });
+    this.barsCanvas = el('canvas', { id: 'bp-bars' });
     this.bars = new Bars(this.barsCanvas);
     this.barsList = el('ol', { class: 'bars-list', id: 'bp-bars-list' });
     s0.append(this.wrongSay, el('div', { class: 'bars-box' }, el('div', { class: 'canvas-wrap' }, this.barsCanvas)), this.barsList);
@@ -131,9 +131,9 @@ export default class BackpropPanel {
     if (!this.pending) {
       this.pending = (async () => {
         try {
-          this.bytes[lang] = await modelBytes(`stack-${lang}`);
+          this.bytes[lang] = await fetchModelFile(`stack-${lang}`);
         } catch (e) {
-          this.bytes[lang] = { error: e.message };
+          this.bytes[lang] = { error: e };
         }
         this.pending = null;
         this.app.schedule(false);
@@ -192,7 +192,7 @@ export default class BackpropPanel {
     if (document.activeElement !== this.wrong) this.wrong.value = ex.wrong;
     fillSelect(this.lr, choices('blr').map((v) => [v, String(v)]), s.blr);
     const bytes = this.file(s.lang);
-    this.status.textContent = !bytes ? this.t('bp.loading') : bytes.error ? this.t('bp.loadFailed', { msg: bytes.error }) : '';
+    this.status.textContent = !bytes ? this.t('bp.loading') : bytes.error ? this.t('bp.loadFailed', { msg: this.app.errorText(bytes.error) }) : '';
     if (!bytes || bytes.error) return;
     let run, b, size, vocab;
     try {
@@ -203,7 +203,7 @@ export default class BackpropPanel {
       size = run.model.stepSize(ex.prompt, ex.target, { lrs: STEP_LRS });
       vocab = run.model.vocab();
     } catch (e) {
-      this.error.textContent = e.message;
+      this.error.textContent = this.app.errorText(e);
       this.error.hidden = false;
       this.root.querySelector('.sections').hidden = true;
       return;
@@ -243,7 +243,7 @@ export default class BackpropPanel {
     const tId = vocab.indexOf(ex.target);
     if (!shown.includes(tId)) shown[shown.length - 1] = tId;
     const names = shown.map((i) => vocab[i]);
-    this.bars.draw(names, shown.map((i) => p[i]), { percent: true, max: Math.max(1e-6, ...shown.map((i) => p[i])) }, shown.length);
+    this.bars.draw(names, shown.map((i) => p[i]), { percent: true, max: Math.max(1e-6, ...shown.map((i) => p[i])), alt: this.t('bp.wrong.alt') }, shown.length);
     this.barsList.replaceChildren(...shown.map((i) => el('li', { 'data-token': vocab[i], 'data-prob': String(p[i]), text: `${vocab[i]} ${pct(p[i])}` })));
     const key = run.wrongSteps === 0 ? 'bp.wrong.already' : run.wrongFirst ? 'bp.wrong.say' : 'bp.wrong.notFirst';
     this.wrongSay.textContent = this.t(key, { ...vars, max: WRONG_MAX, pw: pct(p[vocab.indexOf(ex.wrong)]), pt: pct(p[tId]) });
@@ -315,7 +315,7 @@ export default class BackpropPanel {
     this.inputsSay.textContent = this.t('bp.inputs.say', { ...vars, tok: most.token, pos: most.position + 1, norm: most.norm.toFixed(4) });
     const hiNorm = Math.max(...b.inputs.map((x) => x.norm), 1e-12);
     this.inputs.replaceChildren(...b.inputs.map((x, i) => {
-      const tok = el('span', { class: 'token', 'data-norm': String(x.norm), 'aria-pressed': String(i === b.mostBlamed) }, el('span', { class: 'tok-text', text: x.token }), el('span', { class: 'tok-id', text: x.norm.toFixed(3) }));
+      const tok = el('span', { class: i === b.mostBlamed ? 'token most' : 'token', 'data-norm': String(x.norm) }, el('span', { class: 'tok-text', text: x.token }), el('span', { class: 'tok-id', text: x.norm.toFixed(3) }));
       tok.style.borderBottom = `${Math.max(1, Math.round((8 * x.norm) / hiNorm))}px solid #D55E00`;
       return tok;
     }));
@@ -326,8 +326,8 @@ export default class BackpropPanel {
     const st = b.step;
     const p2 = (id) => st.top.find((x) => x.id === id)?.prob;
     const pw = b.probs[wrongId];
-    const head = el('tr', {}, el('th', {}), el('th', { text: this.t('bp.after.before') }), el('th', { text: this.t('bp.after.after') }));
-    const row = (label, x, y, id) => el('tr', { id }, el('th', { text: label }), el('td', { text: x }), el('td', { text: y }));
+    const head = el('tr', {}, el('td'), el('th', { scope: 'col', text: this.t('bp.after.before') }), el('th', { scope: 'col', text: this.t('bp.after.after') }));
+    const row = (label, x, y, id) => el('tr', { id }, el('th', { scope: 'row', text: label }), el('td', { text: x }), el('td', { text: y }));
     // P(wrong) after the step: from the step's top list, or (if it fell out of it) not shown.
     const wrongAfter = wrongId === st.previousTop.id ? st.previousTop.after : p2(wrongId);
     this.afterTable.replaceChildren(head,

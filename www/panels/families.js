@@ -79,7 +79,7 @@ export default class FamiliesPanel {
     this.mSay = el('p', { class: 'say', id: 'fam-m-say' });
     this.mList = el('ol', { class: 'bars-list', id: 'fam-m-list' });
     const barsBox = el('div', { class: 'bars-box' });
-    this.mCanvas = el('canvas', { id: 'fam-m-bars', role: 'img' });
+    this.mCanvas = el('canvas', { id: 'fam-m-bars' });
     barsBox.append(el('div', { class: 'canvas-wrap' }, this.mCanvas));
     this.mBars = new Bars(this.mCanvas);
     this.mError = el('p', { class: 'error', role: 'alert', hidden: '' });
@@ -116,7 +116,7 @@ export default class FamiliesPanel {
     const ms = { masked: shippedModel('masked', lang, again), causal: shippedModel('causal', lang, again), seq2seq: shippedModel('seq2seq', lang, again) };
     if (Object.values(ms).some((m) => !m)) return { loading: true };
     const bad = Object.values(ms).find((m) => m.error);
-    return bad ? { error: this.t('fam.loadFailed', { msg: bad.error }) } : ms;
+    return bad ? { error: this.t('fam.loadFailed', { msg: this.app.errorText(bad.error) }) } : ms;
   }
 
   render(light = false) {
@@ -159,7 +159,7 @@ export default class FamiliesPanel {
       r = m.fillMask(text, { top: 5 });
       this.mError.hidden = true;
     } catch (e) {
-      this.mError.textContent = e.message;
+      this.mError.textContent = this.app.errorText(e);
       this.mError.hidden = false;
       this.mSay.textContent = '';
       return null;
@@ -167,8 +167,7 @@ export default class FamiliesPanel {
     const first = r.masks[0];
     const cands = first.candidates;
     this.mList.replaceChildren(...cands.map((c) => el('li', { 'data-token': c.token, 'data-prob': String(c.prob), text: `${c.token}: ${(c.prob * 100).toFixed(1)}%` })));
-    this.mCanvas.setAttribute('aria-label', this.t('fam.m.bars'));
-    this.mBars.draw(cands.map((c) => c.token), cands.map((c) => c.prob), { percent: true, max: 1 }, cands.length);
+    this.mBars.draw(cands.map((c) => c.token), cands.map((c) => c.prob), { percent: true, max: 1, alt: this.t('fam.m.bars') }, cands.length);
     // The [MASK]'s row of attention in the last layer: how much of it reads the right side,
     // which a decoder-only model could not see.
     const T = r.tokens.length, L = r.attention.length, H = r.attention[0].length;
@@ -219,7 +218,7 @@ export default class FamiliesPanel {
       g = m.generate(prompt, {});
       this.cError.hidden = true;
     } catch (e) {
-      this.cError.textContent = e.message;
+      this.cError.textContent = this.app.errorText(e);
       this.cError.hidden = false;
       this.cSay.textContent = '';
       this.cOut.replaceChildren();
@@ -255,7 +254,7 @@ export default class FamiliesPanel {
     try {
       g = m.generate(ex.source, {});
     } catch (e) {
-      this.eSay.textContent = e.message;
+      this.eSay.textContent = this.app.errorText(e);
       return;
     }
     this.eOut.replaceChildren(...g.steps.map((st) => el('span', { class: 'token', 'data-token': st.token }, el('span', { class: 'tok-text', text: st.token }))));

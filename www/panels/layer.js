@@ -140,7 +140,7 @@ export default class LayerPanel {
       field('topk', 'lay-topk', 'lay.ctl.topk', this.topk),
       el('div', { class: 'field ui-sample' }, el('span', { text: ' ' }), this.redraw));
     this.outSay = el('p', { class: 'say', id: 'lay-out-say' });
-    this.barsCanvas = el('canvas', { id: 'lay-out-bars', role: 'img' });
+    this.barsCanvas = el('canvas', { id: 'lay-out-bars' });
     this.bars = new Bars(this.barsCanvas);
     this.outList = el('ol', { class: 'bars-list', id: 'lay-out-list' });
     s8.append(outControls, this.outSay, el('div', { class: 'bars-box' }, el('div', { class: 'canvas-wrap' }, this.barsCanvas)), this.outList);
@@ -186,9 +186,9 @@ export default class LayerPanel {
     try {
       m = this.model();
     } catch (e) {
-      return this.fail(e.message);
+      return this.fail(this.app.errorText(e));
     }
-    this.status.textContent = !m ? this.t('lay.loading') : m.error ? this.t('lay.loadFailed', { msg: m.error }) : '';
+    this.status.textContent = !m ? this.t('lay.loading') : m.error ? this.t('lay.loadFailed', { msg: this.app.errorText(m.error) }) : '';
     if (!m || m.error) return;
     const cfg = m.config();
     const L = cfg.n_layers;
@@ -201,7 +201,7 @@ export default class LayerPanel {
       own = m.traceLayers(text, {});
       alt = m.traceLayers(text, { layer, normFirst: !cfg.norm_first });
     } catch (e) {
-      return this.fail(e.message);
+      return this.fail(this.app.errorText(e));
     }
     this.error.hidden = true;
     this.data = { r: s.lswap ? alt : own, own, alt, cfg, layer, text };
@@ -408,7 +408,7 @@ export default class LayerPanel {
     const shown = nt.kept.slice(0, n);
     const names = shown.map((id) => this.tokenName(id));
     const picked = this.tokenName(nt.pick);
-    this.bars.draw(names.map((n, i) => (shown[i] === nt.pick ? `✓ ${n}` : n)), shown.map((id) => nt.probs[id]), { percent: true, max: Math.max(1e-6, ...shown.map((id) => nt.probs[id])) }, n);
+    this.bars.draw(names.map((n, i) => (shown[i] === nt.pick ? `✓ ${n}` : n)), shown.map((id) => nt.probs[id]), { percent: true, max: Math.max(1e-6, ...shown.map((id) => nt.probs[id])), alt: this.t('lay.out.alt', { text }) }, n);
     this.outList.replaceChildren(...shown.map((id, i) => el('li', { text: `${names[i]} ${(100 * nt.probs[id]).toFixed(1)}% (z = ${z[id].toFixed(2)})` })));
     this.outSay.textContent = this.t('lay.out.say', { text, last: r.tokens[T - 1], pick: picked, p: (100 * nt.probs[nt.pick]).toFixed(1), u: nt.u.toFixed(2), temp: s.temp.toFixed(2), k: s.topk || this.t('lay.topk.all'), v: V });
   }

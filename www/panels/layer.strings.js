@@ -103,6 +103,7 @@ export const STRINGS = {
     'lay.path.cos': 'cosine with the layer below',
     'lay.path.added': 'length of what the layer added',
     'lay.path.say': 'Layer {most} adds the most to “{tok}”. The cosine with the vector below is {first} after layer 1 and {last} after the last: each layer adjusts the vector rather than replacing it.',
+    'lay.out.alt': 'The most probable next tokens after “{text}”',
     'lay.out.say': 'After “{text}”, with τ = {temp} and top-k = {k} (of {v} tokens): drawn “{pick}” ({p}%, u = {u}).',
   },
   zh: {
@@ -208,6 +209,7 @@ export const STRINGS = {
     'lay.path.cos': '与下一层向量的余弦',
     'lay.path.added': '这一层加上的量的长度',
     'lay.path.say': '第 {most} 层给“{tok}”加的最多。与下面一层向量的余弦：第 1 层之后是 {first}，最后一层之后是 {last}：每一层是在调整这个向量，而不是替换它。',
+    'lay.out.alt': '“{text}”之后最可能的下一个词',
     'lay.out.say': '在“{text}”之后，τ = {temp}，top-k = {k}（共 {v} 个词）：抽到“{pick}”（{p}%，u = {u}）。',
   },
 };

@@ -117,7 +117,7 @@ export default class LearnPanel {
     this.statsSummary = el('p', { class: 'muted', id: 'learn-stats-summary' });
     this.statsBoxes = ['counts', 'next', 'cooc'].map((k) => {
       const h = el('h4', { class: 'bars-title' });
-      const c = el('canvas', { role: 'img', id: `learn-${k}` });
+      const c = el('canvas', { id: `learn-${k}` });
       const list = el('ol', { class: 'bars-list sr-only', id: `learn-${k}-list` });
       const box = el('figure', { class: 'bars-box' }, h, el('div', { class: 'canvas-wrap' }, c), list);
       return { k, h, c, list, box, bars: new Bars(c) };
@@ -150,14 +150,14 @@ export default class LearnPanel {
     // 4 · prediction
     const s4 = sec(4);
     this.promptIn = el('input', { id: 'learn-prompt', type: 'text', maxlength: '200', autocomplete: 'off' });
-    this.predCanvas = el('canvas', { id: 'learn-pred', role: 'img' });
+    this.predCanvas = el('canvas', { id: 'learn-pred' });
     this.predList = el('ol', { class: 'bars-list', id: 'learn-pred-list' });
     this.predBars = new Bars(this.predCanvas);
     s4.append(el('div', { class: 'controls' }, field('prompt', 'learn-prompt', 'learn.prompt', this.promptIn)), el('div', { class: 'canvas-wrap' }, this.predCanvas), el('details', { class: 'alt' }, el('summary', { 'data-i18n': 'table.show' }), this.predList));
     // 5 · blame
     const s5 = sec(5);
     this.normsTitle = el('h4', { class: 'bars-title', 'data-i18n': 'learn.blame.norms' });
-    this.normsCanvas = el('canvas', { id: 'learn-norms', role: 'img' });
+    this.normsCanvas = el('canvas', { id: 'learn-norms' });
     this.normsList = el('ol', { class: 'bars-list sr-only', id: 'learn-norms-list' });
     this.normsBars = new Bars(this.normsCanvas);
     // Before the first step there is no gradient: a line of text, not an empty canvas.
@@ -290,7 +290,7 @@ export default class LearnPanel {
     this.playing = !!target;
     this.target = target || null;
     if (!text.trim()) {
-      this.showError(this.t('learn.corpus.empty'));
+      this.showError(() => this.t('learn.corpus.empty'));
       this.failed = true;
       this.renderButtons();
       return;
@@ -335,13 +335,16 @@ export default class LearnPanel {
     } else if (m.type === FROM_WORKER.ERROR) {
       this.failed = true;
       this.playing = false;
-      this.showError(m.diverged ? `${this.t('learn.diverged', { msg: m.message })} ${this.t('learn.resetHint')}` : m.message);
+      // (a diverged run with its code is said whole by its string; one without, by its message)
+      this.showError(() => (m.diverged ? `${m.code ? this.app.errorText(m) : this.t('learn.diverged', { msg: m.message })} ${this.t('learn.resetHint')}` : this.app.errorText(m)));
     }
     this.schedule();
   }
 
-  showError(msg) {
-    this.errorBox.textContent = msg;
+  /** Shows an error; `say()` gives its text, in the page's language (again at each full render). */
+  showError(say) {
+    this.errorSay = say;
+    this.errorBox.textContent = say();
     this.errorBox.hidden = false;
   }
 
@@ -437,6 +440,7 @@ export default class LearnPanel {
     // (embedded, the preview fills the frame's height: more lines)
     this.preview.textContent = text.split('\n').slice(0, this.app.embed ? 60 : 12).join('\n');
     this.renderStats(text);
+    if (!this.errorBox.hidden && this.errorSay) this.errorBox.textContent = this.errorSay();
     this.showWatch();
     this.showModelInfo();
     // Every text of the step is in place: measure the charts' room (embedded), then draw.
@@ -462,7 +466,7 @@ export default class LearnPanel {
     try {
       st = engine.corpusStats(text, { tokenizer: s.tmode, token: tok, window: 3, top: 10 });
     } catch (e) {
-      this.statsSummary.textContent = e.message;
+      this.statsSummary.textContent = this.app.errorText(e);
       return;
     }
     this.statsSummary.textContent = this.t('learn.stats.summary', { tokens: st.tokens, distinct: st.distinct });
@@ -473,7 +477,7 @@ export default class LearnPanel {
       b.h.textContent = titles[b.k];
       if (b.k !== 'counts' && !st.found) b.h.textContent += ` — ${this.t('learn.stats.notFound', { tok })}`;
       b.items = items;
-      b.c.setAttribute('aria-label', titles[b.k]);
+      b.alt = titles[b.k];
       b.list.replaceChildren(...items.map((x) => el('li', { 'data-token': x.token, 'data-count': String(x.count), text: `${x.token}: ${x.count}` })));
     }
   }
@@ -483,7 +487,7 @@ export default class LearnPanel {
     for (const b of this.statsBoxes) {
       const items = b.items ?? [];
       const shown = items.slice(0, this.rowsFor(b.c, 10));
-      b.bars.draw(shown.map((x) => x.token), shown.map((x) => x.count), { percent: false, max: Math.max(1, ...items.map((x) => x.count)) }, shown.length);
+      b.bars.draw(shown.map((x) => x.token), shown.map((x) => x.count), { percent: false, max: Math.max(1, ...items.map((x) => x.count)), alt: b.alt }, shown.length);
     }
   }
 
@@ -566,19 +570,17 @@ export default class LearnPanel {
 
   paintPredictions() {
     const preds = Array.isArray(this.predictions) ? this.predictions : [];
-    if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.predictions.error }));
+    if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.app.errorText(this.predictions.error) }));
     else this.predList.replaceChildren(...preds.map((p) => el('li', { 'data-token': p.token, 'data-prob': String(p.prob), text: `${p.token}: ${(p.prob * 100).toFixed(2)}%` })));
-    this.predCanvas.setAttribute('aria-label', this.t('learn.pred.alt'));
     const rows = this.rowsFor(this.predCanvas, 8);
-    this.predBars.draw(preds.slice(0, rows).map((p) => p.token), preds.slice(0, rows).map((p) => p.prob), { percent: true, max: 1 }, rows);
+    this.predBars.draw(preds.slice(0, rows).map((p) => p.token), preds.slice(0, rows).map((p) => p.prob), { percent: true, max: 1, alt: this.t('learn.pred.alt') }, rows);
   }
 
   paintNorms() {
     const norms = Object.entries(this.norms ?? {}).sort((x, y) => y[1] - x[1]).slice(0, 12);
     const rows = this.rowsFor(this.normsCanvas, 12);
     const shown = norms.slice(0, rows);
-    if (shown.length) this.normsBars.draw(shown.map(([k]) => k), shown.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)) }, rows);
-    this.normsCanvas.setAttribute('aria-label', this.t('learn.blame.norms'));
+    if (shown.length) this.normsBars.draw(shown.map(([k]) => k), shown.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)), alt: this.t('learn.blame.norms') }, rows);
     this.normsList.replaceChildren(...norms.map(([k, v]) => el('li', { text: `${k}: ${v.toExponential(3)}` })));
   }
 

@@ -187,7 +187,7 @@ export default class Seq2SeqPanel {
     }
     if (m.error) {
       this.status.textContent = '';
-      this.showError(this.t('s2s.loadFailed', { msg: m.error }));
+      this.showError(this.t('s2s.loadFailed', { msg: this.app.errorText(m.error) }));
       return;
     }
     let gen;
@@ -195,7 +195,7 @@ export default class Seq2SeqPanel {
       gen = this.generation(m, s.smodel, s.src);
       this.error.hidden = true;
     } catch (e) {
-      this.showError(e.message);
+      this.showError(this.app.errorText(e));
       return;
     }
     this.data = gen;
@@ -351,7 +351,8 @@ export default class Seq2SeqPanel {
     if (m.type === FROM_WORKER.READY) tr.total = m.total;
     else if (m.type === FROM_WORKER.ERROR) {
       tr.playing = false;
-      this.trainStatus.textContent = m.message;
+      tr.error = m; // (said in the page's language, again at each render: drawTraining)
+      this.trainStatus.textContent = this.app.errorText(m);
       this.started?.(); // (nothing more will come to wait for)
     } else if (m.type === FROM_WORKER.PROGRESS) {
       for (const x of m.losses) tr.losses.push(x);
@@ -390,7 +391,7 @@ export default class Seq2SeqPanel {
     const { layer, head } = this.view;
     const fs = this.app.fontScale;
     const last = tr.losses.length ? tr.losses[tr.losses.length - 1] : NaN;
-    this.trainStatus.textContent = this.t('s2s.train.status', { step: tr.step, total: tr.total || '…', loss: Number.isFinite(last) ? last.toFixed(4) : '—' });
+    this.trainStatus.textContent = tr.error ? this.app.errorText(tr.error) : this.t('s2s.train.status', { step: tr.step, total: tr.total || '…', loss: Number.isFinite(last) ? last.toFixed(4) : '—' });
     this.trainStatus.dataset.step = String(tr.step);
     // (no curve before the worker that draws it: a canvas drawn here could not be handed over)
     if (!tr.recipe) return;
@@ -403,7 +404,7 @@ export default class Seq2SeqPanel {
     });
     const g = tr.generation;
     if (!g || g.error || !g.steps.length) {
-      this.trainSay.textContent = g?.error ?? '';
+      this.trainSay.textContent = this.app.errorText(g?.error);
       return;
     }
     const src = g.sourceTokens, out = g.steps.map((x) => x.token);

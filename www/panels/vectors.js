@@ -95,7 +95,7 @@ export default class VectorsPanel {
     // 3 · near and far
     const s3 = sec(3);
     this.nearSay = el('p', { class: 'say', id: 'vec-near-say' });
-    this.barsCanvas = el('canvas', { id: 'vec-near-bars', role: 'img' });
+    this.barsCanvas = el('canvas', { id: 'vec-near-bars' });
     this.bars = new Bars(this.barsCanvas);
     this.nearList = el('ol', { class: 'bars-list', id: 'vec-near-list' });
     this.cosSay = el('p', { class: 'formula', id: 'vec-cos' });
@@ -139,6 +139,8 @@ export default class VectorsPanel {
   render(light = false) {
     const s = this.app.state;
     this.stepper.render(s.step);
+    // (reached by the step buttons, a light render: the live step's worker starts all the same)
+    if (light && s.step === 2 && this.vocab) this.startLive(s.vtrain);
     if (light) return;
     const d = VECTOR_WORDS[s.lang];
     const words = { vword: s.vword ?? d.vword, vword2: s.vword2 ?? d.vword2, va: s.va ?? d.va, vb: s.vb ?? d.vb, vc: s.vc ?? d.vc };
@@ -150,9 +152,9 @@ export default class VectorsPanel {
     try {
       m = this.model();
     } catch (e) {
-      return this.fail(e.message);
+      return this.fail(this.app.errorText(e));
     }
-    this.status.textContent = !m ? this.t('vec.loading') : m.error ? this.t('vec.loadFailed', { msg: m.error }) : '';
+    this.status.textContent = !m ? this.t('vec.loading') : m.error ? this.t('vec.loadFailed', { msg: this.app.errorText(m.error) }) : '';
     if (!m || m.error) return;
     this.vocab = m.vocab();
     this.e = m.param('tok_emb.weight');
@@ -162,7 +164,7 @@ export default class VectorsPanel {
     this.words.replaceChildren(...this.vocab.filter((w) => !SPECIAL.test(w)).map((w) => el('option', { value: w })));
     this.error.hidden = true;
     const errors = [];
-    const guard = (f) => { try { f(); } catch (e) { errors.push(e.message); } };
+    const guard = (f) => { try { f(); } catch (e) { errors.push(this.app.errorText(e)); } };
     guard(() => this.drawVector(words.vword, s));
     guard(() => this.drawMap(this.map, this.mapOf(this.e, s), words.vword, s, this.t(s.vweights === 'random' ? 'vec.map.captionRandom' : 'vec.map.caption')));
     this.drawLegend();
@@ -171,6 +173,8 @@ export default class VectorsPanel {
     guard(() => this.drawAxis(words.va, words.vb, words.vc));
     guard(() => this.drawOpposites(s, d));
     this.drawExport();
+    // (the live training's failure, said again in the page's language)
+    if (this.live.error) errors.push(this.app.errorText(this.live.error));
     if (errors.length) this.fail([...new Set(errors)].join(' '));
   }
 
@@ -218,7 +222,12 @@ export default class VectorsPanel {
   }
 
   drawLegend() {
-    this.legend.replaceChildren(...this.categories.map((c, i) => el('span', { class: 'key' }, el('span', { class: 'swatch', style: `background:${CATEGORY_COLOURS[i % CATEGORY_COLOURS.length]}` }), this.t(`vec.cat.${c}`))));
+    this.legend.replaceChildren(...this.categories.map((c, i) => {
+      // (the colour through the CSSOM: a style attribute is refused by the page's policy)
+      const swatch = el('span', { class: 'swatch' });
+      swatch.style.background = CATEGORY_COLOURS[i % CATEGORY_COLOURS.length];
+      return el('span', { class: 'key' }, swatch, this.t(`vec.cat.${c}`));
+    }));
   }
 
   drawVector(word, s) {
@@ -246,7 +255,7 @@ export default class VectorsPanel {
     const r = this.row(word);
     const near = engine.space('nearest', { e: this.e, row: r, k: 8, exclude: this.exclude() });
     const names = near.map((n) => this.vocab[n.row]);
-    this.bars.draw(names, near.map((n) => Math.max(0, n.cos)), { percent: false, max: 1 }, 8);
+    this.bars.draw(names, near.map((n) => Math.max(0, n.cos)), { percent: false, max: 1, alt: this.t('vec.near.alt', { w: word }) }, 8);
     this.nearList.replaceChildren(...near.map((n, i) => el('li', { text: `${names[i]} ${fmt(n.cos, 3)}` })));
     const catW = this.catOf(word);
     const same = catW ? near.slice(0, 3).filter((n) => this.catOf(this.vocab[n.row]) === catW).length : 0;
@@ -316,12 +325,17 @@ export default class VectorsPanel {
   }
 
   toggleLive() {
-    if (this.live.playing) this.trainer.pause();
-    else this.trainer.play();
+    if (this.live.playing) return this.trainer.pause();
+    // (a worker that was never started would not hear it)
+    this.startLive(this.app.state.vtrain);
+    this.trainer.play();
   }
 
   onMessage(m) {
-    if (m.type === FROM_WORKER.ERROR) return this.fail(m.message);
+    if (m.type === FROM_WORKER.ERROR) {
+      this.live.error = m;
+      return this.fail(this.app.errorText(m));
+    }
     if (m.type !== FROM_WORKER.PROGRESS) return;
     Object.assign(this.live, { e: m.e, step: m.step, loss: m.loss, playing: m.playing, total: m.total });
     // Paused (or at a link's step): that step goes into the link.

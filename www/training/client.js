@@ -4,6 +4,7 @@
 
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { startWorker } from '../assets.js';
+import { codedError, errorInfo } from '../errors.js';
 
 export class TrainingClient {
   /**
@@ -25,7 +26,10 @@ export class TrainingClient {
     if (!this.worker) {
       this.worker = startWorker(this.script, { type: 'module' });
       this.worker.onmessage = (e) => this.onMessage(e.data);
-      this.worker.onerror = (e) => this.onMessage({ type: FROM_WORKER.ERROR, message: e.message || 'worker error' });
+      this.worker.onerror = (e) => {
+        const detail = e.message || 'worker error';
+        this.onMessage({ type: FROM_WORKER.ERROR, ...errorInfo(codedError('worker.failed', { detail }, detail)) });
+      };
     }
     this.post(TO_WORKER.INIT, { spec, prompt, target });
   }

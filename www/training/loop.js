@@ -4,6 +4,7 @@
 // (worker.js, the learning panel's, has its own loop: it also waits for the page to draw.)
 
 import { TO_WORKER } from './messages.js';
+import { codedError, errorInfo } from '../errors.js';
 
 /** Posts `{type, …data}` to the page. */
 export function post(type, data = {}) {
@@ -11,17 +12,17 @@ export function post(type, data = {}) {
 }
 
 /**
- * The ERROR message's fields for `e`: a wasm trap names the engine's panic (`lastPanic()`) and
- * says the page must be reloaded (`crashed`); any other error its message (`diverged` when
- * training diverged).
+ * The ERROR message's fields for `e` (errors.js errorInfo: its message, and its code and
+ * params for the page to say it): a wasm trap names the engine's panic (`lastPanic()`) and
+ * says the page must be reloaded (`crashed`); `diverged` when training diverged.
  */
 export function failure(e, lastPanic) {
   if (e instanceof WebAssembly.RuntimeError) {
     let detail = e.message;
     try { detail = lastPanic() ?? detail; } catch { /* gone */ }
-    return { message: `The engine stopped after an internal error (${detail}). Reload the page.`, crashed: true };
+    return { ...errorInfo(codedError('engine.crashed', { detail }, `The engine stopped after an internal error (${detail}). Reload the page.`)), crashed: true };
   }
-  return { message: e.message, diverged: /diverged/.test(e.message) };
+  return { ...errorInfo(e), diverged: e?.code === 'train.diverged' || /diverged/.test(e?.message) };
 }
 
 /**

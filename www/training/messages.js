@@ -38,7 +38,7 @@ export const FROM_WORKER = Object.freeze({
    * at most every 250 ms while training, `{predictions, gradNorms, update}`.
    */
   PROGRESS: 'progress',
-  /** `{message, diverged?, crashed?}`: training stopped. */
+  /** `{message, code?, params?, diverged?, crashed?}` (errors.js errorInfo): training stopped. */
   ERROR: 'error',
   /** `{layout, steps}`: the worker drew the curve (drawLossCurve's layout, for the page's tooltip). */
   CURVE: 'curve',

@@ -11,6 +11,7 @@ import { wasmSource } from '../assets.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { WorkerCurve } from './curve.js';
 import { Loop, post, failure } from './loop.js';
+import { errorInfo } from '../errors.js';
 
 const ready = init({ module_or_path: wasmSource() });
 const POST_MS = 40;
@@ -49,7 +50,7 @@ function written() {
     const g = model.generate(source, {});
     return { sourceTokens: g.sourceTokens, steps: g.steps.map((s) => ({ token: s.token, cross: s.cross })) };
   } catch (e) {
-    return { error: e.message };
+    return { error: errorInfo(e) };
   }
 }
 

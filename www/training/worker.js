@@ -12,6 +12,7 @@ import { wasmSource } from '../assets.js';
 import { WorkerCurve } from './curve.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { post, failure } from './loop.js';
+import { errorInfo } from '../errors.js';
 
 const ready = init({ module_or_path: wasmSource() });
 const HELDOUT_EVERY = 25;
@@ -55,7 +56,7 @@ function snapshot(details = true) {
   const msg = { step: model.step, losses, heldout: curve.heldout.slice(), stepsPerSec: rate.perSec, playing, target };
   if (details || now - posted.detailAt >= DETAIL_MS) {
     posted.detailAt = now;
-    try { msg.predictions = model.predictNext(prompt, 8); } catch (e) { msg.predictions = { error: e.message }; }
+    try { msg.predictions = model.predictNext(prompt, 8); } catch (e) { msg.predictions = { error: errorInfo(e) }; }
     msg.gradNorms = model.gradNorms();
     msg.update = model.lastUpdate();
   }

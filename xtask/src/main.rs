@@ -216,14 +216,18 @@ fn ensure_node(root: &Path) -> Res<()> {
             "node {v} is too old: Node.js 20 or newer is needed"
         ));
     }
-    if !root.join("node_modules").join("playwright-core").exists() {
+    // (every package the tests use: a checkout whose node_modules predates one gets it)
+    if ["playwright-core", "axe-core"]
+        .iter()
+        .any(|p| !root.join("node_modules").join(p).exists())
+    {
         eprintln!("xtask: installing the test tools with npm (package-lock.json)");
         let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
         run(Command::new(npm)
             .current_dir(root)
             .args(["ci", "--no-audit", "--no-fund"]))
         .map_err(|e| {
-            format!("{e}; npm is needed to install playwright-core (Debian: apt-get install npm)")
+            format!("{e}; npm is needed to install playwright-core and axe-core (Debian: apt-get install npm)")
         })?;
     }
     Ok(())
