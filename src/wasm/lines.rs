@@ -137,8 +137,8 @@ fn paint<DB: DrawingBackend>(
     let fs = fs_css * dpr;
     let em = |t: &[String]| t.iter().map(|s| text_em(s)).fold(1.0, f64::max) * fs_css;
     let num_w = if numbers { 3.2 * fs_css } else { 0.0 };
-    let left_x = (8.0 + em(&left)).min(cw * 0.4);
-    let right_x = (cw - 8.0 - em(&right) - num_w).max(cw * 0.6);
+    let left_x = (8.0 + em(left)).min(cw * 0.4);
+    let right_x = (cw - 8.0 - em(right) - num_w).max(cw * 0.6);
     let gap = 6.0;
     let y_of = |i: usize, count: usize| {
         // each column centred in the height it has
@@ -234,7 +234,7 @@ fn paint<DB: DrawingBackend>(
         if let (true, Some(i)) = (numbers, selected) {
             root.draw(&Text::new(
                 fmt(w[[i, j]], 2),
-                (px(right_x + em(&right) + 0.6 * fs_css), px(y)),
+                (px(right_x + em(right) + 0.6 * fs_css), px(y)),
                 font(
                     fs * 0.85,
                     if Some(j) == best {
