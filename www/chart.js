@@ -67,7 +67,7 @@ export class Heatmap {
       { kind: 'png', make: () => this.exportPng() },
       { kind: 'csv', make: () => matrixCsv(this.spec.matrix, this.spec.rows, this.spec.cols, this.t('table.row')) },
       { kind: 'json', make: () => matrixJson(this.spec.matrix, this.spec.rows, this.spec.cols, this.spec.mask ? { mask: maskRows(this.spec.mask) } : {}) },
-    ]);
+    ], id);
     this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip), this.menu, this.details);
     parent.append(this.figure);
     this.cursor = null;
@@ -347,7 +347,7 @@ export class LossCurve {
       { kind: 'png', make: () => this.exportPng() },
       { kind: 'csv', make: () => lossCsv(this.spec?.losses ?? [], this.spec?.heldout ?? [], this.spec?.heldoutEvery ?? 1) },
       { kind: 'json', make: () => JSON.stringify({ losses: Array.from(this.spec?.losses ?? []), heldout: Array.from(this.spec?.heldout ?? []), heldoutEvery: this.spec?.heldoutEvery ?? 1 }, null, 1) },
-    ]);
+    ], id);
     parent.append(el('div', { class: 'canvas-wrap' }, this.canvas, this.tipBox), this.menu);
     this.width = new Width(this.canvas, 240, 500);
     this.hover = -1;
@@ -533,7 +533,7 @@ export class Bars {
       { kind: 'png', make: () => this.exportPng() },
       { kind: 'csv', make: () => csv([['label', 'value'], ...(this.args?.labels ?? []).map((l, i) => [l, String(this.args.values[i])])]) },
       { kind: 'json', make: () => JSON.stringify({ labels: this.args?.labels ?? [], values: Array.from(this.args?.values ?? []) }, null, 1) },
-    ]);
+    ], canvas.id);
     this.menu.classList.add('export-bars');
   }
 
@@ -595,7 +595,7 @@ export class Lines {
       { kind: 'png', make: () => this.exportPng() },
       { kind: 'csv', make: () => matrixCsv(this.spec.weights, this.spec.left, this.spec.right) },
       { kind: 'json', make: () => matrixJson(this.spec.weights, this.spec.left, this.spec.right, { row: this.spec.row }) },
-    ]);
+    ], id);
     this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip), this.menu);
     parent.append(this.figure);
     this.width = new Width(this.canvas, 220, 420);

@@ -54,39 +54,43 @@ export function fileName(node, id, ext) {
  * A download menu: `<details class="export"><summary>Download</summary><div class="export-menu">
  * <button>SVG</button>…</div></details>`. `items` are `[{kind, make: () => data | Promise}]`
  * (`kind` a key of KINDS; `make` returns a Blob, string or bytes); `name(ext)` names the file.
- * Returns the element; `menu.setItems(items)` replaces the buttons.
+ * `forId` (the figure's id) is written as data-for. Returns the element; `menu.setItems(items)`
+ * replaces the buttons.
  */
-export function downloadMenu(name, items = []) {
+export function downloadMenu(name, items = [], forId = '') {
   const summary = el('summary');
   summary.append(el('span', { class: 'export-icon', 'aria-hidden': 'true', text: '⤓' }), el('span', { class: 'export-label', 'data-i18n': 'export.download', text: tr('export.download') }));
   const list = el('div', { class: 'export-menu', role: 'group' });
-  const menu = el('details', { class: 'export' }, summary, list);
+  const menu = el('details', { class: 'export', ...(forId ? { 'data-for': forId } : {}) }, summary, list);
   menu.setItems = (its) => {
     list.replaceChildren(...its.map(({ kind, make }) => {
       const k = KINDS[kind];
       const b = el('button', { type: 'button', class: `export-${kind}`, 'data-kind': kind, 'data-i18n': k.key, text: tr(k.key) });
+      // (busy while the file is made: not disabled, which would take the keyboard's focus away)
       b.addEventListener('click', async () => {
-        b.disabled = true;
+        if (b.getAttribute('aria-busy') === 'true') return;
+        b.setAttribute('aria-busy', 'true');
         try {
           save(name(k.ext), await make(), k.type);
         } catch (err) {
           console.error(`export ${kind}:`, err);
           b.title = String(err?.message ?? err);
         } finally {
-          b.disabled = false;
+          b.setAttribute('aria-busy', 'false');
         }
       });
       return b;
     }));
   };
   menu.setItems(items);
-  // Escape closes it, and so does a click elsewhere (one listener for every menu).
+  // Escape closes it, and so does a click elsewhere (one listener for every menu; on click, not
+  // pointerdown: an open menu closing under the pointer would move what is being clicked).
   menu.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && menu.open) { menu.open = false; summary.focus(); e.stopPropagation(); }
   });
   if (!closerInstalled) {
     closerInstalled = true;
-    document.addEventListener('pointerdown', (e) => {
+    document.addEventListener('click', (e) => {
       for (const m of document.querySelectorAll('details.export[open]')) if (!m.contains(e.target)) m.open = false;
     });
   }
@@ -187,7 +191,7 @@ export function serializeSvg(svgEl) {
   for (const a of ['role', 'aria-label']) copy.removeAttribute(a);
   const [vx, vy, vw, vh] = copy.getAttribute('viewBox').split(/[\s,]+/).map(Number);
   const bg = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
-  for (const [k, v] of Object.entries({ x: vx - vw, y: vy - vh, width: 3 * vw, height: 3 * vh, fill: '#ffffff', class: 'background' })) bg.setAttribute(k, String(v));
+  for (const [k, v] of Object.entries({ x: vx - vw, y: vy - vh, width: 3 * vw, height: 3 * vh, fill: '#ffffff' })) bg.setAttribute(k, String(v));
   copy.prepend(bg);
   const label = svgEl.getAttribute('aria-label');
   if (label) {
@@ -229,6 +233,6 @@ export function svgMenu({ id, svgEl, csvText, json }) {
   ];
   if (csvText) items.push({ kind: 'csv', make: csvText });
   if (json) items.push({ kind: 'json', make: json });
-  const menu = downloadMenu((ext) => fileName(menu, id ?? menu.closest('figure')?.id, ext), items);
+  const menu = downloadMenu((ext) => fileName(menu, id ?? menu.closest('figure')?.id, ext), items, id);
   return menu;
 }
