@@ -91,6 +91,7 @@ export function downloadMenu(name, items = [], forId = '') {
   if (!closerInstalled) {
     closerInstalled = true;
     document.addEventListener('click', (e) => {
+      if (e.target.classList?.contains('export-link')) return; // (a file being saved)
       for (const m of document.querySelectorAll('details.export[open]')) if (!m.contains(e.target)) m.open = false;
     });
   }
