@@ -7,6 +7,10 @@
 import { engine } from './engine.js';
 import { el, sizeCanvas, focusScrollers } from './dom.js';
 import { glyphsReady, warmGlyphs } from './glyphs.js';
+import { downloadMenu, fileName, matrixCsv, matrixJson, maskRows, lossCsv, png2x, csv } from './export.js';
+
+/** An SVG's or PNG's size from a drawn CSS size (the engine takes 16 … 8192 px). */
+const side = (v) => Math.min(8192, Math.max(16, Math.round(v)));
 
 // Charts (and panels' other drawing jobs: anything with a `paint()`) waiting to be drawn, in the
 // order they were asked for; drawn in slices of at most ~6 ms each, one task per slice, so that
@@ -72,7 +76,14 @@ export class Heatmap {
     this.summary = el('summary', { 'data-i18n': 'table.show', text: t('table.show') });
     this.table = el('table');
     this.details.append(this.summary, this.table);
-    this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip), this.details);
+    // Downloads: the engine's SVG and a 2× PNG of what is drawn, the matrix as CSV and JSON.
+    this.menu = downloadMenu((ext) => fileName(this.figure, this.figure.id, ext), [
+      { kind: 'svg', make: () => this.exportSvg() },
+      { kind: 'png', make: () => this.exportPng() },
+      { kind: 'csv', make: () => matrixCsv(this.spec.matrix, this.spec.rows, this.spec.cols, this.t('table.row')) },
+      { kind: 'json', make: () => matrixJson(this.spec.matrix, this.spec.rows, this.spec.cols, this.spec.mask ? { mask: maskRows(this.spec.mask) } : {}) },
+    ], id);
+    this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip), this.menu, this.details);
     parent.append(this.figure);
     this.cursor = null;
     this.canvas.addEventListener('pointermove', (e) => this.hover(e));
@@ -161,6 +172,7 @@ export class Heatmap {
     if (spec.colGroup) opts.colGroup = spec.colGroup;
     if (spec.fontScale) opts.fontScale = spec.fontScale;
     this.layout = engine.drawHeatmap(this.canvas, spec.matrix, spec.rows, spec.cols, opts);
+    this.drawn = { width, height, opts };
     this.summary.textContent = this.t('table.show');
     this.tableDirty = true;
     if (this.tableAlways || this.details.open) this.fillTable();
@@ -170,6 +182,25 @@ export class Heatmap {
 
   hiddenInEmbed() {
     return document.body.classList.contains('embed') && this.figure.offsetParent === null;
+  }
+
+  /** What is drawn (drawn now if it waited): the spec, the CSS size and the engine's options. */
+  current() {
+    if (this.spec && (this.stale || !this.drawn)) this.paint();
+    const { dpr, ...opts } = this.drawn.opts;
+    return { spec: this.spec, width: this.drawn.width, height: this.drawn.height, opts };
+  }
+
+  /** The heatmap as the engine draws it in SVG, at its CSS size. */
+  exportSvg() {
+    const { spec, width, height, opts } = this.current();
+    return engine.drawHeatmapSvg(spec.matrix, spec.rows, spec.cols, { ...opts, width: side(width), height: side(height) });
+  }
+
+  /** The heatmap drawn by the engine at twice its CSS size, as a PNG. */
+  exportPng() {
+    const { spec, width, height, opts } = this.current();
+    return png2x(width, height, (c, dpr) => engine.drawHeatmap(c, spec.matrix, spec.rows, spec.cols, { ...opts, dpr }));
   }
 
   /**
@@ -336,7 +367,15 @@ export class LossCurve {
   constructor(parent, { id }) {
     this.canvas = el('canvas', { id, tabindex: '0' });
     this.tipBox = el('div', { class: 'tip', hidden: '' });
-    parent.append(el('div', { class: 'canvas-wrap' }, this.canvas, this.tipBox));
+    // Downloads: the engine's SVG and a 2× PNG of the curve (drawn here, also when a worker
+    // draws the visible one), the losses as CSV and JSON.
+    this.menu = downloadMenu((ext) => fileName(this.canvas, id, ext), [
+      { kind: 'svg', make: () => this.exportSvg() },
+      { kind: 'png', make: () => this.exportPng() },
+      { kind: 'csv', make: () => lossCsv(this.spec?.losses ?? [], this.spec?.heldout ?? [], this.spec?.heldoutEvery ?? 1) },
+      { kind: 'json', make: () => JSON.stringify({ losses: Array.from(this.spec?.losses ?? []), heldout: Array.from(this.spec?.heldout ?? []), heldoutEvery: this.spec?.heldoutEvery ?? 1 }, null, 1) },
+    ], id);
+    parent.append(el('div', { class: 'canvas-wrap' }, this.canvas, this.tipBox), this.menu);
     this.width = new Width(this.canvas, 240, 500);
     this.hover = -1;
     this.spec = null;
@@ -449,6 +488,22 @@ export class LossCurve {
     return opts;
   }
 
+  /** The curve's data and options for a file: no hover line. */
+  exportArgs() {
+    const s = this.spec ?? { losses: [], heldout: [], height: 200, xLabel: 'step', yLabel: 'loss' };
+    return { s, w: this.width.get(), h: s.height, opts: { ...this.options(s), hover: -1 } };
+  }
+
+  exportSvg() {
+    const { s, w, h, opts } = this.exportArgs();
+    return engine.drawLossCurveSvg(Float32Array.from(s.losses), Float32Array.from(s.heldout), { ...opts, width: side(w), height: side(h) });
+  }
+
+  exportPng() {
+    const { s, w, h, opts } = this.exportArgs();
+    return png2x(w, h, (c, dpr) => engine.drawLossCurve(c, Float32Array.from(s.losses), Float32Array.from(s.heldout), { ...opts, dpr }));
+  }
+
   /** Drawn by the worker: size the canvas's box here, and send the options when they change. */
   paintRemote(s) {
     const w = this.width.get();
@@ -498,6 +553,32 @@ export class Bars {
     this.width = new Width(canvas, 200, 300);
     this.args = null;
     this.repaint = framePainter(() => this.paint());
+    // Downloads (put after the canvas once it is on the page): the engine's SVG, a 2× PNG,
+    // the labels and values as CSV and JSON.
+    this.menu = downloadMenu((ext) => fileName(this.canvas, this.canvas.id || 'bars', ext), [
+      { kind: 'svg', make: () => this.exportSvg() },
+      { kind: 'png', make: () => this.exportPng() },
+      { kind: 'csv', make: () => csv([['label', 'value'], ...(this.args?.labels ?? []).map((l, i) => [l, String(this.args.values[i])])]) },
+      { kind: 'json', make: () => JSON.stringify({ labels: this.args?.labels ?? [], values: Array.from(this.args?.values ?? []) }, null, 1) },
+    ], canvas.id);
+    this.menu.classList.add('export-bars');
+  }
+
+  /** The bars' CSS size. */
+  size() {
+    return [this.width.get(), Math.max(40, 8 + (this.args?.rows ?? 1) * 24)];
+  }
+
+  exportSvg() {
+    const { labels, values, opts } = this.args;
+    const [w, h] = this.size();
+    return engine.drawBarsSvg(labels, Float32Array.from(values), { ...opts, width: side(w), height: side(h) });
+  }
+
+  exportPng() {
+    const { labels, values, opts } = this.args;
+    const [w, h] = this.size();
+    return png2x(w, h, (c, dpr) => engine.drawBars(c, labels, Float32Array.from(values), { ...opts, dpr }));
   }
 
   draw(labels, values, { alt, ...opts }, rows = labels.length) {
@@ -515,6 +596,7 @@ export class Bars {
   paint() {
     if (!this.args) return;
     const { labels, values, opts, rows } = this.args;
+    if (!this.menu.isConnected && this.canvas.parentElement) this.canvas.after(this.menu);
     if (!glyphsReady(labels)) {
       warmGlyphs(labels, { urgent: true }).then(this.repaint);
       return;
@@ -537,7 +619,14 @@ export class Lines {
     this.caption = el('figcaption');
     this.canvas = el('canvas', { tabindex: '0' });
     this.tip = el('div', { class: 'tip', role: 'status', hidden: '' });
-    this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip));
+    // Downloads: the engine's SVG and a 2× PNG, the weights (left tokens × right tokens) as CSV and JSON.
+    this.menu = downloadMenu((ext) => fileName(this.figure, id, ext), [
+      { kind: 'svg', make: () => this.exportSvg() },
+      { kind: 'png', make: () => this.exportPng() },
+      { kind: 'csv', make: () => matrixCsv(this.spec.weights, this.spec.left, this.spec.right) },
+      { kind: 'json', make: () => matrixJson(this.spec.weights, this.spec.left, this.spec.right, { row: this.spec.row }) },
+    ], id);
+    this.figure.append(this.caption, el('div', { class: 'canvas-wrap' }, this.canvas, this.tip), this.menu);
     parent.append(this.figure);
     this.width = new Width(this.canvas, 220, 420);
     this.spec = null;
@@ -594,9 +683,23 @@ export class Lines {
     this.caption.textContent = spec.caption ?? '';
     const w = this.width.get();
     const dpr = sizeCanvas(this.canvas, w, spec.height);
-    this.layout = engine.drawAttentionLines(this.canvas, spec.left, spec.right, spec.weights, {
-      dpr, row: spec.row, fontScale: spec.fontScale ?? 1, leftTitle: spec.leftTitle ?? '', rightTitle: spec.rightTitle ?? '',
-    });
+    this.layout = engine.drawAttentionLines(this.canvas, spec.left, spec.right, spec.weights, { dpr, ...this.options() });
     imageName(this.canvas, spec.alt ?? spec.caption);
+  }
+
+  /** drawAttentionLines's options for the spec, but the pixel ratio. */
+  options() {
+    const s = this.spec;
+    return { row: s.row, fontScale: s.fontScale ?? 1, leftTitle: s.leftTitle ?? '', rightTitle: s.rightTitle ?? '' };
+  }
+
+  exportSvg() {
+    const s = this.spec;
+    return engine.drawAttentionLinesSvg(s.left, s.right, s.weights, { ...this.options(), width: side(this.width.get()), height: side(s.height) });
+  }
+
+  exportPng() {
+    const s = this.spec;
+    return png2x(this.width.get(), s.height, (c, dpr) => engine.drawAttentionLines(c, s.left, s.right, s.weights, { dpr, ...this.options() }));
   }
 }

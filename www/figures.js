@@ -3,6 +3,7 @@
 // token's values on it. They only place numbers the engine computed.
 
 import { el } from './dom.js';
+import { svgMenu, csv } from './export.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -62,7 +63,9 @@ export function activationCurve({ xs, ys, u, g, lo, hi, caption }) {
     dot.append(svg('title', {}, `u${j} = ${u[j].toFixed(3)} → ${g[j].toFixed(3)}`));
     s.append(dot);
   }
-  return [el('figcaption', { text: caption }), s];
+  // Downloads: the figure, and its numbers (the token's entries, then the curve's samples).
+  const numbers = () => csv([['series', 'j', 'x', 'y'], ...Array.from(u, (x, j) => ['token', j, String(x), String(g[j])]), ...Array.from(xs, (x, i) => ['curve', i, String(x), String(ys[i])])]);
+  return [el('figcaption', { text: caption }), s, svgMenu({ svgEl: s, csvText: numbers })];
 }
 
 /** Colours of the map's categories (colour-blind safe, readable on white); grey: no category. */
@@ -85,7 +88,9 @@ export class MapView {
     // (an image, named by its caption, once it has points: see draw())
     this.svg = svg('svg', { class: 'map-svg', viewBox: '0 0 100 100', preserveAspectRatio: 'xMidYMid meet' });
     this.tip = el('div', { class: 'tip map-tip', role: 'status', hidden: '' });
-    this.figure.append(this.caption, el('div', { class: 'map-wrap' }, this.svg, this.tip));
+    // Downloads: the map as drawn (zoomed as it is), and its points.
+    const numbers = () => csv([['row', 'label', 'x', 'y', 'category'], ...(this.points ?? []).map((p) => [p.row, p.label, String(p.x), String(p.y), p.cat ?? ''])]);
+    this.figure.append(this.caption, el('div', { class: 'map-wrap' }, this.svg, this.tip), svgMenu({ id, svgEl: this.svg, csvText: numbers }));
     parent.append(this.figure);
     this.nodes = new Map(); // row → {g, dot, text}
     this.view = null; // {x, y, w, h} of the zoomed view; null: fit the points
@@ -223,5 +228,6 @@ export function numberLine(items, { caption, from, to }) {
     tx.append(svg('title', {}, `${p.label}: ${p.t.toFixed(2)}`));
     s.append(tx);
   }
-  return [el('figcaption', { text: caption }), s];
+  const numbers = () => csv([['label', 't'], ...items.map((i) => [i.label, String(i.t)])]);
+  return [el('figcaption', { text: caption }), s, svgMenu({ svgEl: s, csvText: numbers })];
 }

@@ -10,9 +10,10 @@
 //! ```
 
 use super::convert::{err, strings, JsResult, Obj};
-use super::plot::{area, canvas_arg, draw_err, e, fmt, font, options};
-use crate::args::{ArgSpec, Kind};
+use super::plot::{area, canvas_arg, draw_err, e, fmt, font, options, svg_size, svg_size_specs};
+use crate::args::{ArgSpec, Kind, Values};
 use crate::viz::text_em;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use wasm_bindgen::prelude::*;
@@ -37,6 +38,49 @@ pub fn draw_attention_lines(
 ) -> JsResult<JsValue> {
     let f = "drawAttentionLines";
     let canvas = canvas_arg(f, &canvas)?;
+    let args = read(f, left, right, weights, opts, &[ArgSpec::number("dpr")])?;
+    let dpr = args.a.number_or("dpr", 1.0).map_err(e)?.clamp(0.5, 4.0);
+    let root = area(&canvas)?;
+    let size = (canvas.width() as f64 / dpr, canvas.height() as f64 / dpr);
+    let layout = paint(&root, size, &args, dpr)?;
+    root.present().map_err(draw_err)?;
+    Ok(layout)
+}
+
+/// The lines [`draw_attention_lines`] draws, as an SVG document (a string): the same
+/// arguments, with the figure's CSS size `{width, height}` in place of a canvas and its `dpr`.
+/// Each line is a `<polyline>`; tokens and the selected row's weights are `<text>`.
+#[wasm_bindgen(js_name = drawAttentionLinesSvg)]
+pub fn draw_attention_lines_svg(
+    left: JsValue,
+    right: JsValue,
+    weights: JsValue,
+    opts: JsValue,
+) -> JsResult<String> {
+    let f = "drawAttentionLinesSvg";
+    let args = read(f, left, right, weights, opts, &svg_size_specs())?;
+    let (w, h) = svg_size(&args.a)?;
+    super::svg::document(w, h, |root, w, h, scale| {
+        paint(root, (w, h), &args, scale).map(|_| ())
+    })
+}
+
+/// The lines' arguments, checked.
+struct Args {
+    left: Vec<String>,
+    right: Vec<String>,
+    w: ndarray::Array2<f32>,
+    a: Values<f32>,
+}
+
+fn read(
+    f: &str,
+    left: JsValue,
+    right: JsValue,
+    weights: JsValue,
+    opts: JsValue,
+    size: &[ArgSpec],
+) -> JsResult<Args> {
     let left = strings(f, "left", &left, MAX_TOKENS)?;
     let right = strings(f, "right", &right, MAX_TOKENS)?;
     let w_spec = [ArgSpec::req("weights", Kind::Tensor(2))];
@@ -56,23 +100,31 @@ pub fn draw_attention_lines(
             right.len()
         )));
     }
-    let specs = [
-        ArgSpec::number("dpr"),
+    let mut specs = vec![
         ArgSpec::number("row"),
         ArgSpec::flag("numbers"),
         ArgSpec::opt("fontScale", Kind::Number { positive: true }),
         ArgSpec::choice("leftTitle", &[]),
         ArgSpec::choice("rightTitle", &[]),
     ];
+    specs.extend_from_slice(size);
     let (_, a) = options(f, &opts, &specs)?;
-    let dpr = a.number_or("dpr", 1.0).map_err(e)?.clamp(0.5, 4.0);
+    Ok(Args { left, right, w, a })
+}
+
+/// Draws the lines on `root` (`cw × ch` CSS pixels at `dpr`); returns the layout.
+fn paint<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (cw, ch): (f64, f64),
+    args: &Args,
+    dpr: f64,
+) -> JsResult<JsValue> {
+    let Args { left, right, w, a } = args;
     let row = a.number_or("row", -1.0).map_err(e)?;
     let numbers = a.flag_or("numbers", true).map_err(e)?;
     let scale = a.number_or("fontScale", 1.0).map_err(e)?.clamp(0.5, 4.0);
     let left_title = a.text_or("leftTitle", "").map_err(e)?.to_string();
     let right_title = a.text_or("rightTitle", "").map_err(e)?.to_string();
-    let root = area(&canvas)?;
-    let (cw, ch) = (canvas.width() as f64 / dpr, canvas.height() as f64 / dpr);
     let n = left.len().max(right.len()).max(1) as f64;
     let top = if left_title.is_empty() && right_title.is_empty() {
         8.0
@@ -85,8 +137,8 @@ pub fn draw_attention_lines(
     let fs = fs_css * dpr;
     let em = |t: &[String]| t.iter().map(|s| text_em(s)).fold(1.0, f64::max) * fs_css;
     let num_w = if numbers { 3.2 * fs_css } else { 0.0 };
-    let left_x = (8.0 + em(&left)).min(cw * 0.4);
-    let right_x = (cw - 8.0 - em(&right) - num_w).max(cw * 0.6);
+    let left_x = (8.0 + em(left)).min(cw * 0.4);
+    let right_x = (cw - 8.0 - em(right) - num_w).max(cw * 0.6);
     let gap = 6.0;
     let y_of = |i: usize, count: usize| {
         // each column centred in the height it has
@@ -182,7 +234,7 @@ pub fn draw_attention_lines(
         if let (true, Some(i)) = (numbers, selected) {
             root.draw(&Text::new(
                 fmt(w[[i, j]], 2),
-                (px(right_x + em(&right) + 0.6 * fs_css), px(y)),
+                (px(right_x + em(right) + 0.6 * fs_css), px(y)),
                 font(
                     fs * 0.85,
                     if Some(j) == best {
@@ -196,7 +248,6 @@ pub fn draw_attention_lines(
             .map_err(draw_err)?;
         }
     }
-    root.present().map_err(draw_err)?;
     let ys = |count: usize| -> JsValue {
         js_sys::Float64Array::from(&(0..count).map(|i| y_of(i, count)).collect::<Vec<_>>()[..])
             .into()

@@ -20,6 +20,7 @@ pub mod seq2seq;
 pub mod session;
 pub mod space;
 pub mod spec;
+pub mod svg;
 
 use convert::JsResult;
 use std::sync::Mutex;

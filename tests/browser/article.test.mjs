@@ -24,7 +24,7 @@ for (const lang of ['zh', 'en']) {
     assert.equal(w.length, 3);
     close(w[0], [0.1, 0.7, 0.2], 'the weights of 你 (step 5 table)');
     // The hand-set vectors, with their numbers, in the vectors step's table.
-    await page.click('#chart-vectors summary');
+    await page.click('#chart-vectors details.alt > summary');
     const x = await weightsTable(page, '#chart-vectors table');
     close(x[0], [2, 1, 0, 0], 'x(你)');
     close(x[1], [2.5 + Math.log(7), 0, 1, 0], 'x(是)');

@@ -65,7 +65,7 @@ test('the weighted-sum step: its own token buttons, the weights row and V beside
   assert.match(await page.textContent('#sum-caption'), /“sat”/);
   assert.equal(await page.getAttribute('#sum-tokens .token:nth-child(3)', 'aria-pressed'), 'true');
   // the row of weights drawn is the formula's: same numbers, same order
-  await page.$eval('#chart-sum-weights details', (d) => { d.open = true; });
+  await page.$eval('#chart-sum-weights details.alt', (d) => { d.open = true; });
   await settle(page);
   const row = await page.$$eval('#chart-sum-weights tbody td', (t) => t.map((x) => Number(x.dataset.value)));
   const formula = (await page.textContent('#formula')).match(/\d\.\d\d(?= ×)/g).map(Number);

@@ -144,7 +144,7 @@ test('the stack grid shows every layer’s heads; a click opens that layer and h
   const { page, errors, context } = await open(browser, '#panel=layer&lang=zh&lweights=random&step=6');
   assert.equal(await page.$$eval('#lay-grid figure', (l) => l.length), 16, '4 layers × 4 heads');
   for (const id of ['#lay-head-0-0', '#lay-head-3-3']) assert.ok(await ink(page, `${id} canvas`) > 300, id);
-  await page.$eval('#lay-head-2-1 details', (d) => { d.open = true; });
+  await page.$eval('#lay-head-2-1 details.alt', (d) => { d.open = true; });
   const w = await weightsTable(page, '#lay-head-2-1 table');
   assert.equal(w.length, 7, 'the table of a head (filled when opened)');
   w.forEach((r, i) => r.forEach((v, j) => j > i && assert.equal(v, 0, 'causal')));
@@ -174,7 +174,7 @@ test('trained weights: the shipped model writes 散步 after 今天天气真好�
   const named = captions.findIndex((c) => /看前一个词|看自己|看第一个词/.test(c));
   assert.ok(named >= 0, captions.join(' | '));
   const [l, h] = [Math.floor(named / 4), named % 4];
-  await page.$eval(`#lay-head-${l}-${h} details`, (d) => { d.open = true; });
+  await page.$eval(`#lay-head-${l}-${h} details.alt`, (d) => { d.open = true; });
   const grid = await weightsTable(page, `#lay-head-${l}-${h} table`);
   assert.equal(grid.length, 7);
   await page.click(`#lay-head-${l}-${h} canvas`);

@@ -585,6 +585,27 @@ const API = {
     templates: [() => ({ args: [canvasNode(), strs(['he', 'drinks']), strs(['Tom', 'cold', 'x']), rt([2, 3]), obj({ dpr: num(1, { opt: true }), row: num(1, { opt: true }), numbers: bool(true, { opt: true }), fontScale: num(1.5, { opt: true }), leftTitle: str('Q', { opt: true }), rightTitle: str('K', { opt: true }) }, { opt: true, wrong: ['highlightRow', 'selected', 'title', 'labels'] })] })],
     stress: [() => ({ args: [canvasNode(), strs(['a']), strs(['b']), raw('{shape: [1, 1], data: new Float32Array([3.4e38])}', () => ({ shape: [1, 1], data: new Float32Array([3.4e38]) })), obj({ row: num(0) })], expect: 'any' })],
   },
+  // The same figures as SVG documents: a size in CSS pixels instead of a canvas and its dpr.
+  drawHeatmapSvg: {
+    recv: 'fn', w: 3,
+    templates: [
+      () => ({ args: [rt([2, 3]), strs(['a<b', '&"']), strs(['x', 'y', 'z']), obj({ width: int(240, 16, 8192), height: int(120, 16, 8192), palette: str('viridis', { opt: true }), numbers: bool(true, { opt: true }), digits: int(2, 0, 6, { opt: true }), title: str('t', { opt: true }), legend: bool(true, { opt: true }), square: bool(true, { opt: true }), highlightRow: num(0, { opt: true }), colGroup: int(1, 0, 1 << 20, { opt: true }), mask: zm([2, 3]) }, { wrong: [...HEAT_WRONG, 'dpr', 'size'] })] }),
+    ],
+    stress: [() => ({ args: [zt([256, 256]), strs([]), strs([]), obj({ width: int(8192, 16, 8192), height: int(8192, 16, 8192), numbers: bool(true) })], expect: 'any' })],
+  },
+  drawLossCurveSvg: {
+    recv: 'fn', w: 2,
+    templates: [() => ({ args: [f32s([2, 1.5, 1]), f32s([1.2]), obj({ width: int(320, 16, 8192), height: int(160, 16, 8192), heldoutEvery: int(2, 1, 1e6, { opt: true }), hover: num(1, { opt: true }), xLabel: str('步', { opt: true }), trainLabel: str('train', { opt: true }), refLine: num(2.5, { opt: true }) }, { wrong: ['xlabel', 'every', 'dpr'] })] })],
+    stress: [() => ({ args: [f32s([3.4e38]), f32s([]), obj({ width: int(16, 16, 8192), height: int(16, 16, 8192) })], expect: 'any' })],
+  },
+  drawBarsSvg: {
+    recv: 'fn', w: 2,
+    templates: [() => ({ args: [strs(['a', '天']), f32s([0.5, 0.25]), obj({ width: int(300, 16, 8192), height: int(60, 16, 8192), highlight: num(0, { opt: true }), percent: bool(true, { opt: true }), max: num(1, { opt: true }) }, { wrong: ['highlighted', 'dpr'] })] })],
+  },
+  drawAttentionLinesSvg: {
+    recv: 'fn', w: 2,
+    templates: [() => ({ args: [strs(['he', 'drinks']), strs(['Tom', 'cold', 'x']), rt([2, 3]), obj({ width: int(300, 16, 8192), height: int(120, 16, 8192), row: num(1, { opt: true }), numbers: bool(true, { opt: true }), leftTitle: str('Q', { opt: true }) }, { wrong: ['selected', 'dpr'] })] })],
+  },
   benchMatmul: {
     recv: 'fn', w: 2, templates: [() => ({ args: [int(8, 0, U32, { pos: true }), int(1, 0, U32, { pos: true })] })],
     stress: [() => ({ args: [int(2048, 0, U32, { pos: true }), int(1, 0, U32, { pos: true })], expect: 'any' })],

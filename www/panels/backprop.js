@@ -14,6 +14,7 @@ import { chartBoxes } from '../fit.js';
 import { choices } from '../state.js';
 import { svg } from '../figures.js';
 import { fetchModelFile } from '../models.js';
+import { svgMenu, csv } from '../export.js';
 
 const STEPS = 7;
 /** Each language's example: the prompt, the answer the corpus gives and the wrong answer taught. */
@@ -310,7 +311,8 @@ export default class BackpropPanel {
         g.append(svg('text', { x: 24, y: y + rowH + gap / 2 + 5, 'font-size': 13, class: 'cross' }, '↓ ' + this.crossing(st, i)));
       }
     });
-    this.flow.replaceChildren(el('figcaption', { text: this.t('bp.flow.caption') }), g);
+    const flowCsv = () => csv([['stage', 'norm'], ...st.map((x) => [x.name, String(x.norm)])]);
+    this.flow.replaceChildren(el('figcaption', { text: this.t('bp.flow.caption') }), g, svgMenu({ svgEl: g, csvText: flowCsv }));
     const most = b.inputs[b.mostBlamed];
     this.inputsSay.textContent = this.t('bp.inputs.say', { ...vars, tok: most.token, pos: most.position + 1, norm: most.norm.toFixed(4) });
     const hiNorm = Math.max(...b.inputs.map((x) => x.norm), 1e-12);
@@ -355,7 +357,8 @@ export default class BackpropPanel {
       d.append(svg('title', {}, `${i}: L = ${f4(v)}`));
       g.append(d);
     });
-    this.history.replaceChildren(el('figcaption', { text: this.t('bp.history.caption', vars) }), g);
+    const historyCsv = () => csv([['step', 'loss'], ...losses.map((v, i) => [i, String(v)])]);
+    this.history.replaceChildren(el('figcaption', { text: this.t('bp.history.caption', vars) }), g, svgMenu({ svgEl: g, csvText: historyCsv }));
   }
 
   /** 6 · L(θ − η·g) for log-spaced η, the chosen η and the lowest loss marked. */
@@ -382,7 +385,8 @@ export default class BackpropPanel {
     g.append(svg('line', { x1: X(lr), x2: X(lr), y1: pad.t, y2: H - pad.b, class: 'bp-chosen', id: 'bp-size-chosen', 'data-lr': String(lr) }));
     g.append(svg('text', { x: X(lr) + 4, y: pad.t + 12, 'font-size': 14, class: 'tick' }, `η = ${lr}`));
     const data = el('div', { class: 'sr-only' }, el('table', { id: 'bp-size-table' }, ...Array.from(lrs, (v, i) => el('tr', {}, el('td', { text: String(v) }), el('td', { text: String(losses[i]) })))));
-    this.sizeCurve.replaceChildren(el('figcaption', { text: this.t('bp.size.caption') }), g, data);
+    const sizeCsv = () => csv([['lr', 'loss'], ...Array.from(lrs, (v, i) => [String(v), String(losses[i])])]);
+    this.sizeCurve.replaceChildren(el('figcaption', { text: this.t('bp.size.caption') }), g, data, svgMenu({ svgEl: g, csvText: sizeCsv }));
     // The largest loss beyond the best η: an overshoot if it is above the loss without a step.
     let over = -1;
     for (let i = best.index + 1; i < losses.length; i++) if (over < 0 || losses[i] > losses[over]) over = i;

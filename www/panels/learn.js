@@ -13,6 +13,7 @@ import { warmGlyphs } from '../glyphs.js';
 import { chartBoxes, overflows } from '../fit.js';
 import { TrainingClient } from '../training/client.js';
 import { FROM_WORKER } from '../training/messages.js';
+import { save, fileName } from '../export.js';
 
 const STEPS = 6;
 
@@ -147,6 +148,11 @@ export default class LearnPanel {
     this.errorBox = el('p', { class: 'error', id: 'learn-error', role: 'alert', hidden: '' });
     s3.append(el('div', { class: 'row ui-play' }, this.playBtn, this.stepBtn, this.resetBtn), el('div', { class: 'row' }, this.progress, this.progressLabel), this.status, this.errorBox);
     this.curve = new LossCurve(s3, { id: 'learn-curve' });
+    // The model's weights as it is now, as safetensors (what Model.fromSafetensors and PyTorch read).
+    this.weightsBtn = el('button', { type: 'button', id: 'learn-weights', class: 'export-button', 'data-i18n': 'export.safetensors' });
+    this.weightsBtn.addEventListener('click', () => this.saveWeights());
+    this.weightsAsked = new Map();
+    s3.append(el('div', { class: 'row' }, this.weightsBtn));
     // 4 · prediction
     const s4 = sec(4);
     this.promptIn = el('input', { id: 'learn-prompt', type: 'text', maxlength: '200', autocomplete: 'off' });
@@ -302,9 +308,24 @@ export default class LearnPanel {
     this.renderButtons();
   }
 
+  /** Saves the model's weights (asked from the worker) as learn-weights-step-N.safetensors. */
+  async saveWeights() {
+    if (!this.trainer.started) return;
+    const id = (this.weightsId = (this.weightsId ?? 0) + 1);
+    const m = await new Promise((resolve) => {
+      this.weightsAsked.set(id, resolve);
+      this.trainer.weights(id);
+    });
+    if (m.bytes) save(fileName(this.root, `weights-step-${m.step}`, 'safetensors'), m.bytes, 'application/octet-stream');
+  }
+
   onMessage(m) {
     if (m.type === FROM_WORKER.CURVE) return this.curve.drawn(m.layout);
     if (m.type === FROM_WORKER.PIXELS) return this.curve.counted(m);
+    if (m.type === FROM_WORKER.WEIGHTS) {
+      this.weightsAsked.get(m.id)?.(m);
+      return this.weightsAsked.delete(m.id);
+    }
     if (m.type === FROM_WORKER.READY) {
       this.info = m;
       this.fillWatch();

@@ -54,6 +54,9 @@ export class TrainingClient {
   /** Asks for the curve's pixel count (answered by a PIXELS message with the same `id`). */
   pixels(id) { this.post(TO_WORKER.PIXELS, { id }); }
 
+  /** Asks for the model's weights (answered by a WEIGHTS message with the same `id`). */
+  weights(id) { this.post(TO_WORKER.WEIGHTS, { id }); }
+
   /** True once `init` has started the worker. */
   get started() {
     return this.worker !== null;

@@ -27,6 +27,8 @@ export const TO_WORKER = Object.freeze({
   CURVE: 'curve',
   /** `{id}`: count the curve's drawn pixels (posts PIXELS). */
   PIXELS: 'pixels',
+  /** `{id}`: the model's weights as safetensors (posts WEIGHTS). */
+  WEIGHTS: 'weights',
 });
 
 /** Worker → page. */
@@ -44,4 +46,6 @@ export const FROM_WORKER = Object.freeze({
   CURVE: 'curve',
   /** `{id, ink, hash}`: the curve's non-white pixels and a digest of them. */
   PIXELS: 'pixels',
+  /** `{id, step, bytes}`: the weights asked for (safetensors bytes, null before a model is built). */
+  WEIGHTS: 'weights',
 });

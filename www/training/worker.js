@@ -180,6 +180,11 @@ self.onmessage = async (e) => {
         watch(m);
         snapshot();
         break;
+      case TO_WORKER.WEIGHTS: {
+        const bytes = model ? model.saveWeights() : null;
+        self.postMessage({ type: FROM_WORKER.WEIGHTS, id: m.id, step: model?.step ?? 0, bytes }, bytes ? [bytes.buffer] : []);
+        break;
+      }
     }
   } catch (err) {
     fail(err);
