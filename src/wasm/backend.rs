@@ -41,6 +41,66 @@ impl Canvas {
     }
 }
 
+/// The [`DrawingBackend`] methods a wrapper hands to its `inner` backend unchanged (all but text):
+/// [`Canvas`] here and the SVG backend of `svg.rs` use it, each with its own `Res` alias.
+macro_rules! delegate_drawing {
+    () => {
+        fn get_size(&self) -> (u32, u32) {
+            self.inner.get_size()
+        }
+        fn ensure_prepared(&mut self) -> Res {
+            self.inner.ensure_prepared()
+        }
+        fn present(&mut self) -> Res {
+            self.inner.present()
+        }
+        fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Res {
+            self.inner.draw_pixel(point, color)
+        }
+        fn draw_line<S: BackendStyle>(
+            &mut self,
+            from: BackendCoord,
+            to: BackendCoord,
+            style: &S,
+        ) -> Res {
+            self.inner.draw_line(from, to, style)
+        }
+        fn draw_rect<S: BackendStyle>(
+            &mut self,
+            upper_left: BackendCoord,
+            bottom_right: BackendCoord,
+            style: &S,
+            fill: bool,
+        ) -> Res {
+            self.inner.draw_rect(upper_left, bottom_right, style, fill)
+        }
+        fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+            &mut self,
+            path: I,
+            style: &S,
+        ) -> Res {
+            self.inner.draw_path(path, style)
+        }
+        fn draw_circle<S: BackendStyle>(
+            &mut self,
+            center: BackendCoord,
+            radius: u32,
+            style: &S,
+            fill: bool,
+        ) -> Res {
+            self.inner.draw_circle(center, radius, style, fill)
+        }
+        fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+            &mut self,
+            vert: I,
+            style: &S,
+        ) -> Res {
+            self.inner.fill_polygon(vert, style)
+        }
+    };
+}
+pub(crate) use delegate_drawing;
+
 /// plotters-canvas's error type (which it does not export by name).
 type CanvasError = <CanvasBackend as DrawingBackend>::ErrorType;
 type Res = Result<(), DrawingErrorKind<CanvasError>>;
@@ -48,58 +108,7 @@ type Res = Result<(), DrawingErrorKind<CanvasError>>;
 impl DrawingBackend for Canvas {
     type ErrorType = CanvasError;
 
-    fn get_size(&self) -> (u32, u32) {
-        self.inner.get_size()
-    }
-    fn ensure_prepared(&mut self) -> Res {
-        self.inner.ensure_prepared()
-    }
-    fn present(&mut self) -> Res {
-        self.inner.present()
-    }
-    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Res {
-        self.inner.draw_pixel(point, color)
-    }
-    fn draw_line<S: BackendStyle>(
-        &mut self,
-        from: BackendCoord,
-        to: BackendCoord,
-        style: &S,
-    ) -> Res {
-        self.inner.draw_line(from, to, style)
-    }
-    fn draw_rect<S: BackendStyle>(
-        &mut self,
-        upper_left: BackendCoord,
-        bottom_right: BackendCoord,
-        style: &S,
-        fill: bool,
-    ) -> Res {
-        self.inner.draw_rect(upper_left, bottom_right, style, fill)
-    }
-    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        path: I,
-        style: &S,
-    ) -> Res {
-        self.inner.draw_path(path, style)
-    }
-    fn draw_circle<S: BackendStyle>(
-        &mut self,
-        center: BackendCoord,
-        radius: u32,
-        style: &S,
-        fill: bool,
-    ) -> Res {
-        self.inner.draw_circle(center, radius, style, fill)
-    }
-    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        vert: I,
-        style: &S,
-    ) -> Res {
-        self.inner.fill_polygon(vert, style)
-    }
+    delegate_drawing!();
     fn draw_text<S: BackendTextStyle>(&mut self, text: &str, style: &S, pos: BackendCoord) -> Res {
         self.inner.draw_text(text, style, pos)
     }

@@ -16,6 +16,7 @@
 //! the canvas's. Widths are estimated from [`crate::viz::text_em`] (a canvas measures them; a
 //! few pixels apart at most, only for legend boxes and axis label margins).
 
+use super::backend::delegate_drawing;
 use super::convert::{err, JsResult};
 use super::plot::draw_err;
 use crate::viz::text_em;
@@ -99,58 +100,7 @@ type Res = Result<(), DrawingErrorKind<SvgError>>;
 impl DrawingBackend for Svg<'_> {
     type ErrorType = SvgError;
 
-    fn get_size(&self) -> (u32, u32) {
-        self.inner.get_size()
-    }
-    fn ensure_prepared(&mut self) -> Res {
-        self.inner.ensure_prepared()
-    }
-    fn present(&mut self) -> Res {
-        self.inner.present()
-    }
-    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Res {
-        self.inner.draw_pixel(point, color)
-    }
-    fn draw_line<S: BackendStyle>(
-        &mut self,
-        from: BackendCoord,
-        to: BackendCoord,
-        style: &S,
-    ) -> Res {
-        self.inner.draw_line(from, to, style)
-    }
-    fn draw_rect<S: BackendStyle>(
-        &mut self,
-        upper_left: BackendCoord,
-        bottom_right: BackendCoord,
-        style: &S,
-        fill: bool,
-    ) -> Res {
-        self.inner.draw_rect(upper_left, bottom_right, style, fill)
-    }
-    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        path: I,
-        style: &S,
-    ) -> Res {
-        self.inner.draw_path(path, style)
-    }
-    fn draw_circle<S: BackendStyle>(
-        &mut self,
-        center: BackendCoord,
-        radius: u32,
-        style: &S,
-        fill: bool,
-    ) -> Res {
-        self.inner.draw_circle(center, radius, style, fill)
-    }
-    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        vert: I,
-        style: &S,
-    ) -> Res {
-        self.inner.fill_polygon(vert, style)
-    }
+    delegate_drawing!();
     fn draw_text<S: BackendTextStyle>(&mut self, text: &str, style: &S, pos: BackendCoord) -> Res {
         self.inner.draw_text(text, &SvgText { s: style }, pos)
     }
