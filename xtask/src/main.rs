@@ -3,7 +3,9 @@
 //! - `serve [--port N] [--no-build]`: build the wasm module and serve `www/` on 127.0.0.1.
 //! - `test`: native tests, then the JS API tests in Node, then the browser tests in headless
 //!   Chromium (playwright-core). Fails, naming what is missing, rather than skipping.
-//! - `build`: only build `www/pkg/` (the wasm module and its JS glue).
+//! - `build`: only build `www/pkg/` (the wasm module and its JS glue): cargo, then wasm-bindgen
+//!   without the `name` section, then wasm-opt from npm's `binaryen` (skipped when the module is
+//!   unchanged since the last optimisation; see `wasm_opt.rs`).
 //! - `bench`: matmul, attention and training-step benchmarks; prints a table and writes
 //!   `bench-results/bench.json`.
 //! - `fuzz [--calls N] [--seed S]`: the JS API fuzzer (`tests/js/fuzz.mjs`) for long runs;
@@ -14,9 +16,12 @@
 //!   reports what each model learned.
 //!
 //! Only the standard library and `wasm-bindgen-cli-support` are used, so a fresh machine needs
-//! nothing but rustup, Node and npm (and Chromium for the browser tests).
+//! nothing but rustup, Node and npm (and Chromium for the browser tests); the npm packages
+//! (package-lock.json: binaryen for wasm-opt, playwright-core for the tests) are installed with
+//! `npm ci` when missing.
 
 mod serve;
+mod wasm_opt;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -158,13 +163,22 @@ fn build(root: &Path, kind: BuildKind) -> Res<PathBuf> {
         BuildKind::NoSimd => target_dir.join("pkg"),
     };
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    // Function names (the `name` section, ~150 KB) are left out: the page does not need them.
+    // The module in target/ keeps them, for reading which functions are large.
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(&wasm)
         .web(true)
         .map_err(|e| e.to_string())?
         .typescript(true)
+        .remove_name_section(true)
+        .remove_producers_section(true)
         .generate(&out)
         .map_err(|e| format!("wasm-bindgen: {e}"))?;
+    let cache = target_dir.join("wasm-opt").join(match kind {
+        BuildKind::Simd => "simd",
+        BuildKind::NoSimd => "nosimd",
+    });
+    wasm_opt::optimise(root, &out.join("lm_playground_bg.wasm"), &cache)?;
     eprintln!("xtask: built {}", out.display());
     Ok(out)
 }
@@ -196,7 +210,7 @@ fn cmd_serve(args: &[String]) -> Res<()> {
     Ok(())
 }
 
-/// Node and npm, and the npm packages the tests use.
+/// Node and npm, and the npm packages the build (binaryen's wasm-opt) and the tests use.
 fn ensure_node(root: &Path) -> Res<()> {
     let v = output(Command::new("node").arg("--version")).ok_or(
         "node was not found: install Node.js 20 or newer (Debian: apt-get install nodejs npm)",
@@ -213,14 +227,18 @@ fn ensure_node(root: &Path) -> Res<()> {
             "node {v} is too old: Node.js 20 or newer is needed"
         ));
     }
-    if !root.join("node_modules").join("playwright-core").exists() {
-        eprintln!("xtask: installing the test tools with npm (package-lock.json)");
+    let modules = root.join("node_modules");
+    if !["playwright-core", "binaryen"]
+        .iter()
+        .all(|p| modules.join(p).exists())
+    {
+        eprintln!("xtask: installing wasm-opt and the test tools with npm (package-lock.json)");
         let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
         run(Command::new(npm)
             .current_dir(root)
             .args(["ci", "--no-audit", "--no-fund"]))
         .map_err(|e| {
-            format!("{e}; npm is needed to install playwright-core (Debian: apt-get install npm)")
+            format!("{e}; npm is needed to install binaryen (wasm-opt) and playwright-core (Debian: apt-get install npm)")
         })?;
     }
     Ok(())
