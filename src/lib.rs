@@ -49,6 +49,7 @@ pub mod causal_lm;
 pub mod corpus;
 pub mod demo;
 pub mod error;
+pub mod flat;
 pub mod heads;
 pub mod kernel;
 pub mod layers;
