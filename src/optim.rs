@@ -298,13 +298,13 @@ impl<F: Real> Optimizer<F> {
                     let mut g = flat::slice(&p.grad);
                     if !decoupled && weight_decay != 0.0 {
                         for (g, &w) in g.to_mut().iter_mut().zip(w.iter()) {
-                            *g = *g + w * wd;
+                            *g += w * wd;
                         }
                     }
                     if decoupled {
                         // AdamW: shrink the weights directly, outside the moments
                         for w in w.iter_mut() {
-                            *w = *w * (F::one() - lr_f * wd);
+                            *w *= F::one() - lr_f * wd;
                         }
                     }
                     let bc1 = F::one() - b1.powi(t);
@@ -398,7 +398,7 @@ pub fn clip_grad_norm<F: Real>(params: &mut ParamStore<F>, max_norm: f64) -> Res
         let c = F::of(coef);
         for (_, p) in params.iter_mut() {
             for g in flat::slice_mut(&mut p.grad) {
-                *g = *g * c;
+                *g *= c;
             }
         }
     }

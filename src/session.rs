@@ -129,8 +129,7 @@ pub(crate) fn argmax(row: &[f32]) -> usize {
 
 /// The indices of the `k` largest values, largest first (lower index first on ties).
 pub(crate) fn top_k(row: &[f32], k: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..row.len()).collect();
-    order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+    let mut order = crate::sorting::descending(row, f32::total_cmp);
     order.truncate(k);
     order
 }
