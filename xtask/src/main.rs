@@ -145,9 +145,10 @@ fn build(root: &Path, kind: BuildKind) -> Res<PathBuf> {
     let target_dir = match kind {
         BuildKind::Simd => root.join("target"),
         BuildKind::NoSimd => {
+            // (this replaces .cargo/config.toml's flags for the target: all but simd128 again)
             cargo.env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-                "-C target-feature=-simd128",
+                "-C target-feature=-simd128 -C llvm-args=-inline-threshold=50",
             );
             root.join("target").join("bench-nosimd")
         }
