@@ -45,6 +45,14 @@ pub struct ParamStore<F> {
     params: BTreeMap<String, Param<F>>,
 }
 
+/// A [`Metadata`] of `pairs`: `Metadata::from(pairs)`, but inserted one by one (`from` sorts the
+/// array first, one more copy of the standard sort in the wasm module for this type).
+pub fn metadata<const N: usize>(pairs: [(String, String); N]) -> Metadata {
+    let mut m = Metadata::new();
+    m.extend(pairs);
+    m
+}
+
 /// A tensor read from a file before it is checked against a model: name → (shape, values).
 pub type TensorMap = BTreeMap<String, (Vec<usize>, Vec<f64>)>;
 
@@ -251,7 +259,7 @@ impl<F: Real> ParamStore<F> {
             let shape = p.value.shape().to_vec();
             (name.as_str(), RawTensor { dtype, shape, data })
         });
-        let mut info = Metadata::from([
+        let mut info = self::metadata([
             ("format".to_string(), "pt".to_string()),
             ("writer".to_string(), "lm-playground".to_string()),
         ]);
@@ -422,12 +430,15 @@ pub fn read_safetensors_with_metadata(bytes: &[u8]) -> Result<(TensorMap, Metada
         };
         out.insert(name, (info.shape.clone(), values));
     }
-    let metadata = header
-        .metadata()
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    // (extend, not collect: collecting into a BTreeMap sorts first, in one more copy of the sort)
+    let mut metadata = Metadata::new();
+    metadata.extend(
+        header
+            .metadata()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     Ok((out, metadata))
 }
 

@@ -503,7 +503,7 @@ impl JoinedTokenizer {
 
     /// The metadata that describes the tokenizer (see [`keys`]).
     pub(crate) fn metadata(&self) -> Metadata {
-        Metadata::from([
+        crate::params::metadata([
             (keys::VOCAB.into(), json(self.vocab())),
             (keys::TOKENIZER.into(), json(&self.rules)),
             (keys::SEPARATOR.into(), json(&self.separator)),
