@@ -1,7 +1,7 @@
 //! wasm-opt (the `binaryen` npm package, pinned in package.json) on the module wasm-bindgen
 //! wrote, with a cache: when the unoptimised module is byte for byte the one optimised last
-//! time, with the same arguments, the stored result is copied instead of running wasm-opt again
-//! (it takes 15–30 s here).
+//! time, by the same binaryen version with the same arguments, the stored result is copied
+//! instead of running wasm-opt again (it takes 15–30 s here).
 //!
 //! Debian's `binaryen` package (wasm-opt 108) breaks this module (init throws
 //! `WebAssembly.Table.set(): Argument 1 is invalid for table`), so only npm's is used, never one
@@ -47,11 +47,23 @@ fn wasm_opt(root: &Path) -> Res<PathBuf> {
     }
 }
 
+/// The `version` in binaryen's package.json (beside `bin/`), or "?".
+fn version(bin: &Path) -> String {
+    let manifest = bin.parent().and_then(Path::parent).map(|p| p.join("package.json"));
+    let text = manifest.and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    text.split("\"version\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .unwrap_or("?")
+        .to_string()
+}
+
 /// Optimises `module` in place. `cache` is a folder under `target/` kept for this build kind.
 pub fn optimise(root: &Path, module: &Path, cache: &Path) -> Res<()> {
     let err = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     let input = std::fs::read(module).map_err(|e| err(module, e))?;
-    let key = args().join(" ");
+    let bin = wasm_opt(root)?;
+    let key = format!("binaryen {}: {}", version(&bin), args().join(" "));
     let (cached_in, cached_args, cached_out) = (
         cache.join("input.wasm"),
         cache.join("args.txt"),
@@ -65,11 +77,10 @@ pub fn optimise(root: &Path, module: &Path, cache: &Path) -> Res<()> {
         eprintln!("xtask: wasm-opt skipped (the module is unchanged since the last optimisation)");
         return Ok(());
     }
-    let bin = wasm_opt(root)?;
     std::fs::create_dir_all(cache).map_err(|e| err(cache, e))?;
     // Invalidate first, so an interrupted run is never taken for a finished one.
     let _ = std::fs::remove_file(&cached_args);
-    eprintln!("xtask: wasm-opt {key} (about 20 s)");
+    eprintln!("xtask: wasm-opt ({key}), about 20 s");
     let t0 = std::time::Instant::now();
     run(Command::new("node")
         .arg(&bin)
