@@ -12,11 +12,11 @@ use std::process::Command;
 
 use crate::{ensure_node, run, Res};
 
-/// The optimisation level, chosen by measurement on this module: `-O2`, `-O3`, `-Os` and `-Oz`
-/// all land within 3 KB gzipped of each other (about 1 % below the unoptimised module), and
-/// their matmul, attention and training-step times are within the machine's noise; `-O3` was
-/// never slower, `-O4` was slower and takes twice as long.
-pub const LEVEL: &str = "-O3";
+/// The optimisation level, chosen by measurement on this module (README, "Size"): `-O2`, `-O3`,
+/// `-Os` and `-Oz` all land within 2 KB gzipped of each other (about 0.5 % below the
+/// unoptimised module: LLVM has done the work) with the same matmul, attention and
+/// training-step times; `-Os` was the smallest. `-O4` was slower and takes twice as long.
+pub const LEVEL: &str = "-Os";
 
 /// Everything wasm-opt is given besides the files. The features come from the module's own
 /// `target_features` section (which wasm-opt reads and keeps), so the build without simd128 for
