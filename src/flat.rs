@@ -31,6 +31,15 @@ pub fn slice<F: Clone>(a: &ArrayD<F>) -> Cow<'_, [F]> {
     }
 }
 
+/// `a += b` elementwise; panics unless the shapes are the same.
+pub fn add_assign<F: Copy + std::ops::AddAssign>(a: &mut ArrayD<F>, b: &ArrayD<F>) {
+    same_shape(a, b);
+    let b = slice(b);
+    for (x, &y) in slice_mut(a).iter_mut().zip(b.iter()) {
+        *x += y;
+    }
+}
+
 /// Panics unless `a` and `b` have the same shape (what `zip_mut_with` without broadcasting
 /// requires).
 #[track_caller]

@@ -156,7 +156,7 @@ impl<F: Real> ParamStore<F> {
                 p.grad.shape()
             )));
         }
-        p.grad += g;
+        crate::flat::add_assign(&mut p.grad, g);
         Ok(())
     }
 
