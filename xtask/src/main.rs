@@ -6,8 +6,9 @@
 //! - `build`: only build `www/pkg/` (the wasm module and its JS glue): cargo, then wasm-bindgen
 //!   without the `name` section, then wasm-opt from npm's `binaryen` (skipped when the module is
 //!   unchanged since the last optimisation; see `wasm_opt.rs`).
-//! - `bench`: matmul, attention and training-step benchmarks; prints a table and writes
-//!   `bench-results/bench.json`.
+//! - `bench`: matmul, attention and training-step benchmarks, the module's size (raw and
+//!   gzipped) and, in headless Chromium, keystroke cost and the time to the first heatmap;
+//!   prints a table and writes `bench-results/bench.json`.
 //! - `fuzz [--calls N] [--seed S]`: the JS API fuzzer (`tests/js/fuzz.mjs`) for long runs;
 //!   builds the module first if it is missing or older than the sources.
 //! - `pretrain [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]`: runs the
