@@ -19,7 +19,8 @@ pub fn slice_mut<F: Clone>(a: &mut ArrayD<F>) -> &mut [F] {
     if !a.is_standard_layout() {
         *a = a.as_standard_layout().into_owned();
     }
-    a.as_slice_mut().expect("an array in standard layout is one slice")
+    a.as_slice_mut()
+        .expect("an array in standard layout is one slice")
 }
 
 /// The elements of `a` in logical (row-major) order: borrowed when `a` is in standard layout,

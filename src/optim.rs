@@ -313,7 +313,12 @@ impl<F: Real> Optimizer<F> {
                     let e = F::of(eps);
                     // in one pass per weight: update the first moment (momentum) and the second
                     // moment (scale), bias-correct both (they start at zero) and step
-                    for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g.iter()) {
+                    for (((w, m), v), &g) in w
+                        .iter_mut()
+                        .zip(m.iter_mut())
+                        .zip(v.iter_mut())
+                        .zip(g.iter())
+                    {
                         *m += (g - *m) * (F::one() - b1);
                         *v = *v * b2 + g * g * (F::one() - b2);
                         *w -= step_size * *m / (v.sqrt() / bc2_sqrt + e);

@@ -40,7 +40,9 @@ mod tests {
     fn the_same_order_as_the_standard_sorts() {
         let mut seed = 7u64;
         let mut next = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) % 13
         };
         for n in [0, 1, 2, 5, 20, 33, 200] {

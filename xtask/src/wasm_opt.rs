@@ -49,8 +49,13 @@ fn wasm_opt(root: &Path) -> Res<PathBuf> {
 
 /// The `version` in binaryen's package.json (beside `bin/`), or "?".
 fn version(bin: &Path) -> String {
-    let manifest = bin.parent().and_then(Path::parent).map(|p| p.join("package.json"));
-    let text = manifest.and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    let manifest = bin
+        .parent()
+        .and_then(Path::parent)
+        .map(|p| p.join("package.json"));
+    let text = manifest
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
     text.split("\"version\"")
         .nth(1)
         .and_then(|rest| rest.split('"').nth(1))
@@ -90,7 +95,10 @@ pub fn optimise(root: &Path, module: &Path, cache: &Path) -> Res<()> {
         .arg(&cached_out))?;
     let out = std::fs::read(&cached_out).map_err(|e| err(&cached_out, e))?;
     if out.len() < 8 || &out[..4] != b"\0asm" {
-        return Err(format!("wasm-opt wrote no module to {}", cached_out.display()));
+        return Err(format!(
+            "wasm-opt wrote no module to {}",
+            cached_out.display()
+        ));
     }
     std::fs::write(&cached_in, &input).map_err(|e| err(&cached_in, e))?;
     std::fs::write(&cached_args, &key).map_err(|e| err(&cached_args, e))?;
