@@ -3,12 +3,15 @@
 //   @tensorflow/tfjs-backend-wasm (1 thread) as the outside reference;
 //   attention forward (d = 64, n = 16, 64, 256) in µs, ours vs tfjs-wasm;
 //   one decoder-only training step (vocab 64, d 64, 4 heads, 2 layers, FFN 256, seq 32,
-//   batch 16, AdamW), ms, median of 200 after warm-up.
+//   batch 16, AdamW), ms, median of 200 after warm-up;
+//   the page's wasm module: its size raw and gzipped (level 9, what a server compressing it
+//   sends), beside the goal of 250 KB gzipped.
 // Prints a table and writes JSON. Ratios are what to read: absolute numbers vary 2–4× here.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
 
 const simd = await import(process.env.PKG_SIMD);
 const nosimd = await import(process.env.PKG_NOSIMD);
@@ -84,6 +87,8 @@ function trainStepMs(pkg) {
   times.sort((a, b) => a - b);
   return times[100];
 }
+const wasmBytes = readFileSync(process.env.PKG_SIMD.replace(/\.js$/, '_bg.wasm'));
+results.module = { raw_bytes: wasmBytes.length, gzip9_bytes: gzipSync(wasmBytes, { level: 9 }).length, goal_gzip_bytes: 250 * 1024 };
 results.train = { ms_simd: trainStepMs(simd), ms_nosimd: trainStepMs(nosimd), ms_native: native.train_step_ms, pytorch_cpu_1thread_reference_ms: 34, goal_ms: 17 };
 
 const f = (x, d = 1) => x.toFixed(d).padStart(8);
@@ -98,6 +103,8 @@ for (const r of results.attention) console.log(`${String(r.n).padStart(6)} ${f(r
 const t = results.train;
 console.log(`\ntraining step (vocab 64, d 64, 4 heads, 2 layers, FFN 256, seq 32, batch 16, AdamW), median of 200:`);
 console.log(`  wasm simd ${t.ms_simd.toFixed(2)} ms, wasm no-simd ${t.ms_nosimd.toFixed(2)} ms, native ${t.ms_native.toFixed(2)} ms (goal ≤ ${t.goal_ms} ms; PyTorch CPU 1 thread ≈ ${t.pytorch_cpu_1thread_reference_ms} ms)`);
+const kb = (b) => `${(b / 1024).toFixed(0)} KB`;
+console.log(`\nthe wasm module (www/pkg/lm_playground_bg.wasm): ${kb(results.module.raw_bytes)} raw, ${kb(results.module.gzip9_bytes)} gzipped (level 9; goal ≤ ${kb(results.module.goal_gzip_bytes)})`);
 results.meta = { node: process.version, date: new Date().toISOString(), tfjs_backend: tf.getBackend() };
 writeFileSync(process.env.OUT_JSON, JSON.stringify(results, null, 2));
 console.log(`\nwrote ${process.env.OUT_JSON}`);

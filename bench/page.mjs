@@ -4,8 +4,9 @@
 // - input: the time the page spends on each keystroke in the attention panel's text box at the
 //   biggest settings (d_model 512, 8 heads, 24 tokens): Event Timing's processing time of
 //   every `input` event (the handler and the render it schedules, up to the next paint).
-// - first heatmap: navigation start to the first heatmap drawn (the page's `first-heatmap`
-//   mark, or the time the weights chart has a layout).
+// - first heatmap: navigation start to the first heatmap drawn: the performance mark
+//   `first-heatmap` the page sets (www/chart.js) on the default link (the attention panel, with
+//   the shipped weights it loads), median of 3 fresh contexts. Goal: ≤ 1.0 s.
 import { chromium } from 'playwright-core';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 
@@ -47,8 +48,8 @@ async function firstHeatmap() {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     await page.goto(BASE + '#lang=en');
-    await page.waitForFunction(() => !!window.lmApp?.panels?.attention?.weights?.layout, null, { timeout: 20000 });
-    times.push(await page.evaluate(() => performance.now()));
+    await page.waitForFunction(() => performance.getEntriesByName('first-heatmap').length > 0, null, { timeout: 20000 });
+    times.push(await page.evaluate(() => performance.getEntriesByName('first-heatmap')[0].startTime));
     await context.close();
   }
   return times.sort((a, b) => a - b)[1];
@@ -66,7 +67,7 @@ console.log('\nthe page (headless Chromium): time spent on one keystroke in the 
 console.log('  (Event Timing: key to next paint, for the 20 keys typed; goal: none over 50 ms)');
 console.log('  settings                            input events ≥ 16 ms   median   max (ms)');
 for (const r of results.input) console.log(`  ${r.label.padEnd(36)} ${String(r.events_over_16ms).padStart(10)} ${r.median_ms.toFixed(0).padStart(12)} ${r.max_ms.toFixed(0).padStart(8)}`);
-console.log(`  navigation to the first heatmap drawn: ${results.first_heatmap_ms.toFixed(0)} ms (median of 3, fresh context each)`);
+console.log(`  navigation to the first heatmap drawn (mark first-heatmap): ${results.first_heatmap_ms.toFixed(0)} ms (median of 3, fresh context each; goal ≤ 1000 ms)`);
 const out = process.env.OUT_JSON;
 const all = out && existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
 all.page = results;

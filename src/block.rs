@@ -335,8 +335,7 @@ pub fn next_token(logits: &[f32], temperature: f64, top_k: usize, seed: u64) -> 
     }
     let v = logits.len();
     let k = if top_k == 0 { v } else { top_k.min(v) };
-    let mut order: Vec<usize> = (0..v).collect();
-    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+    let mut order = crate::sorting::descending(logits, f32::total_cmp);
     order.truncate(k);
     let top = logits[order[0]] as f64;
     let e: Vec<f64> = order

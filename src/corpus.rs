@@ -95,7 +95,7 @@ pub type Counts = Vec<(usize, usize)>;
 
 fn sorted(map: HashMap<usize, usize>) -> Counts {
     let mut v: Counts = map.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    crate::sorting::sort_by(&mut v, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v
 }
 

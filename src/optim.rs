@@ -17,9 +17,10 @@
 //! with μ = 0 and λ = 0. Parameters are visited in sorted-name order; state is kept per name.
 
 use crate::error::{Code, Error, Result};
+use crate::flat;
 use crate::params::{ParamStore, TensorMap};
 use crate::real::Real;
-use ndarray::{ArrayD, IxDyn, Zip};
+use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -231,29 +232,42 @@ impl<F: Real> Optimizer<F> {
                     ..
                 } => {
                     let (mu, damp, wd) = (F::of(momentum), F::of(dampening), F::of(weight_decay));
+                    flat::same_shape(&p.value, &p.grad);
                     // the gradient, with the L2 penalty folded in
-                    let mut d = p.grad.clone();
+                    let mut d = flat::slice(&p.grad).into_owned();
                     if weight_decay != 0.0 {
-                        d.zip_mut_with(&p.value, |g, &w| *g += wd * w);
+                        for (g, &w) in d.iter_mut().zip(flat::slice(&p.value).iter()) {
+                            *g += wd * w;
+                        }
                     }
                     if momentum != 0.0 {
                         // the momentum buffer: a copy of the first gradient, then a running sum
                         let buf = match slot.m.take() {
-                            None => d.clone(),
+                            None => ArrayD::from_shape_vec(p.value.raw_dim(), d.clone())
+                                .expect("the gradient's shape"),
                             Some(mut b) => {
-                                b.zip_mut_with(&d, |b, &g| *b = *b * mu + (F::one() - damp) * g);
+                                flat::same_shape(&b, &p.grad);
+                                for (b, &g) in flat::slice_mut(&mut b).iter_mut().zip(&d) {
+                                    *b = *b * mu + (F::one() - damp) * g;
+                                }
                                 b
                             }
                         };
+                        let bs = flat::slice(&buf);
                         if nesterov {
-                            d.zip_mut_with(&buf, |g, &b| *g += mu * b);
+                            for (g, &b) in d.iter_mut().zip(bs.iter()) {
+                                *g += mu * b;
+                            }
                         } else {
-                            d.assign(&buf);
+                            d.copy_from_slice(&bs);
                         }
+                        drop(bs);
                         slot.m = Some(buf);
                     }
                     // new = old − lr × gradient
-                    p.value.zip_mut_with(&d, |w, &g| *w -= lr_f * g);
+                    for (w, &g) in flat::slice_mut(&mut p.value).iter_mut().zip(&d) {
+                        *w -= lr_f * g;
+                    }
                 }
                 OptimizerConfig::Adam {
                     beta1,
@@ -271,32 +285,46 @@ impl<F: Real> Optimizer<F> {
                 } => {
                     let decoupled = matches!(self.config, OptimizerConfig::AdamW { .. });
                     let (b1, b2, wd) = (F::of(beta1), F::of(beta2), F::of(weight_decay));
-                    // (Adam with weight decay folds the L2 penalty into a copy of the gradient)
-                    let l2 = !decoupled && weight_decay != 0.0;
-                    let g_l2 = l2.then(|| &p.grad + &(&p.value * wd));
-                    let g = g_l2.as_ref().unwrap_or(&p.grad);
-                    if decoupled {
-                        // AdamW: shrink the weights directly, outside the moments
-                        p.value.mapv_inplace(|w| w * (F::one() - lr_f * wd));
-                    }
-                    let shape = IxDyn(p.value.shape());
+                    flat::same_shape(&p.value, &p.grad);
+                    let shape = p.value.raw_dim();
                     let m = slot.m.get_or_insert_with(|| ArrayD::zeros(shape.clone()));
                     let v = slot.v.get_or_insert_with(|| ArrayD::zeros(shape));
+                    flat::same_shape(m, &p.grad);
+                    flat::same_shape(v, &p.grad);
+                    let (w, m, v) = (
+                        flat::slice_mut(&mut p.value),
+                        flat::slice_mut(m),
+                        flat::slice_mut(v),
+                    );
+                    // (Adam with weight decay folds the L2 penalty into a copy of the gradient)
+                    let mut g = flat::slice(&p.grad);
+                    if !decoupled && weight_decay != 0.0 {
+                        for (g, &w) in g.to_mut().iter_mut().zip(w.iter()) {
+                            *g += w * wd;
+                        }
+                    }
+                    if decoupled {
+                        // AdamW: shrink the weights directly, outside the moments
+                        for w in w.iter_mut() {
+                            *w *= F::one() - lr_f * wd;
+                        }
+                    }
                     let bc1 = F::one() - b1.powi(t);
                     let bc2_sqrt = (F::one() - b2.powi(t)).sqrt();
                     let step_size = lr_f / bc1;
                     let e = F::of(eps);
                     // in one pass per weight: update the first moment (momentum) and the second
                     // moment (scale), bias-correct both (they start at zero) and step
-                    Zip::from(&mut p.value)
-                        .and(&mut *m)
-                        .and(&mut *v)
-                        .and(g)
-                        .for_each(|w, m, v, &g| {
-                            *m += (g - *m) * (F::one() - b1);
-                            *v = *v * b2 + g * g * (F::one() - b2);
-                            *w -= step_size * *m / (v.sqrt() / bc2_sqrt + e);
-                        });
+                    for (((w, m), v), &g) in w
+                        .iter_mut()
+                        .zip(m.iter_mut())
+                        .zip(v.iter_mut())
+                        .zip(g.iter())
+                    {
+                        *m += (g - *m) * (F::one() - b1);
+                        *v = *v * b2 + g * g * (F::one() - b2);
+                        *w -= step_size * *m / (v.sqrt() / bc2_sqrt + e);
+                    }
                 }
             }
         }
@@ -376,7 +404,9 @@ pub fn clip_grad_norm<F: Real>(params: &mut ParamStore<F>, max_norm: f64) -> Res
     if coef < 1.0 {
         let c = F::of(coef);
         for (_, p) in params.iter_mut() {
-            p.grad.mapv_inplace(|g| g * c);
+            for g in flat::slice_mut(&mut p.grad) {
+                *g *= c;
+            }
         }
     }
     Ok(total)

@@ -467,7 +467,7 @@ impl Recipe {
 
     /// What the recipe adds to the file's metadata (see [`keys`]).
     pub fn metadata(&self) -> Metadata {
-        Metadata::from([
+        crate::params::metadata([
             (keys::RECIPE.into(), self.name.into()),
             (keys::SEED.into(), self.options.seed.to_string()),
             (keys::STEPS.into(), self.steps.to_string()),

@@ -229,7 +229,7 @@ pub fn declare<T>(prefix: &str, f: impl FnOnce(&Scope) -> T) -> (T, Vec<Decl>) {
     let built = f(&scope);
     let decls = record.take();
     let mut names: Vec<&str> = decls.iter().map(|d| d.name.as_str()).collect();
-    names.sort_unstable();
+    crate::sorting::sort_by(&mut names, |a, b| a.cmp(b));
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
         panic!("parameter {:?} is declared twice", w[0]);
     }

@@ -449,7 +449,7 @@ impl Seq2Seq {
     /// three vocabularies and how each side is cut (see [`keys`]).
     pub fn metadata(&self) -> Metadata {
         let t = &self.tokenizer;
-        Metadata::from([
+        crate::params::metadata([
             (keys::MODEL.into(), Family::EncoderDecoder.name().into()),
             (keys::CONFIG.into(), json(&self.model.config)),
             (keys::VOCAB.into(), json(t.vocab())),

@@ -130,8 +130,7 @@ pub(crate) fn argmax(row: &[f32]) -> usize {
 
 /// The indices of the `k` largest values, largest first (lower index first on ties).
 pub(crate) fn top_k(row: &[f32], k: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..row.len()).collect();
-    order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+    let mut order = crate::sorting::descending(row, f32::total_cmp);
     order.truncate(k);
     order
 }
@@ -505,7 +504,7 @@ impl JoinedTokenizer {
 
     /// The metadata that describes the tokenizer (see [`keys`]).
     pub(crate) fn metadata(&self) -> Metadata {
-        Metadata::from([
+        crate::params::metadata([
             (keys::VOCAB.into(), json(self.vocab())),
             (keys::TOKENIZER.into(), json(&self.rules)),
             (keys::SEPARATOR.into(), json(&self.separator)),

@@ -122,8 +122,7 @@ pub fn pca(e: ArrayView2<f32>, k: usize) -> Result<Map> {
     let xc = &x - &mu;
     let cov = xc.t().dot(&xc) / n as f64;
     let (vals, vecs) = symmetric_eigen(&cov);
-    let mut order: Vec<usize> = (0..c).collect();
-    order.sort_by(|&i, &j| vals[j].total_cmp(&vals[i]).then(i.cmp(&j)));
+    let order = crate::sorting::descending(&vals, f64::total_cmp);
     let total: f64 = vals
         .iter()
         .map(|v| v.max(0.0))
@@ -188,7 +187,7 @@ pub fn nearest(
         .filter(|i| *i < e.nrows() && !skip.contains(i))
         .map(|i| (i, cosine(e.row(i), q)))
         .collect();
-    c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    crate::sorting::sort_by(&mut c, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     c.dedup_by_key(|x| x.0);
     c.truncate(k);
     c

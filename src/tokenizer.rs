@@ -210,7 +210,7 @@ impl Tokenizer {
             .into_iter()
             .map(|(p, (c, first))| (p, c, first))
             .collect();
-        order.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+        crate::sorting::sort_by(&mut order, |a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
         for (p, _, _) in order.into_iter().take(max_vocab - SPECIALS.len()) {
             t.push(p);
         }
@@ -422,7 +422,7 @@ pub(crate) fn by_frequency(t: &Tokenizer, texts: &[&str]) -> Vec<String> {
     }
     let mut order: Vec<(&str, usize, usize)> =
         counts.into_iter().map(|(p, (c, i))| (p, c, i)).collect();
-    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+    crate::sorting::sort_by(&mut order, |a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
     order.into_iter().map(|(p, _, _)| p.to_string()).collect()
 }
 
@@ -493,7 +493,7 @@ impl PairTokenizer {
                     })
                 })
                 .collect::<Result<Vec<usize>>>()?;
-            ids.sort_unstable();
+            crate::sorting::sort_by(&mut ids, usize::cmp);
             ids.dedup();
             Ok(ids)
         };

@@ -91,8 +91,7 @@ pub fn steps_within(per_step: u128) -> usize {
 
 /// The `k` largest entries of `p` (at least one), largest first (ties: the smaller index).
 pub fn top_k(p: &[f32], k: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..p.len()).collect();
-    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    let mut order = crate::sorting::descending(p, f32::total_cmp);
     order.truncate(k.max(1));
     order
 }

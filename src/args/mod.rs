@@ -384,14 +384,15 @@ impl<F: Real> Values<F> {
 
     /// The shape of every tensor and mask given.
     pub fn shapes(&self) -> BTreeMap<String, Vec<usize>> {
-        self.map
-            .iter()
-            .filter_map(|(k, v)| match v {
-                Value::Tensor(t) => Some((k.clone(), t.shape().to_vec())),
-                Value::Mask(m) => Some((k.clone(), m.shape().to_vec())),
-                _ => None,
-            })
-            .collect()
+        // (extend, not collect: collecting into a BTreeMap sorts first, in one more copy of the
+        // standard sort in the wasm module)
+        let mut out = BTreeMap::new();
+        out.extend(self.map.iter().filter_map(|(k, v)| match v {
+            Value::Tensor(t) => Some((k.clone(), t.shape().to_vec())),
+            Value::Mask(m) => Some((k.clone(), m.shape().to_vec())),
+            _ => None,
+        }));
+        out
     }
 
     /// Checks every value against `specs`: names declared, required ones present, kinds,

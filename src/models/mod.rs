@@ -250,7 +250,7 @@ pub(crate) fn check_size(what: &str, decls: &[Decl]) -> Result<()> {
 /// give the same weights everywhere.
 pub(crate) fn init_store<F: Real>(decls: &[Decl], seed: u64) -> ParamStore<F> {
     let mut sorted: Vec<&Decl> = decls.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::sorting::sort_by(&mut sorted, |a, b| a.name.cmp(&b.name));
     let mut rng = Rng::new(seed);
     let mut store = ParamStore::new();
     for d in sorted {

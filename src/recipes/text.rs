@@ -145,7 +145,7 @@ impl TextRecipe {
             mode: tok.mode(),
             lexicon: tok.lexicon(),
         };
-        Ok(Metadata::from([
+        Ok(crate::params::metadata([
             (file::MODEL.into(), Family::DecoderOnly.name().into()),
             (file::CONFIG.into(), json(&trainer.model.config)),
             (file::VOCAB.into(), json(tok.vocab())),

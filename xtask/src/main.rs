@@ -3,11 +3,14 @@
 //! - `serve [--port N] [--no-build]`: build the wasm module and serve `www/` on 127.0.0.1.
 //! - `test`: native tests, then the JS API tests in Node, then the browser tests in headless
 //!   Chromium (playwright-core). Fails, naming what is missing, rather than skipping.
-//! - `build`: only build `www/pkg/` (the wasm module and its JS glue).
+//! - `build`: only build `www/pkg/` (the wasm module and its JS glue): cargo, then wasm-bindgen
+//!   without the `name` section, then wasm-opt from npm's `binaryen` (skipped when the module is
+//!   unchanged since the last optimisation; see `wasm_opt.rs`).
 //! - `dist [--out DIR]`: build, then write the static site to `dist/` (or DIR): www/ with the
 //!   module and the shipped weights, relative paths only, for any static host and sub-path.
-//! - `bench`: matmul, attention and training-step benchmarks; prints a table and writes
-//!   `bench-results/bench.json`.
+//! - `bench`: matmul, attention and training-step benchmarks, the module's size (raw and
+//!   gzipped) and, in headless Chromium, keystroke cost and the time to the first heatmap;
+//!   prints a table and writes `bench-results/bench.json`.
 //! - `fuzz [--calls N] [--seed S]`: the JS API fuzzer (`tests/js/fuzz.mjs`) for long runs;
 //!   builds the module first if it is missing or older than the sources.
 //! - `pretrain [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]`: runs the
@@ -16,9 +19,12 @@
 //!   reports what each model learned.
 //!
 //! Only the standard library and `wasm-bindgen-cli-support` are used, so a fresh machine needs
-//! nothing but rustup, Node and npm (and Chromium for the browser tests).
+//! nothing but rustup, Node and npm (and Chromium for the browser tests); the npm packages
+//! (package-lock.json: binaryen for wasm-opt, playwright-core for the tests) are installed with
+//! `npm ci` when missing.
 
 mod serve;
+mod wasm_opt;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -143,9 +149,10 @@ fn build(root: &Path, kind: BuildKind) -> Res<PathBuf> {
     let target_dir = match kind {
         BuildKind::Simd => root.join("target"),
         BuildKind::NoSimd => {
+            // (this replaces .cargo/config.toml's flags for the target: all but simd128 again)
             cargo.env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-                "-C target-feature=-simd128",
+                "-C target-feature=-simd128 -C llvm-args=-inline-threshold=50",
             );
             root.join("target").join("bench-nosimd")
         }
@@ -161,13 +168,22 @@ fn build(root: &Path, kind: BuildKind) -> Res<PathBuf> {
         BuildKind::NoSimd => target_dir.join("pkg"),
     };
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    // Function names (the `name` section, ~150 KB) are left out: the page does not need them.
+    // The module in target/ keeps them, for reading which functions are large.
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(&wasm)
         .web(true)
         .map_err(|e| e.to_string())?
         .typescript(true)
+        .remove_name_section(true)
+        .remove_producers_section(true)
         .generate(&out)
         .map_err(|e| format!("wasm-bindgen: {e}"))?;
+    let cache = target_dir.join("wasm-opt").join(match kind {
+        BuildKind::Simd => "simd",
+        BuildKind::NoSimd => "nosimd",
+    });
+    wasm_opt::optimise(root, &out.join("lm_playground_bg.wasm"), &cache)?;
     eprintln!("xtask: built {}", out.display());
     Ok(out)
 }
@@ -199,7 +215,7 @@ fn cmd_serve(args: &[String]) -> Res<()> {
     Ok(())
 }
 
-/// Node and npm, and the npm packages the tests use.
+/// Node and npm, and the npm packages the build (binaryen's wasm-opt) and the tests use.
 fn ensure_node(root: &Path) -> Res<()> {
     let v = output(Command::new("node").arg("--version")).ok_or(
         "node was not found: install Node.js 20 or newer (Debian: apt-get install nodejs npm)",
@@ -216,18 +232,18 @@ fn ensure_node(root: &Path) -> Res<()> {
             "node {v} is too old: Node.js 20 or newer is needed"
         ));
     }
-    // (every package the tests use: a checkout whose node_modules predates one gets it)
-    if ["playwright-core", "axe-core"]
+    let modules = root.join("node_modules");
+    if !["playwright-core", "axe-core", "binaryen"]
         .iter()
-        .any(|p| !root.join("node_modules").join(p).exists())
+        .all(|p| modules.join(p).exists())
     {
-        eprintln!("xtask: installing the test tools with npm (package-lock.json)");
+        eprintln!("xtask: installing wasm-opt and the test tools with npm (package-lock.json)");
         let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
         run(Command::new(npm)
             .current_dir(root)
             .args(["ci", "--no-audit", "--no-fund"]))
         .map_err(|e| {
-            format!("{e}; npm is needed to install playwright-core and axe-core (Debian: apt-get install npm)")
+            format!("{e}; npm is needed to install binaryen (wasm-opt), playwright-core and axe-core (Debian: apt-get install npm)")
         })?;
     }
     Ok(())

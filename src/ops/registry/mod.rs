@@ -159,7 +159,7 @@ fn grads_out<F: Real>(grads: NamedGrads<F>, mut out: Outputs<F>) -> Outputs<F> {
     let mut merged: BTreeMap<String, ArrayD<F>> = BTreeMap::new();
     for (k, g) in grads {
         match merged.get_mut(&k) {
-            Some(acc) => *acc += &g,
+            Some(acc) => crate::flat::add_assign(acc, &g),
             None => {
                 merged.insert(k, g);
             }
