@@ -127,17 +127,10 @@ pub fn document(
     height: f64,
     draw: impl FnOnce(&SvgArea<'_>, f64, f64, f64) -> JsResult<()>,
 ) -> JsResult<String> {
-    let size = (
-        (width * SCALE).round().max(1.0) as u32,
-        (height * SCALE).round().max(1.0) as u32,
-    );
-    let mut buf = String::new();
-    {
-        let root = Svg::new(&mut buf, size).into_drawing_area();
+    let (buf, size) = render(width, height, |root| {
         root.fill(&WHITE).map_err(draw_err)?;
-        draw(&root, width, height, SCALE)?;
-        root.present().map_err(draw_err)?;
-    }
+        draw(root, width, height, SCALE)
+    })?;
     // plotters' opening tag declares the drawn size: declare the CSS size, keep the drawn one
     // as the viewBox, and name the fonts once for every text.
     let body = buf
@@ -154,12 +147,13 @@ pub fn document(
     ))
 }
 
-/// `draw`n elements alone (no `<svg>` tag, no background), for a group of `document`.
-pub fn fragment(
+/// What plotters writes for `draw` on a `width × height` (CSS pixels) area drawn at [`SCALE`],
+/// and the drawn size.
+fn render(
     width: f64,
     height: f64,
     draw: impl FnOnce(&SvgArea<'_>) -> JsResult<()>,
-) -> JsResult<String> {
+) -> JsResult<(String, (u32, u32))> {
     let size = (
         (width * SCALE).round().max(1.0) as u32,
         (height * SCALE).round().max(1.0) as u32,
@@ -170,6 +164,16 @@ pub fn fragment(
         draw(&root)?;
         root.present().map_err(draw_err)?;
     }
+    Ok((buf, size))
+}
+
+/// `draw`n elements alone (no `<svg>` tag, no background), for a group of `document`.
+pub fn fragment(
+    width: f64,
+    height: f64,
+    draw: impl FnOnce(&SvgArea<'_>) -> JsResult<()>,
+) -> JsResult<String> {
+    let (buf, _) = render(width, height, draw)?;
     let body = buf.split_once('\n').map(|(_, rest)| rest).unwrap_or("");
     Ok(body.strip_suffix("</svg>\n").unwrap_or(body).to_string())
 }

@@ -309,7 +309,10 @@ fn cmd_test(args: &[String]) -> Res<()> {
         run(Command::new("node")
             .current_dir(&root)
             .env("BASE_URL", format!("http://127.0.0.1:{port}/"))
-            .env("DIST_URL", format!("http://127.0.0.1:{dist_port}{DIST_PREFIX}"))
+            .env(
+                "DIST_URL",
+                format!("http://127.0.0.1:{dist_port}{DIST_PREFIX}"),
+            )
             .env("CHROME", &chrome)
             .args(["--test", "--test-concurrency=1", "tests/browser/"]))?;
     }
@@ -348,7 +351,11 @@ fn cmd_dist(args: &[String]) -> Res<PathBuf> {
     build(&root, BuildKind::Simd)?;
     write_dist(&root.join("www"), &out)?;
     let size: u64 = dir_files(&out)?.iter().map(|(_, len)| len).sum();
-    eprintln!("xtask: wrote {} ({:.1} MB): upload it to any static host", out.display(), size as f64 / 1e6);
+    eprintln!(
+        "xtask: wrote {} ({:.1} MB): upload it to any static host",
+        out.display(),
+        size as f64 / 1e6
+    );
     Ok(out)
 }
 
@@ -363,7 +370,8 @@ fn write_dist(www: &Path, out: &Path) -> Res<()> {
             continue;
         }
         let to = out.join(&rel);
-        std::fs::create_dir_all(to.parent().expect("a file has a folder")).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(to.parent().expect("a file has a folder"))
+            .map_err(|e| e.to_string())?;
         std::fs::copy(www.join(&rel), &to).map_err(|e| format!("{}: {e}", to.display()))?;
     }
     // GitHub Pages: serve the files as they are (no Jekyll).

@@ -98,7 +98,10 @@ fn handle(mut stream: TcpStream, root: &Path, prefix: &str) -> std::io::Result<(
         write!(stream, "HTTP/1.1 301 Moved Permanently\r\nLocation: {prefix}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
         return stream.flush();
     }
-    match inside(prefix, target).and_then(|rest| resolve(root, rest)).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
+    match inside(prefix, target)
+        .and_then(|rest| resolve(root, rest))
+        .and_then(|p| std::fs::read(&p).ok().map(|b| (p, b)))
+    {
         Some((p, body)) => respond(&mut stream, "200 OK", mime(&p), &body, method == "HEAD"),
         None => respond(
             &mut stream,
