@@ -7,6 +7,14 @@
 // - first heatmap: navigation start to the first heatmap drawn: the performance mark
 //   `first-heatmap` the page sets (www/chart.js) on the default link (the attention panel, with
 //   the shipped weights it loads), median of 3 fresh contexts. Goal: ≤ 1.0 s.
+// - training on workers (www/training/shards.js): steps per second in the page for every model
+//   size the learning panel trains (tiny, small, deep = the shipped stack models) and for the
+//   encoder–decoder's retraining (the shipped seq2seq recipe), on 1 and 2 workers (the Workers
+//   choice stored before the page opens), over 3 s of training after warm-up; and what sharing
+//   costs the coordinator per step (copying and posting the weights, waiting for the helpers'
+//   parts beyond its own, adding them). Goal: 2 workers ≥ 1.6× the steps of 1.
+// - time from opening `#panel=learn&train=400` to step 400, on 1 worker and on the default
+//   (Auto: the machine's cores, at most 4).
 import { chromium } from 'playwright-core';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 
@@ -55,12 +63,70 @@ async function firstHeatmap() {
   return times.sort((a, b) => a - b)[1];
 }
 
+const WORKERS_KEY = 'lm-playground.workers';
+
+/** A fresh page on `hash` with the Workers choice `workers` stored (null: Auto). */
+async function openWith(hash, workers) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  if (workers !== null) await context.addInitScript(([k, v]) => localStorage.setItem(k, v), [WORKERS_KEY, String(workers)]);
+  const page = await context.newPage();
+  await page.goto(BASE + hash);
+  await page.waitForSelector('body[data-ready="1"]');
+  return { page, context };
+}
+
+const PANELS = {
+  learn: { play: '#learn-play', status: '#learn-status', read: () => { const p = window.lmApp.panels.learn; return { workers: p.workers, stats: p.shardStats }; } },
+  seq2seq: { play: '#s2s-play', status: '#s2s-train-status', read: () => { const t = window.lmApp.panels.seq2seq.training; return { workers: t.workers, stats: t.shardStats }; } },
+};
+
+/** Steps per second training `hash` on `workers`, and the coordinator's sharing costs per step. */
+async function trainRate(label, panel, hash, workers) {
+  const P = PANELS[panel];
+  const { page, context } = await openWith(hash, workers);
+  const read = () => page.evaluate(([sel, readSrc]) => {
+    const r = (0, eval)(`(${readSrc})`)();
+    return { t: performance.now(), step: Number(document.querySelector(sel).dataset.step), ...r };
+  }, [P.status, P.read.toString()]);
+  await page.click(P.play);
+  // warm: past the first steps, every helper computing
+  await page.waitForFunction(([sel, n, readSrc]) => Number(document.querySelector(sel).dataset.step) >= 30 && (0, eval)(`(${readSrc})`)().workers === n, [P.status, workers, P.read.toString()], { timeout: 60000 });
+  const a = await read();
+  await page.waitForTimeout(3000);
+  const b = await read();
+  await context.close();
+  const steps = b.step - a.step;
+  const per = (k) => (b.stats && a.stats && b.stats.steps > a.stats.steps ? (b.stats[k] - a.stats[k]) / (b.stats.steps - a.stats.steps) : 0);
+  return { label, workers, steps_per_sec: (steps * 1000) / (b.t - a.t), own_ms: per('ownMs'), send_ms: per('sendMs'), wait_ms: per('waitMs'), add_ms: per('addMs') };
+}
+
+/** Navigation start to the page's status saying step 400 of `#panel=learn&train=400`. */
+async function toStep400(workers) {
+  const { page, context } = await openWith('#panel=learn&lang=zh&train=400', workers);
+  await page.waitForFunction(() => Number(document.querySelector('#learn-status').dataset.step) >= 400, null, { timeout: 120000, polling: 10 });
+  const ms = await page.evaluate(() => performance.now());
+  await context.close();
+  return ms;
+}
+
+const training = [];
+for (const [label, panel, hash] of [
+  ['learn tiny', 'learn', '#panel=learn&lang=zh&size=tiny&step=3'],
+  ['learn small', 'learn', '#panel=learn&lang=zh&size=small&step=3'],
+  ['learn deep (stack-zh)', 'learn', '#panel=learn&lang=zh&size=deep&step=3'],
+  ['encoder–decoder (seq2seq-zh)', 'seq2seq', '#panel=seq2seq&lang=zh&step=4'],
+]) {
+  for (const w of [1, 2]) training.push(await trainRate(label, panel, hash, w));
+}
+
 const results = {
   input: [
     await keystrokes(`#lang=en&d=512&h=8&text=${encodeURIComponent(LONG)}`, 'd 512, 8 heads, 24 tokens'),
     await keystrokes('#lang=en', 'defaults (d 16, 2 heads, 4 tokens)'),
   ],
   first_heatmap_ms: await firstHeatmap(),
+  training,
+  to_step_400_ms: { one_worker: await toStep400(1), auto: await toStep400(null) },
 };
 await browser.close();
 console.log('\nthe page (headless Chromium): time spent on one keystroke in the attention panel');
@@ -68,6 +134,13 @@ console.log('  (Event Timing: key to next paint, for the 20 keys typed; goal: no
 console.log('  settings                            input events ≥ 16 ms   median   max (ms)');
 for (const r of results.input) console.log(`  ${r.label.padEnd(36)} ${String(r.events_over_16ms).padStart(10)} ${r.median_ms.toFixed(0).padStart(12)} ${r.max_ms.toFixed(0).padStart(8)}`);
 console.log(`  navigation to the first heatmap drawn (mark first-heatmap): ${results.first_heatmap_ms.toFixed(0)} ms (median of 3, fresh context each; goal ≤ 1000 ms)`);
+console.log('\ntraining in the page (headless Chromium, Web Workers), 3 s after warm-up; goal: 2 workers ≥ 1.6× the steps of 1');
+console.log('  model                            workers   steps/s   ratio   per step (ms): own parts   send   wait   add');
+for (const r of training) {
+  const one = training.find((x) => x.label === r.label && x.workers === 1);
+  console.log(`  ${r.label.padEnd(32)} ${String(r.workers).padStart(7)} ${r.steps_per_sec.toFixed(0).padStart(9)} ${(r.steps_per_sec / one.steps_per_sec).toFixed(2).padStart(7)}× ${r.own_ms.toFixed(2).padStart(20)} ${r.send_ms.toFixed(2).padStart(6)} ${r.wait_ms.toFixed(2).padStart(6)} ${r.add_ms.toFixed(2).padStart(5)}`);
+}
+console.log(`  #panel=learn&train=400, navigation to step 400: ${results.to_step_400_ms.one_worker.toFixed(0)} ms on 1 worker, ${results.to_step_400_ms.auto.toFixed(0)} ms on Auto`);
 const out = process.env.OUT_JSON;
 const all = out && existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
 all.page = results;

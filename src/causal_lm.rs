@@ -111,7 +111,7 @@ impl CausalLm {
         loss_on: LossOn,
         options: SessionOptions,
     ) -> Result<Self> {
-        options.check("causal LM")?;
+        options.check_unsharded("causal LM")?;
         if tokenizer.eos().is_none() {
             return Err(Error::config(
                 "causal LM: the tokenizer has no <eos>, so the model could not end its answer",

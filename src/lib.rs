@@ -64,6 +64,7 @@ pub mod rng;
 pub mod scope;
 pub mod seq2seq;
 pub mod session;
+pub mod shards;
 pub mod sorting;
 pub mod space;
 pub mod tokenizer;

@@ -131,7 +131,7 @@ impl MaskedLm {
         masking: Masking,
         options: SessionOptions,
     ) -> Result<Self> {
-        options.check("masked LM")?;
+        options.check_unsharded("masked LM")?;
         masking.check()?;
         config.vocab_size = tokenizer.vocab_size();
         config.validate()?;

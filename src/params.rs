@@ -168,6 +168,63 @@ impl<F: Real> ParamStore<F> {
         Ok(())
     }
 
+    /// Every value, parameter after parameter in sorted order, as one flat vector (what a
+    /// worker holding a replica is sent, [`crate::shards`]).
+    pub fn values_flat(&self) -> Vec<F> {
+        let mut out = Vec::with_capacity(self.numel());
+        for p in self.params.values() {
+            out.extend_from_slice(&crate::flat::slice(&p.value));
+        }
+        out
+    }
+
+    /// Sets every value from [`ParamStore::values_flat`]'s layout.
+    ///
+    /// **Errors** (nothing changed) unless `flat` has exactly [`ParamStore::numel`] values.
+    pub fn set_values_flat(&mut self, flat: &[F]) -> Result<()> {
+        self.check_flat("weights", flat.len())?;
+        let mut at = 0;
+        for p in self.params.values_mut() {
+            let n = p.value.len();
+            crate::flat::slice_mut(&mut p.value).copy_from_slice(&flat[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Every gradient times `scale`, in [`ParamStore::values_flat`]'s layout.
+    pub fn grads_flat_scaled(&self, scale: F) -> Vec<F> {
+        let mut out = Vec::with_capacity(self.numel());
+        for p in self.params.values() {
+            out.extend(crate::flat::slice(&p.grad).iter().map(|&g| g * scale));
+        }
+        out
+    }
+
+    /// Sets every gradient from [`ParamStore::values_flat`]'s layout.
+    ///
+    /// **Errors** (nothing changed) unless `flat` has exactly [`ParamStore::numel`] values.
+    pub fn set_grads_flat(&mut self, flat: &[F]) -> Result<()> {
+        self.check_flat("gradients", flat.len())?;
+        let mut at = 0;
+        for p in self.params.values_mut() {
+            let n = p.grad.len();
+            crate::flat::slice_mut(&mut p.grad).copy_from_slice(&flat[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+
+    fn check_flat(&self, what: &str, len: usize) -> Result<()> {
+        let n = self.numel();
+        if len != n {
+            return Err(Error::shape(format!(
+                "{len} {what} given for a model of {n} parameters"
+            )));
+        }
+        Ok(())
+    }
+
     /// Sets every gradient to zero.
     pub fn zero_grad(&mut self) {
         for p in self.params.values_mut() {

@@ -233,6 +233,7 @@ fn options(seed: u64, steps: usize) -> SessionOptions {
         schedule: warmup_cosine(steps, 0.1),
         batch_size: 32,
         clip: Some(1.0),
+        shards: 1,
     }
 }
 
@@ -271,7 +272,10 @@ impl Recipe {
                 target: target_segmenter(Mode::Word),
                 config: small_config(),
             },
-            options: options(1, steps),
+            options: SessionOptions {
+                shards: crate::shards::PAGE_SHARDS,
+                ..options(1, steps)
+            },
             steps,
         }
     }
@@ -289,7 +293,10 @@ impl Recipe {
                 target: Segmenter::new(Mode::Word, &[]),
                 config: small_config(),
             },
-            options: options(1, steps),
+            options: SessionOptions {
+                shards: crate::shards::PAGE_SHARDS,
+                ..options(1, steps)
+            },
             steps,
         }
     }

@@ -27,9 +27,11 @@ use crate::rng::Rng;
 use crate::session::{
     argmax, json, safetensors_with_extra, update, Family, FileReader, SessionOptions,
 };
+use crate::shards::{effective_shards, Pending, Sharded};
 use crate::tokenizer::{PairTokenizer, Segmenter, BOS, PAD, UNK};
 use ndarray::{s, Array2, Axis};
 use serde::Serialize;
+use std::ops::Range;
 
 mod trace;
 mod work;
@@ -189,6 +191,7 @@ pub struct Seq2Seq {
     pairs: Vec<(Vec<usize>, Vec<usize>)>,
     rng: Rng,
     options: Seq2SeqOptions,
+    pending: Option<Pending>,
 }
 
 impl Seq2Seq {
@@ -218,6 +221,7 @@ impl Seq2Seq {
             pairs,
             rng: Rng::new(options.seed ^ 0x5E0_5E0),
             options,
+            pending: None,
         })
     }
 
@@ -295,31 +299,18 @@ impl Seq2Seq {
     ///
     /// **Errors** without training pairs, or when training diverges.
     pub fn train_step(&mut self) -> Result<f32> {
+        self.sharded_step()
+    }
+
+    /// **Errors** unless every index names a training pair.
+    fn check_indices(&self, indices: &[usize]) -> Result<()> {
         let n = self.pairs.len();
-        if n == 0 {
-            return Err(Error::value(
-                "seq2seq: the model has no training pairs; give it a parallel corpus",
-            ));
+        match indices.iter().find(|&&i| i >= n) {
+            Some(i) => Err(Error::value(format!(
+                "seq2seq: pair {i} does not exist; there are {n} training pairs"
+            ))),
+            None => Ok(()),
         }
-        let indices: Vec<usize> = (0..self.options.batch_size)
-            .map(|_| self.rng.below(n))
-            .collect();
-        let (src, padding, tgt_in, targets) = self.batch(&indices);
-        let m = &mut self.model;
-        m.params.zero_grad();
-        let loss = m.loss_and_backward(
-            src.view(),
-            tgt_in.view(),
-            targets.view(),
-            Some(padding.view()),
-        )?;
-        update(
-            &mut m.params,
-            &mut self.optimizer,
-            &self.options,
-            &mut self.losses,
-            loss,
-        )
     }
 
     /// `n` training steps; their losses.
@@ -513,6 +504,72 @@ fn encode_pairs(
         out.push((src, tgt));
     }
     Ok(out)
+}
+
+/// A step's batch is the indices of its pairs (drawn with replacement); shard k is rows
+/// [k·B/S, (k+1)·B/S) of the batch padded as a whole, and it counts the answer tokens and the
+/// `<eos>` of its pairs.
+impl Sharded for Seq2Seq {
+    fn shards(&self) -> usize {
+        effective_shards(self.options.shards, self.options.batch_size)
+    }
+    fn params(&self) -> &crate::params::ParamStore<f32> {
+        &self.model.params
+    }
+    fn params_mut(&mut self) -> &mut crate::params::ParamStore<f32> {
+        &mut self.model.params
+    }
+    fn pending(&mut self) -> &mut Option<Pending> {
+        &mut self.pending
+    }
+    fn draw_batch(&mut self) -> Result<Vec<usize>> {
+        let n = self.pairs.len();
+        if n == 0 {
+            return Err(Error::value(
+                "seq2seq: the model has no training pairs; give it a parallel corpus",
+            ));
+        }
+        Ok((0..self.options.batch_size)
+            .map(|_| self.rng.below(n))
+            .collect())
+    }
+    fn counted(&self, batch: &[usize], rows: Range<usize>) -> Result<usize> {
+        self.check_indices(batch)?;
+        Ok(batch[rows].iter().map(|&i| self.pairs[i].1.len() + 1).sum())
+    }
+    fn backward_rows(&mut self, batch: &[usize], rows: Range<usize>) -> Result<f32> {
+        self.check_indices(batch)?;
+        let (src, padding, tgt_in, targets) = self.batch(batch);
+        let whole = rows.len() == batch.len();
+        let r = s![rows, ..];
+        let (src, padding, tgt_in, targets) = if whole {
+            (src, padding, tgt_in, targets)
+        } else {
+            (
+                src.slice(r).to_owned(),
+                padding.slice(r).to_owned(),
+                tgt_in.slice(r).to_owned(),
+                targets.slice(r).to_owned(),
+            )
+        };
+        let m = &mut self.model;
+        m.params.zero_grad();
+        m.loss_and_backward(
+            src.view(),
+            tgt_in.view(),
+            targets.view(),
+            Some(padding.view()),
+        )
+    }
+    fn apply(&mut self, loss: f32) -> Result<f32> {
+        update(
+            &mut self.model.params,
+            &mut self.optimizer,
+            &self.options,
+            &mut self.losses,
+            loss,
+        )
+    }
 }
 
 #[cfg(test)]

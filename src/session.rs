@@ -65,6 +65,9 @@ pub struct SessionOptions {
     pub batch_size: usize,
     /// Clip the gradient's global norm to this, if set.
     pub clip: Option<f64>,
+    /// Shards each batch is cut into ([`crate::shards`]); the encoder–decoder honours it, the
+    /// one-sequence sessions train on whole batches and accept only 1.
+    pub shards: usize,
 }
 
 impl Default for SessionOptions {
@@ -75,16 +78,31 @@ impl Default for SessionOptions {
             schedule: Schedule::Constant,
             batch_size: 32,
             clip: Some(1.0),
+            shards: 1,
         }
     }
 }
 
 impl SessionOptions {
-    /// **Errors** if the batch size is 0; `what` names the session in the message.
+    /// **Errors** if the batch size is 0 or the shard count out of range; `what` names the
+    /// session in the message.
     pub(crate) fn check(&self, what: &str) -> Result<()> {
         if self.batch_size == 0 {
             return Err(Error::config(format!(
                 "{what}: the batch size must be at least 1"
+            )));
+        }
+        crate::shards::check_shards(what, self.shards)
+    }
+
+    /// [`SessionOptions::check`], and **errors** unless the batch is whole (one shard): for
+    /// the sessions that do not cut batches.
+    pub(crate) fn check_unsharded(&self, what: &str) -> Result<()> {
+        self.check(what)?;
+        if self.shards != 1 {
+            return Err(Error::config(format!(
+                "{what}: trains on whole batches; shards must be 1, not {}",
+                self.shards
             )));
         }
         Ok(())

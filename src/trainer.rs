@@ -16,9 +16,11 @@ use crate::ops::softmax;
 use crate::optim::{clip_grad_norm, Optimizer, OptimizerConfig};
 use crate::params::Metadata;
 use crate::rng::Rng;
+use crate::shards::{check_shards, effective_shards, Pending, Sharded};
 use crate::tokenizer::{text_lexicon, Mode, Tokenizer};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// Most activation values one training step may keep (f32): 200 MB.
 pub const MAX_ACTIVATIONS: usize = 50_000_000;
@@ -122,6 +124,14 @@ pub struct TrainOptions {
     pub clip: Option<f64>,
     /// Fraction of the text held out for evaluation (the end of the text).
     pub heldout: f64,
+    /// Shards each batch is cut into ([`crate::shards`]: the step's numbers depend on this,
+    /// not on how many workers compute the shards). 1 (the default) is the plain step.
+    #[serde(default = "one")]
+    pub shards: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for TrainOptions {
@@ -133,6 +143,7 @@ impl Default for TrainOptions {
             seq_len: 16,
             clip: Some(1.0),
             heldout: 0.1,
+            shards: 1,
         }
     }
 }
@@ -180,6 +191,7 @@ pub struct Trainer {
     watch: Option<(String, usize)>,
     /// The last update of the watched weight.
     pub last_update: Option<Update>,
+    pending: Option<Pending>,
 }
 
 impl Trainer {
@@ -195,6 +207,7 @@ impl Trainer {
             return Err(Error::config(format!("trainer: batch size {} and sequence length {} must be at least 1, and the length at most max_len {}", options.batch_size, options.seq_len, config.max_len)));
         }
         check_batch(&config, options.batch_size, options.seq_len)?;
+        check_shards("trainer", options.shards)?;
         let model = DecoderOnly::new(config, options.seed)?;
         let optimizer = Optimizer::new(options.optimizer)?;
         let (mut train_ids, mut heldout_ids) = (vec![], vec![]);
@@ -217,6 +230,7 @@ impl Trainer {
             grad_norms: vec![],
             watch: None,
             last_update: None,
+            pending: None,
         })
     }
 
@@ -300,6 +314,14 @@ impl Trainer {
         let m = &mut self.model;
         m.params.zero_grad();
         let loss = m.loss_and_backward(ids.view(), targets.view())?;
+        self.update(loss)
+    }
+
+    /// The second half of a step, `loss` and its gradients in the parameters: refuse a
+    /// diverged loss, record the gradient norms, clip, step the optimiser, record the watched
+    /// weight's update and the loss.
+    fn update(&mut self, loss: f32) -> Result<f32> {
+        let m = &mut self.model;
         let first = self.losses.first().copied();
         if !loss.is_finite() || first.is_some_and(|f| loss > 4.0 * f.max(0.5)) {
             return Err(Error::value(format!(
@@ -373,20 +395,42 @@ impl Trainer {
         Ok(loss)
     }
 
-    /// A batch of random windows of the training text.
-    pub fn sample_batch(&mut self) -> Result<(Array2<usize>, Array2<i64>)> {
+    /// Tokens per window: the sequence length, or less on a short text.
+    ///
+    /// **Errors** without at least two tokens of training text.
+    fn window(&self) -> Result<usize> {
         let n = self.train_ids.len();
         if n < 2 {
             return Err(Error::value(
                 "the model has no training text; give it a corpus of at least two tokens",
             ));
         }
-        let t = self.options.seq_len.min(n - 1);
-        let b = self.options.batch_size;
-        let mut ids = Array2::zeros((b, t));
-        let mut targets = Array2::zeros((b, t));
-        for bi in 0..b {
-            let start = self.rng.below(n - t);
+        Ok(self.options.seq_len.min(n - 1))
+    }
+
+    /// The start offsets of `batch_size` random windows of the training text.
+    fn draw_starts(&mut self) -> Result<Vec<usize>> {
+        let t = self.window()?;
+        let n = self.train_ids.len();
+        Ok((0..self.options.batch_size)
+            .map(|_| self.rng.below(n - t))
+            .collect())
+    }
+
+    /// The windows starting at `starts`: `(ids, targets)`, `[starts.len(), T]`.
+    ///
+    /// **Errors** if a window would run past the training text.
+    pub fn windows(&self, starts: &[usize]) -> Result<(Array2<usize>, Array2<i64>)> {
+        let t = self.window()?;
+        let n = self.train_ids.len();
+        if let Some(s) = starts.iter().find(|&&s| s + t >= n) {
+            return Err(Error::value(format!(
+                "a window at {s} runs past the training text ({n} tokens, windows of {t})"
+            )));
+        }
+        let mut ids = Array2::zeros((starts.len(), t));
+        let mut targets = Array2::zeros((starts.len(), t));
+        for (bi, &start) in starts.iter().enumerate() {
             for j in 0..t {
                 ids[[bi, j]] = self.train_ids[start + j];
                 targets[[bi, j]] = self.train_ids[start + j + 1] as i64;
@@ -395,10 +439,15 @@ impl Trainer {
         Ok((ids, targets))
     }
 
-    /// One step on a sampled batch.
+    /// A batch of random windows of the training text.
+    pub fn sample_batch(&mut self) -> Result<(Array2<usize>, Array2<i64>)> {
+        let starts = self.draw_starts()?;
+        self.windows(&starts)
+    }
+
+    /// One step on a sampled batch, cut into the options' shards ([`Sharded::sharded_step`]).
     pub fn train_step(&mut self) -> Result<f32> {
-        let (ids, targets) = self.sample_batch()?;
-        self.step_on(&ids, &targets)
+        self.sharded_step()
     }
 
     /// Most steps one [`Trainer::train`] call may run: [`MAX_STEPS_PER_CALL`], fewer for a
@@ -518,6 +567,36 @@ impl Trainer {
                 )
             })
             .collect())
+    }
+}
+
+impl Sharded for Trainer {
+    fn shards(&self) -> usize {
+        effective_shards(self.options.shards, self.options.batch_size)
+    }
+    fn params(&self) -> &crate::params::ParamStore<f32> {
+        &self.model.params
+    }
+    fn params_mut(&mut self) -> &mut crate::params::ParamStore<f32> {
+        &mut self.model.params
+    }
+    fn pending(&mut self) -> &mut Option<Pending> {
+        &mut self.pending
+    }
+    fn draw_batch(&mut self) -> Result<Vec<usize>> {
+        self.draw_starts()
+    }
+    fn counted(&self, _batch: &[usize], rows: Range<usize>) -> Result<usize> {
+        Ok(rows.len() * self.window()?)
+    }
+    fn backward_rows(&mut self, batch: &[usize], rows: Range<usize>) -> Result<f32> {
+        let (ids, targets) = self.windows(batch.get(rows).unwrap_or(&[]))?;
+        let m = &mut self.model;
+        m.params.zero_grad();
+        m.loss_and_backward(ids.view(), targets.view())
+    }
+    fn apply(&mut self, loss: f32) -> Result<f32> {
+        self.update(loss)
     }
 }
 

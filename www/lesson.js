@@ -22,7 +22,7 @@ import { offline } from './assets.js';
 import { PANEL_IDS } from './panels/index.js';
 
 /** Worker scripts (paths in www/); a test checks every startWorker/TrainingClient path is here. */
-export const WORKERS = ['training/worker.js', 'training/seq2seq-worker.js', 'training/vectors-worker.js', 'glyph-worker.js'];
+export const WORKERS = ['training/worker.js', 'training/seq2seq-worker.js', 'training/shard-worker.js', 'training/vectors-worker.js', 'glyph-worker.js'];
 
 /** The shipped weights (www/models/): kind-lang for each kind models.js and the panels load. */
 export const MODELS = ['seq2seq', 'masked', 'causal', 'stack'].flatMap((k) => ['zh', 'en'].map((l) => `models/${k}-${l}.safetensors`));

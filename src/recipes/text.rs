@@ -9,6 +9,7 @@ use crate::models::decoder_only::DecoderOnlyConfig;
 use crate::ops::Activation;
 use crate::params::Metadata;
 use crate::session::Family;
+use crate::shards::PAGE_SHARDS;
 use crate::tokenizer::{Mode, Segmenter};
 use crate::trainer::{text_tokenizer, TrainOptions, Trainer};
 use serde::{Deserialize, Serialize};
@@ -56,7 +57,8 @@ impl TextRecipe {
 
     /// The learning panel's size `deep` (www/panels/learn.js `SIZES.deep`) and its default
     /// training options (word tokens, at most 2000 pieces, Adam 0.01, B = 16, T = 16, clip 1,
-    /// 10 % held out, seed 1).
+    /// 10 % held out, seed 1), its batches cut into the page's [`PAGE_SHARDS`] shards as the
+    /// panel cuts them.
     fn stack(name: &str, corpus: &str) -> Self {
         TextRecipe {
             name: name.into(),
@@ -76,7 +78,10 @@ impl TextRecipe {
                 n_layers: 4,
                 max_len: 16,
             },
-            options: TrainOptions::default(),
+            options: TrainOptions {
+                shards: PAGE_SHARDS,
+                ..TrainOptions::default()
+            },
             steps: STACK_STEPS,
         }
     }

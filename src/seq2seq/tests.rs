@@ -183,3 +183,44 @@ fn a_file_describes_its_model_and_loads_strictly() {
         .unwrap_err();
     assert!(e.message.contains("no \"model\""), "{e}");
 }
+
+/// The tiny session with its batch of 3 cut into `shards`.
+fn tiny_sharded(shards: usize) -> Seq2Seq {
+    let mut m = tiny(4);
+    m.options.shards = shards;
+    m
+}
+
+/// Shards of pairs of different lengths are weighted by the tokens they count: the sharded
+/// loss is the whole batch's up to rounding; parts computed by replicas sent the weights give
+/// the same bits as one session computing them all; one shard is the plain step.
+#[test]
+fn sharded_steps_are_the_batch_step_and_the_same_anywhere() {
+    let mut alone = tiny_sharded(3);
+    let mut coordinator = tiny_sharded(3);
+    let mut replica = tiny_sharded(3);
+    let mut plain = tiny_sharded(1);
+    for step in 0..5 {
+        let la = alone.train_step().unwrap();
+        let batch = coordinator.begin_step().unwrap();
+        let weights = coordinator.model.params.values_flat();
+        coordinator.compute_part(0).unwrap();
+        replica.model.params.set_values_flat(&weights).unwrap();
+        for k in 1..3 {
+            let part = replica.part(&batch, k).unwrap();
+            coordinator.add_part(k, part.loss, &part.grad).unwrap();
+        }
+        assert_eq!(
+            la.to_bits(),
+            coordinator.finish_step().unwrap().to_bits(),
+            "step {step}"
+        );
+        let lp = plain.train_step().unwrap();
+        assert!((lp - la).abs() <= 1e-5 * lp.abs(), "{lp} vs {la}");
+    }
+    assert_eq!(alone.model.params, coordinator.model.params);
+    assert!(
+        replica.part(&[0, 1, 99], 0).is_err(),
+        "pair 99 does not exist"
+    );
+}

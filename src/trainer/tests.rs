@@ -143,3 +143,85 @@ fn sgd_update_is_old_minus_lr_times_grad_and_divergence_is_caught() {
     .unwrap_err();
     assert!(e.message.contains("MB of activations"), "{e}");
 }
+
+/// A trainer of the learning panel's tiny size on the Chinese corpus, its batch cut into
+/// `shards`.
+fn tiny_sharded(shards: usize) -> Trainer {
+    let mut tr = learning_panel_tiny(corpus::ZH, 3).unwrap();
+    tr.options.shards = shards;
+    tr
+}
+
+/// With one shard the step is the plain one: the same bits as sampling a batch and stepping on
+/// it whole.
+#[test]
+fn one_shard_is_the_plain_step() {
+    let mut a = tiny_sharded(1);
+    let mut b = a.clone();
+    for _ in 0..5 {
+        let la = a.train_step().unwrap();
+        let (ids, targets) = b.sample_batch().unwrap();
+        let lb = b.step_on(&ids, &targets).unwrap();
+        assert_eq!(la.to_bits(), lb.to_bits());
+    }
+    assert_eq!(a.model.params, b.model.params);
+}
+
+/// Four shards whose parts are computed by other trainers (replicas sent the weights, as the
+/// page's workers are), in any grouping, give the same bits as one trainer computing them all;
+/// and the same loss as the plain step up to rounding.
+#[test]
+fn parts_computed_anywhere_give_the_same_bits() {
+    let mut alone = tiny_sharded(4);
+    let mut coordinator = tiny_sharded(4);
+    let mut replicas = [tiny_sharded(4), tiny_sharded(4)];
+    let mut plain = tiny_sharded(1);
+    for step in 0..6 {
+        let la = alone.train_step().unwrap();
+        let batch = coordinator.begin_step().unwrap();
+        let weights = coordinator.model.params.values_flat();
+        // step 0..: this thread computes a prefix of the shards, replicas the rest
+        let own = step % 4;
+        for k in 0..own {
+            coordinator.compute_part(k).unwrap();
+        }
+        for k in own..4 {
+            let r = &mut replicas[k % 2];
+            r.model.params.set_values_flat(&weights).unwrap();
+            let part = r.part(&batch, k).unwrap();
+            coordinator.add_part(k, part.loss, &part.grad).unwrap();
+        }
+        let lc = coordinator.finish_step().unwrap();
+        assert_eq!(la.to_bits(), lc.to_bits(), "step {step}");
+        let lp = plain.train_step().unwrap();
+        assert!((lp - la).abs() <= 1e-5 * lp.abs(), "{lp} vs {la}");
+    }
+    assert_eq!(alone.model.params, coordinator.model.params);
+    assert_eq!(alone.grad_norms, coordinator.grad_norms);
+}
+
+/// Parts out of order, of the wrong size, or a step finished early are refused.
+#[test]
+fn the_step_protocol_refuses_misuse() {
+    let mut tr = tiny_sharded(4);
+    assert!(tr.finish_step().is_err(), "no step begun");
+    assert!(tr.compute_part(0).is_err(), "no step begun");
+    let batch = tr.begin_step().unwrap();
+    assert_eq!(batch.len(), 16);
+    assert!(tr.compute_part(1).is_err(), "shard 0 comes first");
+    tr.compute_part(0).unwrap();
+    assert!(tr.add_part(1, 0.0, &[1.0]).is_err(), "wrong length");
+    assert!(tr.part(&batch, 4).is_err(), "only 4 shards");
+    assert!(
+        tr.part(&[usize::MAX / 2], 0).is_err(),
+        "a window past the text"
+    );
+    assert!(tr.finish_step().is_err(), "three parts missing");
+    assert!(tr.losses.is_empty());
+    let bad = TrainOptions {
+        shards: 0,
+        ..TrainOptions::default()
+    };
+    let cfg = tr.model.config;
+    assert!(Trainer::new(cfg, None, None, bad).is_err());
+}

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod plot;
 pub mod seq2seq;
 pub mod session;
+pub mod shards;
 pub mod space;
 pub mod spec;
 pub mod svg;

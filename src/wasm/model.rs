@@ -12,7 +12,9 @@ use super::convert::{
 use super::session::{
     encoder_layers_js, ids_js, top_k_js, Live, Session, MAX_CORPUS_CHARS, MAX_WEIGHTS_BYTES,
 };
-use super::spec::{layer_args, layer_from, mode_from, training_args, training_from, Training};
+use super::spec::{
+    layer_args, layer_from, mode_from, shards_arg, training_args, training_from, Training,
+};
 use crate::args::{ArgSpec, Kind, Values};
 use crate::layers::LayerConfig;
 use crate::models::decoder_only::DecoderOnlyConfig;
@@ -42,6 +44,7 @@ fn spec_args() -> Vec<ArgSpec> {
     ];
     specs.extend(layer_args());
     specs.extend(training_args());
+    specs.push(shards_arg());
     specs
 }
 
@@ -106,6 +109,7 @@ fn spec_from(f: &str, v: &JsValue) -> JsResult<Spec> {
             optimizer: OptimizerConfig::adamw(3e-3),
             batch_size: 16,
             clip: None,
+            shards: 1,
         },
     )?;
     Ok(Spec {
@@ -117,6 +121,7 @@ fn spec_from(f: &str, v: &JsValue) -> JsResult<Spec> {
             seq_len,
             clip: t.clip,
             heldout: a.number_or("heldout", 0.1).map_err(e)?.clamp(0.0, 0.5),
+            shards: t.shards,
         },
         tokenizer,
         corpus,
@@ -193,8 +198,9 @@ impl Model {
     /// A model from a spec: `{seed, corpus | vocab | vocabSize, tokenizer: "word"|"char",
     /// maxVocab, dModel, nHeads, nLayers, dFf, maxLen, activation: "relu"|"gelu"|"gelu_tanh",
     /// normFirst, batchSize, seqLen, optimizer: {kind: "sgd"|"adam"|"adamw", lr, momentum,
-    /// dampening, weightDecay, nesterov, beta1, beta2, eps}, clip, heldout}`. Weights come from
-    /// `seed`.
+    /// dampening, weightDecay, nesterov, beta1, beta2, eps}, clip, heldout, shards}`. Weights
+    /// come from `seed`; `shards` (default 1) cuts each batch into that many parts, which
+    /// workers can compute (`beginStep`, `stepPart`, …) with the same numbers however many run.
     #[wasm_bindgen(constructor)]
     pub fn new(spec: JsValue) -> JsResult<Model> {
         let f = "new Model";
@@ -468,3 +474,4 @@ impl Model {
         self.with("setLearningRate", |tr| tr.set_lr(x))
     }
 }
+super::shards::sharded_class!(Model, tr);

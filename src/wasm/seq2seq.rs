@@ -45,6 +45,7 @@ fn spec_args() -> Vec<ArgSpec> {
     ];
     specs.extend(layer_args());
     specs.extend(training_args());
+    specs.push(super::spec::shards_arg());
     specs
 }
 
@@ -231,3 +232,4 @@ pub fn recipe(name: JsValue) -> JsResult<JsValue> {
         ("heldout", JsValue::from_str(r.heldout)),
     ]))
 }
+super::shards::sharded_class!(Seq2Seq, s);

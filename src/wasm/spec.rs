@@ -65,6 +65,11 @@ pub fn training_args() -> Vec<ArgSpec> {
     ]
 }
 
+/// `shards`: how many parts each batch is cut into (for the classes that train in shards).
+pub fn shards_arg() -> ArgSpec {
+    ArgSpec::int("shards", 1, crate::shards::MAX_SHARDS as i64)
+}
+
 /// How a model trains, besides its data.
 #[derive(Debug, Clone, Copy)]
 pub struct Training {
@@ -76,9 +81,12 @@ pub struct Training {
     pub batch_size: usize,
     /// Clip the gradient's norm to this (`clip: 0` or less: no clipping).
     pub clip: Option<f64>,
+    /// Shards a batch is cut into (1: whole batches).
+    pub shards: usize,
 }
 
-/// The settings of [`training_args`], each missing one from `default`.
+/// The settings of [`training_args`] (and `shards`, where [`shards_arg`] is accepted), each
+/// missing one from `default`.
 pub fn training_from(
     func: &str,
     obj: &Obj,
@@ -100,6 +108,7 @@ pub fn training_from(
         optimizer,
         batch_size: a.usize_or("batchSize", default.batch_size).map_err(e)?,
         clip,
+        shards: a.usize_or("shards", default.shards).map_err(e)?,
     })
 }
 
@@ -149,6 +158,7 @@ pub fn options_from(func: &str, obj: &Obj, a: &Values<f32>) -> JsResult<SessionO
             optimizer: d.optimizer,
             batch_size: d.batch_size,
             clip: d.clip,
+            shards: d.shards,
         },
     )?;
     Ok(SessionOptions {
@@ -156,6 +166,7 @@ pub fn options_from(func: &str, obj: &Obj, a: &Values<f32>) -> JsResult<SessionO
         optimizer: t.optimizer,
         batch_size: t.batch_size,
         clip: t.clip,
+        shards: t.shards,
         ..d
     })
 }

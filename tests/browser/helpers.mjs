@@ -16,11 +16,13 @@ export async function launch() {
 }
 
 /**
- * A new page that records console errors, page errors and any request leaving the origin.
+ * A new page that records console errors, page errors and any request leaving the origin
+ * (`setup(context)` runs before it opens: init scripts, routes).
  * `errors` and `offsite` are arrays the test can assert on.
  */
-export async function open(browser, hash = '', { width = 1280, height = 900, lang = 'en-US' } = {}) {
+export async function open(browser, hash = '', { width = 1280, height = 900, lang = 'en-US', setup = null } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, locale: lang, deviceScaleFactor: 2 });
+  await setup?.(context);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(BASE).origin }).catch(() => {});
   const page = await context.newPage();
   const errors = [], offsite = [];

@@ -250,6 +250,16 @@ export function makeModel(kind = 'small') {
   if (PAIR_SLOTS[kind]) return PAIR_SLOTS[kind][1]();
   return new LM.Model(specCopy(kind));
 }
+const WEIGHTS = {};
+/** The flat weights of a model made by makeModel(kind) (a valid setWeightsFlat argument). */
+export function weightsOf(kind) {
+  if (!WEIGHTS[kind]) {
+    const m = makeModel(kind);
+    WEIGHTS[kind] = m.weightsFlat();
+    m.free();
+  }
+  return WEIGHTS[kind].slice();
+}
 /** A valid batch for a model made by makeModel(kind). */
 export function goodBatch(kind = 'small') {
   if (kind === 'fixture') { const o = fixtures().adam; return { ids: F32(o.ids), targets: F32(o.targets) }; }
@@ -625,6 +635,7 @@ const API = {
   lastPanic: { recv: 'fn', w: 0.5, templates: [() => ({ args: [] })] },
   errorCodes: { recv: 'fn', w: 0.3, templates: [() => ({ args: [] })] },
   maxStepsPerCall: { recv: 'prop', w: 0.5, templates: [() => ({ slot: small, args: [] })] },
+  ...shardMembers('', 'Model', small),
   // The encoder–decoder: class Seq2Seq, its static constructors, and recipe().
   'new Seq2Seq': {
     recv: 'new', cls: 'Seq2Seq', w: 3,
@@ -638,6 +649,7 @@ const API = {
   'Seq2Seq.fromRecipe': fromRecipe('Seq2Seq', 'seq2seq-en'),
   recipe: { recv: 'fn', w: 1, templates: [() => ({ args: [str('seq2seq-zh', { pos: true })] }), () => ({ args: [str('masked-en', { pos: true })] })] },
   ...pairMembers('s2s', 'Seq2Seq', 'zh'),
+  ...shardMembers('s2s.', 'Seq2Seq', 's2s'),
   generate: {
     recv: 'model', cls: 'Seq2Seq', w: 4,
     templates: [
@@ -734,6 +746,37 @@ function pairMembers(prefix, cls, shipped) {
     [`${prefix}.maxStepsPerCall`]: member('maxStepsPerCall', 'prop', 0.5),
     [`${prefix}.free`]: member('free', 'free', 1),
     [`${prefix}.useAfterFree`]: { recv: 'freed', cls, w: 2, templates: [() => ({ slot: prefix, args: [] })] },
+  };
+}
+/**
+ * The sharded-step members (src/wasm/shards.rs) of `cls` on the model of `slot`: `shards`,
+ * `beginStep`, `stepPart`, `computePart`, `addPart`, `finishStep`, `weightsFlat`,
+ * `setWeightsFlat` (keys `${prefix}name`).
+ */
+function shardMembers(prefix, cls, slot) {
+  // Whether addPart, computePart or finishStep may be called depends on the step under way, so
+  // their valid calls may throw (a clear Error); the check that the model is still usable after
+  // a bad call runs a whole step through the protocol instead (`good`).
+  const whole = (m) => {
+    m.beginStep();
+    for (let k = 0; k < m.shards; k++) m.computePart(k);
+    m.finishStep();
+  };
+  const stateful = ['computePart', 'addPart', 'finishStep'];
+  const m = (method, recv, w, args = () => []) => {
+    const s = stateful.includes(method);
+    return { recv, cls, method, w, templates: [() => ({ slot, args: args(), ...(s ? { expect: 'any' } : {}) })], ...(s ? { good: whole } : {}) };
+  };
+  const shard = () => int(0, 0, 63, { pos: true });
+  return {
+    [`${prefix}shards`]: m('shards', 'prop', 0.3),
+    [`${prefix}beginStep`]: m('beginStep', 'model', 1),
+    [`${prefix}stepPart`]: m('stepPart', 'model', 1, () => [raw('[0, 0]', () => [0, 0], { pos: true }), shard()]),
+    [`${prefix}computePart`]: m('computePart', 'model', 1, () => [shard()]),
+    [`${prefix}addPart`]: m('addPart', 'model', 1, () => [shard(), num(0.5, { pos: true }), f32s([0.25, -0.5])]),
+    [`${prefix}finishStep`]: m('finishStep', 'model', 1),
+    [`${prefix}weightsFlat`]: m('weightsFlat', 'model', 0.5),
+    [`${prefix}setWeightsFlat`]: m('setWeightsFlat', 'model', 0.5, () => [raw(`weightsOf(${Q(slot)})`, () => weightsOf(slot), { pos: true })]),
   };
 }
 /** `Class.fromSafetensors(bytes, {pairs, seed, batchSize, clip, optimizer})` of a pair class. */
@@ -1489,7 +1532,8 @@ function goodCheck(spec, ctx, m) {
   else if (spec.recv === 'new') steps.push([name, () => new lm[spec.cls](...args()).free()]);
   else if (spec.recv === 'static') steps.push([name, () => lm[spec.cls][spec.method](...args()).free()]);
   else if (m) {
-    if (spec.recv === 'model' && tpl) steps.push([name, () => m[spec.method](...args())]);
+    if (api.good) steps.push([`a whole step (${spec.method})`, () => api.good(m)]);
+    else if (spec.recv === 'model' && tpl) steps.push([name, () => m[spec.method](...args())]);
     if (spec.slot === 'small' || classOf(spec.slot) !== 'Model') steps.push(['m.train(1)', () => { if (m.train(1).length !== 1) throw new Error('train(1) did not return one loss'); }]);
     else steps.push([`m.trainStep(goodBatch(${Q(spec.slot)}))`, () => m.trainStep(goodBatch(spec.slot))]);
   }

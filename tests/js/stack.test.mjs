@@ -50,8 +50,8 @@ for (const lang of ['zh', 'en']) {
     const o = settings.options;
     assert.equal(settings.corpus, lang);
     assert.deepEqual(
-      { seed: spec.seed, kind: spec.optimizer.kind, lr: spec.optimizer.lr, batch: spec.batchSize, seqLen: spec.seqLen, clip: spec.clip, heldout: spec.heldout, tokenizer: spec.tokenizer, maxVocab: spec.maxVocab },
-      { seed: o.seed, kind: o.optimizer.kind, lr: o.optimizer.lr, batch: o.batch_size, seqLen: o.seq_len, clip: o.clip, heldout: o.heldout, tokenizer: settings.tokenizer, maxVocab: settings.max_vocab });
+      { seed: spec.seed, kind: spec.optimizer.kind, lr: spec.optimizer.lr, batch: spec.batchSize, seqLen: spec.seqLen, clip: spec.clip, heldout: spec.heldout, tokenizer: spec.tokenizer, maxVocab: spec.maxVocab, shards: spec.shards },
+      { seed: o.seed, kind: o.optimizer.kind, lr: o.optimizer.lr, batch: o.batch_size, seqLen: o.seq_len, clip: o.clip, heldout: o.heldout, tokenizer: settings.tokenizer, maxVocab: settings.max_vocab, shards: o.shards });
     assert.equal(f.seed, o.seed);
     // The file's model says which recipe made it; a model built from a spec has none.
     assert.deepEqual(f.recipe(), settings);

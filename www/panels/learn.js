@@ -12,6 +12,7 @@ import { Stepper } from '../stepper.js';
 import { warmGlyphs } from '../glyphs.js';
 import { chartBoxes, overflows } from '../fit.js';
 import { TrainingClient } from '../training/client.js';
+import { SHARDS, WorkersChoice } from '../training/workers.js';
 import { FROM_WORKER } from '../training/messages.js';
 import { save, fileName } from '../export.js';
 
@@ -146,7 +147,8 @@ export default class LearnPanel {
     this.progress = el('progress', { id: 'learn-progress', max: '1', value: '0', hidden: '' });
     this.progressLabel = el('span', { class: 'muted', id: 'learn-progress-label' });
     this.errorBox = el('p', { class: 'error', id: 'learn-error', role: 'alert', hidden: '' });
-    s3.append(el('div', { class: 'row ui-play' }, this.playBtn, this.stepBtn, this.resetBtn), el('div', { class: 'row' }, this.progress, this.progressLabel), this.status, this.errorBox);
+    this.workersChoice = new WorkersChoice('learn-workers', this.trainer);
+    s3.append(el('div', { class: 'row ui-play' }, this.playBtn, this.stepBtn, this.resetBtn, this.workersChoice.field), el('div', { class: 'row' }, this.progress, this.progressLabel), this.status, this.errorBox);
     this.curve = new LossCurve(s3, { id: 'learn-curve' });
     // The model's weights as it is now, as safetensors (what Model.fromSafetensors and PyTorch read).
     this.weightsBtn = el('button', { type: 'button', id: 'learn-weights', class: 'export-button', 'data-i18n': 'export.safetensors' });
@@ -280,6 +282,7 @@ export default class LearnPanel {
       activation: 'gelu',
       normFirst: true,
       maxVocab: 2000,
+      shards: SHARDS,
     };
   }
 
@@ -339,6 +342,7 @@ export default class LearnPanel {
       this.heldout = m.heldout;
       this.stepCount = m.step;
       this.rate = m.stepsPerSec;
+      this.workers = m.workers;
       if ('predictions' in m) {
         // (sent at most every 250 ms while training)
         this.predictions = m.predictions;
@@ -439,6 +443,7 @@ export default class LearnPanel {
     fillSelect(this.sizeSel, choices('size').map((z) => [z, this.t(`learn.size.${z}`)]), s.size);
     fillSelect(this.optSel, choices('opt').map((o) => [o, OPTIMIZERS[o]]), s.opt);
     fillSelect(this.batchSel, choices('batch').map((b) => [b, String(b)]), s.batch);
+    this.workersChoice.render((k, v) => this.t(k, v));
     if (document.activeElement !== this.lr) this.lr.value = String(s.lr);
     this.seed.value = String(s.tseed);
     if (document.activeElement !== this.promptIn) this.promptIn.value = this.prompt();
@@ -549,7 +554,7 @@ export default class LearnPanel {
     const n = this.losses.length;
     const last = n ? this.losses[n - 1] : NaN;
     const held = this.heldout.length ? this.heldout[this.heldout.length - 1] : NaN;
-    this.status.textContent = this.t('learn.status', { step: this.stepCount ?? n, loss: Number.isFinite(last) ? last.toFixed(4) : '—', held: Number.isFinite(held) ? held.toFixed(4) : '—', rate: (this.rate ?? 0).toFixed(0) });
+    this.status.textContent = this.t('learn.status', { step: this.stepCount ?? n, loss: Number.isFinite(last) ? last.toFixed(4) : '—', held: Number.isFinite(held) ? held.toFixed(4) : '—', rate: (this.rate ?? 0).toFixed(0), workers: this.workers ?? 1 });
     this.status.dataset.step = String(this.stepCount ?? n);
     this.status.dataset.loss = Number.isFinite(last) ? last.toFixed(4) : '';
     const t = this.target;

@@ -9,6 +9,7 @@
 import { engine } from '../engine.js';
 import { Heatmap, Lines, LossCurve } from '../chart.js';
 import { TrainingClient } from '../training/client.js';
+import { WorkersChoice } from '../training/workers.js';
 import { FROM_WORKER } from '../training/messages.js';
 import { el, fillSelect, field } from '../dom.js';
 import { S2S_PRESETS, MAX_SOURCE, choices } from '../state.js';
@@ -134,7 +135,9 @@ export default class Seq2SeqPanel {
     this.resetBtn = el('button', { type: 'button', id: 's2s-reset', 'data-i18n': 's2s.train.reset' });
     this.trainStatus = el('p', { class: 'status', id: 's2s-train-status', role: 'status' });
     this.trainSay = el('p', { class: 'say', id: 's2s-train-say' });
-    s5.append(el('div', { class: 'row' }, this.playBtn, this.resetBtn), this.trainStatus);
+    this.trainer = new TrainingClient((m) => this.onTrainMessage(m), 'training/seq2seq-worker.js');
+    this.workersChoice = new WorkersChoice('s2s-workers', this.trainer);
+    s5.append(el('div', { class: 'row' }, this.playBtn, this.resetBtn, this.workersChoice.field), this.trainStatus);
     const trainPair = el('div', { class: 'trio' });
     s5.append(trainPair);
     const curveBox = el('div', { class: 'curve-box' });
@@ -145,7 +148,6 @@ export default class Seq2SeqPanel {
     nowBox.append(this.trainSay);
     this.nowCross = new Heatmap(nowBox, { id: 's2s-now-cross', t: t1, tableAlways: true });
     s5.classList.add('wide');
-    this.trainer = new TrainingClient((m) => this.onTrainMessage(m), 'training/seq2seq-worker.js');
     this.training = { step: 0, total: 0, playing: false, losses: [], generation: null, recipe: '' };
     this.playBtn.addEventListener('click', () => this.togglePlay());
     this.resetBtn.addEventListener('click', () => { a.setState({ rtrain: 0 }); this.startTraining(0); });
@@ -357,6 +359,7 @@ export default class Seq2SeqPanel {
     } else if (m.type === FROM_WORKER.PROGRESS) {
       for (const x of m.losses) tr.losses.push(x);
       tr.step = m.step;
+      tr.workers = m.workers;
       if (m.generation) tr.generation = m.generation;
       const was = tr.playing;
       tr.playing = m.playing;
@@ -391,7 +394,8 @@ export default class Seq2SeqPanel {
     const { layer, head } = this.view;
     const fs = this.app.fontScale;
     const last = tr.losses.length ? tr.losses[tr.losses.length - 1] : NaN;
-    this.trainStatus.textContent = tr.error ? this.app.errorText(tr.error) : this.t('s2s.train.status', { step: tr.step, total: tr.total || '…', loss: Number.isFinite(last) ? last.toFixed(4) : '—' });
+    this.trainStatus.textContent = tr.error ? this.app.errorText(tr.error) : this.t('s2s.train.status', { step: tr.step, total: tr.total || '…', loss: Number.isFinite(last) ? last.toFixed(4) : '—', workers: tr.workers ?? 1 });
+    this.workersChoice.render((k, v) => this.t(k, v));
     this.trainStatus.dataset.step = String(tr.step);
     // (no curve before the worker that draws it: a canvas drawn here could not be handed over)
     if (!tr.recipe) return;
@@ -470,7 +474,7 @@ export const STRINGS = {
     's2s.train.more': 'Go on',
     's2s.train.pause': 'Pause',
     's2s.train.reset': 'Start over',
-    's2s.train.status': 'Step {step} of {total} · loss {loss}',
+    's2s.train.status': 'Step {step} of {total} · loss {loss} · {workers} workers',
     's2s.train.say': 'At step {step} it writes “{text}”. Layer {layer}, head {head}, writing “{tok}”: it looks most at “{src}” (weight {w}).',
   },
   zh: {
@@ -522,7 +526,7 @@ export const STRINGS = {
     's2s.train.more': '继续',
     's2s.train.pause': '暂停',
     's2s.train.reset': '重新开始',
-    's2s.train.status': '第 {step} 步，共 {total} 步 · 损失 {loss}',
+    's2s.train.status': '第 {step} 步，共 {total} 步 · 损失 {loss} · {workers} 个线程',
     's2s.train.say': '第 {step} 步时它写出“{text}”。第 {layer} 层第 {head} 个头写“{tok}”时，最关注“{src}”（权重 {w}）。',
   },
 };

@@ -31,7 +31,7 @@ export default class VectorsPanel {
     this.root = root;
     this.steps = STEPS;
     this.live = { key: '', e: null, step: 0, loss: null, playing: false, total: 0 };
-    this.trainer = new TrainingClient((m) => this.onMessage(m), 'training/vectors-worker.js');
+    this.trainer = new TrainingClient((m) => this.onMessage(m), 'training/vectors-worker.js', { sharded: false });
     this.build();
   }
 

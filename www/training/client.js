@@ -5,16 +5,20 @@
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { startWorker } from '../assets.js';
 import { codedError, errorInfo } from '../errors.js';
+import { workerCount, startHelpers } from './workers.js';
 
 export class TrainingClient {
   /**
    * `onMessage(m)` receives the worker's messages, and an error message if the worker fails to
-   * run; `script` is the worker's path in www/.
+   * run; `script` is the worker's path in www/; `sharded`: the worker trains on helpers too
+   * (shards.js), as many as workers.js says.
    */
-  constructor(onMessage, script = 'training/worker.js') {
+  constructor(onMessage, script = 'training/worker.js', { sharded = true } = {}) {
     this.onMessage = onMessage;
     this.script = script;
+    this.sharded = sharded;
     this.worker = null;
+    this.helpers = [];
   }
 
   post(type, data = {}, transfer = []) {
@@ -30,8 +34,21 @@ export class TrainingClient {
         const detail = e.message || 'worker error';
         this.onMessage({ type: FROM_WORKER.ERROR, ...errorInfo(codedError('worker.failed', { detail }, detail)) });
       };
+      if (this.sharded) this.setWorkers(workerCount());
     }
     this.post(TO_WORKER.INIT, { spec, prompt, target });
+  }
+
+  /**
+   * Trains on `n` workers from now on: the coordinator and n − 1 helpers (shards.js), started
+   * anew. The numbers do not change, only the speed.
+   */
+  setWorkers(n) {
+    if (!this.worker || !this.sharded) return;
+    for (const h of this.helpers) h.terminate();
+    const { helpers, ports } = startHelpers(Math.max(0, n - 1), (index) => this.post(TO_WORKER.HELPER_LOST, { index }));
+    this.helpers = helpers;
+    this.post(TO_WORKER.HELPERS, { ports }, ports);
   }
 
   play() { this.post(TO_WORKER.PLAY); }

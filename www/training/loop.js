@@ -6,6 +6,20 @@
 import { TO_WORKER } from './messages.js';
 import { codedError, errorInfo } from '../errors.js';
 
+/**
+ * A turn-taker: `exclusive(fn)` runs `fn` once everything given before it has finished (its
+ * result, a promise). Training steps that wait for helper workers (shards.js) and the page's
+ * commands that change the model go through one, so that they never interleave.
+ */
+export function turns() {
+  let busy = Promise.resolve();
+  return (fn) => {
+    const p = busy.then(fn);
+    busy = p.catch(() => {});
+    return p;
+  };
+}
+
 /** Posts `{type, …data}` to the page. */
 export function post(type, data = {}) {
   self.postMessage({ type, ...data });
@@ -26,14 +40,15 @@ export function failure(e, lastPanic) {
 }
 
 /**
- * Trains in slices: `train()` takes one step, `step()` tells the model's step count, `report(details)`
+ * Trains in slices: `train()` takes one step (it may return a promise), each in its turn of
+ * `exclusive` (see turns(); by default at once), `step()` tells the model's step count, `report(details)`
  * posts the progress (`details`: all of it; false: only what changes at every post), `onError(e)`
  * handles a failed step (the loop has stopped). `playing`, `target` (stop there; null: at
  * `total`) and `total` are the loop's state, which the progress reports.
  */
 export class Loop {
-  constructor({ train, step, report, onError, postMs, sliceMs = 12 }) {
-    Object.assign(this, { train, step, report, onError, postMs, sliceMs });
+  constructor({ train, step, report, onError, postMs, sliceMs = 12, exclusive = (fn) => fn() }) {
+    Object.assign(this, { train, step, report, onError, postMs, sliceMs, exclusive });
     this.playing = false;
     this.target = null;
     this.total = 0;
@@ -77,22 +92,24 @@ export class Loop {
     return true;
   }
 
-  slice(gen) {
-    if (gen !== this.generation || !this.playing) return;
+  async slice(gen) {
+    const current = () => gen === this.generation && this.playing;
+    if (!current()) return;
     const t0 = performance.now();
     try {
-      while (performance.now() - t0 < this.sliceMs && this.playing) {
+      while (performance.now() - t0 < this.sliceMs && current()) {
         if (this.step() >= (this.target ?? this.total)) {
           this.playing = false;
           break;
         }
-        this.train();
+        await this.exclusive(() => current() && this.train());
       }
     } catch (e) {
       this.playing = false;
       this.onError(e);
       return;
     }
+    if (gen !== this.generation) return;
     if (!this.playing) this.post();
     else {
       if (performance.now() - this.postedAt >= this.postMs) this.post(false);

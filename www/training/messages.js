@@ -29,6 +29,10 @@ export const TO_WORKER = Object.freeze({
   PIXELS: 'pixels',
   /** `{id}`: the model's weights as safetensors (posts WEIGHTS). */
   WEIGHTS: 'weights',
+  /** `{ports}`: train with the helpers behind these MessagePorts (shards.js), instead of any before. */
+  HELPERS: 'helpers',
+  /** `{index}`: helper `index` (of the last HELPERS) failed; its shards are computed by the worker. */
+  HELPER_LOST: 'helper-lost',
 });
 
 /** Worker → page. */
@@ -36,7 +40,8 @@ export const FROM_WORKER = Object.freeze({
   /** `{vocab, params: [{name, shape}], config}`: the model is built. */
   READY: 'ready',
   /**
-   * `{step, losses (new since the last), heldout (all), stepsPerSec, playing, target}`, and,
+   * `{step, losses (new since the last), heldout (all), stepsPerSec, workers (that computed
+   * the last step), playing, target}`, and,
    * at most every 250 ms while training, `{predictions, gradNorms, update}`.
    */
   PROGRESS: 'progress',

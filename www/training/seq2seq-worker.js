@@ -3,14 +3,15 @@
 // (Seq2Seq.fromRecipe), trained in slices of ~12 ms (loop.js). It posts the new losses at most every
 // POST_MS and, at most every DETAIL_MS, what the model now writes for the page's sentence with
 // its attention weights, so the page can show the cross-attention pattern forming as the loss
-// falls. It draws the loss curve itself (curve.js). Messages: training/messages.js (INIT's
+// falls. With helper workers (shards.js) each step's shards are shared out, to the same numbers. It draws the loss curve itself (curve.js). Messages: training/messages.js (INIT's
 // spec is `{recipe}`, PROMPT's text the source sentence).
 
 import init, { Seq2Seq, recipe, lastPanic } from '../pkg/lm_playground.js';
 import { wasmSource } from '../assets.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { WorkerCurve } from './curve.js';
-import { Loop, post, failure } from './loop.js';
+import { Loop, post, failure, turns } from './loop.js';
+import { ShardPool } from './shards.js';
 import { errorInfo } from '../errors.js';
 
 const ready = init({ module_or_path: wasmSource() });
@@ -23,12 +24,15 @@ let source = '';
 let fresh = [];
 let detailAt = -Infinity;
 const curve = new WorkerCurve(post);
+const pool = new ShardPool();
+const exclusive = turns();
 const loop = new Loop({
-  train: () => {
-    const loss = model.trainStep();
+  train: async () => {
+    const loss = await pool.step(model);
     fresh.push(loss);
     curve.push(loss);
   },
+  exclusive,
   step: () => model.step,
   report: snapshot,
   onError: (e) => {
@@ -57,7 +61,7 @@ function written() {
 /** Posts the new losses and (with `details`, or when it is time) what the model writes now. */
 function snapshot(details = true) {
   const now = performance.now();
-  const msg = { step: model.step, losses: fresh, playing: loop.playing, target: loop.target, total: loop.total };
+  const msg = { step: model.step, losses: fresh, workers: pool.workers, playing: loop.playing, target: loop.target, total: loop.total };
   fresh = [];
   if (details || now - detailAt >= DETAIL_MS) {
     detailAt = now;
@@ -69,7 +73,12 @@ function snapshot(details = true) {
 
 self.onmessage = async (e) => {
   await ready;
-  const m = e.data;
+  // (the helpers change at once, not in turn: a step may be waiting for one that is gone)
+  if (pool.handle(e.data)) return;
+  exclusive(() => command(e.data));
+};
+
+function command(m) {
   try {
     if (curve.handle(m)) return;
     if (loop.handle(m, !!model)) return;
@@ -81,6 +90,7 @@ self.onmessage = async (e) => {
         loop.target = m.target ?? null;
         model?.free();
         model = Seq2Seq.fromRecipe(name, {});
+        pool.rebuild({ kind: 'seq2seq', spec: { recipe: name } });
         loop.total = recipe(name).steps;
         fresh = [];
         curve.reset();
@@ -99,4 +109,4 @@ self.onmessage = async (e) => {
   } catch (err) {
     fail(err);
   }
-};
+}

@@ -6,13 +6,17 @@
 // draw it (DRAWN), so that on a machine whose other cores are busy the page's frame does not
 // share a core with training. It also draws the loss curve, on an OffscreenCanvas the page
 // hands over, so that a frame of the page's main thread stays short while it trains.
+// With helper workers (shards.js) each step's shards are shared out; the numbers are the same.
+// Steps and the page's commands take turns (`exclusive`): a step waiting for its helpers'
+// parts is never interleaved with a command that changes or replaces the model.
 
 import init, { Model, lastPanic } from '../pkg/lm_playground.js';
 import { wasmSource } from '../assets.js';
 import { WorkerCurve } from './curve.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
-import { post, failure } from './loop.js';
+import { post, failure, turns } from './loop.js';
 import { errorInfo } from '../errors.js';
+import { ShardPool } from './shards.js';
 
 const ready = init({ module_or_path: wasmSource() });
 const HELDOUT_EVERY = 25;
@@ -32,6 +36,14 @@ let rate = { t: 0, steps: 0, perSec: 0 };
 let posted = { at: -Infinity, detailAt: -Infinity }; // when progress (with details) was last posted
 let waiting = { gen: -1, timer: 0 }; // the loop of generation `gen` waits for DRAWN
 const curve = new WorkerCurve(post); // every loss and held-out loss, and the page's canvas to draw them on
+const pool = new ShardPool();
+const exclusive = turns();
+
+/** One training step (on every worker there is), its loss remembered. */
+async function trainOne() {
+  remember(await pool.step(model));
+  if (model.step % HELDOUT_EVERY === 0) curve.heldout.push(model.evalLoss());
+}
 
 function remember(loss) {
   fresh.push(loss);
@@ -53,7 +65,7 @@ function snapshot(details = true) {
   posted.at = now;
   const losses = fresh;
   fresh = [];
-  const msg = { step: model.step, losses, heldout: curve.heldout.slice(), stepsPerSec: rate.perSec, playing, target };
+  const msg = { step: model.step, losses, heldout: curve.heldout.slice(), stepsPerSec: rate.perSec, workers: pool.workers, playing, target };
   if (details || now - posted.detailAt >= DETAIL_MS) {
     posted.detailAt = now;
     try { msg.predictions = model.predictNext(prompt, 8); } catch (e) { msg.predictions = { error: errorInfo(e) }; }
@@ -64,20 +76,21 @@ function snapshot(details = true) {
   curve.draw();
 }
 
-function slice(gen) {
-  if (gen !== generation || !playing) return;
+async function slice(gen) {
+  const current = () => gen === generation && playing;
+  if (!current()) return;
   const t0 = performance.now();
   try {
-    while (performance.now() - t0 < SLICE_MS && playing) {
+    while (performance.now() - t0 < SLICE_MS && current()) {
       if (target !== null && model.step >= target) { playing = false; break; }
-      remember(model.train(1)[0]);
-      if (model.step % HELDOUT_EVERY === 0) curve.heldout.push(model.evalLoss());
+      await exclusive(() => current() && trainOne());
     }
   } catch (e) {
     fail(e);
     snapshot();
     return;
   }
+  if (gen !== generation) return;
   const now = performance.now();
   if (now - rate.t > 500) {
     rate.perSec = ((model.step - rate.steps) * 1000) / (now - rate.t);
@@ -123,6 +136,7 @@ function watch(w) {
 function build() {
   model?.free();
   model = new Model(spec.model);
+  pool.rebuild({ kind: 'model', spec: spec.model });
   if (spec.watch) watch(spec.watch);
   fresh = [];
   curve.reset();
@@ -132,7 +146,12 @@ function build() {
 
 self.onmessage = async (e) => {
   await ready;
-  const m = e.data;
+  // (the helpers change at once, not in turn: a step may be waiting for one that is gone)
+  if (pool.handle(e.data)) return;
+  exclusive(() => command(e.data));
+};
+
+async function command(m) {
   try {
     if (curve.handle(m)) return;
     switch (m.type) {
@@ -161,8 +180,7 @@ self.onmessage = async (e) => {
         if (!model) break;
         playing = false;
         generation++;
-        remember(model.train(1)[0]);
-        if (model.step % HELDOUT_EVERY === 0) curve.heldout.push(model.evalLoss());
+        await trainOne();
         snapshot();
         break;
       case TO_WORKER.DRAWN:
@@ -189,4 +207,4 @@ self.onmessage = async (e) => {
   } catch (err) {
     fail(err);
   }
-};
+}

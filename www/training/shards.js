@@ -1,0 +1,172 @@
+// Data-parallel training steps, in the training worker that owns the model (the coordinator).
+// A step's batch is cut into the model's fixed number of shards (`model.shards`, the engine's
+// src/shards.rs); the coordinator computes the first ones, helper workers (shard-worker.js,
+// each holding a replica built from the same spec) the rest, and the engine adds the parts in
+// shard order. Who computed a part changes none of its bits, so a run trains to the same
+// numbers on 1, 2 or 4 workers. Helpers talk to the coordinator over MessagePorts the page
+// wires (client.js); none needs SharedArrayBuffer.
+//
+//   coordinator                                   helper i
+//   batch = model.beginStep()   ── {weights, batch, from, to} ──▶  setWeightsFlat, stepPart(batch, k)…
+//   model.computePart(k) for its shards
+//   model.addPart(k, loss, grad)  ◀── {parts} (grads transferred) ──
+//   model.finishStep()
+//
+// A helper that fails (it could not start, its replica could not be built, the page says it
+// was lost) is dropped, and its shards are computed by the coordinator: the numbers stay the
+// same, only slower.
+
+import { TO_WORKER } from './messages.js';
+
+/** Messages on a helper's port. */
+export const SHARD_MSG = Object.freeze({
+  /** coordinator → helper: `{gen, kind: 'model'|'seq2seq', spec}`: build a replica (for generation `gen`). */
+  BUILD: 'build',
+  /** helper → coordinator: `{gen}`: the replica of generation `gen` is built. */
+  READY: 'ready',
+  /** coordinator → helper: `{id, weights, batch, from, to}`: parts from..to−1 of a step. */
+  PART: 'part',
+  /** helper → coordinator: `{id, parts: [{shard, loss, grad}]}`. */
+  PARTS: 'parts',
+  /** helper → coordinator: `{id?, message}`: it cannot go on. */
+  FAILED: 'failed',
+});
+
+/** Shards [from, to) worker `w` of `workers` computes: contiguous blocks, the coordinator (w = 0) first. */
+export function assignment(shards, workers, w) {
+  return [Math.floor((w * shards) / workers), Math.floor(((w + 1) * shards) / workers)];
+}
+
+export class ShardPool {
+  constructor() {
+    this.helpers = []; // {port, gen (of its built replica), lost, waiting: Map id → resolve}
+    this.gen = 0;
+    this.nextId = 0;
+    this.workers = 1; // how many computed the last step
+  }
+
+  /** Trains with the helpers behind `ports` (the page's) instead of any before; they build the current replica if there is one. */
+  connect(ports) {
+    for (const h of this.helpers) this.drop(h);
+    this.helpers = [];
+    for (const port of ports) {
+      const h = { port, gen: -1, lost: false, waiting: new Map() };
+      port.onmessage = (e) => this.heard(h, e.data);
+      this.helpers.push(h);
+      if (this.replica) this.build(h);
+    }
+  }
+
+  /** Helper `i` (in the order connected) is gone: the page saw its worker fail. */
+  lose(i) {
+    const h = this.helpers[i];
+    if (h) this.drop(h);
+  }
+
+  /** The page's TO_WORKER.HELPERS and HELPER_LOST (messages.js): true when `m` was one of them. */
+  handle(m) {
+    if (m.type === TO_WORKER.HELPERS) this.connect(m.ports ?? []);
+    else if (m.type === TO_WORKER.HELPER_LOST) this.lose(m.index);
+    else return false;
+    return true;
+  }
+
+  /** Every helper builds a replica of `replica` ({kind, spec}); until it says so, it is not used. */
+  rebuild(replica) {
+    this.replica = replica;
+    this.gen++;
+    for (const h of this.helpers) if (!h.lost) this.build(h);
+  }
+
+  build(h) {
+    h.port.postMessage({ type: SHARD_MSG.BUILD, gen: this.gen, ...this.replica });
+  }
+
+  drop(h) {
+    h.lost = true;
+    for (const resolve of h.waiting.values()) resolve(null);
+    h.waiting.clear();
+  }
+
+  heard(h, m) {
+    if (m.type === SHARD_MSG.READY) h.gen = m.gen;
+    else if (m.type === SHARD_MSG.PARTS) {
+      h.waiting.get(m.id)?.(m.parts);
+      h.waiting.delete(m.id);
+    } else if (m.type === SHARD_MSG.FAILED) this.drop(h);
+  }
+
+  /** The helpers that can compute parts of the current model now. */
+  usable() {
+    return this.helpers.filter((h) => !h.lost && h.gen === this.gen);
+  }
+
+  /** True when a step would use at least one helper. */
+  get active() {
+    return this.usable().length > 0;
+  }
+
+  /**
+   * One training step of `model` (a Model or Seq2Seq with the sharded-step members), on every
+   * usable helper and this worker (alone, if none); its loss.
+   */
+  async step(model) {
+    const shards = model.shards;
+    const helpers = this.usable().slice(0, shards - 1);
+    const workers = helpers.length + 1;
+    const batch = model.beginStep();
+    const asked = [];
+    if (helpers.length) {
+      const weights = model.weightsFlat();
+      helpers.forEach((h, i) => {
+        const [from, to] = assignment(shards, workers, i + 1);
+        const id = this.nextId++;
+        const w = i === helpers.length - 1 ? weights : weights.slice();
+        asked.push({ from, to, parts: new Promise((resolve) => h.waiting.set(id, resolve)) });
+        h.port.postMessage({ type: SHARD_MSG.PART, id, weights: w, batch, from, to }, [w.buffer]);
+      });
+    }
+    const [from, to] = assignment(shards, workers, 0);
+    for (let k = from; k < to; k++) model.computePart(k);
+    for (const a of asked) {
+      const parts = await a.parts;
+      for (let k = a.from; k < a.to; k++) {
+        const p = parts?.[k - a.from];
+        if (p && p.shard === k) model.addPart(k, p.loss, p.grad);
+        else model.computePart(k); // the helper failed: this worker computes its shards
+      }
+    }
+    this.workers = workers;
+    return model.finishStep();
+  }
+}
+
+/**
+ * Serves the coordinator on `port` as a helper (shard-worker.js does this in its worker): builds
+ * the replica it is told to with the engine's classes `{Model, Seq2Seq}`, and answers each PART
+ * with the parts computed on the weights sent. Any failure is reported (FAILED), never thrown.
+ */
+export function serveReplica(port, { Model, Seq2Seq }) {
+  let replica = null;
+  port.onmessage = (e) => {
+    const m = e.data;
+    try {
+      if (m.type === SHARD_MSG.BUILD) {
+        replica?.free();
+        replica = null;
+        replica = m.kind === 'seq2seq' ? Seq2Seq.fromRecipe(m.spec.recipe, {}) : new Model(m.spec);
+        port.postMessage({ type: SHARD_MSG.READY, gen: m.gen });
+      } else if (m.type === SHARD_MSG.PART) {
+        replica.setWeightsFlat(m.weights);
+        const parts = [];
+        for (let k = m.from; k < m.to; k++) {
+          const p = replica.stepPart(m.batch, k);
+          parts.push({ shard: k, loss: p.loss, grad: p.grad });
+        }
+        port.postMessage({ type: SHARD_MSG.PARTS, id: m.id, parts }, parts.map((p) => p.grad.buffer));
+      }
+    } catch (err) {
+      port.postMessage({ type: SHARD_MSG.FAILED, id: m.id, message: String(err?.message ?? err) });
+    }
+  };
+}
