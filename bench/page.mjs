@@ -76,28 +76,36 @@ async function openWith(hash, workers) {
 }
 
 const PANELS = {
-  learn: { play: '#learn-play', status: '#learn-status', read: () => { const p = window.lmApp.panels.learn; return { workers: p.workers, stats: p.shardStats }; } },
-  seq2seq: { play: '#s2s-play', status: '#s2s-train-status', read: () => { const t = window.lmApp.panels.seq2seq.training; return { workers: t.workers, stats: t.shardStats }; } },
+  learn: { play: '#learn-play', status: '#learn-status' },
+  seq2seq: { play: '#s2s-play', status: '#s2s-train-status' },
 };
+
+/** In the page: the training state of panel `panel` (its status selector `sel`). */
+function trainingState([panel, sel]) {
+  const p = window.lmApp.panels[panel];
+  const t = panel === 'learn' ? p : p.training;
+  return { t: performance.now(), step: Number(document.querySelector(sel).dataset.step), workers: t.workers, stats: t.shardStats };
+}
 
 /** Steps per second training `hash` on `workers`, and the coordinator's sharing costs per step. */
 async function trainRate(label, panel, hash, workers) {
   const P = PANELS[panel];
   const { page, context } = await openWith(hash, workers);
-  const read = () => page.evaluate(([sel, readSrc]) => {
-    const r = (0, eval)(`(${readSrc})`)();
-    return { t: performance.now(), step: Number(document.querySelector(sel).dataset.step), ...r };
-  }, [P.status, P.read.toString()]);
+  const read = () => page.evaluate(trainingState, [panel, P.status]);
   await page.click(P.play);
   // warm: past the first steps, every helper computing
-  await page.waitForFunction(([sel, n, readSrc]) => Number(document.querySelector(sel).dataset.step) >= 30 && (0, eval)(`(${readSrc})`)().workers === n, [P.status, workers, P.read.toString()], { timeout: 60000 });
+  await page.waitForFunction(([panel, sel, n]) => {
+    const p = window.lmApp.panels[panel];
+    const t = panel === 'learn' ? p : p.training;
+    return Number(document.querySelector(sel).dataset.step) >= 30 && t.workers === n;
+  }, [panel, P.status, workers], { timeout: 60000 });
   const a = await read();
   await page.waitForTimeout(3000);
   const b = await read();
   await context.close();
   const steps = b.step - a.step;
   const per = (k) => (b.stats && a.stats && b.stats.steps > a.stats.steps ? (b.stats[k] - a.stats[k]) / (b.stats.steps - a.stats.steps) : 0);
-  return { label, workers, steps_per_sec: (steps * 1000) / (b.t - a.t), own_ms: per('ownMs'), send_ms: per('sendMs'), wait_ms: per('waitMs'), add_ms: per('addMs') };
+  return { label, workers, steps_per_sec: (steps * 1000) / (b.t - a.t), own_ms: per('ownMs'), send_ms: per('sendMs'), wait_ms: per('waitMs'), add_ms: per('addMs'), finish_ms: per('finishMs') };
 }
 
 /** Navigation start to the page's status saying step 400 of `#panel=learn&train=400`. */
@@ -135,10 +143,10 @@ console.log('  settings                            input events ≥ 16 ms   medi
 for (const r of results.input) console.log(`  ${r.label.padEnd(36)} ${String(r.events_over_16ms).padStart(10)} ${r.median_ms.toFixed(0).padStart(12)} ${r.max_ms.toFixed(0).padStart(8)}`);
 console.log(`  navigation to the first heatmap drawn (mark first-heatmap): ${results.first_heatmap_ms.toFixed(0)} ms (median of 3, fresh context each; goal ≤ 1000 ms)`);
 console.log('\ntraining in the page (headless Chromium, Web Workers), 3 s after warm-up; goal: 2 workers ≥ 1.6× the steps of 1');
-console.log('  model                            workers   steps/s   ratio   per step (ms): own parts   send   wait   add');
+console.log('  model                            workers   steps/s   ratio   per step (ms): own parts   send   wait   add  finish');
 for (const r of training) {
   const one = training.find((x) => x.label === r.label && x.workers === 1);
-  console.log(`  ${r.label.padEnd(32)} ${String(r.workers).padStart(7)} ${r.steps_per_sec.toFixed(0).padStart(9)} ${(r.steps_per_sec / one.steps_per_sec).toFixed(2).padStart(7)}× ${r.own_ms.toFixed(2).padStart(20)} ${r.send_ms.toFixed(2).padStart(6)} ${r.wait_ms.toFixed(2).padStart(6)} ${r.add_ms.toFixed(2).padStart(5)}`);
+  console.log(`  ${r.label.padEnd(32)} ${String(r.workers).padStart(7)} ${r.steps_per_sec.toFixed(0).padStart(9)} ${(r.steps_per_sec / one.steps_per_sec).toFixed(2).padStart(7)}× ${r.own_ms.toFixed(2).padStart(20)} ${r.send_ms.toFixed(2).padStart(6)} ${r.wait_ms.toFixed(2).padStart(6)} ${r.add_ms.toFixed(2).padStart(5)} ${r.finish_ms.toFixed(2).padStart(7)}`);
 }
 console.log(`  #panel=learn&train=400, navigation to step 400: ${results.to_step_400_ms.one_worker.toFixed(0)} ms on 1 worker, ${results.to_step_400_ms.auto.toFixed(0)} ms on Auto`);
 const out = process.env.OUT_JSON;

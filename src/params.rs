@@ -182,14 +182,7 @@ impl<F: Real> ParamStore<F> {
     ///
     /// **Errors** (nothing changed) unless `flat` has exactly [`ParamStore::numel`] values.
     pub fn set_values_flat(&mut self, flat: &[F]) -> Result<()> {
-        self.check_flat("weights", flat.len())?;
-        let mut at = 0;
-        for p in self.params.values_mut() {
-            let n = p.value.len();
-            crate::flat::slice_mut(&mut p.value).copy_from_slice(&flat[at..at + n]);
-            at += n;
-        }
-        Ok(())
+        self.set_flat("weights", flat, |p| &mut p.value)
     }
 
     /// Every gradient times `scale`, in [`ParamStore::values_flat`]'s layout.
@@ -205,22 +198,29 @@ impl<F: Real> ParamStore<F> {
     ///
     /// **Errors** (nothing changed) unless `flat` has exactly [`ParamStore::numel`] values.
     pub fn set_grads_flat(&mut self, flat: &[F]) -> Result<()> {
-        self.check_flat("gradients", flat.len())?;
-        let mut at = 0;
-        for p in self.params.values_mut() {
-            let n = p.grad.len();
-            crate::flat::slice_mut(&mut p.grad).copy_from_slice(&flat[at..at + n]);
-            at += n;
-        }
-        Ok(())
+        self.set_flat("gradients", flat, |p| &mut p.grad)
     }
 
-    fn check_flat(&self, what: &str, len: usize) -> Result<()> {
+    /// Fills the tensor `pick` chooses of every parameter from `flat` (`what` names them).
+    fn set_flat(
+        &mut self,
+        what: &str,
+        flat: &[F],
+        pick: impl Fn(&mut Param<F>) -> &mut ArrayD<F>,
+    ) -> Result<()> {
         let n = self.numel();
-        if len != n {
+        if flat.len() != n {
             return Err(Error::shape(format!(
-                "{len} {what} given for a model of {n} parameters"
+                "{} {what} given for a model of {n} parameters",
+                flat.len()
             )));
+        }
+        let mut at = 0;
+        for p in self.params.values_mut() {
+            let a = pick(p);
+            let n = a.len();
+            crate::flat::slice_mut(a).copy_from_slice(&flat[at..at + n]);
+            at += n;
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ use crate::rng::Rng;
 use crate::session::{
     argmax, json, safetensors_with_extra, update, Family, FileReader, SessionOptions,
 };
-use crate::shards::{effective_shards, Pending, Sharded};
+use crate::shards::{Pending, Sharded};
 use crate::tokenizer::{PairTokenizer, Segmenter, BOS, PAD, UNK};
 use ndarray::{s, Array2, Axis};
 use serde::Serialize;
@@ -191,7 +191,7 @@ pub struct Seq2Seq {
     pairs: Vec<(Vec<usize>, Vec<usize>)>,
     rng: Rng,
     options: Seq2SeqOptions,
-    pending: Option<Pending>,
+    pending: Option<Box<Pending>>,
 }
 
 impl Seq2Seq {
@@ -510,18 +510,7 @@ fn encode_pairs(
 /// [k·B/S, (k+1)·B/S) of the batch padded as a whole, and it counts the answer tokens and the
 /// `<eos>` of its pairs.
 impl Sharded for Seq2Seq {
-    fn shards(&self) -> usize {
-        effective_shards(self.options.shards, self.options.batch_size)
-    }
-    fn params(&self) -> &crate::params::ParamStore<f32> {
-        &self.model.params
-    }
-    fn params_mut(&mut self) -> &mut crate::params::ParamStore<f32> {
-        &mut self.model.params
-    }
-    fn pending(&mut self) -> &mut Option<Pending> {
-        &mut self.pending
-    }
+    crate::shards::sharded_plumbing!();
     fn draw_batch(&mut self) -> Result<Vec<usize>> {
         let n = self.pairs.len();
         if n == 0 {

@@ -143,7 +143,7 @@ pub trait Sharded {
     /// Its parameters, mutably.
     fn params_mut(&mut self) -> &mut ParamStore<f32>;
     /// The step under way, if any.
-    fn pending(&mut self) -> &mut Option<Pending>;
+    fn pending(&mut self) -> &mut Option<Box<Pending>>;
     /// Draws the next batch from the session's seeded sampler (advancing it): the numbers
     /// that name its rows.
     fn draw_batch(&mut self) -> Result<Vec<usize>>;
@@ -191,7 +191,7 @@ pub trait Sharded {
     fn begin_step(&mut self) -> Result<Vec<usize>> {
         let batch = self.draw_batch()?;
         let s = self.shards();
-        *self.pending() = Some(Pending::new(batch.clone(), s));
+        *self.pending() = Some(Box::new(Pending::new(batch.clone(), s)));
         Ok(batch)
     }
 
@@ -230,7 +230,7 @@ pub trait Sharded {
             .pending()
             .take()
             .ok_or_else(|| Error::value("no step is under way; begin one first"))?;
-        let (loss, grad) = p.finish()?;
+        let (loss, grad) = (*p).finish()?;
         self.params_mut().set_grads_flat(&grad)?;
         self.apply(loss)
     }
@@ -244,6 +244,27 @@ pub trait Sharded {
         self.finish_step()
     }
 }
+
+/// Inside `impl Sharded for …`: the members every session writes the same way, for one whose
+/// `options` have `shards` and `batch_size`, whose `model` has `params`, and whose step under
+/// way is its field `pending`.
+macro_rules! sharded_plumbing {
+    () => {
+        fn shards(&self) -> usize {
+            $crate::shards::effective_shards(self.options.shards, self.options.batch_size)
+        }
+        fn params(&self) -> &$crate::params::ParamStore<f32> {
+            &self.model.params
+        }
+        fn params_mut(&mut self) -> &mut $crate::params::ParamStore<f32> {
+            &mut self.model.params
+        }
+        fn pending(&mut self) -> &mut Option<Box<$crate::shards::Pending>> {
+            &mut self.pending
+        }
+    };
+}
+pub(crate) use sharded_plumbing;
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ use crate::ops::softmax;
 use crate::optim::{clip_grad_norm, Optimizer, OptimizerConfig};
 use crate::params::Metadata;
 use crate::rng::Rng;
-use crate::shards::{check_shards, effective_shards, Pending, Sharded};
+use crate::shards::{check_shards, Pending, Sharded};
 use crate::tokenizer::{text_lexicon, Mode, Tokenizer};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
@@ -191,7 +191,7 @@ pub struct Trainer {
     watch: Option<(String, usize)>,
     /// The last update of the watched weight.
     pub last_update: Option<Update>,
-    pending: Option<Pending>,
+    pending: Option<Box<Pending>>,
 }
 
 impl Trainer {
@@ -571,18 +571,7 @@ impl Trainer {
 }
 
 impl Sharded for Trainer {
-    fn shards(&self) -> usize {
-        effective_shards(self.options.shards, self.options.batch_size)
-    }
-    fn params(&self) -> &crate::params::ParamStore<f32> {
-        &self.model.params
-    }
-    fn params_mut(&mut self) -> &mut crate::params::ParamStore<f32> {
-        &mut self.model.params
-    }
-    fn pending(&mut self) -> &mut Option<Pending> {
-        &mut self.pending
-    }
+    crate::shards::sharded_plumbing!();
     fn draw_batch(&mut self) -> Result<Vec<usize>> {
         self.draw_starts()
     }

@@ -343,6 +343,7 @@ export default class LearnPanel {
       this.stepCount = m.step;
       this.rate = m.stepsPerSec;
       this.workers = m.workers;
+      this.shardStats = m.shardStats;
       if ('predictions' in m) {
         // (sent at most every 250 ms while training)
         this.predictions = m.predictions;

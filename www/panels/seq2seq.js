@@ -360,6 +360,7 @@ export default class Seq2SeqPanel {
       for (const x of m.losses) tr.losses.push(x);
       tr.step = m.step;
       tr.workers = m.workers;
+      tr.shardStats = m.shardStats;
       if (m.generation) tr.generation = m.generation;
       const was = tr.playing;
       tr.playing = m.playing;

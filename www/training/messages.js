@@ -41,7 +41,7 @@ export const FROM_WORKER = Object.freeze({
   READY: 'ready',
   /**
    * `{step, losses (new since the last), heldout (all), stepsPerSec, workers (that computed
-   * the last step), playing, target}`, and,
+   * the last step), shardStats (shards.js ShardPool.stats), playing, target}`, and,
    * at most every 250 ms while training, `{predictions, gradNorms, update}`.
    */
   PROGRESS: 'progress',

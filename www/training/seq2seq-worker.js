@@ -61,7 +61,7 @@ function written() {
 /** Posts the new losses and (with `details`, or when it is time) what the model writes now. */
 function snapshot(details = true) {
   const now = performance.now();
-  const msg = { step: model.step, losses: fresh, workers: pool.workers, playing: loop.playing, target: loop.target, total: loop.total };
+  const msg = { step: model.step, losses: fresh, workers: pool.workers, shardStats: { ...pool.stats }, playing: loop.playing, target: loop.target, total: loop.total };
   fresh = [];
   if (details || now - detailAt >= DETAIL_MS) {
     detailAt = now;

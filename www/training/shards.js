@@ -43,6 +43,10 @@ export class ShardPool {
     this.gen = 0;
     this.nextId = 0;
     this.workers = 1; // how many computed the last step
+    // What the steps cost this worker, in total (ms): drawing the batch, copying and posting
+    // the weights (send); computing its own parts (own); waiting for the helpers' parts once
+    // its own are done (wait); adding them (add); the optimiser step (finish).
+    this.stats = { steps: 0, ownMs: 0, sendMs: 0, waitMs: 0, addMs: 0, finishMs: 0 };
   }
 
   /** Trains with the helpers behind `ports` (the page's) instead of any before; they build the current replica if there is one. */
@@ -114,6 +118,13 @@ export class ShardPool {
     const shards = model.shards;
     const helpers = this.usable().slice(0, shards - 1);
     const workers = helpers.length + 1;
+    const st = this.stats;
+    let t = performance.now();
+    const lap = (k) => {
+      const now = performance.now();
+      st[k] += now - t;
+      t = now;
+    };
     const batch = model.beginStep();
     const asked = [];
     if (helpers.length) {
@@ -126,18 +137,25 @@ export class ShardPool {
         h.port.postMessage({ type: SHARD_MSG.PART, id, weights: w, batch, from, to }, [w.buffer]);
       });
     }
+    lap('sendMs');
     const [from, to] = assignment(shards, workers, 0);
     for (let k = from; k < to; k++) model.computePart(k);
+    lap('ownMs');
     for (const a of asked) {
       const parts = await a.parts;
+      lap('waitMs');
       for (let k = a.from; k < a.to; k++) {
         const p = parts?.[k - a.from];
         if (p && p.shard === k) model.addPart(k, p.loss, p.grad);
         else model.computePart(k); // the helper failed: this worker computes its shards
       }
+      lap('addMs');
     }
     this.workers = workers;
-    return model.finishStep();
+    const loss = model.finishStep();
+    lap('finishMs');
+    st.steps++;
+    return loss;
   }
 }
 

@@ -65,7 +65,7 @@ function snapshot(details = true) {
   posted.at = now;
   const losses = fresh;
   fresh = [];
-  const msg = { step: model.step, losses, heldout: curve.heldout.slice(), stepsPerSec: rate.perSec, workers: pool.workers, playing, target };
+  const msg = { step: model.step, losses, heldout: curve.heldout.slice(), stepsPerSec: rate.perSec, workers: pool.workers, shardStats: { ...pool.stats }, playing, target };
   if (details || now - posted.detailAt >= DETAIL_MS) {
     posted.detailAt = now;
     try { msg.predictions = model.predictNext(prompt, 8); } catch (e) { msg.predictions = { error: errorInfo(e) }; }
