@@ -1,6 +1,9 @@
 // `cargo xtask bench`: one run, same machine, same Node process where possible.
 //   matmul GFLOP/s (n = 32…256): ours in wasm with simd128, without simd128, native, and
 //   @tensorflow/tfjs-backend-wasm (1 thread) as the outside reference;
+//   native, each f32 path this CPU has (AVX2 + FMA, portable) at n = 64, 128, 256 beside its
+//   micro-kernel's ceiling from L1, and the wall time of each recipe `cargo xtask pretrain` runs
+//   (from examples/bench_native.rs);
 //   attention forward (d = 64, n = 16, 64, 256) in µs, ours vs tfjs-wasm;
 //   one decoder-only training step (vocab 64, d 64, 4 heads, 2 layers, FFN 256, seq 32,
 //   batch 16, AdamW), ms, median of 200 after warm-up;
@@ -100,6 +103,26 @@ console.log(`micro-kernel alone, from L1 (the ceiling of any product here): ${ce
 console.log('\nattention forward, one head, d = 64, µs');
 console.log('     n     ours  tfjs-wasm  tfjs/ours');
 for (const r of results.attention) console.log(`${String(r.n).padStart(6)} ${f(r.ours_us)} ${f(r.tfjs_wasm_us)}   ${f(r.speedup_vs_tfjs, 2)}`);
+console.log(`\nnative f32 product by path (the engine's native path: ${native.matmul_path}), GFLOP/s`);
+const paths = Object.entries(native.paths);
+const portable = native.paths.portable;
+console.log('  path          n = 64   n = 128  n = 256   ceiling (micro-kernel from L1)');
+for (const [name, p] of paths) {
+  console.log(`  ${name.padEnd(10)} ${f(p.gflops['64'])} ${f(p.gflops['128'])} ${f(p.gflops['256'])}  ${f(p.micro_kernel_gflops)}`);
+}
+for (const [name, p] of paths) {
+  if (name === 'portable') continue;
+  const r = (n) => (p.gflops[n] / portable.gflops[n]).toFixed(2);
+  console.log(`  ${name} / portable: ${r('64')}× / ${r('128')}× / ${r('256')}× at n = 64 / 128 / 256`);
+}
+results.native_paths = native.paths;
+results.native_matmul_path = native.matmul_path;
+results.recipes_s = native.recipes_s;
+const recipes = Object.entries(native.recipes_s);
+if (recipes.length) {
+  const total = recipes.reduce((s, [, v]) => s + v, 0);
+  console.log(`\nrecipes (cargo xtask pretrain, native, ${native.matmul_path}), seconds each: ${recipes.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; ${total.toFixed(1)} s in all`);
+}
 const t = results.train;
 console.log(`\ntraining step (vocab 64, d 64, 4 heads, 2 layers, FFN 256, seq 32, batch 16, AdamW), median of 200:`);
 console.log(`  wasm simd ${t.ms_simd.toFixed(2)} ms, wasm no-simd ${t.ms_nosimd.toFixed(2)} ms, native ${t.ms_native.toFixed(2)} ms (goal ≤ ${t.goal_ms} ms; PyTorch CPU 1 thread ≈ ${t.pytorch_cpu_1thread_reference_ms} ms)`);

@@ -18,7 +18,7 @@
 //!   sequence; [`session`]: what the three share; [`recipes`]: how the shipped ones are trained.
 //! - [`heads`]: what an attention head does (previous token, itself, the first token), read
 //!   from its weights.
-//! - [`kernel`]: the matrix-product kernel (portable and wasm simd128).
+//! - [`kernel`]: the matrix-product kernel (portable, wasm simd128, and natively AVX2 + FMA).
 //!
 //! Everything is generic over [`Real`] (`f32` for the page, `f64` for gradient checks) and
 //! checked against PyTorch by fixtures in `tests/fixtures/`.

@@ -1,8 +1,9 @@
 //! Recipes: the committed, deterministic ways the shipped models are trained, natively, by
 //! `cargo xtask pretrain`. A recipe names everything — the data, how text is cut into tokens,
 //! the model's family and sizes, the optimiser, the schedule, the number of steps and the seed
-//! — so the same recipe gives the same weights, byte for byte, and a file says which recipe and
-//! seed made it.
+//! — so the same recipe gives the same weights, byte for byte, on machines whose f32 product
+//! takes the same path (the shipped files were written on x86-64 with AVX2 and FMA; see
+//! [`crate::kernel::SgemmPath`]), and a file says which recipe and seed made it.
 //!
 //! The three families learn from the same pairs (situation → advice), each as it is meant to:
 //!

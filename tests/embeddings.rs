@@ -209,7 +209,7 @@ fn untrained_vectors_do_not_cluster() {
     }
 }
 
-/// The full recipe from other seeds (about 10 s each natively): the figures of the report.
+/// The full recipe from other seeds (a few seconds each natively): the figures of the report.
 #[test]
 #[ignore]
 fn other_seeds_cluster_too() {

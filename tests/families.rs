@@ -25,6 +25,15 @@ fn models_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/models")
 }
 
+/// Said when a shipped file's bits or recorded loss are not reproduced: besides a changed
+/// recipe, another f32 path (the files were written on `avx2+fma`) rounds differently.
+fn path_note() -> String {
+    format!(
+        "the shipped files were written on the avx2+fma path; this machine's f32 product runs {}",
+        lm_playground::kernel::sgemm_path()
+    )
+}
+
 /// The shipped file of `recipe`.
 fn shipped(recipe: &Recipe) -> Vec<u8> {
     let path = models_dir().join(recipe.file_name());
@@ -281,7 +290,7 @@ fn the_shipped_files_are_todays_recipes_and_reproduce_their_loss() {
             r.name,
             bytes.len()
         );
-        assert_eq!(recorded, again, "{}", r.name);
+        assert_eq!(recorded, again, "{} ({})", r.name, path_note());
         // The tokenizer in the file is the one the recipe builds from the corpus.
         let fresh = r.session().unwrap();
         match (s, fresh) {
@@ -328,8 +337,9 @@ fn the_recipes_reproduce_the_shipped_chinese_files() {
         let (_, bytes) = r.run().unwrap();
         assert!(
             bytes == shipped(&r),
-            "{}: the recipe no longer writes the shipped file (run `cargo xtask pretrain`)",
-            r.name
+            "{}: the recipe no longer writes the shipped file (run `cargo xtask pretrain`; {})",
+            r.name,
+            path_note()
         );
     }
 }

@@ -1,8 +1,9 @@
 //! The blocked driver and its packing: k in blocks of `KC`, A's rows in blocks that stay in
 //! L1, B in `NR`-wide panels (packed, or read in place when row-major and short), and one
-//! micro-kernel call per `MR × NR` tile of C. See the module above for the whole design.
+//! micro-kernel call per `MR × NR` tile of C (the micro-kernel's tile, a const parameter: 4 × 8,
+//! or 6 × 16 for AVX2). See the module above for the whole design.
 
-use super::{gemm_small, Strided, KC, MR, NR, SMALL};
+use super::{gemm_small, Strided, KC, SMALL};
 use crate::real::Real;
 
 /// Floats of A (rows × kc) kept in L1 while all of B's panels pass by it: 16 KiB.
@@ -21,7 +22,14 @@ pub(super) struct Panel<'a, F> {
 }
 
 /// Copies `B[p0..p0+kc, j0..j0+w]` into `out` as `kc` rows of `NR` (zero-padded when `w < NR`).
-fn pack_b_panel<F: Real>(b: Strided<F>, p0: usize, kc: usize, j0: usize, w: usize, out: &mut [F]) {
+fn pack_b_panel<F: Real, const NR: usize>(
+    b: Strided<F>,
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    w: usize,
+    out: &mut [F],
+) {
     let (b, b_rs, b_cs) = (b.data, b.rs, b.cs);
     let out = &mut out[..kc * NR];
     if w < NR {
@@ -64,7 +72,7 @@ pub(super) struct CTile<'a, F> {
 
 impl<F: Real> CTile<'_, F> {
     /// Adds the valid part of a full `MR × NR` result (the edge case).
-    pub(super) fn add(&mut self, tile: &[[F; NR]; MR]) {
+    pub(super) fn add<const MR: usize, const NR: usize>(&mut self, tile: &[[F; NR]; MR]) {
         for (i, row) in tile.iter().enumerate().take(self.h) {
             let start = self.off + i * self.rs;
             for (cj, &t) in self.c[start..start + self.w].iter_mut().zip(row) {
@@ -76,7 +84,14 @@ impl<F: Real> CTile<'_, F> {
 
 /// Copies rows `i0..i1` of `A[·, p0..p0+kc]` into `out` as tiles of `MR` rows: tile `t` at
 /// `t·kc·MR`, its column `p` as `MR` side-by-side values (rows past `i1` repeat the last row).
-fn pack_a_block<F: Real>(a: Strided<F>, p0: usize, kc: usize, i0: usize, i1: usize, out: &mut [F]) {
+fn pack_a_block<F: Real, const MR: usize>(
+    a: Strided<F>,
+    p0: usize,
+    kc: usize,
+    i0: usize,
+    i1: usize,
+    out: &mut [F],
+) {
     let (a, a_rs, a_cs) = (a.data, a.rs, a.cs);
     for (t, r0) in (i0..i1).step_by(MR).enumerate() {
         let h = MR.min(i1 - r0);
@@ -94,6 +109,26 @@ fn pack_a_block<F: Real>(a: Strided<F>, p0: usize, kc: usize, i0: usize, i1: usi
     }
 }
 
+/// The packing buffers of one product: one B panel, all B panels of a k-block, one block of A.
+/// [`gemm_blocked`] starts from empty ones; a caller that keeps them between products
+/// ([`gemm_blocked_in`]) saves the allocation, and the page faults of memory the allocator
+/// returned to the system in between.
+#[derive(Debug, Default)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+pub(super) struct Scratch<F> {
+    packed: Vec<F>,
+    all_panels: Vec<F>,
+    a_block: Vec<F>,
+}
+
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+impl<F> Scratch<F> {
+    /// Floats held.
+    pub(super) fn capacity(&self) -> usize {
+        self.packed.capacity() + self.all_panels.capacity() + self.a_block.capacity()
+    }
+}
+
 /// The blocked driver (products of at most `SMALL` multiply–adds go to [`gemm_small`]).
 /// Loop order: k-blocks of `KC`; blocks of A's rows (`A_BLOCK` floats,
 /// kept in L1); B's panels; the row tiles of the block. A B panel is read in place when
@@ -101,7 +136,7 @@ fn pack_a_block<F: Real>(a: Strided<F>, p0: usize, kc: usize, i0: usize, i1: usi
 /// when A has several blocks, else one panel at a time).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) fn gemm_blocked<F: Real>(
+pub(super) fn gemm_blocked<F: Real, const MR: usize, const NR: usize>(
     m: usize,
     n: usize,
     k: usize,
@@ -114,13 +149,48 @@ pub(super) fn gemm_blocked<F: Real>(
     micro: impl Fn(usize, &[F], [usize; MR], usize, &Panel<F>, CTile<F>),
     pack_all: bool,
 ) {
+    gemm_blocked_in::<F, MR, NR>(
+        m,
+        n,
+        k,
+        a_op,
+        b_op,
+        c,
+        c_rs,
+        micro,
+        pack_all,
+        &mut Scratch::default(),
+    )
+}
+
+/// [`gemm_blocked`] with the packing buffers given (what a previous product left in them is
+/// overwritten before it is read).
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+#[inline(always)]
+pub(super) fn gemm_blocked_in<F: Real, const MR: usize, const NR: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a_op: Strided<F>,
+    b_op: Strided<F>,
+    c: &mut [F],
+    c_rs: usize,
+    micro: impl Fn(usize, &[F], [usize; MR], usize, &Panel<F>, CTile<F>),
+    pack_all: bool,
+    scratch: &mut Scratch<F>,
+) {
     if m * n * k <= SMALL {
         return gemm_small(m, n, k, a_op, b_op, c, c_rs);
     }
     let (a, a_rs, a_cs) = (a_op.data, a_op.rs, a_op.cs);
     let (b, b_rs, b_cs) = (b_op.data, b_op.rs, b_op.cs);
-    // Scratch, allocated only if used: one B panel, all B panels, one block of A.
-    let (mut packed, mut all_panels, mut a_block) = (Vec::new(), Vec::new(), Vec::new());
+    // Scratch, grown only if used: one B panel, all B panels, one block of A.
+    let Scratch {
+        packed,
+        all_panels,
+        a_block,
+    } = scratch;
     let mut p0 = 0;
     while p0 < k {
         let kc = KC.min(k - p0);
@@ -138,7 +208,7 @@ pub(super) fn gemm_blocked<F: Real>(
             for (jp, dst) in all_panels.chunks_exact_mut(kc * NR).enumerate() {
                 let (j0, w) = (jp * NR, NR.min(n - jp * NR));
                 if !direct(w) {
-                    pack_b_panel(b_op, p0, kc, j0, w, dst);
+                    pack_b_panel::<F, NR>(b_op, p0, kc, j0, w, dst);
                 }
             }
         }
@@ -146,7 +216,7 @@ pub(super) fn gemm_blocked<F: Real>(
             let i_end = m.min(i_blk + mc);
             if pack_a {
                 a_block.resize(mc * kc, F::zero());
-                pack_a_block(a_op, p0, kc, i_blk, i_end, &mut a_block);
+                pack_a_block::<F, MR>(a_op, p0, kc, i_blk, i_end, a_block);
             }
             for j0 in (0..n).step_by(NR) {
                 let w = NR.min(n - j0);
@@ -164,7 +234,7 @@ pub(super) fn gemm_blocked<F: Real>(
                     }
                 } else {
                     packed.resize(KC * NR, F::zero());
-                    pack_b_panel(b_op, p0, kc, j0, w, &mut packed);
+                    pack_b_panel::<F, NR>(b_op, p0, kc, j0, w, packed);
                     Panel {
                         slice: &packed[..],
                         off: 0,

@@ -15,12 +15,28 @@
 //! a column-major A whose columns span more than L1 is copied, block by block. The
 //! micro-kernel adds straight into C.
 //!
-//! Two micro-kernels, chosen at compile time:
-//! - portable Rust on `[[F; NR]; MR]` accumulators (native builds auto-vectorise it);
-//! - wasm `simd128` (`core::arch::wasm32`) for `f32` when built with `+simd128`: each row of
-//!   the tile is two `f32x4` accumulators, updated by a `v128.load32_splat` of A times two
-//!   loads of B. Measured in V8 on x86-64, 4×8 (8 accumulators) beats 5×8, 6×8, 4×12 and 3×16
-//!   (more accumulators spill), and runs at about 33 GFLOP/s from L1 here.
+//! Three micro-kernels ([`SgemmPath`]); [`sgemm`], the f32 product every op calls, takes one:
+//! - portable Rust on `[[F; NR]; MR]` accumulators (native builds auto-vectorise it; about
+//!   35 GFLOP/s at n = 256 on the development machine); `f64` always runs it;
+//! - wasm `simd128` (`core::arch::wasm32`) for `f32` when built with `+simd128`, chosen at
+//!   compile time: each row of the tile is two `f32x4` accumulators, updated by a
+//!   `v128.load32_splat` of A times two loads of B. Measured in V8 on x86-64, 4×8
+//!   (8 accumulators) beats 5×8, 6×8, 4×12 and 3×16 (more accumulators spill), and runs at
+//!   about 33 GFLOP/s from L1 here. It multiplies and adds separately, as wasm has no fused
+//!   multiply–add outside relaxed SIMD, so every browser computes the same bits;
+//! - x86-64 AVX2 + FMA (`avx2.rs`, native builds only), chosen at run time: when
+//!   `is_x86_feature_detected!` finds both features (asked once per process), `sgemm` runs a
+//!   6×16 tile of twelve `__m256` accumulators, one fused multiply–add per term, through the
+//!   same driver compiled with those features (about 105 GFLOP/s at n = 256 here, 3× the
+//!   portable kernel); otherwise the portable one. FMA rounds once per term instead of twice,
+//!   so native f32 results differ from the page's in the last bits (the shipped weights are
+//!   trained natively; the page retrains them to within rounding, `tests/js/retrain.test.mjs`).
+//!
+//! Whichever path runs, an entry of C is summed in a fixed order (k-blocks in order, and within
+//! one the terms p = 0, 1, … from zero, then added to C), so the same inputs give the same bits
+//! on every call. Products of at most `SMALL` multiply–adds skip the micro-kernels for one
+//! plain loop, the same on every path. [`sgemm_on`] runs a given path (the tests and the
+//! benchmark compare them in one process); [`sgemm_path`] names the chosen one.
 //!
 //! [`gemm_naive`] is the obvious triple loop kept beside them as the reference they are tested
 //! against (natively here, and in wasm by the JS tests).
@@ -29,11 +45,15 @@
 //! (the [`Kernels`](crate::real::Kernels) of `f32` and `f64`): the vectorised exponential, erf
 //! and the two parts of each form of GELU (erf and tanh).
 //!
-//! Files: this one has the entry points, the reference and the small-product loop;
-//! `blocked.rs` the driver and the packing; `micro.rs` the micro-kernels; `exp.rs`, `erf.rs`
-//! and `gelu.rs` the elementwise functions; `real_impls.rs` which of all these `f32` and `f64`
-//! run; `self_test.rs` the checks of this build's kernels (natively and in wasm).
+//! Files: this one has the entry points, the choice of path, the reference and the
+//! small-product loop; `blocked.rs` the driver and the packing; `micro.rs` the portable and
+//! simd128 micro-kernels; `avx2.rs` the AVX2 + FMA one; `exp.rs`, `erf.rs` and `gelu.rs` the
+//! elementwise functions; `real_impls.rs` which of all these `f32` and `f64` run;
+//! `self_test.rs` the checks of this build's kernels (natively and in wasm); `tests.rs` the
+//! native tests of every path.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod blocked;
 mod erf;
 mod exp;
@@ -42,6 +62,8 @@ mod micro;
 mod real_impls;
 mod self_test;
 
+#[cfg(target_arch = "x86_64")]
+pub use avx2::{bench_micro_kernel_avx2, AVX2_MICRO_KERNEL_FLOPS, MR_AVX2, NR_AVX2};
 pub use erf::{erf_f32, erf_f64};
 pub use exp::exp_slice_f32;
 pub use gelu::{gelu_parts_f32, gelu_parts_f64, gelu_tanh_parts_f32, gelu_tanh_parts_f64};
@@ -55,9 +77,10 @@ use micro::micro_portable;
 use micro::micro_simd128;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-/// Rows of the register tile.
+/// Rows of the register tile of the portable and simd128 micro-kernels.
 pub const MR: usize = 4;
-/// Columns of the register tile (two `f32x4` vectors).
+/// Columns of the register tile of the portable and simd128 micro-kernels (two `f32x4`
+/// vectors).
 pub const NR: usize = 8;
 /// Depth of one packed block of k.
 const KC: usize = 256;
@@ -146,10 +169,60 @@ pub fn gemm_portable<F: Real>(
     c: &mut [F],
     c_rs: usize,
 ) {
-    gemm_blocked(m, n, k, a, b, c, c_rs, micro_portable::<F>, true)
+    gemm_blocked::<F, MR, NR>(m, n, k, a, b, c, c_rs, micro_portable::<F>, true)
 }
 
-/// `C += A·B` in f32: the simd128 micro-kernel on wasm32 built with `+simd128`, else portable.
+/// The micro-kernels an f32 product can run on; [`SgemmPath::chosen`] is the one [`sgemm`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SgemmPath {
+    /// The portable Rust micro-kernel (every build; `f64` always runs it).
+    Portable,
+    /// wasm `simd128` (wasm32 built with `+simd128`: the page).
+    Simd128,
+    /// x86-64 AVX2 with fused multiply–add (native builds, when the CPU has both features).
+    Avx2Fma,
+}
+
+impl SgemmPath {
+    /// Every path, available here or not.
+    pub const ALL: [SgemmPath; 3] = [SgemmPath::Portable, SgemmPath::Simd128, SgemmPath::Avx2Fma];
+
+    /// Its name: `"portable"`, `"simd128"` or `"avx2+fma"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SgemmPath::Portable => "portable",
+            SgemmPath::Simd128 => "simd128",
+            SgemmPath::Avx2Fma => "avx2+fma",
+        }
+    }
+
+    /// Whether this build on this CPU can run it (AVX2 and FMA are detected once per process).
+    pub fn is_available(self) -> bool {
+        match self {
+            SgemmPath::Portable => true,
+            SgemmPath::Simd128 => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
+            #[cfg(target_arch = "x86_64")]
+            SgemmPath::Avx2Fma => avx2::detected(),
+            #[cfg(not(target_arch = "x86_64"))]
+            SgemmPath::Avx2Fma => false,
+        }
+    }
+
+    /// The path [`sgemm`] takes: simd128 on wasm32 built with `+simd128` (decided at compile
+    /// time; wasm never fuses a multiply and an add, so every browser gets the same numbers);
+    /// natively AVX2 + FMA when the CPU has both, else portable.
+    pub fn chosen() -> SgemmPath {
+        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+            SgemmPath::Simd128
+        } else if SgemmPath::Avx2Fma.is_available() {
+            SgemmPath::Avx2Fma
+        } else {
+            SgemmPath::Portable
+        }
+    }
+}
+
+/// `C += A·B` in f32 on the path [`SgemmPath::chosen`] names.
 pub fn sgemm(
     m: usize,
     n: usize,
@@ -159,10 +232,47 @@ pub fn sgemm(
     c: &mut [f32],
     c_rs: usize,
 ) {
+    // (wasm32: one path, fixed at compile time, and no `sgemm_on` in the module, so that the
+    // page's code is what it was before there was a native choice)
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    gemm_blocked(m, n, k, a, b, c, c_rs, micro_simd128, false);
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    gemm_portable(m, n, k, a, b, c, c_rs)
+    gemm_blocked::<f32, MR, NR>(m, n, k, a, b, c, c_rs, micro_simd128, false);
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+    gemm_portable(m, n, k, a, b, c, c_rs);
+    #[cfg(not(target_arch = "wasm32"))]
+    sgemm_on(SgemmPath::chosen(), m, n, k, a, b, c, c_rs)
+}
+
+/// `C += A·B` in f32 on the given path, whatever [`sgemm`] would choose: for the tests and the
+/// benchmark, which compare the paths within one process (native builds only).
+///
+/// **Panics** if the path is not available here ([`SgemmPath::is_available`]): natively,
+/// simd128 never is.
+#[cfg(not(target_arch = "wasm32"))]
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_on(
+    path: SgemmPath,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided<f32>,
+    b: Strided<f32>,
+    c: &mut [f32],
+    c_rs: usize,
+) {
+    let done = match path {
+        SgemmPath::Portable => {
+            gemm_portable(m, n, k, a, b, c, c_rs);
+            true
+        }
+        #[cfg(target_arch = "x86_64")]
+        SgemmPath::Avx2Fma => avx2::sgemm_avx2(m, n, k, a, b, c, c_rs),
+        _ => false,
+    };
+    assert!(
+        done,
+        "sgemm: the {} path is not available here",
+        path.name()
+    );
 }
 
 /// The `(m, n, k)` every kernel path is checked on against [`gemm_naive`], natively and in wasm
@@ -182,13 +292,10 @@ pub const CHECK_SHAPES: [(usize, usize, usize); 10] = [
     (12, 16, 520),
 ];
 
-/// Which micro-kernel [`sgemm`] uses in this build: `"simd128"` or `"portable"`.
+/// Which micro-kernel [`sgemm`] uses here: `"simd128"`, `"avx2+fma"` or `"portable"`
+/// ([`SgemmPath::chosen`]'s name).
 pub fn sgemm_path() -> &'static str {
-    if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-        "simd128"
-    } else {
-        "portable"
-    }
+    SgemmPath::chosen().name()
 }
 
 /// A view as a [`Strided`] operand without copying when it is contiguous in either order (a
@@ -259,90 +366,4 @@ pub fn matmul<F: Real>(a: ArrayView2<F>, b: ArrayView2<F>) -> Array2<F> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::self_test::{GuardedC, TRANSPOSES};
-    use super::*;
-    use crate::rng::Rng;
-
-    fn random(rng: &mut Rng, len: usize) -> Vec<f64> {
-        (0..len).map(|_| rng.uniform_in(-1.0, 1.0)).collect()
-    }
-
-    #[test]
-    fn portable_matches_naive_on_odd_shapes_and_strides() {
-        let mut rng = Rng::new(3);
-        for (s, &(m, n, k)) in CHECK_SHAPES.iter().enumerate() {
-            for (t, &(ta, tb)) in TRANSPOSES.iter().enumerate() {
-                let a = random(&mut rng, m * k);
-                let b = random(&mut rng, k * n);
-                // A stored row-major [m,k] or column-major (i.e. as Aᵀ row-major [k,m]).
-                let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
-                let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
-                let c0 = random(&mut rng, m * n);
-                // C inside guards, at row stride n or (in the other half of the cases) n + 5.
-                let ldc = if (s + t) % 2 == 0 { n + 5 } else { n };
-                let (sa, sb) = (
-                    Strided::new(&a[..], a_rs, a_cs),
-                    Strided::new(&b[..], b_rs, b_cs),
-                );
-                let mut want = GuardedC::new(&c0, m, n, ldc);
-                gemm_naive(m, n, k, sa, sb, want.c_mut(), ldc);
-                let mut got = GuardedC::new(&c0, m, n, ldc);
-                gemm_portable(m, n, k, sa, sb, got.c_mut(), ldc);
-                let c32: Vec<f32> = c0.iter().map(|&x| x as f32).collect();
-                let mut got32 = GuardedC::new(&c32, m, n, ldc);
-                let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
-                let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
-                let (sa32, sb32) = (
-                    Strided::new(&a32[..], a_rs, a_cs),
-                    Strided::new(&b32[..], b_rs, b_cs),
-                );
-                sgemm(m, n, k, sa32, sb32, got32.c_mut(), ldc);
-                let case = format!("{m}x{n}x{k} ta={ta} tb={tb} ldc={ldc}");
-                assert!(want.guards_intact(), "naive {case} wrote outside C");
-                assert!(got.guards_intact(), "f64 {case} wrote outside C");
-                assert!(got32.guards_intact(), "f32 {case} wrote outside C");
-                let vals = want.values().zip(got.values()).zip(got32.values());
-                for (i, ((want, got), got32)) in vals.enumerate() {
-                    assert!(
-                        (got - want).abs() < 1e-12,
-                        "f64 {case} at {i}: {got} vs {want}"
-                    );
-                    // f32 with k terms of size ≤ 1: error ≲ k · 2⁻²⁴ · |terms|.
-                    let tol = 1e-6 * (k as f64 + 1.0);
-                    assert!(
-                        (got32 as f64 - want).abs() < tol,
-                        "f32 {case} at {i}: {got32} vs {want}"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn matmul_handles_transposed_views() {
-        // [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]]; Aᵀ·B = [[26,30],[38,44]].
-        let a = ndarray::arr2(&[[1.0, 2.0], [3.0, 4.0]]);
-        let b = ndarray::arr2(&[[5.0, 6.0], [7.0, 8.0]]);
-        assert_eq!(
-            matmul(a.view(), b.view()),
-            ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]])
-        );
-        assert_eq!(
-            matmul(a.t(), b.view()),
-            ndarray::arr2(&[[26.0, 30.0], [38.0, 44.0]])
-        );
-        // A·Bᵀ = [[17,23],[39,53]]
-        assert_eq!(
-            matmul(a.view(), b.t()),
-            ndarray::arr2(&[[17.0, 23.0], [39.0, 53.0]])
-        );
-        // A non-contiguous view (every other column) is copied, not misread.
-        let wide = ndarray::arr2(&[[1.0, 0.0, 2.0], [3.0, 0.0, 4.0]]);
-        let sl = wide.slice(ndarray::s![.., ..;2]);
-        assert_eq!(
-            matmul(sl, b.view()),
-            ndarray::arr2(&[[19.0, 22.0], [43.0, 50.0]])
-        );
-    }
-}
+mod tests;

@@ -1,5 +1,6 @@
 //! The [`Kernels`] of `f32` and `f64`: which code each float type runs. `f32` gets the
-//! simd128 matrix product, exponential and GELU on wasm32 (and the portable code elsewhere);
+//! simd128 matrix product, exponential and GELU on wasm32, natively the AVX2 + FMA product
+//! when the CPU has both (chosen at run time by [`sgemm`]) and the portable code otherwise;
 //! `f64`, used by the gradient checks, always the portable code.
 
 use super::erf::{erf_f32, erf_f64};

@@ -1,7 +1,7 @@
 //! The kernel's self-test: this build's f32 product, vectorised exponential and tanh-form GELU
-//! against slow, obvious references. `cargo test` runs it natively (the portable path) and the
-//! JS tests run it in wasm through `kernelSelfTest` (the simd128 path), so both paths pass the
-//! same checks.
+//! against slow, obvious references. `cargo test` runs it natively (the AVX2 + FMA path on a CPU
+//! with both, and the portable path) and the JS tests run it in wasm through `kernelSelfTest`
+//! (the simd128 path), so every path passes the same checks.
 //!
 //! ```text
 //! product   C₀ + A·B by sgemm and by gemm_portable  vs  C₀ + A·B by gemm_naive,
@@ -17,7 +17,7 @@
 //!           (absolute, relative to max(1, |x|)); Φ̃' exactly 0 where x² overflows
 //! ```
 //!
-//! The guards matter for the simd128 micro-kernel, which stores through raw pointers: an
+//! The guards matter for the simd128 and AVX2 micro-kernels, which store through raw pointers: an
 //! out-of-bounds store there is not caught by Rust's bounds checks and, without guards, shows
 //! up only if it happens to crash the heap.
 
@@ -32,7 +32,8 @@ use crate::rng::Rng;
 /// What [`self_test`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SelfTestReport {
-    /// Which micro-kernel `sgemm` used: `"simd128"` or `"portable"`.
+    /// Which micro-kernel `sgemm` used: `"simd128"`, `"avx2+fma"` or `"portable"`
+    /// ([`sgemm_path`]).
     pub path: &'static str,
     /// Worst `|got − want| / √k` over every entry of every case, for both `sgemm` and
     /// `gemm_portable` against `gemm_naive` (NaN if any result was NaN).
@@ -273,14 +274,10 @@ mod tests {
     #[test]
     fn the_self_test_passes_on_this_build() {
         let r = self_test();
-        assert_eq!(
-            r.path,
-            if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-                "simd128"
-            } else {
-                "portable"
-            }
-        );
+        assert_eq!(r.path, sgemm_path());
+        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+            assert_eq!(r.path, "simd128");
+        }
         assert_eq!(r.cases, CHECK_SHAPES.len() * TRANSPOSES.len());
         assert!(r.passed(), "{r:?}");
     }

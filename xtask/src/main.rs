@@ -8,9 +8,11 @@
 //!   unchanged since the last optimisation; see `wasm_opt.rs`).
 //! - `dist [--out DIR]`: build, then write the static site to `dist/` (or DIR): www/ with the
 //!   module and the shipped weights, relative paths only, for any static host and sub-path.
-//! - `bench`: matmul, attention and training-step benchmarks, the module's size (raw and
-//!   gzipped) and, in headless Chromium, keystroke cost and the time to the first heatmap;
-//!   prints a table and writes `bench-results/bench.json`.
+//! - `bench`: matmul, attention and training-step benchmarks (natively also each f32 path —
+//!   AVX2 + FMA and portable — beside its micro-kernel's ceiling, and the wall time of every
+//!   pretrain recipe), the module's size (raw and gzipped) and, in headless Chromium, keystroke
+//!   cost and the time to the first heatmap; prints a table and writes
+//!   `bench-results/bench.json`.
 //! - `fuzz [--calls N] [--seed S]`: the JS API fuzzer (`tests/js/fuzz.mjs`) for long runs;
 //!   builds the module first if it is missing or older than the sources.
 //! - `pretrain [--recipe NAME] [--seed S] [--steps N] [--out DIR | --no-write]`: runs the
@@ -403,7 +405,7 @@ fn cmd_bench() -> Res<()> {
     let simd = build(&root, BuildKind::Simd)?;
     let nosimd = build(&root, BuildKind::NoSimd)?;
     ensure_node(&root)?;
-    eprintln!("xtask: native matmul benchmark");
+    eprintln!("xtask: native benchmark (matmul on each path, training step, every pretrain recipe: about a minute)");
     let native = output(cargo().current_dir(&root).args([
         "run",
         "--quiet",
