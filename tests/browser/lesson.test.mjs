@@ -46,6 +46,11 @@ test('the lesson file opens offline from file://, draws every panel, trains in i
   assert.match(lesson.url(), /^file:.*#.*panel=learn/, 'opens on the view it was saved from');
   await trained(lesson, 30);
   assert.equal(await lesson.$eval('#learn-status', (e) => e.dataset.loss), hostLoss, 'the same loss at step 30 as on the host');
+  // helper workers start from the file too (data: URLs) and compute shards
+  await lesson.selectOption('#learn-workers', '2');
+  await lesson.click('#learn-play');
+  await lesson.waitForFunction(() => window.lmApp.panels.learn.workers === 2, null, { timeout: 60000 });
+  await lesson.click('#learn-play');
   assert.ok((await lesson.evaluate(() => window.lmApp.shareUrl())).startsWith(BASE), 'links point at the page it came from');
 
   // Every panel draws (the learning panel's curve was drawn in its worker).
