@@ -52,7 +52,8 @@ test('the map: every word labelled, hover names it, a link reopens the same map'
   await grouped.context.close();
   const cat = pts.find((p) => p.label === 'cat');
   // Pointed at where cat's dot shows: another word's dot may lie over its centre (in this map of
-  // every word, with the shipped weights, one does), where a pointer would name that word.
+  // every word it can: with an earlier training of the shipped weights one did), where a
+  // pointer would name that word.
   const at = await page.$eval(`#vec-map g.pt[data-row="${cat.row}"] circle`, (c) => {
     c.scrollIntoView({ block: 'center' });
     const b = c.getBoundingClientRect();
