@@ -117,14 +117,21 @@ async function toStep400(workers) {
   return ms;
 }
 
+// (BENCH_TRAINING=regex: only the training rows whose label matches, and nothing else)
+const ONLY = process.env.BENCH_TRAINING ? new RegExp(process.env.BENCH_TRAINING) : null;
 const training = [];
 for (const [label, panel, hash] of [
   ['learn tiny', 'learn', '#panel=learn&lang=zh&size=tiny&step=3'],
   ['learn small', 'learn', '#panel=learn&lang=zh&size=small&step=3'],
   ['learn deep (stack-zh)', 'learn', '#panel=learn&lang=zh&size=deep&step=3'],
   ['encoder–decoder (seq2seq-zh)', 'seq2seq', '#panel=seq2seq&lang=zh&step=4'],
-]) {
+].filter(([label]) => !ONLY || ONLY.test(label))) {
   for (const w of [1, 2]) training.push(await trainRate(label, panel, hash, w));
+}
+if (ONLY) {
+  for (const r of training) console.log(JSON.stringify(r));
+  await browser.close();
+  process.exit(0);
 }
 
 const results = {
