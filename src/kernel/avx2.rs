@@ -27,6 +27,7 @@
 //! each product before adding it.
 
 use super::blocked::{gemm_blocked_in, CTile, Panel, Scratch};
+use super::micro::bench_tile;
 use super::{Strided, KC};
 use core::arch::x86_64::*;
 use std::cell::RefCell;
@@ -175,30 +176,13 @@ pub fn bench_micro_kernel_avx2(reps: usize) -> Option<f32> {
     if !detected() {
         return None;
     }
-    let a: Vec<f32> = (0..KC * MR_AVX2).map(|i| (i % 7) as f32 * 1e-3).collect();
-    let b: Vec<f32> = (0..KC * NR_AVX2).map(|i| (i % 5) as f32 * 1e-3).collect();
-    let mut c = vec![0f32; MR_AVX2 * NR_AVX2];
-    let panel = Panel {
-        slice: &b,
-        off: 0,
-        step: NR_AVX2,
-    };
-    let offsets = std::array::from_fn(|r| r);
-    for _ in 0..reps {
-        let tile = CTile {
-            c: &mut c,
-            off: 0,
-            rs: NR_AVX2,
-            h: MR_AVX2,
-            w: NR_AVX2,
-        };
-        // (black_box: the compiler must not see that every call reads the same panels)
-        let (a, panel) = std::hint::black_box((&a[..], &panel));
-        // SAFETY: the CPU has AVX2 and FMA (checked above).
-        unsafe { micro_avx2(KC, a, offsets, MR_AVX2, panel, tile) };
-    }
-    // (all of the tile: a checksum of one entry would let the compiler drop the other rows)
-    Some(c.iter().sum())
+    Some(bench_tile::<MR_AVX2, NR_AVX2>(
+        reps,
+        |a, offsets, panel, tile| {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            unsafe { micro_avx2(KC, a, offsets, MR_AVX2, panel, tile) }
+        },
+    ))
 }
 
 /// Flops of one [`bench_micro_kernel_avx2`] call.

@@ -126,36 +126,49 @@ pub(super) fn micro_simd128(
     }
 }
 
-/// For the benchmark: `reps` calls of this build's f32 micro-kernel on one `KC`-deep pair of
-/// panels that stays in L1, i.e. the speed no product can exceed here (`2·MR·NR·KC` flops per
-/// call). Returns a checksum so the work is kept.
-pub fn bench_micro_kernel(reps: usize) -> f32 {
-    let a: Vec<f32> = (0..KC * MR).map(|i| (i % 7) as f32 * 1e-3).collect();
-    let b: Vec<f32> = (0..KC * NR).map(|i| (i % 5) as f32 * 1e-3).collect();
-    let mut c = vec![0f32; MR * NR];
+/// For the benchmarks: `reps` calls of `kernel`, an `M × N` f32 micro-kernel called as
+/// `kernel(a, a_off, b, c)` (depth `KC`, A's column stride `M`), on one `KC`-deep pair of
+/// panels that stays in L1, i.e. the speed no product on its path can exceed
+/// (`2·M·N·KC` flops per call). Returns a checksum of the tile so the work is kept.
+pub(super) fn bench_tile<const M: usize, const N: usize>(
+    reps: usize,
+    mut kernel: impl FnMut(&[f32], [usize; M], &Panel<f32>, CTile<f32>),
+) -> f32 {
+    let a: Vec<f32> = (0..KC * M).map(|i| (i % 7) as f32 * 1e-3).collect();
+    let b: Vec<f32> = (0..KC * N).map(|i| (i % 5) as f32 * 1e-3).collect();
+    let mut c = vec![0f32; M * N];
     let panel = Panel {
         slice: &b,
         off: 0,
-        step: NR,
+        step: N,
     };
     let offsets = std::array::from_fn(|r| r);
     for _ in 0..reps {
         let tile = CTile {
             c: &mut c,
             off: 0,
-            rs: NR,
-            h: MR,
-            w: NR,
+            rs: N,
+            h: M,
+            w: N,
         };
         // (black_box: the compiler must not see that every call reads the same panels)
         let (a, panel) = std::hint::black_box((&a[..], &panel));
+        kernel(a, offsets, panel, tile);
+    }
+    // (all of the tile: a checksum of one entry let the compiler drop the other rows' work)
+    c.iter().sum()
+}
+
+/// For the benchmark: `reps` calls of this build's f32 micro-kernel on one `KC`-deep pair of
+/// panels that stays in L1, i.e. the speed no product can exceed here (`2·MR·NR·KC` flops per
+/// call). Returns a checksum so the work is kept.
+pub fn bench_micro_kernel(reps: usize) -> f32 {
+    bench_tile::<MR, NR>(reps, |a, offsets, panel, tile| {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         micro_simd128(KC, a, offsets, MR, panel, tile);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         micro_portable::<f32>(KC, a, offsets, MR, panel, tile);
-    }
-    // (all of the tile: a checksum of one entry let the compiler drop the other rows' work)
-    c.iter().sum()
+    })
 }
 
 /// Flops of one [`bench_micro_kernel`] call.
