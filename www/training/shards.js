@@ -86,8 +86,11 @@ export class ShardPool {
     h.port.postMessage({ type: SHARD_MSG.BUILD, gen: this.gen, ...this.replica });
   }
 
+  /** Stops using helper `h` (its port closed): any parts it owes come back empty. */
   drop(h) {
     h.lost = true;
+    h.port.onmessage = null;
+    h.port.close();
     for (const resolve of h.waiting.values()) resolve(null);
     h.waiting.clear();
   }
@@ -103,11 +106,6 @@ export class ShardPool {
   /** The helpers that can compute parts of the current model now. */
   usable() {
     return this.helpers.filter((h) => !h.lost && h.gen === this.gen);
-  }
-
-  /** True when a step would use at least one helper. */
-  get active() {
-    return this.usable().length > 0;
   }
 
   /**
