@@ -8,7 +8,7 @@
 //! An array in another layout is first copied into standard layout (same values).
 //!
 //! Only elementwise loops go through here, where order does not change a result; a reduction
-//! iterates [`slice`] in logical order, as `iter()` does.
+//! iterates [`slice()`] in logical order, as `iter()` does.
 
 use ndarray::ArrayD;
 use std::borrow::Cow;
