@@ -14,7 +14,7 @@ import init, { Model, lastPanic } from '../pkg/lm_playground.js';
 import { wasmSource } from '../assets.js';
 import { WorkerCurve } from './curve.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
-import { post, failure, turns } from './loop.js';
+import { post, failure, turns, soon } from './loop.js';
 import { errorInfo } from '../errors.js';
 import { ShardPool } from './shards.js';
 
@@ -105,7 +105,7 @@ async function slice(gen) {
     waitForPage(gen);
     return;
   }
-  if (playing) setTimeout(() => slice(gen), 0);
+  if (playing) soon(() => slice(gen));
 }
 
 function waitForPage(gen) {
@@ -125,7 +125,7 @@ function start() {
   playing = true;
   generation++;
   rate = { t: performance.now(), steps: model.step, perSec: rate.perSec };
-  setTimeout(() => slice(generation), 0);
+  soon(() => slice(generation));
 }
 
 /** Follows weight `w.index` of `w.name`, or lm_head's first weight if a link named one that does not exist. */
