@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as lm from '../../www/pkg/lm_playground.js';
 import { wasmBytes } from './helpers.mjs';
-import { ShardPool, serveReplica, assignment, SHARD_MSG } from '../../www/training/shards.js';
+import { ShardPool, AutoHelpers, serveReplica, assignment, SHARD_MSG } from '../../www/training/shards.js';
 import { SHARDS, MAX_WORKERS } from '../../www/training/workers.js';
 
 lm.initSync({ module: wasmBytes });
@@ -19,8 +19,8 @@ const SPEC = {
 };
 
 /** A pool with `helpers` replicas served in this thread over MessageChannels; and its ports' far ends. */
-async function pool(helpers, replica) {
-  const p = new ShardPool();
+async function pool(helpers, replica, { auto = false, now, options } = {}) {
+  const p = new ShardPool(now ? { now, auto: options } : {});
   const far = [];
   const near = [];
   for (let i = 0; i < helpers; i++) {
@@ -29,7 +29,7 @@ async function pool(helpers, replica) {
     far.push(ch.port2);
     near.push(ch.port1);
   }
-  p.connect(near);
+  p.connect(near, { auto });
   p.rebuild(replica);
   // wait until every helper has built its replica
   for (let i = 0; i < 200 && p.usable().length < helpers; i++) await new Promise((r) => setTimeout(r, 5));
@@ -130,4 +130,78 @@ test('the sharded-step members refuse misuse with an Error naming it', () => {
   assert.throws(() => new lm.MaskedLM({ pairs: '甲\t乙', shards: 2 }), /unknown argument "shards"/);
   assert.equal(m.step, 0, 'nothing was trained');
   m.free();
+});
+
+test('Auto: tries the helpers, then alone, keeps the faster, and tries again later', () => {
+  const a = new AutoHelpers({ warmMs: 20, trial: 3, holdMs: 100 });
+  const run = (n, shared, alone) => {
+    const used = [];
+    for (let i = 0; i < n; i++) {
+      const h = a.useHelpers();
+      used.push(h);
+      a.record(h, h ? shared : alone);
+    }
+    return used;
+  };
+  // warm-up (20 ms: 3 steps of 9), one step skipped and 3 timed with the helpers; one skipped
+  // and 3 timed alone; then the faster (alone) is kept
+  assert.deepEqual(run(15, 9, 4), [...Array(7).fill(true), ...Array(8).fill(false)]);
+  assert.equal(a.phase, 'hold');
+  assert.equal(a.useHelpers(), false);
+  // a step of the other kind (a helper was lost) is not counted
+  a.reset();
+  a.record(false, 1);
+  assert.equal(a.warmLeft, 20);
+  for (let i = 0; i < 5; i++) a.record(true, 7); // 3 to warm up (21 ms), 1 skipped
+  assert.deepEqual(a.times.shared, [7]);
+  // the helpers faster: kept; a slow outlier does not decide (medians)
+  a.reset(false);
+  for (const ms of [50, 2, 2, 90]) a.record(true, ms);
+  for (const ms of [5, 5, 5, 5]) a.record(false, ms);
+  assert.equal(a.phase, 'hold');
+  assert.equal(a.useHelpers(), true);
+  // after holdMs of steps, a new trial, without the warm-up
+  for (let i = 0; i < 49; i++) a.record(true, 2);
+  assert.equal(a.phase, 'hold');
+  a.record(true, 2);
+  assert.equal(a.phase, 'shared');
+  assert.equal(a.warmLeft, 0);
+  assert.deepEqual(a.times, { shared: [], alone: [] });
+});
+
+test('Auto in the pool: it trains alone where the helpers are slower, on them where faster, to the same bits', async () => {
+  const steps = 40;
+  const alone = new lm.Model(SPEC);
+  const want = [];
+  for (let i = 0; i < steps; i++) want.push(alone.train(1)[0]);
+  alone.free();
+  for (const [helpersFaster, expect] of [[false, 1], [true, 2]]) {
+    // a clock that charges each step by who computed it: 5 ms on 2 workers, 9 alone, or the reverse
+    let calls = 0;
+    let t = 0;
+    let pool_ = null;
+    const now = () => {
+      if (++calls % 2 === 0) t += (pool_.workers > 1) === helpersFaster ? 5 : 9;
+      return t;
+    };
+    const m = new lm.Model(SPEC);
+    const { p, close } = await pool(1, { kind: 'model', spec: SPEC }, { auto: true, now, options: { warmMs: 3, trial: 12 } });
+    pool_ = p;
+    const got = [];
+    const used = [];
+    for (let i = 0; i < steps; i++) {
+      got.push(await p.step(m));
+      used.push(p.workers);
+    }
+    // one step to warm up, one skipped, 12 timed; one skipped and 12 timed alone
+    assert.deepEqual(used.slice(0, 14), Array(14).fill(2), 'first the helpers are tried');
+    assert.deepEqual(used.slice(14, 27), Array(13).fill(1), 'then alone');
+    assert.deepEqual(used.slice(27), Array(steps - 27).fill(expect), `then ${expect === 1 ? 'alone' : 'the helpers'}, the faster`);
+    assert.deepEqual(bits(got), bits(want));
+    // a new model starts a new trial
+    p.rebuild({ kind: 'model', spec: SPEC });
+    assert.equal(p.auto.phase, 'shared');
+    m.free();
+    close();
+  }
 });

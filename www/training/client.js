@@ -5,7 +5,7 @@
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { startWorker } from '../assets.js';
 import { codedError, errorInfo } from '../errors.js';
-import { workerCount, startHelpers } from './workers.js';
+import { workerCount, chosenWorkers, startHelpers } from './workers.js';
 
 export class TrainingClient {
   /**
@@ -41,14 +41,15 @@ export class TrainingClient {
 
   /**
    * Trains on `n` workers from now on: the coordinator and n − 1 helpers (shards.js), started
-   * anew. The numbers do not change, only the speed.
+   * anew; while the page's choice is Auto, the coordinator uses them only when they make steps
+   * shorter. The numbers do not change, only the speed.
    */
   setWorkers(n) {
     if (!this.worker || !this.sharded) return;
     for (const h of this.helpers) h.terminate();
     const { helpers, ports } = startHelpers(Math.max(0, n - 1), (index) => this.post(TO_WORKER.HELPER_LOST, { index }));
     this.helpers = helpers;
-    this.post(TO_WORKER.HELPERS, { ports }, ports);
+    this.post(TO_WORKER.HELPERS, { ports, auto: chosenWorkers() === 'auto' }, ports);
   }
 
   play() { this.post(TO_WORKER.PLAY); }

@@ -29,7 +29,7 @@ export const TO_WORKER = Object.freeze({
   PIXELS: 'pixels',
   /** `{id}`: the model's weights as safetensors (posts WEIGHTS). */
   WEIGHTS: 'weights',
-  /** `{ports}`: train with the helpers behind these MessagePorts (shards.js), instead of any before. */
+  /** `{ports, auto}`: train with the helpers behind these MessagePorts (shards.js), instead of any before; `auto`: only while they make steps shorter. */
   HELPERS: 'helpers',
   /** `{index}`: helper `index` (of the last HELPERS) failed; its shards are computed by the worker. */
   HELPER_LOST: 'helper-lost',

@@ -12,6 +12,8 @@
 //   model.addPart(k, loss, grad)  ◀── {parts} (grads transferred) ──
 //   model.finishStep()
 //
+// With the page's choice on Auto, the helpers are used only while they make steps shorter
+// (AutoHelpers: it times both ways in turn).
 // A helper that fails (it could not start, its replica could not be built, the page says it
 // was lost) is dropped, and its shards are computed by the coordinator: the numbers stay the
 // same, only slower.
@@ -37,8 +39,76 @@ export function assignment(shards, workers, w) {
   return [Math.floor((w * shards) / workers), Math.floor(((w + 1) * shards) / workers)];
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/**
+ * Auto's choice, step by step, between training with the helpers and alone. Either way the
+ * numbers are the same; only a step's time differs, and where cores are few or a step is short
+ * the messages can cost more than the helpers save (on the 2-core development machine the
+ * encoder–decoder's 3.6 ms step is about as fast on 1 worker as on 2). So Auto tries both in
+ * turn — `trial` steps with the helpers, then `trial` alone — keeps the one whose median step
+ * was shorter, and tries again after `holdMs` of steps, since the machine's load changes. The
+ * first `warmMs` of steps with new helpers (or a new model) are not counted: a helper's engine
+ * runs slower until the browser has compiled its hot functions fully, and would lose a trial it
+ * then wins. The first step after each switch is not counted either. A count chosen in the page
+ * (not Auto) always uses every helper.
+ */
+export class AutoHelpers {
+  constructor({ warmMs = 500, trial = 12, holdMs = 10000 } = {}) {
+    Object.assign(this, { warmMs, trial, holdMs });
+    this.reset();
+  }
+
+  /** Starts over with a trial; `fresh`: new helpers or a new model (warm them up first). */
+  reset(fresh = true) {
+    this.phase = 'shared'; // 'shared' | 'alone': trying it; 'hold': keeping `choice`
+    this.warmLeft = fresh ? this.warmMs : 0;
+    this.skip = 1;
+    this.times = { shared: [], alone: [] };
+    this.choice = true; // (while holding) use the helpers?
+    this.heldMs = 0;
+  }
+
+  /** Should the next step use the helpers? */
+  useHelpers() {
+    return this.phase === 'hold' ? this.choice : this.phase === 'shared';
+  }
+
+  /** A step just taken took `ms` (`shared`: with the helpers). */
+  record(shared, ms) {
+    if (this.phase === 'hold') {
+      this.heldMs += ms;
+      if (this.heldMs >= this.holdMs) this.reset(false);
+      return;
+    }
+    if (shared !== (this.phase === 'shared')) return;
+    if (this.warmLeft > 0) {
+      this.warmLeft -= ms;
+      return;
+    }
+    if (this.skip > 0) {
+      this.skip--;
+      return;
+    }
+    const times = this.times[this.phase];
+    times.push(ms);
+    if (times.length < this.trial) return;
+    if (this.phase === 'shared') {
+      this.phase = 'alone';
+      this.skip = 1;
+      return;
+    }
+    this.choice = median(this.times.shared) < median(this.times.alone);
+    this.phase = 'hold';
+  }
+}
+
 export class ShardPool {
-  constructor() {
+  /** `now()`: the clock Auto times steps by (ms); `auto`: AutoHelpers' options. */
+  constructor({ now = () => performance.now(), auto = {} } = {}) {
+    this.now = now;
+    this.autoOptions = auto;
+    this.auto = null; // an AutoHelpers while the page's choice is Auto
     this.helpers = []; // {port, gen (of its built replica), lost, waiting: Map id → resolve}
     this.gen = 0;
     this.nextId = 0;
@@ -49,10 +119,15 @@ export class ShardPool {
     this.stats = { steps: 0, ownMs: 0, sendMs: 0, waitMs: 0, addMs: 0, finishMs: 0 };
   }
 
-  /** Trains with the helpers behind `ports` (the page's) instead of any before; they build the current replica if there is one. */
-  connect(ports) {
+  /**
+   * Trains with the helpers behind `ports` (the page's) instead of any before; they build the
+   * current replica if there is one. `auto`: the page's choice is Auto, so the helpers are used
+   * only while they make steps shorter (AutoHelpers).
+   */
+  connect(ports, { auto = false } = {}) {
     for (const h of this.helpers) this.drop(h);
     this.helpers = [];
+    this.auto = auto ? new AutoHelpers(this.autoOptions) : null;
     for (const port of ports) {
       const h = { port, gen: -1, lost: false, waiting: new Map() };
       port.onmessage = (e) => this.heard(h, e.data);
@@ -69,7 +144,7 @@ export class ShardPool {
 
   /** The page's TO_WORKER.HELPERS and HELPER_LOST (messages.js): true when `m` was one of them. */
   handle(m) {
-    if (m.type === TO_WORKER.HELPERS) this.connect(m.ports ?? []);
+    if (m.type === TO_WORKER.HELPERS) this.connect(m.ports ?? [], { auto: m.auto === true });
     else if (m.type === TO_WORKER.HELPER_LOST) this.lose(m.index);
     else return false;
     return true;
@@ -79,6 +154,7 @@ export class ShardPool {
   rebuild(replica) {
     this.replica = replica;
     this.gen++;
+    this.auto?.reset();
     for (const h of this.helpers) if (!h.lost) this.build(h);
   }
 
@@ -114,9 +190,11 @@ export class ShardPool {
    */
   async step(model) {
     const shards = model.shards;
-    const helpers = this.usable().slice(0, shards - 1);
+    const usable = this.usable().slice(0, shards - 1);
+    const helpers = usable.length && this.auto && !this.auto.useHelpers() ? [] : usable;
     const workers = helpers.length + 1;
     const st = this.stats;
+    const began = this.now();
     let t = performance.now();
     const lap = (k) => {
       const now = performance.now();
@@ -153,6 +231,7 @@ export class ShardPool {
     const loss = model.finishStep();
     lap('finishMs');
     st.steps++;
+    if (usable.length) this.auto?.record(workers > 1, this.now() - began);
     return loss;
   }
 }
