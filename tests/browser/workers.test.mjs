@@ -73,6 +73,8 @@ test('the Workers choice: Auto by default, kept on this device, applied while tr
   assert.equal(await page.inputValue('#learn-workers'), 'auto');
   const auto = await page.$eval('#learn-workers option[value="auto"]', (o) => o.textContent);
   assert.equal(auto, `自动（${Math.min(4, cores)}）`);
+  // the choice says what Auto does, in the page's language
+  assert.match(await page.$eval('#learn-workers', (s) => s.title), /“自动”.*更快.*完全相同/);
   await page.selectOption('#learn-workers', '2');
   assert.equal(await page.evaluate((k) => localStorage.getItem(k), KEY), '2');
   await page.click('#learn-play');

@@ -86,5 +86,6 @@ export class WorkersChoice {
     const items = [['auto', t('train.workers.auto', { n: defaultWorkers() })]];
     for (let n = 1; n <= MAX_WORKERS; n++) items.push([n, String(n)]);
     if (document.activeElement !== this.sel) fillSelect(this.sel, items, chosenWorkers());
+    this.sel.title = t('train.workers.hint');
   }
 }
