@@ -39,6 +39,7 @@ test('the learning panel: the same loss bits on 1, 2 and 4 workers, and the help
   const one = await learnRun(1);
   assert.equal(one.losses.length, 120);
   assert.equal(one.workers, 1);
+  assert.match(one.status, /steps\/s on 1 worker$/);
   for (const n of [2, 4]) {
     const r = await learnRun(n);
     assert.equal(r.workers, n, `the last steps ran on ${n} workers: ${r.status}`);

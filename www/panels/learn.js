@@ -12,7 +12,7 @@ import { Stepper } from '../stepper.js';
 import { warmGlyphs } from '../glyphs.js';
 import { chartBoxes, overflows } from '../fit.js';
 import { TrainingClient } from '../training/client.js';
-import { SHARDS, WorkersChoice } from '../training/workers.js';
+import { SHARDS, WorkersChoice, workersText } from '../training/workers.js';
 import { FROM_WORKER } from '../training/messages.js';
 import { save, fileName } from '../export.js';
 
@@ -555,7 +555,7 @@ export default class LearnPanel {
     const n = this.losses.length;
     const last = n ? this.losses[n - 1] : NaN;
     const held = this.heldout.length ? this.heldout[this.heldout.length - 1] : NaN;
-    this.status.textContent = this.t('learn.status', { step: this.stepCount ?? n, loss: Number.isFinite(last) ? last.toFixed(4) : '—', held: Number.isFinite(held) ? held.toFixed(4) : '—', rate: (this.rate ?? 0).toFixed(0), workers: this.workers ?? 1 });
+    this.status.textContent = this.t('learn.status', { step: this.stepCount ?? n, loss: Number.isFinite(last) ? last.toFixed(4) : '—', held: Number.isFinite(held) ? held.toFixed(4) : '—', rate: (this.rate ?? 0).toFixed(0), workers: workersText((k, v) => this.t(k, v), this.workers ?? 1) });
     this.status.dataset.step = String(this.stepCount ?? n);
     this.status.dataset.loss = Number.isFinite(last) ? last.toFixed(4) : '';
     const t = this.target;

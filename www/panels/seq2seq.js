@@ -9,7 +9,7 @@
 import { engine } from '../engine.js';
 import { Heatmap, Lines, LossCurve } from '../chart.js';
 import { TrainingClient } from '../training/client.js';
-import { WorkersChoice } from '../training/workers.js';
+import { WorkersChoice, workersText } from '../training/workers.js';
 import { FROM_WORKER } from '../training/messages.js';
 import { el, fillSelect, field } from '../dom.js';
 import { S2S_PRESETS, MAX_SOURCE, choices } from '../state.js';
@@ -395,7 +395,7 @@ export default class Seq2SeqPanel {
     const { layer, head } = this.view;
     const fs = this.app.fontScale;
     const last = tr.losses.length ? tr.losses[tr.losses.length - 1] : NaN;
-    this.trainStatus.textContent = tr.error ? this.app.errorText(tr.error) : this.t('s2s.train.status', { step: tr.step, total: tr.total || '…', loss: Number.isFinite(last) ? last.toFixed(4) : '—', workers: tr.workers ?? 1 });
+    this.trainStatus.textContent = tr.error ? this.app.errorText(tr.error) : this.t('s2s.train.status', { step: tr.step, total: tr.total || '…', loss: Number.isFinite(last) ? last.toFixed(4) : '—', workers: workersText((k, v) => this.t(k, v), tr.workers ?? 1) });
     this.workersChoice.render((k, v) => this.t(k, v));
     this.trainStatus.dataset.step = String(tr.step);
     // (no curve before the worker that draws it: a canvas drawn here could not be handed over)
@@ -475,7 +475,7 @@ export const STRINGS = {
     's2s.train.more': 'Go on',
     's2s.train.pause': 'Pause',
     's2s.train.reset': 'Start over',
-    's2s.train.status': 'Step {step} of {total} · loss {loss} · {workers} workers',
+    's2s.train.status': 'Step {step} of {total} · loss {loss} · {workers}',
     's2s.train.say': 'At step {step} it writes “{text}”. Layer {layer}, head {head}, writing “{tok}”: it looks most at “{src}” (weight {w}).',
   },
   zh: {
@@ -527,7 +527,7 @@ export const STRINGS = {
     's2s.train.more': '继续',
     's2s.train.pause': '暂停',
     's2s.train.reset': '重新开始',
-    's2s.train.status': '第 {step} 步，共 {total} 步 · 损失 {loss} · {workers} 个线程',
+    's2s.train.status': '第 {step} 步，共 {total} 步 · 损失 {loss} · {workers}',
     's2s.train.say': '第 {step} 步时它写出“{text}”。第 {layer} 层第 {head} 个头写“{tok}”时，最关注“{src}”（权重 {w}）。',
   },
 };

@@ -67,6 +67,11 @@ export function startHelpers(n, lost) {
   return { helpers, ports };
 }
 
+/** "1 worker", "3 workers" (`t`: the page's strings). */
+export function workersText(t, n) {
+  return n === 1 ? t('train.workers.one') : t('train.workers.n', { n });
+}
+
 /**
  * The "Workers" choice of a training panel's settings (`field`, put it in the panel's
  * controls; `render(t)` on every render, in the page's language): Auto (the machine's cores)
