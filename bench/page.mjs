@@ -14,7 +14,8 @@
 //   costs the coordinator per step (copying and posting the weights, waiting for the helpers'
 //   parts beyond its own, adding them). Goal: 2 workers ≥ 1.6× the steps of 1. And on Auto
 //   (the default: the machine's cores, at most 4, used only while the helpers make steps
-//   shorter, shards.js AutoHelpers), measured after its first trial.
+//   shorter, shards.js AutoHelpers), measured once its first trial has chosen, with what it
+//   chose (and what it held at the end of the 3 s).
 // - time from opening `#panel=learn&train=400` to step 400, on 1 worker and on Auto.
 import { chromium } from 'playwright-core';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -94,12 +95,12 @@ async function trainRate(label, panel, hash, workers) {
   const { page, context } = await openWith(hash, workers);
   const read = () => page.evaluate(trainingState, [panel, P.status]);
   await page.click(P.play);
-  // warm: past the first steps, every helper computing (Auto: past its first trial, ~30 steps)
+  // warm: past the first steps, every helper computing (Auto: its first trial over)
   await page.waitForFunction(([panel, sel, n]) => {
     const p = window.lmApp.panels[panel];
     const t = panel === 'learn' ? p : p.training;
     const step = Number(document.querySelector(sel).dataset.step);
-    return n === null ? step >= 60 : step >= 30 && t.workers === n;
+    return step >= 30 && (n === null ? ['shared', 'alone'].includes(t.shardStats?.auto) : t.workers === n);
   }, [panel, P.status, workers], { timeout: 60000 });
   const a = await read();
   await page.waitForTimeout(3000);
@@ -107,7 +108,8 @@ async function trainRate(label, panel, hash, workers) {
   await context.close();
   const steps = b.step - a.step;
   const per = (k) => (b.stats && a.stats && b.stats.steps > a.stats.steps ? (b.stats[k] - a.stats[k]) / (b.stats.steps - a.stats.steps) : 0);
-  return { label, workers: workers ?? 'auto', steps_per_sec: (steps * 1000) / (b.t - a.t), own_ms: per('ownMs'), send_ms: per('sendMs'), wait_ms: per('waitMs'), add_ms: per('addMs'), finish_ms: per('finishMs') };
+  const chose = workers === null ? { auto_chose: a.stats.auto, auto_at_end: b.stats.auto } : {};
+  return { label, workers: workers ?? 'auto', ...chose, steps_per_sec: (steps * 1000) / (b.t - a.t), own_ms: per('ownMs'), send_ms: per('sendMs'), wait_ms: per('waitMs'), add_ms: per('addMs'), finish_ms: per('finishMs') };
 }
 
 /** Navigation start to the page's status saying step 400 of `#panel=learn&train=400`. */
@@ -155,7 +157,8 @@ console.log('\ntraining in the page (headless Chromium, Web Workers), 3 s after 
 console.log('  model                            workers   steps/s   ratio   per step (ms): own parts   send   wait   add  finish');
 for (const r of training) {
   const one = training.find((x) => x.label === r.label && x.workers === 1);
-  console.log(`  ${r.label.padEnd(32)} ${String(r.workers).padStart(7)} ${r.steps_per_sec.toFixed(0).padStart(9)} ${(r.steps_per_sec / one.steps_per_sec).toFixed(2).padStart(7)}× ${r.own_ms.toFixed(2).padStart(20)} ${r.send_ms.toFixed(2).padStart(6)} ${r.wait_ms.toFixed(2).padStart(6)} ${r.add_ms.toFixed(2).padStart(5)} ${r.finish_ms.toFixed(2).padStart(7)}`);
+  const chose = r.workers === 'auto' ? `  (Auto chose ${r.auto_chose === 'shared' ? 'the helpers' : 'alone'}; at the end: ${r.auto_at_end})` : '';
+  console.log(`  ${r.label.padEnd(32)} ${String(r.workers).padStart(7)} ${r.steps_per_sec.toFixed(0).padStart(9)} ${(r.steps_per_sec / one.steps_per_sec).toFixed(2).padStart(7)}× ${r.own_ms.toFixed(2).padStart(20)} ${r.send_ms.toFixed(2).padStart(6)} ${r.wait_ms.toFixed(2).padStart(6)} ${r.add_ms.toFixed(2).padStart(5)} ${r.finish_ms.toFixed(2).padStart(7)}${chose}`);
 }
 console.log(`  #panel=learn&train=400, navigation to step 400: ${results.to_step_400_ms.one_worker.toFixed(0)} ms on 1 worker, ${results.to_step_400_ms.auto.toFixed(0)} ms on Auto`);
 const out = process.env.OUT_JSON;

@@ -154,7 +154,7 @@ test('Auto: tries the helpers, then alone, keeps the faster, and tries again lat
   assert.equal(a.warmLeft, 20);
   for (let i = 0; i < 5; i++) a.record(true, 7); // 3 to warm up (21 ms), 1 skipped
   assert.deepEqual(a.times.shared, [7]);
-  // the helpers faster: kept; a slow outlier does not decide (medians)
+  // the helpers faster: kept; a slow step does not decide (each trial's slowest is left out)
   a.reset(false);
   for (const ms of [50, 2, 2, 90]) a.record(true, ms);
   for (const ms of [5, 5, 5, 5]) a.record(false, ms);
@@ -167,6 +167,32 @@ test('Auto: tries the helpers, then alone, keeps the faster, and tries again lat
   assert.equal(a.phase, 'shared');
   assert.equal(a.warmLeft, 0);
   assert.deepEqual(a.times, { shared: [], alone: [] });
+});
+
+test('Auto: a helper ready or lost starts the trial over; the choice compares whole trials', () => {
+  const a = new AutoHelpers({ warmMs: 10, trial: 2, holdMs: 100 });
+  for (const ms of [6, 6, 1, 5, 5]) a.record(true, ms, 2); // 2 to warm up, 1 skipped, 2 timed
+  assert.equal(a.phase, 'alone');
+  a.record(false, 3, 1); // a helper lost: a new trial, this step not counted, no warm-up
+  assert.deepEqual([a.phase, a.warmLeft, a.times.shared.length], ['shared', 0, 0]);
+  a.record(true, 3, 2); // one ready again: warmed up first
+  assert.equal(a.warmLeft, 10);
+  // totals decide, not medians: with the helpers [4, 4, 4] (8 without the slowest), alone
+  // [1, 5, 5] (6): alone, though its median is higher
+  const b = new AutoHelpers({ warmMs: 0, trial: 3 });
+  for (const ms of [9, 4, 4, 4]) b.record(true, ms); // (the first, 9, skipped)
+  for (const ms of [9, 1, 5, 5]) b.record(false, ms);
+  assert.equal(b.state, 'alone');
+  // a tie (a coarse clock) goes to alone
+  const c = new AutoHelpers({ warmMs: 0, trial: 3 });
+  for (const ms of [9, 2, 2, 2]) c.record(true, ms);
+  for (const ms of [9, 2, 2, 2]) c.record(false, ms);
+  assert.equal(c.state, 'alone');
+  const d = new AutoHelpers({ warmMs: 0, trial: 3 });
+  for (const ms of [9, 3, 3, 4]) d.record(true, ms);
+  for (const ms of [9, 4, 3, 4]) d.record(false, ms);
+  assert.equal(d.state, 'shared', '6 against 7: the helpers');
+  assert.equal(new AutoHelpers().state, 'trying');
 });
 
 test('Auto in the pool: it trains alone where the helpers are slower, on them where faster, to the same bits', async () => {
@@ -198,9 +224,19 @@ test('Auto in the pool: it trains alone where the helpers are slower, on them wh
     assert.deepEqual(used.slice(14, 27), Array(13).fill(1), 'then alone');
     assert.deepEqual(used.slice(27), Array(steps - 27).fill(expect), `then ${expect === 1 ? 'alone' : 'the helpers'}, the faster`);
     assert.deepEqual(bits(got), bits(want));
-    // a new model starts a new trial
+    assert.equal(p.stats.auto, expect === 1 ? 'alone' : 'shared');
+    // a step whose helper is lost while it computes is not timed (it was computed partly again)
+    if (helpersFaster) {
+      const before = JSON.stringify([p.auto.phase, p.auto.heldMs, p.auto.times]);
+      const pending = p.step(m);
+      p.lose(0);
+      await pending;
+      assert.equal(JSON.stringify([p.auto.phase, p.auto.heldMs, p.auto.times]), before);
+    }
+    // a new model starts a new trial, warmed up
     p.rebuild({ kind: 'model', spec: SPEC });
     assert.equal(p.auto.phase, 'shared');
+    assert.equal(p.auto.warmLeft, 3);
     m.free();
     close();
   }

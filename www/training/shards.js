@@ -39,23 +39,27 @@ export function assignment(shards, workers, w) {
   return [Math.floor((w * shards) / workers), Math.floor(((w + 1) * shards) / workers)];
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** The sum of `xs` without its largest value (one slow step does not decide a trial). */
+const trimmedSum = (xs) => xs.reduce((a, b) => a + b, 0) - Math.max(...xs);
 
 /**
  * Auto's choice, step by step, between training with the helpers and alone. Either way the
  * numbers are the same; only a step's time differs, and where cores are few or a step is short
  * the messages can cost more than the helpers save (on the 2-core development machine the
  * encoder–decoder's 3.6 ms step is about as fast on 1 worker as on 2). So Auto tries both in
- * turn — `trial` steps with the helpers, then `trial` alone — keeps the one whose median step
- * was shorter, and tries again after `holdMs` of steps, since the machine's load changes. The
- * first `warmMs` of steps with new helpers (or a new model) are not counted: a helper's engine
- * runs slower until the browser has compiled its hot functions fully, and would lose a trial it
- * then wins. The first step after each switch is not counted either. A count chosen in the page
- * (not Auto) always uses every helper.
+ * turn — `trial` steps with every usable helper, then `trial` alone — keeps the one whose steps
+ * took less time in all (the slowest step of each left out, and a tie going to alone), and tries
+ * again after `holdMs` of steps, since the machine's load changes. The first `warmMs` of steps
+ * with new helpers (or a new model) are not counted: a helper's engine runs slower until the
+ * browser has compiled its hot functions fully, and would lose a trial it then wins. The first
+ * step after each switch is not counted either. When the number of usable helpers changes (one
+ * became ready, or was lost), the trial starts over. A count chosen in the page (not Auto)
+ * always uses every helper.
  */
 export class AutoHelpers {
   constructor({ warmMs = 500, trial = 12, holdMs = 10000 } = {}) {
     Object.assign(this, { warmMs, trial, holdMs });
+    this.helpers = null; // the usable helpers the trial (or the choice held) was made with
     this.reset();
   }
 
@@ -74,8 +78,25 @@ export class AutoHelpers {
     return this.phase === 'hold' ? this.choice : this.phase === 'shared';
   }
 
-  /** A step just taken took `ms` (`shared`: with the helpers). */
-  record(shared, ms) {
+  /** What Auto does now: 'trying', or the choice it holds, 'shared' or 'alone'. */
+  get state() {
+    return this.phase !== 'hold' ? 'trying' : this.choice ? 'shared' : 'alone';
+  }
+
+  /**
+   * A step just taken took `ms` (`shared`: with the helpers), while `helpers` helpers were
+   * usable. (A step whose helper failed, computed partly again here, is not given.)
+   */
+  record(shared, ms, helpers = 1) {
+    if (this.helpers !== helpers) {
+      const before = this.helpers;
+      this.helpers = helpers;
+      if (before !== null) {
+        // a helper became ready (warm it up) or was lost: a new trial; this step not counted
+        this.reset(helpers > before);
+        return;
+      }
+    }
     if (this.phase === 'hold') {
       this.heldMs += ms;
       if (this.heldMs >= this.holdMs) this.reset(false);
@@ -98,7 +119,7 @@ export class AutoHelpers {
       this.skip = 1;
       return;
     }
-    this.choice = median(this.times.shared) < median(this.times.alone);
+    this.choice = trimmedSum(this.times.shared) < trimmedSum(this.times.alone);
     this.phase = 'hold';
   }
 }
@@ -217,13 +238,17 @@ export class ShardPool {
     const [from, to] = assignment(shards, workers, 0);
     for (let k = from; k < to; k++) model.computePart(k);
     lap('ownMs');
+    let fellBack = false;
     for (const a of asked) {
       const parts = await a.parts;
       lap('waitMs');
       for (let k = a.from; k < a.to; k++) {
         const p = parts?.[k - a.from];
         if (p && p.shard === k) model.addPart(k, p.loss, p.grad);
-        else model.computePart(k); // the helper failed: this worker computes its shards
+        else {
+          model.computePart(k); // the helper failed: this worker computes its shards
+          fellBack = true;
+        }
       }
       lap('addMs');
     }
@@ -231,7 +256,8 @@ export class ShardPool {
     const loss = model.finishStep();
     lap('finishMs');
     st.steps++;
-    if (usable.length) this.auto?.record(workers > 1, this.now() - began);
+    if (this.auto && usable.length && !fellBack) this.auto.record(workers > 1, this.now() - began, usable.length);
+    st.auto = this.auto && usable.length ? this.auto.state : null;
     return loss;
   }
 }

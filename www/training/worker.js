@@ -125,7 +125,8 @@ function start() {
   playing = true;
   generation++;
   rate = { t: performance.now(), steps: model.step, perSec: rate.perSec };
-  soon(() => slice(generation));
+  const gen = generation;
+  soon(() => slice(gen));
 }
 
 /** Follows weight `w.index` of `w.name`, or lm_head's first weight if a link named one that does not exist. */

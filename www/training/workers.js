@@ -21,10 +21,12 @@ export function defaultWorkers() {
   return Number.isInteger(n) && n > 0 ? Math.min(n, MAX_WORKERS) : 1;
 }
 
+let unstored = null; // the choice, where storage is blocked: kept for this page only
+
 /** The chosen count ('auto' when none is stored). */
 export function chosenWorkers() {
-  let v = null;
-  try { v = localStorage.getItem(KEY); } catch { /* private mode */ }
+  let v = unstored;
+  try { v = localStorage.getItem(KEY); } catch { /* storage blocked */ }
   const n = Number(v);
   return Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS ? n : 'auto';
 }
@@ -37,10 +39,11 @@ export function workerCount() {
 
 /** Stores the choice (`'auto'` or 1..MAX_WORKERS). */
 export function chooseWorkers(v) {
+  unstored = v === 'auto' ? null : String(v);
   try {
     if (v === 'auto') localStorage.removeItem(KEY);
     else localStorage.setItem(KEY, String(v));
-  } catch { /* private mode: kept for this page only */ }
+  } catch { /* storage blocked: kept for this page only (unstored) */ }
 }
 
 /**
