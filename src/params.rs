@@ -194,6 +194,30 @@ impl<F: Real> ParamStore<F> {
         out
     }
 
+    /// Adds every gradient times `scale` to `out` (`out[i] += g[i] · scale`), in
+    /// [`ParamStore::values_flat`]'s layout: [`ParamStore::grads_flat_scaled`] added in place,
+    /// the same numbers without the vector in between.
+    ///
+    /// **Errors** (nothing changed) unless `out` has exactly [`ParamStore::numel`] values.
+    pub fn add_grads_scaled_to(&self, out: &mut [F], scale: F) -> Result<()> {
+        let n = self.numel();
+        if out.len() != n {
+            return Err(Error::shape(format!(
+                "{} gradients to add to, for a model of {n} parameters",
+                out.len()
+            )));
+        }
+        let mut at = 0;
+        for p in self.params.values() {
+            let g = crate::flat::slice(&p.grad);
+            for (a, &x) in out[at..at + g.len()].iter_mut().zip(g.iter()) {
+                *a += x * scale;
+            }
+            at += g.len();
+        }
+        Ok(())
+    }
+
     /// Sets every gradient from [`ParamStore::values_flat`]'s layout.
     ///
     /// **Errors** (nothing changed) unless `flat` has exactly [`ParamStore::numel`] values.

@@ -90,16 +90,22 @@ impl Pending {
         self.next
     }
 
-    /// Adds part `k`, which must be the next one (the sum is always in shard order).
-    ///
-    /// **Errors** (nothing added) if `k` is not the next shard or `grad` has not `numel` values.
-    pub fn add(&mut self, k: usize, loss: f32, grad: &[f32], numel: usize) -> Result<()> {
+    /// **Errors** unless `k` is the next shard (the sum is always in shard order).
+    fn check_next(&self, k: usize) -> Result<()> {
         if k != self.next || k >= self.shards {
             return Err(Error::value(format!(
                 "part of shard {k} given, but the step expects shard {} of {} next (parts are added in shard order)",
                 self.next, self.shards
             )));
         }
+        Ok(())
+    }
+
+    /// Adds part `k`, which must be the next one (the sum is always in shard order).
+    ///
+    /// **Errors** (nothing added) if `k` is not the next shard or `grad` has not `numel` values.
+    pub fn add(&mut self, k: usize, loss: f32, grad: &[f32], numel: usize) -> Result<()> {
+        self.check_next(k)?;
         if grad.len() != numel {
             return Err(Error::shape(format!(
                 "the part of shard {k} has {} gradient values; the model has {numel} parameters",
@@ -114,6 +120,30 @@ impl Pending {
             for (a, &g) in self.grad.iter_mut().zip(grad) {
                 *a += g;
             }
+        }
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Adds part `k` computed here, straight from `params`' gradients: loss `loss` (already
+    /// weighted) and gradient `w ·` the parameters' gradients — the same numbers as
+    /// [`Pending::add`] of the part [`Sharded::part`] returns, without that vector in between.
+    ///
+    /// **Errors** (nothing added) if `k` is not the next shard.
+    pub fn add_from(
+        &mut self,
+        k: usize,
+        loss: f32,
+        params: &ParamStore<f32>,
+        w: f32,
+    ) -> Result<()> {
+        self.check_next(k)?;
+        if k == 0 {
+            self.loss = loss;
+            self.grad = params.grads_flat_scaled(w);
+        } else {
+            self.loss += loss;
+            params.add_grads_scaled_to(&mut self.grad, w)?;
         }
         self.next += 1;
         Ok(())
@@ -163,6 +193,18 @@ pub trait Sharded {
     ///
     /// **Errors** if `k` is not a shard or the batch names rows the session lacks.
     fn part(&mut self, batch: &[usize], k: usize) -> Result<Part> {
+        let (w, loss) = self.backward_part(batch, k)?;
+        Ok(Part {
+            loss: w * loss,
+            grad: self.params().grads_flat_scaled(w),
+        })
+    }
+
+    /// Part `k` of a step on `batch` up to its weighting: `(w_k, mean loss over shard k)`, the
+    /// shard's gradient (not yet × w_k) left in the parameters' gradients.
+    ///
+    /// **Errors** as [`Sharded::part`].
+    fn backward_part(&mut self, batch: &[usize], k: usize) -> Result<(f32, f32)> {
         let s = self.shards();
         if k >= s {
             return Err(Error::value(format!(
@@ -180,10 +222,7 @@ pub trait Sharded {
         let n = self.counted(batch, rows.clone())?;
         let w = n as f32 / total.max(1) as f32;
         let loss = self.backward_rows(batch, rows)?;
-        Ok(Part {
-            loss: w * loss,
-            grad: self.params().grads_flat_scaled(w),
-        })
+        Ok((w, loss))
     }
 
     /// Starts a step: draws its batch (which is returned, for the workers) and forgets any step
@@ -206,18 +245,18 @@ pub trait Sharded {
             .add(k, loss, grad, numel)
     }
 
-    /// Computes part `k` of the step under way here and adds it.
+    /// Computes part `k` of the step under way here and adds it (the same numbers as adding
+    /// [`Sharded::part`]; its gradient is added from the parameters' gradients in place).
     fn compute_part(&mut self, k: usize) -> Result<()> {
-        let batch = match self.pending() {
-            Some(p) => std::mem::take(&mut p.batch),
-            None => return Err(Error::value("no step is under way; begin one first")),
-        };
-        let part = self.part(&batch, k);
-        if let Some(p) = self.pending() {
-            p.batch = batch;
-        }
-        let part = part?;
-        self.add_part(k, part.loss, &part.grad)
+        let mut p = self
+            .pending()
+            .take()
+            .ok_or_else(|| Error::value("no step is under way; begin one first"))?;
+        let added = self
+            .backward_part(&p.batch, k)
+            .and_then(|(w, loss)| p.add_from(k, w * loss, self.params(), w));
+        *self.pending() = Some(p);
+        added
     }
 
     /// Ends the step under way: the summed gradient becomes the parameters' gradient and the
