@@ -136,8 +136,9 @@ export class ShardPool {
     this.workers = 1; // how many computed the last step
     // What the steps cost this worker, in total (ms): drawing the batch, copying and posting
     // the weights (send); computing its own parts (own); waiting for the helpers' parts once
-    // its own are done (wait); adding them (add); the optimiser step (finish).
-    this.stats = { steps: 0, ownMs: 0, sendMs: 0, waitMs: 0, addMs: 0, finishMs: 0 };
+    // its own are done (wait); adding them (add); the optimiser step (finish). And `auto`:
+    // what Auto does after the last step (AutoHelpers.state), null when not on Auto.
+    this.stats = { steps: 0, ownMs: 0, sendMs: 0, waitMs: 0, addMs: 0, finishMs: 0, auto: null };
   }
 
   /**
