@@ -335,7 +335,8 @@ export default class LearnPanel {
       this.showModelInfo();
       warmGlyphs(m.vocab); // the tokens the predictions will show, ahead of time
     } else if (m.type === FROM_WORKER.PROGRESS) {
-      // While playing, the worker waits until this is drawn; a hidden page draws no frames.
+      // While playing, the worker's next post waits until this is drawn; a hidden page draws
+      // no frames.
       if (m.playing && document.hidden) this.trainer.drawn();
       else this.drawnDue = m.playing;
       for (const x of m.losses) this.losses.push(x);
@@ -382,7 +383,7 @@ export default class LearnPanel {
       if (!this.root.hidden) this.draw();
       if (this.drawnDue) {
         // Once this frame is laid out and painted, and the jobs it left are drawn, the worker
-        // may train on: the main thread never draws while the worker computes.
+        // may post again: the page is never sent more than it can draw.
         this.drawnDue = false;
         chartsIdle().then(() => setTimeout(() => this.trainer.drawn(), 0));
       }

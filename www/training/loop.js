@@ -1,7 +1,7 @@
 // What the training workers share: posting to the page, the error message of a failure, and
-// (seq2seq-worker.js, vectors-worker.js) the loop that trains in slices of ~12 ms so the worker
-// hears "pause" quickly, stops at a target step, and posts its progress at most every `postMs`.
-// (worker.js, the learning panel's, has its own loop: it also waits for the page to draw.)
+// the loop that trains in slices of ~12 ms so the worker hears "pause" quickly, stops at a
+// target step, and posts its progress at most every `postMs` (and, paced, only once the page has
+// drawn the last post).
 
 import { TO_WORKER } from './messages.js';
 import { codedError, errorInfo } from '../errors.js';
@@ -65,22 +65,37 @@ export function failure(e, lastPanic) {
  * `exclusive` (see turns(); by default at once), `step()` tells the model's step count, `report(details)`
  * posts the progress (`details`: all of it; false: only what changes at every post), `onError(e)`
  * handles a failed step (the loop has stopped). `playing`, `target` (stop there; null: at
- * `total`) and `total` are the loop's state, which the progress reports.
+ * `total`) and `total` are the loop's state, which the progress reports; `perSec` the steps per
+ * second while it plays (measured over ~0.5 s).
+ *
+ * `paced`: while playing, a progress post waits until the page has drawn the last one
+ * (`drawn()`, the page's DRAWN; at most `pageWaitMs`), so that a page slower than the worker
+ * is never sent more than it can draw. Training goes on meanwhile: the losses wait for the
+ * next post.
  */
 export class Loop {
-  constructor({ train, step, report, onError, postMs, sliceMs = 12, exclusive = (fn) => fn() }) {
-    Object.assign(this, { train, step, report, onError, postMs, sliceMs, exclusive });
+  constructor({ train, step, report, onError, postMs, sliceMs = 12, exclusive = (fn) => fn(), paced = false, pageWaitMs = 100 }) {
+    Object.assign(this, { train, step, report, onError, postMs, sliceMs, exclusive, paced, pageWaitMs });
     this.playing = false;
     this.target = null;
     this.total = 0;
     this.generation = 0; // a stale slice stops when this changes
     this.postedAt = -Infinity;
+    this.undrawn = false; // (paced) a post the page has not said it drew
+    this.perSec = 0;
+    this.rate = { t: 0, steps: 0 };
   }
 
   /** Posts the progress now. */
   post(details = true) {
     this.postedAt = performance.now();
+    this.undrawn = this.paced && this.playing;
     this.report(details);
+  }
+
+  /** The page has drawn the last post (its DRAWN). */
+  drawn() {
+    this.undrawn = false;
   }
 
   /** Stops training (a slice under way returns). */
@@ -93,14 +108,19 @@ export class Loop {
   start() {
     this.playing = true;
     const gen = ++this.generation;
+    this.rate = { t: performance.now(), steps: this.step() };
     soon(() => this.slice(gen));
   }
 
   /**
    * The page's PLAY (train on, to the end) and PAUSE (stop and post): true when `m` was one of
-   * them (with no model yet, ignored).
+   * them (with no model yet, ignored). DRAWN too (see `paced`).
    */
   handle(m, hasModel) {
+    if (m.type === TO_WORKER.DRAWN) {
+      this.drawn();
+      return true;
+    }
     if (m.type !== TO_WORKER.PLAY && m.type !== TO_WORKER.PAUSE) return false;
     if (!hasModel) return true;
     if (m.type === TO_WORKER.PLAY) {
@@ -131,9 +151,15 @@ export class Loop {
       return;
     }
     if (gen !== this.generation) return;
+    const now = performance.now();
+    if (now - this.rate.t > 500) {
+      this.perSec = ((this.step() - this.rate.steps) * 1000) / (now - this.rate.t);
+      this.rate = { t: now, steps: this.step() };
+    }
     if (!this.playing) this.post();
     else {
-      if (performance.now() - this.postedAt >= this.postMs) this.post(false);
+      const since = now - this.postedAt;
+      if (since >= this.postMs && (!this.undrawn || since >= this.pageWaitMs)) this.post(false);
       soon(() => this.slice(gen));
     }
   }

@@ -17,7 +17,7 @@ export const TO_WORKER = Object.freeze({
   PROMPT: 'prompt',
   /** `{name, index}`: the weight whose update is written out. */
   WATCH: 'watch',
-  /** The page has drawn the last progress: training goes on (it waits for this, at most 100 ms). */
+  /** The page has drawn the last progress: the next may be posted (a paced loop waits for this, at most 100 ms; training goes on meanwhile). */
   DRAWN: 'drawn',
   /**
    * `{canvas?, width, height, dpr, opts}`: draw the loss curve in the worker, on the
