@@ -410,6 +410,19 @@ pub fn step_size_curve<F: Real>(
 ) -> Result<Vec<F>> {
     check_lrs(lrs)?;
     check_example(model, ids, target)?;
+    along_gradient(model, grads, lrs, |m| Ok(next_loss(m, ids, target)?.1))
+}
+
+/// `at(θ − η·g)` for each η of `lrs` (each finite and ≥ 0, at most [`MAX_STEP_SIZES`]):
+/// whatever `at` measures of the model after one plain-SGD step of each size along `grads`
+/// (the example's loss, the held-out text's…). `model` is not changed.
+pub fn along_gradient<F: Real, T>(
+    model: &DecoderOnly<F>,
+    grads: &NamedGrads<F>,
+    lrs: &[f64],
+    mut at: impl FnMut(&DecoderOnly<F>) -> Result<T>,
+) -> Result<Vec<T>> {
+    check_lrs(lrs)?;
     let g = summed(model, grads)?;
     let mut m = model.clone();
     let mut out = Vec::with_capacity(lrs.len());
@@ -421,7 +434,7 @@ pub fn step_size_curve<F: Real>(
                 .and(&q.grad)
                 .for_each(|w, &w0, &gi| *w = w0 - eta * gi);
         }
-        out.push(next_loss(&m, ids, target)?.1);
+        out.push(at(&m)?);
     }
     Ok(out)
 }
@@ -443,8 +456,23 @@ pub fn check_lrs(lrs: &[f64]) -> Result<()> {
 /// Refuses an example whose backward pass and `forwards` extra forward passes would take more
 /// than [`crate::args::MAX_FLOPS`].
 pub fn check_work<F: Real>(model: &DecoderOnly<F>, tokens: usize, forwards: usize) -> Result<()> {
+    check_work_with(model, tokens, forwards, (0, 0))
+}
+
+/// [`check_work`] when each of the `forwards` also reads `also.0` windows of `also.1` tokens
+/// (the held-out text, say).
+pub fn check_work_with<F: Real>(
+    model: &DecoderOnly<F>,
+    tokens: usize,
+    forwards: usize,
+    also: (usize, usize),
+) -> Result<()> {
     let step = step_flops(&model.config, 1, tokens.max(1));
-    let total = step + (forwards as u128) * step.div_ceil(3);
+    let extra = match also {
+        (0, _) | (_, 0) => 0,
+        (rows, t) => step_flops(&model.config, rows, t).div_ceil(3),
+    };
+    let total = step + (forwards as u128) * (step.div_ceil(3) + extra);
     if total > crate::args::MAX_FLOPS {
         return Err(Error::value(format!(
             "{forwards} forward passes of {tokens} tokens would take about {total} floating-point operations, more than the limit of {} for one call; give fewer learning rates or a shorter prompt",

@@ -411,12 +411,28 @@ impl Trainer {
     /// Mean loss on evenly spaced windows of the held-out text (the same every call); NaN
     /// without held-out text.
     pub fn eval_loss(&self) -> Result<f32> {
+        self.eval_loss_of(&self.model)
+    }
+
+    /// The windows [`Trainer::eval_loss`] reads, `(windows, tokens)`; `(0, 0)` without
+    /// held-out text.
+    pub fn eval_shape(&self) -> (usize, usize) {
         let n = self.heldout_ids.len();
         if n < 2 {
-            return Ok(f32::NAN);
+            return (0, 0);
         }
         let t = self.options.seq_len.min(n - 1);
-        let windows = 8.min(n - t);
+        (8.min(n - t), t)
+    }
+
+    /// [`Trainer::eval_loss`] of another model with this session's config (the held-out text
+    /// read by `model`: a model changed by a trial step, say).
+    pub fn eval_loss_of(&self, model: &DecoderOnly<f32>) -> Result<f32> {
+        let n = self.heldout_ids.len();
+        let (windows, t) = self.eval_shape();
+        if windows == 0 {
+            return Ok(f32::NAN);
+        }
         let mut ids = Array2::zeros((windows, t));
         let mut targets = Array2::zeros((windows, t));
         for w in 0..windows {
@@ -426,7 +442,7 @@ impl Trainer {
                 targets[[w, j]] = self.heldout_ids[start + j + 1] as i64;
             }
         }
-        self.model.loss(ids.view(), targets.view())
+        model.loss(ids.view(), targets.view())
     }
 
     /// The weights as safetensors (F32) with `meta` as `__metadata__`.

@@ -181,8 +181,11 @@ impl Model {
     /// `prompt` (as `blame`). The model is not changed.
     ///
     /// Returns `{tokens, ids, unknown, dropped, target: {token, id}, loss (at η = 0),
-    /// lrs: Float64Array, losses: Float32Array, best: {index, lr, loss}}` (best: the smallest
-    /// loss among the given η, the first if tied).
+    /// lrs: Float64Array, losses: Float32Array, heldoutLoss (at η = 0), heldout: Float32Array,
+    /// best: {index, lr, loss}}` (best: the smallest loss among the given η, the first if
+    /// tied). `heldout[i]` is the model's loss on its held-out text (`evalLoss`) after the
+    /// same step: what a step fitted to one example does to the rest (NaN without held-out
+    /// text).
     #[wasm_bindgen(js_name = stepSize)]
     pub fn step_size(&self, prompt: JsValue, target: JsValue, opts: JsValue) -> JsResult<JsValue> {
         let f = "stepSize";
@@ -199,9 +202,15 @@ impl Model {
         self.with(f, |tr| {
             blame::check_lrs(&lrs)?;
             let ex = blame::example(tr, &prompt, &target)?;
-            blame::check_work(&tr.model, ex.ids.len(), lrs.len())?;
+            blame::check_work_with(&tr.model, ex.ids.len(), lrs.len(), tr.eval_shape())?;
             let b = blame::blame(&tr.model, &ex.ids, ex.target)?;
-            let losses = blame::step_size_curve(&tr.model, &ex.ids, ex.target, &b.grads, &lrs)?;
+            let both = blame::along_gradient(&tr.model, &b.grads, &lrs, |m| {
+                Ok((
+                    blame::next_loss(m, &ex.ids, ex.target)?.1,
+                    tr.eval_loss_of(m)?,
+                ))
+            })?;
+            let (losses, heldout): (Vec<f32>, Vec<f32>) = both.into_iter().unzip();
             let best = match blame::argmin(&losses) {
                 Some(i) => object(&[
                     ("index", JsValue::from(i as u32)),
@@ -215,6 +224,8 @@ impl Model {
                 ("loss", JsValue::from(b.loss)),
                 ("lrs", Float64Array::from(lrs.as_slice()).into()),
                 ("losses", Float32Array::from(losses.as_slice()).into()),
+                ("heldoutLoss", JsValue::from(tr.eval_loss()?)),
+                ("heldout", Float32Array::from(heldout.as_slice()).into()),
                 ("best", best),
             ]);
             Ok(object(&fields))

@@ -30,7 +30,7 @@ const apiState = (page, { lang, prompt, target, wrong, lr, steps }) => page.eval
   const size = m.stepSize(prompt, target, { lrs: STEP_LRS });
   const vocab = m.vocab();
   const out = { n, wrongTop, dlogits: Object.fromEntries(b.top.map((x) => [x.token, b.dlogits[x.id]])), probs: Object.fromEntries(b.top.map((x) => [x.token, b.probs[x.id]])),
-    targetG: b.dlogits[b.target.id], stages: b.stages.map((s) => [s.name, s.norm]), top: b.top[0].token, losses: Array.from(size.losses), best: size.best.index, V: vocab.length };
+    targetG: b.dlogits[b.target.id], stages: b.stages.map((s) => [s.name, s.norm]), top: b.top[0].token, losses: Array.from(size.losses), heldout: Array.from(size.heldout), h0: size.heldoutLoss, best: size.best.index, V: vocab.length };
   m.free();
   return out;
 }, { lang, prompt, target, wrong, lr, steps });
@@ -84,10 +84,23 @@ test('zh: the wrong answer first, p − y, the flow, the update, the steps that 
   const [old, lr, grad, neu] = u.slice(1).map(Number);
   assert.equal(lr, 0.001);
   assert.ok(Math.abs(neu - (old - lr * grad)) <= 1.5e-6, `${neu} vs ${old} − ${lr}×${grad}`);
-  // 7 · the step size: the marked minimum is the engine's lowest loss
-  const best = await page.$eval('#bp-size-best', (c) => Number(c.dataset.index));
-  const argmin = api.losses.reduce((bi, v, i, a) => (v < a[bi] ? i : bi), 0);
-  assert.equal(best, argmin);
+  // 7 · the step size: the marked minimum of the held-out loss is the engine's lowest (the
+  // example's own has a long flat bottom here, and is not marked)
+  const argmin = (xs) => xs.reduce((bi, v, i, a) => (v < a[bi] ? i : bi), 0);
+  assert.equal(await page.$eval('#bp-size-safe', (c) => Number(c.dataset.index)), argmin(api.heldout));
+  assert.equal(await page.$('#bp-size-best'), null);
+  // … and the held-out loss after the same steps is drawn beside it, with what the sentence says
+  // of it read off those numbers: where it climbs above where it started, and how high.
+  const STEP_LRS = await page.evaluate(async () => (await import('./panels/backprop.js')).STEP_LRS);
+  assert.equal(await page.$eval('#bp-size-heldout', (l) => l.getAttribute('points').trim().split(' ').length), STEP_LRS.length);
+  const last = api.heldout.length - 1;
+  let bad = last;
+  while (bad > 0 && api.heldout[bad - 1] > api.h0 + 0.01) bad--;
+  assert.ok(api.heldout[last] > 10 * api.h0, `a huge step wrecks the held-out loss (${api.h0} → ${api.heldout[last]})`);
+  const sizeSay = await page.textContent("#bp-size-say");
+  assert.ok(sizeSay.includes(`η ≈ ${Number(STEP_LRS[bad].toPrecision(2))} 起`), `${sizeSay} names η ${STEP_LRS[bad]}`);
+  assert.ok(sizeSay.includes(Math.round(api.heldout[last]).toLocaleString("en-US")), `${sizeSay} says the held-out loss at the end`);
+  assert.ok(await page.$('.bp-heldout-off'), 'the held-out loss off the chart is marked');
   await page.evaluate(() => window.lmApp.setState({ step: 3 }));
   await settle(page);
   await page.screenshot({ path: `${SHOTS}backprop-zh-flow.png`, fullPage: true });

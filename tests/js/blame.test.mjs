@@ -112,6 +112,18 @@ test('stepSize: the curve at η = 0 is the loss, at η the loss after blame\'s s
   assert.equal(c.best.loss, Math.min(...c.losses));
   assert.equal(c.best.lr, lrs[c.best.index]);
   assert.ok(c.losses[1] < c.losses[0], 'a small step lowers it');
+  // The held-out curve: evalLoss of the model after the same step (η = 0: the model's own).
+  assert.equal(c.heldout.length, lrs.length);
+  assert.equal(c.heldoutLoss, m.evalLoss());
+  assert.equal(c.heldout[0], m.evalLoss());
+  for (const lr of [0.1, 3]) {
+    const i = lrs.indexOf(lr);
+    const stepped = early(10);
+    stepped.blame(...ZH, { lr, apply: true });
+    near(c.heldout[i], stepped.evalLoss(), 1e-5, `held-out after η ${lr}`);
+    stepped.free();
+  }
+  assert.ok(c.heldout[lrs.length - 1] > c.heldout[0], 'a huge step fitted to one example raises the held-out loss');
   // A Float64Array and a Float32Array work as well.
   assert.deepEqual(Array.from(m.stepSize(...ZH, { lrs: Float64Array.of(0, 0.1) }).losses), [c.losses[0], c.losses[2]]);
   assert.equal(m.stepSize(...ZH, { lrs: Float32Array.of(0) }).losses[0], L);
@@ -152,5 +164,39 @@ test('blame and stepSize name their bad input', () => {
   throws(() => m.stepSize('', '散步', { lrs: [0] }), /^stepSize: the prompt is empty/);
   // Still usable after its errors.
   assert.ok(Number.isFinite(m.blame(...ZH).loss));
+  m.free();
+});
+
+test('the step-size sentence\'s facts are read off the curves (backprop.facts.js)', async () => {
+  const { stepSizeFacts, etaText } = await import('../../www/panels/backprop.facts.js');
+  const lrs = [0.001, 0.01, 0.1, 1, 10, 100];
+  const size = (losses, heldout, h0 = heldout[0]) => ({ lrs, losses, heldout, heldoutLoss: h0, loss: losses[0], best: { index: losses.indexOf(Math.min(...losses)), loss: Math.min(...losses) } });
+  // a flat bottom from 0.01 with one spike, held-out best at 0.1, then wrecked from 1 on
+  let f = stepSizeFacts(size([2, 0.005, 0, 0, 9, 0], [1, 0.99, 0.9, 3, 50, 900]));
+  assert.deepEqual(f, { fit: 1, jump: 4, held: true, safe: 2, bad: 3 });
+  // a clear minimum (no flat bottom): the lowest point is said, the overshoot beyond it; the
+  // held-out loss that dips back below its start is not "wrecked" from its first rise
+  f = stepSizeFacts(size([2, 1, 0.2, 1.5, 3, 8], [1, 0.95, 1.2, 0.99, 2, 4]));
+  assert.deepEqual(f, { fit: null, jump: 5, held: true, safe: 1, bad: 4 });
+  // no held-out text
+  f = stepSizeFacts(size([2, 1, 0.5, 0.4, 0.3, 0.2], [NaN, NaN, NaN, NaN, NaN, NaN], NaN));
+  assert.equal(f.held, false);
+  assert.equal(f.bad, null);
+  assert.equal(f.fit, null, 'the lowest point at the end is no flat bottom');
+  // a diverged step (NaN) counts as above
+  f = stepSizeFacts(size([2, 0, 0, 0, 0, NaN], [1, 0.9, 1, 1, 1, NaN]));
+  assert.equal(f.jump, 5);
+  assert.equal(f.bad, 5);
+  assert.deepEqual([1e-4, 0.0013335, 100, 17.78].map(etaText), ['0.0001', '0.0013', '100', '18']);
+  // on the engine's own curves: the shipped stack-zh model's, where a huge step wrecks the rest
+  const m = lm.Model.fromFile(new Uint8Array(readFileSync(new URL('../../www/models/stack-zh.safetensors', import.meta.url))));
+  const STEP_LRS = Array.from({ length: 49 }, (_, i) => 10 ** (-4 + (6 * i) / 48)); // (backprop.js's)
+  // (as the panel does: 打游戏 taught first, by plain-SGD steps of 0.01, until it leads)
+  for (let n = 0; m.blame(ZH[0], '打游戏', { top: 1 }).top[0].token !== '打游戏' && n < 100; n++) m.blame(ZH[0], '打游戏', { lr: 0.01, apply: true });
+  const c = m.stepSize(...ZH, { lrs: STEP_LRS });
+  f = stepSizeFacts(c);
+  assert.ok(f.fit !== null && c.losses[f.fit] < 0.02, 'this example alone: a flat bottom near 0');
+  assert.ok(f.bad !== null && c.heldout[48] > 10 * c.heldoutLoss, 'held-out loss wrecked by a big step');
+  for (let i = f.bad; i < 49; i++) assert.ok(c.heldout[i] > c.heldoutLoss, `above its start from ${f.bad}`);
   m.free();
 });

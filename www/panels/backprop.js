@@ -15,6 +15,7 @@ import { choices } from '../state.js';
 import { svg } from '../figures.js';
 import { fetchModelFile } from '../models.js';
 import { svgMenu, csv } from '../export.js';
+import { stepSizeFacts, etaText, FIT_EPS } from './backprop.facts.js';
 
 const STEPS = 7;
 /** Each language's example: the prompt, the answer the corpus gives and the wrong answer taught. */
@@ -341,16 +342,22 @@ export default class BackpropPanel {
     this.stepsSay.dataset.first = first;
     // The loss of this example after each step taken (step 0: the wrong-answer state).
     const losses = [...run.history, b.loss];
-    const W = 480, H = 160, pad = { l: 44, r: 12, t: 10, b: 28 };
+    // (the x axis runs to 10 steps at least, so that the first points start at the left)
+    const W = 480, H = 170, pad = { l: 50, r: 90, t: 12, b: 40 };
     const hi = Math.max(...losses, 1e-6);
-    const X = (i) => pad.l + (losses.length > 1 ? (i / (losses.length - 1)) * (W - pad.l - pad.r) : (W - pad.l - pad.r) / 2);
+    const n = Math.max(losses.length - 1, 10);
+    const X = (i) => pad.l + (i / n) * (W - pad.l - pad.r);
     const Y = (v) => H - pad.b - (v / hi) * (H - pad.t - pad.b);
     const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'curve-svg', 'aria-label': this.t('bp.history.caption') });
+    const text = (x, y, str, attrs = {}) => g.append(svg('text', { x, y, 'font-size': 14, class: 'tick', ...attrs }, str));
     g.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: Y(0), y2: Y(0), class: 'axis' }));
     g.append(svg('line', { x1: pad.l, x2: pad.l, y1: pad.t, y2: Y(0), class: 'axis' }));
-    g.append(svg('text', { x: pad.l - 6, y: Y(hi) + 5, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, hi.toFixed(2)));
-    g.append(svg('text', { x: pad.l - 6, y: Y(0) + 5, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, '0'));
-    g.append(svg('text', { x: W - pad.r, y: H - 6, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, String(losses.length - 1)));
+    text(pad.l - 6, Y(hi) + 5, hi.toFixed(2), { 'text-anchor': 'end' });
+    text(pad.l - 6, Y(0) + 5, '0', { 'text-anchor': 'end' });
+    for (const i of [0, n / 2, n]) text(X(i), H - 22, String(i), { 'text-anchor': 'middle' });
+    text((W + pad.l - pad.r) / 2, H - 4, this.t('bp.history.axis'), { 'text-anchor': 'middle' });
+    const last = losses.length - 1;
+    text(X(last) + 8, Y(losses[last]) + 5, `L = ${f4(losses[last])}`, { id: 'bp-history-last' });
     if (losses.length > 1) g.append(svg('polyline', { points: losses.map((v, i) => `${X(i).toFixed(1)},${Y(v).toFixed(1)}`).join(' '), class: 'curve' }));
     losses.forEach((v, i) => {
       const d = svg('circle', { cx: X(i).toFixed(1), cy: Y(v).toFixed(1), r: 4, class: 'dot kept' });
@@ -363,37 +370,82 @@ export default class BackpropPanel {
 
   /** 6 · L(θ − η·g) for log-spaced η, the chosen η and the lowest loss marked. */
   drawSize(size, l0, lr, vars) {
-    const { lrs, losses, best } = size;
-    const W = 560, H = 220, pad = { l: 50, r: 28, t: 14, b: 40 };
-    const fin = Array.from(losses).filter(Number.isFinite);
-    // Losses above twice the loss without a step are drawn at the top edge (overshooting).
-    const lo = Math.min(0, ...fin), hi = Math.min(Math.max(...fin, 1e-6), 2 * Math.max(l0, 0.05));
+    const { lrs, losses, heldout, heldoutLoss: h0, best } = size;
+    const W = 560, H = 240, pad = { l: 50, r: 70, t: 30, b: 40 };
+    const hasHeld = Number.isFinite(h0);
+    // The y axis goes to 2.5 × the larger loss without a step: a loss above it (the held-out
+    // loss after a huge step reaches thousands) is drawn on the top edge, marked ▲ with its
+    // largest value, so that the rest stays readable.
+    const hi = 2.5 * Math.max(l0, hasHeld ? h0 : 0, 0.05);
     const lx = (v) => Math.log10(v);
     const x0 = lx(lrs[0]), x1 = lx(lrs[lrs.length - 1]);
     const X = (v) => pad.l + ((lx(v) - x0) / (x1 - x0)) * (W - pad.l - pad.r);
-    const Y = (v) => H - pad.b - ((Math.min(v, hi) - lo) / (hi - lo)) * (H - pad.t - pad.b);
+    const clip = (v) => (Number.isFinite(v) ? Math.min(v, hi) : hi);
+    const Y = (v) => H - pad.b - (clip(v) / hi) * (H - pad.t - pad.b);
     const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'curve-svg', 'aria-label': this.t('bp.size.caption') });
+    const text = (x, y, str, attrs = {}) => g.append(svg('text', { x, y, 'font-size': 14, class: 'tick', ...attrs }, str));
     g.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b, class: 'axis' }));
     g.append(svg('line', { x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b, class: 'axis' }));
-    for (let e = Math.ceil(x0); e <= x1; e++) g.append(svg('text', { x: X(10 ** e), y: H - 18, 'text-anchor': 'middle', 'font-size': 14, class: 'tick' }, `10${String(e).split('').map((c) => SUP[c]).join('')}`));
-    g.append(svg('text', { x: (W + pad.l) / 2, y: H - 2, 'text-anchor': 'middle', 'font-size': 14, class: 'tick' }, this.t('bp.size.axis')));
-    g.append(svg('text', { x: pad.l - 6, y: Y(hi) + 5, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, hi.toFixed(1)));
-    g.append(svg('text', { x: pad.l - 6, y: Y(lo) + 5, 'text-anchor': 'end', 'font-size': 14, class: 'tick' }, lo.toFixed(0)));
-    g.append(svg('polyline', { points: Array.from(lrs, (v, i) => `${X(v).toFixed(1)},${Y(losses[i]).toFixed(1)}`).join(' '), class: 'curve' }));
-    const bx = X(best.lr), by = Y(best.loss);
-    g.append(svg('circle', { cx: bx.toFixed(1), cy: by.toFixed(1), r: 6, class: 'dot bp-best', id: 'bp-size-best', 'data-index': String(best.index), 'data-lr': String(best.lr), 'data-loss': String(best.loss) }));
+    for (let e = Math.ceil(x0); e <= x1; e++) text(X(10 ** e), H - 18, `10${String(e).split('').map((c) => SUP[c]).join('')}`, { 'text-anchor': 'middle' });
+    text((W + pad.l - pad.r) / 2, H - 2, this.t('bp.size.axis'), { 'text-anchor': 'middle' });
+    text(pad.l - 6, Y(hi) + 5, hi.toFixed(1), { 'text-anchor': 'end' });
+    text(pad.l - 6, Y(0) + 5, '0', { 'text-anchor': 'end' });
+    const line = (ys, cls, id) => g.append(svg('polyline', { points: Array.from(lrs, (v, i) => `${X(v).toFixed(1)},${Y(ys[i]).toFixed(1)}`).join(' '), class: cls, id }));
+    if (hasHeld) line(heldout, 'curve bp-heldout', 'bp-size-heldout');
+    line(losses, 'curve', 'bp-size-example');
+    // Off the chart: ▲ at the largest clipped value of each curve, with the value.
+    const marks = [[losses, 'bp-off'], ...(hasHeld ? [[heldout, 'bp-off bp-heldout-off']] : [])];
+    for (const [ys, cls] of marks) {
+      let top = -1;
+      for (let i = 0; i < ys.length; i++) if (!(ys[i] <= hi) && (top < 0 || !(ys[i] <= ys[top]))) top = i;
+      if (top < 0) continue;
+      const x = X(lrs[top]), v = ys[top];
+      g.append(svg('path', { d: `M${(x - 6).toFixed(1)},${pad.t - 2} l6,-9 l6,9 z`, class: cls, 'data-index': String(top), 'data-value': String(v) }));
+      const label = Number.isFinite(v) ? (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)) : '∞';
+      text(Math.min(x, W - 8), pad.t - 14, label, { 'text-anchor': x > W - pad.r ? 'end' : 'middle', class: `tick ${cls}-label` });
+    }
+    // Green dots: the held-out loss's lowest point; the example's own only where the sentence
+    // names it (where the example's loss has no long flat bottom to pick one point from).
+    const f = stepSizeFacts(size);
+    const dot = (i, ys, id, cls) => g.append(svg('circle', { cx: X(lrs[i]).toFixed(1), cy: Y(ys[i]).toFixed(1), r: 6, class: `dot ${cls}`, id, 'data-index': String(i), 'data-lr': String(lrs[i]), 'data-loss': String(ys[i]) }));
+    if (f.fit === null) dot(best.index, losses, 'bp-size-best', 'bp-best');
+    if (f.held && heldout[f.safe] < h0 - 0.005) dot(f.safe, heldout, 'bp-size-safe', 'bp-best bp-safe');
     g.append(svg('line', { x1: X(lr), x2: X(lr), y1: pad.t, y2: H - pad.b, class: 'bp-chosen', id: 'bp-size-chosen', 'data-lr': String(lr) }));
-    g.append(svg('text', { x: X(lr) + 4, y: pad.t + 12, 'font-size': 14, class: 'tick' }, `η = ${lr}`));
-    const data = el('div', { class: 'sr-only' }, el('table', { id: 'bp-size-table' }, ...Array.from(lrs, (v, i) => el('tr', {}, el('td', { text: String(v) }), el('td', { text: String(losses[i]) })))));
-    const sizeCsv = () => csv([['lr', 'loss'], ...Array.from(lrs, (v, i) => [String(v), String(losses[i])])]);
+    text(X(lr) + 4, H - pad.b - 8, `η = ${lr}`);
+    // Legend, at the right end of each curve where it leaves the chart.
+    const end = lrs.length - 1;
+    text(W - pad.r + 6, Y(losses[end]) + (hasHeld && Math.abs(Y(losses[end]) - Y(heldout[end])) < 16 ? 14 : 5), this.t('bp.size.ex'), { class: 'tick bp-legend' });
+    if (hasHeld) text(W - pad.r + 6, Y(heldout[end]) + 5, this.t('bp.size.ho'), { class: 'tick bp-legend bp-heldout-label' });
+    const rows = Array.from(lrs, (v, i) => [String(v), String(losses[i]), String(heldout[i])]);
+    const data = el('div', { class: 'sr-only' }, el('table', { id: 'bp-size-table' }, ...rows.map((r) => el('tr', {}, ...r.map((c) => el('td', { text: c }))))));
+    const sizeCsv = () => csv([['lr', 'loss', 'heldout_loss'], ...rows]);
     this.sizeCurve.replaceChildren(el('figcaption', { text: this.t('bp.size.caption') }), g, data, svgMenu({ svgEl: g, csvText: sizeCsv }));
-    // The largest loss beyond the best η: an overshoot if it is above the loss without a step.
-    let over = -1;
-    for (let i = best.index + 1; i < losses.length; i++) if (over < 0 || losses[i] > losses[over]) over = i;
-    const sp = this.app.state.lang === 'zh' ? '' : ' ';
-    this.sizeSay.textContent = this.t('bp.size.say', { ...vars, best: best.lr.toPrecision(2), lbest: f4(best.loss), l0: f4(l0) })
-      + (over >= 0 && losses[over] > l0 ? sp + this.t('bp.size.over', { big: lrs[over].toPrecision(2), lbig: losses[over].toFixed(1) }) : '');
+    this.sizeSay.textContent = this.sizeSentence(size, f, l0, lr, vars);
   }
+
+  /** What the step-size chart shows, read off its numbers (see `stepSizeFacts`). */
+  sizeSentence(size, f, l0, lr, vars) {
+    const sp = this.app.state.lang === 'zh' ? '' : ' ';
+    const p = etaText;
+    const parts = [this.t(f.held ? 'bp.size.start' : 'bp.size.startEx', { ...vars, l0: f4(l0), h0: f4(size.heldoutLoss) })];
+    parts.push(f.fit !== null ? this.t('bp.size.fit', { fit: p(size.lrs[f.fit]), eps: FIT_EPS }) : this.t('bp.size.say', { best: p(size.best.lr), lbest: f4(size.best.loss) }));
+    if (f.jump !== null) parts.push(this.t('bp.size.over', { big: p(size.lrs[f.jump]), lbig: size.losses[f.jump].toFixed(1) }));
+    if (f.held) {
+      parts.push(size.heldout[f.safe] < size.heldoutLoss - 0.005
+        ? this.t('bp.size.hoBest', { safe: p(size.lrs[f.safe]), hsafe: f4(size.heldout[f.safe]) })
+        : this.t('bp.size.hoNone'));
+      parts.push(f.bad !== null
+        ? this.t('bp.size.hoBad', { bad: p(size.lrs[f.bad]), last: p(size.lrs[size.lrs.length - 1]), hmax: fmtBig(size.heldout[size.lrs.length - 1]) })
+        : this.t('bp.size.hoFine'));
+    }
+    parts.push(this.t(f.bad !== null && lr >= size.lrs[f.bad] ? 'bp.size.chosenBad' : 'bp.size.chosen', { lr }));
+    return parts.join(sp);
+  }
+}
+
+/** A loss that may be in the thousands, as a person reads it. */
+function fmtBig(v) {
+  return !Number.isFinite(v) ? '∞' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
 }
 
 export { STRINGS } from './backprop.strings.js';
