@@ -176,6 +176,13 @@ test('every step fits an embedded frame (960×540, 1280×720), zh and en', async
         const where = `${lang} ${w}×${h} step ${step}: ${JSON.stringify(fit)}`;
         assert.ok(fit.scrollW <= fit.w && fit.scrollH <= fit.h, where);
         assert.ok(fit.bottom <= fit.h + 1 && fit.right <= fit.w + 1, where);
+        // … and its figures' text is large enough to read when projected: every SVG label's
+        // rendered font size (font-size × the drawing's scale) is at least 11 px.
+        const small = await page.evaluate(() => [...document.querySelectorAll('#panel-backprop .step-section.current svg text')]
+          .filter((t) => !t.closest('.sr-only') && t.getBoundingClientRect().width > 0)
+          .map((t) => [t.textContent, Number(getComputedStyle(t).fontSize.replace('px', '')) * t.getScreenCTM().a])
+          .filter(([, px]) => px < 11));
+        assert.deepEqual(small, [], `${where}: text under 11 px`);
         if (w === 960 && (step === 0 || step === 3 || step === 6)) await page.screenshot({ path: `${SHOTS}backprop-embed-${lang}-${step}.png` });
       }
       await context.close();

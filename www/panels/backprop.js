@@ -294,7 +294,10 @@ export default class BackpropPanel {
   drawFlow(b, vars) {
     const st = b.stages;
     const max = Math.max(...st.map((x) => x.norm), 1e-12);
-    const W = 640, rowH = 24, gap = 18, top = 6, mid = 400, maxW = 220;
+    // Embedded (a slide), the rows close up and what each gap crosses goes into the bands'
+    // tooltips: eleven stages then fit the frame at a projector's text size.
+    const compact = this.app.embed;
+    const W = 640, rowH = compact ? 20 : 24, gap = compact ? 7 : 18, top = 6, mid = 400, maxW = 220;
     const H = top * 2 + st.length * rowH + (st.length - 1) * gap;
     const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'flow-svg', 'aria-label': this.t('bp.flow.caption') });
     const wOf = (x) => Math.max(1, (maxW * x.norm) / max);
@@ -302,14 +305,14 @@ export default class BackpropPanel {
       const y = top + i * (rowH + gap);
       const w = wOf(x);
       const r = svg('rect', { x: (mid - w / 2).toFixed(2), y, width: w.toFixed(2), height: rowH, class: 'bp-band', 'data-stage': x.name, 'data-norm': String(x.norm), rx: 3 });
-      r.append(svg('title', {}, `${x.name}: ‖g‖ = ${x.norm.toFixed(4)}`));
+      r.append(svg('title', {}, `${x.name}: ‖g‖ = ${x.norm.toFixed(4)}${i + 1 < st.length ? ` (↓ ${this.crossing(st, i)})` : ''}`));
       g.append(r);
       g.append(svg('text', { x: 4, y: y + rowH / 2 + 6, 'font-size': 16, class: 'tick' }, this.stageName(x)));
       g.append(svg('text', { x: mid + maxW / 2 + 12, y: y + rowH / 2 + 6, 'font-size': 16, class: 'tick' }, x.norm.toFixed(3)));
       if (i + 1 < st.length) {
         const w2 = wOf(st[i + 1]), y2 = y + rowH + gap;
         g.append(svg('polygon', { points: `${mid - w / 2},${y + rowH} ${mid + w / 2},${y + rowH} ${mid + w2 / 2},${y2} ${mid - w2 / 2},${y2}`, class: 'bp-link' }));
-        g.append(svg('text', { x: 24, y: y + rowH + gap / 2 + 5, 'font-size': 13, class: 'cross' }, '↓ ' + this.crossing(st, i)));
+        if (!compact) g.append(svg('text', { x: 24, y: y + rowH + gap / 2 + 5, 'font-size': 13, class: 'cross' }, '↓ ' + this.crossing(st, i)));
       }
     });
     const flowCsv = () => csv([['stage', 'norm'], ...st.map((x) => [x.name, String(x.norm)])]);
