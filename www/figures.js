@@ -16,6 +16,27 @@ export function svg(tag, attrs = {}, text) {
 }
 
 /**
+ * Keeps the text of an SVG figure that scales with its box readable: whenever the figure's
+ * box changes, any `<text>` whose rendered size (its font-size × the drawing's scale) would be
+ * under `minPx` CSS pixels is set to `minPx` (its own font-size is kept in `data-font`, and
+ * restored when the figure grows again). For figures whose layout leaves room for larger
+ * labels (axis ticks at the edges), not for ones that place labels by their width.
+ */
+export function readable(figure, minPx = 12) {
+  const apply = () => {
+    const scale = figure.getScreenCTM?.()?.a;
+    if (!scale) return;
+    for (const t of figure.querySelectorAll('text')) {
+      t.dataset.font ??= t.getAttribute('font-size') ?? '16';
+      const own = Number(t.dataset.font);
+      t.setAttribute('font-size', String(own * scale < minPx ? +(minPx / scale).toFixed(2) : own));
+    }
+  };
+  if (typeof ResizeObserver === 'function') new ResizeObserver(apply).observe(figure);
+  return figure;
+}
+
+/**
  * The boxes of one layer, in the order the data flows, for either norm placement. `link(step)`
  * gives a box's link (the step that opens it), `attLink` the attention box's. `compact`: no
  * links and no shapes (the pre/post-norm comparison draws two side by side).
@@ -51,7 +72,7 @@ export function activationCurve({ xs, ys, u, g, lo, hi, caption }) {
   const X = (x) => pad.l + ((x - lo) / (hi - lo)) * (W - pad.l - pad.r);
   const Y = (y) => H - pad.b - ((y - ylo) / (yhi - ylo)) * (H - pad.t - pad.b);
   const s = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'curve-svg', 'aria-label': caption });
-  const font = 19; // in the viewBox: the figure scales with its box, type with it
+  const font = 19; // in the viewBox: the figure scales with its box, type with it (≥ 12 px: readable())
   // axes through 0
   s.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: Y(0), y2: Y(0), class: 'axis' }));
   s.append(svg('line', { x1: X(0), x2: X(0), y1: pad.t, y2: H - pad.b, class: 'axis' }));
@@ -65,7 +86,7 @@ export function activationCurve({ xs, ys, u, g, lo, hi, caption }) {
   }
   // Downloads: the figure, and its numbers (the token's entries, then the curve's samples).
   const numbers = () => csv([['series', 'j', 'x', 'y'], ...Array.from(u, (x, j) => ['token', j, String(x), String(g[j])]), ...Array.from(xs, (x, i) => ['curve', i, String(x), String(ys[i])])]);
-  return [el('figcaption', { text: caption }), s, svgMenu({ svgEl: s, csvText: numbers })];
+  return [el('figcaption', { text: caption }), readable(s), svgMenu({ svgEl: s, csvText: numbers })];
 }
 
 /** Colours of the map's categories (colour-blind safe, readable on white); grey: no category. */

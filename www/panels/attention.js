@@ -315,7 +315,7 @@ export default class AttentionPanel {
     // buttons stand in step 6, where the followed token is chosen
     this.sentence.textContent = this.t('att.sentence', { text: s.text });
     const tokenButtons = () => labels.map((w, i) => {
-      const b = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i), title: this.t('att.tokens.pos', { n: i + 1 }) }, el('span', { class: 'tok-text', text: w }), el('span', { class: 'tok-id', text: sub(i + 1) }));
+      const b = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i), title: this.t('att.tokens.pos', { n: i + 1 }) }, el('span', { class: 'tok-text', text: w }), el('span', { class: 'tok-id', text: String(i + 1) }));
       b.addEventListener('click', (e) => { e.stopPropagation(); this.app.setState({ tok: i }); });
       return b;
     });

@@ -245,7 +245,7 @@ export default class LayerPanel {
     if (r.dropped) this.weightsNote.textContent += ' ' + this.t('att.weights.cut', { n: T, k: r.dropped });
     if (s.lswap) this.weightsNote.textContent += ' ' + this.t('lay.swapped', { l: layer + 1, alt: this.t(b.normFirst ? 'lay.normName.pre' : 'lay.normName.post') });
     this.tokens.replaceChildren(...r.tokens.map((p, i) => {
-      const btn = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i) }, el('span', { class: 'tok-text', text: p }), el('span', { class: 'tok-id', text: sub(i + 1) }));
+      const btn = el('button', { type: 'button', class: 'token', 'aria-pressed': String(i === tok), 'data-index': String(i) }, el('span', { class: 'tok-text', text: p }), el('span', { class: 'tok-id', text: String(i + 1) }));
       btn.addEventListener('click', (e) => { e.stopPropagation(); this.app.setState({ ltok: i }); });
       return btn;
     }));
