@@ -66,6 +66,15 @@ for (const [w, h] of SIZES) {
           const where = `${panel} step ${i + 1} at ${w}×${h} (${lang}): ${JSON.stringify(f)}`;
           assert.ok(f.scrollW <= f.w && f.scrollH <= f.h, `no scrolling: ${where}`);
           assert.ok(f.box.top >= 0 && f.box.left >= 0 && f.box.bottom <= f.h + 0.5 && f.box.right <= f.w + 0.5, `the step is inside the frame: ${where}`);
+          if (w >= 960) {
+            // Projected, the figures' type reads: every SVG label the step shows renders at
+            // ≥ 11 CSS px (its font size × the drawing's scale).
+            const small = await page.evaluate((sel) => [...document.querySelectorAll(`${sel} svg text`)]
+              .filter((t) => !t.closest('.sr-only, details.alt') && t.getBoundingClientRect().width > 0)
+              .map((t) => [t.textContent, +(parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a).toFixed(1)])
+              .filter(([, px]) => px < 11), sel);
+            assert.deepEqual(small, [], `text under 11 px: ${where}`);
+          }
           if (w === 960) await page.screenshot({ path: `${SHOTS}embed-${panel}-${i + 1}-${lang}-960x540.png` });
         }
         assert.deepEqual(errors, []);
