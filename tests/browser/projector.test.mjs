@@ -84,6 +84,25 @@ for (const [w, h] of SIZES) {
   }
 }
 
+test('a long sentence at the biggest settings still fits every attention step at 960×540', async () => {
+  const texts = {
+    zh: '小明今天感冒了，他应该多喝水，早点休息，明天再去学校上课，然后和朋友一起散步',
+    en: 'Tom has a cold today so he should drink more water and go to bed early and rest well tonight',
+  };
+  for (const lang of ['zh', 'en']) {
+    const hash = `#panel=attention&lang=${lang}&embed=1&d=512&h=8&causal=1&tok=19&text=${encodeURIComponent(texts[lang])}`;
+    const { page, errors, context } = await open(browser, hash, { width: 960, height: 540 });
+    for (let i = 0; i < 8; i++) {
+      await page.evaluate((s) => window.lmApp.setState({ step: s }), i);
+      const f = await stable(page, `#sec-${i}`);
+      const where = `step ${i + 1} (${lang}): ${JSON.stringify(f)}`;
+      assert.ok(f.scrollH <= f.h && f.box.bottom <= f.h + 0.5, `inside the frame: ${where}`);
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+});
+
 test('the embedded charts use the frame: the heads grow with it, type grows with it', async () => {
   const cells = {};
   for (const [w, h] of SIZES) {

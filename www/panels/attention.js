@@ -339,21 +339,40 @@ export default class AttentionPanel {
       this.draw(r, null);
       return;
     }
-    this.fitTokens(current === this.stepper.sections[0]);
+    this.fitTokens(current);
+    current.classList.remove('tight');
     this.draw(r, chartBoxes(current, layoutHeads));
     if (overflows(current)) this.draw(r, chartBoxes(current, layoutHeads));
+    // Still too tall (the weighted sum of a long sentence): its V matrix gives way (the
+    // formula names every row it adds, and the table under "show as table" has them).
+    if (overflows(current) && current.contains(this.sumV.figure)) {
+      current.classList.add('tight');
+      this.draw(r, chartBoxes(current, layoutHeads));
+    }
     for (const c of this.charts()) if (current.contains(c.figure)) centreHeatmap(c);
   }
 
   /**
    * Embedded, the token step shows its tokens as large as the frame allows: the largest type
-   * (in rem, which grows with the frame) at which the step does not overflow.
+   * (in rem, which grows with the frame) at which the step does not overflow. The weighted
+   * sum's step picks its tokens from a row that takes at most a fifth of the frame, so that a
+   * long sentence leaves its formula and charts their room.
    */
   fitTokens(current) {
-    const sec = this.stepper.sections[0];
-    for (const size of [3, 2.5, 2.1, 1.8, 1.5, 1.25, 1.05, 0.9]) {
-      sec.style.setProperty('--tok-size', `${size}rem`);
-      if (!current || !overflows(sec)) return;
+    const sizes = [3, 2.5, 2.1, 1.8, 1.5, 1.25, 1.05, 0.9];
+    const first = this.stepper.sections[0];
+    if (current === first) {
+      for (const size of sizes) {
+        first.style.setProperty('--tok-size', `${size}rem`);
+        if (!overflows(first)) return;
+      }
+    }
+    const sum = this.sumTokens.closest('.step-section');
+    if (current === sum && this.sumTokens.offsetParent) {
+      for (const size of sizes.slice(3)) {
+        sum.style.setProperty('--tok-size', `${size}rem`);
+        if (this.sumTokens.offsetHeight <= window.innerHeight / 5) return;
+      }
     }
   }
 
