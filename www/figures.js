@@ -162,21 +162,65 @@ export class MapView {
     this.layout();
   }
 
-  /** Places every point in the current view (sizes in view units, so zooming keeps them legible). */
+  /**
+   * Places every point in the current view (sizes in view units, so zooming keeps them
+   * legible), and each label where it covers no other label or dot: right of its dot, else
+   * left, above or below; the selected word first, then the words of a category. A label
+   * with no free place keeps the least crowded one and is drawn faint (`crowded`): the dot and
+   * its tooltip still say it.
+   */
   layout() {
     const v = this.view ?? this.bounds();
     this.svg.setAttribute('viewBox', `${v.x} ${v.y} ${v.w} ${v.h}`);
     // view units per CSS pixel ('meet': the axis that fills the box sets the scale)
     const px = 1 / Math.min((this.svg.clientWidth || 600) / v.w, (this.svg.clientHeight || 400) / v.h);
     const r = 5 * px, font = 16 * px;
-    for (const n of this.nodes.values()) {
+    const nodes = [...this.nodes.values()];
+    const dots = nodes.map((n) => {
       const { x, y } = n.p;
+      const rr = n.g.classList.contains('selected') ? 2 * r : r;
       n.dot.setAttribute('cx', x);
       n.dot.setAttribute('cy', -y);
-      n.dot.setAttribute('r', n.g.classList.contains('selected') ? 2 * r : r);
-      n.text.setAttribute('x', x + 1.6 * r);
-      n.text.setAttribute('y', -y + 0.35 * font);
-      n.text.setAttribute('font-size', n.g.classList.contains('selected') ? 1.4 * font : font);
+      n.dot.setAttribute('r', rr);
+      return { n, x0: x - rr, x1: x + rr, y0: -y - rr, y1: -y + rr };
+    });
+    const rank = (n) => (n.g.classList.contains('selected') ? 0 : n.g.classList.contains('weak') ? 2 : 1);
+    const placed = [];
+    const overlap = (a, b) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
+    for (const n of [...nodes].sort((a, b) => rank(a) - rank(b))) {
+      const { x } = n.p, y = -n.p.y;
+      const f = n.g.classList.contains('selected') ? 1.4 * font : font;
+      const rr = n.g.classList.contains('selected') ? 2 * r : r;
+      n.text.setAttribute('font-size', f);
+      // (the label's width in view units: measured once per text and font)
+      const w = (n.text.textContent.length ? n.text.getComputedTextLength?.() : 0) || f * 0.6 * n.text.textContent.length;
+      const gap = 0.6 * rr + 0.2 * f;
+      // (a label's box: its ink from ascent to descent around the baseline ty)
+      const spot = (anchor, tx, ty) => {
+        const x0 = anchor === 'start' ? tx : anchor === 'end' ? tx - w : tx - w / 2;
+        return { anchor, tx, ty, box: { x0, x1: x0 + w, y0: ty - 0.95 * f, y1: ty + 0.3 * f } };
+      };
+      const spots = [
+        spot('start', x + rr + gap, y + 0.35 * f),
+        spot('end', x - rr - gap, y + 0.35 * f),
+        spot('middle', x, y - rr - gap - 0.3 * f),
+        spot('middle', x, y + rr + gap + 0.95 * f),
+      ];
+      const cost = (sp) => placed.reduce((a, b) => a + overlap(sp.box, b), 0) + dots.reduce((a, d) => a + (d.n === n ? 0 : overlap(sp.box, d)), 0);
+      // (the place it had, first: a map that moves while training keeps its labels still)
+      const order = n.spot ? [spots[n.spot], ...spots.filter((_, i) => i !== n.spot)] : spots;
+      let best = order[0], bestCost = Infinity;
+      for (const sp of order) {
+        const c = cost(sp);
+        if (c < bestCost) { best = sp; bestCost = c; }
+        if (c === 0) break;
+      }
+      n.spot = spots.indexOf(best);
+      n.text.setAttribute('x', best.tx);
+      n.text.setAttribute('y', best.ty);
+      n.text.setAttribute('text-anchor', best.anchor);
+      n.g.classList.toggle('crowded', bestCost > 0);
+      placed.push(best.box);
     }
   }
 

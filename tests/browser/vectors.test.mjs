@@ -49,6 +49,24 @@ test('the map: every word labelled, hover names it, a link reopens the same map'
   const grouped = await open(browser, '#panel=vectors&lang=en&step=1');
   const groups = await grouped.page.evaluate(async () => (await import('./engine.js')).engine.wordCategories('en').map(([w]) => w));
   assert.deepEqual((await points(grouped.page)).map((p) => p.label).sort(), [...groups].sort());
+  // Labels do not cover each other: the boxes of the labels drawn in full never overlap, the
+  // followed word's label is one of them, and most labels are (the rest are drawn faint).
+  for (const [lang, g] of [['en', grouped.page], ['zh', (await open(browser, '#panel=vectors&lang=zh&step=1&embed=1', { width: 960, height: 540 })).page]]) {
+    const boxes = await g.$$eval('#vec-map g.pt', (gs) => gs.map((e) => {
+      const b = e.querySelector('text').getBoundingClientRect();
+      return { word: e.querySelector('text').textContent, full: !e.classList.contains('crowded'), selected: e.classList.contains('selected'), b: [b.left, b.top, b.right, b.bottom] };
+    }));
+    const full = boxes.filter((x) => x.full);
+    for (let i = 0; i < full.length; i++) {
+      for (let j = i + 1; j < full.length; j++) {
+        const [a, b] = [full[i].b, full[j].b];
+        const ox = Math.min(a[2], b[2]) - Math.max(a[0], b[0]), oy = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+        assert.ok(ox <= 1 || oy <= 1, `${lang}: "${full[i].word}" and "${full[j].word}" overlap`);
+      }
+    }
+    assert.ok(boxes.some((x) => x.selected && x.full), `${lang}: the followed word is labelled in full`);
+    assert.ok(full.length >= 0.75 * boxes.length, `${lang}: ${full.length} of ${boxes.length} labels in full`);
+  }
   await grouped.context.close();
   const cat = pts.find((p) => p.label === 'cat');
   // Pointed at where cat's dot shows: another word's dot may lie over its centre (in this map of
