@@ -342,6 +342,34 @@ fn with_labels(spec: &GridSpec, mut g: GridLayout) -> GridLayout {
     g
 }
 
+/// A number as a reader writes it: integers whole (counts), three significant digits in fixed
+/// notation from 0.001 to 10000 (0.455, 0.0738, 3.48, 348), scientific notation with three
+/// significant digits only beyond (1.20e-5, 3.40e38).
+///
+/// ```
+/// use lm_playground::viz::value_text;
+/// assert_eq!(value_text(0.4552), "0.455");
+/// assert_eq!(value_text(0.073754), "0.0738");
+/// assert_eq!(value_text(12.0), "12");
+/// assert_eq!(value_text(0.0000123), "1.23e-5");
+/// ```
+pub fn value_text(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        format!("{v}")
+    } else if v == 0.0 {
+        "0".to_string()
+    } else if v.fract() == 0.0 && a < 1e7 {
+        format!("{v:.0}")
+    } else if (1e-3..1e4).contains(&a) {
+        // digits after the point that leave three significant ones (10000 > a ≥ 0.001)
+        let d = (2 - a.log10().floor() as i32).max(0) as usize;
+        format!("{v:.d$}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
 /// Ticks for a colour legend on [lo, hi]: at least three (the ends are added when round
 /// values are fewer), and the digits that tell them apart.
 pub fn legend_ticks(lo: f64, hi: f64) -> (Vec<f64>, usize) {
@@ -758,6 +786,32 @@ mod tests {
         );
         assert_eq!(g.cell_at(g.x0 - 1.0, g.y0), None);
         assert_eq!(g.cell_at(g.x0 + 4.0 * g.cell_w + 1.0, g.y0), None);
+    }
+
+    #[test]
+    fn values_read_as_written() {
+        // the gradient norms of the learning panel and the cosines of the vectors panel, as
+        // their sentences write them ("余弦 0.455")
+        for (v, s) in [
+            (0.4552, "0.455"),
+            (0.3484, "0.348"),
+            (0.073754, "0.0738"),
+            (0.04992, "0.0499"),
+            (0.001, "0.00100"),
+            (0.9, "0.900"),
+            (3.484, "3.48"),
+            (348.44, "348"),
+            (9999.4, "9999"),
+            (-0.25, "-0.250"),
+            (1.0, "1"),
+            (0.0, "0"),
+            (1234567.0, "1234567"),
+            (0.000_012_3, "1.23e-5"),
+            (12345.6, "1.23e4"),
+            (3.4e38, "3.40e38"),
+        ] {
+            assert_eq!(value_text(v), s, "{v}");
+        }
     }
 
     #[test]

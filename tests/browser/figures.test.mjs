@@ -1,7 +1,8 @@
 // The figures hold up at the biggest settings: every cell of a d_model 512 matrix is drawn, no two
 // labels overlap with 24 tokens, the weighted-sum step shows what it talks about, a softmax
 // map of many tokens is scaled to its largest weight (and says so), and in the 960×540 embed
-// every column of the heatmaps is labelled, the one the sentence names too.
+// every column of the heatmaps is labelled, the one the sentence names too, and the bars'
+// values read as the sentence writes them, in the room's type size.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, open, settle, ink, weightsTable, SHOTS } from './helpers.mjs';
@@ -171,4 +172,24 @@ test('with 24 long words not every column label fits: the selected token\'s row 
     for (let j = i + 1; j < r.labels.length; j++) assert.ok(!overlaps(r.labels[i], r.labels[j]));
   }
   await context.close();
+});
+
+test('embedded at 960×540, the bars write the cosine as the sentence does, in the room\'s type size', async () => {
+  for (const lang of ['zh', 'en']) {
+    const { page, errors, context } = await open(browser, `#panel=vectors&lang=${lang}&embed=1&step=3`, { width: 960, height: 540 });
+    const { svg, fs, say, values } = await page.evaluate(() => {
+      const P = window.lmApp.panels.vectors;
+      return { svg: P.bars.exportSvg(), fs: window.lmApp.fontScale, say: P.nearSay.textContent, values: Array.from(P.bars.args.values) };
+    });
+    assert.ok(fs > 1.1, `the embed's type scale (${fs})`);
+    const texts = [...svg.matchAll(/<text ([^>]*)>\n?([\s\S]*?)\n?<\/text>/g)].map((m) => ({ size: Number(m[1].match(/font-size="([\d.]+)/)[1]) / 2, text: m[2] }));
+    const shown = values.map((v) => v.toFixed(3));
+    for (const v of shown) assert.ok(texts.some((t) => t.text === v), `${lang}: ${v} written (${texts.map((t) => t.text)})`);
+    assert.ok(!texts.some((t) => /e-/.test(t.text)), `${lang}: no scientific notation`);
+    assert.ok(say.includes(shown[0]), `${lang}: the sentence "${say}" names ${shown[0]}`);
+    // labels at 13 px × the room's scale, values at 0.9 of it
+    assert.ok(Math.min(...texts.map((t) => t.size)) >= 0.9 * 13 * fs - 0.1, `${lang}: sizes ${texts.map((t) => t.size)}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
 });
