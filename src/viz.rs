@@ -94,6 +94,11 @@ pub struct GridSpec {
     /// Type size multiplier for the room the chart is seen in (1 on a desk; larger in an
     /// embedded slide, so that type stays readable when projected).
     pub font_scale: f64,
+    /// Rows whose labels are drawn whatever else must go (the highlighted row).
+    pub keep_rows: Vec<usize>,
+    /// Columns whose labels are drawn whatever else must go (the highlighted column, the
+    /// highlighted row's largest cell): when not every label fits, their neighbours go instead.
+    pub keep_cols: Vec<usize>,
 }
 
 /// A label's box, in CSS pixels: what the page can read back to check that labels never
@@ -138,11 +143,9 @@ pub struct GridLayout {
     pub font: f64,
     /// Font size for the title and legend ticks.
     pub small_font: f64,
-    /// Every how many rows a label is drawn (1: all).
-    pub row_every: usize,
-    /// Every how many columns a label is drawn (1: all).
-    pub col_every: usize,
-    /// The boxes of the labels drawn.
+    /// Lines the column labels take: 1, or 2 when they are staggered to fit.
+    pub col_lines: usize,
+    /// The boxes of the labels drawn (not every row's or column's when they cannot all fit).
     pub labels: Vec<LabelBox>,
     /// The drawing's right edge (cells, legend and its tick labels), for centring it.
     pub right: f64,
@@ -157,23 +160,46 @@ pub fn text_em(s: &str) -> f64 {
 }
 
 /// Lays out a heatmap: cells as large as the canvas allows (square when asked), labels sized
-/// with the cells and with the room (`font_scale`), every k-th label drawn when they would
-/// otherwise overlap, the legend's margin as wide as its tick labels.
+/// with the cells and with the room (`font_scale`), the legend's margin as wide as its tick
+/// labels.
+///
+/// Every column is labelled whenever the labels fit, each measured on its own (a wide "<bos>"
+/// does not cost its neighbours their labels): on one line at the largest type from the
+/// cells' size down to the floor (13 px × `font_scale`, never smaller), else on two staggered
+/// lines. When even that leaves labels out, the kept ones (`keep_rows`, `keep_cols`: what the
+/// figure highlights) are drawn first and the neighbours that would overlap them go. Labels
+/// never overlap.
 pub fn grid_layout(spec: &GridSpec) -> GridLayout {
-    // Two passes: cells sized with base labels, then labels scaled with the cells (large cells
-    // on a projector get large labels), then cells sized again for the new margins.
+    // Cells sized with base labels, then labels scaled with the cells (large cells on a
+    // projector get large labels), then cells sized again for the new margins.
     let base = 13.0 * spec.font_scale.clamp(0.5, 4.0);
-    let first = grid_pass(spec, base);
+    let first = grid_pass(spec, base, 1);
     let scaled = (first.cell_w.min(first.cell_h) * 0.3).clamp(base, base * 1.7);
-    let g = if scaled > base {
-        grid_pass(spec, scaled)
-    } else {
-        first
-    };
-    with_labels(spec, g)
+    // The type sizes to try, largest first, down to the floor.
+    let mut fonts = vec![scaled];
+    while let Some(&f) = fonts.last().filter(|&&f| f > base) {
+        fonts.push((f * 0.94).max(base));
+    }
+    let two_lines = spec.cols > 1 && !spec.col_labels.is_empty();
+    for lines in [1, 2] {
+        if lines == 2 && !two_lines {
+            break;
+        }
+        for &f in &fonts {
+            let g = with_labels(spec, grid_pass(spec, f, lines));
+            let cols = g.labels.iter().filter(|b| b.axis == "col").count();
+            if spec.col_labels.is_empty() || cols == spec.cols {
+                return g;
+            }
+        }
+    }
+    // Not every column label fits: the floor's type on as many lines as help, the kept
+    // labels first.
+    with_labels(spec, grid_pass(spec, base, if two_lines { 2 } else { 1 }))
 }
 
-fn grid_pass(spec: &GridSpec, font: f64) -> GridLayout {
+/// Cells, margins and legend for labels of `font` px, column labels on `lines` lines.
+fn grid_pass(spec: &GridSpec, font: f64, lines: usize) -> GridLayout {
     let widest = |l: &[f64]| l.iter().copied().fold(0.0, f64::max);
     let small_font = (font * 0.85).max(11.0);
     let left = 8.0 + font * widest(&spec.row_labels).max(1.0);
@@ -182,7 +208,7 @@ fn grid_pass(spec: &GridSpec, font: f64) -> GridLayout {
         + if spec.col_labels.is_empty() {
             0.0
         } else {
-            font * 1.5
+            font * 1.5 + (lines.max(1) - 1) as f64 * font * 1.2
         };
     let legend_w = if spec.legend { 12.0 } else { 0.0 };
     let right = if spec.legend {
@@ -215,8 +241,7 @@ fn grid_pass(spec: &GridSpec, font: f64) -> GridLayout {
         legend_w,
         font,
         small_font,
-        row_every: 1,
-        col_every: 1,
+        col_lines: lines.max(1),
         labels: vec![],
         right: left
             + cell_w * cols_f
@@ -228,39 +253,121 @@ fn grid_pass(spec: &GridSpec, font: f64) -> GridLayout {
     }
 }
 
-/// Chooses which labels to draw (every k-th so that none overlap) and records their boxes.
+/// Intervals `[start, end)` on one line, none overlapping, kept in order.
+#[derive(Default)]
+struct Line(Vec<(f64, f64)>);
+
+impl Line {
+    /// Takes `[a, b)` if it keeps at least `gap` from every interval already taken.
+    fn take(&mut self, a: f64, b: f64, gap: f64) -> bool {
+        let i = self.0.partition_point(|&(s, _)| s < a);
+        let clear_before = i == 0 || self.0[i - 1].1 + gap <= a;
+        let clear_after = i == self.0.len() || b + gap <= self.0[i].0;
+        if clear_before && clear_after {
+            self.0.insert(i, (a, b));
+        }
+        clear_before && clear_after
+    }
+}
+
+/// The kept indices below `n` first (in the order given), then every other index in order.
+fn label_order(keep: &[usize], n: usize) -> Vec<usize> {
+    let mut seen = vec![false; n];
+    let mut out = Vec::with_capacity(n);
+    for &i in keep.iter().chain(&(0..n).collect::<Vec<_>>()) {
+        if i < n && !seen[i] {
+            seen[i] = true;
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Chooses which labels to draw and records their boxes: each label measured on its own and
+/// drawn when it overlaps no label already drawn, the kept ones first (so that a kept label's
+/// neighbours go, not the kept label). Column labels alternate between the lines
+/// (`col_lines`), and move sideways to stay on the canvas and clear of the legend.
 fn with_labels(spec: &GridSpec, mut g: GridLayout) -> GridLayout {
     let line = g.font * 1.2;
-    g.row_every = (line / g.cell_h).ceil().max(1.0) as usize;
-    let widest_col = spec.col_labels.iter().copied().fold(0.0, f64::max) * g.font + 4.0;
-    g.col_every = (widest_col / g.cell_w).ceil().max(1.0) as usize;
-    for r in (0..spec.rows).step_by(g.row_every) {
+    let mut rows = Line::default();
+    for r in label_order(&spec.keep_rows, spec.rows) {
         let w = spec.row_labels.get(r).copied().unwrap_or(0.0) * g.font;
-        let cy = g.y0 + (r as f64 + 0.5) * g.cell_h;
-        g.labels.push(LabelBox {
-            axis: "row",
-            index: r,
-            x: g.x0 - 4.0 - w,
-            y: cy - line / 2.0,
-            w,
-            h: line,
-        });
-    }
-    if !spec.col_labels.is_empty() {
-        for c in (0..spec.cols).step_by(g.col_every) {
-            let w = spec.col_labels.get(c).copied().unwrap_or(0.0) * g.font;
-            let cx = g.x0 + (c as f64 + 0.5) * g.cell_w;
+        let y = g.y0 + (r as f64 + 0.5) * g.cell_h - line / 2.0;
+        // (rows may touch: their text is shorter than the line)
+        if rows.take(y, y + line - 1e-6, 0.0) {
             g.labels.push(LabelBox {
-                axis: "col",
-                index: c,
-                x: cx - w / 2.0,
-                y: g.y0 - 4.0 - line,
+                axis: "row",
+                index: r,
+                x: g.x0 - 4.0 - w,
+                y,
                 w,
                 h: line,
             });
         }
     }
+    if !spec.col_labels.is_empty() {
+        let gap = (g.font * 0.25).max(4.0);
+        // the right edge a column label may reach: the canvas, or the legend's tick labels
+        let right = if spec.legend {
+            g.legend_x - gap
+        } else {
+            spec.w
+        };
+        // the left edge: the canvas's, or the cells' when the first row's label (on rows
+        // thinner than a line) reaches up among the column labels
+        let row_top = g.labels.iter().map(|b| b.y).fold(f64::INFINITY, f64::min);
+        let left = if row_top < g.y0 - 4.0 { g.x0 } else { 0.0 };
+        let mut lines: Vec<Line> = (0..g.col_lines).map(|_| Line::default()).collect();
+        for c in label_order(&spec.keep_cols, spec.cols) {
+            let w = spec.col_labels.get(c).copied().unwrap_or(0.0) * g.font;
+            let cx = g.x0 + (c as f64 + 0.5) * g.cell_w;
+            let x = (cx - w / 2.0).min(right - w).max(left);
+            // the line this column's turn gives it, else the other one
+            let first = c % g.col_lines;
+            let chosen = (0..g.col_lines)
+                .map(|k| (first + k) % g.col_lines)
+                .find(|&k| lines[k].take(x, x + w, gap));
+            if let Some(k) = chosen {
+                g.labels.push(LabelBox {
+                    axis: "col",
+                    index: c,
+                    x,
+                    y: g.y0 - 4.0 - line * (k + 1) as f64,
+                    w,
+                    h: line,
+                });
+            }
+        }
+    }
     g
+}
+
+/// A number as a reader writes it: integers whole (counts), three significant digits in fixed
+/// notation from 0.001 to 10000 (0.455, 0.0738, 3.48, 348), scientific notation with three
+/// significant digits only beyond (1.20e-5, 3.40e38).
+///
+/// ```
+/// use lm_playground::viz::value_text;
+/// assert_eq!(value_text(0.4552), "0.455");
+/// assert_eq!(value_text(0.073754), "0.0738");
+/// assert_eq!(value_text(12.0), "12");
+/// assert_eq!(value_text(0.0000123), "1.23e-5");
+/// ```
+pub fn value_text(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        format!("{v}")
+    } else if v == 0.0 {
+        "0".to_string()
+    } else if v.fract() == 0.0 && a < 1e7 {
+        format!("{v:.0}")
+    } else if (1e-3..1e4).contains(&a) {
+        // digits after the point that leave three significant ones (10000 > a ≥ 0.001)
+        let d = (2 - a.log10().floor() as i32).max(0) as usize;
+        format!("{v:.d$}")
+    } else {
+        format!("{v:.2e}")
+    }
 }
 
 /// Ticks for a colour legend on [lo, hi]: at least three (the ends are added when round
@@ -445,6 +552,8 @@ mod tests {
             legend_em: text_em("-0.00"),
             square: true,
             font_scale: 1.0,
+            keep_rows: vec![],
+            keep_cols: vec![],
         }
     }
 
@@ -459,8 +568,14 @@ mod tests {
                 for label in ["猫", "today", "天气真好"] {
                     let g = grid_layout(&GridSpec {
                         square: n <= 24,
+                        keep_rows: vec![n.min(24) / 2],
+                        keep_cols: vec![n / 2, n - 1],
                         ..spec(w, h, n.min(24), n, label)
                     });
+                    assert!(
+                        g.labels.iter().any(|b| b.axis == "col" && b.index == n / 2),
+                        "{w}×{h} n={n} {label}: the kept column's label"
+                    );
                     assert!(g.cell_w >= 1.0 && g.cell_h >= 1.0, "{w}×{h} n={n}: {g:?}");
                     for (i, a) in g.labels.iter().enumerate() {
                         for b in &g.labels[i + 1..] {
@@ -490,6 +605,143 @@ mod tests {
             ..spec(960.0, 540.0, 4, 4, "猫")
         });
         assert!(big.font > small.font);
+    }
+
+    /// The column labels drawn, by index.
+    fn cols_drawn(g: &GridLayout) -> Vec<usize> {
+        g.labels
+            .iter()
+            .filter(|b| b.axis == "col")
+            .map(|b| b.index)
+            .collect()
+    }
+
+    fn labelled(w: f64, h: f64, rows: &[&str], cols: &[&str], font_scale: f64) -> GridSpec {
+        GridSpec {
+            w,
+            h,
+            rows: rows.len(),
+            cols: cols.len(),
+            row_labels: rows.iter().map(|l| text_em(l)).collect(),
+            col_labels: cols.iter().map(|l| text_em(l)).collect(),
+            title: false,
+            legend: true,
+            legend_em: text_em("0.5"),
+            square: true,
+            font_scale,
+            keep_rows: vec![],
+            keep_cols: vec![],
+        }
+    }
+
+    fn assert_apart(g: &GridLayout, what: &str) {
+        for (i, a) in g.labels.iter().enumerate() {
+            for b in &g.labels[i + 1..] {
+                assert!(!overlap(a, b), "{what}: {a:?} overlaps {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_column_is_labelled_when_the_labels_fit() {
+        // The figures of the 960 × 540 embed (font scale 1.22) that labelled every other
+        // column because "<bos>" (or "today") was wider than one cell: the families panel's
+        // decoder (写"多"时最关注"感冒": 感冒 was the unlabelled column 3), the encoder–decoder's
+        // cross-attention ("cold", column 3) and its self-attention (cells 57 px wide, three
+        // labels of six), the three masks (10 × 10 cells of 25 px, two-character words).
+        let s = 1.2215;
+        let zh_out = ["→ 他", "→ 应该", "→ 多", "→ 喝", "→ 水", "→ <eos>"];
+        let zh = [
+            "<bos>", "小明", "今天", "感冒", "了", "，", "他", "应该", "多", "喝", "水", "<eos>",
+        ];
+        let en = [
+            "<bos>", "Tom", "has", "a", "cold", "today", ",", "he", "should", "drink", "more",
+            "water", "<eos>",
+        ];
+        let en_out = ["he", "should", "drink", "more", "water", "<eos>"];
+        let words = [
+            "小明", "今天", "感冒", "了", "，", "他", "应该", "多", "喝", "水",
+        ];
+        let cases = [
+            ("families zh", labelled(941.0, 254.0, &zh_out, &zh, s)),
+            ("families en", labelled(941.0, 254.0, &zh_out, &en, s)),
+            (
+                "cross en",
+                labelled(
+                    464.0,
+                    282.0,
+                    &en_out,
+                    &["Tom", "has", "a", "cold", "today"],
+                    s,
+                ),
+            ),
+            (
+                "self zh",
+                labelled(
+                    941.0,
+                    385.0,
+                    &zh_out,
+                    &["<bos>", "他", "应该", "多", "喝", "水"],
+                    s,
+                ),
+            ),
+            (
+                "masks",
+                GridSpec {
+                    legend: false,
+                    ..labelled(300.0, 290.0, &words, &words, s)
+                },
+            ),
+        ];
+        for (what, spec) in cases {
+            let g = grid_layout(&spec);
+            assert_eq!(
+                cols_drawn(&g).len(),
+                spec.cols,
+                "{what}: columns labelled {:?} at {} px in cells of {:.1} px",
+                cols_drawn(&g),
+                g.font,
+                g.cell_w
+            );
+            assert!(g.font >= 13.0 * s - 1e-9, "{what}: type below the floor");
+            assert_apart(&g, what);
+            // and inside the canvas
+            for b in &g.labels {
+                assert!(b.x >= 0.0 && b.x + b.w <= spec.w + 1e-9, "{what}: {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn highlighted_labels_stay_when_neighbours_go() {
+        // 60 columns of "<bos>"-wide labels in 480 px: not all can be drawn; the kept ones are,
+        // and none overlaps another.
+        let names: Vec<String> = (0..60).map(|i| format!("<w{i:02}>")).collect();
+        let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+        for keep in [0, 1, 7, 31, 59] {
+            let g = grid_layout(&GridSpec {
+                keep_cols: vec![keep],
+                keep_rows: vec![keep],
+                square: false,
+                ..labelled(480.0, 270.0, &names, &names, 1.0)
+            });
+            let cols = cols_drawn(&g);
+            assert!(cols.len() < 60, "{cols:?}");
+            assert!(cols.contains(&keep), "column {keep} unlabelled: {cols:?}");
+            assert!(
+                g.labels.iter().any(|b| b.axis == "row" && b.index == keep),
+                "row {keep} unlabelled"
+            );
+            // the neighbours of a kept label go, not labels far from it
+            assert!(cols.len() >= 10, "{cols:?}");
+            assert_apart(&g, &format!("keep {keep}"));
+        }
+        // an index out of range is ignored
+        let g = grid_layout(&GridSpec {
+            keep_cols: vec![600],
+            ..labelled(480.0, 270.0, &names, &names, 1.0)
+        });
+        assert!(!cols_drawn(&g).contains(&600));
     }
 
     #[test]
@@ -534,6 +786,32 @@ mod tests {
         );
         assert_eq!(g.cell_at(g.x0 - 1.0, g.y0), None);
         assert_eq!(g.cell_at(g.x0 + 4.0 * g.cell_w + 1.0, g.y0), None);
+    }
+
+    #[test]
+    fn values_read_as_written() {
+        // the gradient norms of the learning panel and the cosines of the vectors panel, as
+        // their sentences write them ("余弦 0.455")
+        for (v, s) in [
+            (0.4552, "0.455"),
+            (0.3484, "0.348"),
+            (0.073754, "0.0738"),
+            (0.04992, "0.0499"),
+            (0.001, "0.00100"),
+            (0.9, "0.900"),
+            (3.484, "3.48"),
+            (348.44, "348"),
+            (9999.4, "9999"),
+            (-0.25, "-0.250"),
+            (1.0, "1"),
+            (0.0, "0"),
+            (1234567.0, "1234567"),
+            (0.000_012_3, "1.23e-5"),
+            (12345.6, "1.23e4"),
+            (3.4e38, "3.40e38"),
+        ] {
+            assert_eq!(value_text(v), s, "{v}");
+        }
     }
 
     #[test]

@@ -548,10 +548,22 @@ export class LossCurve {
   }
 }
 
+/** A bar's height in CSS pixels at the page's type scale (`app.fontScale`): 24 px on the page. */
+export const barRow = (fontScale = 1) => Math.round(24 * (fontScale || 1));
+
+/** A value as the engine's bars write it (`value_text`): 0.455, 0.0738, 12, 1.23e-5. */
+export const readable = (v) => {
+  const a = Math.abs(v);
+  if (!Number.isFinite(v) || v === 0 || (Number.isInteger(v) && a < 1e7)) return String(v);
+  if (a >= 1e-3 && a < 1e4) return v.toFixed(Math.max(0, 2 - Math.floor(Math.log10(a))));
+  return v.toExponential(2).replace('e+', 'e');
+};
+
 /**
  * Horizontal bars with their values written, in a canvas whose height is fixed by `rows`, so
- * new data never shifts the page. `draw(labels, values, {percent, max, alt}, rows)`; `relayout()`
- * after the page's layout changed. The canvas is an image named `alt` followed by every bar's
+ * new data never shifts the page. `draw(labels, values, {percent, max, highlight, fontScale,
+ * alt}, rows)`, a bar `barRow(fontScale)` tall (the page's type scale, as the engine's bars);
+ * `relayout()` after the page's layout changed. The canvas is an image named `alt` followed by every bar's
  * label and value (`alt`: what the bars are, in the page's language).
  */
 export class Bars {
@@ -573,7 +585,7 @@ export class Bars {
 
   /** The bars' CSS size. */
   size() {
-    return [this.width.get(), Math.max(40, 8 + (this.args?.rows ?? 1) * 24)];
+    return [this.width.get(), Math.max(40, 8 + (this.args?.rows ?? 1) * barRow(this.args?.opts.fontScale))];
   }
 
   exportSvg() {
@@ -590,7 +602,7 @@ export class Bars {
 
   draw(labels, values, { alt, ...opts }, rows = labels.length) {
     this.args = { labels, values, opts, rows };
-    const value = (v) => (opts.percent ? `${(100 * v).toFixed(1)}%` : Number.isInteger(v) ? String(v) : v.toPrecision(3));
+    const value = (v) => (opts.percent ? `${(100 * v).toFixed(1)}%` : readable(v));
     const list = labels.map((l, i) => `${l} ${value(values[i])}`).join(', ');
     imageName(this.canvas, alt && list ? `${alt}: ${list}` : alt || list);
     this.paint();
@@ -608,7 +620,7 @@ export class Bars {
       warmGlyphs(labels, { urgent: true }).then(this.repaint);
       return;
     }
-    const dpr = sizeCanvas(this.canvas, this.width.get(), Math.max(40, 8 + rows * 24));
+    const dpr = sizeCanvas(this.canvas, this.width.get(), Math.max(40, 8 + rows * barRow(opts.fontScale)));
     this.layout = engine.drawBars(this.canvas, labels, Float32Array.from(values), { dpr, ...opts });
   }
 }

@@ -1,6 +1,8 @@
 // The figures hold up at the biggest settings: every cell of a d_model 512 matrix is drawn, no two
-// labels overlap with 24 tokens, the weighted-sum step shows what it talks about, and a softmax
-// map of many tokens is scaled to its largest weight (and says so).
+// labels overlap with 24 tokens, the weighted-sum step shows what it talks about, a softmax
+// map of many tokens is scaled to its largest weight (and says so), and in the 960×540 embed
+// every column of the heatmaps is labelled, the one the sentence names too, and the bars'
+// values read as the sentence writes them, in the room's type size.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, open, settle, ink, weightsTable, SHOTS } from './helpers.mjs';
@@ -106,4 +108,88 @@ test('a render that changes nothing redraws nothing; an embedded slide draws onl
   assert.equal(await drawn(), true, 'drawn once its step is shown');
   assert.ok(await ink(e.page, '#chart-weights canvas') > 5000);
   await e.context.close();
+});
+
+/** Whether two label boxes overlap. */
+const overlaps = (a, b) => !(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y);
+
+test('embedded at 960×540, every heatmap column is labelled (the one the sentence names too), in the SVG as on the canvas', async () => {
+  // the figures whose column labels went every other one because "<bos>" was wider than a cell;
+  // the last number: labels that may go. (The English masks have 11 words in cells of 20 px:
+  // "should" and "water" two columns apart do not fit side by side at the floor's type size,
+  // even on two lines, so one label goes: 10 of 11, where 4 were drawn before.)
+  const cases = [
+    ['#panel=families&lang=zh&embed=1&step=2', 'families', ['cAtt'], '感冒', 0],
+    ['#panel=families&lang=en&embed=1&step=2', 'families', ['cAtt'], 'drink', 0],
+    ['#panel=families&lang=zh&embed=1&step=0', 'families', 'masks', null, 0],
+    ['#panel=families&lang=en&embed=1&step=0', 'families', 'masks', null, 1],
+    ['#panel=seq2seq&lang=en&embed=1&step=1', 'seq2seq', ['cross'], 'cold', 0],
+    ['#panel=seq2seq&lang=zh&embed=1&step=3', 'seq2seq', ['self'], null, 0],
+  ];
+  for (const [hash, panel, charts, named, spare] of cases) {
+    const { page, errors, context } = await open(browser, hash, { width: 960, height: 540 });
+    const figs = await page.evaluate(([p, cs]) => {
+      const P = window.lmApp.panels[p];
+      const list = cs === 'masks' ? P.maskCharts.map((m) => m.chart) : cs.map((c) => P[c]);
+      return list.map((h) => ({ cols: h.spec.cols, labels: h.layout.labels, font: h.layout.font, svg: h.exportSvg(), fs: window.lmApp.fontScale }));
+    }, [panel, charts]);
+    assert.ok(figs.length >= 1, hash);
+    for (const f of figs) {
+      const drawn = f.labels.filter((b) => b.axis === 'col').map((b) => b.index);
+      const missing = f.cols.filter((_, i) => !drawn.includes(i));
+      assert.ok(missing.length <= spare, `${hash}: every column labelled (${f.cols.join(' ')}), not ${missing.join(' ')}`);
+      const texts = [...f.svg.matchAll(/<text[^>]*>\n?([\s\S]*?)\n?<\/text>/g)].map((m) => m[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+      for (const c of f.cols) assert.ok(missing.includes(c) || texts.includes(c), `${hash}: the SVG has the label ${c}`);
+      if (named) assert.ok(drawn.includes(f.cols.indexOf(named)), `${hash}: ${named}, the sentence's word, is labelled`);
+      assert.ok(f.font >= 13 * f.fs - 1e-6, `${hash}: labels of ${f.font} px, not below the floor`);
+      for (let i = 0; i < f.labels.length; i++) {
+        for (let j = i + 1; j < f.labels.length; j++) assert.ok(!overlaps(f.labels[i], f.labels[j]), `${hash}: ${JSON.stringify([f.labels[i], f.labels[j]])}`);
+      }
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+});
+
+test('with 24 long words not every column label fits: the selected token\'s row and its largest weight keep theirs', async () => {
+  const text = Array.from({ length: 6 }, () => 'wonderful children everybody tomorrow').join(' ');
+  const { page, context } = await open(browser, `#lang=en&text=${encodeURIComponent(text)}&embed=1&step=4`, { width: 960, height: 540 });
+  await page.evaluate(() => window.lmApp.setState({ tok: 17 }));
+  await settle(page);
+  const r = await page.evaluate(() => {
+    const h = window.lmApp.panels.attention.weights;
+    const [, C] = h.spec.matrix.shape;
+    const row = Array.from(h.spec.matrix.data.slice(h.spec.highlightRow * C, (h.spec.highlightRow + 1) * C));
+    const masked = h.spec.mask ? Array.from(h.spec.mask.data.slice(h.spec.highlightRow * C, (h.spec.highlightRow + 1) * C)) : row.map(() => 0);
+    const best = row.reduce((b, v, i) => (!masked[i] && v > row[b] ? i : b), 0);
+    return { C, hr: h.spec.highlightRow, best, labels: h.layout.labels };
+  });
+  const cols = r.labels.filter((b) => b.axis === 'col').map((b) => b.index);
+  assert.ok(cols.length < r.C, `${cols.length} of ${r.C} columns labelled`);
+  assert.ok(cols.includes(r.best), `the largest weight's column ${r.best} is labelled: ${cols}`);
+  assert.ok(r.labels.some((b) => b.axis === 'row' && b.index === r.hr), `the selected row ${r.hr} is labelled`);
+  for (let i = 0; i < r.labels.length; i++) {
+    for (let j = i + 1; j < r.labels.length; j++) assert.ok(!overlaps(r.labels[i], r.labels[j]));
+  }
+  await context.close();
+});
+
+test('embedded at 960×540, the bars write the cosine as the sentence does, in the room\'s type size', async () => {
+  for (const lang of ['zh', 'en']) {
+    const { page, errors, context } = await open(browser, `#panel=vectors&lang=${lang}&embed=1&step=3`, { width: 960, height: 540 });
+    const { svg, fs, say, values } = await page.evaluate(() => {
+      const P = window.lmApp.panels.vectors;
+      return { svg: P.bars.exportSvg(), fs: window.lmApp.fontScale, say: P.nearSay.textContent, values: Array.from(P.bars.args.values) };
+    });
+    assert.ok(fs > 1.1, `the embed's type scale (${fs})`);
+    const texts = [...svg.matchAll(/<text ([^>]*)>\n?([\s\S]*?)\n?<\/text>/g)].map((m) => ({ size: Number(m[1].match(/font-size="([\d.]+)/)[1]) / 2, text: m[2] }));
+    const shown = values.map((v) => v.toFixed(3));
+    for (const v of shown) assert.ok(texts.some((t) => t.text === v), `${lang}: ${v} written (${texts.map((t) => t.text)})`);
+    assert.ok(!texts.some((t) => /e-/.test(t.text)), `${lang}: no scientific notation`);
+    assert.ok(say.includes(shown[0]), `${lang}: the sentence "${say}" names ${shown[0]}`);
+    // labels at 13 px × the room's scale, values at 0.9 of it
+    assert.ok(Math.min(...texts.map((t) => t.size)) >= 0.9 * 13 * fs - 0.1, `${lang}: sizes ${texts.map((t) => t.size)}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
 });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as lm from '../../www/pkg/lm_playground.js';
 import { wasmBytes } from './helpers.mjs';
+import { readable } from '../../www/chart.js';
 
 lm.initSync({ module: wasmBytes });
 
@@ -69,6 +70,33 @@ test('the loss curve, bars and attention lines as SVG', () => {
   const lines = lm.drawAttentionLinesSvg(['he', 'x'], ['Tom', 'cold', 'x'], T([2, 3], () => 1 / 3), { width: 300, height: 120, row: 0 });
   assert.equal(count(lines, 'polyline'), 6, 'a line per pair');
   assert.ok(texts(lines).includes('0.33'));
+});
+
+/** The font size (CSS px) of each <text> whose content is one of `which`. */
+const sizesOf = (svg, which) => [...svg.matchAll(/<text ([^>]*)>\n?([\s\S]*?)\n?<\/text>/g)]
+  .filter((m) => which.includes(m[2]))
+  .map((m) => Number(m[1].match(/font-size="([\d.]+)/)[1]) / 2); // (drawn at ×2: see svg.rs)
+
+test('bars write values as a reader does and take the page\'s type scale', () => {
+  // gradient norms and cosines, as the learning and vectors panels draw them (the sentence
+  // beside says 0.455, not 4.552e-1)
+  const labels = ['lm_head.weight', '鸟', 'tiny', 'count', 'huge'];
+  const values = Float32Array.of(0.4552, 0.073754, 0.0000123, 12, 123456.7);
+  const want = ['0.455', '0.0738', '1.23e-5', '12', '1.23e5'];
+  const opts = { percent: false, max: 123456.7, width: 400, height: 160 };
+  const plain = lm.drawBarsSvg(labels, values, opts);
+  for (const w of want) assert.ok(texts(plain).includes(w), `${w} in ${texts(plain)}`);
+  assert.ok(!texts(plain).some((t) => /\de-1$/.test(t)), 'no 4.552e-1');
+  // the page's lists and the bars' names (chart.js) write them the same way
+  assert.deepEqual(Array.from(values, readable), want);
+  // the type follows fontScale, as the heatmaps' and the loss curve's
+  const big = lm.drawBarsSvg(labels, values, { ...opts, fontScale: 1.5 });
+  const [s1, s15] = [sizesOf(plain, labels), sizesOf(big, labels)];
+  assert.equal(s1.length, labels.length);
+  for (let i = 0; i < labels.length; i++) assert.ok(Math.abs(s15[i] / s1[i] - 1.5) < 0.02, `${labels[i]}: ${s1[i]} → ${s15[i]} px`);
+  assert.ok(Math.min(...sizesOf(big, want)) >= 0.9 * 13 * 1.5 - 0.1, 'values at 0.9 of the labels\' size');
+  // probabilities stay percentages
+  assert.ok(texts(lm.drawBarsSvg(['a'], Float32Array.of(0.4552), { width: 300, height: 40 })).includes('45.5%'));
 });
 
 test('bad input is an Error naming what is wrong', () => {

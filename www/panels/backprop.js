@@ -7,7 +7,7 @@
 // (model.blame, model.stepSize); this file lays them out.
 
 import { engine } from '../engine.js';
-import { Bars } from '../chart.js';
+import { Bars, barRow } from '../chart.js';
 import { el, fillSelect, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes } from '../fit.js';
@@ -240,12 +240,12 @@ export default class BackpropPanel {
     const p = run.wrongProbs;
     const ids = Array.from(p.keys()).sort((x, y) => p[y] - p[x]);
     const room = boxes?.get(this.barsCanvas.parentElement)?.h;
-    const n = room ? Math.max(3, Math.min(8, Math.floor((room - 8) / 24))) : 8;
+    const n = room ? Math.max(3, Math.min(8, Math.floor((room - 8) / barRow(this.app.fontScale)))) : 8;
     const shown = ids.slice(0, n);
     const tId = vocab.indexOf(ex.target);
     if (!shown.includes(tId)) shown[shown.length - 1] = tId;
     const names = shown.map((i) => vocab[i]);
-    this.bars.draw(names, shown.map((i) => p[i]), { percent: true, max: Math.max(1e-6, ...shown.map((i) => p[i])), alt: this.t('bp.wrong.alt') }, shown.length);
+    this.bars.draw(names, shown.map((i) => p[i]), { percent: true, max: Math.max(1e-6, ...shown.map((i) => p[i])), fontScale: this.app.fontScale, alt: this.t('bp.wrong.alt') }, shown.length);
     this.barsList.replaceChildren(...shown.map((i) => el('li', { 'data-token': vocab[i], 'data-prob': String(p[i]), text: `${vocab[i]} ${pct(p[i])}` })));
     const key = run.wrongSteps === 0 ? 'bp.wrong.already' : run.wrongFirst ? 'bp.wrong.say' : 'bp.wrong.notFirst';
     this.wrongSay.textContent = this.t(key, { ...vars, max: WRONG_MAX, pw: pct(p[vocab.indexOf(ex.wrong)]), pt: pct(p[tId]) });

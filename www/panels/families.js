@@ -6,7 +6,7 @@
 // steps 2–4 run each model. Every number comes from the engine; the sentences are computed
 // from the numbers drawn.
 
-import { Bars, Heatmap } from '../chart.js';
+import { Bars, Heatmap, barRow } from '../chart.js';
 import { el, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
@@ -167,7 +167,10 @@ export default class FamiliesPanel {
     const first = r.masks[0];
     const cands = first.candidates;
     this.mList.replaceChildren(...cands.map((c) => el('li', { 'data-token': c.token, 'data-prob': String(c.prob), text: `${c.token}: ${(c.prob * 100).toFixed(1)}%` })));
-    this.mBars.draw(cands.map((c) => c.token), cands.map((c) => c.prob), { percent: true, max: 1, alt: this.t('fam.m.bars') }, cands.length);
+    // Five candidates, or as many bars (barRow each) as an embedded frame has room for.
+    const room = boxes?.get(this.mCanvas.parentElement)?.h;
+    const shown = room ? cands.slice(0, Math.max(3, Math.floor((room - 8) / barRow(fs)))) : cands;
+    this.mBars.draw(shown.map((c) => c.token), shown.map((c) => c.prob), { percent: true, max: 1, fontScale: fs, alt: this.t('fam.m.bars') }, shown.length);
     // The [MASK]'s row of attention in the last layer: how much of it reads the right side,
     // which a decoder-only model could not see.
     const T = r.tokens.length, L = r.attention.length, H = r.attention[0].length;

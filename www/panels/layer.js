@@ -9,7 +9,7 @@
 // difference training makes can be seen on the same sentence.
 
 import { engine } from '../engine.js';
-import { Bars, Heatmap } from '../chart.js';
+import { Bars, Heatmap, barRow } from '../chart.js';
 import { el, fillSelect, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
@@ -402,13 +402,13 @@ export default class LayerPanel {
     const T = r.tokens.length, V = r.logits.shape[1];
     const z = r.logits.data.slice((T - 1) * V, T * V);
     const nt = engine.nextToken(z, { temperature: s.temp, topK: s.topk, seed: s.sseed });
-    // Ten candidates, or as many bars (24 px each) as an embedded frame has room for.
+    // Ten candidates, or as many bars (barRow each) as an embedded frame has room for.
     const room = boxes?.get(this.barsCanvas.parentElement)?.h;
-    const n = room ? Math.max(3, Math.min(10, Math.floor((room - 8) / 24))) : 10;
+    const n = room ? Math.max(3, Math.min(10, Math.floor((room - 8) / barRow(this.app.fontScale)))) : 10;
     const shown = nt.kept.slice(0, n);
     const names = shown.map((id) => this.tokenName(id));
     const picked = this.tokenName(nt.pick);
-    this.bars.draw(names.map((n, i) => (shown[i] === nt.pick ? `✓ ${n}` : n)), shown.map((id) => nt.probs[id]), { percent: true, max: Math.max(1e-6, ...shown.map((id) => nt.probs[id])), alt: this.t('lay.out.alt', { text }) }, n);
+    this.bars.draw(names.map((n, i) => (shown[i] === nt.pick ? `✓ ${n}` : n)), shown.map((id) => nt.probs[id]), { percent: true, max: Math.max(1e-6, ...shown.map((id) => nt.probs[id])), fontScale: this.app.fontScale, alt: this.t('lay.out.alt', { text }) }, n);
     this.outList.replaceChildren(...shown.map((id, i) => el('li', { text: `${names[i]} ${(100 * nt.probs[id]).toFixed(1)}% (z = ${z[id].toFixed(2)})` })));
     this.outSay.textContent = this.t('lay.out.say', { text, last: r.tokens[T - 1], pick: picked, p: (100 * nt.probs[nt.pick]).toFixed(1), u: nt.u.toFixed(2), temp: s.temp.toFixed(2), k: s.topk || this.t('lay.topk.all'), v: V });
   }

@@ -5,7 +5,7 @@
 // at most once per animation frame.
 
 import { engine } from '../engine.js';
-import { Bars, LossCurve, chartsIdle, defer } from '../chart.js';
+import { Bars, LossCurve, barRow, chartsIdle, defer, readable } from '../chart.js';
 import { el, fillSelect, field } from '../dom.js';
 import { choices } from '../state.js';
 import { Stepper } from '../stepper.js';
@@ -41,8 +41,6 @@ const MAX_CORPUS = 200000;
 const HELDOUT_EVERY = 25;
 const OPTIMIZERS = { sgd: 'SGD', adam: 'Adam' };
 const DEFAULT_WATCH = 'layers.0.linear1.weight';
-/** Height of one bar (Bars: 8 px + 24 px a row). */
-const BAR_ROW = 24;
 
 export default class LearnPanel {
   constructor(app, root) {
@@ -429,7 +427,7 @@ export default class LearnPanel {
   /** How many of `want` bars fit the box of `canvas` (all of them on the page). */
   rowsFor(canvas, want) {
     const h = this.boxes?.get(canvas.parentElement)?.h;
-    return h ? Math.max(1, Math.min(want, Math.floor((h - 8) / BAR_ROW))) : want;
+    return h ? Math.max(1, Math.min(want, Math.floor((h - 8) / barRow(this.app.fontScale)))) : want;
   }
 
   /** Called by the app on every state change. */
@@ -515,7 +513,7 @@ export default class LearnPanel {
     for (const b of this.statsBoxes) {
       const items = b.items ?? [];
       const shown = items.slice(0, this.rowsFor(b.c, 10));
-      b.bars.draw(shown.map((x) => x.token), shown.map((x) => x.count), { percent: false, max: Math.max(1, ...items.map((x) => x.count)), alt: b.alt }, shown.length);
+      b.bars.draw(shown.map((x) => x.token), shown.map((x) => x.count), { percent: false, max: Math.max(1, ...items.map((x) => x.count)), fontScale: this.app.fontScale, alt: b.alt }, shown.length);
     }
   }
 
@@ -601,15 +599,15 @@ export default class LearnPanel {
     if (!Array.isArray(this.predictions) && this.predictions?.error) this.predList.replaceChildren(el('li', { text: this.app.errorText(this.predictions.error) }));
     else this.predList.replaceChildren(...preds.map((p) => el('li', { 'data-token': p.token, 'data-prob': String(p.prob), text: `${p.token}: ${(p.prob * 100).toFixed(2)}%` })));
     const rows = this.rowsFor(this.predCanvas, 8);
-    this.predBars.draw(preds.slice(0, rows).map((p) => p.token), preds.slice(0, rows).map((p) => p.prob), { percent: true, max: 1, alt: this.t('learn.pred.alt') }, rows);
+    this.predBars.draw(preds.slice(0, rows).map((p) => p.token), preds.slice(0, rows).map((p) => p.prob), { percent: true, max: 1, fontScale: this.app.fontScale, alt: this.t('learn.pred.alt') }, rows);
   }
 
   paintNorms() {
     const norms = Object.entries(this.norms ?? {}).sort((x, y) => y[1] - x[1]).slice(0, 12);
     const rows = this.rowsFor(this.normsCanvas, 12);
     const shown = norms.slice(0, rows);
-    if (shown.length) this.normsBars.draw(shown.map(([k]) => k), shown.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)), alt: this.t('learn.blame.norms') }, rows);
-    this.normsList.replaceChildren(...norms.map(([k, v]) => el('li', { text: `${k}: ${v.toExponential(3)}` })));
+    if (shown.length) this.normsBars.draw(shown.map(([k]) => k), shown.map(([, v]) => v), { percent: false, max: Math.max(1e-12, ...norms.map(([, v]) => v)), fontScale: this.app.fontScale, alt: this.t('learn.blame.norms') }, rows);
+    this.normsList.replaceChildren(...norms.map(([k, v]) => el('li', { text: `${k}: ${readable(v)}` })));
   }
 
   paintUpdate() {

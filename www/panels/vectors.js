@@ -255,7 +255,7 @@ export default class VectorsPanel {
     const r = this.row(word);
     const near = engine.space('nearest', { e: this.e, row: r, k: 8, exclude: this.exclude() });
     const names = near.map((n) => this.vocab[n.row]);
-    this.bars.draw(names, near.map((n) => Math.max(0, n.cos)), { percent: false, max: 1, alt: this.t('vec.near.alt', { w: word }) }, 8);
+    this.bars.draw(names, near.map((n) => Math.max(0, n.cos)), { percent: false, max: 1, fontScale: this.app.fontScale, alt: this.t('vec.near.alt', { w: word }) }, 8);
     this.nearList.replaceChildren(...near.map((n, i) => el('li', { text: `${names[i]} ${fmt(n.cos, 3)}` })));
     const catW = this.catOf(word);
     const same = catW ? near.slice(0, 3).filter((n) => this.catOf(this.vocab[n.row]) === catW).length : 0;

@@ -4,8 +4,8 @@
 use super::*;
 
 /// Draws horizontal bars with their values written: probabilities (as percentages, scale 0–1)
-/// or any non-negative numbers (`{percent: false, max}`).
-/// `opts`: `{dpr, highlight: index, percent, max}`. Returns `{x0, y0, barH, rows}` in CSS pixels.
+/// or any non-negative numbers (`{percent: false, max}`, written 0.455, 0.0738, 12).
+/// `opts`: `{dpr, highlight: index, percent, max, fontScale}`. Returns `{x0, y0, barH, rows}` in CSS pixels.
 #[wasm_bindgen(js_name = drawBars)]
 pub fn draw_bars(
     canvas: JsValue,
@@ -60,6 +60,7 @@ fn read_bars(
         ArgSpec::number("highlight"),
         ArgSpec::flag("percent"),
         ArgSpec::opt("max", Kind::Number { positive: true }),
+        ArgSpec::opt("fontScale", Kind::Number { positive: true }),
     ];
     specs.extend_from_slice(size);
     let labels = strings(f, "labels", &labels, MAX_LABELS)?;
@@ -77,6 +78,10 @@ fn read_bars(
 
 /// Draws the bars on `root` (`w × h` CSS pixels at `dpr`), their coloured rectangles on
 /// `bars` (`root` itself on a canvas); returns `(label width, bar height)` in CSS pixels.
+///
+/// Type is 13 px × `fontScale` (the room's scale, as the other charts'), bars at most 28 px ×
+/// `fontScale` tall; values as percentages (`percent`) or as a reader writes them
+/// ([`value_text`]: 0.455, not 4.552e-1).
 fn paint_bars<DB: DrawingBackend, DB2: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     bars: &DrawingArea<DB2, Shift>,
@@ -89,30 +94,37 @@ fn paint_bars<DB: DrawingBackend, DB2: DrawingBackend>(
     let highlight = a.number_or("highlight", -1.0).map_err(e)?;
     let percent = a.flag_or("percent", true).map_err(e)?;
     let max = a.number_or("max", 1.0).map_err(e)?.max(1e-30) as f32;
+    let scale = a.number_or("fontScale", 1.0).map_err(e)?.clamp(0.5, 4.0);
+    let size = 13.0 * scale;
     let n = values.len().max(1);
-    let label_w = 8.0
-        + 13.0
-            * labels
-                .iter()
-                .map(|l| {
-                    l.chars()
-                        .map(|c| if c.is_ascii() { 0.6 } else { 1.0 })
-                        .sum::<f64>()
-                })
-                .fold(1.0, f64::max);
-    let bar_h = ((h - 8.0) / n as f64).min(28.0);
-    let avail = (w - label_w - 60.0).max(10.0);
+    let texts: Vec<String> = values
+        .iter()
+        .map(|&v| {
+            if percent {
+                format!("{:.1}%", v * 100.0)
+            } else {
+                value_text(v as f64)
+            }
+        })
+        .collect();
+    let widest = |t: &[String]| t.iter().map(|l| text_em(l)).fold(1.0, f64::max);
+    let label_w = 8.0 + size * widest(labels);
+    // room after the longest bar for its value (at 0.9 of the labels' size)
+    let value_w = 10.0 + 0.9 * size * widest(&texts);
+    let bar_h = ((h - 8.0) / n as f64).min(28.0 * scale);
+    let avail = (w - label_w - value_w).max(10.0);
     let px = |v: f64| (v * dpr).round() as i32;
-    let fs = 13.0 * dpr;
-    for (i, (l, &v)) in labels.iter().zip(values).enumerate() {
+    let fs = size * dpr;
+    for (i, ((l, &v), text)) in labels.iter().zip(values).zip(texts).enumerate() {
         let y = 4.0 + i as f64 * bar_h;
         let frac = (v / max).clamp(0.0, 1.0) as f64;
         let len = avail * frac;
         let colour = rgb(viridis(0.25 + 0.6 * frac));
+        let inset = (bar_h * 0.12).clamp(2.0, 3.0 * scale);
         bars.draw(&Rectangle::new(
             [
-                (px(label_w), px(y + 3.0)),
-                (px(label_w + len.max(1.0)), px(y + bar_h - 3.0)),
+                (px(label_w), px(y + inset)),
+                (px(label_w + len.max(1.0)), px(y + bar_h - inset)),
             ],
             colour.filled(),
         ))
@@ -120,8 +132,8 @@ fn paint_bars<DB: DrawingBackend, DB2: DrawingBackend>(
         if i as f64 == highlight {
             root.draw(&Rectangle::new(
                 [
-                    (px(label_w), px(y + 2.0)),
-                    (px(label_w + avail), px(y + bar_h - 2.0)),
+                    (px(label_w), px(y + inset - 1.0)),
+                    (px(label_w + avail), px(y + bar_h - inset + 1.0)),
                 ],
                 BLACK.stroke_width(dpr.round() as u32),
             ))
@@ -133,13 +145,6 @@ fn paint_bars<DB: DrawingBackend, DB2: DrawingBackend>(
             font(fs, BLACK, Pos::new(HPos::Right, VPos::Center)),
         ))
         .map_err(draw_err)?;
-        let text = if percent {
-            format!("{:.1}%", v * 100.0)
-        } else if v.fract() == 0.0 && v.abs() < 1e7 {
-            format!("{}", v as i64)
-        } else {
-            format!("{v:.3e}")
-        };
         root.draw(&Text::new(
             text,
             (px(label_w + len + 4.0), px(y + bar_h / 2.0)),

@@ -157,6 +157,17 @@ impl Heatmap {
             .iter()
             .map(|&t| text_em(&tick_text(t)))
             .fold(0.0, f64::max);
+        // What the figure highlights keeps its labels when not all fit: the highlighted row and
+        // column, and the highlighted row's largest (unmasked) cell, the one its sentence talks
+        // about ("写“多”时最关注“感冒”").
+        let index = |v: f64, n: usize| (v >= 0.0 && (v as usize) < n).then_some(v as usize);
+        let high_row = index(a.number_or("highlightRow", -1.0).map_err(e)?, rows);
+        let high_col = index(a.number_or("highlightCol", -1.0).map_err(e)?, cols);
+        let largest = high_row.and_then(|r| {
+            (0..cols)
+                .filter(|&c| !mask.as_ref().is_some_and(|mk| mk[[r, c]]) && m[[r, c]].is_finite())
+                .max_by(|&x, &y| m[[r, x]].total_cmp(&m[[r, y]]))
+        });
         let g = grid_layout(&GridSpec {
             w,
             h,
@@ -169,6 +180,8 @@ impl Heatmap {
             legend_em,
             square: a.flag_or("square", true).map_err(e)?,
             font_scale: a.number_or("fontScale", 1.0).map_err(e)?,
+            keep_rows: high_row.into_iter().collect(),
+            keep_cols: high_col.into_iter().chain(largest).collect(),
         });
         let px = |v: f64| (v * dpr).round() as i32;
         let fs = g.font * dpr;
@@ -242,8 +255,8 @@ impl Heatmap {
             ))
             .map_err(draw_err)?;
         }
-        // Row labels (query tokens) and column labels (key tokens): the ones the layout chose,
-        // every k-th where all would overlap.
+        // Row labels (query tokens) and column labels (key tokens): the ones the layout chose
+        // (all when they fit; else the highlighted ones and the neighbours that leave room).
         for b in &g.labels {
             let (text, pos, at) = if b.axis == "row" {
                 (

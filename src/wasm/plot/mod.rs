@@ -18,8 +18,8 @@ use super::backend::Canvas;
 use super::convert::{describe, err, floats, strings, to_js, JsResult, Obj};
 use crate::args::{ArgSpec, Kind, Values};
 use crate::viz::{
-    digits_for, diverging, grid_layout, legend_ticks, nice_ticks, text_em, text_on, viridis,
-    CellRaster, GridSpec, Rgb,
+    digits_for, diverging, grid_layout, legend_ticks, nice_ticks, text_em, text_on, value_text,
+    viridis, CellRaster, GridSpec, Rgb,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
