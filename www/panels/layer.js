@@ -13,6 +13,7 @@ import { Bars, Heatmap } from '../chart.js';
 import { el, fillSelect, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
+import { NumberField } from '../numfield.js';
 import { shippedModel, untrainedStack } from '../models.js';
 import { serialize, choices } from '../state.js';
 import { layerDiagram, activationCurve } from '../figures.js';
@@ -59,11 +60,12 @@ export default class LayerPanel {
     this.input = el('input', { id: 'lay-text', type: 'text', maxlength: '80', autocomplete: 'off', spellcheck: 'false' });
     this.weightsSel = el('select', { id: 'lay-weights' });
     this.layerSel = el('select', { id: 'lay-layer' });
-    this.seed = el('input', { id: 'lay-seed', type: 'number', min: '0', max: '2147483647', step: '1' });
+    this.seedField = new NumberField(a, 'lay-seed', 'lseed', (v) => a.setState({ lseed: v }));
+    this.seed = this.seedField.input;
     const controls = el('div', { class: 'controls', role: 'group', 'data-i18n-aria': 'ctl.settings' },
       field('ltext', 'lay-text', 'ctl.text', this.input),
       field('lweights', 'lay-weights', 'lay.ctl.weights', this.weightsSel),
-      field('lseed', 'lay-seed', 'ctl.seed', this.seed),
+      field('lseed', 'lay-seed', 'ctl.seed', this.seed, this.seedField.message),
       field('blayer', 'lay-layer', 'lay.ctl.layer', this.layerSel));
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
     if (a.embed) this.controlsBox.open = false;
@@ -150,11 +152,6 @@ export default class LayerPanel {
     this.input.addEventListener('input', () => a.setState({ ltext: this.input.value, ltok: -1 }, { render: 'typing' }));
     this.weightsSel.addEventListener('change', () => a.setState({ lweights: this.weightsSel.value }));
     this.layerSel.addEventListener('change', () => a.setState({ blayer: +this.layerSel.value }));
-    this.seed.addEventListener('change', () => {
-      const v = Math.floor(Number(this.seed.value));
-      if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ lseed: v });
-      else this.seed.value = String(a.state.lseed);
-    });
     this.swap.addEventListener('change', () => a.setState({ lswap: this.swap.checked }));
     this.temp.addEventListener('input', () => a.setState({ temp: +this.temp.value }));
     this.topk.addEventListener('change', () => a.setState({ topk: +this.topk.value }));
@@ -176,7 +173,7 @@ export default class LayerPanel {
     const text = s.ltext ?? LAYER_TEXTS[s.lang];
     if (document.activeElement !== this.input) this.input.value = text;
     fillSelect(this.weightsSel, choices('lweights').map((w) => [w, this.t(`lay.weights.${w}`)]), s.lweights);
-    this.seed.value = String(s.lseed);
+    this.seedField.show(s.lseed);
     this.seed.disabled = s.lweights !== 'random';
     this.swap.checked = s.lswap;
     this.temp.value = String(s.temp);

@@ -15,6 +15,7 @@ import { TrainingClient } from '../training/client.js';
 import { SHARDS, WorkersChoice, workersText } from '../training/workers.js';
 import { FROM_WORKER } from '../training/messages.js';
 import { save, fileName } from '../export.js';
+import { NumberField } from '../numfield.js';
 
 const STEPS = 6;
 
@@ -130,14 +131,18 @@ export default class LearnPanel {
     const s2 = sec(2);
     this.sizeSel = el('select', { id: 'learn-size' });
     this.optSel = el('select', { id: 'learn-opt' });
-    this.lr = el('input', { id: 'learn-lr', type: 'number', min: '0.00001', max: '1', step: 'any' });
+    // The learning rate changes the running model live (render → syncLive), without
+    // restarting the run; the seed starts it again. Both take the link's range (state.js).
+    this.lrField = new NumberField(a, 'learn-lr', 'lr', (v) => a.setState({ lr: v }, { render: 'light' }));
+    this.lr = this.lrField.input;
     this.batchSel = el('select', { id: 'learn-batch' });
-    this.seed = el('input', { id: 'learn-seed', type: 'number', min: '0', max: '2147483647', step: '1' });
+    this.seedField = new NumberField(a, 'learn-seed', 'tseed', (v) => a.setState({ tseed: v, train: 0 }));
+    this.seed = this.seedField.input;
     this.modelInfo = el('p', { class: 'formula', id: 'learn-model-info' });
     s2.append(el('div', { class: 'controls' },
       field('size', 'learn-size', 'learn.size', this.sizeSel), field('opt', 'learn-opt', 'learn.opt', this.optSel),
-      field('lr', 'learn-lr', 'learn.lr', this.lr), field('batch', 'learn-batch', 'learn.batch', this.batchSel),
-      field('tseed', 'learn-seed', 'learn.seed', this.seed)), this.modelInfo);
+      field('lr', 'learn-lr', 'learn.lr', this.lr, this.lrField.message), field('batch', 'learn-batch', 'learn.batch', this.batchSel),
+      field('tseed', 'learn-seed', 'learn.seed', this.seed, this.seedField.message)), this.modelInfo);
     // 3 · training
     const s3 = sec(3);
     this.playBtn = el('button', { type: 'button', id: 'learn-play', class: 'primary', 'data-i18n': 'learn.play' });
@@ -198,21 +203,8 @@ export default class LearnPanel {
     this.sizeSel.addEventListener('change', () => a.setState({ size: this.sizeSel.value, train: 0 }));
     this.optSel.addEventListener('change', () => a.setState({ opt: this.optSel.value, train: 0 }));
     this.batchSel.addEventListener('change', () => a.setState({ batch: +this.batchSel.value, train: 0 }));
-    this.seed.addEventListener('change', () => {
-      const v = Math.floor(Number(this.seed.value));
-      if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ tseed: v, train: 0 });
-      else this.seed.value = String(a.state.tseed);
-    });
-    // The learning rate, the prompt and the watched weight change the running model live
-    // (render → syncLive), without restarting the run.
-    this.lr.addEventListener('change', () => {
-      const v = Number(this.lr.value);
-      if (Number.isFinite(v) && v > 0 && v <= 1) {
-        a.setState({ lr: v }, { render: 'light' });
-      } else {
-        this.lr.value = String(a.state.lr);
-      }
-    });
+    // The prompt and the watched weight change the running model live (render → syncLive),
+    // as the learning rate does (build).
     this.playBtn.addEventListener('click', () => {
       if (this.playing) this.trainer.pause();
       else if (!this.failed) { this.playing = true; this.trainer.play(); this.renderButtons(); }
@@ -446,8 +438,8 @@ export default class LearnPanel {
     fillSelect(this.optSel, choices('opt').map((o) => [o, OPTIMIZERS[o]]), s.opt);
     fillSelect(this.batchSel, choices('batch').map((b) => [b, String(b)]), s.batch);
     this.workersChoice.render((k, v) => this.t(k, v));
-    if (document.activeElement !== this.lr) this.lr.value = String(s.lr);
-    this.seed.value = String(s.tseed);
+    this.lrField.show(s.lr);
+    this.seedField.show(s.tseed);
     if (document.activeElement !== this.promptIn) this.promptIn.value = this.prompt();
     if (document.activeElement !== this.stok) this.stok.value = this.statsToken();
     // Custom corpus: what the user typed is kept (in the link if short, else in this browser).
