@@ -10,6 +10,7 @@ import { Stepper } from '../stepper.js';
 import { shippedModel } from '../models.js';
 import { chartBoxes, centreHeatmap, gridColumns, overflows } from '../fit.js';
 import { NumberField } from '../numfield.js';
+import { Stale } from '../stale.js';
 
 const STEPS = 8;
 
@@ -147,6 +148,7 @@ export default class AttentionPanel {
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
     if (a.embed) this.controlsBox.open = false;
     this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.weightsNote, this.error, body);
+    this.stale = new Stale(a, this.error, () => [body]);
     // Control events: each mutates the state through the one update path.
     this.input.addEventListener('input', () => a.setState({ text: this.input.value, preset: 'custom' }, { render: 'typing' }));
     this.preset.addEventListener('change', () => {
@@ -288,10 +290,9 @@ export default class AttentionPanel {
     try {
       if (src.error) throw src.error;
       r ??= engine.attentionDemo(s.text, article ? { article: true, causal: s.causal } : { dModel: s.d, heads: s.h, seed: s.seed, causal: s.causal });
-      this.error.hidden = true;
+      this.stale.ok(s.text);
     } catch (e) {
-      this.error.textContent = this.app.errorText(e);
-      this.error.hidden = false;
+      this.stale.fail(this.app.errorText(e));
       return;
     }
     this.data = r;

@@ -12,6 +12,8 @@ import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
 import { shippedModel } from '../models.js';
 import { serialize } from '../state.js';
+import { Stale } from '../stale.js';
+import { codedError } from '../errors.js';
 
 const STEPS = 4;
 
@@ -105,6 +107,8 @@ export default class FamiliesPanel {
     s3.append(this.eOut, this.eSay, el('p', {}, this.eLink));
     const body = el('div', { class: 'sections' }, ...this.stepper.sections);
     this.root.append(intro, this.stepper.nav, this.stepper.text, this.status, body);
+    this.mStale = new Stale(a, this.mError, () => [this.mSay, pair1]);
+    this.cStale = new Stale(a, this.cError, () => [this.cOut, this.cSay, this.cAtt.figure]);
     this.mInput.addEventListener('input', () => a.setState({ mtext: this.mInput.value }, { render: 'typing' }));
     this.cInput.addEventListener('input', () => a.setState({ cprompt: this.cInput.value }, { render: 'typing' }));
   }
@@ -157,11 +161,9 @@ export default class FamiliesPanel {
     let r;
     try {
       r = m.fillMask(text, { top: 5 });
-      this.mError.hidden = true;
+      this.mStale.ok(text);
     } catch (e) {
-      this.mError.textContent = this.app.errorText(e);
-      this.mError.hidden = false;
-      this.mSay.textContent = '';
+      this.mStale.fail(this.app.errorText(e));
       return null;
     }
     const first = r.masks[0];
@@ -215,13 +217,12 @@ export default class FamiliesPanel {
     const fs = this.app.fontScale;
     let g;
     try {
+      // (the model would write from <bos> alone: the example is a continuation)
+      if (prompt.trim() === '') throw codedError('prompt.empty', {}, 'The prompt is empty: type the words the model reads first.');
       g = m.generate(prompt, {});
-      this.cError.hidden = true;
+      this.cStale.ok(prompt);
     } catch (e) {
-      this.cError.textContent = this.app.errorText(e);
-      this.cError.hidden = false;
-      this.cSay.textContent = '';
-      this.cOut.replaceChildren();
+      this.cStale.fail(this.app.errorText(e));
       return null;
     }
     this.cOut.replaceChildren(...g.steps.map((st) => el('span', { class: 'token', 'data-token': st.token, 'data-prob': String(st.prob), title: `${(st.prob * 100).toFixed(1)}%` }, el('span', { class: 'tok-text', text: st.token }), el('span', { class: 'tok-id', text: `${(st.prob * 100).toFixed(0)}%` }))));

@@ -14,6 +14,7 @@ import { el, fillSelect, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
 import { NumberField } from '../numfield.js';
+import { Stale } from '../stale.js';
 import { shippedModel, untrainedStack } from '../models.js';
 import { serialize, choices, PROPS_BY_KEY } from '../state.js';
 import { layerDiagram, activationCurve } from '../figures.js';
@@ -158,6 +159,7 @@ export default class LayerPanel {
     s8.append(outControls, this.outSay, el('div', { class: 'bars-box' }, el('div', { class: 'canvas-wrap' }, this.barsCanvas)), this.outList);
     const body = el('div', { class: 'sections' }, ...this.stepper.sections);
     this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.status, this.error, body);
+    this.stale = new Stale(a, this.error, () => [body]);
     // Every control changes the state through the one update path.
     this.input.addEventListener('input', () => a.setState({ ltext: this.input.value, ltok: -1 }, { render: 'typing' }));
     this.weightsSel.addEventListener('change', () => a.setState({ lweights: this.weightsSel.value }));
@@ -211,7 +213,7 @@ export default class LayerPanel {
     } catch (e) {
       return this.fail(this.app.errorText(e));
     }
-    this.error.hidden = true;
+    this.stale.ok(text);
     this.data = { r: s.lswap ? alt : own, own, alt, cfg, layer, text };
     const current = this.stepper.sections[Math.min(s.step, STEPS - 1)];
     if (!this.app.embed) return this.draw(null);
@@ -222,8 +224,7 @@ export default class LayerPanel {
   }
 
   fail(msg) {
-    this.error.textContent = msg;
-    this.error.hidden = false;
+    this.stale.fail(msg);
   }
 
   charts() {

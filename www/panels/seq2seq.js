@@ -16,6 +16,7 @@ import { S2S_PRESETS, MAX_SOURCE, choices } from '../state.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
 import { shippedModel } from '../models.js';
+import { Stale } from '../stale.js';
 
 const STEPS = 5;
 /** The step that retrains the model in a worker. */
@@ -155,6 +156,7 @@ export default class Seq2SeqPanel {
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
     if (a.embed) this.controlsBox.open = false;
     this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.status, this.error, body);
+    this.stale = new Stale(a, this.error, () => [body]);
     this.input.addEventListener('input', () => a.setState({ src: this.input.value, spreset: 'custom', wtok: -1, xhead: -1 }, { render: 'typing' }));
     this.preset.addEventListener('change', () => {
       const p = S2S_PRESETS[this.preset.value];
@@ -195,7 +197,7 @@ export default class Seq2SeqPanel {
     let gen;
     try {
       gen = this.generation(m, s.smodel, s.src);
-      this.error.hidden = true;
+      this.stale.ok(s.src);
     } catch (e) {
       this.showError(this.app.errorText(e));
       return;
@@ -222,8 +224,7 @@ export default class Seq2SeqPanel {
   }
 
   showError(msg) {
-    this.error.textContent = msg;
-    this.error.hidden = false;
+    this.stale.fail(msg);
   }
 
   /** The source's tokens (unknown ones marked) and the answer's, each answer token a button. */
