@@ -275,6 +275,28 @@ test('embed mode and step-through work on the learning panel', async () => {
   await context.close();
 });
 
+test('embedded, the corpus preview fits the frame: whole lines, nothing cut at the foot, nothing scrolling', async () => {
+  for (const [lang, width, height, hash] of [['zh', 960, 540, 'step=0'], ['en', 960, 540, 'step=0'], ['zh', 1280, 720, 'step=0'], ['zh', 960, 540, 'step=1']]) {
+    const { page, errors, context } = await open(browser, `#panel=learn&lang=${lang}&embed=1&${hash}`, { width, height });
+    if (hash === 'step=1') { // arriving at the step from the next one
+      await page.keyboard.press('ArrowLeft');
+      await settle(page);
+    }
+    const p = await page.$eval('#learn-preview', (e) => {
+      const r = e.getBoundingClientRect();
+      return { bottom: r.bottom, scroll: e.scrollHeight, client: e.clientHeight, lines: e.textContent.split('\n'), tab: e.tabIndex, inner: innerHeight };
+    });
+    const at = `${lang} ${width}×${height} ${hash}`;
+    assert.ok(p.bottom <= p.inner, `${at}: the preview ends inside the frame (${p.bottom} > ${p.inner})`);
+    assert.ok(p.scroll <= p.client + 1, `${at}: its text fits its box (${p.scroll} > ${p.client})`);
+    assert.ok(p.lines.length >= 8, `${at}: it still shows the corpus (${p.lines.length} lines)`);
+    assert.equal(p.lines.at(-1), '…', `${at}: the last line says there is more`);
+    assert.equal(p.tab, -1, `${at}: a box that does not scroll is not a tab stop`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+});
+
 test('charts measure their text on the canvas: drawing one lays nothing out in the document', async () => {
   // plotters' default text measurement appends a <span> to the page and reads its size: a
   // forced layout of the page per label, on the main thread, and a crash in a worker.

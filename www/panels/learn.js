@@ -6,7 +6,7 @@
 
 import { engine } from '../engine.js';
 import { Bars, LossCurve, chartsIdle, defer } from '../chart.js';
-import { el, fillSelect, field } from '../dom.js';
+import { el, fillSelect, field, focusScrollers } from '../dom.js';
 import { choices } from '../state.js';
 import { Stepper } from '../stepper.js';
 import { warmGlyphs } from '../glyphs.js';
@@ -222,6 +222,23 @@ export default class LearnPanel {
     };
     this.watchSel.addEventListener('change', sendWatch);
     this.watchIdx.addEventListener('change', sendWatch);
+  }
+
+  /**
+   * Embedded: the corpus preview shows the lines of `text` that fit its box whole, the last
+   * one "…" when there are more, so nothing is cut at the foot of the slide and nothing
+   * scrolls inside it (it is out of the tab order when it does not scroll).
+   */
+  fitPreview(text) {
+    const p = this.preview;
+    if (!p.clientHeight) return; // not the step shown: fitted when it is
+    const lines = text.split('\n').slice(0, 60);
+    const more = text.split('\n').length > lines.length;
+    const show = (n) => (p.textContent = lines.slice(0, n).join('\n') + (n < lines.length || more ? '\n…' : ''));
+    let n = lines.length;
+    show(n);
+    while (n > 1 && p.scrollHeight > p.clientHeight + 1) show(--n);
+    focusScrollers([p]);
   }
 
   /** The watched weight from the state: {name, index}. */
@@ -457,8 +474,9 @@ export default class LearnPanel {
     }
     const text = this.corpusText();
     this.corpusInfo.textContent = this.t('learn.corpus.size', { lines: text.split('\n').filter((l) => l.trim()).length, chars: text.length });
-    // (embedded, the preview fills the frame's height: more lines)
+    // (embedded, the preview fills the frame's height: as many whole lines as fit, then …)
     this.preview.textContent = text.split('\n').slice(0, this.app.embed ? 60 : 12).join('\n');
+    if (this.app.embed) this.fitPreview(text);
     this.renderStats(text);
     if (!this.errorBox.hidden && this.errorSay) this.errorBox.textContent = this.errorSay();
     this.showWatch();
