@@ -197,7 +197,7 @@ test('the stack grid shows every layer’s heads; a click opens that layer and h
 test('trained weights: the shipped model writes 散步 after 今天天气真好，适合去, and the stack grid opens that layer and head in the attention panel', async () => {
   const { page, errors, context } = await open(browser, '#panel=layer&lang=zh&step=8');
   const first = await page.$eval('#lay-out-list li', (l) => l.textContent);
-  assert.match(first, /^散步 /, first);
+  assert.match(first, /^(✓ )?散步 /, first); // (✓: the token drawn)
   assert.match(await page.textContent('#lay-weights-note'), /训练过的权重/);
   // The recipe that trained it, and the learning panel's link that trains the same model here.
   assert.match(await page.textContent('#lay-recipe'), /stack-zh.*1000/);
