@@ -1,8 +1,10 @@
 // What a panel shows while what the user typed cannot be computed (an empty sentence, too many
 // tokens, no [MASK]…): the reason, in the page's language, and the results of the last input
 // that could be — kept, so the picture does not jump, but greyed out, with a note naming that
-// input, so nobody reads them as the answer for what is in the box now. One place for every
-// panel (attention, layer, encoder–decoder, three families).
+// input, so nobody reads them as the answer for what is in the box now. They are inert too:
+// not a tab stop, not clickable, not read out (the message says what they are), as WCAG lets
+// an inactive part of a page be greyed. One place for every panel (attention, layer,
+// encoder–decoder, three families).
 //
 //   this.stale = new Stale(app, errorElement, () => [resultsElement, …]);
 //   try { r = compute(text); this.stale.ok(text); } catch (e) { return this.stale.fail(app.errorText(e)); }
@@ -26,6 +28,7 @@ export class Stale {
     for (const p of this.parts()) {
       p.classList.remove('stale');
       p.removeAttribute('data-stale-for');
+      p.inert = false;
     }
   }
 
@@ -37,6 +40,7 @@ export class Stale {
       for (const p of this.parts()) {
         p.classList.add('stale');
         p.dataset.staleFor = this.last;
+        p.inert = true;
       }
     }
     this.error.replaceChildren(...items);

@@ -28,7 +28,7 @@ for (const [hash, input, was, part, next] of CASES) {
       const errs = [...panel.querySelectorAll('.error')].filter((e) => !e.hidden && e.getClientRects().length);
       const p = document.querySelector(part);
       const staleBox = p.closest('.stale');
-      return { errors: errs.map((e) => e.textContent), stale: !!staleBox, staleFor: staleBox?.dataset.staleFor ?? null, opacity: staleBox ? Number(getComputedStyle(staleBox).opacity) : 1, anyStale: panel.querySelectorAll('.stale').length };
+      return { errors: errs.map((e) => e.textContent), stale: !!staleBox, staleFor: staleBox?.dataset.staleFor ?? null, inert: !!p.closest('[inert]'), opacity: staleBox ? Number(getComputedStyle(staleBox).opacity) : 1, anyStale: panel.querySelectorAll('.stale').length };
     }, part);
     let v = await view();
     assert.deepEqual(v.errors, []);
@@ -42,6 +42,7 @@ for (const [hash, input, was, part, next] of CASES) {
     assert.ok(v.stale, `${part} is marked stale`);
     assert.equal(v.staleFor, was);
     assert.ok(v.opacity < 0.6, 'and looks it');
+    assert.ok(v.inert, 'and is inert (no tab stop, not read out as the current answer)');
     assert.equal(await page.inputValue(input), '', 'what was typed (nothing) stays in the box');
     // Valid again: the results are fresh.
     await page.fill(input, next);
@@ -49,6 +50,7 @@ for (const [hash, input, was, part, next] of CASES) {
     v = await view();
     assert.deepEqual(v.errors, []);
     assert.equal(v.anyStale, 0);
+    assert.equal(v.inert, false);
     assert.deepEqual(errors, []);
     await context.close();
   });
