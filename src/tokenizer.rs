@@ -336,7 +336,9 @@ impl Tokenizer {
         (pieces, ids)
     }
 
-    /// Text for `ids`: Chinese pieces joined directly, Latin words with spaces.
+    /// Text for `ids`: Chinese pieces joined directly, Latin words with spaces, and a space
+    /// after an ASCII `,` `;` `!` `?` before a Latin word ("ill, she"; a Chinese `，` takes
+    /// none). A `.` or `:` takes none: "np.zeros", "3.14" and "a:b" stay whole.
     pub fn decode(&self, ids: &[usize]) -> String {
         let mut s = String::new();
         for &id in ids {
@@ -345,11 +347,10 @@ impl Tokenizer {
                 .chars()
                 .next()
                 .is_some_and(|c| c.is_alphanumeric() && !is_cjk(c));
-            let prev_latin = s
-                .chars()
-                .last()
-                .is_some_and(|c| c.is_alphanumeric() && !is_cjk(c));
-            if latin && prev_latin {
+            let prev = s.chars().last();
+            let prev_latin = prev.is_some_and(|c| c.is_alphanumeric() && !is_cjk(c));
+            let after_punct = matches!(prev, Some(',' | ';' | '!' | '?'));
+            if latin && (prev_latin || after_punct) {
                 s.push(' ');
             }
             s.push_str(p);
@@ -627,6 +628,26 @@ mod tests {
         let (_, ids) = t.encode("a b zzz");
         assert_eq!(ids, vec![5, 4, UNK]);
         assert_eq!(t.decode(&[4, 5, 6]), "b a c");
+        // English punctuation is followed by a space, Chinese punctuation is not.
+        let en = Tokenizer::from_corpus(
+            "she is ill , she should rest ! ok ? yes ; no 3.14 np.zeros",
+            Mode::Word,
+            &[],
+            100,
+        )
+        .unwrap();
+        let ids = |t: &Tokenizer, s: &str| t.encode(s).1;
+        assert_eq!(
+            en.decode(&ids(&en, "she is ill , she should rest ! ok ? yes ; no")),
+            "she is ill, she should rest! ok? yes; no"
+        );
+        assert_eq!(en.decode(&ids(&en, "3.14 np.zeros")), "3.14 np.zeros");
+        assert_eq!(en.decode(&ids(&en, ", she")), ", she");
+        let zh = Tokenizer::from_corpus("他感冒了，他应该多喝水", Mode::Char, &[], 100).unwrap();
+        assert_eq!(
+            zh.decode(&ids(&zh, "他感冒了，他应该多喝水")),
+            "他感冒了，他应该多喝水"
+        );
         // The cap keeps the most frequent pieces.
         let small = Tokenizer::from_corpus("b a b c b a", Mode::Word, &[], 5).unwrap();
         assert_eq!(small.vocab_size(), 5);

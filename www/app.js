@@ -167,7 +167,8 @@ const app = {
 };
 
 function translateDom() {
-  document.querySelectorAll('[data-i18n]').forEach((e) => (e.textContent = app.t(e.dataset.i18n)));
+  // (`data-i18n-vars`: the string's variables, as JSON)
+  document.querySelectorAll('[data-i18n]').forEach((e) => (e.textContent = app.t(e.dataset.i18n, e.dataset.i18nVars ? JSON.parse(e.dataset.i18nVars) : undefined)));
   document.querySelectorAll('[data-i18n-aria]').forEach((e) => e.setAttribute('aria-label', app.t(e.dataset.i18nAria)));
   document.querySelectorAll('[data-i18n-title]').forEach((e) => (e.title = app.t(e.dataset.i18nTitle)));
 }

@@ -47,10 +47,11 @@ export function focusScrollers(elements) {
 
 /**
  * A labelled control, label above: `<div class="field ui-<cls>"><label for=id>…</label>control</div>`.
- * `cls` names it for classroom links (`<cls>_hide=1`); `key` is the label's string.
+ * `cls` names it for classroom links (`<cls>_hide=1`); `key` is the label's string; `more`:
+ * what follows the control (e.g. its error message).
  */
-export function field(cls, id, key, control) {
-  return el('div', { class: `field ui-${cls}` }, el('label', { for: id, 'data-i18n': key }), control);
+export function field(cls, id, key, control, ...more) {
+  return el('div', { class: `field ui-${cls}` }, el('label', { for: id, 'data-i18n': key }), control, ...more);
 }
 
 /** A checkbox with its label after it (see field). */

@@ -73,6 +73,22 @@ test('decoder-only continues 小明今天感冒了， with 他应该多喝水; e
   await context.close();
 });
 
+test('English text the models write has a space after a comma; Chinese text has none', async () => {
+  const { page, errors, context } = await open(browser, '#panel=families&lang=en&step=2');
+  await page.fill('#fam-cprompt', 'this morning my sister is ill');
+  await settle(page);
+  const say = await page.textContent('#fam-c-say');
+  assert.match(say, /“, she should see a doctor”/, say);
+  assert.doesNotMatch(say, /[,;!?][a-z]/i);
+  const zh = await open(browser, '#panel=families&lang=zh&step=2');
+  await zh.page.fill('#fam-cprompt', '小明今天感冒了');
+  await settle(zh.page);
+  assert.match(await zh.page.textContent('#fam-c-say'), /“，他应该多喝水”/);
+  await zh.context.close();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('embedded at 960×540, each family is one link and one frame', async () => {
   for (const lang of ['zh', 'en']) {
     for (let step = 0; step < 4; step++) {

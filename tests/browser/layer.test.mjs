@@ -120,7 +120,8 @@ test('temperature and top-k change the probabilities; the draw is the same for t
   const { page, errors, context } = await open(browser, '#panel=layer&lang=en&lweights=random&step=8');
   const probs = () => page.$$eval('#lay-out-list li', (l) => l.map((x) => Number(/ ([\d.]+)%/.exec(x.textContent)[1])));
   const p1 = await probs();
-  await page.$eval('#lay-temp', (e) => { e.value = '0.5'; e.dispatchEvent(new Event('input', { bubbles: true })); });
+  // (the slider's value is log10 τ)
+  await page.$eval('#lay-temp', (e) => { e.value = String(Math.log10(0.5)); e.dispatchEvent(new Event('input', { bubbles: true })); });
   await settle(page);
   const p05 = await probs();
   assert.ok(p05[0] > p1[0], `a lower temperature sharpens: ${p1[0]} → ${p05[0]}`);
@@ -136,6 +137,42 @@ test('temperature and top-k change the probabilities; the draw is the same for t
   assert.equal(await again.page.textContent('#lay-out-say'), say, 'a link replays the same draw');
   await again.context.close();
   assert.ok(await ink(page, '#lay-out-bars') > 1000);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the temperature slider spans the link\'s range, and the drawn token is always among the bars, marked', async () => {
+  const { page, errors, context } = await open(browser, '#panel=layer&lang=zh&embed=1&step=8&temp=10&topk=50', { width: 960, height: 540 });
+  const slider = () => page.$eval('#lay-temp', (e) => ({ value: +e.value, min: +e.min, max: +e.max, text: e.getAttribute('aria-valuetext'), out: document.querySelector('#lay-temp-out').textContent }));
+  let s = await slider();
+  assert.equal(s.value, s.max, 'τ = 10, the link\'s largest, puts the thumb at the end');
+  assert.equal(s.out, '10.00');
+  assert.equal(s.text, 'τ = 10.00');
+  // The ends of the slider give the link's ends, and τ = 1 lies between them.
+  for (const [v, want] of [[s.max, 10], [s.min, 0.05]]) {
+    await page.$eval('#lay-temp', (e, v) => { e.value = String(v); e.dispatchEvent(new Event('input', { bubbles: true })); }, v);
+    await settle(page);
+    assert.equal(await page.evaluate(() => window.lmApp.state.temp), want);
+  }
+  await page.goto(page.url().replace(/temp=[^&]*/, 'temp=1'));
+  await settle(page);
+  s = await slider();
+  assert.ok(s.value > s.min && s.value < s.max && Math.abs(s.value) < 1e-9, `τ = 1 at log10 τ = 0: ${s.value}`);
+  // The drawn token, even far down the list, is in the bars and their list, marked with its rank.
+  for (const sseed of [1, 2, 3, 4, 5, 6]) {
+    await page.goto(page.url().replace(/&sseed=\d+|$/, '').replace(/temp=[^&]*/, 'temp=10') + `&sseed=${sseed}`);
+    await settle(page);
+    const { say, items, label } = await page.evaluate(() => ({
+      say: document.querySelector('#lay-out-say').textContent,
+      items: [...document.querySelectorAll('#lay-out-list li')].map((l) => ({ text: l.textContent, drawn: l.dataset.drawn === '1' })),
+      label: document.querySelector('#lay-out-bars').getAttribute('aria-label') ?? document.querySelector('#lay-out-bars').textContent,
+    }));
+    const drawn = /抽到“(.+?)”/.exec(say)[1];
+    const marked = items.filter((x) => x.drawn);
+    assert.equal(marked.length, 1, `one drawn bar (sseed ${sseed}): ${JSON.stringify(items)}`);
+    assert.ok(marked[0].text.startsWith(`✓ ${drawn}`), `the drawn “${drawn}” is marked: ${marked[0].text}`);
+    assert.ok(label.includes(`✓ ${drawn}`), 'the bars\' text alternative names it too');
+  }
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -160,7 +197,7 @@ test('the stack grid shows every layer’s heads; a click opens that layer and h
 test('trained weights: the shipped model writes 散步 after 今天天气真好，适合去, and the stack grid opens that layer and head in the attention panel', async () => {
   const { page, errors, context } = await open(browser, '#panel=layer&lang=zh&step=8');
   const first = await page.$eval('#lay-out-list li', (l) => l.textContent);
-  assert.match(first, /^散步 /, first);
+  assert.match(first, /^(✓ )?散步 /, first); // (✓: the token drawn)
   assert.match(await page.textContent('#lay-weights-note'), /训练过的权重/);
   // The recipe that trained it, and the learning panel's link that trains the same model here.
   assert.match(await page.textContent('#lay-recipe'), /stack-zh.*1000/);

@@ -158,6 +158,81 @@ test('a NaN learning rate in the link gives a notice, not a crash', async () => 
   await context.close();
 });
 
+test('a learning rate or seed out of the link\'s range is kept as typed, marked, and said in the page\'s language; the model keeps its last valid value', async () => {
+  const { page, errors, context } = await open(browser, '#panel=learn&lang=zh&step=2');
+  const look = (id) => page.evaluate((id) => {
+    const i = document.getElementById(id), m = document.getElementById(`${id}-error`);
+    return { value: i.value, invalid: i.getAttribute('aria-invalid'), shown: !!m && !m.hidden && m.getBoundingClientRect().height > 0, say: m?.textContent ?? '', described: i.getAttribute('aria-describedby') };
+  }, id);
+  for (const typed of ['-1', '0', '5', '1e9', '', '0.0000001']) {
+    await page.fill('#learn-lr', typed);
+    await page.press('#learn-lr', 'Tab');
+    await settle(page);
+    const f = await look('learn-lr');
+    assert.equal(f.value, typed, `what was typed (${typed}) stays in the field`);
+    assert.equal(f.invalid, 'true', `${typed} is marked invalid`);
+    assert.ok(f.shown, `${typed}: a message is shown`);
+    assert.equal(f.described, 'learn-lr-error');
+    assert.match(f.say, /0\.00001.*1.*0\.01/, `the message names the range and the value in use: ${f.say}`);
+    assert.match(f.say, /[\u4e00-\u9fff]/, 'in Chinese on a zh page');
+    assert.equal(await page.evaluate(() => window.lmApp.state.lr), 0.01, 'the model keeps its last valid value');
+    assert.doesNotMatch(page.url(), /lr=/);
+  }
+  // A language switch says it again in English and keeps the typed text.
+  await page.click('#lang-toggle');
+  await settle(page);
+  let f = await look('learn-lr');
+  assert.equal(f.value, '0.0000001');
+  assert.match(f.say, /^Type a number from 0\.00001 to 1; until then 0\.01 is used\.$/);
+  // Corrected: the mark and the message go, the state and the link take the value.
+  await page.fill('#learn-lr', '0.05');
+  await page.press('#learn-lr', 'Tab');
+  await settle(page);
+  f = await look('learn-lr');
+  assert.equal(f.invalid, null);
+  assert.equal(f.shown, false);
+  assert.equal(await page.evaluate(() => window.lmApp.state.lr), 0.05);
+  assert.match(page.url(), /lr=0\.05/);
+  // The seed: a whole number from 0 to 2147483647, as in the link.
+  for (const typed of ['-3', '1.5', '', '3000000000']) {
+    await page.fill('#learn-seed', typed);
+    await page.press('#learn-seed', 'Tab');
+    await settle(page);
+    f = await look('learn-seed');
+    assert.equal(f.value, typed);
+    assert.equal(f.invalid, 'true', `seed ${typed} is marked invalid`);
+    assert.match(f.say, /whole number from 0 to 2147483647; until then 1 is used/);
+    assert.equal(await page.evaluate(() => window.lmApp.state.tseed), 1);
+  }
+  await page.fill('#learn-seed', '7');
+  await page.press('#learn-seed', 'Tab');
+  await settle(page);
+  assert.equal((await look('learn-seed')).invalid, null);
+  assert.equal(await page.evaluate(() => window.lmApp.state.tseed), 7);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the seed fields of the attention and layer panels check the link\'s range too', async () => {
+  for (const [hash, id, key] of [['#panel=attention&lang=en', 'att-seed', 'seed'], ['#panel=layer&lang=en&lweights=random', 'lay-seed', 'lseed']]) {
+    const { page, errors, context } = await open(browser, hash);
+    await page.fill(`#${id}`, '-2');
+    await page.press(`#${id}`, 'Tab');
+    await settle(page);
+    assert.equal(await page.inputValue(`#${id}`), '-2');
+    assert.equal(await page.getAttribute(`#${id}`, 'aria-invalid'), 'true');
+    assert.match(await page.textContent(`#${id}-error`), /whole number from 0 to 2147483647/);
+    assert.equal(await page.evaluate((k) => window.lmApp.state[k], key), 1);
+    await page.fill(`#${id}`, '5');
+    await page.press(`#${id}`, 'Tab');
+    await settle(page);
+    assert.equal(await page.getAttribute(`#${id}`, 'aria-invalid'), null);
+    assert.equal(await page.evaluate((k) => window.lmApp.state[k], key), 5);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+});
+
 test('divergence stops training with a message and a reset', async () => {
   const { page, context } = await open(browser, '#panel=learn&lang=en&step=3');
   await page.evaluate(() => window.lmApp.panels.learn.onMessage({ type: 'error', diverged: true, message: 'training diverged: the loss is NaN' }));
@@ -198,6 +273,28 @@ test('embed mode and step-through work on the learning panel', async () => {
   await page.screenshot({ path: SHOTS + 'learn-embed-960x540.png' });
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test('embedded, the corpus preview fits the frame: whole lines, nothing cut at the foot, nothing scrolling', async () => {
+  for (const [lang, width, height, hash] of [['zh', 960, 540, 'step=0'], ['en', 960, 540, 'step=0'], ['zh', 1280, 720, 'step=0'], ['zh', 960, 540, 'step=1']]) {
+    const { page, errors, context } = await open(browser, `#panel=learn&lang=${lang}&embed=1&${hash}`, { width, height });
+    if (hash === 'step=1') { // arriving at the step from the next one
+      await page.keyboard.press('ArrowLeft');
+      await settle(page);
+    }
+    const p = await page.$eval('#learn-preview', (e) => {
+      const r = e.getBoundingClientRect();
+      return { bottom: r.bottom, scroll: e.scrollHeight, client: e.clientHeight, lines: e.textContent.split('\n'), tab: e.tabIndex, inner: innerHeight };
+    });
+    const at = `${lang} ${width}×${height} ${hash}`;
+    assert.ok(p.bottom <= p.inner, `${at}: the preview ends inside the frame (${p.bottom} > ${p.inner})`);
+    assert.ok(p.scroll <= p.client + 1, `${at}: its text fits its box (${p.scroll} > ${p.client})`);
+    assert.ok(p.lines.length >= 8, `${at}: it still shows the corpus (${p.lines.length} lines)`);
+    assert.equal(p.lines.at(-1), '…', `${at}: the last line says there is more`);
+    assert.equal(p.tab, -1, `${at}: a box that does not scroll is not a tab stop`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
 });
 
 test('charts measure their text on the canvas: drawing one lays nothing out in the document', async () => {

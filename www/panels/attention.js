@@ -9,6 +9,8 @@ import { PRESETS, PROPS_BY_KEY, choices } from '../state.js';
 import { Stepper } from '../stepper.js';
 import { shippedModel } from '../models.js';
 import { chartBoxes, centreHeatmap, gridColumns, overflows } from '../fit.js';
+import { NumberField } from '../numfield.js';
+import { Stale } from '../stale.js';
 
 const STEPS = 8;
 
@@ -59,7 +61,9 @@ export default class AttentionPanel {
     this.preset = el('select', { id: 'att-preset' });
     this.dSel = el('select', { id: 'att-d' });
     this.hSel = el('select', { id: 'att-h' });
-    this.seed = el('input', { id: 'att-seed', type: 'number', min: '0', max: '2147483647', step: '1' });
+    // (in the article's example the seed does not apply: its field is empty)
+    this.seedField = new NumberField(a, 'att-seed', 'seed', (v) => this.onSeed(v), { skip: (raw) => raw === '' && this.article() });
+    this.seed = this.seedField.input;
     this.reseed = el('button', { type: 'button', id: 'att-reseed', 'data-i18n': 'ctl.reseed' });
     this.causal = el('input', { id: 'att-causal', type: 'checkbox' });
     this.nums = el('input', { id: 'att-nums', type: 'checkbox' });
@@ -81,7 +85,7 @@ export default class AttentionPanel {
       field('alayer', 'att-layer', 'att.ctl.layer', this.layerSel),
       field('d', 'att-d', 'ctl.dModel', this.dSel),
       field('h', 'att-h', 'ctl.heads', this.hSel),
-      el('div', { class: 'field ui-seed' }, el('label', { for: 'att-seed', 'data-i18n': 'ctl.seed' }), el('div', { class: 'row' }, this.seed, this.reseed)),
+      el('div', { class: 'field ui-seed' }, el('label', { for: 'att-seed', 'data-i18n': 'ctl.seed' }), el('div', { class: 'row' }, this.seed, this.reseed), this.seedField.message),
       field('head', 'att-head', 'ctl.head', this.headSel),
       check('causal', 'att-causal', 'ctl.causal', this.causal),
       check('nums', 'att-nums', 'ctl.nums', this.nums),
@@ -144,6 +148,7 @@ export default class AttentionPanel {
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
     if (a.embed) this.controlsBox.open = false;
     this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.weightsNote, this.error, body);
+    this.stale = new Stale(a, this.error, () => [body]);
     // Control events: each mutates the state through the one update path.
     this.input.addEventListener('input', () => a.setState({ text: this.input.value, preset: 'custom' }, { render: 'typing' }));
     this.preset.addEventListener('change', () => {
@@ -169,11 +174,7 @@ export default class AttentionPanel {
     this.headSel.addEventListener('change', () => a.setState({ head: +this.headSel.value }));
     this.wSel.addEventListener('change', () => a.setState({ aw: this.wSel.value }));
     this.layerSel.addEventListener('change', () => a.setState({ alayer: +this.layerSel.value }));
-    this.seed.addEventListener('change', () => {
-      const v = Math.floor(Number(this.seed.value));
-      if (this.seed.value !== '' && Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ seed: v, ...leave('seed') });
-      else this.seed.value = this.article() ? '' : String(this.app.state.seed);
-    });
+    this.onSeed = (v) => a.setState({ seed: v, ...leave('seed') });
     this.reseed.addEventListener('click', () => a.setState({ seed: 1 + Math.floor(Math.random() * 999999), ...leave('seed') }));
     // With the causal mask the first token can only look at itself (a trivial "1.00 × V₁"):
     // switching the mask on moves the followed token to the last one, which sees them all.
@@ -280,7 +281,7 @@ export default class AttentionPanel {
     this.handNote.textContent = article ? this.t('att.article.controls') : '';
     this.handNote.hidden = !article;
     if (document.activeElement !== this.input) this.input.value = s.text;
-    this.seed.value = article ? '' : String(s.seed);
+    this.seedField.show(article ? '' : s.seed);
     this.seed.placeholder = article ? '—' : '';
     this.causal.checked = s.causal || !!this.trained;
     this.nums.checked = s.nums;
@@ -289,10 +290,9 @@ export default class AttentionPanel {
     try {
       if (src.error) throw src.error;
       r ??= engine.attentionDemo(s.text, article ? { article: true, causal: s.causal } : { dModel: s.d, heads: s.h, seed: s.seed, causal: s.causal });
-      this.error.hidden = true;
+      this.stale.ok(s.text);
     } catch (e) {
-      this.error.textContent = this.app.errorText(e);
-      this.error.hidden = false;
+      this.stale.fail(this.app.errorText(e));
       return;
     }
     this.data = r;

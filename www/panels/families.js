@@ -12,6 +12,8 @@ import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
 import { shippedModel } from '../models.js';
 import { serialize } from '../state.js';
+import { Stale } from '../stale.js';
+import { codedError } from '../errors.js';
 
 const STEPS = 4;
 
@@ -105,6 +107,8 @@ export default class FamiliesPanel {
     s3.append(this.eOut, this.eSay, el('p', {}, this.eLink));
     const body = el('div', { class: 'sections' }, ...this.stepper.sections);
     this.root.append(intro, this.stepper.nav, this.stepper.text, this.status, body);
+    this.mStale = new Stale(a, this.mError, () => [this.mSay, pair1]);
+    this.cStale = new Stale(a, this.cError, () => [this.cOut, this.cSay, this.cAtt.figure]);
     this.mInput.addEventListener('input', () => a.setState({ mtext: this.mInput.value }, { render: 'typing' }));
     this.cInput.addEventListener('input', () => a.setState({ cprompt: this.cInput.value }, { render: 'typing' }));
   }
@@ -157,11 +161,9 @@ export default class FamiliesPanel {
     let r;
     try {
       r = m.fillMask(text, { top: 5 });
-      this.mError.hidden = true;
+      this.mStale.ok(text);
     } catch (e) {
-      this.mError.textContent = this.app.errorText(e);
-      this.mError.hidden = false;
-      this.mSay.textContent = '';
+      this.mStale.fail(this.app.errorText(e));
       return null;
     }
     const first = r.masks[0];
@@ -218,13 +220,12 @@ export default class FamiliesPanel {
     const fs = this.app.fontScale;
     let g;
     try {
+      // (the model would write from <bos> alone: the example is a continuation)
+      if (prompt.trim() === '') throw codedError('prompt.empty', {}, 'The prompt is empty: type the words the model reads first.');
       g = m.generate(prompt, {});
-      this.cError.hidden = true;
+      this.cStale.ok(prompt);
     } catch (e) {
-      this.cError.textContent = this.app.errorText(e);
-      this.cError.hidden = false;
-      this.cSay.textContent = '';
-      this.cOut.replaceChildren();
+      this.cStale.fail(this.app.errorText(e));
       return null;
     }
     this.cOut.replaceChildren(...g.steps.map((st) => el('span', { class: 'token', 'data-token': st.token, 'data-prob': String(st.prob), title: `${(st.prob * 100).toFixed(1)}%` }, el('span', { class: 'tok-text', text: st.token }), el('span', { class: 'tok-id', text: `${(st.prob * 100).toFixed(0)}%` }))));
@@ -285,7 +286,7 @@ export const STRINGS = {
     'fam.enc.caption': 'Encoder-only (BERT): everyone sees everyone',
     'fam.dec.caption': 'Decoder-only (GPT): only what came before',
     'fam.encdec.caption': 'Encoder–decoder (Transformer, T5): source in full, answer causal',
-    'fam.enc.text': 'Trained to fill in masked tokens (e.g. 今天天气真[MASK] → 好). BERT, RoBERTa. Good at understanding a whole text.',
+    'fam.enc.text': 'Trained to fill in masked tokens (e.g. Tom has a [MASK] today, he should drink more water → cold). BERT, RoBERTa. Good at understanding a whole text.',
     'fam.dec.text': 'Trained to predict the next token. GPT, LLaMA, Qwen. Writes text one token after another.',
     'fam.encdec.text': 'Trained to turn a source into a target (translation, answers). The original Transformer, T5, BART.',
     'fam.may': '“{who}” {ok} “{whom}”',
@@ -310,18 +311,18 @@ export const STRINGS = {
     'fam.loading': '正在加载三个训练好的模型…',
     'fam.loadFailed': '无法加载训练好的模型：{msg}',
     'fam.s0.title': '1 · 谁可以看谁',
-    'fam.s0.text': '每张图都是同一句话的注意力掩码：每一行是一个发问的 token，每一列是它可以读取（黄色）或不可以读取（斜线）的 token。三种结构在连接方式上的区别，全在这张掩码里。',
+    'fam.s0.text': '每张图都是同一句话的注意力掩码：每一行是一个发问的词元，每一列是它可以读取（黄色）或不可以读取（斜线）的词元。三种结构在连接方式上的区别，全在这张掩码里。',
     'fam.s1.title': '2 · 只有编码器：完形填空',
-    'fam.s1.text': '只有编码器的模型（BERT）一次看到整段文字，空格后面的词和前面的词都能看到。训练方法是把一些 token 遮住，再让它猜回来。改一改空格后面的建议，看它的答案怎么变：它确实读了右边。',
+    'fam.s1.text': '只有编码器的模型（BERT）一次看到整段文字，空格后面的词和前面的词都能看到。训练方法是把一些词元遮住，再让它猜回来。改一改空格后面的建议，看它的答案怎么变：它确实读了右边。',
     'fam.s2.title': '3 · 只有解码器：接着写',
-    'fam.s2.text': '只有解码器的模型（GPT）从左往右读，训练目标是预测下一个 token。给它一个情况，它一个 token 一个 token 地写出建议；每个 token 只能看它前面的 token。',
+    'fam.s2.text': '只有解码器的模型（GPT）从左往右读，训练目标是预测下一个词元。给它一个情况，它一个词元一个词元地写出建议；每个词元只能看它前面的词元。',
     'fam.s3.title': '4 · 编码器–解码器：作答',
-    'fam.s3.text': '编码器–解码器（最初的 Transformer、T5）用完整的注意力读原句，用因果掩码写回答，并通过交叉注意力查看原句。“编码器–解码器”面板会逐个 token 地跟踪它。',
+    'fam.s3.text': '编码器–解码器（最初的 Transformer、T5）用完整的注意力读原句，用因果掩码写回答，并通过交叉注意力查看原句。“编码器–解码器”面板会逐个词元地跟踪它。',
     'fam.enc.caption': '只有编码器（BERT）：人人都能看到所有人',
     'fam.dec.caption': '只有解码器（GPT）：只能看前面的',
     'fam.encdec.caption': '编码器–解码器（Transformer、T5）：原句全看，回答因果',
-    'fam.enc.text': '训练目标是补全被遮住的 token（例如 今天天气真[MASK] → 好）。BERT、RoBERTa。擅长理解整段文字。',
-    'fam.dec.text': '训练目标是预测下一个 token。GPT、LLaMA、通义千问。一个接一个地生成文字。',
+    'fam.enc.text': '训练目标是补全被遮住的词元（例如 今天天气真[MASK] → 好）。BERT、RoBERTa。擅长理解整段文字。',
+    'fam.dec.text': '训练目标是预测下一个词元。GPT、LLaMA、通义千问。一个接一个地生成文字。',
     'fam.encdec.text': '训练目标是把输入变成输出（翻译、回答）。最初的 Transformer、T5、BART。',
     'fam.may': '“{who}”{ok}“{whom}”',
     'fam.may.yes': '可以看',
@@ -329,11 +330,11 @@ export const STRINGS = {
     'fam.hover': '“{who}” → “{whom}”：{value}',
     'fam.m.input': '含 [MASK] 的句子',
     'fam.m.bars': '第一个 [MASK] 的候选词及其概率',
-    'fam.m.say': '它用“{top}”填补 [MASK]（{p}%）。在第 {layer} 层第 {head} 个头中，[MASK] 把 {right}% 的注意力放在它后面的 token 上，最多的是“{look}”（{w}）。',
+    'fam.m.say': '它用“{top}”填补 [MASK]（{p}%）。在第 {layer} 层第 {head} 个头中，[MASK] 把 {right}% 的注意力放在它后面的词元上，最多的是“{look}”（{w}）。',
     'fam.m.att': '只有编码器的模型的注意力，第 {layer} 层第 {head} 个头（没有掩码：每一行都可以读取每一列）',
     'fam.c.input': '一段文字的开头',
     'fam.c.say': '它接着写出“{text}”。第 {layer} 层第 {head} 个头：写“{tok}”时最关注“{look}”（{w}）。',
-    'fam.c.att': '只有解码器的模型的因果注意力，第 {layer} 层第 {head} 个头：每一行是一个写出的 token，只看它前面的 token',
+    'fam.c.att': '只有解码器的模型的因果注意力，第 {layer} 层第 {head} 个头：每一行是一个写出的词元，只看它前面的词元',
     'fam.e.say': '读入“{src}”，它写出“{text}”。',
     'fam.e.open': '在“编码器–解码器”面板中打开 →',
     'fam.unknown': '不在词表中（按 <unk> 读入）：{words}。',

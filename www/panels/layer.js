@@ -13,11 +13,18 @@ import { Bars, Heatmap, barRow } from '../chart.js';
 import { el, fillSelect, field } from '../dom.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
+import { NumberField } from '../numfield.js';
+import { Stale } from '../stale.js';
 import { shippedModel, untrainedStack } from '../models.js';
-import { serialize, choices } from '../state.js';
+import { serialize, choices, PROPS_BY_KEY } from '../state.js';
 import { layerDiagram, activationCurve } from '../figures.js';
 
 const STEPS = 9;
+/** The temperature at the slider's position `v` (log10 τ), to two decimals, in the link's range. */
+export function tempOf(v) {
+  const { min, max } = PROPS_BY_KEY.temp;
+  return Math.min(max, Math.max(min, Math.round(100 * 10 ** v) / 100));
+}
 /** Each language's sentence: the article's "today the weather is nice, good for going to …". */
 export const LAYER_TEXTS = { zh: '今天天气真好，适合去', en: 'the weather is nice today , a good day for a' };
 const SUB = '₀₁₂₃₄₅₆₇₈₉';
@@ -59,11 +66,12 @@ export default class LayerPanel {
     this.input = el('input', { id: 'lay-text', type: 'text', maxlength: '80', autocomplete: 'off', spellcheck: 'false' });
     this.weightsSel = el('select', { id: 'lay-weights' });
     this.layerSel = el('select', { id: 'lay-layer' });
-    this.seed = el('input', { id: 'lay-seed', type: 'number', min: '0', max: '2147483647', step: '1' });
+    this.seedField = new NumberField(a, 'lay-seed', 'lseed', (v) => a.setState({ lseed: v }));
+    this.seed = this.seedField.input;
     const controls = el('div', { class: 'controls', role: 'group', 'data-i18n-aria': 'ctl.settings' },
       field('ltext', 'lay-text', 'ctl.text', this.input),
       field('lweights', 'lay-weights', 'lay.ctl.weights', this.weightsSel),
-      field('lseed', 'lay-seed', 'ctl.seed', this.seed),
+      field('lseed', 'lay-seed', 'ctl.seed', this.seed, this.seedField.message),
       field('blayer', 'lay-layer', 'lay.ctl.layer', this.layerSel));
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
     if (a.embed) this.controlsBox.open = false;
@@ -131,7 +139,12 @@ export default class LayerPanel {
     this.path = chart(s7, 'lay-path');
     // 8 · the output: logits → softmax(z/τ) over the top k → the next token
     const s8 = sec(8);
-    this.temp = el('input', { id: 'lay-temp', type: 'range', min: '0.1', max: '3', step: '0.05' });
+    // τ over the link's whole range (state.js: 0.05 to 10) on a log scale, so that τ = 1 sits
+    // near the middle and 0.1–2, where most of the change happens, is not squeezed into a
+    // corner: the slider's value is log10 τ, its ends rounded to its steps (tempOf gives back
+    // the link's ends).
+    const tp = PROPS_BY_KEY.temp, end = (x) => String(Math.round(100 * Math.log10(x)) / 100);
+    this.temp = el('input', { id: 'lay-temp', type: 'range', min: end(tp.min), max: end(tp.max), step: '0.01' });
     this.tempOut = el('output', { for: 'lay-temp', id: 'lay-temp-out' });
     this.topk = el('select', { id: 'lay-topk' });
     this.redraw = el('button', { type: 'button', id: 'lay-sample', 'data-i18n': 'lay.ctl.sample' });
@@ -146,17 +159,13 @@ export default class LayerPanel {
     s8.append(outControls, this.outSay, el('div', { class: 'bars-box' }, el('div', { class: 'canvas-wrap' }, this.barsCanvas)), this.outList);
     const body = el('div', { class: 'sections' }, ...this.stepper.sections);
     this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.status, this.error, body);
+    this.stale = new Stale(a, this.error, () => [body]);
     // Every control changes the state through the one update path.
     this.input.addEventListener('input', () => a.setState({ ltext: this.input.value, ltok: -1 }, { render: 'typing' }));
     this.weightsSel.addEventListener('change', () => a.setState({ lweights: this.weightsSel.value }));
     this.layerSel.addEventListener('change', () => a.setState({ blayer: +this.layerSel.value }));
-    this.seed.addEventListener('change', () => {
-      const v = Math.floor(Number(this.seed.value));
-      if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ lseed: v });
-      else this.seed.value = String(a.state.lseed);
-    });
     this.swap.addEventListener('change', () => a.setState({ lswap: this.swap.checked }));
-    this.temp.addEventListener('input', () => a.setState({ temp: +this.temp.value }));
+    this.temp.addEventListener('input', () => a.setState({ temp: tempOf(+this.temp.value) }));
     this.topk.addEventListener('change', () => a.setState({ topk: +this.topk.value }));
     this.redraw.addEventListener('click', () => a.setState({ sseed: (a.state.sseed + 1) % 2147483648 }));
   }
@@ -176,10 +185,11 @@ export default class LayerPanel {
     const text = s.ltext ?? LAYER_TEXTS[s.lang];
     if (document.activeElement !== this.input) this.input.value = text;
     fillSelect(this.weightsSel, choices('lweights').map((w) => [w, this.t(`lay.weights.${w}`)]), s.lweights);
-    this.seed.value = String(s.lseed);
+    this.seedField.show(s.lseed);
     this.seed.disabled = s.lweights !== 'random';
     this.swap.checked = s.lswap;
-    this.temp.value = String(s.temp);
+    this.temp.value = String(Math.log10(s.temp));
+    this.temp.setAttribute('aria-valuetext', `τ = ${s.temp.toFixed(2)}`);
     this.tempOut.textContent = s.temp.toFixed(2);
     fillSelect(this.topk, choices('topk').map((k) => [k, k === 0 ? this.t('lay.topk.all') : String(k)]), s.topk);
     let m;
@@ -203,7 +213,7 @@ export default class LayerPanel {
     } catch (e) {
       return this.fail(this.app.errorText(e));
     }
-    this.error.hidden = true;
+    this.stale.ok(text);
     this.data = { r: s.lswap ? alt : own, own, alt, cfg, layer, text };
     const current = this.stepper.sections[Math.min(s.step, STEPS - 1)];
     if (!this.app.embed) return this.draw(null);
@@ -214,8 +224,7 @@ export default class LayerPanel {
   }
 
   fail(msg) {
-    this.error.textContent = msg;
-    this.error.hidden = false;
+    this.stale.fail(msg);
   }
 
   charts() {
@@ -405,11 +414,15 @@ export default class LayerPanel {
     // Ten candidates, or as many bars (barRow each) as an embedded frame has room for.
     const room = boxes?.get(this.barsCanvas.parentElement)?.h;
     const n = room ? Math.max(3, Math.min(10, Math.floor((room - 8) / barRow(this.app.fontScale)))) : 10;
-    const shown = nt.kept.slice(0, n);
-    const names = shown.map((id) => this.tokenName(id));
+    // The drawn token is always shown (highlighted): when it is not among the n most likely,
+    // it takes the last bar, with its rank.
+    const rank = nt.kept.indexOf(nt.pick);
+    const shown = rank < n ? nt.kept.slice(0, n) : [...nt.kept.slice(0, n - 1), nt.pick];
+    const names = shown.map((id) => (id === nt.pick && rank >= n ? `${this.tokenName(id)} (#${rank + 1})` : this.tokenName(id)));
     const picked = this.tokenName(nt.pick);
-    this.bars.draw(names.map((n, i) => (shown[i] === nt.pick ? `✓ ${n}` : n)), shown.map((id) => nt.probs[id]), { percent: true, max: Math.max(1e-6, ...shown.map((id) => nt.probs[id])), fontScale: this.app.fontScale, alt: this.t('lay.out.alt', { text }) }, n);
-    this.outList.replaceChildren(...shown.map((id, i) => el('li', { text: `${names[i]} ${(100 * nt.probs[id]).toFixed(1)}% (z = ${z[id].toFixed(2)})` })));
+    const at = shown.indexOf(nt.pick);
+    this.bars.draw(names.map((n, i) => (i === at ? `✓ ${n}` : n)), shown.map((id) => nt.probs[id]), { percent: true, highlight: at, fontScale: this.app.fontScale, max: Math.max(1e-6, ...shown.map((id) => nt.probs[id])), alt: this.t('lay.out.alt', { text }) }, n);
+    this.outList.replaceChildren(...shown.map((id, i) => el('li', { ...(i === at ? { 'data-drawn': '1' } : {}), text: `${i === at ? '✓ ' : ''}${names[i]} ${(100 * nt.probs[id]).toFixed(1)}% (z = ${z[id].toFixed(2)})` })));
     this.outSay.textContent = this.t('lay.out.say', { text, last: r.tokens[T - 1], pick: picked, p: (100 * nt.probs[nt.pick]).toFixed(1), u: nt.u.toFixed(2), temp: s.temp.toFixed(2), k: s.topk || this.t('lay.topk.all'), v: V });
   }
 }

@@ -6,7 +6,7 @@
 
 import { engine } from '../engine.js';
 import { Bars, LossCurve, barRow, chartsIdle, defer, readable } from '../chart.js';
-import { el, fillSelect, field } from '../dom.js';
+import { el, fillSelect, field, focusScrollers } from '../dom.js';
 import { choices } from '../state.js';
 import { Stepper } from '../stepper.js';
 import { warmGlyphs } from '../glyphs.js';
@@ -15,6 +15,7 @@ import { TrainingClient } from '../training/client.js';
 import { SHARDS, WorkersChoice, workersText } from '../training/workers.js';
 import { FROM_WORKER } from '../training/messages.js';
 import { save, fileName } from '../export.js';
+import { NumberField } from '../numfield.js';
 
 const STEPS = 6;
 
@@ -128,14 +129,18 @@ export default class LearnPanel {
     const s2 = sec(2);
     this.sizeSel = el('select', { id: 'learn-size' });
     this.optSel = el('select', { id: 'learn-opt' });
-    this.lr = el('input', { id: 'learn-lr', type: 'number', min: '0.00001', max: '1', step: 'any' });
+    // The learning rate changes the running model live (render → syncLive), without
+    // restarting the run; the seed starts it again. Both take the link's range (state.js).
+    this.lrField = new NumberField(a, 'learn-lr', 'lr', (v) => a.setState({ lr: v }, { render: 'light' }));
+    this.lr = this.lrField.input;
     this.batchSel = el('select', { id: 'learn-batch' });
-    this.seed = el('input', { id: 'learn-seed', type: 'number', min: '0', max: '2147483647', step: '1' });
+    this.seedField = new NumberField(a, 'learn-seed', 'tseed', (v) => a.setState({ tseed: v, train: 0 }));
+    this.seed = this.seedField.input;
     this.modelInfo = el('p', { class: 'formula', id: 'learn-model-info' });
     s2.append(el('div', { class: 'controls' },
       field('size', 'learn-size', 'learn.size', this.sizeSel), field('opt', 'learn-opt', 'learn.opt', this.optSel),
-      field('lr', 'learn-lr', 'learn.lr', this.lr), field('batch', 'learn-batch', 'learn.batch', this.batchSel),
-      field('tseed', 'learn-seed', 'learn.seed', this.seed)), this.modelInfo);
+      field('lr', 'learn-lr', 'learn.lr', this.lr, this.lrField.message), field('batch', 'learn-batch', 'learn.batch', this.batchSel),
+      field('tseed', 'learn-seed', 'learn.seed', this.seed, this.seedField.message)), this.modelInfo);
     // 3 · training
     const s3 = sec(3);
     this.playBtn = el('button', { type: 'button', id: 'learn-play', class: 'primary', 'data-i18n': 'learn.play' });
@@ -196,21 +201,8 @@ export default class LearnPanel {
     this.sizeSel.addEventListener('change', () => a.setState({ size: this.sizeSel.value, train: 0 }));
     this.optSel.addEventListener('change', () => a.setState({ opt: this.optSel.value, train: 0 }));
     this.batchSel.addEventListener('change', () => a.setState({ batch: +this.batchSel.value, train: 0 }));
-    this.seed.addEventListener('change', () => {
-      const v = Math.floor(Number(this.seed.value));
-      if (Number.isFinite(v) && v >= 0 && v <= 2147483647) a.setState({ tseed: v, train: 0 });
-      else this.seed.value = String(a.state.tseed);
-    });
-    // The learning rate, the prompt and the watched weight change the running model live
-    // (render → syncLive), without restarting the run.
-    this.lr.addEventListener('change', () => {
-      const v = Number(this.lr.value);
-      if (Number.isFinite(v) && v > 0 && v <= 1) {
-        a.setState({ lr: v }, { render: 'light' });
-      } else {
-        this.lr.value = String(a.state.lr);
-      }
-    });
+    // The prompt and the watched weight change the running model live (render → syncLive),
+    // as the learning rate does (build).
     this.playBtn.addEventListener('click', () => {
       if (this.playing) this.trainer.pause();
       else if (!this.failed) { this.playing = true; this.trainer.play(); this.renderButtons(); }
@@ -228,6 +220,23 @@ export default class LearnPanel {
     };
     this.watchSel.addEventListener('change', sendWatch);
     this.watchIdx.addEventListener('change', sendWatch);
+  }
+
+  /**
+   * Embedded: the corpus preview shows the lines of `text` that fit its box whole, the last
+   * one "…" when there are more, so nothing is cut at the foot of the slide and nothing
+   * scrolls inside it (it is out of the tab order when it does not scroll).
+   */
+  fitPreview(text) {
+    const p = this.preview;
+    if (!p.clientHeight) return; // not the step shown: fitted when it is
+    const lines = text.split('\n').slice(0, 60);
+    const more = text.split('\n').length > lines.length;
+    const show = (n) => (p.textContent = lines.slice(0, n).join('\n') + (n < lines.length || more ? '\n…' : ''));
+    let n = lines.length;
+    show(n);
+    while (n > 1 && p.scrollHeight > p.clientHeight + 1) show(--n);
+    focusScrollers([p]);
   }
 
   /** The watched weight from the state: {name, index}. */
@@ -444,8 +453,8 @@ export default class LearnPanel {
     fillSelect(this.optSel, choices('opt').map((o) => [o, OPTIMIZERS[o]]), s.opt);
     fillSelect(this.batchSel, choices('batch').map((b) => [b, String(b)]), s.batch);
     this.workersChoice.render((k, v) => this.t(k, v));
-    if (document.activeElement !== this.lr) this.lr.value = String(s.lr);
-    this.seed.value = String(s.tseed);
+    this.lrField.show(s.lr);
+    this.seedField.show(s.tseed);
     if (document.activeElement !== this.promptIn) this.promptIn.value = this.prompt();
     if (document.activeElement !== this.stok) this.stok.value = this.statsToken();
     // Custom corpus: what the user typed is kept (in the link if short, else in this browser).
@@ -463,8 +472,9 @@ export default class LearnPanel {
     }
     const text = this.corpusText();
     this.corpusInfo.textContent = this.t('learn.corpus.size', { lines: text.split('\n').filter((l) => l.trim()).length, chars: text.length });
-    // (embedded, the preview fills the frame's height: more lines)
+    // (embedded, the preview fills the frame's height: as many whole lines as fit, then …)
     this.preview.textContent = text.split('\n').slice(0, this.app.embed ? 60 : 12).join('\n');
+    if (this.app.embed) this.fitPreview(text);
     this.renderStats(text);
     if (!this.errorBox.hidden && this.errorSay) this.errorBox.textContent = this.errorSay();
     this.showWatch();

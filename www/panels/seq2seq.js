@@ -16,6 +16,7 @@ import { S2S_PRESETS, MAX_SOURCE, choices } from '../state.js';
 import { Stepper } from '../stepper.js';
 import { chartBoxes, centreHeatmap, overflows } from '../fit.js';
 import { shippedModel } from '../models.js';
+import { Stale } from '../stale.js';
 
 const STEPS = 5;
 /** The step that retrains the model in a worker. */
@@ -155,6 +156,7 @@ export default class Seq2SeqPanel {
     this.controlsBox = el('details', { class: 'controls-box', open: '' }, el('summary', { 'data-i18n': 'ctl.settings' }), controls);
     if (a.embed) this.controlsBox.open = false;
     this.root.append(intro, this.controlsBox, this.stepper.nav, this.stepper.text, this.status, this.error, body);
+    this.stale = new Stale(a, this.error, () => [body]);
     this.input.addEventListener('input', () => a.setState({ src: this.input.value, spreset: 'custom', wtok: -1, xhead: -1 }, { render: 'typing' }));
     this.preset.addEventListener('change', () => {
       const p = S2S_PRESETS[this.preset.value];
@@ -195,7 +197,7 @@ export default class Seq2SeqPanel {
     let gen;
     try {
       gen = this.generation(m, s.smodel, s.src);
-      this.error.hidden = true;
+      this.stale.ok(s.src);
     } catch (e) {
       this.showError(this.app.errorText(e));
       return;
@@ -222,8 +224,7 @@ export default class Seq2SeqPanel {
   }
 
   showError(msg) {
-    this.error.textContent = msg;
-    this.error.hidden = false;
+    this.stale.fail(msg);
   }
 
   /** The source's tokens (unknown ones marked) and the answer's, each answer token a button. */
@@ -481,7 +482,7 @@ export const STRINGS = {
   zh: {
     'nav.seq2seq': '编码器–解码器',
     's2s.title': '编码器–解码器写出回答',
-    's2s.intro': '这是本项目自己训练的一个小型编码器–解码器 Transformer，训练数据是几百对“情况 → 建议”。编码器读入你的句子，解码器逐个 token 写出回答。每写一个 token，它的查询都会回头看：看自己已经写出的 token（带掩码的自注意力），也看原句（交叉注意力）。这里的权重都是真实的：由我们自己的引擎训练，随页面一起提供。',
+    's2s.intro': '这是本项目自己训练的一个小型编码器–解码器 Transformer，训练数据是几百对“情况 → 建议”。编码器读入你的句子，解码器逐个词元写出回答。每写一个词元，它的查询都会回头看：看自己已经写出的词元（带掩码的自注意力），也看原句（交叉注意力）。这里的权重都是真实的：由我们自己的引擎训练，随页面一起提供。',
     's2s.ctl.src': '要回答的句子',
     's2s.ctl.model': '模型',
     's2s.ctl.layer': '解码器层',
@@ -499,28 +500,28 @@ export const STRINGS = {
     's2s.loadFailed': '无法加载训练好的模型：{msg}',
     's2s.status': '训练好的编码器–解码器：解码器 {layers} 层 × {heads} 个头，d_model 为 {d}。',
     's2s.s0.title': '1 · 先读，再写',
-    's2s.s0.text': '编码器一次性把原句的所有 token 变成向量。随后解码器从 <bos> 开始写回答，每一步写一个 token，每次都选概率最高的那个（贪心解码），直到写出 <eos>。点选回答中的某个 token，后面几步就跟随它。',
+    's2s.s0.text': '编码器一次性把原句的所有词元变成向量。随后解码器从 <bos> 开始写回答，每一步写一个词元，每次都选概率最高的那个（贪心解码），直到写出 <eos>。点选回答中的某个词元，后面几步就跟随它。',
     's2s.s1.title': '2 · 交叉注意力',
-    's2s.s1.text': '交叉注意力是解码器读取原句的方式：查询（Q）来自解码器，也就是正在写的 token；键（K）和值（V）来自编码器，每个原句 token 各一个。权重表示每个原句 token 在“预测下一个 token 的向量”里占多少分量。',
+    's2s.s1.text': '交叉注意力是解码器读取原句的方式：查询（Q）来自解码器，也就是正在写的词元；键（K）和值（V）来自编码器，每个原句词元各一个。权重表示每个原句词元在“预测下一个词元的向量”里占多少分量。',
     's2s.s2.title': '3 · 所有的头',
-    's2s.s2.text': '解码器每一层都有若干个交叉注意力头，各有自己的权重。这里用小图列出每一层的每一个头：行是回答的 token，列是原句的 token。点击某个小图，其他步骤就显示它。',
+    's2s.s2.text': '解码器每一层都有若干个交叉注意力头，各有自己的权重。这里用小图列出每一层的每一个头：行是回答的词元，列是原句的词元。点击某个小图，其他步骤就显示它。',
     's2s.s3.title': '4 · 带掩码的自注意力',
-    's2s.s3.text': '在读取原句之前，解码器的每一层先让正在写的 token 看解码器自己的输入：<bos> 和已经写出的 token，绝不看后面还没写的（这就是掩码，画成斜线格）。写回答的时候，解码器对自己的回答只知道这么多。',
+    's2s.s3.text': '在读取原句之前，解码器的每一层先让正在写的词元看解码器自己的输入：<bos> 和已经写出的词元，绝不看后面还没写的（这就是掩码，画成斜线格）。写回答的时候，解码器对自己的回答只知道这么多。',
     's2s.source': '原句（由编码器读取）：',
     's2s.answer': '回答（由解码器写出）：',
-    's2s.unknown': '这些词不在模型的词表里：{words}。它们被当作 <unk> 读入；模型仍会根据其余的 token 作答。',
+    's2s.unknown': '这些词不在模型的词表里：{words}。它们被当作 <unk> 读入；模型仍会根据其余的词元作答。',
     's2s.heldout': '这种“谁 + 发生了什么”的组合在训练中从未出现：模型是把分别学到的东西组合起来作答的。',
     's2s.say': '第 {layer} 层第 {head} 个头：写“{tok}”时，它最关注“{src}”（权重 {w}）。',
-    's2s.qkv': 'Q：解码器中“{tok}”（正在写的 token）的向量。K 和 V：编码器输出的 {s} 个向量，每个原句 token 一个。权重 = softmax(Q·Kᵀ/√d_k)，输出 = 权重 · V。',
+    's2s.qkv': 'Q：解码器中“{tok}”（正在写的词元）的向量。K 和 V：编码器输出的 {s} 个向量，每个原句词元一个。权重 = softmax(Q·Kᵀ/√d_k)，输出 = 权重 · V。',
     's2s.lines.left': '正在写',
     's2s.lines.right': '原句',
-    's2s.lines.caption': '第 {layer} 层第 {head} 个头的交叉注意力：线越粗，权重越大（点选左边的 token）',
-    's2s.cross.caption': '交叉注意力权重，第 {layer} 层第 {head} 个头：{t} 个回答 token × {s} 个原句 token',
+    's2s.lines.caption': '第 {layer} 层第 {head} 个头的交叉注意力：线越粗，权重越大（点选左边的词元）',
+    's2s.cross.caption': '交叉注意力权重，第 {layer} 层第 {head} 个头：{t} 个回答词元 × {s} 个原句词元',
     's2s.heads.caption': '第{layer}层 头{head}',
     's2s.hover.cross': '写“{out}”时 → “{src}”：{value}',
     's2s.hover.self': '写“{out}”时 → 输入“{inp}”：{value}',
     's2s.self.say': '第 {layer} 层第 {head} 个头：写“{tok}”（第 {n} 步）时，在解码器的输入中最关注“{prev}”（权重 {w}）。',
-    's2s.self.caption': '带掩码的自注意力，第 {layer} 层第 {head} 个头：行 = 正在写的 token，列 = 解码器的输入',
+    's2s.self.caption': '带掩码的自注意力，第 {layer} 层第 {head} 个头：行 = 正在写的词元，列 = 解码器的输入',
     's2s.s4.title': '5 · 亲手训练',
     's2s.s4.text': '用生成随附权重的同一个配方，从未训练的初始状态开始，在这里的后台线程中训练：同样的语料、规模、优化器和随机种子。看损失下降，看上面所选那个头的交叉注意力从一片模糊变成清晰的模式。训练到配方的最后一步，模型的回答和注意力与随附的模型相同（数值相差约 10⁻⁵：本页用 WebAssembly 计算，配方是在本机原生运行的）。',
     's2s.train.play': '从头训练',
