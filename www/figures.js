@@ -206,7 +206,10 @@ export class MapView {
         spot('middle', x, y - rr - gap - 0.3 * f),
         spot('middle', x, y + rr + gap + 0.95 * f),
       ];
-      const cost = (sp) => placed.reduce((a, b) => a + overlap(sp.box, b), 0) + dots.reduce((a, d) => a + (d.n === n ? 0 : overlap(sp.box, d)), 0);
+      // (a place partly outside the view costs what is cut off, many times over)
+      const area = (b) => (b.x1 - b.x0) * (b.y1 - b.y0);
+      const outside = (b) => area(b) - overlap(b, { x0: v.x, x1: v.x + v.w, y0: v.y, y1: v.y + v.h });
+      const cost = (sp) => 10 * outside(sp.box) + placed.reduce((a, b) => a + overlap(sp.box, b), 0) + dots.reduce((a, d) => a + (d.n === n ? 0 : overlap(sp.box, d)), 0);
       // (the place it had, first: a map that moves while training keeps its labels still)
       const order = n.spot ? [spots[n.spot], ...spots.filter((_, i) => i !== n.spot)] : spots;
       let best = order[0], bestCost = Infinity;
