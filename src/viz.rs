@@ -166,7 +166,7 @@ pub fn text_em(s: &str) -> f64 {
 /// Every column is labelled whenever the labels fit, each measured on its own (a wide "<bos>"
 /// does not cost its neighbours their labels): on one line at the largest type from the
 /// cells' size down to the floor (13 px × `font_scale`, never smaller), else on two staggered
-/// lines. When even that leaves labels out, the kept ones (`keep_rows`, `keep_cols`: what the
+/// lines if the cells keep 85 % of their size. When even that leaves labels out, the kept ones (`keep_rows`, `keep_cols`: what the
 /// figure highlights) are drawn first and the neighbours that would overlap them go. Labels
 /// never overlap.
 pub fn grid_layout(spec: &GridSpec) -> GridLayout {
@@ -180,13 +180,23 @@ pub fn grid_layout(spec: &GridSpec) -> GridLayout {
     while let Some(&f) = fonts.last().filter(|&&f| f > base) {
         fonts.push((f * 0.94).max(base));
     }
-    let two_lines = spec.cols > 1 && !spec.col_labels.is_empty();
+    // A second line of column labels takes height from the cells: only where they keep at
+    // least 85 % of their size with one line (a one-row heatmap in a short box would
+    // otherwise shrink to slivers to fit its labels).
+    let one = grid_pass(spec, base, 1);
+    let roomy = |g: &GridLayout| g.cell_w.min(g.cell_h) >= 0.85 * one.cell_w.min(one.cell_h);
+    let two_lines =
+        spec.cols > 1 && !spec.col_labels.is_empty() && roomy(&grid_pass(spec, base, 2));
     for lines in [1, 2] {
         if lines == 2 && !two_lines {
             break;
         }
         for &f in &fonts {
-            let g = with_labels(spec, grid_pass(spec, f, lines));
+            let pass = grid_pass(spec, f, lines);
+            if lines == 2 && !roomy(&pass) {
+                continue;
+            }
+            let g = with_labels(spec, pass);
             let cols = g.labels.iter().filter(|b| b.axis == "col").count();
             if spec.col_labels.is_empty() || cols == spec.cols {
                 return g;
@@ -710,6 +720,24 @@ mod tests {
                 assert!(b.x >= 0.0 && b.x + b.w <= spec.w + 1e-9, "{what}: {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_second_label_line_never_shrinks_the_cells_to_slivers() {
+        // The attention panel's weighted-sum row, embedded: one row of 4 two-character words
+        // in a 60 px box. Two lines of labels would leave cells of ~10 px; one line keeps
+        // them whole and labels what fits.
+        let spec = labelled(420.0, 60.0, &["今天"], &["今天", "天气", "真", "好"], 1.0);
+        let g = grid_layout(&spec);
+        assert_eq!(g.col_lines, 1);
+        let one = grid_pass(&spec, 13.0, 1);
+        assert_eq!(g.cell_h, one.cell_h);
+        assert!(g.cell_h > 20.0, "cells of {} px", g.cell_h);
+        // With room to spare the second line is still taken (every label of 12 words).
+        let words: Vec<String> = (0..12).map(|i| format!("词语{i}")).collect();
+        let cols: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
+        let g = grid_layout(&labelled(520.0, 400.0, &["a", "b", "c"], &cols, 1.0));
+        assert_eq!(g.labels.iter().filter(|b| b.axis == "col").count(), 12);
     }
 
     #[test]

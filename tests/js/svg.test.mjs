@@ -99,6 +99,18 @@ test('bars write values as a reader does and take the page\'s type scale', () =>
   assert.ok(texts(lm.drawBarsSvg(['a'], Float32Array.of(0.4552), { width: 300, height: 40 })).includes('45.5%'));
 });
 
+test('a one-row heatmap\'s legend stays on the figure and its ticks read apart', () => {
+  for (const height of [40, 50, 60, 90, 200]) {
+    const svg = lm.drawHeatmapSvg(T([1, 4], (i) => [1, 0.2, 0.1, 0][i]), ['a'], ['w', 'x', 'y', 'z'], { width: 300, height, palette: 'viridis', min: 0, max: 1 });
+    // (legend ticks: the texts anchored at their start; SVG units are 2 per CSS px)
+    const ticks = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)" dy="0.5ex" text-anchor="start"[^>]*font-size="([\d.]+)"/g)].map((m) => ({ y: +m[1], f: +m[2] }));
+    assert.ok(ticks.length >= (height >= 50 ? 2 : 1), `height ${height}: ${ticks.length} legend ticks`);
+    for (const t of ticks) assert.ok(t.y - t.f / 2 >= 0 && t.y + t.f / 2 <= 2 * height, `height ${height}: a tick at ${t.y} is on the figure`);
+    const ys = ticks.map((t) => t.y).sort((a, b) => a - b);
+    for (let i = 1; i < ys.length; i++) assert.ok(ys[i] - ys[i - 1] >= 1.05 * ticks[0].f, `height ${height}: ticks at ${ys} read apart`);
+  }
+});
+
 test('bad input is an Error naming what is wrong', () => {
   const m = T([2, 2], () => 0);
   const bad = [

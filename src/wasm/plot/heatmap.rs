@@ -325,8 +325,16 @@ impl Heatmap {
             ])?;
         }
         if legend {
-            // A colour bar from hi (top) to lo (bottom) with round ticks (at least three).
-            let (lx, top, height) = (g.legend_x, g.y0, (rows as f64 * g.cell_h).max(40.0));
+            // A colour bar from hi (top) to lo (bottom), as tall as the cells, with round ticks
+            // (at least three; where the bar is too short for them to read apart, a one-row
+            // heatmap's, only its two ends, or only the top one).
+            let (lx, top, height) = (g.legend_x, g.y0, rows as f64 * g.cell_h);
+            let apart = |n: usize| height >= (n - 1) as f64 * g.small_font * 1.1;
+            let ticks = match ticks.len() {
+                n if n < 2 || apart(n) => ticks,
+                n if apart(2) => vec![ticks[0], ticks[n - 1]],
+                n => vec![ticks[n - 1]],
+            };
             let steps = 48;
             for i in 0..steps {
                 let t = 1.0 - (i as f64 + 0.5) / steps as f64;
