@@ -12,8 +12,14 @@
 //! Current   s = mean_{i=1..T−1} a[i][i]       looks at itself
 //! First     s = mean_{i=1..T−1} a[i][0]       looks at the first token (an "attention sink")
 //! Next      s = mean_{i=0..T−2} a[i][i+1]     looks at the token just after (not causal only)
-//! pattern   the kind of largest s, if s ≥ 1/2 (ties: the order above); else none
+//! chance    c = mean_{i=1..T−1} 1/(i+1) causal (what a head spreading each row evenly over
+//!           the keys it may see puts on any one of them), 1/T otherwise
+//! pattern   the kind of largest s, if s ≥ 1/2 and s ≥ c + 1/4 (ties: the order above); else none
 //! ```
+//!
+//! The margin over chance matters for short sentences: in a causal head row 1 has only two
+//! keys, so with four tokens an even head already puts 0.36 on the previous one, and 0.55
+//! would say little.
 //!
 //! A strength of at least 1/2 means that on average more than half of each row goes to that
 //! one position, more than to all the others together; in row 1 of a causal head the previous
@@ -64,6 +70,22 @@ pub struct HeadPattern {
 /// Strength from which a pattern counts as clear: more than half of every row on average.
 pub const CLEAR: f32 = 0.5;
 
+/// How far above [`chance`] a clear pattern's strength must also be.
+pub const OVER_CHANCE: f32 = 0.25;
+
+/// What a head spreading every row evenly over the keys it may see puts on one position, on
+/// average over the rows counted: `mean_{i=1..T−1} 1/(i+1)` for a causal head, `1/T` otherwise
+/// (0 for fewer than two tokens).
+pub fn chance(t: usize, causal: bool) -> f32 {
+    if t < 2 {
+        return 0.0;
+    }
+    if !causal {
+        return 1.0 / t as f32;
+    }
+    (1..t).map(|i| 1.0 / (i + 1) as f32).sum::<f32>() / (t - 1) as f32
+}
+
 /// The strength of every kind for `weights` `[T, T]`, in the tie order (Previous, Current,
 /// First, then Next unless `causal`). Empty for fewer than two tokens.
 ///
@@ -94,8 +116,8 @@ pub fn strengths(weights: ArrayView2<f32>, causal: bool) -> Result<Vec<(PatternK
 }
 
 /// The head's clear pattern, if it has one: the kind of largest strength when that strength
-/// is at least [`CLEAR`] (on ties the first in [`strengths`]' order); `None` otherwise or for
-/// fewer than two tokens.
+/// is at least [`CLEAR`] and [`OVER_CHANCE`] above [`chance`] (on ties the first in
+/// [`strengths`]' order); `None` otherwise or for fewer than two tokens.
 ///
 /// **Errors** if `weights` is not square.
 ///
@@ -110,8 +132,9 @@ pub fn strengths(weights: ArrayView2<f32>, causal: bool) -> Result<Vec<(PatternK
 /// ```
 pub fn head_pattern(weights: ArrayView2<f32>, causal: bool) -> Result<Option<HeadPattern>> {
     let mut best: Option<HeadPattern> = None;
+    let floor = CLEAR.max(chance(weights.nrows(), causal) + OVER_CHANCE);
     for (kind, strength) in strengths(weights, causal)? {
-        if strength >= CLEAR && best.is_none_or(|b| strength > b.strength) {
+        if strength >= floor && best.is_none_or(|b| strength > b.strength) {
             best = Some(HeadPattern { kind, strength });
         }
     }
@@ -127,6 +150,25 @@ mod tests {
         head_pattern(a.view(), causal)
             .unwrap()
             .map(|p| (p.kind, p.strength))
+    }
+
+    #[test]
+    fn a_pattern_must_beat_an_even_head_by_a_quarter() {
+        // Four tokens, causal: an even head puts (1/2 + 1/3 + 1/4) / 3 = 0.361 on the previous.
+        assert!((chance(4, true) - 0.3611).abs() < 1e-3);
+        assert!((chance(5, false) - 0.2).abs() < 1e-6);
+        // 0.55 on the previous token (the attention panel's 今天天气真好, head 2): not clear.
+        let weak = array![
+            [1.0, 0.0, 0.0, 0.0],
+            [0.5, 0.5, 0.0, 0.0],
+            [0.2, 0.6, 0.2, 0.0],
+            [0.1, 0.2, 0.55, 0.15]
+        ];
+        let s = strengths(weak.view(), true).unwrap()[0].1;
+        assert!(s >= CLEAR && s < chance(4, true) + OVER_CHANCE, "{s}");
+        assert_eq!(kind(&weak, true), None);
+        // With twelve tokens chance is 0.17: the floor is 1/2 again.
+        assert!(chance(12, true) + OVER_CHANCE < CLEAR);
     }
 
     #[test]
@@ -189,8 +231,16 @@ mod tests {
 
     #[test]
     fn exactly_one_half_is_clear_and_shapes_are_checked() {
-        // Rows 1 and 2 put 0.5 on themselves: strength exactly 1/2 counts.
-        let half = array![[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.25, 0.25, 0.5]];
+        // Eight tokens (chance 0.245, so the floor is 1/2): rows 1–7 put 0.5 on themselves
+        // and 0.5 on the first token; strength exactly 1/2 counts, and the tie goes to
+        // Current (before First in the order).
+        let mut half = Array2::<f32>::zeros((8, 8));
+        half[[0, 0]] = 1.0;
+        for i in 1..8 {
+            half[[i, i]] = 0.5;
+            half[[i, 0]] = 0.5;
+        }
+        assert!(chance(8, true) + OVER_CHANCE <= CLEAR);
         assert_eq!(kind(&half, true), Some((PatternKind::Current, 0.5)));
         assert_eq!(kind(&array![[1.0f32]], true), None);
         let e = head_pattern(Array2::<f32>::zeros((2, 3)).view(), true).unwrap_err();

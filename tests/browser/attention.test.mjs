@@ -210,7 +210,10 @@ test('trained weights: the sentence on the selected head is measured on the weig
         named++;
         assert.ok(Math.abs(means[m[1]] - Number(m[2])) < 0.006, `${say} vs ${JSON.stringify(means)}`);
       } else {
-        assert.ok(Object.values(means).every((v) => v < 0.5), `no pattern named, none ≥ 0.5: ${JSON.stringify(means)}`);
+        // (clear: ≥ 1/2 and ≥ a quarter above what an even head puts there, heads.rs)
+        const T = w.length, chance = [...Array(T - 1).keys()].reduce((a, i) => a + 1 / (i + 2), 0) / (T - 1);
+        const floor = Math.max(0.5, chance + 0.25);
+        assert.ok(Object.values(means).every((v) => v < floor + 1e-6), `no pattern named, none ≥ ${floor}: ${JSON.stringify(means)}`);
       }
     }
   }
