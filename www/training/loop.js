@@ -3,7 +3,7 @@
 // target step, and posts its progress at most every `postMs` (and, paced, only once the page has
 // drawn the last post).
 
-import { TO_WORKER } from './messages.js';
+import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { codedError, errorInfo } from '../errors.js';
 
 /**
@@ -64,7 +64,8 @@ export function failure(e, lastPanic) {
  * Trains in slices: `train()` takes one step (it may return a promise), each in its turn of
  * `exclusive` (see turns(); by default at once), `step()` tells the model's step count, `report(details)`
  * posts the progress (`details`: all of it; false: only what changes at every post), `onError(e)`
- * handles a failed step (the loop has stopped). `playing`, `target` (stop there; null: at
+ * handles a failed step (the loop has stopped; by default `fail(e)` and a last post, the
+ * engine's panic named by `lastPanic`). `playing`, `target` (stop there; null: at
  * `total`) and `total` are the loop's state, which the progress reports; `perSec` the steps per
  * second while it plays (measured over ~0.5 s).
  *
@@ -74,8 +75,12 @@ export function failure(e, lastPanic) {
  * next post.
  */
 export class Loop {
-  constructor({ train, step, report, onError, postMs, sliceMs = 12, exclusive = (fn) => fn(), paced = false, pageWaitMs = 100 }) {
-    Object.assign(this, { train, step, report, onError, postMs, sliceMs, exclusive, paced, pageWaitMs });
+  constructor({ train, step, report, onError, lastPanic, postMs, sliceMs = 12, exclusive = (fn) => fn(), paced = false, pageWaitMs = 100 }) {
+    onError ??= (e) => {
+      this.fail(e);
+      this.post();
+    };
+    Object.assign(this, { train, step, report, onError, lastPanic, postMs, sliceMs, exclusive, paced, pageWaitMs });
     this.playing = false;
     this.target = null;
     this.total = 0;
@@ -91,6 +96,12 @@ export class Loop {
     this.postedAt = performance.now();
     this.undrawn = this.paced && this.playing;
     this.report(details);
+  }
+
+  /** Stops and tells the page why (its ERROR message; see `failure`). */
+  fail(e) {
+    this.playing = false;
+    post(FROM_WORKER.ERROR, failure(e, this.lastPanic));
   }
 
   /** The page has drawn the last post (its DRAWN). */

@@ -10,7 +10,7 @@ import init, { Seq2Seq, recipe, lastPanic } from '../pkg/lm_playground.js';
 import { wasmSource } from '../assets.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
 import { WorkerCurve } from './curve.js';
-import { Loop, post, failure, turns } from './loop.js';
+import { Loop, post, turns } from './loop.js';
 import { ShardPool } from './shards.js';
 import { errorInfo } from '../errors.js';
 
@@ -35,17 +35,10 @@ const loop = new Loop({
   exclusive,
   step: () => model.step,
   report: snapshot,
-  onError: (e) => {
-    fail(e);
-    loop.post();
-  },
+  lastPanic,
   postMs: POST_MS,
 });
 
-function fail(e) {
-  loop.playing = false;
-  post(FROM_WORKER.ERROR, failure(e, lastPanic));
-}
 
 /** What the model writes now for the page's sentence (null if it cannot read it). */
 function written() {
@@ -107,6 +100,6 @@ function command(m) {
         break; // (this worker does not wait for the page: it posts little)
     }
   } catch (err) {
-    fail(err);
+    loop.fail(err);
   }
 }

@@ -15,7 +15,7 @@ import init, { Model, lastPanic } from '../pkg/lm_playground.js';
 import { wasmSource } from '../assets.js';
 import { WorkerCurve } from './curve.js';
 import { TO_WORKER, FROM_WORKER } from './messages.js';
-import { Loop, post, failure, turns } from './loop.js';
+import { Loop, post, turns } from './loop.js';
 import { errorInfo } from '../errors.js';
 import { ShardPool } from './shards.js';
 
@@ -37,10 +37,7 @@ const loop = new Loop({
   exclusive,
   step: () => model.step,
   report: snapshot,
-  onError: (e) => {
-    fail(e);
-    loop.post();
-  },
+  lastPanic,
   postMs: POST_MS,
   paced: true,
 });
@@ -57,10 +54,6 @@ function remember(loss) {
   curve.push(loss);
 }
 
-function fail(e) {
-  loop.playing = false;
-  post(FROM_WORKER.ERROR, failure(e, lastPanic));
-}
 
 /**
  * Posts the progress: the losses since the last post, and (with `details`, or when it is time)
@@ -144,6 +137,6 @@ async function command(m) {
       }
     }
   } catch (err) {
-    fail(err);
+    loop.fail(err);
   }
 }
