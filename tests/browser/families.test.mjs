@@ -52,6 +52,17 @@ test('encoder-only fills [MASK] from the right side: 多喝水 → 感冒, 吃�
   await page.fill('#fam-mtext', '小明今天感冒了');
   await settle(page);
   assert.equal(await page.isVisible('#panel-families .error'), true, 'no [MASK]: a message');
+  // The choices of the ending: ✓ marks the one the sentence says; a sentence without the slot
+  // (or an empty one) says none of them.
+  const ticked = () => page.$$eval('#fam-variants button', (l) => l.filter((b) => b.textContent.startsWith('✓')).length);
+  for (const text of ['小明今天感冒了', '']) {
+    await page.fill('#fam-mtext', text);
+    await settle(page);
+    assert.equal(await ticked(), 0, `"${text}": no ending ticked`);
+  }
+  await page.fill('#fam-mtext', '小明今天[MASK]了，他应该吃药');
+  await settle(page);
+  assert.equal(await ticked(), 1, 'the sentence\'s own ending ticked');
   assert.deepEqual(errors, []);
   await context.close();
 });

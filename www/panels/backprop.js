@@ -374,7 +374,7 @@ export default class BackpropPanel {
   /** 6 · L(θ − η·g) for log-spaced η, the chosen η and the lowest loss marked. */
   drawSize(size, l0, lr, vars) {
     const { lrs, losses, heldout, heldoutLoss: h0, best } = size;
-    const W = 560, H = 240, pad = { l: 50, r: 70, t: 30, b: 40 };
+    const W = 600, H = 246, pad = { l: 50, r: 118, t: 30, b: 44 };
     const hasHeld = Number.isFinite(h0);
     // The y axis goes to 2.5 × the larger loss without a step: a loss above it (the held-out
     // loss after a huge step reaches thousands) is drawn on the top edge, marked ▲ with its
@@ -390,7 +390,7 @@ export default class BackpropPanel {
     g.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b, class: 'axis' }));
     g.append(svg('line', { x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b, class: 'axis' }));
     for (let e = Math.ceil(x0); e <= x1; e++) text(X(10 ** e), H - 18, `10${String(e).split('').map((c) => SUP[c]).join('')}`, { 'text-anchor': 'middle' });
-    text((W + pad.l - pad.r) / 2, H - 2, this.t('bp.size.axis'), { 'text-anchor': 'middle' });
+    text((W + pad.l - pad.r) / 2, H - 6, this.t('bp.size.axis'), { 'text-anchor': 'middle' });
     text(pad.l - 6, Y(hi) + 5, hi.toFixed(1), { 'text-anchor': 'end' });
     text(pad.l - 6, Y(0) + 5, '0', { 'text-anchor': 'end' });
     const line = (ys, cls, id) => g.append(svg('polyline', { points: Array.from(lrs, (v, i) => `${X(v).toFixed(1)},${Y(ys[i]).toFixed(1)}`).join(' '), class: cls, id }));
@@ -414,7 +414,7 @@ export default class BackpropPanel {
     if (f.fit === null) dot(best.index, losses, 'bp-size-best', 'bp-best');
     if (f.held && heldout[f.safe] < h0 - 0.005) dot(f.safe, heldout, 'bp-size-safe', 'bp-best bp-safe');
     g.append(svg('line', { x1: X(lr), x2: X(lr), y1: pad.t, y2: H - pad.b, class: 'bp-chosen', id: 'bp-size-chosen', 'data-lr': String(lr) }));
-    text(X(lr) + 4, H - pad.b - 8, `η = ${lr}`);
+    text(X(lr) + 4, pad.t + 12, `η = ${lr}`, { class: 'tick bp-chosen-label' });
     // Legend, at the right end of each curve where it leaves the chart.
     const end = lrs.length - 1;
     text(W - pad.r + 6, Y(losses[end]) + (hasHeld && Math.abs(Y(losses[end]) - Y(heldout[end])) < 16 ? 14 : 5), this.t('bp.size.ex'), { class: 'tick bp-legend' });

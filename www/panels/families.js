@@ -131,8 +131,11 @@ export default class FamiliesPanel {
     const mtext = s.mtext ?? ex.mtext, cprompt = s.cprompt ?? ex.cprompt;
     if (document.activeElement !== this.mInput) this.mInput.value = mtext;
     if (document.activeElement !== this.cInput) this.cInput.value = cprompt;
+    // (✓: the sentence has the slot and says this; an empty sentence, or one without the
+    // slot, says none of them)
+    const says = (v) => ex.swap(mtext, v) === mtext && ex.swap(mtext, '') !== mtext;
     this.variants.replaceChildren(...ex.variants.map((v) => {
-      const b = el('button', { type: 'button', class: 'chip', text: ex.swap(mtext, v) === mtext ? `✓ ${v}` : v });
+      const b = el('button', { type: 'button', class: 'chip', text: says(v) ? `✓ ${v}` : v });
       b.addEventListener('click', () => this.app.setState({ mtext: ex.swap(mtext, v) }));
       return b;
     }));
