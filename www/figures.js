@@ -187,6 +187,9 @@ export class MapView {
     const rank = (n) => (n.g.classList.contains('selected') ? 0 : n.g.classList.contains('weak') ? 2 : 1);
     const placed = [];
     const overlap = (a, b) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
+    // (a place partly outside the view costs what is cut off, many times over)
+    const view = { x0: v.x, x1: v.x + v.w, y0: v.y, y1: v.y + v.h };
+    const outside = (b) => (b.x1 - b.x0) * (b.y1 - b.y0) - overlap(b, view);
     for (const n of [...nodes].sort((a, b) => rank(a) - rank(b))) {
       const { x } = n.p, y = -n.p.y;
       const f = n.g.classList.contains('selected') ? 1.4 * font : font;
@@ -206,9 +209,6 @@ export class MapView {
         spot('middle', x, y - rr - gap - 0.3 * f),
         spot('middle', x, y + rr + gap + 0.95 * f),
       ];
-      // (a place partly outside the view costs what is cut off, many times over)
-      const area = (b) => (b.x1 - b.x0) * (b.y1 - b.y0);
-      const outside = (b) => area(b) - overlap(b, { x0: v.x, x1: v.x + v.w, y0: v.y, y1: v.y + v.h });
       const cost = (sp) => 10 * outside(sp.box) + placed.reduce((a, b) => a + overlap(sp.box, b), 0) + dots.reduce((a, d) => a + (d.n === n ? 0 : overlap(sp.box, d)), 0);
       // (the place it had, first: a map that moves while training keeps its labels still)
       const order = n.spot ? [spots[n.spot], ...spots.filter((_, i) => i !== n.spot)] : spots;

@@ -352,7 +352,7 @@ export default class BackpropPanel {
     const X = (i) => pad.l + (i / n) * (W - pad.l - pad.r);
     const Y = (v) => H - pad.b - (v / hi) * (H - pad.t - pad.b);
     const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'curve-svg', 'aria-label': this.t('bp.history.caption') });
-    const text = (x, y, str, attrs = {}) => g.append(svg('text', { x, y, 'font-size': 14, class: 'tick', ...attrs }, str));
+    const text = (x, y, str, attrs) => tick(g, x, y, str, attrs);
     g.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: Y(0), y2: Y(0), class: 'axis' }));
     g.append(svg('line', { x1: pad.l, x2: pad.l, y1: pad.t, y2: Y(0), class: 'axis' }));
     text(pad.l - 6, Y(hi) + 5, hi.toFixed(2), { 'text-anchor': 'end' });
@@ -386,7 +386,7 @@ export default class BackpropPanel {
     const clip = (v) => (Number.isFinite(v) ? Math.min(v, hi) : hi);
     const Y = (v) => H - pad.b - (clip(v) / hi) * (H - pad.t - pad.b);
     const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'curve-svg', 'aria-label': this.t('bp.size.caption') });
-    const text = (x, y, str, attrs = {}) => g.append(svg('text', { x, y, 'font-size': 14, class: 'tick', ...attrs }, str));
+    const text = (x, y, str, attrs) => tick(g, x, y, str, attrs);
     g.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b, class: 'axis' }));
     g.append(svg('line', { x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b, class: 'axis' }));
     for (let e = Math.ceil(x0); e <= x1; e++) text(X(10 ** e), H - 18, `10${String(e).split('').map((c) => SUP[c]).join('')}`, { 'text-anchor': 'middle' });
@@ -404,8 +404,7 @@ export default class BackpropPanel {
       if (top < 0) continue;
       const x = X(lrs[top]), v = ys[top];
       g.append(svg('path', { d: `M${(x - 6).toFixed(1)},${pad.t - 2} l6,-9 l6,9 z`, class: cls, 'data-index': String(top), 'data-value': String(v) }));
-      const label = Number.isFinite(v) ? (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)) : '∞';
-      text(Math.min(x, W - 8), pad.t - 14, label, { 'text-anchor': x > W - pad.r ? 'end' : 'middle', class: `tick ${cls}-label` });
+      text(Math.min(x, W - 8), pad.t - 14, fmtBig(v, 1), { 'text-anchor': x > W - pad.r ? 'end' : 'middle', class: `tick ${cls}-label` });
     }
     // Green dots: the held-out loss's lowest point; the example's own only where the sentence
     // names it (where the example's loss has no long flat bottom to pick one point from).
@@ -446,9 +445,14 @@ export default class BackpropPanel {
   }
 }
 
-/** A loss that may be in the thousands, as a person reads it. */
-function fmtBig(v) {
-  return !Number.isFinite(v) ? '∞' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
+/** A loss that may be in the thousands, as a person reads it (`digits` below 1000). */
+function fmtBig(v, digits = 2) {
+  return !Number.isFinite(v) ? '∞' : v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
+}
+
+/** A 14 px tick label at (x, y) in the chart `g`. */
+function tick(g, x, y, str, attrs = {}) {
+  g.append(svg('text', { x, y, 'font-size': 14, class: 'tick', ...attrs }, str));
 }
 
 export { STRINGS } from './backprop.strings.js';

@@ -96,8 +96,6 @@ function command(m) {
         source = m.text;
         if (model) loop.post();
         break;
-      case TO_WORKER.DRAWN:
-        break; // (this worker does not wait for the page: it posts little)
     }
   } catch (err) {
     loop.fail(err);

@@ -46,8 +46,6 @@ self.onmessage = async (ev) => {
         loop.post();
         if (loop.target) loop.start();
         break;
-      case TO_WORKER.DRAWN:
-        break;
     }
   } catch (err) {
     loop.playing = false;

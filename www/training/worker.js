@@ -54,7 +54,6 @@ function remember(loss) {
   curve.push(loss);
 }
 
-
 /**
  * Posts the progress: the losses since the last post, and (with `details`, or when it is time)
  * the predictions, gradient norms and watched update. A message without details keeps the
